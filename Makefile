@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# portcullis — one GNU Makefile for the daemon, the command, tests and benches.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS := libnetfilter_queue libmnl yaml-0.1
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wmissing-prototypes \
+	  -Wstrict-prototypes -Wshadow -Wcast-qual -Wpointer-arith \
+	  -Wformat=2 -Wno-format-nonliteral -Wvla -fno-strict-aliasing \
+	  -D_GNU_SOURCE -I. -MMD -MP
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+	  -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+LDLIBS += -pthread
+
+ifeq ($(V),1)
+Q :=
+quiet = @true
+else
+Q := @
+quiet = @printf '  %-7s %s\n'
+endif
+
+B := build
+mods := common policy netlink stats filter
+lib_src := $(filter-out %/main.c,$(foreach m,$(mods),$(wildcard $(m)/*.c)))
+lib_obj := $(lib_src:%.c=$(B)/%.o)
+cli_obj := $(patsubst %.c,$(B)/%.o,$(wildcard cli/*.c))
+test_src := $(wildcard tests/check_*.c)
+test_obj := $(test_src:%.c=$(B)/%.o) $(B)/tests/runner.o
+suites := $(patsubst tests/check_%.c,%,$(test_src))
+bench_src := $(wildcard bench/*.c)
+bench_bin := $(patsubst bench/%.c,$(B)/bench/%,$(bench_src))
+
+all: portcullisd portcullis
+
+$(B)/%.o: %.c
+	$(quiet) CC $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(DEP_CFLAGS) -c -o $@ $<
+
+$(B)/tests/%.o: tests/%.c
+	$(quiet) CC $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(DEP_CFLAGS) $(CHECK_CFLAGS) -I$(B)/tests -c -o $@ $<
+
+$(B)/libportcullis.a: $(lib_obj)
+	$(quiet) AR $@
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+portcullisd: $(B)/filter/main.o $(B)/libportcullis.a
+	$(quiet) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) $(LDLIBS)
+
+portcullis: $(cli_obj) $(B)/libportcullis.a
+	$(quiet) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) $(LDLIBS)
+
+# The runner calls every tests/check_NAME.c's NAME_suite(); the list is
+# generated so a new suite needs no edit here or in the runner.
+$(B)/tests/suites.inc: $(test_src) Makefile
+	@mkdir -p $(@D)
+	$(Q)printf 'SUITE(%s)\n' $(suites) > $@.tmp && \
+	  (cmp -s $@.tmp $@ || mv $@.tmp $@); rm -f $@.tmp
+$(B)/tests/runner.o: $(B)/tests/suites.inc
+
+$(B)/tests/check: $(test_obj) $(B)/libportcullis.a
+	$(quiet) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) $(CHECK_LIBS) $(LDLIBS)
+
+$(B)/bench/%: bench/%.c $(B)/libportcullis.a
+	$(quiet) LD $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $^ $(DEP_LIBS) $(LDLIBS)
+
+deps:
+	$(Q)sh tests/deps.sh
+
+unit: $(B)/tests/check
+	$(Q)CK_DEFAULT_TIMEOUT=120 ./$(B)/tests/check
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all $(B)/tests/check
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory check-cli
+	$(Q)if [ -x tests/e2e.sh ]; then $(MAKE) --no-print-directory e2e; fi
+
+check-cli: portcullis
+	$(Q)sh tests/cli.sh
+
+e2e: all
+	$(Q)bash tests/e2e.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash tests/demo.sh
+
+bench-policy: $(B)/bench/bench_policy
+	$(Q)./$(B)/bench/bench_policy $(BENCH_ARGS)
+
+clean:
+	rm -rf $(B) portcullisd portcullis
+
+.PHONY: all deps unit check check-cli e2e demo bench-policy clean
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * policy/ — the YAML policy compiled into one immutable object, and
+ * policy_decide(), the pure function that judges a flow against it.
+ *
+ * Nothing here opens a socket or reads a clock: time is an argument.
+ * Addresses are 16 bytes in network order; an IPv4 address is stored
+ * IPv4-mapped (::ffff:a.b.c.d) and is judged as IPv4 wherever it comes from.
+ */
+#ifndef PORTCULLIS_POLICY_H
+#define PORTCULLIS_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct policy;
+
+enum policy_action {
+	POLICY_ACCEPT = 0,
+	POLICY_DROP,
+	POLICY_REJECT,
+};
+
+enum policy_mode {
+	POLICY_MODE_ENFORCE = 0,
+	POLICY_MODE_MONITOR,
+};
+
+enum policy_reason {
+	POLICY_REASON_RELAY = 0,	/* destination is a relay */
+	POLICY_REASON_NOT_SUBSCRIBER,	/* source in no live subscriber prefix */
+	POLICY_REASON_QUARANTINE,	/* source quarantined: detection profile */
+	POLICY_REASON_PORT,		/* the profile names the port */
+	POLICY_REASON_DEFAULT,		/* the profile's default (explicit or accept) */
+};
+
+struct policy_addr {
+	uint8_t b[16];
+};
+
+struct policy_flow {
+	struct policy_addr src;
+	struct policy_addr dst;
+	uint16_t dport;
+};
+
+struct policy_decision {
+	enum policy_action action;	/* what the policy says */
+	enum policy_action verdict;	/* what to give the kernel (monitor: accept) */
+	enum policy_reason reason;
+	int profile;			/* profile index, -1 for none */
+	int32_t entry;			/* subscriber entry id, -1 for none */
+};
+
+/* A subscriber entry as the operator wrote it, for explain and logs. */
+struct policy_entry_info {
+	char prefix[64];		/* "100.64.0.0/10", "2001:db8::/32" */
+	const char *profile;
+	const char *note;		/* NULL when none */
+	int64_t expires;		/* UNIX seconds, 0 for never */
+	const char *file;		/* where it was written */
+	unsigned line;
+	int32_t parent;			/* next shorter enclosing entry, -1 none */
+};
+
+struct policy_detection {
+	bool enabled;			/* the section is present */
+	uint16_t ports[64];
+	unsigned nports;
+	unsigned window_s;
+	unsigned syns;
+	unsigned distinct_destinations;
+	bool quarantine;		/* action: quarantine (else log) */
+	unsigned quarantine_for_s;
+	int profile;			/* profile index, -1 when none */
+	unsigned ipv6_prefix_len;	/* IPv6 subscribers are counted per this (64) */
+	unsigned max_subscribers;	/* hard cap of tracked subscribers */
+};
+
+struct policy_log {
+	const char *blocks;		/* block log path, NULL for none */
+	bool syslog;
+	unsigned per_subscriber;	/* block lines per subscriber ... */
+	unsigned per_subscriber_s;	/* ... per this many seconds; 0 = unlimited */
+};
+
+/* The errors of one load, each "file:line:col: message". */
+struct policy_errors {
+	char **msg;
+	size_t count;
+	size_t cap;
+};
+
+/*
+ * Load and compile the policy at path. Returns the policy, or NULL with
+ * every error found appended to errs (which may then be printed whole).
+ * A policy is never returned half-built. errs may be NULL.
+ */
+struct policy *policy_load(const char *path, struct policy_errors *errs);
+
+/* As policy_load, from a buffer; name is used in messages, and relative
+ * `file:` lists are resolved against dir (NULL: the current directory). */
+struct policy *policy_load_buffer(const char *name, const char *dir,
+				  const char *buf, size_t len,
+				  struct policy_errors *errs);
+
+/* Free the policy and everything it owns. NULL-safe. */
+void policy_free(struct policy *p);
+
+/* Free the messages held by errs (not errs itself). NULL-safe. */
+void policy_errors_free(struct policy_errors *errs);
+
+/*
+ * Judge flow at time now (UNIX seconds) in DESIGN.md's order. quarantined
+ * says whether the caller's stats hold the source in quarantine. Never
+ * fails, allocates nothing, and is safe from any number of threads.
+ */
+void policy_decide(const struct policy *p, const struct policy_flow *flow,
+		   int64_t now, bool quarantined, struct policy_decision *d);
+
+/* Only the subscriber lookup: the live entry that decides src at now,
+ * or -1 when the source is no subscriber. */
+int32_t policy_lookup(const struct policy *p, const struct policy_addr *src,
+		      int64_t now);
+
+/* Describe entry id (from a decision or policy_lookup). Returns 0, or -1
+ * with errno EINVAL when id is out of range. */
+int policy_entry_info(const struct policy *p, int32_t id,
+		      struct policy_entry_info *info);
+
+/* Profile name, action for a port, number of profiles. */
+const char *policy_profile_name(const struct policy *p, int profile);
+enum policy_action policy_profile_action(const struct policy *p, int profile,
+					 uint16_t port, bool *listed);
+unsigned policy_profile_count(const struct policy *p);
+/* The profile's default action for ports it does not list. */
+enum policy_action policy_profile_default(const struct policy *p, int profile);
+/* Ports the profile lists, in ascending order; returns their number and
+ * stores up to max of them in ports. */
+unsigned policy_profile_ports(const struct policy *p, int profile,
+			      uint16_t *ports, unsigned max);
+
+enum policy_mode policy_mode(const struct policy *p);
+const char *policy_path(const struct policy *p);
+const struct policy_detection *policy_detection(const struct policy *p);
+const struct policy_log *policy_log_config(const struct policy *p);
+
+/* Counts for summaries. */
+size_t policy_entry_count(const struct policy *p, int family);
+size_t policy_relay_count(const struct policy *p);
+bool policy_is_relay(const struct policy *p, const struct policy_addr *dst);
+/* Relay i (0 .. policy_relay_count() - 1). */
+const struct policy_addr *policy_relay(const struct policy *p, size_t i);
+
+/*
+ * The subscriber aggregates: entries that no other entry encloses, of
+ * family AF_INET or AF_INET6, in address order. Returns their number and
+ * fills up to max ids into ids. With ids NULL only counts.
+ */
+size_t policy_aggregates(const struct policy *p, int family,
+			 int32_t *ids, size_t max);
+
+/* Entries expiring within (now, now + within]; fills up to max ids. */
+size_t policy_expiring(const struct policy *p, int64_t now, int64_t within,
+		       int32_t *ids, size_t max);
+
+/* Helpers shared by every module that prints or parses addresses. */
+const char *policy_action_name(enum policy_action a);
+const char *policy_reason_name(enum policy_reason r);
+/* Parse "a.b.c.d" or an IPv6 address. Returns 0, or -1 if malformed. */
+int policy_addr_parse(const char *s, struct policy_addr *a);
+/* Format into buf (at least 46 bytes); IPv4-mapped as dotted quad. */
+const char *policy_addr_format(const struct policy_addr *a, char *buf,
+			       size_t len);
+bool policy_addr_is_v4(const struct policy_addr *a);
+void policy_addr_from_v4(struct policy_addr *a, uint32_t v4_host_order);
+
+#endif

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The subscriber prefix table of one address family (internal to policy/).
+ *
+ * Entries are sorted by (address, length) and flattened into a sorted
+ * array of disjoint address ranges, each owned by the longest entry that
+ * covers it; every entry knows its parent (the next shorter entry that
+ * encloses it). A lookup finds the range by binary search narrowed by an
+ * index on the top bits, then walks up parents while the entry has
+ * expired at `now`, so an expired exception falls back to the next
+ * shorter prefix exactly.
+ */
+#ifndef PORTCULLIS_POLICY_TABLE_H
+#define PORTCULLIS_POLICY_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+struct table;
+
+#define TABLE_NO_ORIGIN UINT32_MAX
+
+struct table_input {
+	struct policy_addr addr;	/* network address; IPv4 is v4-mapped */
+	uint8_t len;			/* 0..32 for AF_INET, 0..128 for AF_INET6 */
+	uint8_t keep_origin;		/* remember origin (entry has metadata) */
+	uint16_t profile;
+	uint32_t expires;		/* UNIX seconds, 0 for never */
+	uint32_t origin;		/* the caller's index of this entry */
+};
+
+/* Called once per prefix given again: first and again are origins. */
+typedef void (*table_dup_fn)(void *ctx, uint32_t first, uint32_t again);
+
+/*
+ * Build the table of family (AF_INET or AF_INET6) from n inputs. in is
+ * sorted in place and may be freed after. Host bits must be clear. For a
+ * prefix given twice, dup (if not NULL) is called and the first is kept.
+ * Returns the table, or NULL with errno ENOMEM.
+ */
+struct table *table_build(int family, struct table_input *in, size_t n,
+			  table_dup_fn dup, void *ctx);
+
+/* The id (0 .. count-1) of the longest entry covering a that has not
+ * expired at now, or -1. a must be of the table's family. */
+int32_t table_lookup(const struct table *t, const struct policy_addr *a,
+		     int64_t now);
+
+size_t table_count(const struct table *t);
+
+struct table_entry {
+	struct policy_addr addr;
+	uint8_t len;
+	uint16_t profile;
+	uint32_t expires;
+	int32_t parent;			/* -1: no enclosing entry */
+	uint32_t origin;		/* TABLE_NO_ORIGIN unless keep_origin */
+};
+
+/* Entry id into e. Returns 0, or -1 when id is out of range. */
+int table_entry_get(const struct table *t, int32_t id, struct table_entry *e);
+
+/* Bytes held by the table. */
+size_t table_memory(const struct table *t);
+
+/* NULL-safe. */
+void table_free(struct table *t);
+
+#endif
