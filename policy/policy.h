@@ -57,6 +57,7 @@ struct policy_decision {
 struct policy_entry_info {
 	char prefix[64];		/* "100.64.0.0/10", "2001:db8::/32" */
 	const char *profile;
+	int profile_id;
 	const char *note;		/* NULL when none */
 	int64_t expires;		/* UNIX seconds, 0 for never */
 	const char *file;		/* where it was written */
@@ -174,6 +175,11 @@ int policy_addr_parse(const char *s, struct policy_addr *a);
 const char *policy_addr_format(const struct policy_addr *a, char *buf,
 			       size_t len);
 bool policy_addr_is_v4(const struct policy_addr *a);
+/* Parse an RFC 3339 time ("2027-03-01T00:00:00Z", fractions and +hh:mm
+ * offsets allowed) into UNIX seconds. Returns 0, or -1 if malformed. */
+int policy_time_parse(const char *s, int64_t *t);
+/* Format UNIX seconds as "2027-03-01T00:00:00Z" into buf (>= 21 bytes). */
+const char *policy_time_format(int64_t t, char *buf, size_t len);
 void policy_addr_from_v4(struct policy_addr *a, uint32_t v4_host_order);
 
 #endif

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* portcullis explain POLICY SRC DST PORT: the verdict and the chain of why. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+
+static void print_entry(const struct policy *p, int32_t id)
+{
+	struct policy_entry_info e;
+	char when[32];
+
+	if (policy_entry_info(p, id, &e) < 0)
+		return;
+	printf("%s, profile %s", e.prefix, e.profile);
+	if (e.note)
+		printf(", note \"%s\"", e.note);
+	if (e.expires)
+		printf(", expires %s",
+		       policy_time_format(e.expires, when, sizeof(when)));
+	if (e.file && e.line)
+		printf(" (%s:%u)", e.file, e.line);
+	else if (e.file)
+		printf(" (%s)", e.file);
+}
+
+static int32_t entry_parent(const struct policy *p, int32_t id)
+{
+	struct policy_entry_info e;
+
+	return policy_entry_info(p, id, &e) < 0 ? -1 : e.parent;
+}
+
+static void print_profile_verdict(const struct policy *p, int profile,
+				  uint16_t port)
+{
+	bool listed;
+	enum policy_action a = policy_profile_action(p, profile, port, &listed);
+
+	printf("profile %s %s port %u: %s", policy_profile_name(p, profile),
+	       listed ? "lists" : "does not list", port, policy_action_name(a));
+	if (!listed)
+		printf(" (its default)");
+}
+
+/* Walk from the most specific entry covering src (expired or not) up to
+ * the aggregate, saying which were skipped, which decided, and what the
+ * next live one would have done without the deciding entry. */
+static void explain_subscriber(const struct policy *p,
+			       const struct policy_flow *f, int64_t now,
+			       const struct policy_decision *d)
+{
+	int32_t id = policy_lookup(p, &f->src, INT64_MIN);
+	char src[64];
+
+	policy_addr_format(&f->src, src, sizeof(src));
+	for (; id >= 0; id = entry_parent(p, id)) {
+		struct policy_entry_info e;
+		char when[32];
+
+		policy_entry_info(p, id, &e);
+		if (e.expires && e.expires <= now) {
+			printf("  skipped:    %s (profile %s) expired at %s\n",
+			       e.prefix, e.profile,
+			       policy_time_format(e.expires, when,
+						  sizeof(when)));
+			continue;
+		}
+		if (id == d->entry) {
+			printf("  subscriber: %s is in ", src);
+			print_entry(p, id);
+			printf("\n");
+			continue;
+		}
+		printf("  without it: ");
+		print_entry(p, id);
+		printf("\n              would decide: ");
+		print_profile_verdict(p, e.profile_id, f->dport);
+		printf("\n");
+		break;
+	}
+	if (d->entry < 0)
+		printf("  subscriber: %s is in no live subscriber prefix\n", src);
+}
+
+static void explain_decision(const struct policy *p,
+			     const struct policy_flow *f,
+			     const struct policy_decision *d)
+{
+	const struct policy_detection *det = policy_detection(p);
+
+	switch (d->reason) {
+	case POLICY_REASON_RELAY:
+		printf("  decision:   the destination is a relay: accept "
+		       "(relay)\n");
+		break;
+	case POLICY_REASON_NOT_SUBSCRIBER:
+		printf("  decision:   not a subscriber: accept "
+		       "(not-subscriber)\n");
+		break;
+	case POLICY_REASON_QUARANTINE:
+		printf("  decision:   quarantined, so detection's ");
+		print_profile_verdict(p, det->profile, f->dport);
+		printf(" (quarantine)\n");
+		break;
+	case POLICY_REASON_PORT:
+	case POLICY_REASON_DEFAULT:
+		printf("  decision:   ");
+		print_profile_verdict(p, d->profile, f->dport);
+		printf(" (%s)\n", policy_reason_name(d->reason));
+		break;
+	}
+	if (policy_mode(p) == POLICY_MODE_MONITOR && d->action != POLICY_ACCEPT)
+		printf("  mode:       monitor: logged as %s, the packet is "
+		       "accepted\n", policy_action_name(d->action));
+}
+
+static int parse_port(const char *s, uint16_t *port)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v < 1 || v > 65535)
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int cmd_explain(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "at", required_argument, NULL, 'a' },
+		{ "quarantined", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct policy_decision d;
+	struct policy_flow f;
+	struct policy *p;
+	int64_t now = time(NULL);
+	bool quarantined = false;
+	char src[64], dst[64], when[32];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			if (policy_time_parse(optarg, &now) < 0) {
+				fprintf(stderr, "portcullis: --at: '%s' is not "
+					"an RFC 3339 time such as "
+					"2027-03-01T00:00:00Z\n", optarg);
+				return 2;
+			}
+			break;
+		case 'q':
+			quarantined = true;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (argc - optind != 4)
+		return 2;
+	if (policy_addr_parse(argv[optind + 1], &f.src) < 0 ||
+	    policy_addr_parse(argv[optind + 2], &f.dst) < 0) {
+		fprintf(stderr, "portcullis: SRC and DST must be IPv4 or IPv6 "
+			"addresses\n");
+		return 2;
+	}
+	if (policy_addr_is_v4(&f.src) != policy_addr_is_v4(&f.dst)) {
+		fprintf(stderr, "portcullis: SRC and DST must be of one "
+			"family\n");
+		return 2;
+	}
+	if (parse_port(argv[optind + 3], &f.dport) < 0) {
+		fprintf(stderr, "portcullis: PORT must be a number from 1 to "
+			"65535, found '%s'\n", argv[optind + 3]);
+		return 2;
+	}
+	p = cli_load_policy(argv[optind]);
+	if (!p)
+		return 1;
+	policy_decide(p, &f, now, quarantined, &d);
+	printf("%s → %s port %u: %s\n", policy_addr_format(&f.src, src,
+							    sizeof(src)),
+	       policy_addr_format(&f.dst, dst, sizeof(dst)), f.dport,
+	       policy_action_name(d.verdict));
+	printf("  at:         %s\n", policy_time_format(now, when,
+							 sizeof(when)));
+	printf("  relay:      %s is %sa relay\n", dst,
+	       d.reason == POLICY_REASON_RELAY ? "" : "not ");
+	if (d.reason != POLICY_REASON_RELAY)
+		explain_subscriber(p, &f, now, &d);
+	explain_decision(p, &f, &d);
+	policy_free(p);
+	return 0;
+}

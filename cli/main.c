@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* portcullis(8): validate, explain and (later) drive the live daemon. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage;
+} commands[] = {
+	{ "check", cmd_check, "check POLICY" },
+	{ "explain", cmd_explain,
+	  "explain POLICY SRC DST PORT [--at TIME] [--quarantined]" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  portcullis %s\n", commands[i].usage);
+}
+
+struct policy *cli_load_policy(const char *path)
+{
+	struct policy_errors errs = { 0 };
+	struct policy *p = policy_load(path, &errs);
+
+	for (size_t i = 0; i < errs.count; i++)
+		fprintf(stderr, "%s\n", errs.msg[i]);
+	if (!p)
+		fprintf(stderr, "portcullis: %s: %zu error%s, policy not loaded\n",
+			path, errs.count, errs.count == 1 ? "" : "s");
+	policy_errors_free(&errs);
+	return p;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(argv[1], commands[i].name)) {
+			int ret = commands[i].run(argc - 1, argv + 1);
+
+			if (ret == 2)
+				fprintf(stderr, "usage: portcullis %s\n",
+					commands[i].usage);
+			return ret;
+		}
+	}
+	fprintf(stderr, "portcullis: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

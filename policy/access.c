@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Read-only views of the compiled policy for the command, stats and rules. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "internal.h"
+
+const char *policy_profile_name(const struct policy *p, int profile)
+{
+	if (profile < 0 || (unsigned)profile >= p->nprofiles)
+		return NULL;
+	return p->profiles[profile].name;
+}
+
+unsigned policy_profile_count(const struct policy *p)
+{
+	return p->nprofiles;
+}
+
+enum policy_action policy_profile_default(const struct policy *p, int profile)
+{
+	return p->profiles[profile].def;
+}
+
+unsigned policy_profile_ports(const struct policy *p, int profile,
+			      uint16_t *ports, unsigned max)
+{
+	const struct profile *pr = &p->profiles[profile];
+
+	for (unsigned i = 0; i < pr->nports && i < max; i++)
+		ports[i] = pr->ports[i];
+	return pr->nports;
+}
+
+enum policy_mode policy_mode(const struct policy *p)
+{
+	return p->mode;
+}
+
+const char *policy_path(const struct policy *p)
+{
+	return p->path;
+}
+
+const struct policy_detection *policy_detection(const struct policy *p)
+{
+	return &p->detection;
+}
+
+const struct policy_log *policy_log_config(const struct policy *p)
+{
+	return &p->log;
+}
+
+size_t policy_entry_count(const struct policy *p, int family)
+{
+	if (family == AF_INET)
+		return table_count(p->v4);
+	if (family == AF_INET6)
+		return table_count(p->v6);
+	return table_count(p->v4) + table_count(p->v6);
+}
+
+size_t policy_relay_count(const struct policy *p)
+{
+	return p->nrelays;
+}
+
+const struct policy_addr *policy_relay(const struct policy *p, size_t i)
+{
+	return i < p->nrelays ? &p->relays[i] : NULL;
+}
+
+/* The table holding id and id's index in it. */
+static const struct table *entry_table(const struct policy *p, int32_t *id)
+{
+	size_t n4 = table_count(p->v4);
+
+	if (*id < 0)
+		return NULL;
+	if ((size_t)*id < n4)
+		return p->v4;
+	*id -= (int32_t)n4;
+	if ((size_t)*id < table_count(p->v6))
+		return p->v6;
+	return NULL;
+}
+
+int policy_entry_info(const struct policy *p, int32_t id,
+		      struct policy_entry_info *info)
+{
+	const struct table *t;
+	struct table_entry e;
+	char addr[INET6_ADDRSTRLEN];
+	int32_t local = id;
+
+	t = entry_table(p, &local);
+	if (!t || table_entry_get(t, local, &e) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	policy_addr_format(&e.addr, addr, sizeof(addr));
+	snprintf(info->prefix, sizeof(info->prefix), "%s/%u", addr, e.len);
+	info->profile = p->profiles[e.profile].name;
+	info->profile_id = e.profile;
+	info->expires = e.expires;
+	info->note = NULL;
+	info->file = NULL;
+	info->line = 0;
+	if (e.origin != TABLE_NO_ORIGIN && e.origin < p->nmeta) {
+		info->note = p->meta[e.origin].note;
+		info->file = p->meta[e.origin].file;
+		info->line = p->meta[e.origin].line;
+	}
+	info->parent = -1;
+	if (e.parent >= 0)
+		info->parent = t == p->v4 ? e.parent
+			: e.parent + (int32_t)table_count(p->v4);
+	return 0;
+}
+
+size_t policy_aggregates(const struct policy *p, int family, int32_t *ids,
+			 size_t max)
+{
+	const struct table *t = family == AF_INET ? p->v4 : p->v6;
+	int32_t base = family == AF_INET ? 0 : (int32_t)table_count(p->v4);
+	size_t n = table_count(t), found = 0;
+	struct table_entry e;
+
+	for (size_t i = 0; i < n; i++) {
+		if (table_entry_get(t, (int32_t)i, &e) < 0 || e.parent >= 0)
+			continue;
+		if (ids && found < max)
+			ids[found] = base + (int32_t)i;
+		found++;
+	}
+	return found;
+}
+
+size_t policy_expiring(const struct policy *p, int64_t now, int64_t within,
+		       int32_t *ids, size_t max)
+{
+	const struct table *tables[2] = { p->v4, p->v6 };
+	int32_t base = 0;
+	size_t found = 0;
+	struct table_entry e;
+
+	for (int t = 0; t < 2; t++) {
+		size_t n = table_count(tables[t]);
+
+		for (size_t i = 0; i < n; i++) {
+			if (table_entry_get(tables[t], (int32_t)i, &e) < 0 ||
+			    !e.expires || e.expires <= now ||
+			    e.expires > now + within)
+				continue;
+			if (ids && found < max)
+				ids[found] = base + (int32_t)i;
+			found++;
+		}
+		base += (int32_t)n;
+	}
+	return found;
+}
