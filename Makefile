@@ -78,7 +78,7 @@ $(B)/tests/suites.inc: $(test_src) Makefile
 	@mkdir -p $(@D)
 	$(Q)printf 'SUITE(%s)\n' $(suites) > $@.tmp && \
 	  (cmp -s $@.tmp $@ || mv $@.tmp $@); rm -f $@.tmp
-$(B)/tests/runner.o: $(B)/tests/suites.inc
+$(test_obj): $(B)/tests/suites.inc
 
 $(B)/tests/check: $(test_obj) $(B)/libportcullis.a
 	$(quiet) LD $@
