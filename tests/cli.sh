@@ -41,7 +41,7 @@ $1"; shift; done
 expect "check accepts the example" 0 \
 	"examples/policy.yaml: OK, mode enforce" \
 	"profiles:     3" \
-	"subscribers:  10 IPv4 and 6 IPv6 entries (aggregates: 1 IPv4, 2 IPv6)" \
+	"subscribers:  8 IPv4 and 5 IPv6 entries (aggregates: 1 IPv4, 2 IPv6)" \
 	"relays:       2" \
 	-- $PC check examples/policy.yaml
 
