@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""TCP ends for the lab: a listener on the mail ports and a timed connect.
+
+serve PORT...             accept and close on every address, v4 and v6
+wait-listening PORT...    return once the ports accept on loopback (<= 5 s)
+connect SRC DST PORT T    one connect from SRC, at most T seconds; prints
+                          "connected MS", "refused MS" or "timeout MS"
+"""
+import errno
+import selectors
+import socket
+import sys
+import time
+
+
+def serve(ports):
+    sel = selectors.DefaultSelector()
+    for port in ports:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        s.bind(("::", port))
+        s.listen(4096)
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ)
+    while True:
+        for key, _ in sel.select():
+            try:
+                conn, _ = key.fileobj.accept()
+                conn.close()
+            except OSError:
+                pass
+
+
+def wait_listening(ports):
+    deadline = time.monotonic() + 5
+    for port in ports:
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    sys.exit("listener on port %d did not start" % port)
+                time.sleep(0.02)
+
+
+def connect(src, dst, port, timeout):
+    family = socket.AF_INET6 if ":" in dst else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.bind((src, 0))
+    s.settimeout(timeout)
+    t0 = time.monotonic()
+    try:
+        s.connect((dst, port))
+        result = "connected"
+    except socket.timeout:
+        result = "timeout"
+    except OSError as e:
+        result = "refused" if e.errno == errno.ECONNREFUSED else "error-%s" % errno.errorcode.get(e.errno, e.errno)
+    ms = (time.monotonic() - t0) * 1000
+    s.close()
+    print("%s %.1f" % (result, ms))
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "serve":
+        serve([int(p) for p in args])
+    elif cmd == "wait-listening":
+        wait_listening([int(p) for p in args])
+    elif cmd == "connect":
+        connect(args[0], args[1], int(args[2]), float(args[3]))
+    else:
+        sys.exit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main()
