@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "stats/blocklog.h"
+
+#define WRITE_BUF (64 * 1024)
+#define IDLE_NS (10 * 1000 * 1000)	/* writer's nap when all rings are empty */
+#define WARN_EVERY_S 60
+
+/* One producer's ring; head and tail on their own cache lines. */
+struct ring {
+	_Alignas(64) atomic_size_t head;	/* written by the producer */
+	_Alignas(64) atomic_size_t tail;	/* written by the writer */
+	_Alignas(64) atomic_uint_fast64_t lost;	/* producer: ring full */
+	struct blocklog_event *ev;
+};
+
+struct blocklog {
+	char *path;
+	bool syslog;
+	int fd;
+	unsigned nrings;
+	size_t mask;
+	struct ring *rings;
+
+	pthread_t writer;
+	atomic_bool stop;
+	atomic_bool reopen;
+
+	/* Written by the writer thread only; read with relaxed loads. */
+	atomic_uint_fast64_t written;
+	atomic_uint_fast64_t lost_io;
+	atomic_uint_fast64_t reopens;
+	uint64_t reported_lost;		/* losses said in a line written */
+	uint64_t buf_lost;		/* losses said by the lines in buf */
+	bool threaded;
+	time_t last_warn;
+
+	char buf[WRITE_BUF];
+	size_t used;
+	unsigned lines;			/* lines in buf */
+};
+
+static size_t json_str(char *out, size_t len, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s && o + 7 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20) {
+			o += (size_t)snprintf(out + o, len - o, "\\u%04x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static const char *kind_name(uint8_t kind)
+{
+	static const char *const names[] = {
+		[BLOCKLOG_BLOCK] = "block",
+		[BLOCKLOG_SUMMARY] = "summary",
+		[BLOCKLOG_QUARANTINE] = "quarantine",
+		[BLOCKLOG_RELEASE] = "release",
+		[BLOCKLOG_DETECTION] = "detection",
+	};
+
+	return kind < sizeof(names) / sizeof(names[0]) && names[kind] ?
+		names[kind] : "unknown";
+}
+
+int blocklog_format(const struct blocklog_event *ev, uint64_t lost,
+		    char *buf, size_t len)
+{
+	char ts[40], src[64], dst[64], profile[sizeof(ev->profile) * 6 + 1];
+	char prefix[sizeof(ev->prefix) * 6 + 1], until[32];
+	int64_t sec = ev->ts_ms >= 0 ? ev->ts_ms / 1000
+				     : (ev->ts_ms - 999) / 1000;
+	size_t n;
+	int w;
+
+	policy_time_format(sec, ts, sizeof(ts));
+	n = strlen(ts);
+	snprintf(ts + n - 1, sizeof(ts) - n + 1, ".%03dZ",
+		 (int)(ev->ts_ms - sec * 1000));
+	policy_addr_format(&ev->src, src, sizeof(src));
+	w = snprintf(buf, len, "{\"ts\":\"%s\",\"event\":\"%s\",\"src\":\"%s\"",
+		     ts, kind_name(ev->kind), src);
+	switch (ev->kind) {
+	case BLOCKLOG_BLOCK:
+		policy_addr_format(&ev->dst, dst, sizeof(dst));
+		json_str(profile, sizeof(profile), ev->profile);
+		json_str(prefix, sizeof(prefix), ev->prefix);
+		w += snprintf(buf + w, len > (size_t)w ? len - (size_t)w : 0,
+			      ",\"dst\":\"%s\",\"dport\":%u,\"action\":\"%s\","
+			      "\"profile\":\"%s\",\"prefix\":\"%s\"%s",
+			      dst, ev->dport, policy_action_name(ev->action),
+			      profile, prefix,
+			      ev->monitor ? ",\"mode\":\"monitor\"" : "");
+		break;
+	case BLOCKLOG_SUMMARY:
+	case BLOCKLOG_DETECTION:
+		w += snprintf(buf + w, len > (size_t)w ? len - (size_t)w : 0,
+			      ",\"%s\":%llu,\"distinct_destinations\":%llu,"
+			      "\"window_s\":%u",
+			      ev->kind == BLOCKLOG_SUMMARY ? "blocked" : "syns",
+			      (unsigned long long)ev->count,
+			      (unsigned long long)ev->distinct, ev->window_s);
+		break;
+	case BLOCKLOG_QUARANTINE:
+		policy_time_format(ev->until, until, sizeof(until));
+		w += snprintf(buf + w, len > (size_t)w ? len - (size_t)w : 0,
+			      ",\"until\":\"%s\",\"syns\":%llu,"
+			      "\"distinct_destinations\":%llu",
+			      until, (unsigned long long)ev->count,
+			      (unsigned long long)ev->distinct);
+		break;
+	default:
+		break;
+	}
+	if (lost)
+		w += snprintf(buf + w, len > (size_t)w ? len - (size_t)w : 0,
+			      ",\"lost\":%llu", (unsigned long long)lost);
+	w += snprintf(buf + w, len > (size_t)w ? len - (size_t)w : 0, "}\n");
+	return (size_t)w < len ? w : -1;
+}
+
+static uint64_t lost_total(struct blocklog *bl)
+{
+	uint64_t t = atomic_load_explicit(&bl->lost_io, memory_order_relaxed);
+
+	for (unsigned i = 0; i < bl->nrings; i++)
+		t += atomic_load_explicit(&bl->rings[i].lost,
+					  memory_order_relaxed);
+	return t;
+}
+
+static void open_file(struct blocklog *bl)
+{
+	int fd;
+
+	if (!bl->path)
+		return;
+	fd = open(bl->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		log_warn("block log %s", bl->path);
+		return;
+	}
+	if (bl->fd >= 0)
+		close(bl->fd);
+	bl->fd = fd;
+}
+
+static void flush(struct blocklog *bl)
+{
+	size_t off = 0;
+
+	while (off < bl->used) {
+		ssize_t n = bl->fd < 0 ? -1 :
+			write(bl->fd, bl->buf + off, bl->used - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			time_t now = time(NULL);
+
+			if (bl->fd < 0)
+				errno = EBADF;
+			if (now - bl->last_warn >= WARN_EVERY_S) {
+				log_warn("block log %s: %u lines lost",
+					 bl->path, bl->lines);
+				bl->last_warn = now;
+			}
+			/* Partial lines stay unwritten: count whole lines. */
+			atomic_fetch_add_explicit(&bl->lost_io, bl->lines,
+						  memory_order_relaxed);
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (off == bl->used) {
+		atomic_fetch_add_explicit(&bl->written, bl->lines,
+					  memory_order_relaxed);
+		bl->reported_lost = bl->buf_lost;
+	} else {
+		/* The next line says these losses again, with its own. */
+		bl->buf_lost = bl->reported_lost;
+	}
+	bl->used = 0;
+	bl->lines = 0;
+}
+
+static void emit(struct blocklog *bl, const struct blocklog_event *ev)
+{
+	uint64_t lost = lost_total(bl);
+	int n;
+
+	if (bl->used + 1024 > sizeof(bl->buf))
+		flush(bl);
+	n = blocklog_format(ev, lost - bl->buf_lost, bl->buf + bl->used,
+			    sizeof(bl->buf) - bl->used);
+	if (n < 0)
+		return;
+	bl->buf_lost = lost;
+	if (bl->syslog)
+		syslog(LOG_NOTICE, "%.*s", n - 1, bl->buf + bl->used);
+	if (!bl->path)
+		return;
+	bl->used += (size_t)n;
+	bl->lines++;
+}
+
+size_t blocklog_drain(struct blocklog *bl)
+{
+	size_t done = 0;
+
+	if (atomic_exchange(&bl->reopen, false)) {
+		open_file(bl);
+		atomic_fetch_add_explicit(&bl->reopens, 1,
+					  memory_order_relaxed);
+	}
+	for (unsigned i = 0; i < bl->nrings; i++) {
+		struct ring *r = &bl->rings[i];
+		size_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+		size_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+
+		for (; t != h; t++, done++) {
+			emit(bl, &r->ev[t & bl->mask]);
+			atomic_store_explicit(&r->tail, t + 1,
+					      memory_order_release);
+		}
+	}
+	if (bl->used)
+		flush(bl);
+	return done;
+}
+
+static void *writer_main(void *arg)
+{
+	struct blocklog *bl = arg;
+	const struct timespec nap = { 0, IDLE_NS };
+
+	for (;;) {
+		if (blocklog_drain(bl))
+			continue;
+		if (atomic_load(&bl->stop)) {
+			blocklog_drain(bl);
+			break;
+		}
+		nanosleep(&nap, NULL);
+	}
+	return NULL;
+}
+
+struct blocklog *blocklog_open(const struct blocklog_config *cfg)
+{
+	struct blocklog *bl;
+	unsigned slots = cfg->ring_slots ? cfg->ring_slots : 4096;
+	int err;
+
+	if (!cfg->producers || (slots & (slots - 1))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	bl = calloc(1, sizeof(*bl));
+	if (!bl)
+		return NULL;
+	bl->fd = -1;
+	bl->syslog = cfg->syslog;
+	bl->nrings = cfg->producers;
+	bl->mask = slots - 1;
+	bl->rings = aligned_alloc(64, sizeof(*bl->rings) * bl->nrings);
+	if (!bl->rings)
+		goto fail;
+	memset(bl->rings, 0, sizeof(*bl->rings) * bl->nrings);
+	for (unsigned i = 0; i < bl->nrings; i++) {
+		bl->rings[i].ev = calloc(slots, sizeof(struct blocklog_event));
+		if (!bl->rings[i].ev)
+			goto fail;
+	}
+	if (cfg->path) {
+		bl->path = strdup(cfg->path);
+		if (!bl->path)
+			goto fail;
+		bl->fd = open(bl->path, O_WRONLY | O_APPEND | O_CREAT |
+			      O_CLOEXEC, 0640);
+		if (bl->fd < 0)
+			goto fail;
+	}
+	bl->threaded = !cfg->no_writer_thread;
+	if (bl->threaded) {
+		err = pthread_create(&bl->writer, NULL, writer_main, bl);
+		if (err) {
+			errno = err;
+			goto fail;
+		}
+	}
+	return bl;
+fail:
+	err = errno;
+	if (bl->fd >= 0)
+		close(bl->fd);
+	for (unsigned i = 0; bl->rings && i < bl->nrings; i++)
+		free(bl->rings[i].ev);
+	free(bl->rings);
+	free(bl->path);
+	free(bl);
+	errno = err;
+	return NULL;
+}
+
+int blocklog_push(struct blocklog *bl, unsigned producer,
+		  const struct blocklog_event *ev)
+{
+	struct ring *r = &bl->rings[producer % bl->nrings];
+	size_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+	size_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+
+	if (h - t > bl->mask) {
+		atomic_fetch_add_explicit(&r->lost, 1, memory_order_relaxed);
+		return -1;
+	}
+	r->ev[h & bl->mask] = *ev;
+	atomic_store_explicit(&r->head, h + 1, memory_order_release);
+	return 0;
+}
+
+void blocklog_reopen(struct blocklog *bl)
+{
+	atomic_store(&bl->reopen, true);
+}
+
+void blocklog_counters(const struct blocklog *bl, struct blocklog_counters *c)
+{
+	c->written = atomic_load_explicit(&bl->written, memory_order_relaxed);
+	c->lost_io = atomic_load_explicit(&bl->lost_io, memory_order_relaxed);
+	c->reopens = atomic_load_explicit(&bl->reopens, memory_order_relaxed);
+	c->lost_full = 0;
+	for (unsigned i = 0; i < bl->nrings; i++)
+		c->lost_full += atomic_load_explicit(&bl->rings[i].lost,
+						     memory_order_relaxed);
+}
+
+void blocklog_close(struct blocklog *bl)
+{
+	if (!bl)
+		return;
+	atomic_store(&bl->stop, true);
+	if (bl->threaded)
+		pthread_join(bl->writer, NULL);
+	else
+		blocklog_drain(bl);
+	if (bl->fd >= 0)
+		close(bl->fd);
+	for (unsigned i = 0; i < bl->nrings; i++)
+		free(bl->rings[i].ev);
+	free(bl->rings);
+	free(bl->path);
+	free(bl);
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The block log: JSON lines (DESIGN.md), written by a thread of its own.
+ *
+ * Each verdict thread is a producer with its own single-producer ring, so
+ * pushing an event takes no lock, makes no system call and never waits:
+ * when a ring is full the event is counted as lost, and the next line
+ * written says how many were lost. A full disk or an unwritable file costs
+ * lines, never verdicts, and is counted the same way.
+ */
+#ifndef PORTCULLIS_BLOCKLOG_H
+#define PORTCULLIS_BLOCKLOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy/policy.h"
+
+struct blocklog;
+
+enum blocklog_kind {
+	BLOCKLOG_BLOCK = 0,
+	BLOCKLOG_SUMMARY,
+	BLOCKLOG_QUARANTINE,
+	BLOCKLOG_RELEASE,
+	BLOCKLOG_DETECTION,
+};
+
+struct blocklog_event {
+	uint8_t kind;			/* enum blocklog_kind */
+	uint8_t action;			/* enum policy_action (block) */
+	bool monitor;			/* decided in monitor mode: not enforced */
+	uint16_t dport;
+	int64_t ts_ms;			/* UNIX milliseconds */
+	struct policy_addr src;
+	struct policy_addr dst;
+	char profile[32];
+	char prefix[48];
+	uint64_t count;			/* summary: blocked; quarantine: syns */
+	uint64_t distinct;		/* distinct destinations */
+	uint32_t window_s;
+	int64_t until;			/* quarantine: UNIX seconds */
+};
+
+struct blocklog_config {
+	const char *path;		/* NULL: no file */
+	bool syslog;			/* also one syslog line per event */
+	unsigned producers;		/* verdict threads, >= 1 */
+	unsigned ring_slots;		/* per producer, power of two */
+	bool no_writer_thread;		/* the caller drains (tests, tools) */
+};
+
+struct blocklog_counters {
+	uint64_t written;		/* lines written */
+	uint64_t lost_full;		/* events dropped: ring full */
+	uint64_t lost_io;		/* lines lost: write failed */
+	uint64_t reopens;
+};
+
+/*
+ * Open the log and start its writer thread. A file that cannot be opened
+ * is not fatal here: the caller decides (the daemon refuses to start), and
+ * later failures count as lost lines. Returns NULL with errno.
+ */
+struct blocklog *blocklog_open(const struct blocklog_config *cfg);
+
+/* From producer thread `producer` only. Never blocks. Returns 0, or -1
+ * when the ring is full (counted). */
+int blocklog_push(struct blocklog *bl, unsigned producer,
+		  const struct blocklog_event *ev);
+
+/* Ask the writer to reopen the file (logrotate's SIGUSR1). Signal-safe. */
+void blocklog_reopen(struct blocklog *bl);
+
+void blocklog_counters(const struct blocklog *bl, struct blocklog_counters *c);
+
+/* Format ev as one JSON line (with '\n') into buf. lost: events lost
+ * before it (0: no field). Returns the length, or -1 if buf is short. */
+int blocklog_format(const struct blocklog_event *ev, uint64_t lost,
+		    char *buf, size_t len);
+
+/* Write what the rings hold now, from the thread that drains (the
+ * writer, or the caller with no_writer_thread). Returns events taken. */
+size_t blocklog_drain(struct blocklog *bl);
+
+/* Drain what is queued, stop the writer, close. NULL-safe. */
+void blocklog_close(struct blocklog *bl);
+
+#endif

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The block log: exact lines, losses counted and said, a full disk. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stats/blocklog.h"
+#include "tests/suites.h"
+
+static struct blocklog_event block_event(void)
+{
+	struct blocklog_event ev = {
+		.kind = BLOCKLOG_BLOCK,
+		.action = POLICY_REJECT,
+		.dport = 25,
+		.ts_ms = 1795829025123LL,	/* 2026-11-28T01:23:45.123Z */
+	};
+
+	policy_addr_parse("100.64.3.7", &ev.src);
+	policy_addr_parse("203.0.113.9", &ev.dst);
+	strcpy(ev.profile, "residential");
+	strcpy(ev.prefix, "100.64.0.0/10");
+	return ev;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = calloc(1, 1 << 20);
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+START_TEST(test_block_line_has_design_fields_in_order)
+{
+	struct blocklog_event ev = block_event();
+	char line[1024];
+
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_str_eq(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"block\","
+		"\"src\":\"100.64.3.7\",\"dst\":\"203.0.113.9\",\"dport\":25,"
+		"\"action\":\"reject\",\"profile\":\"residential\","
+		"\"prefix\":\"100.64.0.0/10\"}\n");
+}
+END_TEST
+
+START_TEST(test_monitor_block_says_mode_and_ipv6_is_plain)
+{
+	struct blocklog_event ev = block_event();
+	char line[1024];
+
+	ev.monitor = true;
+	policy_addr_parse("2001:db8:1::2", &ev.src);
+	policy_addr_parse("2001:db8:2::2", &ev.dst);
+	strcpy(ev.prefix, "2001:db8:1::/48");
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line, "\"src\":\"2001:db8:1::2\","
+				     "\"dst\":\"2001:db8:2::2\""));
+	ck_assert_ptr_nonnull(strstr(line, ",\"mode\":\"monitor\"}\n"));
+}
+END_TEST
+
+START_TEST(test_strings_are_json_escaped)
+{
+	struct blocklog_event ev = block_event();
+	char line[1024];
+
+	strcpy(ev.profile, "a\"b\\c\n");
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line,
+				     "\"profile\":\"a\\\"b\\\\c\\u000a\""));
+}
+END_TEST
+
+START_TEST(test_short_buffer_is_refused)
+{
+	struct blocklog_event ev = block_event();
+	char line[40];
+
+	ck_assert_int_eq(blocklog_format(&ev, 0, line, sizeof(line)), -1);
+}
+END_TEST
+
+START_TEST(test_full_ring_counts_loss_and_next_line_says_it)
+{
+	char path[] = "/tmp/portcullis-blocklog-XXXXXX";
+	struct blocklog_config cfg = { .producers = 1, .ring_slots = 4,
+				       .no_writer_thread = true };
+	struct blocklog_event ev = block_event();
+	struct blocklog_counters c;
+	struct blocklog *bl;
+	char *text;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	cfg.path = path;
+	bl = blocklog_open(&cfg);
+	ck_assert_ptr_nonnull(bl);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(blocklog_push(bl, 0, &ev), 0);
+	ck_assert_int_eq(blocklog_push(bl, 0, &ev), -1);
+	ck_assert_int_eq(blocklog_push(bl, 0, &ev), -1);
+	ck_assert_uint_eq(blocklog_drain(bl), 4);
+	ck_assert_int_eq(blocklog_push(bl, 0, &ev), 0);
+	ck_assert_uint_eq(blocklog_drain(bl), 1);
+	blocklog_counters(bl, &c);
+	ck_assert_uint_eq(c.written, 5);
+	ck_assert_uint_eq(c.lost_full, 2);
+	blocklog_close(bl);
+	text = slurp(path);
+	/* The first line after the loss carries it, once. */
+	ck_assert_ptr_nonnull(strstr(text, ",\"lost\":2}\n"));
+	ck_assert_ptr_null(strstr(strstr(text, ",\"lost\":2}\n") + 12,
+				  "\"lost\""));
+	free(text);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_full_disk_costs_lines_not_pushes)
+{
+	struct blocklog_config cfg = { .path = "/dev/full", .producers = 2,
+				       .ring_slots = 8,
+				       .no_writer_thread = true };
+	struct blocklog_event ev = block_event();
+	struct blocklog_counters c;
+	struct blocklog *bl = blocklog_open(&cfg);
+
+	ck_assert_ptr_nonnull(bl);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(blocklog_push(bl, 0, &ev), 0);
+		ck_assert_int_eq(blocklog_push(bl, 1, &ev), 0);
+	}
+	ck_assert_uint_eq(blocklog_drain(bl), 6);
+	blocklog_counters(bl, &c);
+	ck_assert_uint_eq(c.written, 0);
+	ck_assert_uint_eq(c.lost_io, 6);
+	blocklog_close(bl);
+}
+END_TEST
+
+START_TEST(test_unwritable_path_fails_open_with_errno)
+{
+	struct blocklog_config cfg = {
+		.path = "/nonexistent-portcullis-dir/blocks.jsonl",
+		.producers = 1,
+	};
+
+	ck_assert_ptr_null(blocklog_open(&cfg));
+	ck_assert_int_eq(errno, ENOENT);
+}
+END_TEST
+
+START_TEST(test_writer_thread_writes_every_line_at_close)
+{
+	char path[] = "/tmp/portcullis-blocklog-XXXXXX";
+	struct blocklog_config cfg = { .producers = 2, .ring_slots = 1024 };
+	struct blocklog_event ev = block_event();
+	struct blocklog *bl;
+	char *text, *p;
+	int fd = mkstemp(path), lines = 0;
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	cfg.path = path;
+	bl = blocklog_open(&cfg);
+	ck_assert_ptr_nonnull(bl);
+	for (int i = 0; i < 500; i++) {
+		ck_assert_int_eq(blocklog_push(bl, 0, &ev), 0);
+		ck_assert_int_eq(blocklog_push(bl, 1, &ev), 0);
+	}
+	blocklog_close(bl);
+	text = slurp(path);
+	for (p = text; (p = strchr(p, '\n')); p++)
+		lines++;
+	ck_assert_int_eq(lines, 1000);
+	free(text);
+	unlink(path);
+}
+END_TEST
+
+Suite *blocklog_suite(void)
+{
+	Suite *s = suite_create("blocklog");
+	TCase *tc = tcase_create("blocklog");
+
+	tcase_add_test(tc, test_block_line_has_design_fields_in_order);
+	tcase_add_test(tc, test_monitor_block_says_mode_and_ipv6_is_plain);
+	tcase_add_test(tc, test_strings_are_json_escaped);
+	tcase_add_test(tc, test_short_buffer_is_refused);
+	tcase_add_test(tc, test_full_ring_counts_loss_and_next_line_says_it);
+	tcase_add_test(tc, test_full_disk_costs_lines_not_pushes);
+	tcase_add_test(tc, test_unwritable_path_fails_open_with_errno);
+	tcase_add_test(tc, test_writer_thread_writes_every_line_at_close);
+	suite_add_tcase(s, tc);
+	return s;
+}
