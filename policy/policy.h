@@ -162,6 +162,21 @@ const struct policy_addr *policy_relay(const struct policy *p, size_t i);
 size_t policy_aggregates(const struct policy *p, int family,
 			 int32_t *ids, size_t max);
 
+/*
+ * The ports the kernel must queue: every port some profile or detection
+ * names, ascending. A port is fail_closed when a profile that subscriber
+ * entries use blocks it (drop or reject): without the daemon it must not
+ * pass. Others fail open. Returns the number of ports, storing up to max.
+ * *all_ports (if not NULL) is set when such a profile's default blocks,
+ * so every port must be queued (then fail-closed).
+ */
+struct policy_port {
+	uint16_t port;
+	bool fail_closed;
+};
+unsigned policy_ports(const struct policy *p, struct policy_port *ports,
+		      unsigned max, bool *all_ports);
+
 /* Entries expiring within (now, now + within]; fills up to max ids. */
 size_t policy_expiring(const struct policy *p, int64_t now, int64_t within,
 		       int32_t *ids, size_t max);
