@@ -305,7 +305,7 @@ static int alloc_buffers(struct queue *q)
 
 static int bind_queue(struct queue *q, char *err, size_t errlen)
 {
-	char buf[512];
+	char buf[512] = { 0 };	/* the config command has a pad byte */
 	struct nlmsghdr *nlh;
 	uint32_t holder, flags = NFQA_CFG_F_GSO;
 
@@ -324,6 +324,7 @@ static int bind_queue(struct queue *q, char *err, size_t errlen)
 	 * length and flags are set. */
 	if (q->cfg.fail_open)
 		flags |= NFQA_CFG_F_FAIL_OPEN;
+	memset(buf, 0, sizeof(buf));
 	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->num);
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_BIND);
 	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET,
