@@ -35,7 +35,7 @@ struct blocklog_event {
 	struct policy_addr src;
 	struct policy_addr dst;
 	char profile[32];
-	char prefix[48];
+	char prefix[64];
 	uint64_t count;			/* summary: blocked; quarantine: syns */
 	uint64_t distinct;		/* distinct destinations */
 	uint32_t window_s;

@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * portcullisd: bind the queues, install the ruleset, judge SYNs until told
+ * to stop, then remove exactly what it installed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "filter/daemon.h"
+
+#define QUEUES_MAX 32
+
+static volatile sig_atomic_t got_stop, got_hup, got_usr1;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else if (sig == SIGUSR1)
+		got_usr1 = 1;
+	else
+		got_stop = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: portcullisd -c POLICY [--queues N] [--no-rules] "
+		"[--backend iptables|nft]\n"
+		"                   [--control PATH] [-v]\n");
+}
+
+static void parse_opts(struct daemon_opts *o, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "queues", required_argument, NULL, 'q' },
+		{ "no-rules", no_argument, NULL, 'n' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "control", required_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	long n;
+	int c;
+
+	o->queues = 1;
+	o->backend = RULES_IPTABLES;
+	o->control_path = "/run/portcullis/control.sock";
+	while ((c = getopt_long(argc, argv, "c:q:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->policy_path = optarg;
+			break;
+		case 'q':
+			n = strtol(optarg, &end, 10);
+			if (*end || n < 1 || n > QUEUES_MAX)
+				fatalx("--queues must be from 1 to %d, found "
+				       "'%s'", QUEUES_MAX, optarg);
+			o->queues = (unsigned)n;
+			break;
+		case 'n':
+			o->no_rules = true;
+			break;
+		case 'b':
+			if (!strcmp(optarg, "iptables"))
+				o->backend = RULES_IPTABLES;
+			else if (!strcmp(optarg, "nft"))
+				o->backend = RULES_NFT;
+			else
+				fatalx("--backend must be iptables or nft, "
+				       "found '%s'", optarg);
+			break;
+		case 's':
+			o->control_path = optarg;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (!o->policy_path || optind != argc) {
+		usage(stderr);
+		exit(2);
+	}
+}
+
+/* Load the policy, printing every error. NULL on failure. */
+static struct policy *load_policy(const char *path)
+{
+	struct policy_errors errs = { 0 };
+	struct policy *p = policy_load(path, &errs);
+
+	for (size_t i = 0; i < errs.count; i++)
+		log_warnx("%s", errs.msg[i]);
+	if (!p)
+		log_warnx("%s: %zu error%s, policy not loaded", path,
+			  errs.count, errs.count == 1 ? "" : "s");
+	policy_errors_free(&errs);
+	return p;
+}
+
+static int open_queues(struct daemon *d)
+{
+	char err[256];
+
+	d->nworkers = 2 * d->opts.queues;
+	d->workers = calloc(d->nworkers, sizeof(*d->workers));
+	if (!d->workers)
+		fatal("queues");
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct queue_config cfg = {
+			/* The second group carries ports that fail open. */
+			.fail_open = i >= d->opts.queues,
+		};
+		struct worker *w = &d->workers[i];
+
+		w->d = d;
+		w->index = i;
+		w->q = queue_open((uint16_t)i, &cfg, err, sizeof(err));
+		if (!w->q) {
+			log_warnx("queue %u: %s", i, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int install_rules(struct daemon *d, const struct policy *p)
+{
+	char err[512];
+
+	if (ruleset_build(&d->rules, p, d->opts.queues) < 0) {
+		log_warn("ruleset");
+		return -1;
+	}
+	if (d->opts.no_rules)
+		return 0;
+	if (rules_install(&d->rules.desc, d->opts.backend, err,
+			  sizeof(err)) < 0) {
+		log_warnx("installing the ruleset: %s", err);
+		/* The IPv4 half may be in; take back what we made. */
+		rules_remove(d->rules.desc.chain, d->opts.backend, err,
+			     sizeof(err));
+		return -1;
+	}
+	d->rules_installed = true;
+	return 0;
+}
+
+static void remove_rules(struct daemon *d)
+{
+	char err[512];
+
+	if (!d->rules_installed)
+		return;
+	if (rules_remove(d->rules.desc.chain, d->opts.backend, err,
+			 sizeof(err)) < 0)
+		log_warnx("removing the ruleset: %s", err);
+	d->rules_installed = false;
+}
+
+/* Wait until no verdict thread still reads old. */
+static void wait_unused(struct daemon *d, const struct policy *old)
+{
+	const struct timespec nap = { 0, 100 * 1000 };
+
+	for (unsigned i = 0; i < d->nworkers; i++)
+		while (atomic_load(&d->workers[i].in_use) == old)
+			nanosleep(&nap, NULL);
+}
+
+static void reload(struct daemon *d)
+{
+	struct policy *old, *p;
+
+	log_info("reloading %s", d->opts.policy_path);
+	p = load_policy(d->opts.policy_path);
+	if (!p) {
+		log_warnx("reload failed; the running policy stays");
+		return;
+	}
+	old = atomic_exchange(&d->policy, p);
+	wait_unused(d, old);
+	policy_free(old);
+	log_info("reloaded %s: %zu IPv4 and %zu IPv6 entries",
+		 d->opts.policy_path, policy_entry_count(p, AF_INET),
+		 policy_entry_count(p, AF_INET6));
+}
+
+static void counters_line(struct daemon *d)
+{
+	uint64_t v[3] = { 0 }, bad = 0, enobufs = 0;
+
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct worker *w = &d->workers[i];
+		struct queue_stats qs;
+
+		for (int a = 0; a < 3; a++)
+			v[a] += atomic_load(&w->verdicts[a]);
+		for (int s = PARSE_NOT_SYN; s <= PARSE_MALFORMED; s++)
+			bad += atomic_load(&w->parse[s]);
+		queue_stats(w->q, &qs);
+		enobufs += qs.enobufs;
+	}
+	log_info("verdicts: %llu accepted, %llu dropped, %llu rejected; "
+		 "%llu not judged (not a SYN, malformed); %llu socket overruns",
+		 (unsigned long long)v[0], (unsigned long long)v[1],
+		 (unsigned long long)v[2], (unsigned long long)bad,
+		 (unsigned long long)enobufs);
+}
+
+static void run(struct daemon *d)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	while (!got_stop) {
+		/* Signals are blocked everywhere but here, so they wake us. */
+		ppoll(NULL, 0, NULL, &none);
+		if (got_hup) {
+			got_hup = 0;
+			reload(d);
+		}
+		if (got_usr1) {
+			got_usr1 = 0;
+			if (d->blocklog)
+				blocklog_reopen(d->blocklog);
+		}
+	}
+}
+
+static struct blocklog *open_blocklog(const struct policy *p, unsigned n)
+{
+	const struct policy_log *lc = policy_log_config(p);
+	struct blocklog_config cfg = {
+		.path = lc->blocks,
+		.syslog = lc->syslog,
+		.producers = n,
+	};
+	struct blocklog *bl;
+
+	if (!cfg.path && !cfg.syslog)
+		return NULL;
+	bl = blocklog_open(&cfg);
+	if (!bl)
+		fatal("block log %s", cfg.path ? cfg.path : "(syslog)");
+	return bl;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { 0 };
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t block, old;
+	struct policy *p;
+	int ret = 1;
+
+	parse_opts(&d.opts, argc, argv);
+	log_init("portcullisd", d.opts.verbose ? LOG_LEVEL_DEBUG
+					       : LOG_LEVEL_INFO, false);
+	p = load_policy(d.opts.policy_path);
+	if (!p)
+		return 1;
+	atomic_store(&d.policy, p);
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Queues first: a second daemon stops here, before it could touch
+	 * the first one's rules. */
+	if (open_queues(&d) < 0)
+		goto out;
+	d.blocklog = open_blocklog(p, d.nworkers);
+	if (install_rules(&d, p) < 0)
+		goto out;
+	for (unsigned i = 0; i < d.nworkers; i++)
+		if (worker_start(&d.workers[i]) < 0) {
+			log_warn("verdict thread %u", i);
+			goto out;
+		}
+	log_info("ready: %u queue%s (%u-%u fail closed, %u-%u fail open), "
+		 "%s, %zu IPv4 and %zu IPv6 entries, rules %s",
+		 d.nworkers, d.nworkers == 1 ? "" : "s", 0, d.opts.queues - 1,
+		 d.opts.queues, d.nworkers - 1,
+		 policy_mode(p) == POLICY_MODE_MONITOR ? "monitor mode"
+						       : "enforcing",
+		 policy_entry_count(p, AF_INET), policy_entry_count(p, AF_INET6),
+		 d.opts.no_rules ? "left to the operator" :
+		 d.opts.backend == RULES_NFT ? "installed (nft)" :
+					       "installed (iptables)");
+	run(&d);
+	log_info("stopping");
+	ret = 0;
+out:
+	/* Rules first, so no SYN waits on a queue nobody reads. */
+	remove_rules(&d);
+	for (unsigned i = 0; i < d.nworkers; i++)
+		worker_stop(&d.workers[i]);
+	if (d.workers)
+		counters_line(&d);
+	for (unsigned i = 0; i < d.nworkers; i++)
+		queue_close(d.workers[i].q);
+	free(d.workers);
+	blocklog_close(d.blocklog);
+	ruleset_free(&d.rules);
+	policy_free(atomic_load(&d.policy));
+	return ret;
+}
