@@ -51,6 +51,9 @@ int32_t table_lookup(const struct table *t, const struct policy_addr *a,
 
 size_t table_count(const struct table *t);
 
+/* The profile of entry id (0 .. count-1), for the decision path. */
+uint16_t table_profile(const struct table *t, int32_t id);
+
 struct table_entry {
 	struct policy_addr addr;
 	uint8_t len;
