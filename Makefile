@@ -99,7 +99,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory all $(B)/tests/check
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory check-cli
-	$(Q)if [ -x tests/e2e.sh ]; then $(MAKE) --no-print-directory e2e; fi
+	$(Q)$(MAKE) --no-print-directory e2e
 
 check-cli: portcullis
 	$(Q)sh tests/cli.sh

