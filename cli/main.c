@@ -13,6 +13,8 @@ static const struct command {
 	{ "check", cmd_check, "check POLICY" },
 	{ "explain", cmd_explain,
 	  "explain POLICY SRC DST PORT [--at TIME] [--quarantined]" },
+	{ "rules", cmd_rules,
+	  "rules POLICY [--backend iptables|nft] [-4|-6] [--queues N]" },
 };
 
 static void usage(FILE *f)
