@@ -34,6 +34,32 @@ fail:
 	return NULL;
 }
 
+/* The relays of family as address strings. */
+static char **relays(const struct policy *p, int family, size_t *n)
+{
+	size_t total = policy_relay_count(p), count = 0;
+	char **out = calloc(total ? total : 1, sizeof(*out));
+	char buf[64];
+
+	for (size_t i = 0; out && i < total; i++) {
+		const struct policy_addr *a = policy_relay(p, i);
+
+		if (policy_addr_is_v4(a) != (family == AF_INET))
+			continue;
+		out[count] = strdup(policy_addr_format(a, buf, sizeof(buf)));
+		if (!out[count++])
+			goto fail;
+	}
+	*n = count;
+	return out;
+fail:
+	for (size_t i = 0; i < count; i++)
+		free(out[i]);
+	free(out);
+	errno = ENOMEM;
+	return NULL;
+}
+
 int ruleset_build(struct ruleset *rs, const struct policy *p,
 		  unsigned queues)
 {
@@ -54,8 +80,12 @@ int ruleset_build(struct ruleset *rs, const struct policy *p,
 	}
 	rs->v4 = aggregates(p, AF_INET, &rs->desc.nv4);
 	rs->v6 = aggregates(p, AF_INET6, &rs->desc.nv6);
-	if (!rs->v4 || !rs->v6)
+	rs->r4 = relays(p, AF_INET, &rs->desc.nrelays4);
+	rs->r6 = relays(p, AF_INET6, &rs->desc.nrelays6);
+	if (!rs->v4 || !rs->v6 || !rs->r4 || !rs->r6)
 		goto fail;
+	rs->desc.relays4 = (const char *const *)rs->r4;
+	rs->desc.relays6 = (const char *const *)rs->r6;
 	rs->desc.v4 = (const char *const *)rs->v4;
 	rs->desc.v6 = (const char *const *)rs->v6;
 	rs->desc.ports = rs->ports;
@@ -81,8 +111,14 @@ void ruleset_free(struct ruleset *rs)
 		free(rs->v4[i]);
 	for (size_t i = 0; rs->v6 && i < rs->desc.nv6; i++)
 		free(rs->v6[i]);
+	for (size_t i = 0; rs->r4 && i < rs->desc.nrelays4; i++)
+		free(rs->r4[i]);
+	for (size_t i = 0; rs->r6 && i < rs->desc.nrelays6; i++)
+		free(rs->r6[i]);
 	free(rs->v4);
 	free(rs->v6);
+	free(rs->r4);
+	free(rs->r6);
 	free(rs->ports);
 	memset(rs, 0, sizeof(*rs));
 }

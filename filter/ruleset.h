@@ -16,6 +16,7 @@
 struct ruleset {
 	struct rules_desc desc;
 	char **v4, **v6;		/* owned strings behind desc */
+	char **r4, **r6;
 	struct rules_port *ports;
 };
 

@@ -165,7 +165,9 @@ int rules_check(const struct rules_desc *d, char *err, size_t errlen)
 		err[0] = '\0';
 	if (check_chain(chain_of(d), err, errlen) < 0 ||
 	    check_prefixes(d->v4, d->nv4, AF_INET, err, errlen) < 0 ||
-	    check_prefixes(d->v6, d->nv6, AF_INET6, err, errlen) < 0)
+	    check_prefixes(d->v6, d->nv6, AF_INET6, err, errlen) < 0 ||
+	    check_prefixes(d->relays4, d->nrelays4, AF_INET, err, errlen) < 0 ||
+	    check_prefixes(d->relays6, d->nrelays6, AF_INET6, err, errlen) < 0)
 		goto bad;
 	if (d->nports && !d->ports) {
 		seterr(err, errlen, "%zu ports but no array", d->nports);
@@ -284,9 +286,17 @@ static void ipt_chains(struct out *o, const struct rules_desc *d)
 
 static void ipt_rules(struct out *o, const struct rules_desc *d, int family)
 {
+	const char *const *relays = family == AF_INET ? d->relays4 : d->relays6;
+	size_t nrelays = family == AF_INET ? d->nrelays4 : d->nrelays6;
+	char canon[INET6_ADDRSTRLEN + 5];
+
 	outf(o, "-A %s -p tcp -m mark --mark 0x%x/0x%x -j REJECT "
 	     "--reject-with tcp-reset\n", chain_of(d), d->reject_mark,
 	     d->reject_mask);
+	for (size_t i = 0; i < nrelays; i++) {
+		prefix_canon(relays[i], family, canon, sizeof(canon));
+		outf(o, "-A %s -d %s -j RETURN\n", chain_of(d), canon);
+	}
 	ipt_dispatch(o, d, true);
 	ipt_dispatch(o, d, false);
 	ipt_queue(o, d, true, family);
@@ -413,6 +423,12 @@ static int nft_write(struct out *o, const struct rules_desc *d,
 	     "table inet " RULES_NFT_TABLE " {\n");
 	nft_set(o, "subscribers4", "ipv4_addr", d->v4, d->nv4, AF_INET);
 	nft_set(o, "subscribers6", "ipv6_addr", d->v6, d->nv6, AF_INET6);
+	if (d->nrelays4)
+		nft_set(o, "relays4", "ipv4_addr", d->relays4, d->nrelays4,
+			AF_INET);
+	if (d->nrelays6)
+		nft_set(o, "relays6", "ipv6_addr", d->relays6, d->nrelays6,
+			AF_INET6);
 	nft_ports(o, d, true);
 	nft_ports(o, d, false);
 	outf(o, "\tchain %s {\n\t\ttype filter hook forward priority filter; "
@@ -422,6 +438,10 @@ static int nft_write(struct out *o, const struct rules_desc *d,
 	else
 		outf(o, "& 0x%08x == 0x%08x", d->reject_mask, d->reject_mark);
 	outf(o, " reject with tcp reset\n");
+	if (d->nrelays4)
+		outf(o, "\t\tip daddr @relays4 return\n");
+	if (d->nrelays6)
+		outf(o, "\t\tip6 daddr @relays6 return\n");
 	nft_queue(o, d, true);
 	nft_queue(o, d, false);
 	outf(o, "\t}\n}\n");

@@ -9,6 +9,7 @@
  *
  *   FORWARD  -I 1: -p tcp --tcp-flags SYN,ACK SYN -j C    (rules_install)
  *   C        1. -p tcp -m mark --mark V/M -j REJECT --reject-with tcp-reset
+ *            1b. -d RELAY -j RETURN, one rule per relay of the family
  *            2. SYN to a fail-closed port (multiport, 15 a rule) -j C-CLOSED
  *            3. SYN to a fail-open port                          -j C-OPEN
  *   C-CLOSED one rule per aggregate: -s P -j NFQUEUE <closed range>
@@ -45,6 +46,12 @@ struct rules_desc {
 	size_t nv4;
 	const char *const *v6;		/* IPv6 aggregates, "x:y::/len" */
 	size_t nv6;
+	/* Relays: SYNs to them return before any queue rule, so the ISP's
+	 * own relays stay reachable even with no daemon. */
+	const char *const *relays4;	/* IPv4 addresses */
+	size_t nrelays4;
+	const char *const *relays6;	/* IPv6 addresses */
+	size_t nrelays6;
 	const struct rules_port *ports;	/* each port once */
 	size_t nports;
 	uint16_t closed_first;		/* fail-closed queues, balanced */

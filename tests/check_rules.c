@@ -215,6 +215,43 @@ START_TEST(test_file_and_buffer_agree_and_buffer_reports_full_length)
 }
 END_TEST
 
+START_TEST(test_relays_return_before_any_queue_rule)
+{
+	static const char *const r4[] = { "192.0.2.25" };
+	static const char *const r6[] = { "2001:db8:25::25" };
+	static const char *const bad[] = { "192.0.2.300" };
+	struct rules_desc d = sample();
+	char buf[8192], err[256];
+	const char *ret, *queue;
+
+	d.relays4 = r4;
+	d.nrelays4 = 1;
+	d.relays6 = r6;
+	d.nrelays6 = 1;
+	ck_assert_int_gt(rules_iptables_format(buf, sizeof(buf), &d, AF_INET,
+					       err, sizeof(err)), 0);
+	ret = strstr(buf, "-A PORTCULLIS -d 192.0.2.25/32 -j RETURN\n");
+	queue = strstr(buf, "-j PORTCULLIS-CLOSED");
+	ck_assert_ptr_nonnull(ret);
+	ck_assert_ptr_nonnull(queue);
+	ck_assert(ret < queue);
+	ck_assert_ptr_null(strstr(buf, "2001:db8:25::25"));
+	ck_assert_int_gt(rules_iptables_format(buf, sizeof(buf), &d, AF_INET6,
+					       err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strstr(buf, "-A PORTCULLIS -d 2001:db8:25::25/128 "
+				     "-j RETURN\n"));
+	ck_assert_int_gt(rules_nft_format(buf, sizeof(buf), &d, err,
+					  sizeof(err)), 0);
+	ret = strstr(buf, "\t\tip daddr @relays4 return\n"
+			  "\t\tip6 daddr @relays6 return\n");
+	ck_assert_ptr_nonnull(ret);
+	ck_assert(ret < strstr(buf, "queue"));
+	ck_assert_ptr_nonnull(strstr(buf, "elements = { 192.0.2.25/32 }"));
+	d.relays4 = bad;
+	ck_assert_int_eq(rules_check(&d, err, sizeof(err)), -1);
+}
+END_TEST
+
 START_TEST(test_more_than_fifteen_ports_are_split)
 {
 	struct rules_port ports[20];
@@ -566,6 +603,7 @@ Suite *rules_suite(void)
 	tcase_add_test(text, test_iptables_text_for_sample);
 	tcase_add_test(text, test_ip6tables_text_for_sample);
 	tcase_add_test(text, test_nft_text_for_sample);
+	tcase_add_test(text, test_relays_return_before_any_queue_rule);
 	tcase_add_test(text, test_file_and_buffer_agree_and_buffer_reports_full_length);
 	tcase_add_test(text, test_more_than_fifteen_ports_are_split);
 	tcase_add_test(text, test_single_queue_and_full_mask);
