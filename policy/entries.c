@@ -8,6 +8,7 @@
  * IPv4 keys are radix sorted (a list may hold ten million), which is
  * stable, so the first of equal keys is the one given first.
  */
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -131,18 +132,19 @@ struct key4 {
 };
 
 struct key6 {
-	uint8_t addr[16];
-	uint8_t len;
+	uint64_t hi, lo;		/* the address, host order */
 	uint32_t idx;
+	uint8_t len;
 };
 
 static int key6_cmp(const void *a, const void *b)
 {
 	const struct key6 *x = a, *y = b;
-	int c = memcmp(x->addr, y->addr, sizeof(x->addr));
 
-	if (c)
-		return c;
+	if (x->hi != y->hi)
+		return x->hi < y->hi ? -1 : 1;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
 	if (x->len != y->len)
 		return x->len < y->len ? -1 : 1;
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
@@ -245,7 +247,12 @@ static ssize_t dups6(struct loader *l, size_t *nreported)
 	if (!k)
 		return -1;
 	for (i = 0; i < n; i++) {
-		memcpy(k[i].addr, v->in[i].addr.b, 16);
+		uint64_t hi, lo;
+
+		memcpy(&hi, v->in[i].addr.b, 8);
+		memcpy(&lo, v->in[i].addr.b + 8, 8);
+		k[i].hi = be64toh(hi);
+		k[i].lo = be64toh(lo);
 		k[i].len = v->in[i].len;
 		k[i].idx = (uint32_t)i;
 	}
@@ -254,7 +261,7 @@ static ssize_t dups6(struct loader *l, size_t *nreported)
 		size_t j = i;
 
 		while (j < n && k[j].len == k[i - 1].len &&
-		       memcmp(k[j].addr, k[i - 1].addr, 16) == 0) {
+		       k[j].hi == k[i - 1].hi && k[j].lo == k[i - 1].lo) {
 			dup_report(l, v, false, k[i - 1].idx, k[j].idx,
 				   nreported);
 			ndup++;

@@ -67,6 +67,8 @@ enum prefix_result prefix_parse(const char *s, size_t n,
 	struct policy_addr net;
 	uint32_t a4;
 
+	*v4 = false;
+	*len = 0;
 	if (v4_parse(s, alen, &a4) == 0) {
 		policy_addr_from_v4(addr, a4);
 		*v4 = true;

@@ -219,6 +219,32 @@ START_TEST(test_yaml_entries_keep_note_expires_and_line)
 }
 END_TEST
 
+START_TEST(test_loaded_tables_find_the_longest_live_entry)
+{
+	struct policy *p = load(good, NULL);
+	struct policy_addr a;
+	struct table_entry e;
+	int32_t id;
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(policy_addr_parse("100.64.12.5", &a), 0);
+	id = table_lookup(p->v4, &a, 1700000000);
+	ck_assert_int_ge(id, 0);
+	ck_assert_str_eq(meta_of(p, p->v4, id)->note, "ACME Corp, ticket 4411");
+	/* After expiry the /10 decides. */
+	id = table_lookup(p->v4, &a, 1803859200);
+	ck_assert_int_ge(id, 0);
+	ck_assert_int_eq(table_entry_get(p->v4, id, &e), 0);
+	ck_assert_uint_eq(e.len, 10);
+	ck_assert_uint_eq(e.profile, 0);
+	ck_assert_int_eq(policy_addr_parse("2001:db8:1fff::1", &a), 0);
+	ck_assert_int_ge(table_lookup(p->v6, &a, 0), 0);
+	ck_assert_int_eq(policy_addr_parse("192.0.2.1", &a), 0);
+	ck_assert_int_eq(table_lookup(p->v4, &a, 0), -1);
+	policy_free(p);
+}
+END_TEST
+
 START_TEST(test_absent_sections_take_their_defaults)
 {
 	struct policy *p = load("version: 1\n", NULL);
@@ -848,6 +874,7 @@ Suite *load_suite(void)
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_good_policy_loads_every_section);
 	tcase_add_test(tc, test_yaml_entries_keep_note_expires_and_line);
+	tcase_add_test(tc, test_loaded_tables_find_the_longest_live_entry);
 	tcase_add_test(tc, test_absent_sections_take_their_defaults);
 	tcase_add_test(tc, test_detection_defaults_when_keys_absent);
 	tcase_add_test(tc, test_rates_and_durations_in_every_unit);
