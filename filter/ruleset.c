@@ -90,6 +90,7 @@ int ruleset_build(struct ruleset *rs, const struct policy *p,
 	rs->desc.v6 = (const char *const *)rs->v6;
 	rs->desc.ports = rs->ports;
 	rs->desc.nports = n;
+	rs->desc.all_ports = all_ports;
 	rs->desc.closed_first = 0;
 	rs->desc.closed_last = (uint16_t)(queues - 1);
 	rs->desc.open_first = (uint16_t)queues;

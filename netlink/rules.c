@@ -299,6 +299,9 @@ static void ipt_rules(struct out *o, const struct rules_desc *d, int family)
 	}
 	ipt_dispatch(o, d, true);
 	ipt_dispatch(o, d, false);
+	if (d->all_ports)
+		outf(o, "-A %s " SYN_IPT " -j %s-CLOSED\n", chain_of(d),
+		     chain_of(d));
 	ipt_queue(o, d, true, family);
 	ipt_queue(o, d, false, family);
 }
@@ -384,7 +387,9 @@ static void nft_ports(struct out *o, const struct rules_desc *d, bool closed)
 	outf(o, "\t}\n");
 }
 
-static void nft_queue(struct out *o, const struct rules_desc *d, bool closed)
+/* The queue rules of one failure class; any: every port, not the set. */
+static void nft_queue(struct out *o, const struct rules_desc *d, bool closed,
+		      bool any)
 {
 	unsigned first = closed ? d->closed_first : d->open_first;
 	unsigned last = closed ? d->closed_last : d->open_last;
@@ -395,13 +400,16 @@ static void nft_queue(struct out *o, const struct rules_desc *d, bool closed)
 		    { "ip6 saddr @subscribers6", AF_INET6 } };
 	size_t f;
 
-	if (!port_count(d, closed))
+	if (!any && !port_count(d, closed))
 		return;
 	for (f = 0; f < 2; f++) {
 		if (!(fam[f].family == AF_INET ? d->nv4 : d->nv6))
 			continue;
-		outf(o, "\t\t" SYN_NFT " tcp dport @ports_%s %s queue ",
-		     closed ? "closed" : "open", fam[f].match);
+		if (any)
+			outf(o, "\t\t" SYN_NFT " %s queue ", fam[f].match);
+		else
+			outf(o, "\t\t" SYN_NFT " tcp dport @ports_%s %s queue ",
+			     closed ? "closed" : "open", fam[f].match);
 		if (first == last)
 			outf(o, "%snum %u\n", closed ? "" : "flags bypass ",
 			     first);
@@ -442,8 +450,10 @@ static int nft_write(struct out *o, const struct rules_desc *d,
 		outf(o, "\t\tip daddr @relays4 return\n");
 	if (d->nrelays6)
 		outf(o, "\t\tip6 daddr @relays6 return\n");
-	nft_queue(o, d, true);
-	nft_queue(o, d, false);
+	nft_queue(o, d, true, false);
+	nft_queue(o, d, false, false);
+	if (d->all_ports)
+		nft_queue(o, d, true, true);
 	outf(o, "\t}\n}\n");
 	return finish(o);
 }

@@ -12,6 +12,7 @@
  *            1b. -d RELAY -j RETURN, one rule per relay of the family
  *            2. SYN to a fail-closed port (multiport, 15 a rule) -j C-CLOSED
  *            3. SYN to a fail-open port                          -j C-OPEN
+ *            4. with all_ports: any other SYN                    -j C-CLOSED
  *   C-CLOSED one rule per aggregate: -s P -j NFQUEUE <closed range>
  *   C-OPEN   one rule per aggregate: -s P -j NFQUEUE <open range> --queue-bypass
  *
@@ -54,6 +55,9 @@ struct rules_desc {
 	size_t nrelays6;
 	const struct rules_port *ports;	/* each port once */
 	size_t nports;
+	bool all_ports;			/* also queue SYNs to every other
+					 * port, fail-closed (a profile whose
+					 * default blocks) */
 	uint16_t closed_first;		/* fail-closed queues, balanced */
 	uint16_t closed_last;
 	uint16_t open_first;		/* fail-open queues, balanced; must */

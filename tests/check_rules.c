@@ -252,6 +252,31 @@ START_TEST(test_relays_return_before_any_queue_rule)
 }
 END_TEST
 
+START_TEST(test_all_ports_queue_every_other_syn_fail_closed)
+{
+	struct rules_desc d = sample();
+	char buf[8192], err[256];
+	const char *open, *any;
+
+	d.all_ports = true;
+	ck_assert_int_gt(rules_iptables_format(buf, sizeof(buf), &d, AF_INET,
+					       err, sizeof(err)), 0);
+	open = strstr(buf, "-j PORTCULLIS-OPEN\n");
+	any = strstr(buf, "-A PORTCULLIS -p tcp --tcp-flags SYN,ACK SYN "
+		      "-j PORTCULLIS-CLOSED\n");
+	ck_assert_ptr_nonnull(open);
+	ck_assert_ptr_nonnull(any);
+	ck_assert(open < any);	/* 465/587 still fail open */
+	ck_assert_int_gt(rules_nft_format(buf, sizeof(buf), &d, err,
+					  sizeof(err)), 0);
+	open = strstr(buf, "@ports_open ip saddr");
+	any = strstr(buf, "== syn ip saddr @subscribers4 queue");
+	ck_assert_ptr_nonnull(open);
+	ck_assert_ptr_nonnull(any);
+	ck_assert(open < any);
+}
+END_TEST
+
 START_TEST(test_more_than_fifteen_ports_are_split)
 {
 	struct rules_port ports[20];
@@ -604,6 +629,7 @@ Suite *rules_suite(void)
 	tcase_add_test(text, test_ip6tables_text_for_sample);
 	tcase_add_test(text, test_nft_text_for_sample);
 	tcase_add_test(text, test_relays_return_before_any_queue_rule);
+	tcase_add_test(text, test_all_ports_queue_every_other_syn_fail_closed);
 	tcase_add_test(text, test_file_and_buffer_agree_and_buffer_reports_full_length);
 	tcase_add_test(text, test_more_than_fifteen_ports_are_split);
 	tcase_add_test(text, test_single_queue_and_full_mask);
