@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/strbuf.h"
 #include "filter/parse.h"
 #include "filter/ruleset.h"
 #include "netlink/queue.h"
@@ -59,7 +60,33 @@ struct daemon {
 
 	struct worker *workers;		/* 2 * queues: closed ones first */
 	unsigned nworkers;
+
+	int control_fd;
+	int64_t started;		/* UNIX seconds */
+	int64_t loaded;			/* when the running policy loaded */
+	uint64_t loads, load_failures;
 };
+
+/* Everything the workers and queues counted, summed. */
+struct daemon_totals {
+	uint64_t verdicts[3];		/* by enum policy_action */
+	uint64_t parse[PARSE_MALFORMED + 1];
+	uint64_t logged, log_lost;
+	uint64_t packets, enobufs, verdict_errors;
+};
+
+void daemon_totals(struct daemon *d, struct daemon_totals *t);
+
+/* Load the policy at path, logging every error and appending it to errs
+ * (may be NULL). Returns the policy or NULL. */
+struct policy *daemon_load(const char *path, struct strbuf *errs);
+
+/*
+ * Load the policy file again and swap it in; the old one is freed once no
+ * verdict thread holds it. On failure the running policy stays and every
+ * error is appended to errs (which may be NULL). Returns 0 or -1.
+ */
+int daemon_reload(struct daemon *d, struct strbuf *errs);
 
 /* Start one verdict thread per queue. Returns 0, or -1 with errno. */
 int worker_start(struct worker *w);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "filter/control.h"
 #include "filter/daemon.h"
 
 #define QUEUES_MAX 32
@@ -102,20 +103,6 @@ static void parse_opts(struct daemon_opts *o, int argc, char **argv)
 	}
 }
 
-/* Load the policy, printing every error. NULL on failure. */
-static struct policy *load_policy(const char *path)
-{
-	struct policy_errors errs = { 0 };
-	struct policy *p = policy_load(path, &errs);
-
-	for (size_t i = 0; i < errs.count; i++)
-		log_warnx("%s", errs.msg[i]);
-	if (!p)
-		log_warnx("%s: %zu error%s, policy not loaded", path,
-			  errs.count, errs.count == 1 ? "" : "s");
-	policy_errors_free(&errs);
-	return p;
-}
 
 static int open_queues(struct daemon *d)
 {
@@ -177,67 +164,36 @@ static void remove_rules(struct daemon *d)
 	d->rules_installed = false;
 }
 
-/* Wait until no verdict thread still reads old. */
-static void wait_unused(struct daemon *d, const struct policy *old)
-{
-	const struct timespec nap = { 0, 100 * 1000 };
-
-	for (unsigned i = 0; i < d->nworkers; i++)
-		while (atomic_load(&d->workers[i].in_use) == old)
-			nanosleep(&nap, NULL);
-}
-
-static void reload(struct daemon *d)
-{
-	struct policy *old, *p;
-
-	log_info("reloading %s", d->opts.policy_path);
-	p = load_policy(d->opts.policy_path);
-	if (!p) {
-		log_warnx("reload failed; the running policy stays");
-		return;
-	}
-	old = atomic_exchange(&d->policy, p);
-	wait_unused(d, old);
-	policy_free(old);
-	log_info("reloaded %s: %zu IPv4 and %zu IPv6 entries",
-		 d->opts.policy_path, policy_entry_count(p, AF_INET),
-		 policy_entry_count(p, AF_INET6));
-}
-
 static void counters_line(struct daemon *d)
 {
-	uint64_t v[3] = { 0 }, bad = 0, enobufs = 0;
+	struct daemon_totals t;
+	uint64_t bad = 0;
 
-	for (unsigned i = 0; i < d->nworkers; i++) {
-		struct worker *w = &d->workers[i];
-		struct queue_stats qs;
-
-		for (int a = 0; a < 3; a++)
-			v[a] += atomic_load(&w->verdicts[a]);
-		for (int s = PARSE_NOT_SYN; s <= PARSE_MALFORMED; s++)
-			bad += atomic_load(&w->parse[s]);
-		queue_stats(w->q, &qs);
-		enobufs += qs.enobufs;
-	}
+	daemon_totals(d, &t);
+	for (int s = PARSE_NOT_SYN; s <= PARSE_MALFORMED; s++)
+		bad += t.parse[s];
 	log_info("verdicts: %llu accepted, %llu dropped, %llu rejected; "
 		 "%llu not judged (not a SYN, malformed); %llu socket overruns",
-		 (unsigned long long)v[0], (unsigned long long)v[1],
-		 (unsigned long long)v[2], (unsigned long long)bad,
-		 (unsigned long long)enobufs);
+		 (unsigned long long)t.verdicts[POLICY_ACCEPT],
+		 (unsigned long long)t.verdicts[POLICY_DROP],
+		 (unsigned long long)t.verdicts[POLICY_REJECT],
+		 (unsigned long long)bad, (unsigned long long)t.enobufs);
 }
 
 static void run(struct daemon *d)
 {
 	sigset_t none;
 
+	struct pollfd pfd = { .fd = d->control_fd, .events = POLLIN };
+
 	sigemptyset(&none);
 	while (!got_stop) {
 		/* Signals are blocked everywhere but here, so they wake us. */
-		ppoll(NULL, 0, NULL, &none);
+		if (ppoll(&pfd, 1, NULL, &none) > 0 && (pfd.revents & POLLIN))
+			control_serve(d, d->control_fd);
 		if (got_hup) {
 			got_hup = 0;
-			reload(d);
+			daemon_reload(d, NULL);
 		}
 		if (got_usr1) {
 			got_usr1 = 0;
@@ -276,10 +232,14 @@ int main(int argc, char **argv)
 	parse_opts(&d.opts, argc, argv);
 	log_init("portcullisd", d.opts.verbose ? LOG_LEVEL_DEBUG
 					       : LOG_LEVEL_INFO, false);
-	p = load_policy(d.opts.policy_path);
+	d.control_fd = -1;
+	d.started = time(NULL);
+	p = daemon_load(d.opts.policy_path, NULL);
 	if (!p)
 		return 1;
 	atomic_store(&d.policy, p);
+	d.loaded = d.started;
+	d.loads = 1;
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
@@ -299,6 +259,13 @@ int main(int argc, char **argv)
 	if (open_queues(&d) < 0)
 		goto out;
 	d.blocklog = open_blocklog(p, d.nworkers);
+	d.control_fd = control_listen(d.opts.control_path);
+	if (d.control_fd < 0) {
+		log_warn("control socket %s%s", d.opts.control_path,
+			 errno == EADDRINUSE ? " (another portcullisd answers "
+			 "there)" : "");
+		goto out;
+	}
 	if (install_rules(&d, p) < 0)
 		goto out;
 	for (unsigned i = 0; i < d.nworkers; i++)
@@ -329,6 +296,10 @@ out:
 	for (unsigned i = 0; i < d.nworkers; i++)
 		queue_close(d.workers[i].q);
 	free(d.workers);
+	if (d.control_fd >= 0) {
+		close(d.control_fd);
+		unlink(d.opts.control_path);
+	}
 	blocklog_close(d.blocklog);
 	ruleset_free(&d.rules);
 	policy_free(atomic_load(&d.policy));

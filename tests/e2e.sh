@@ -80,6 +80,28 @@ if daemon_start "$WORK/policy.yaml"; then
 	check "block log: every line is JSON" python3 -c \
 		"import json,sys; [json.loads(l) for l in open(sys.argv[1])]" "$WORK/blocks.jsonl"
 
+	PC="$TOP/portcullis --control $WORK/control.sock"
+	out=$($PC stats 2>&1)
+	check "stats: every verdict counted (relays and non-subscribers never queued)" \
+		grep -qF "verdicts:     6 accept, 0 drop, 3 reject" <<<"$out"
+	check "stats --json parses" python3 -c "import json,sys; json.loads(sys.stdin.read())" <<<"$($PC stats --json)"
+	out=$($PC reload 2>&1)
+	check "reload: succeeds and says so" grep -q "^reloaded " <<<"$out"
+	cp "$WORK/policy.yaml" "$WORK/policy.good"
+	printf 'version: 1\nprofiles: { residential: { ports: { 25: rejekt } } }\n' >"$WORK/policy.yaml"
+	out=$($PC reload 2>&1)
+	rc=$?
+	check "broken reload: exit 1" test $rc -eq 1
+	check "broken reload: file:line:col and what was expected" \
+		grep -qF "policy.yaml:2:41: unknown action \"rejekt\"; expected accept, drop or reject" <<<"$out"
+	check "broken reload: says the running policy stays" grep -q "running policy stays" <<<"$out"
+	conn "broken reload: old policy still rejects 25" $LAB_RES4 $LAB_DST4 25 refused 100
+	conn "broken reload: old policy still passes business" $LAB_BIZ4 $LAB_DST4 25 connected
+	cp "$WORK/policy.good" "$WORK/policy.yaml"
+	check "stats: counts the failed load" grep -q "(3 loads, 1 failed)\|(2 loads, 1 failed)" <<<"$($PC stats)"
+	out=$($PC frobnicate 2>&1)
+	check "control: unknown command is refused" grep -q "unknown command" <<<"$out"
+
 	echo "e2e: SIGKILL: port 25 fails closed, submission fails open"
 	daemon_stop KILL
 	conn "no daemon: residential 25 does not pass" $LAB_RES4 $LAB_DST4 25 timeout

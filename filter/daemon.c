@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The daemon context's shared operations: policy loads and counters. */
+#include <sys/socket.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "filter/daemon.h"
+
+struct policy *daemon_load(const char *path, struct strbuf *errs)
+{
+	struct policy_errors pe = { 0 };
+	struct policy *p = policy_load(path, &pe);
+
+	for (size_t i = 0; i < pe.count; i++) {
+		log_warnx("%s", pe.msg[i]);
+		if (errs)
+			strbuf_printf(errs, "%s\n", pe.msg[i]);
+	}
+	if (!p) {
+		log_warnx("%s: %zu error%s, policy not loaded", path,
+			  pe.count, pe.count == 1 ? "" : "s");
+		if (errs)
+			strbuf_printf(errs, "%s: %zu error%s, policy not "
+				      "loaded\n", path, pe.count,
+				      pe.count == 1 ? "" : "s");
+	}
+	policy_errors_free(&pe);
+	return p;
+}
+
+/* Wait until no verdict thread still reads old: each holds the policy
+ * only for one burst, so this takes at most a burst's time. */
+static void wait_unused(struct daemon *d, const struct policy *old)
+{
+	const struct timespec nap = { 0, 100 * 1000 };
+
+	for (unsigned i = 0; i < d->nworkers; i++)
+		while (atomic_load(&d->workers[i].in_use) == old)
+			nanosleep(&nap, NULL);
+}
+
+int daemon_reload(struct daemon *d, struct strbuf *errs)
+{
+	struct policy *old, *p;
+
+	log_info("reloading %s", d->opts.policy_path);
+	p = daemon_load(d->opts.policy_path, errs);
+	if (!p) {
+		d->load_failures++;
+		log_warnx("reload failed; the running policy stays");
+		return -1;
+	}
+	old = atomic_exchange(&d->policy, p);
+	wait_unused(d, old);
+	policy_free(old);
+	d->loads++;
+	d->loaded = time(NULL);
+	log_info("reloaded %s: %zu IPv4 and %zu IPv6 entries",
+		 d->opts.policy_path, policy_entry_count(p, AF_INET),
+		 policy_entry_count(p, AF_INET6));
+	return 0;
+}
+
+void daemon_totals(struct daemon *d, struct daemon_totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct worker *w = &d->workers[i];
+		struct queue_stats qs;
+
+		for (int a = 0; a < 3; a++)
+			t->verdicts[a] += atomic_load(&w->verdicts[a]);
+		for (int s = 0; s <= PARSE_MALFORMED; s++)
+			t->parse[s] += atomic_load(&w->parse[s]);
+		t->logged += atomic_load(&w->logged);
+		t->log_lost += atomic_load(&w->log_lost);
+		if (!w->q)
+			continue;
+		queue_stats(w->q, &qs);
+		t->packets += qs.packets;
+		t->enobufs += qs.enobufs;
+		t->verdict_errors += qs.verdict_errors;
+	}
+}
