@@ -39,11 +39,12 @@ int ctlproto_encode(char *buf, size_t len, int argc, char *const *argv)
 
 	if (argc < 1 || argc > CTL_ARGS_MAX)
 		goto bad;
+	for (int i = 0; i < argc; i++)
+		if (!argv[i][0] || strchr(argv[i], '\n'))
+			goto bad;
 	for (int i = 0; i < argc; i++) {
 		size_t n = strlen(argv[i]);
 
-		if (n == 0 || memchr(argv[i], '\n', n))
-			goto bad;
 		if (used + n + 2 > len) {
 			errno = EMSGSIZE;
 			return -1;
