@@ -18,7 +18,7 @@
 #include "policy/table.h"
 
 #define NOW 1800000000
-#define CLUSTERS 64
+#define CLUSTERS 1024
 
 typedef unsigned __int128 u128;
 
@@ -82,6 +82,7 @@ struct workload {
 	int family;
 	unsigned bits;
 	unsigned cluster_len;
+	unsigned nclusters;
 	u128 cluster[CLUSTERS];
 	struct table_input *in;
 	size_t n;
@@ -90,7 +91,9 @@ struct workload {
 };
 
 /* IPv4: /16../32, most of them /24 or longer, in 64 random /10s.
- * IPv6: /32../64 and some /128, in /40s mostly inside 2001:db8::/32. */
+ * IPv6 as an ISP numbers it: 8 aggregates (/32, one of them
+ * 2001:db8::/32), 1024 pools (/40) in them, and in the pools mostly
+ * /48../64 with some /128 and a few shorter ones. */
 static unsigned pick_len(const struct workload *w)
 {
 	uint64_t r = next64() % 100;
@@ -100,14 +103,16 @@ static unsigned pick_len(const struct workload *w)
 			      : 24 + (unsigned)(next64() % 9);
 	if (r < 5)
 		return 128;
-	return 32 + (unsigned)(next64() % 33);
+	if (r < 8)
+		return 32 + (unsigned)(next64() % 16);
+	return 48 + (unsigned)(next64() % 17);
 }
 
 static u128 in_cluster(const struct workload *w)
 {
 	u128 host = (u128)next64() << 64 | next64();
 
-	return w->cluster[next64() % CLUSTERS] |
+	return w->cluster[next64() % w->nclusters] |
 	       (host & ~netmask(w->cluster_len, w->bits) &
 		netmask(w->bits, w->bits));
 }
@@ -121,11 +126,21 @@ static int workload_make(struct workload *w, int family, size_t n,
 	w->family = family;
 	w->bits = family == AF_INET ? 32 : 128;
 	w->cluster_len = family == AF_INET ? 10 : 40;
-	for (i = 0; i < CLUSTERS; i++) {
+	w->nclusters = family == AF_INET ? 64 : CLUSTERS;
+	for (i = 0; i < w->nclusters; i++) {
 		u128 c = (u128)next64() << 64 | next64();
 
-		if (w->bits == 128 && i % 8 != 0)
-			c = (u128)0x20010db8 << 96 | (c & ~netmask(32, 128));
+		if (w->bits == 128) {
+			/* Aggregate i % 8: its /32 from the seed, then 2000::/3. */
+			uint64_t seed = seed_state;
+			u128 agg;
+
+			seed_state = 0x9e3779b97f4a7c15ULL * (i % 8 + 1);
+			agg = i % 8 ? (u128)(0x20000000 | (next64() & 0x1fffffff)) << 96
+				    : (u128)0x20010db8 << 96;
+			seed_state = seed;
+			c = agg | (c & ~netmask(32, 128));
+		}
 		w->cluster[i] = c & netmask(w->cluster_len, w->bits);
 	}
 	w->n = n;
