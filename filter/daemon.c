@@ -83,3 +83,11 @@ void daemon_totals(struct daemon *d, struct daemon_totals *t)
 		t->verdict_errors += qs.verdict_errors;
 	}
 }
+
+int64_t daemon_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

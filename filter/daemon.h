@@ -40,6 +40,7 @@ struct worker {
 	atomic_uint_fast64_t verdicts[3];	/* by enum policy_action */
 	atomic_uint_fast64_t parse[PARSE_MALFORMED + 1];
 	atomic_uint_fast64_t logged, log_lost;
+	atomic_int_fast64_t beat_ms;	/* monotonic: the loop went round */
 };
 
 struct daemon_opts {
@@ -47,6 +48,8 @@ struct daemon_opts {
 	const char *control_path;
 	unsigned queues;		/* per group: fail-closed and fail-open */
 	bool no_rules;
+	const char *user;		/* drop to it once set up; "root": stay */
+	bool user_default;		/* not named: a missing user is no error */
 	enum rules_backend backend;
 	int verbose;
 };
@@ -87,6 +90,9 @@ struct policy *daemon_load(const char *path, struct strbuf *errs);
  * error is appended to errs (which may be NULL). Returns 0 or -1.
  */
 int daemon_reload(struct daemon *d, struct strbuf *errs);
+
+/* CLOCK_MONOTONIC in ms. */
+int64_t daemon_mono_ms(void);
 
 /* Start one verdict thread per queue. Returns 0, or -1 with errno. */
 int worker_start(struct worker *w);

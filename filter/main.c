@@ -17,6 +17,8 @@
 #include "common/log.h"
 #include "filter/control.h"
 #include "filter/daemon.h"
+#include "filter/notify.h"
+#include "filter/privdrop.h"
 
 #define QUEUES_MAX 32
 
@@ -37,7 +39,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: portcullisd -c POLICY [--queues N] [--no-rules] "
 		"[--backend iptables|nft]\n"
-		"                   [--control PATH] [-v]\n");
+		"                   [--control PATH] [--user NAME] [-v]\n");
 }
 
 static void parse_opts(struct daemon_opts *o, int argc, char **argv)
@@ -48,6 +50,7 @@ static void parse_opts(struct daemon_opts *o, int argc, char **argv)
 		{ "no-rules", no_argument, NULL, 'n' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ "control", required_argument, NULL, 's' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -59,6 +62,8 @@ static void parse_opts(struct daemon_opts *o, int argc, char **argv)
 	o->queues = 1;
 	o->backend = RULES_IPTABLES;
 	o->control_path = "/run/portcullis/control.sock";
+	o->user = "portcullis";
+	o->user_default = true;
 	while ((c = getopt_long(argc, argv, "c:q:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -85,6 +90,10 @@ static void parse_opts(struct daemon_opts *o, int argc, char **argv)
 			break;
 		case 's':
 			o->control_path = optarg;
+			break;
+		case 'u':
+			o->user = optarg;
+			o->user_default = false;
 			break;
 		case 'v':
 			o->verbose++;
@@ -203,6 +212,31 @@ static void run(struct daemon *d)
 	}
 }
 
+/* Leave root, keeping CAP_NET_ADMIN, before any verdict thread starts:
+ * they inherit the main thread's capabilities. */
+static int drop_privileges(struct daemon *d)
+{
+	const struct policy_log *lc = policy_log_config(atomic_load(&d->policy));
+	const char *paths[] = { d->opts.control_path,
+				d->blocklog ? lc->blocks : NULL, NULL };
+	char err[256];
+	int r;
+
+	if (!strcmp(d->opts.user, "root"))
+		return 0;
+	r = privdrop(d->opts.user, paths, err, sizeof(err));
+	if (r == 0)
+		log_info("running as %s with CAP_NET_ADMIN only", d->opts.user);
+	if (r >= 0)
+		return 0;
+	if (errno == ENOENT && d->opts.user_default) {
+		log_info("%s; staying root (--user names another)", err);
+		return 0;
+	}
+	log_warnx("dropping privileges: %s", err);
+	return -1;
+}
+
 static struct blocklog *open_blocklog(const struct policy *p, unsigned n)
 {
 	const struct policy_log *lc = policy_log_config(p);
@@ -268,6 +302,8 @@ int main(int argc, char **argv)
 	}
 	if (install_rules(&d, p) < 0)
 		goto out;
+	if (drop_privileges(&d) < 0)
+		goto out;
 	for (unsigned i = 0; i < d.nworkers; i++)
 		if (worker_start(&d.workers[i]) < 0) {
 			log_warn("verdict thread %u", i);
@@ -283,7 +319,9 @@ int main(int argc, char **argv)
 		 d.opts.no_rules ? "left to the operator" :
 		 d.opts.backend == RULES_NFT ? "installed (nft)" :
 					       "installed (iptables)");
+	notify_ready("judging SYNs");
 	run(&d);
+	notify_stopping();
 	log_info("stopping");
 	ret = 0;
 out:

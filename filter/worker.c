@@ -11,6 +11,8 @@
 #include "common/log.h"
 #include "filter/daemon.h"
 
+#define WORKER_BEAT_MS 500
+
 static int64_t clock_ms(void)
 {
 	struct timespec ts;
@@ -115,9 +117,13 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 
 	for (;;) {
-		int n = queue_receive(w->q, on_packet, w, -1);
+		/* Wake at least twice a second so the heartbeat the
+		 * watchdog reads shows this loop is alive. */
+		int n = queue_receive(w->q, on_packet, w, WORKER_BEAT_MS);
 
 		burst_end(w);
+		atomic_store_explicit(&w->beat_ms, daemon_mono_ms(),
+				      memory_order_relaxed);
 		if (n < 0 && errno == EINTR)
 			break;
 		if (n < 0) {
@@ -133,7 +139,10 @@ static void *worker_main(void *arg)
 
 int worker_start(struct worker *w)
 {
-	int err = pthread_create(&w->thread, NULL, worker_main, w);
+	int err;
+
+	atomic_store(&w->beat_ms, daemon_mono_ms());
+	err = pthread_create(&w->thread, NULL, worker_main, w);
 
 	if (err) {
 		errno = err;

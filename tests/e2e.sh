@@ -126,6 +126,23 @@ else
 	no "daemon start"
 fi
 
+echo "e2e: started as root, runs as nobody with CAP_NET_ADMIN only"
+if daemon_start "$WORK/policy.yaml" --user nobody; then
+	st=$(cat /proc/$DAEMON_PID/status)
+	check "privdrop: uid is nobody's" grep -qE "^Uid:\s+$(id -u nobody)\s+$(id -u nobody)\s+$(id -u nobody)" <<<"$st"
+	check "privdrop: effective capabilities are CAP_NET_ADMIN alone" \
+		grep -qE "^CapEff:\s+0000000000001000$" <<<"$st"
+	check "privdrop: every thread too" bash -c \
+		"! grep -h '^CapEff' /proc/$DAEMON_PID/task/*/status | grep -vqE '0000000000001000|0000000000000000'"
+	conn "privdrop: residential 25 still reset" $LAB_RES4 $LAB_DST4 25 refused 100
+	conn "privdrop: 587 still connects" $LAB_RES4 $LAB_DST4 587 connected
+	daemon_stop TERM
+	check "privdrop: clean stop as nobody removes every rule" bash -c \
+		"! { ip netns exec $NS_RT iptables-save; ip netns exec $NS_RT ip6tables-save; } | grep -qi portcullis"
+else
+	no "daemon start --user nobody"
+fi
+
 echo "e2e: monitor mode"
 lab_policy "$TOP/examples/policy.yaml" "$WORK/monitor.yaml" monitor
 rm -f "$WORK/blocks.jsonl"
