@@ -362,7 +362,7 @@ static int bench_load(int family, size_t n, const struct opts *o)
 
 	snprintf(list, sizeof(list), "%s/bench_policy.list", o->dir);
 	snprintf(yaml, sizeof(yaml), "%s/bench_policy.yaml", o->dir);
-	if (workload_make(&w, family, n + n / 4, 1) < 0 ||
+	if (workload_make(&w, family, n + n / 4, o->lookups) < 0 ||
 	    (t = table_build(family, w.in, w.n, NULL, NULL)) == NULL ||
 	    (ids = malloc(table_count(t) * sizeof(*ids))) == NULL) {
 		fprintf(stderr, "bench_policy: out of memory\n");
