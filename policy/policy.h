@@ -106,6 +106,37 @@ struct policy *policy_load_buffer(const char *name, const char *dir,
 				  const char *buf, size_t len,
 				  struct policy_errors *errs);
 
+/*
+ * A live exception (portcullis except add): a subscriber entry added at
+ * run time. It beats the policy file's entry for the same prefix; the
+ * longest prefix still wins.
+ */
+struct policy_exception {
+	char prefix[64];		/* as given: "100.64.12.0/28" */
+	char profile[64];
+	int64_t added;			/* UNIX seconds */
+	int64_t expires;		/* UNIX seconds, 0 for never */
+	char note[200];
+};
+
+/* As policy_load, with ex[0 .. nex) added. An exception that names a
+ * profile the file does not define, or a malformed prefix, is an error
+ * like any other: no policy is returned. */
+struct policy *policy_load_ex(const char *path,
+			      const struct policy_exception *ex, size_t nex,
+			      struct policy_errors *errs);
+
+/* Read the exceptions state file at path. A missing file is an empty
+ * list. Returns 0 with *ex (malloc'd, caller frees) and *nex, or -1 with
+ * the errors in errs. */
+int policy_exceptions_load(const char *path, struct policy_exception **ex,
+			   size_t *nex, struct policy_errors *errs);
+
+/* Write the state file atomically (temporary file, fsync, rename, fsync
+ * of the folder). Returns 0, or -1 with errno. */
+int policy_exceptions_save(const char *path,
+			   const struct policy_exception *ex, size_t nex);
+
 /* Free the policy and everything it owns. NULL-safe. */
 void policy_free(struct policy *p);
 
