@@ -110,8 +110,8 @@ int rules_nft_format(char *buf, size_t len, const struct rules_desc *d,
  * crash): iptables: per family one iptables-restore --noflush transaction
  * that (re)creates the chains, deletes any FORWARD rule jumping to the
  * chain, and inserts the jump as FORWARD's first rule. nft: nft -f -.
- * Tools are run with fork/exec, never a shell. Returns 0, or -1 with
- * errno and the tool's message in err. For iptables the IPv4 ruleset may
+ * Tools are run with posix_spawn, never a shell. Returns 0, or -1 with
+ * errno (EPROTO: the tool ran and failed) and the tool's message in err. For iptables the IPv4 ruleset may
  * be in place when the IPv6 one fails.
  */
 int rules_install(const struct rules_desc *d, enum rules_backend backend,
@@ -120,7 +120,8 @@ int rules_install(const struct rules_desc *d, enum rules_backend backend,
 /*
  * Remove what rules_install made for chain (NULL: the default): the
  * FORWARD jumps to it and its chains, or the nft table; nothing else.
- * Nothing installed is no error. Returns 0, or -1 with errno and err.
+ * Nothing installed is no error. Returns 0, or -1 with errno and err;
+ * a failed removal changes nothing (one transaction per family).
  */
 int rules_remove(const char *chain, enum rules_backend backend,
 		 char *err, size_t errlen);
