@@ -20,7 +20,7 @@ static const struct command {
 #define CONTROL_DEFAULT "/run/portcullis/control.sock"
 
 /* Answered by the live daemon over its control socket. */
-static const char *const remote[] = { "stats", "reload" };
+static const char *const remote[] = { "stats", "reload", "except" };
 
 static void usage(FILE *f)
 {
@@ -28,7 +28,11 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  portcullis %s\n", commands[i].usage);
 	fprintf(f, "  portcullis [--control PATH] stats [--json]\n"
-		   "  portcullis [--control PATH] reload\n");
+		   "  portcullis [--control PATH] reload\n"
+		   "  portcullis [--control PATH] except add PREFIX --profile P "
+		   "[--for 24h|--until T] [--note TEXT]\n"
+		   "  portcullis [--control PATH] except del PREFIX\n"
+		   "  portcullis [--control PATH] except list [--json]\n");
 }
 
 struct policy *cli_load_policy(const char *path)

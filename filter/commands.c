@@ -7,6 +7,7 @@
 
 #include "filter/control.h"
 #include "filter/daemon.h"
+#include "filter/except.h"
 
 static bool has_flag(int argc, char **argv, const char *flag)
 {
@@ -117,6 +118,8 @@ int control_command(struct daemon *d, int argc, char **argv,
 		strbuf_printf(out, "reloaded %s\n", d->opts.policy_path);
 		return 0;
 	}
+	if (!strcmp(cmd, "except"))
+		return except_command(d, argc, argv, out);
 	strbuf_printf(out, "unknown command '%s'\n", cmd);
 	return 1;
 }

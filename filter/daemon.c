@@ -7,10 +7,12 @@
 #include "common/log.h"
 #include "filter/daemon.h"
 
-struct policy *daemon_load(const char *path, struct strbuf *errs)
+struct policy *daemon_load(const char *path,
+			   const struct policy_exception *ex, size_t nex,
+			   struct strbuf *errs)
 {
 	struct policy_errors pe = { 0 };
-	struct policy *p = policy_load(path, &pe);
+	struct policy *p = policy_load_ex(path, ex, nex, &pe);
 
 	for (size_t i = 0; i < pe.count; i++) {
 		log_warnx("%s", pe.msg[i]);
@@ -29,6 +31,7 @@ struct policy *daemon_load(const char *path, struct strbuf *errs)
 	return p;
 }
 
+
 /* Wait until no verdict thread still reads old: each holds the policy
  * only for one burst, so this takes at most a burst's time. */
 static void wait_unused(struct daemon *d, const struct policy *old)
@@ -40,25 +43,75 @@ static void wait_unused(struct daemon *d, const struct policy *old)
 			nanosleep(&nap, NULL);
 }
 
-int daemon_reload(struct daemon *d, struct strbuf *errs)
+/* Put rs in the kernel; errors to the log and errs. */
+static int install(struct daemon *d, const struct ruleset *rs,
+		   struct strbuf *errs)
 {
-	struct policy *old, *p;
+	char err[512];
 
-	log_info("reloading %s", d->opts.policy_path);
-	p = daemon_load(d->opts.policy_path, errs);
-	if (!p) {
-		d->load_failures++;
-		log_warnx("reload failed; the running policy stays");
-		return -1;
+	if (rules_install(&rs->desc, d->opts.backend, err, sizeof(err)) == 0)
+		return 0;
+	log_warnx("installing the ruleset: %s", err);
+	if (errs)
+		strbuf_printf(errs, "installing the ruleset: %s\n", err);
+	return -1;
+}
+
+int daemon_rebuild(struct daemon *d, const struct policy_exception *ex,
+		   size_t nex, struct strbuf *errs)
+{
+	struct ruleset next = { 0 }, both = { 0 };
+	struct policy *old, *p;
+	bool change;
+
+	p = daemon_load(d->opts.policy_path, ex, nex, errs);
+	if (!p)
+		goto fail;
+	if (ruleset_build(&next, p, d->opts.queues) < 0) {
+		strbuf_printf(errs, "out of memory\n");
+		goto fail;
 	}
+	change = d->rules_installed && !ruleset_equal(&next, &d->rules);
+	/* Both policies' SYNs queue while the pointer swaps. */
+	if (change && (ruleset_union(&both, &d->rules, &next) < 0 ||
+		       install(d, &both, errs) < 0))
+		goto fail;
 	old = atomic_exchange(&d->policy, p);
 	wait_unused(d, old);
 	policy_free(old);
+	if (change && install(d, &next, NULL) < 0) {
+		log_warnx("the union of the old and new rulesets stays "
+			  "installed: every SYN either judges is queued");
+		ruleset_free(&next);
+		next = both;
+		memset(&both, 0, sizeof(both));
+	}
+	ruleset_free(&d->rules);
+	d->rules = next;
+	ruleset_free(&both);
 	d->loads++;
 	d->loaded = time(NULL);
-	log_info("reloaded %s: %zu IPv4 and %zu IPv6 entries",
-		 d->opts.policy_path, policy_entry_count(p, AF_INET),
-		 policy_entry_count(p, AF_INET6));
+	log_info("loaded %s: %zu IPv4 and %zu IPv6 entries, %zu live "
+		 "exceptions%s", d->opts.policy_path,
+		 policy_entry_count(p, AF_INET),
+		 policy_entry_count(p, AF_INET6), nex,
+		 change ? ", ruleset updated" : "");
+	return 0;
+fail:
+	policy_free(p);
+	ruleset_free(&next);
+	ruleset_free(&both);
+	d->load_failures++;
+	return -1;
+}
+
+int daemon_reload(struct daemon *d, struct strbuf *errs)
+{
+	log_info("reloading %s", d->opts.policy_path);
+	if (daemon_rebuild(d, d->ex, d->nex, errs) < 0) {
+		log_warnx("reload failed; the running policy stays");
+		return -1;
+	}
 	return 0;
 }
 

@@ -46,6 +46,7 @@ struct worker {
 struct daemon_opts {
 	const char *policy_path;
 	const char *control_path;
+	const char *state_dir;		/* live exceptions survive here */
 	unsigned queues;		/* per group: fail-closed and fail-open */
 	bool no_rules;
 	const char *user;		/* drop to it once set up; "root": stay */
@@ -64,6 +65,10 @@ struct daemon {
 	struct worker *workers;		/* 2 * queues: closed ones first */
 	unsigned nworkers;
 
+	/* Live exceptions, as in the state file; main thread only. */
+	struct policy_exception *ex;
+	size_t nex;
+
 	int control_fd;
 	int64_t started;		/* UNIX seconds */
 	int64_t loaded;			/* when the running policy loaded */
@@ -80,9 +85,19 @@ struct daemon_totals {
 
 void daemon_totals(struct daemon *d, struct daemon_totals *t);
 
-/* Load the policy at path, logging every error and appending it to errs
- * (may be NULL). Returns the policy or NULL. */
-struct policy *daemon_load(const char *path, struct strbuf *errs);
+/* Load the policy at path with live exceptions ex[0 .. nex), logging
+ * every error and appending it to errs (may be NULL). */
+struct policy *daemon_load(const char *path,
+			   const struct policy_exception *ex, size_t nex,
+			   struct strbuf *errs);
+
+/*
+ * Load the policy file with exceptions ex[0 .. nex) and swap it in, the
+ * kernel ruleset updated around the swap (see ruleset_union). On failure
+ * nothing changes and the errors are appended to errs. Returns 0 or -1.
+ */
+int daemon_rebuild(struct daemon *d, const struct policy_exception *ex,
+		   size_t nex, struct strbuf *errs);
 
 /*
  * Load the policy file again and swap it in; the old one is freed once no

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "filter/control.h"
 #include "filter/daemon.h"
+#include "filter/except.h"
 #include "filter/notify.h"
 #include "filter/privdrop.h"
 
@@ -39,7 +40,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: portcullisd -c POLICY [--queues N] [--no-rules] "
 		"[--backend iptables|nft]\n"
-		"                   [--control PATH] [--user NAME] [-v]\n");
+		"                   [--control PATH] [--state DIR] "
+		"[--user NAME] [-v]\n");
 }
 
 static void parse_opts(struct daemon_opts *o, int argc, char **argv)
@@ -51,6 +53,7 @@ static void parse_opts(struct daemon_opts *o, int argc, char **argv)
 		{ "backend", required_argument, NULL, 'b' },
 		{ "control", required_argument, NULL, 's' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "state", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -63,6 +66,7 @@ static void parse_opts(struct daemon_opts *o, int argc, char **argv)
 	o->backend = RULES_IPTABLES;
 	o->control_path = "/run/portcullis/control.sock";
 	o->user = "portcullis";
+	o->state_dir = "/var/lib/portcullis";
 	o->user_default = true;
 	while ((c = getopt_long(argc, argv, "c:q:vh", opts, NULL)) != -1) {
 		switch (c) {
@@ -90,6 +94,9 @@ static void parse_opts(struct daemon_opts *o, int argc, char **argv)
 			break;
 		case 's':
 			o->control_path = optarg;
+			break;
+		case 'S':
+			o->state_dir = optarg;
 			break;
 		case 'u':
 			o->user = optarg;
@@ -189,20 +196,70 @@ static void counters_line(struct daemon *d)
 		 (unsigned long long)bad, (unsigned long long)t.enobufs);
 }
 
+/* Once a second, and at the watchdog's pace: live counters for systemd,
+ * the watchdog fed only while every verdict thread goes round, and live
+ * exceptions expired. */
+static void tick(struct daemon *d, uint64_t watchdog_ms)
+{
+	struct daemon_totals t;
+	int64_t now = daemon_mono_ms(), limit;
+	char status[256];
+	bool alive = true;
+
+	limit = watchdog_ms ? (int64_t)watchdog_ms / 2 : 5000;
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		int64_t age = now - atomic_load(&d->workers[i].beat_ms);
+
+		if (age > limit) {
+			alive = false;
+			log_warnx("verdict thread of queue %u has not gone "
+				  "round for %lld ms", i, (long long)age);
+		}
+	}
+	if (alive && watchdog_ms)
+		notify_watchdog();
+	daemon_totals(d, &t);
+	snprintf(status, sizeof(status), "%llu SYNs judged: %llu accepted, "
+		 "%llu dropped, %llu rejected",
+		 (unsigned long long)(t.verdicts[0] + t.verdicts[1] +
+				      t.verdicts[2]),
+		 (unsigned long long)t.verdicts[POLICY_ACCEPT],
+		 (unsigned long long)t.verdicts[POLICY_DROP],
+		 (unsigned long long)t.verdicts[POLICY_REJECT]);
+	notify_status(status);
+	except_expire(d, time(NULL));
+}
+
 static void run(struct daemon *d)
 {
-	sigset_t none;
-
+	uint64_t watchdog_ms = notify_watchdog_ms();
+	int64_t period = watchdog_ms && watchdog_ms / 3 < 1000 ?
+			 (int64_t)watchdog_ms / 3 : 1000;
 	struct pollfd pfd = { .fd = d->control_fd, .events = POLLIN };
+	int64_t next = daemon_mono_ms() + period;
+	sigset_t none;
 
 	sigemptyset(&none);
 	while (!got_stop) {
+		int64_t wait = next - daemon_mono_ms();
+		struct timespec timeout = {
+			.tv_sec = wait > 0 ? wait / 1000 : 0,
+			.tv_nsec = wait > 0 ? (wait % 1000) * 1000000 : 0,
+		};
+
 		/* Signals are blocked everywhere but here, so they wake us. */
-		if (ppoll(&pfd, 1, NULL, &none) > 0 && (pfd.revents & POLLIN))
+		if (ppoll(&pfd, 1, &timeout, &none) > 0 &&
+		    (pfd.revents & POLLIN))
 			control_serve(d, d->control_fd);
+		if (daemon_mono_ms() >= next) {
+			tick(d, watchdog_ms);
+			next = daemon_mono_ms() + period;
+		}
 		if (got_hup) {
 			got_hup = 0;
+			notify_reloading();
 			daemon_reload(d, NULL);
+			notify_ready("reloaded");
 		}
 		if (got_usr1) {
 			got_usr1 = 0;
@@ -225,8 +282,14 @@ static int drop_privileges(struct daemon *d)
 	if (!strcmp(d->opts.user, "root"))
 		return 0;
 	r = privdrop(d->opts.user, paths, err, sizeof(err));
-	if (r == 0)
+	if (r == 0) {
 		log_info("running as %s with CAP_NET_ADMIN only", d->opts.user);
+		if (access(d->opts.policy_path, R_OK) < 0)
+			log_warnx("%s cannot read %s (%s): reloads and live "
+				  "exceptions will fail until it can",
+				  d->opts.user, d->opts.policy_path,
+				  strerror(errno));
+	}
 	if (r >= 0)
 		return 0;
 	if (errno == ENOENT && d->opts.user_default) {
@@ -243,7 +306,7 @@ static struct blocklog *open_blocklog(const struct policy *p, unsigned n)
 	struct blocklog_config cfg = {
 		.path = lc->blocks,
 		.syslog = lc->syslog,
-		.producers = n,
+		.producers = n + 1,	/* the last: the main thread's */
 	};
 	struct blocklog *bl;
 
@@ -268,7 +331,9 @@ int main(int argc, char **argv)
 					       : LOG_LEVEL_INFO, false);
 	d.control_fd = -1;
 	d.started = time(NULL);
-	p = daemon_load(d.opts.policy_path, NULL);
+	if (except_load_state(&d) < 0)
+		return 1;
+	p = daemon_load(d.opts.policy_path, d.ex, d.nex, NULL);
 	if (!p)
 		return 1;
 	atomic_store(&d.policy, p);
@@ -340,6 +405,7 @@ out:
 	}
 	blocklog_close(d.blocklog);
 	ruleset_free(&d.rules);
+	free(d.ex);
 	policy_free(atomic_load(&d.policy));
 	return ret;
 }

@@ -123,3 +123,108 @@ void ruleset_free(struct ruleset *rs)
 	free(rs->ports);
 	memset(rs, 0, sizeof(*rs));
 }
+
+static bool strings_equal(const char *const *a, size_t na,
+			  const char *const *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]))
+			return false;
+	return true;
+}
+
+bool ruleset_equal(const struct ruleset *a, const struct ruleset *b)
+{
+	const struct rules_desc *x = &a->desc, *y = &b->desc;
+
+	return strings_equal(x->v4, x->nv4, y->v4, y->nv4) &&
+	       strings_equal(x->v6, x->nv6, y->v6, y->nv6) &&
+	       strings_equal(x->relays4, x->nrelays4, y->relays4,
+			     y->nrelays4) &&
+	       strings_equal(x->relays6, x->nrelays6, y->relays6,
+			     y->nrelays6) &&
+	       x->nports == y->nports && x->all_ports == y->all_ports &&
+	       !memcmp(x->ports, y->ports, x->nports * sizeof(*x->ports)) &&
+	       x->closed_last == y->closed_last && x->open_last == y->open_last;
+}
+
+static bool contains(const char *const *set, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(set[i], s))
+			return true;
+	return false;
+}
+
+/* a ∪ b (both) or a ∩ b (!both) of string arrays into *out. */
+static char **strings_merge(const char *const *a, size_t na,
+			    const char *const *b, size_t nb, bool both,
+			    size_t *n)
+{
+	char **out = calloc(na + nb + 1, sizeof(*out));
+	size_t k = 0;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < na; i++)
+		if ((both || contains(b, nb, a[i])) &&
+		    !(out[k++] = strdup(a[i])))
+			goto fail;
+	for (size_t i = 0; both && i < nb; i++)
+		if (!contains((const char *const *)out, k, b[i]) &&
+		    !(out[k++] = strdup(b[i])))
+			goto fail;
+	*n = k;
+	return out;
+fail:
+	for (size_t i = 0; i < k; i++)
+		free(out[i]);
+	free(out);
+	return NULL;
+}
+
+int ruleset_union(struct ruleset *out, const struct ruleset *a,
+		  const struct ruleset *b)
+{
+	const struct rules_desc *x = &a->desc, *y = &b->desc;
+	size_t n = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->desc = *x;
+	out->v4 = strings_merge(x->v4, x->nv4, y->v4, y->nv4, true,
+				&out->desc.nv4);
+	out->v6 = strings_merge(x->v6, x->nv6, y->v6, y->nv6, true,
+				&out->desc.nv6);
+	out->r4 = strings_merge(x->relays4, x->nrelays4, y->relays4,
+				y->nrelays4, false, &out->desc.nrelays4);
+	out->r6 = strings_merge(x->relays6, x->nrelays6, y->relays6,
+				y->nrelays6, false, &out->desc.nrelays6);
+	out->ports = calloc(x->nports + y->nports + 1, sizeof(*out->ports));
+	if (!out->v4 || !out->v6 || !out->r4 || !out->r6 || !out->ports) {
+		ruleset_free(out);
+		errno = ENOMEM;
+		return -1;
+	}
+	for (size_t i = 0; i < x->nports + y->nports; i++) {
+		const struct rules_port *pt = i < x->nports ? &x->ports[i]
+					      : &y->ports[i - x->nports];
+		size_t j;
+
+		for (j = 0; j < n && out->ports[j].port != pt->port; j++)
+			;
+		if (j == n)
+			out->ports[n++] = *pt;
+		else
+			out->ports[j].fail_closed |= pt->fail_closed;
+	}
+	out->desc.v4 = (const char *const *)out->v4;
+	out->desc.v6 = (const char *const *)out->v6;
+	out->desc.relays4 = (const char *const *)out->r4;
+	out->desc.relays6 = (const char *const *)out->r6;
+	out->desc.ports = out->ports;
+	out->desc.nports = n;
+	out->desc.all_ports = x->all_ports || y->all_ports;
+	return 0;
+}

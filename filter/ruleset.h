@@ -28,6 +28,19 @@ struct ruleset {
 int ruleset_build(struct ruleset *rs, const struct policy *p,
 		  unsigned queues);
 
+/* Whether a and b install the same rules. */
+bool ruleset_equal(const struct ruleset *a, const struct ruleset *b);
+
+/*
+ * The union of a and b into out, for the moment between two policies:
+ * every aggregate and port either queues, a port fails closed if either
+ * says so, and only relays both know skip the queue. Installed before the
+ * policy swap, it leaves no moment where a SYN either policy judges
+ * passes unjudged. Returns 0, or -1 with errno ENOMEM.
+ */
+int ruleset_union(struct ruleset *out, const struct ruleset *a,
+		  const struct ruleset *b);
+
 /* NULL-safe on a zeroed ruleset. */
 void ruleset_free(struct ruleset *rs);
 

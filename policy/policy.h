@@ -126,6 +126,13 @@ struct policy *policy_load_ex(const char *path,
 			      const struct policy_exception *ex, size_t nex,
 			      struct policy_errors *errs);
 
+/*
+ * Normalise prefix text s ("100.64.12.0/28"; a bare address is a host
+ * route) into out (64 bytes). Returns 0, or -1 with what is wrong in out
+ * (e.g. "has host bits set; did you mean 100.64.12.0/28?").
+ */
+int policy_prefix_normalize(const char *s, char *out, size_t len);
+
 /* Read the exceptions state file at path. A missing file is an empty
  * list. Returns 0 with *ex (malloc'd, caller frees) and *nex, or -1 with
  * the errors in errs. */

@@ -21,6 +21,7 @@ daemon_start() {
 	shift
 	: >"$WORK/daemon.log"
 	ip netns exec "$NS_RT" "$TOP/portcullisd" -c "$policy" --control "$WORK/control.sock" \
+		--state "$WORK/state" --user root \
 		"$@" >>"$WORK/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	for i in $(seq 100); do

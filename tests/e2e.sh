@@ -126,6 +126,44 @@ else
 	no "daemon start"
 fi
 
+echo "e2e: live exceptions"
+rm -f "$WORK/blocks.jsonl"
+if daemon_start "$WORK/policy.yaml"; then
+	PC="$TOP/portcullis --control $WORK/control.sock"
+	out=$($PC except add 100.64.0.0/29 --profile business --note "ticket 5000, mail server" 2>&1)
+	check "except add: says what it added" grep -qF "added 100.64.0.0/29: profile business, no expiry, note: ticket 5000, mail server" <<<"$out"
+	conn "except add: residential source now connects on 25" $LAB_RES4 $LAB_DST4 25 connected
+	conn "except add: IPv6 untouched, still reset" $LAB_RES6 $LAB_DST6 25 refused 100
+	out=$($PC except add 100.64.0.3/29 --profile business 2>&1)
+	check "except add: host bits named" grep -qF "100.64.0.3/29 has host bits set; did you mean 100.64.0.0/29?" <<<"$out"
+	out=$($PC except add 100.64.0.8/29 --profile nosuch 2>&1)
+	check "except add: unknown profile refused, file:line:col-free but clear" grep -qF 'live exception 100.64.0.8/29 names profile "nosuch", which the policy does not define' <<<"$out"
+	check "except list: shows it" grep -qE "^100.64.0.0/29 +business .* never +ticket 5000, mail server$" <<<"$($PC except list)"
+	daemon_stop TERM
+	daemon_start "$WORK/policy.yaml"
+	check "restart: the live exception is still there" grep -qF "100.64.0.0/29" <<<"$($PC except list)"
+	conn "restart: and still decides" $LAB_RES4 $LAB_DST4 25 connected
+	out=$($PC except del 100.64.0.0/29 2>&1)
+	check "except del: says so" grep -qF "deleted 100.64.0.0/29" <<<"$out"
+	conn "except del: refused again" $LAB_RES4 $LAB_DST4 25 refused 100
+	out=$($PC except del 100.64.0.0/29 2>&1)
+	check "except del: an unknown one is an error" grep -qF "no live exception for 100.64.0.0/29" <<<"$out"
+	# A live exception beats the file's entry for the same prefix.
+	$PC except add 100.64.0.16/28 --profile residential --for 2s >/dev/null
+	conn "except beats the file's entry for its prefix" $LAB_BIZ4 $LAB_DST4 25 refused 100
+	sleep 3.2
+	conn "expiry: the file's entry decides again" $LAB_BIZ4 $LAB_DST4 25 connected
+	check "expiry: gone from the list" grep -qF "no live exceptions" <<<"$($PC except list)"
+	sleep 0.1
+	check "audit: add, del and expire lines in the block log" bash -c \
+		"grep -q '\"event\":\"except\",\"op\":\"add\",\"prefix\":\"100.64.0.0/29\",\"profile\":\"business\",\"note\":\"ticket 5000, mail server\"' '$WORK/blocks.jsonl' &&
+		 grep -q '\"op\":\"del\",\"prefix\":\"100.64.0.0/29\"' '$WORK/blocks.jsonl' &&
+		 grep -q '\"op\":\"expire\",\"prefix\":\"100.64.0.16/28\",\"profile\":\"residential\",\"until\":' '$WORK/blocks.jsonl'"
+	daemon_stop TERM
+else
+	no "daemon start (exceptions)"
+fi
+
 echo "e2e: started as root, runs as nobody with CAP_NET_ADMIN only"
 if daemon_start "$WORK/policy.yaml" --user nobody; then
 	st=$(cat /proc/$DAEMON_PID/status)
@@ -160,13 +198,13 @@ fi
 
 echo "e2e: start-up failures are one clear line and a non-zero exit"
 printf 'version: 2\n' >"$WORK/bad.yaml"
-out=$(in_rt "$TOP/portcullisd" -c "$WORK/bad.yaml" --control "$WORK/c.sock" 2>&1)
+out=$(in_rt "$TOP/portcullisd" -c "$WORK/bad.yaml" --control "$WORK/c.sock" --state "$WORK/state" 2>&1)
 rc=$?
 check "bad policy: exit non-zero" test $rc -ne 0
 check "bad policy: says file:line:col" grep -q "bad.yaml:1:10: " <<<"$out"
 check "bad policy: no rule installed" bash -c "! ip netns exec $NS_RT iptables-save | grep -q PORTCULLIS"
 if daemon_start "$WORK/policy.yaml"; then
-	out=$(in_rt "$TOP/portcullisd" -c "$WORK/policy.yaml" --control "$WORK/c2.sock" 2>&1)
+	out=$(in_rt "$TOP/portcullisd" -c "$WORK/policy.yaml" --control "$WORK/c2.sock" --state "$WORK/state2" 2>&1)
 	rc=$?
 	check "second daemon: refused" test $rc -ne 0
 	check "second daemon: says the queue is taken" grep -qi "queue .* in use\|already bound\|busy" <<<"$out"
