@@ -254,9 +254,18 @@ out:
 int32_t table_lookup(const struct table *t, const struct policy_addr *a,
 		     int64_t now)
 {
+	uint16_t profile;
+
+	return table_lookup_profile(t, a, now, &profile);
+}
+
+int32_t table_lookup_profile(const struct table *t,
+			     const struct policy_addr *a, int64_t now,
+			     uint16_t *profile)
+{
 	if (t->family == AF_INET)
-		return lookup4(&t->v4, key4_from(a), now);
-	return lookup6(&t->v6, key6_from(a), now);
+		return lookup4(&t->v4, key4_from(a), now, profile);
+	return lookup6(&t->v6, key6_from(a), now, profile);
 }
 
 size_t table_count(const struct table *t)

@@ -51,6 +51,12 @@ struct table *table_build(int family, struct table_input *in, size_t n,
 int32_t table_lookup(const struct table *t, const struct policy_addr *a,
 		     int64_t now);
 
+/* As table_lookup, also storing the entry's profile in *profile (when
+ * the id is not -1), mostly without reading the entry itself. */
+int32_t table_lookup_profile(const struct table *t,
+			     const struct policy_addr *a, int64_t now,
+			     uint16_t *profile);
+
 size_t table_count(const struct table *t);
 
 /* The profile of entry id (0 .. count-1), for the decision path. */

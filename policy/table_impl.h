@@ -54,6 +54,9 @@ struct NAME(tab) {
 	 * Apart, so a binary search touches only starts. */
 	KEY_T *start;
 	int32_t *owner;
+	/* The owner's profile per range, so a decision reads no entry;
+	 * NULL when some profile index does not fit a byte. */
+	uint8_t *rprof;
 	size_t nranges;
 	/* A tree of radix nodes over the ranges: node 0 is the root. */
 	struct NAME(node) *node;
@@ -250,6 +253,18 @@ static int NAME(build)(struct NAME(tab) *t, const struct table_input *in,
 		t->start = p;
 	if ((p = realloc(t->owner, t->nranges * sizeof(*t->owner))) != NULL)
 		t->owner = p;
+	t->rprof = malloc(t->nranges);
+	for (size_t r = 0; t->rprof && r < t->nranges; r++) {
+		int32_t o = t->owner[r];
+		uint16_t pr = o < 0 ? 0 : t->e[o & ~OWNER_EXPIRES].profile;
+
+		if (pr > UINT8_MAX) {
+			free(t->rprof);
+			t->rprof = NULL;
+			break;
+		}
+		t->rprof[r] = (uint8_t)pr;
+	}
 	if (t->nranges - 1 > LEAF_RANGES &&
 	    NAME(node_build)(t, 0, (uint32_t)(t->nranges - 1), 8, ROOT_RANGES) < 0)
 		return -1;
@@ -263,7 +278,7 @@ static int NAME(build)(struct NAME(tab) *t, const struct table_input *in,
 }
 
 static inline int32_t NAME(lookup)(const struct NAME(tab) *t, KEY_T key,
-				   int64_t now)
+				   int64_t now, uint16_t *profile)
 {
 	const struct NAME(entry) *e = t->e;
 	const struct NAME(node) *nd;
@@ -294,8 +309,10 @@ static inline int32_t NAME(lookup)(const struct NAME(tab) *t, KEY_T key,
 		hi = w & SLOT_CHILD ? t->node[w & ~SLOT_CHILD].first : w;
 		break;
 	}
-	/* The owner's line loads while the starts are searched. */
+	/* The owner's lines load while the starts are searched. */
 	__builtin_prefetch(&t->owner[lo]);
+	if (t->rprof)
+		__builtin_prefetch(&t->rprof[lo]);
 	while (lo < hi) {
 		mid = lo + ((hi - lo + 1) >> 1);
 		if (t->start[mid] <= key)
@@ -304,11 +321,17 @@ static inline int32_t NAME(lookup)(const struct NAME(tab) *t, KEY_T key,
 			hi = mid - 1;
 	}
 	id = t->owner[lo];
-	if (id < 0 || !(id & OWNER_EXPIRES))
+	if (id < 0)
+		return -1;
+	if (!(id & OWNER_EXPIRES)) {
+		*profile = t->rprof ? t->rprof[lo] : e[id].profile;
 		return id;
+	}
 	id &= ~OWNER_EXPIRES;
 	while (id >= 0 && e[id].expires && (int64_t)e[id].expires <= now)
 		id = e[id].parent;
+	if (id >= 0)
+		*profile = e[id].profile;
 	return id;
 }
 
@@ -330,6 +353,7 @@ static size_t NAME(memory)(const struct NAME(tab) *t)
 {
 	return t->n * sizeof(*t->e) +
 	       t->nranges * (sizeof(*t->start) + sizeof(*t->owner)) +
+	       (t->rprof ? t->nranges : 0) +
 	       t->nnodes * sizeof(*t->node) + t->nslots * sizeof(*t->slot);
 }
 
@@ -338,6 +362,7 @@ static void NAME(free)(struct NAME(tab) *t)
 	free(t->e);
 	free(t->start);
 	free(t->owner);
+	free(t->rprof);
 	free(t->node);
 	free(t->slot);
 }
