@@ -9,7 +9,7 @@ DESTDIR ?=
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := libnetfilter_queue libmnl yaml-0.1 libsystemd libcap
+PKGS := libnetfilter_queue libmnl yaml-0.1 libsystemd libcap libmicrohttpd
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wmissing-prototypes \

@@ -19,7 +19,7 @@ static bool has_flag(int argc, char **argv, const char *flag)
 
 static void stats_text(struct daemon *d, struct strbuf *o)
 {
-	const struct policy *p = atomic_load(&d->policy);
+	const struct policy *p = daemon_policy(d);
 	struct daemon_totals t;
 	struct blocklog_counters bc = { 0 };
 	char when[32];
@@ -61,7 +61,7 @@ static void stats_text(struct daemon *d, struct strbuf *o)
 
 static void stats_json(struct daemon *d, struct strbuf *o)
 {
-	const struct policy *p = atomic_load(&d->policy);
+	const struct policy *p = daemon_policy(d);
 	struct daemon_totals t;
 	struct blocklog_counters bc = { 0 };
 

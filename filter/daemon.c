@@ -34,7 +34,7 @@ struct policy *daemon_load(const char *path,
 
 /* Wait until no verdict thread still reads old: each holds the policy
  * only for one burst, so this takes at most a burst's time. */
-static void wait_unused(struct daemon *d, const struct policy *old)
+static void wait_unused(struct daemon *d, const struct gen *old)
 {
 	const struct timespec nap = { 0, 100 * 1000 };
 
@@ -61,7 +61,7 @@ int daemon_rebuild(struct daemon *d, const struct policy_exception *ex,
 		   size_t nex, struct strbuf *errs)
 {
 	struct ruleset next = { 0 }, both = { 0 };
-	struct policy *old, *p;
+	struct policy *p;
 	bool change;
 
 	p = daemon_load(d->opts.policy_path, ex, nex, errs);
@@ -76,9 +76,11 @@ int daemon_rebuild(struct daemon *d, const struct policy_exception *ex,
 	if (change && (ruleset_union(&both, &d->rules, &next) < 0 ||
 		       install(d, &both, errs) < 0))
 		goto fail;
-	old = atomic_exchange(&d->policy, p);
-	wait_unused(d, old);
-	policy_free(old);
+	if (daemon_swap(d, p) < 0) {
+		p = NULL;
+		strbuf_printf(errs, "out of memory\n");
+		goto fail;
+	}
 	if (change && install(d, &next, NULL) < 0) {
 		log_warnx("the union of the old and new rulesets stays "
 			  "installed: every SYN either judges is queued");
@@ -135,6 +137,32 @@ void daemon_totals(struct daemon *d, struct daemon_totals *t)
 		t->enobufs += qs.enobufs;
 		t->verdict_errors += qs.verdict_errors;
 	}
+}
+
+const struct policy *daemon_policy(struct daemon *d)
+{
+	return atomic_load(&d->gen)->p;
+}
+
+int daemon_swap(struct daemon *d, struct policy *p)
+{
+	struct gen *g = gen_new(p, d->nworkers), *old;
+
+	if (!g) {
+		policy_free(p);
+		return -1;
+	}
+	old = atomic_exchange(&d->gen, g);
+	if (!old)
+		return 0;
+	wait_unused(d, old);
+	pthread_mutex_lock(&d->gen_lock);
+	if (gen_fold(old, &d->retired) < 0)
+		log_warnx("metrics: out of memory; counts of the old policy "
+			  "are lost");
+	gen_free(old);
+	pthread_mutex_unlock(&d->gen_lock);
+	return 0;
 }
 
 int64_t daemon_mono_ms(void)

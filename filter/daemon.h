@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "common/strbuf.h"
+#include "filter/gen.h"
 #include "filter/parse.h"
 #include "filter/ruleset.h"
 #include "netlink/queue.h"
@@ -30,11 +31,12 @@ struct worker {
 	pthread_t thread;
 	bool started;
 
-	/* The policy this thread is using right now (NULL between bursts):
-	 * a hazard pointer, so a reload frees the old policy only when no
-	 * thread still reads it. */
-	_Atomic(const struct policy *) in_use;
-	const struct policy *cur;	/* this burst's policy */
+	/* The generation this thread is using right now (NULL between
+	 * bursts): a hazard pointer, so a reload frees the old policy only
+	 * when no thread still reads it. */
+	_Atomic(struct gen *) in_use;
+	struct gen *gen;		/* this burst's generation */
+	const struct policy *cur;	/* and its policy */
 	int64_t now_ms;			/* this burst's clock */
 
 	atomic_uint_fast64_t verdicts[3];	/* by enum policy_action */
@@ -47,6 +49,7 @@ struct daemon_opts {
 	const char *policy_path;
 	const char *control_path;
 	const char *state_dir;		/* live exceptions survive here */
+	const char *metrics;		/* ADDRESS:PORT, or "off" */
 	unsigned queues;		/* per group: fail-closed and fail-open */
 	bool no_rules;
 	const char *user;		/* drop to it once set up; "root": stay */
@@ -57,7 +60,10 @@ struct daemon_opts {
 
 struct daemon {
 	struct daemon_opts opts;
-	_Atomic(struct policy *) policy;
+	_Atomic(struct gen *) gen;	/* the running policy and counts */
+	pthread_mutex_t gen_lock;	/* readers off the SYN path (metrics)
+					 * against the free of a retired one */
+	struct gen_totals retired;	/* counts of retired generations */
 	struct blocklog *blocklog;
 	struct ruleset rules;
 	bool rules_installed;
@@ -72,7 +78,9 @@ struct daemon {
 	int control_fd;
 	int64_t started;		/* UNIX seconds */
 	int64_t loaded;			/* when the running policy loaded */
-	uint64_t loads, load_failures;
+	atomic_uint_fast64_t loads, load_failures;
+	atomic_size_t nex_live;		/* for metrics: nex */
+	struct metrics *metrics;
 };
 
 /* Everything the workers and queues counted, summed. */
@@ -105,6 +113,14 @@ int daemon_rebuild(struct daemon *d, const struct policy_exception *ex,
  * error is appended to errs (which may be NULL). Returns 0 or -1.
  */
 int daemon_reload(struct daemon *d, struct strbuf *errs);
+
+/* The running policy, for the main thread (which alone swaps it). */
+const struct policy *daemon_policy(struct daemon *d);
+
+/* Make p (owned from now on) the running policy: a new generation
+ * swapped in, the old one folded and freed once no thread holds it.
+ * Returns 0, or -1 with ENOMEM (p is then freed). */
+int daemon_swap(struct daemon *d, struct policy *p);
 
 /* CLOCK_MONOTONIC in ms. */
 int64_t daemon_mono_ms(void);

@@ -84,6 +84,7 @@ static int commit(struct daemon *d, struct policy_exception *ex, size_t nex,
 	free(d->ex);
 	d->ex = ex;
 	d->nex = nex;
+	atomic_store(&d->nex_live, nex);
 	return 0;
 }
 

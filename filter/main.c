@@ -18,6 +18,7 @@
 #include "filter/control.h"
 #include "filter/daemon.h"
 #include "filter/except.h"
+#include "filter/metrics.h"
 #include "filter/notify.h"
 #include "filter/privdrop.h"
 
@@ -41,7 +42,8 @@ static void usage(FILE *f)
 		"usage: portcullisd -c POLICY [--queues N] [--no-rules] "
 		"[--backend iptables|nft]\n"
 		"                   [--control PATH] [--state DIR] "
-		"[--user NAME] [-v]\n");
+		"[--metrics ADDRESS:PORT|off]\n"
+		"                   [--user NAME] [-v]\n");
 }
 
 static void parse_opts(struct daemon_opts *o, int argc, char **argv)
@@ -54,6 +56,7 @@ static void parse_opts(struct daemon_opts *o, int argc, char **argv)
 		{ "control", required_argument, NULL, 's' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "state", required_argument, NULL, 'S' },
+		{ "metrics", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -67,6 +70,7 @@ static void parse_opts(struct daemon_opts *o, int argc, char **argv)
 	o->control_path = "/run/portcullis/control.sock";
 	o->user = "portcullis";
 	o->state_dir = "/var/lib/portcullis";
+	o->metrics = "127.0.0.1:9638";
 	o->user_default = true;
 	while ((c = getopt_long(argc, argv, "c:q:vh", opts, NULL)) != -1) {
 		switch (c) {
@@ -97,6 +101,9 @@ static void parse_opts(struct daemon_opts *o, int argc, char **argv)
 			break;
 		case 'S':
 			o->state_dir = optarg;
+			break;
+		case 'm':
+			o->metrics = optarg;
 			break;
 		case 'u':
 			o->user = optarg;
@@ -273,7 +280,7 @@ static void run(struct daemon *d)
  * they inherit the main thread's capabilities. */
 static int drop_privileges(struct daemon *d)
 {
-	const struct policy_log *lc = policy_log_config(atomic_load(&d->policy));
+	const struct policy_log *lc = policy_log_config(daemon_policy(d));
 	const char *paths[] = { d->opts.control_path,
 				d->blocklog ? lc->blocks : NULL, NULL };
 	char err[256];
@@ -333,10 +340,14 @@ int main(int argc, char **argv)
 	d.started = time(NULL);
 	if (except_load_state(&d) < 0)
 		return 1;
+	atomic_store(&d.nex_live, d.nex);
 	p = daemon_load(d.opts.policy_path, d.ex, d.nex, NULL);
 	if (!p)
 		return 1;
-	atomic_store(&d.policy, p);
+	pthread_mutex_init(&d.gen_lock, NULL);
+	d.nworkers = 2 * d.opts.queues;
+	if (daemon_swap(&d, p) < 0)
+		fatal("policy");
 	d.loaded = d.started;
 	d.loads = 1;
 
@@ -367,6 +378,15 @@ int main(int argc, char **argv)
 	}
 	if (install_rules(&d, p) < 0)
 		goto out;
+	if (strcmp(d.opts.metrics, "off")) {
+		char err[256];
+
+		d.metrics = metrics_start(&d, d.opts.metrics, err, sizeof(err));
+		if (!d.metrics) {
+			log_warnx("%s", err);
+			goto out;
+		}
+	}
 	if (drop_privileges(&d) < 0)
 		goto out;
 	for (unsigned i = 0; i < d.nworkers; i++)
@@ -394,6 +414,7 @@ out:
 	remove_rules(&d);
 	for (unsigned i = 0; i < d.nworkers; i++)
 		worker_stop(&d.workers[i]);
+	metrics_stop(d.metrics);
 	if (d.workers)
 		counters_line(&d);
 	for (unsigned i = 0; i < d.nworkers; i++)
@@ -406,6 +427,7 @@ out:
 	blocklog_close(d.blocklog);
 	ruleset_free(&d.rules);
 	free(d.ex);
-	policy_free(atomic_load(&d.policy));
+	gen_free(atomic_load(&d.gen));
+	gen_totals_free(&d.retired);
 	return ret;
 }

@@ -26,19 +26,21 @@ static int64_t clock_ms(void)
  * between our load and our store. */
 static void burst_begin(struct worker *w)
 {
-	const struct policy *p;
+	struct gen *g;
 
 	do {
-		p = atomic_load(&w->d->policy);
-		atomic_store(&w->in_use, p);
-	} while (p != atomic_load(&w->d->policy));
-	w->cur = p;
+		g = atomic_load(&w->d->gen);
+		atomic_store(&w->in_use, g);
+	} while (g != atomic_load(&w->d->gen));
+	w->gen = g;
+	w->cur = g->p;
 	w->now_ms = clock_ms();
 }
 
 static void burst_end(struct worker *w)
 {
 	w->cur = NULL;
+	w->gen = NULL;
 	atomic_store(&w->in_use, NULL);
 }
 
@@ -107,6 +109,7 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 	}
 	atomic_fetch_add_explicit(&w->verdicts[dec.verdict], 1,
 				  memory_order_relaxed);
+	gen_count(w->gen, w->index, dec.action, dec.profile, syn.flow.dport);
 	if (queue_verdict(q, pkt->id, v, mark) < 0)
 		log_debug("queue %u: verdict for %u: %s", queue_num(q),
 			  pkt->id, strerror(errno));

@@ -85,6 +85,12 @@ if daemon_start "$WORK/policy.yaml"; then
 	check "stats: every verdict counted (relays and non-subscribers never queued)" \
 		grep -qF "verdicts:     6 accept, 0 drop, 3 reject" <<<"$out"
 	check "stats --json parses" python3 -c "import json,sys; json.loads(sys.stdin.read())" <<<"$($PC stats --json)"
+	m=$(in_rt curl -s --max-time 5 http://127.0.0.1:9638/metrics)
+	check "metrics: rejects by profile and port" grep -qxF 'portcullis_verdicts_total{action="reject",profile="residential",port="25"} 3' <<<"$m"
+	check "metrics: accepts on submission" grep -qxF 'portcullis_verdicts_total{action="accept",profile="residential",port="587"} 2' <<<"$m"
+	check "metrics: the kernel's queue counters" grep -qE '^portcullis_kernel_queue_dropped_total\{queue="0"\} 0$' <<<"$m"
+	check "metrics: only loopback by default" bash -c "! ip netns exec $NS_RT curl -s --max-time 2 http://198.51.100.1:9638/metrics >/dev/null"
+	check "metrics: 404 elsewhere" test "$(in_rt curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9638/)" = 404
 	out=$($PC reload 2>&1)
 	check "reload: succeeds and says so" grep -q "^reloaded " <<<"$out"
 	cp "$WORK/policy.yaml" "$WORK/policy.good"
