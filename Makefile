@@ -114,9 +114,16 @@ demo: deps
 bench-policy: $(B)/bench/bench_policy
 	$(Q)./$(B)/bench/bench_policy $(BENCH_ARGS)
 
+# The SYN path against its two references (bench/bench.sh): root, the lab's
+# namespaces, about ten minutes; BENCH_QUICK=1 for one short repetition.
+bench_tools := syngen leakcount minimal_consumer tcplat qwatch
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all $(bench_tools:%=$(B)/bench/%)
+	$(Q)bash bench/bench.sh
+
 clean:
 	rm -rf $(B) portcullisd portcullis
 
-.PHONY: all deps unit check check-cli e2e demo bench-policy clean
+.PHONY: all deps unit check check-cli e2e demo bench-policy bench clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
