@@ -132,6 +132,42 @@ else
 	no "daemon start"
 fi
 
+echo "e2e: 50 reloads under a steady connect loop"
+lab_policy "$TOP/examples/policy.yaml" "$WORK/policy.yaml"
+cp "$WORK/policy.yaml" "$WORK/policy.a"
+# Variant b drops an aggregate and the list: the ruleset changes at every
+# reload, and the sources under test are judged alike by both.
+grep -v -e '2001:db8:1000::/36' -e 'file: business.list' "$WORK/policy.a" >"$WORK/policy.b"
+if daemon_start "$WORK/policy.yaml"; then
+	PC="$TOP/portcullis --control $WORK/control.sock"
+	in_sub python3 "$LAB_DIR/lab_tcp.py" loop $LAB_RES4 $LAB_DST4 25 150 1.0 0.02 >"$WORK/l25" &
+	l1=$!
+	in_sub python3 "$LAB_DIR/lab_tcp.py" loop $LAB_RES4 $LAB_DST4 587 150 1.0 0.02 >"$WORK/l587" &
+	l2=$!
+	in_sub python3 "$LAB_DIR/lab_tcp.py" loop $LAB_BIZ4 $LAB_DST4 25 150 1.0 0.02 >"$WORK/lbiz" &
+	l3=$!
+	in_sub python3 "$LAB_DIR/lab_tcp.py" loop $LAB_RES6 $LAB_DST6 25 150 1.0 0.02 >"$WORK/l6" &
+	l4=$!
+	bad=0
+	for i in $(seq 50); do
+		if [ $((i % 2)) -eq 0 ]; then cp "$WORK/policy.a" "$WORK/policy.yaml"; else cp "$WORK/policy.b" "$WORK/policy.yaml"; fi
+		$PC reload >/dev/null 2>&1 || bad=$((bad + 1))
+		sleep 0.03
+	done
+	wait $l1 $l2 $l3 $l4
+	check "50 reloads: every one succeeded" test $bad -eq 0
+	check "50 reloads: residential 25 refused every time ($(cat "$WORK/l25"))" test "$(cat "$WORK/l25")" = "refused=150"
+	check "50 reloads: residential 587 connected every time ($(cat "$WORK/l587"))" test "$(cat "$WORK/l587")" = "connected=150"
+	check "50 reloads: business 25 connected every time ($(cat "$WORK/lbiz"))" test "$(cat "$WORK/lbiz")" = "connected=150"
+	check "50 reloads: IPv6 residential 25 refused every time ($(cat "$WORK/l6"))" test "$(cat "$WORK/l6")" = "refused=150"
+	check "50 reloads: loads counted" grep -qF "(51 loads, 0 failed)" <<<"$($PC stats)"
+	check "50 reloads: one jump, one chain" test "$(in_rt iptables-save | grep -c -- '-j PORTCULLIS$')" = 1
+	daemon_stop TERM
+	cp "$WORK/policy.a" "$WORK/policy.yaml"
+else
+	no "daemon start (reloads)"
+fi
+
 echo "e2e: live exceptions"
 rm -f "$WORK/blocks.jsonl"
 if daemon_start "$WORK/policy.yaml"; then
