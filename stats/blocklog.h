@@ -68,8 +68,9 @@ struct blocklog_counters {
 
 /*
  * Open the log and start its writer thread. A file that cannot be opened
- * is not fatal here: the caller decides (the daemon refuses to start), and
- * later failures count as lost lines. Returns NULL with errno.
+ * (unwritable folder, full disk) is no failure: it is logged, its lines
+ * are counted as lost, and the writer tries again every few seconds.
+ * Returns NULL with errno only for a bad config or no memory.
  */
 struct blocklog *blocklog_open(const struct blocklog_config *cfg);
 

@@ -13,6 +13,7 @@ pass=0
 fail=0
 cleanup() {
 	daemon_stop KILL
+	umount "$WORK/full" 2>/dev/null
 	lab_down
 	rm -rf "$WORK"
 }
@@ -166,6 +167,54 @@ if daemon_start "$WORK/policy.yaml"; then
 	cp "$WORK/policy.a" "$WORK/policy.yaml"
 else
 	no "daemon start (reloads)"
+fi
+
+echo "e2e: faults"
+if daemon_start "$WORK/policy.yaml"; then
+	PC="$TOP/portcullis --control $WORK/control.sock"
+	# SIGKILL under load: 25 never passes, 587 never fails.
+	in_sub python3 "$LAB_DIR/lab_tcp.py" loop $LAB_RES4 $LAB_DST4 25 60 0.3 0.02 >"$WORK/k25" &
+	l1=$!
+	in_sub python3 "$LAB_DIR/lab_tcp.py" loop $LAB_RES4 $LAB_DST4 587 60 0.3 0.02 >"$WORK/k587" &
+	l2=$!
+	sleep 0.5
+	daemon_stop KILL
+	sleep 0.5
+	daemon_start "$WORK/policy.yaml" || no "restart after SIGKILL under load"
+	wait $l1 $l2
+	check "SIGKILL under load: 25 never connected ($(cat "$WORK/k25"))" bash -c "! grep -q connected '$WORK/k25'"
+	check "SIGKILL under load: 587 always connected ($(cat "$WORK/k587"))" test "$(cat "$WORK/k587")" = "connected=60"
+	check "SIGKILL under load: restarted with one jump" test "$(in_rt iptables-save | grep -c -- '-j PORTCULLIS$')" = 1
+	check "SIGKILL under load: and one IPv6 jump" test "$(in_rt ip6tables-save | grep -c -- '-j PORTCULLIS$')" = 1
+	conn "SIGKILL under load: judging again" $LAB_RES4 $LAB_DST4 25 refused 100
+	# The policy file gone, then a reload: a clear error, the old policy on.
+	mv "$WORK/policy.yaml" "$WORK/policy.away"
+	out=$($PC reload 2>&1)
+	check "policy removed: reload says so" grep -qF "policy.yaml: cannot read: No such file or directory" <<<"$out"
+	conn "policy removed: the old policy judges on" $LAB_BIZ4 $LAB_DST4 25 connected
+	conn "policy removed: and still rejects" $LAB_RES4 $LAB_DST4 25 refused 100
+	mv "$WORK/policy.away" "$WORK/policy.yaml"
+	daemon_stop TERM
+fi
+# A log on a tiny, full file system: verdicts go on, losses are counted.
+mkdir -p "$WORK/full"
+if mount -t tmpfs -o size=64k tmpfs "$WORK/full"; then
+	dd if=/dev/zero of="$WORK/full/fill" bs=4k 2>/dev/null
+	sed "s|^  blocks: .*|  blocks: $WORK/full/blocks.jsonl|" "$WORK/policy.yaml" >"$WORK/fullpolicy.yaml"
+	cp "$WORK"/*.list "$WORK/full/" 2>/dev/null
+	if daemon_start "$WORK/fullpolicy.yaml"; then
+		conn "full disk: residential 25 still reset" $LAB_RES4 $LAB_DST4 25 refused 100
+		conn "full disk: again" $LAB_RES6 $LAB_DST6 25 refused 100
+		conn "full disk: 587 still connects" $LAB_RES4 $LAB_DST4 587 connected
+		sleep 0.3
+		out=$($TOP/portcullis --control $WORK/control.sock stats)
+		check "full disk: lost lines counted ($(grep 'block log' <<<"$out"))" \
+			grep -qE "block log: +0 lines written, 2 lost \(0 queue full, 2 write failed\)" <<<"$out"
+		daemon_stop TERM
+	fi
+	umount "$WORK/full"
+else
+	no "full disk: cannot mount a tmpfs"
 fi
 
 echo "e2e: live exceptions"
