@@ -45,7 +45,8 @@ static void stats_text(struct daemon *d, struct strbuf *o)
 		strbuf_printf(o, "%s%llu %s", s == PARSE_NOT_SYN ? "" : ", ",
 			      (unsigned long long)t.parse[s],
 			      parse_status_name(s));
-	strbuf_printf(o, " (all accepted)\n");
+	strbuf_printf(o, " (accepted, but for truncated SYNs on a fail-closed "
+		      "queue: judged by source)\n");
 	strbuf_printf(o, "queues:       %llu packets, %llu socket overruns, "
 		      "%llu verdict errors\n",
 		      (unsigned long long)t.packets,

@@ -72,6 +72,24 @@ static void log_block(struct worker *w, const struct policy_flow *f,
 					  memory_order_relaxed);
 }
 
+/* A fail-closed queue's SYN whose TCP header is past the copy range: the
+ * addresses are known, the port is not, but the kernel only queues here
+ * ports some profile blocks. Drop it when the source's profile blocks
+ * one of them (see struct gen). */
+static bool truncated_blocks(struct worker *w, struct parse_syn *syn,
+			     struct policy_decision *dec)
+{
+	syn->flow.dport = 0;
+	policy_decide(w->cur, &syn->flow, w->now_ms / 1000, false, dec);
+	if (dec->entry < 0 || dec->profile < 0 ||
+	    !w->gen->blocks_closed[dec->profile])
+		return false;
+	dec->action = POLICY_DROP;
+	if (policy_mode(w->cur) != POLICY_MODE_MONITOR)
+		dec->verdict = POLICY_DROP;
+	return true;
+}
+
 static void on_packet(struct queue *q, const struct queue_packet *pkt,
 		      void *arg)
 {
@@ -86,6 +104,16 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 		burst_begin(w);
 	st = parse_syn(pkt->payload, pkt->len, &syn);
 	atomic_fetch_add_explicit(&w->parse[st], 1, memory_order_relaxed);
+	if (st == PARSE_TRUNCATED && syn.family &&
+	    w->index < w->d->opts.queues && truncated_blocks(w, &syn, &dec)) {
+		log_block(w, &syn.flow, &dec);
+		gen_count(w->gen, w->index, dec.action, dec.profile, 0);
+		atomic_fetch_add_explicit(&w->verdicts[dec.verdict], 1,
+					  memory_order_relaxed);
+		queue_verdict(q, pkt->id, dec.verdict == POLICY_DROP ?
+			      QUEUE_DROP : QUEUE_ACCEPT, 0);
+		return;
+	}
 	if (st != PARSE_SYN) {
 		/* Not ours to judge: what the kernel queued by mistake or
 		 * could not show us whole passes, counted. */

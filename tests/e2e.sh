@@ -109,6 +109,16 @@ if daemon_start "$WORK/policy.yaml"; then
 	out=$($PC frobnicate 2>&1)
 	check "control: unknown command is refused" grep -q "unknown command" <<<"$out"
 
+	out=$(in_sub python3 "$LAB_DIR/lab_tcp.py" connect-padded $LAB_RES6 $LAB_DST6 25 1.0)
+	check "512-byte IPv6 options past the copy range do not sneak to 25 ($out)" grep -q "^timeout" <<<"$out"
+	out=$(in_sub python3 "$LAB_DIR/lab_tcp.py" connect-padded $LAB_RES6 $LAB_DST6 587 1.0)
+	check "the same padding to 587 connects ($out)" grep -q "^connected" <<<"$out"
+	out=$(in_sub python3 "$LAB_DIR/lab_tcp.py" connect-padded $LAB_BIZ6 $LAB_DST6 25 1.0)
+	check "the same padding from business to 25 connects ($out)" grep -q "^connected" <<<"$out"
+	sleep 0.1
+	check "block log: the padded SYN, port unknown (0), dropped" grep -qF \
+		"\"src\":\"$LAB_RES6\",\"dst\":\"$LAB_DST6\",\"dport\":0,\"action\":\"drop\",\"profile\":\"residential\"" "$WORK/blocks.jsonl"
+
 	echo "e2e: SIGKILL: port 25 fails closed, submission fails open"
 	daemon_stop KILL
 	conn "no daemon: residential 25 does not pass" $LAB_RES4 $LAB_DST4 25 timeout

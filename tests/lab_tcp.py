@@ -87,12 +87,36 @@ def loop(src, dst, port, count, timeout, interval):
     print(" ".join("%s=%d" % kv for kv in sorted(seen.items())))
 
 
+def connect_padded(src, dst, port, timeout):
+    """A connect whose SYN carries a 512-byte IPv6 destination-options
+    header: its TCP header lies past the daemon's copy range."""
+    # Two unknown skippable options (type 0x1e: high bits 00) of 253 data
+    # bytes each fill 2 + 255 + 255 = 512 bytes: hdr ext len 63.
+    opts = bytes([0, 63]) + bytes([0x1E, 253]) + bytes(253) + bytes([0x1E, 253]) + bytes(253)
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, opts)
+    s.bind((src, 0))
+    s.settimeout(timeout)
+    t0 = time.monotonic()
+    try:
+        s.connect((dst, port))
+        result = "connected"
+    except socket.timeout:
+        result = "timeout"
+    except OSError as e:
+        result = "refused" if e.errno == errno.ECONNREFUSED else "error-%s" % errno.errorcode.get(e.errno, e.errno)
+    print("%s %.1f" % (result, (time.monotonic() - t0) * 1000))
+    s.close()
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "serve":
         serve([int(p) for p in args])
     elif cmd == "wait-listening":
         wait_listening([int(p) for p in args])
+    elif cmd == "connect-padded":
+        connect_padded(args[0], args[1], int(args[2]), float(args[3]))
     elif cmd == "loop":
         loop(args[0], args[1], int(args[2]), int(args[3]), float(args[4]),
              float(args[5]))
