@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Prefixes and times as the operator writes them. The IPv4 parser is by
+ * hand because a `file:` list may hold ten million of them; it is as
+ * strict as inet_pton (four decimal parts, no leading zeros).
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "load.h"
+
+/* Returns 0 and the address in host order, or -1. */
+static int v4_parse(const char *s, size_t n, uint32_t *out)
+{
+	uint32_t a = 0;
+	unsigned parts = 0;
+	size_t i = 0;
+
+	while (parts < 4) {
+		unsigned v = 0, digits = 0;
+
+		while (i < n && s[i] >= '0' && s[i] <= '9') {
+			if (digits == 1 && v == 0)
+				return -1;	/* leading zero */
+			v = v * 10 + (unsigned)(s[i] - '0');
+			if (++digits > 3 || v > 255)
+				return -1;
+			i++;
+		}
+		if (!digits)
+			return -1;
+		a = a << 8 | v;
+		if (++parts < 4) {
+			if (i == n || s[i] != '.')
+				return -1;
+			i++;
+		}
+	}
+	if (i != n)
+		return -1;
+	*out = a;
+	return 0;
+}
+
+static void mask(struct policy_addr *a, unsigned bits)
+{
+	unsigned i;
+
+	for (i = 0; i < 16; i++) {
+		if (bits >= 8) {
+			bits -= 8;
+			continue;
+		}
+		a->b[i] &= (uint8_t)(0xff00 >> bits);
+		bits = 0;
+	}
+}
+
+enum prefix_result prefix_parse(const char *s, size_t n,
+				struct policy_addr *addr, uint8_t *len,
+				bool *v4)
+{
+	const char *slash = memchr(s, '/', n);
+	size_t alen = slash ? (size_t)(slash - s) : n;
+	unsigned max, bits, full;
+	struct policy_addr net;
+	uint32_t a4;
+
+	*v4 = false;
+	*len = 0;
+	if (v4_parse(s, alen, &a4) == 0) {
+		policy_addr_from_v4(addr, a4);
+		*v4 = true;
+		max = 32;
+	} else {
+		char buf[INET6_ADDRSTRLEN];
+
+		if (alen == 0 || alen >= sizeof(buf) || !memchr(s, ':', alen))
+			return PREFIX_MALFORMED;
+		memcpy(buf, s, alen);
+		buf[alen] = '\0';
+		if (inet_pton(AF_INET6, buf, addr->b) != 1)
+			return PREFIX_MALFORMED;
+		*v4 = false;
+		max = 128;
+	}
+	bits = max;
+	if (slash) {
+		const char *d = slash + 1, *end = s + n;
+
+		if (d == end || end - d > 3)
+			return PREFIX_BAD_LENGTH;
+		for (bits = 0; d < end; d++) {
+			if (*d < '0' || *d > '9')
+				return PREFIX_BAD_LENGTH;
+			bits = bits * 10 + (unsigned)(*d - '0');
+		}
+		if (bits > max)
+			return PREFIX_BAD_LENGTH;
+	}
+	/* ::ffff:a.b.c.d/104 is the IPv4 prefix a.b.c.d/8. */
+	if (!*v4 && bits >= 96 && policy_addr_is_v4(addr)) {
+		*v4 = true;
+		bits -= 96;
+	}
+	full = *v4 ? bits + 96 : bits;
+	*len = (uint8_t)bits;
+	net = *addr;
+	mask(&net, full);
+	if (memcmp(&net, addr, sizeof(net)) != 0) {
+		*addr = net;
+		return PREFIX_HOST_BITS;
+	}
+	return PREFIX_OK;
+}
+
+const char *prefix_format(const struct policy_addr *addr, uint8_t len,
+			  bool v4, char *buf, size_t size)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	(void)v4;
+	if (!policy_addr_format(addr, a, sizeof(a)))
+		strcpy(a, "?");
+	snprintf(buf, size, "%s/%u", a, len);
+	return buf;
+}
+
+void prefix_report(struct loader *l, enum prefix_result r, const char *s,
+		   size_t n, const struct policy_addr *net, uint8_t len,
+		   bool v4, uint32_t aline0, uint32_t acol0, const char *file,
+		   uint32_t line, uint32_t col)
+{
+	char text[128], msg[256], want[64];
+	int tn = n > 100 ? 100 : (int)n;
+
+	snprintf(text, sizeof(text), "%.*s%s", tn, s, n > 100 ? "..." : "");
+	switch (r) {
+	case PREFIX_OK:
+		return;
+	case PREFIX_MALFORMED:
+		snprintf(msg, sizeof(msg), "malformed prefix \"%s\": expected "
+			 "an IPv4 or IPv6 address, optionally with /LENGTH",
+			 text);
+		break;
+	case PREFIX_BAD_LENGTH:
+		snprintf(msg, sizeof(msg), "malformed prefix \"%s\": the "
+			 "length must be from 0 to %u", text, v4 ? 32 : 128);
+		break;
+	case PREFIX_HOST_BITS:
+		snprintf(msg, sizeof(msg), "%s has host bits set; did you "
+			 "mean %s?", text,
+			 prefix_format(net, len, v4, want, sizeof(want)));
+		break;
+	}
+	if (file)
+		load_error_in(l, aline0, acol0, file, line, col, "%s", msg);
+	else
+		load_error(l, aline0, acol0, "%s", msg);
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int digits(const char **p, unsigned n, unsigned *out)
+{
+	unsigned v = 0;
+
+	while (n--) {
+		if (**p < '0' || **p > '9')
+			return -1;
+		v = v * 10 + (unsigned)(*(*p)++ - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int expect(const char **p, char c)
+{
+	if (**p != c)
+		return -1;
+	(*p)++;
+	return 0;
+}
+
+int time_parse_rfc3339(const char *s, int64_t *out)
+{
+	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30,
+					  31, 30, 31 };
+	unsigned y, mo, d, h, mi, sec, oh = 0, om = 0;
+	int64_t t, off = 0;
+	const char *p = s;
+	bool leap;
+
+	if (digits(&p, 4, &y) || expect(&p, '-') || digits(&p, 2, &mo) ||
+	    expect(&p, '-') || digits(&p, 2, &d))
+		return -1;
+	if (*p != 'T' && *p != 't')
+		return -1;
+	p++;
+	if (digits(&p, 2, &h) || expect(&p, ':') || digits(&p, 2, &mi) ||
+	    expect(&p, ':') || digits(&p, 2, &sec))
+		return -1;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p++ == '-' ? -1 : 1;
+
+		if (digits(&p, 2, &oh) || expect(&p, ':') ||
+		    digits(&p, 2, &om) || oh > 23 || om > 59)
+			return -1;
+		off = sign * (int64_t)(oh * 3600 + om * 60);
+	} else {
+		return -1;
+	}
+	if (*p)
+		return -1;
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	if (sec == 60)
+		sec = 59;	/* a leap second: the second before will do */
+	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	*out = t - off;
+	return 0;
+}

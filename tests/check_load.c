@@ -1,0 +1,912 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* policy_load(): YAML → struct policy, and every error it can report. */
+#include <check.h>
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "policy/internal.h"
+
+static char tmpdir[64];
+
+static void tmp_setup(void)
+{
+	strcpy(tmpdir, "/tmp/check_load.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void tmp_teardown(void)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	char path[512];
+
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(tmpdir);
+}
+
+static void write_file(const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static struct policy *load(const char *yaml, struct policy_errors *errs)
+{
+	return policy_load_buffer("policy.yaml", tmpdir[0] ? tmpdir : NULL,
+				  yaml, strlen(yaml), errs);
+}
+
+/* Load yaml and assert it fails with exactly the NULL-ended lines. */
+static void expect_errors(const char *yaml, ...)
+{
+	struct policy_errors errs = { 0 };
+	struct policy *p = load(yaml, &errs);
+	const char *want;
+	size_t i = 0;
+	va_list ap;
+
+	ck_assert_ptr_null(p);
+	va_start(ap, yaml);
+	while ((want = va_arg(ap, const char *))) {
+		ck_assert_msg(i < errs.count, "missing error: %s", want);
+		ck_assert_str_eq(errs.msg[i], want);
+		i++;
+	}
+	va_end(ap);
+	for (; i < errs.count; i++)
+		ck_abort_msg("unexpected error: %s", errs.msg[i]);
+	policy_errors_free(&errs);
+}
+
+#define PROFILES \
+	"version: 1\n" \
+	"profiles:\n" \
+	"  residential:\n" \
+	"    ports: { 25: reject, 465: accept, 587: accept }\n" \
+	"  business:\n" \
+	"    ports: { 25: accept }\n" \
+	"    default: drop\n" \
+	"  quarantine:\n" \
+	"    ports: { 587: drop, 25: drop, 465: drop }\n"
+
+static const char good[] =
+	PROFILES
+	"mode: monitor\n"
+	"subscribers:\n"
+	"  - { prefix: 100.64.0.0/10,      profile: residential }\n"
+	"  - { prefix: 2001:db8:1000::/36, profile: residential }\n"
+	"  - prefix: 100.64.12.0/28\n"
+	"    profile: business\n"
+	"    note: ACME Corp, ticket 4411\n"
+	"    expires: 2027-03-01T00:00:00Z\n"
+	"relays: [2001:db8:25::25, 192.0.2.25, 192.0.2.25]\n"
+	"detection:\n"
+	"  ports: [25, 2525]\n"
+	"  window: 2m\n"
+	"  syns: 100\n"
+	"  distinct_destinations: 20\n"
+	"  action: quarantine\n"
+	"  quarantine_for: 1h\n"
+	"  profile: quarantine\n"
+	"  ipv6_prefix: 56\n"
+	"  max_subscribers: 5000\n"
+	"log:\n"
+	"  blocks: /var/log/portcullis/blocks.jsonl\n"
+	"  syslog: true\n"
+	"  per_subscriber: 10/min\n";
+
+static const struct entry_meta *meta_of(const struct policy *p,
+					const struct table *t, int32_t id)
+{
+	struct table_entry e;
+
+	ck_assert_int_eq(table_entry_get(t, id, &e), 0);
+	ck_assert_uint_ne(e.origin, TABLE_NO_ORIGIN);
+	ck_assert_uint_lt(e.origin, p->nmeta);
+	return &p->meta[e.origin];
+}
+
+START_TEST(test_good_policy_loads_every_section)
+{
+	struct policy_errors errs = { 0 };
+	struct policy *p = load(good, &errs);
+	const struct profile *pr;
+	char buf[64];
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(errs.count, 0);
+	ck_assert_str_eq(p->path, "policy.yaml");
+	ck_assert_int_eq(p->mode, POLICY_MODE_MONITOR);
+
+	ck_assert_uint_eq(p->nprofiles, 3);
+	pr = &p->profiles[0];
+	ck_assert_str_eq(pr->name, "residential");
+	ck_assert_uint_eq(pr->nports, 3);
+	ck_assert_uint_eq(pr->ports[0], 25);
+	ck_assert_uint_eq(pr->actions[0], POLICY_REJECT);
+	ck_assert_uint_eq(pr->ports[1], 465);
+	ck_assert_uint_eq(pr->actions[1], POLICY_ACCEPT);
+	ck_assert_uint_eq(pr->ports[2], 587);
+	ck_assert_int_eq(pr->def, POLICY_ACCEPT);
+	pr = &p->profiles[1];
+	ck_assert_str_eq(pr->name, "business");
+	ck_assert_int_eq(pr->def, POLICY_DROP);
+	pr = &p->profiles[2];
+	ck_assert_str_eq(pr->name, "quarantine");
+	ck_assert_uint_eq(pr->ports[0], 25);	/* sorted */
+	ck_assert_uint_eq(pr->ports[2], 587);
+	ck_assert_uint_eq(pr->actions[2], POLICY_DROP);
+
+	ck_assert_uint_eq(table_count(p->v4), 2);
+	ck_assert_uint_eq(table_count(p->v6), 1);
+
+	ck_assert_uint_eq(p->nrelays, 2);
+	/* Sorted by their 16 bytes: IPv4-mapped ::ffff:… comes first. */
+	ck_assert_str_eq(policy_addr_format(&p->relays[0], buf, sizeof(buf)),
+			 "192.0.2.25");
+	ck_assert_str_eq(policy_addr_format(&p->relays[1], buf, sizeof(buf)),
+			 "2001:db8:25::25");
+	ck_assert_int_lt(memcmp(&p->relays[0], &p->relays[1],
+				sizeof(p->relays[0])), 0);
+
+	ck_assert(p->detection.enabled);
+	ck_assert_uint_eq(p->detection.nports, 2);
+	ck_assert_uint_eq(p->detection.ports[0], 25);
+	ck_assert_uint_eq(p->detection.ports[1], 2525);
+	ck_assert_uint_eq(p->detection.window_s, 120);
+	ck_assert_uint_eq(p->detection.syns, 100);
+	ck_assert_uint_eq(p->detection.distinct_destinations, 20);
+	ck_assert(p->detection.quarantine);
+	ck_assert_uint_eq(p->detection.quarantine_for_s, 3600);
+	ck_assert_int_eq(p->detection.profile, 2);
+	ck_assert_uint_eq(p->detection.ipv6_prefix_len, 56);
+	ck_assert_uint_eq(p->detection.max_subscribers, 5000);
+
+	ck_assert_str_eq(p->log.blocks, "/var/log/portcullis/blocks.jsonl");
+	ck_assert_ptr_eq(p->log.blocks, p->log_blocks);
+	ck_assert(p->log.syslog);
+	ck_assert_uint_eq(p->log.per_subscriber, 10);
+	ck_assert_uint_eq(p->log.per_subscriber_s, 60);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_yaml_entries_keep_note_expires_and_line)
+{
+	struct policy *p = load(good, NULL);
+	struct table_entry e;
+	const struct entry_meta *m;
+	int32_t i, found = 0;
+
+	ck_assert_ptr_nonnull(p);
+	for (i = 0; i < (int32_t)table_count(p->v4); i++) {
+		ck_assert_int_eq(table_entry_get(p->v4, i, &e), 0);
+		m = meta_of(p, p->v4, i);
+		ck_assert_str_eq(m->file, "policy.yaml");
+		if (e.len == 28) {
+			found++;
+			ck_assert_str_eq(m->note, "ACME Corp, ticket 4411");
+			ck_assert_uint_eq(m->line, 14);
+			ck_assert_uint_eq(e.expires, 1803859200u);
+			ck_assert_uint_eq(e.profile, 1);
+		} else {
+			ck_assert_ptr_null(m->note);
+			ck_assert_uint_eq(m->line, 12);
+			ck_assert_uint_eq(e.expires, 0);
+			ck_assert_uint_eq(e.profile, 0);
+		}
+	}
+	ck_assert_int_eq(found, 1);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_loaded_tables_find_the_longest_live_entry)
+{
+	struct policy *p = load(good, NULL);
+	struct policy_addr a;
+	struct table_entry e;
+	int32_t id;
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(policy_addr_parse("100.64.12.5", &a), 0);
+	id = table_lookup(p->v4, &a, 1700000000);
+	ck_assert_int_ge(id, 0);
+	ck_assert_str_eq(meta_of(p, p->v4, id)->note, "ACME Corp, ticket 4411");
+	/* After expiry the /10 decides. */
+	id = table_lookup(p->v4, &a, 1803859200);
+	ck_assert_int_ge(id, 0);
+	ck_assert_int_eq(table_entry_get(p->v4, id, &e), 0);
+	ck_assert_uint_eq(e.len, 10);
+	ck_assert_uint_eq(e.profile, 0);
+	ck_assert_int_eq(policy_addr_parse("2001:db8:1fff::1", &a), 0);
+	ck_assert_int_ge(table_lookup(p->v6, &a, 0), 0);
+	ck_assert_int_eq(policy_addr_parse("192.0.2.1", &a), 0);
+	ck_assert_int_eq(table_lookup(p->v4, &a, 0), -1);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_absent_sections_take_their_defaults)
+{
+	struct policy *p = load("version: 1\n", NULL);
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(p->mode, POLICY_MODE_ENFORCE);
+	ck_assert_uint_eq(p->nprofiles, 0);
+	ck_assert_uint_eq(p->nrelays, 0);
+	ck_assert_uint_eq(table_count(p->v4), 0);
+	ck_assert_uint_eq(table_count(p->v6), 0);
+	ck_assert(!p->detection.enabled);
+	ck_assert_int_eq(p->detection.profile, -1);
+	ck_assert_uint_eq(p->detection.ipv6_prefix_len, 64);
+	ck_assert_uint_eq(p->detection.max_subscribers, 1000000);
+	ck_assert_ptr_null(p->log.blocks);
+	ck_assert(!p->log.syslog);
+	ck_assert_uint_eq(p->log.per_subscriber_s, 0);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_detection_defaults_when_keys_absent)
+{
+	struct policy *p = load("version: 1\ndetection: {}\n", NULL);
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert(p->detection.enabled);
+	ck_assert_uint_eq(p->detection.nports, 1);
+	ck_assert_uint_eq(p->detection.ports[0], 25);
+	ck_assert_uint_eq(p->detection.window_s, 60);
+	ck_assert_uint_eq(p->detection.syns, 100);
+	ck_assert_uint_eq(p->detection.distinct_destinations, 20);
+	ck_assert(!p->detection.quarantine);
+	ck_assert_uint_eq(p->detection.quarantine_for_s, 3600);
+	ck_assert_int_eq(p->detection.profile, -1);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_rates_and_durations_in_every_unit)
+{
+	struct policy *p = load("version: 1\n"
+				"detection: { window: 1d, quarantine_for: 30m }\n"
+				"log: { per_subscriber: 5/h }\n", NULL);
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->detection.window_s, 86400);
+	ck_assert_uint_eq(p->detection.quarantine_for_s, 1800);
+	ck_assert_uint_eq(p->log.per_subscriber, 5);
+	ck_assert_uint_eq(p->log.per_subscriber_s, 3600);
+	policy_free(p);
+
+	p = load("version: 1\nlog: { per_subscriber: 3/s, syslog: no }\n",
+		 NULL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->log.per_subscriber_s, 1);
+	policy_free(p);
+
+	p = load("version: 1\nlog: { per_subscriber: 0 }\n", NULL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->log.per_subscriber, 0);
+	ck_assert_uint_eq(p->log.per_subscriber_s, 0);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_bare_address_is_a_host_prefix)
+{
+	struct policy *p = load(PROFILES
+				"subscribers:\n"
+				"  - { prefix: 100.64.3.7, profile: business }\n"
+				"  - { prefix: '2001:db8::1', profile: business }\n"
+				"  - { prefix: '::ffff:100.64.0.0/106', "
+				"profile: business }\n", NULL);
+	struct table_entry e;
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(table_count(p->v4), 2);
+	ck_assert_uint_eq(table_count(p->v6), 1);
+	ck_assert_int_eq(table_entry_get(p->v6, 0, &e), 0);
+	ck_assert_uint_eq(e.len, 128);
+	ck_assert_int_eq(table_entry_get(p->v4, 0, &e), 0);
+	ck_assert_uint_eq(e.len, 10);	/* the v4-mapped one, as IPv4 */
+	ck_assert_int_eq(table_entry_get(p->v4, 1, &e), 0);
+	ck_assert_uint_eq(e.len, 32);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_expires_with_offset_is_stored_as_utc)
+{
+	struct policy *p = load(PROFILES
+				"subscribers:\n"
+				"  - prefix: 100.64.12.0/28\n"
+				"    profile: business\n"
+				"    expires: 2027-03-01T02:30:00+02:30\n", NULL);
+	struct table_entry e;
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(table_entry_get(p->v4, 0, &e), 0);
+	ck_assert_uint_eq(e.expires, 1803859200u);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_list_file_loads_with_comments_and_blank_lines)
+{
+	struct policy *p;
+	const struct entry_meta *m;
+	struct table_entry e;
+	size_t i;
+
+	write_file("business.list", "# business customers\n"
+		   "100.64.12.0/28\n"
+		   "\n"
+		   "   100.64.13.0/24   # Globex\n"
+		   "2001:db8:2000::/48\r\n"
+		   "198.51.100.7");
+	p = load(PROFILES
+		 "subscribers:\n"
+		 "  - { file: business.list, profile: business }\n"
+		 "  - { prefix: 100.64.0.0/10, profile: residential }\n", NULL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(table_count(p->v4), 4);
+	ck_assert_uint_eq(table_count(p->v6), 1);
+	for (i = 0; i < table_count(p->v4); i++) {
+		ck_assert_int_eq(table_entry_get(p->v4, (int32_t)i, &e), 0);
+		m = meta_of(p, p->v4, (int32_t)i);
+		if (e.len == 10) {
+			ck_assert_str_eq(m->file, "policy.yaml");
+			continue;
+		}
+		ck_assert_uint_eq(e.profile, 1);
+		ck_assert_ptr_null(m->note);
+		ck_assert_uint_eq(m->line, 0);
+		ck_assert(strstr(m->file, "/business.list"));
+		ck_assert(!strncmp(m->file, tmpdir, strlen(tmpdir)));
+	}
+	m = meta_of(p, p->v6, 0);
+	ck_assert(strstr(m->file, "/business.list"));
+	/* One meta for the list, one for the YAML entry. */
+	ck_assert_uint_eq(p->nmeta, 2);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_unknown_key_is_named_with_the_allowed_ones)
+{
+	expect_errors("version: 1\nmdoe: monitor\n",
+		      "policy.yaml:2:1: unknown key \"mdoe\" in the policy; "
+		      "expected one of: version, mode, profiles, subscribers, "
+		      "relays, detection, log", NULL);
+	expect_errors("version: 1\ndetection: { sins: 3 }\n",
+		      "policy.yaml:2:14: unknown key \"sins\" in detection; "
+		      "expected one of: ports, window, syns, "
+		      "distinct_destinations, action, quarantine_for, profile, "
+		      "ipv6_prefix, max_subscribers", NULL);
+	expect_errors(PROFILES "subscribers:\n"
+		      "  - { prefix: 10.0.0.0/8, profile: business, nte: x }\n",
+		      "policy.yaml:11:46: unknown key \"nte\" in subscriber "
+		      "entry; expected one of: prefix, file, profile, note, "
+		      "expires", NULL);
+}
+END_TEST
+
+START_TEST(test_wrong_type_says_what_was_expected_and_found)
+{
+	expect_errors("version: 1\nprofiles: [a]\n",
+		      "policy.yaml:2:11: profiles: expected a mapping, found "
+		      "a sequence", NULL);
+	expect_errors("version: 1\nsubscribers: {a: 1}\n",
+		      "policy.yaml:2:14: subscribers: expected a sequence, "
+		      "found a mapping", NULL);
+	expect_errors("version: 1\nrelays: 192.0.2.1\n",
+		      "policy.yaml:2:9: relays: expected a sequence, found "
+		      "\"192.0.2.1\"", NULL);
+	expect_errors("version: 1\nlog:\n",
+		      "policy.yaml:2:5: log: expected a mapping, found nothing",
+		      NULL);
+	expect_errors("version: 1\ndetection: { syns: [1] }\n",
+		      "policy.yaml:2:20: syns: expected a scalar, found a "
+		      "sequence", NULL);
+}
+END_TEST
+
+START_TEST(test_port_outside_range_states_the_bounds)
+{
+	expect_errors("version: 1\nprofiles:\n  r:\n"
+		      "    ports: { 0: drop, 65536: drop, 65535: drop, x: drop }\n",
+		      "policy.yaml:4:14: port must be an integer from 1 to "
+		      "65535, found 0",
+		      "policy.yaml:4:23: port must be an integer from 1 to "
+		      "65535, found 65536",
+		      "policy.yaml:4:49: port must be an integer from 1 to "
+		      "65535, found x", NULL);
+	expect_errors("version: 1\ndetection: { ports: [25, 99999] }\n",
+		      "policy.yaml:2:26: port must be an integer from 1 to "
+		      "65535, found 99999", NULL);
+}
+END_TEST
+
+START_TEST(test_unknown_action_names_the_three_valid_ones)
+{
+	expect_errors("version: 1\nprofiles:\n  r:\n    ports: { 25: deny }\n"
+		      "    default: allow\n",
+		      "policy.yaml:4:18: unknown action \"deny\"; expected "
+		      "accept, drop or reject",
+		      "policy.yaml:5:14: unknown action \"allow\"; expected "
+		      "accept, drop or reject", NULL);
+}
+END_TEST
+
+START_TEST(test_subscriber_naming_unknown_profile_lists_the_defined)
+{
+	expect_errors(PROFILES "subscribers:\n"
+		      "  - { prefix: 10.0.0.0/8, profile: bussiness }\n",
+		      "policy.yaml:11:36: unknown profile \"bussiness\"; defined "
+		      "profiles: residential, business, quarantine", NULL);
+	expect_errors("version: 1\nsubscribers:\n"
+		      "  - { prefix: 10.0.0.0/8, profile: x }\n",
+		      "policy.yaml:3:36: unknown profile \"x\"; no profiles are "
+		      "defined", NULL);
+	expect_errors("version: 1\nsubscribers:\n  - { prefix: 10.0.0.0/8 }\n",
+		      "policy.yaml:3:5: subscriber entry needs a profile", NULL);
+}
+END_TEST
+
+START_TEST(test_detection_profile_must_exist)
+{
+	expect_errors(PROFILES "detection:\n  action: quarantine\n"
+		      "  profile: jail\n",
+		      "policy.yaml:12:12: unknown detection profile \"jail\"; "
+		      "defined profiles: residential, business, quarantine",
+		      NULL);
+	expect_errors(PROFILES "detection:\n  action: quarantine\n",
+		      "policy.yaml:11:3: detection action quarantine needs a "
+		      "profile (detection.profile)", NULL);
+	expect_errors("version: 1\ndetection: { action: block }\n",
+		      "policy.yaml:2:22: unknown detection action \"block\"; "
+		      "expected log or quarantine", NULL);
+}
+END_TEST
+
+START_TEST(test_malformed_prefix_is_quoted)
+{
+	expect_errors(PROFILES "subscribers:\n"
+		      "  - { prefix: 100.64.0/10, profile: business }\n"
+		      "  - { prefix: 100.64.0.0/33, profile: business }\n"
+		      "  - { prefix: '2001:db8::/129', profile: business }\n"
+		      "  - { prefix: 100.64.0.0/, profile: business }\n"
+		      "  - { prefix: 010.64.0.0/10, profile: business }\n",
+		      "policy.yaml:11:15: malformed prefix \"100.64.0/10\": "
+		      "expected an IPv4 or IPv6 address, optionally with /LENGTH",
+		      "policy.yaml:12:15: malformed prefix \"100.64.0.0/33\": "
+		      "the length must be from 0 to 32",
+		      "policy.yaml:13:15: malformed prefix \"2001:db8::/129\": "
+		      "the length must be from 0 to 128",
+		      "policy.yaml:14:15: malformed prefix \"100.64.0.0/\": "
+		      "the length must be from 0 to 32",
+		      "policy.yaml:15:15: malformed prefix \"010.64.0.0/10\": "
+		      "expected an IPv4 or IPv6 address, optionally with /LENGTH",
+		      NULL);
+}
+END_TEST
+
+START_TEST(test_prefix_with_host_bits_names_the_network)
+{
+	expect_errors(PROFILES "subscribers:\n"
+		      "  - { prefix: 100.64.3.7/10, profile: business }\n"
+		      "  - { prefix: '2001:db8:1234::/36', profile: business }\n",
+		      "policy.yaml:11:15: 100.64.3.7/10 has host bits set; did "
+		      "you mean 100.64.0.0/10?",
+		      "policy.yaml:12:15: 2001:db8:1234::/36 has host bits set; "
+		      "did you mean 2001:db8:1000::/36?", NULL);
+}
+END_TEST
+
+START_TEST(test_same_prefix_twice_names_where_first_given)
+{
+	expect_errors(PROFILES "subscribers:\n"
+		      "  - { prefix: 100.64.0.0/10, profile: business }\n"
+		      "  - { prefix: '2001:db8::/32', profile: business }\n"
+		      "  - { prefix: 100.64.0.0/10, profile: residential }\n"
+		      "  - { prefix: '2001:0db8::/32', profile: business }\n",
+		      "policy.yaml:13:15: 100.64.0.0/10 is given twice; first "
+		      "given at policy.yaml:11",
+		      "policy.yaml:14:15: 2001:db8::/32 is given twice; first "
+		      "given at policy.yaml:12", NULL);
+}
+END_TEST
+
+START_TEST(test_same_prefix_in_list_and_yaml_names_both_files)
+{
+	char e1[512], e2[512];
+
+	write_file("a.list", "100.64.0.0/10\n# x\n  100.64.1.0/24\n");
+	snprintf(e1, sizeof(e1), "%s/a.list:3:3: 100.64.1.0/24 is given twice;"
+		 " first given at policy.yaml:11", tmpdir);
+	snprintf(e2, sizeof(e2), "policy.yaml:13:15: 100.64.0.0/10 is given "
+		 "twice; first given at %s/a.list:1", tmpdir);
+	expect_errors(PROFILES "subscribers:\n"
+		      "  - { prefix: 100.64.1.0/24, profile: business }\n"
+		      "  - { file: a.list, profile: residential }\n"
+		      "  - { prefix: 100.64.0.0/10, profile: residential }\n",
+		      e1, e2, NULL);
+}
+END_TEST
+
+START_TEST(test_bad_expires_shows_the_expected_form)
+{
+	expect_errors(PROFILES "subscribers:\n"
+		      "  - { prefix: 10.0.0.0/8, profile: business, "
+		      "expires: 2027-03-01 }\n"
+		      "  - { prefix: 10.0.0.0/9, profile: business, "
+		      "expires: '2027-03-01T00:00:00' }\n"
+		      "  - { prefix: 10.0.0.0/10, profile: business, "
+		      "expires: 2200-01-01T00:00:00Z }\n",
+		      "policy.yaml:11:55: expires must be an RFC 3339 time like "
+		      "2027-03-01T00:00:00Z, found 2027-03-01",
+		      "policy.yaml:12:55: expires must be an RFC 3339 time like "
+		      "2027-03-01T00:00:00Z, found 2027-03-01T00:00:00",
+		      "policy.yaml:13:56: expires must be from "
+		      "1970-01-01T00:00:01Z to 2106-02-07T06:28:15Z, found "
+		      "2200-01-01T00:00:00Z", NULL);
+}
+END_TEST
+
+START_TEST(test_missing_list_file_reports_strerror)
+{
+	char e1[512];
+
+	snprintf(e1, sizeof(e1), "policy.yaml:11:13: cannot read %s/none.list"
+		 ": No such file or directory", tmpdir);
+	expect_errors(PROFILES "subscribers:\n"
+		      "  - { file: none.list, profile: business }\n", e1, NULL);
+}
+END_TEST
+
+START_TEST(test_list_file_errors_name_the_list_and_its_line)
+{
+	char e1[512], e2[512], e3[512];
+
+	write_file("b.list", "100.64.0.0/10\n"
+		   "\t100.64.3.7/24\n"
+		   "100.64.9.0/24 100.64.10.0/24\n"
+		   "garbage # comment\n");
+	snprintf(e1, sizeof(e1), "%s/b.list:2:2: 100.64.3.7/24 has host bits "
+		 "set; did you mean 100.64.3.0/24?", tmpdir);
+	snprintf(e2, sizeof(e2), "%s/b.list:3:15: one prefix a line expected, "
+		 "found more after \"100.64.9.0/24\"", tmpdir);
+	snprintf(e3, sizeof(e3), "%s/b.list:4:1: malformed prefix \"garbage\": "
+		 "expected an IPv4 or IPv6 address, optionally with /LENGTH",
+		 tmpdir);
+	expect_errors(PROFILES "subscribers:\n"
+		      "  - { file: b.list, profile: business }\n"
+		      "  - { prefix: 300.0.0.0/8, profile: business }\n",
+		      e1, e2, e3,
+		      "policy.yaml:12:15: malformed prefix \"300.0.0.0/8\": "
+		      "expected an IPv4 or IPv6 address, optionally with /LENGTH",
+		      NULL);
+}
+END_TEST
+
+START_TEST(test_list_file_errors_stop_after_a_hundred)
+{
+	struct policy_errors errs = { 0 };
+	char *list = malloc(200 * 8 + 1), want[512];
+	size_t i;
+
+	for (i = 0; i < 200; i++)
+		memcpy(list + i * 8, "garbage\n", 8);
+	list[200 * 8] = '\0';
+	write_file("c.list", list);
+	free(list);
+	ck_assert_ptr_null(load(PROFILES "subscribers:\n"
+				"  - { file: c.list, profile: business }\n",
+				&errs));
+	ck_assert_uint_eq(errs.count, 101);
+	snprintf(want, sizeof(want), "%s/c.list: 100 more errors not shown",
+		 tmpdir);
+	ck_assert_str_eq(errs.msg[100], want);
+	policy_errors_free(&errs);
+}
+END_TEST
+
+START_TEST(test_empty_document_or_not_a_mapping)
+{
+	expect_errors("", "policy.yaml:1:1: the policy is empty; expected a "
+		      "mapping that starts with version: 1", NULL);
+	expect_errors("# only a comment\n", "policy.yaml:1:1: the policy is "
+		      "empty; expected a mapping that starts with version: 1",
+		      NULL);
+	expect_errors("just text\n", "policy.yaml:1:1: the policy: expected a "
+		      "mapping, found \"just text\"", NULL);
+}
+END_TEST
+
+START_TEST(test_version_missing_or_not_1)
+{
+	expect_errors("mode: enforce\n", "policy.yaml:1:1: version is missing; "
+		      "expected version: 1", NULL);
+	expect_errors("version: 2\n", "policy.yaml:1:10: version must be 1, "
+		      "found 2", NULL);
+	expect_errors("version: [1]\n", "policy.yaml:1:10: version must be 1, "
+		      "found a sequence", NULL);
+}
+END_TEST
+
+START_TEST(test_relay_that_is_not_an_address)
+{
+	expect_errors("version: 1\nrelays: [192.0.2.1, relay.example, "
+		      "192.0.2.0/24]\n",
+		      "policy.yaml:2:21: relay must be an IPv4 or IPv6 address, "
+		      "found \"relay.example\"",
+		      "policy.yaml:2:36: relay must be an IPv4 or IPv6 address, "
+		      "found \"192.0.2.0/24\"", NULL);
+}
+END_TEST
+
+START_TEST(test_numeric_keys_state_their_bounds)
+{
+	expect_errors("version: 1\ndetection:\n  syns: 0\n"
+		      "  distinct_destinations: 1000001\n"
+		      "  ipv6_prefix: 0\n  max_subscribers: -1\n"
+		      "  window: 2d\n  quarantine_for: 5w\n",
+		      "policy.yaml:3:9: syns must be an integer from 1 to "
+		      "1000000, found 0",
+		      "policy.yaml:4:26: distinct_destinations must be an "
+		      "integer from 1 to 1000000, found 1000001",
+		      "policy.yaml:5:16: ipv6_prefix must be an integer from 1 "
+		      "to 128, found 0",
+		      "policy.yaml:6:20: max_subscribers must be an integer "
+		      "from 1 to 100000000, found -1",
+		      "policy.yaml:7:11: window must be a duration from 1s to 1d "
+		      "(an integer and s, m, h or d), found 2d",
+		      "policy.yaml:8:19: quarantine_for must be a duration from "
+		      "1s to 30d (an integer and s, m, h or d), found 5w", NULL);
+	expect_errors("version: 1\nlog: { per_subscriber: 10/day }\n",
+		      "policy.yaml:2:24: per_subscriber must be a rate like "
+		      "10/min (N/s, N/min or N/h, N from 0 to 1000000; 0 for "
+		      "unlimited), found 10/day", NULL);
+}
+END_TEST
+
+START_TEST(test_duplicate_keys_name_the_first)
+{
+	expect_errors("version: 1\nlog: {}\nlog: {}\n"
+		      "profiles:\n  a: {}\n  a: {}\n"
+		      "  b: { ports: { 25: drop, 25: accept } }\n",
+		      "policy.yaml:3:1: duplicate key \"log\" in the policy; "
+		      "first given at line 2, column 1",
+		      "policy.yaml:6:3: duplicate key \"a\" in profiles; first "
+		      "given at line 5, column 3",
+		      "policy.yaml:7:27: duplicate key \"25\" in "
+		      "profiles.b.ports; first given at line 7, column 17",
+		      NULL);
+}
+END_TEST
+
+START_TEST(test_yaml_syntax_error_has_its_position)
+{
+	expect_errors("version: 1\nprofiles:\n  r:\n    ports: { 25: drop\n"
+		      "  b: {}\n",
+		      "policy.yaml:5:4: YAML syntax error: did not find expected "
+		      "',' or '}' (while parsing a flow mapping that starts at "
+		      "line 4)", NULL);
+	expect_errors("version: 1\n\tmode: enforce\n",
+		      "policy.yaml:2:1: YAML syntax error: found a tab "
+		      "character that violates indentation (while scanning a "
+		      "plain scalar that starts at line 1)", NULL);
+	expect_errors("version: 1\n---\nversion: 1\n",
+		      "policy.yaml:3:1: a second YAML document; a policy is "
+		      "one document", NULL);
+}
+END_TEST
+
+START_TEST(test_entry_needs_exactly_one_of_prefix_and_file)
+{
+	expect_errors(PROFILES "subscribers:\n"
+		      "  - { prefix: 10.0.0.0/8, file: x.list, profile: business }\n"
+		      "  - { profile: business }\n",
+		      "policy.yaml:11:5: subscriber entry needs exactly one of "
+		      "prefix and file, found both",
+		      "policy.yaml:12:5: subscriber entry needs exactly one of "
+		      "prefix and file, found neither", NULL);
+}
+END_TEST
+
+START_TEST(test_all_errors_of_a_document_are_reported_in_order)
+{
+	expect_errors("version: 1\n"
+		      "mode: enforcing\n"
+		      "subscribers:\n"
+		      "  - { prefix: 100.64.0.1/10, profile: residential }\n"
+		      "profiles:\n"
+		      "  residential:\n"
+		      "    ports: { 0: reject, 465: acept }\n"
+		      "    defualt: accept\n"
+		      "relays: [300.1.2.3]\n",
+		      "policy.yaml:2:7: unknown mode \"enforcing\"; expected "
+		      "enforce or monitor",
+		      "policy.yaml:4:15: 100.64.0.1/10 has host bits set; did "
+		      "you mean 100.64.0.0/10?",
+		      "policy.yaml:7:14: port must be an integer from 1 to "
+		      "65535, found 0",
+		      "policy.yaml:7:30: unknown action \"acept\"; expected "
+		      "accept, drop or reject",
+		      "policy.yaml:8:5: unknown key \"defualt\" in profile "
+		      "\"residential\"; expected one of: ports, default",
+		      "policy.yaml:9:10: relay must be an IPv4 or IPv6 address, "
+		      "found \"300.1.2.3\"", NULL);
+}
+END_TEST
+
+START_TEST(test_errors_are_appended_and_null_errs_is_fine)
+{
+	struct policy_errors errs = { 0 };
+
+	ck_assert_ptr_null(load("version: 2\n", NULL));
+	ck_assert_ptr_null(load("version: 2\n", &errs));
+	ck_assert_ptr_null(load("version: 3\n", &errs));
+	ck_assert_uint_eq(errs.count, 2);
+	ck_assert_str_eq(errs.msg[1], "policy.yaml:1:10: version must be 1, "
+			 "found 3");
+	policy_errors_free(&errs);
+	ck_assert_uint_eq(errs.count, 0);
+	policy_errors_free(&errs);
+	policy_errors_free(NULL);
+	policy_free(NULL);
+}
+END_TEST
+
+START_TEST(test_policy_load_reads_lists_next_to_the_policy)
+{
+	char path[256];
+	struct policy *p;
+
+	write_file("p.yaml", PROFILES "subscribers:\n"
+		   "  - { file: d.list, profile: business }\n");
+	write_file("d.list", "100.64.12.0/28\n");
+	snprintf(path, sizeof(path), "%s/p.yaml", tmpdir);
+	p = policy_load(path, NULL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(p->path, path);
+	ck_assert_uint_eq(table_count(p->v4), 1);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_policy_load_of_a_missing_file_says_why)
+{
+	struct policy_errors errs = { 0 };
+
+	ck_assert_ptr_null(policy_load("/nonexistent/policy.yaml", &errs));
+	ck_assert_uint_eq(errs.count, 1);
+	ck_assert_str_eq(errs.msg[0], "/nonexistent/policy.yaml: cannot read: "
+			 "No such file or directory");
+	policy_errors_free(&errs);
+}
+END_TEST
+
+/* Lines of path, or NULL-ended empty list if it cannot be read. */
+static char **read_lines(const char *path, size_t *n)
+{
+	char **lines = NULL, *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *f = fopen(path, "r");
+
+	*n = 0;
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		if (len && line[len - 1] == '\n')
+			line[len - 1] = '\0';
+		lines = realloc(lines, (*n + 1) * sizeof(*lines));
+		lines[(*n)++] = strdup(line);
+	}
+	free(line);
+	fclose(f);
+	return lines;
+}
+
+START_TEST(test_examples_bad_give_the_expected_errors)
+{
+	DIR *d = opendir("examples/bad");
+	struct dirent *e;
+	unsigned checked = 0;
+
+	ck_assert_msg(d != NULL, "run from the repository root");
+	while ((e = readdir(d))) {
+		struct policy_errors errs = { 0 };
+		char yaml[512], expect[512];
+		size_t len = strlen(e->d_name), n, i;
+		char **want;
+
+		if (len < 6 || strcmp(e->d_name + len - 5, ".yaml"))
+			continue;
+		snprintf(yaml, sizeof(yaml), "examples/bad/%s", e->d_name);
+		snprintf(expect, sizeof(expect), "examples/bad/%.*s.expect",
+			 (int)(len - 5), e->d_name);
+		want = read_lines(expect, &n);
+		ck_assert_msg(policy_load(yaml, &errs) == NULL, "%s loaded",
+			      yaml);
+		for (i = 0; i < n && i < errs.count; i++)
+			ck_assert_str_eq(errs.msg[i], want[i]);
+		ck_assert_msg(errs.count == n, "%s: %zu errors, expected %zu",
+			      yaml, errs.count, n);
+		ck_assert_uint_gt(n, 0);
+		for (i = 0; i < n; i++)
+			free(want[i]);
+		free(want);
+		policy_errors_free(&errs);
+		checked++;
+	}
+	closedir(d);
+	ck_assert_uint_ge(checked, 15);
+}
+END_TEST
+
+Suite *load_suite(void);
+
+Suite *load_suite(void)
+{
+	Suite *s = suite_create("load");
+	TCase *tc = tcase_create("load");
+
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_test(tc, test_good_policy_loads_every_section);
+	tcase_add_test(tc, test_yaml_entries_keep_note_expires_and_line);
+	tcase_add_test(tc, test_loaded_tables_find_the_longest_live_entry);
+	tcase_add_test(tc, test_absent_sections_take_their_defaults);
+	tcase_add_test(tc, test_detection_defaults_when_keys_absent);
+	tcase_add_test(tc, test_rates_and_durations_in_every_unit);
+	tcase_add_test(tc, test_bare_address_is_a_host_prefix);
+	tcase_add_test(tc, test_expires_with_offset_is_stored_as_utc);
+	tcase_add_test(tc, test_list_file_loads_with_comments_and_blank_lines);
+	tcase_add_test(tc, test_unknown_key_is_named_with_the_allowed_ones);
+	tcase_add_test(tc, test_wrong_type_says_what_was_expected_and_found);
+	tcase_add_test(tc, test_port_outside_range_states_the_bounds);
+	tcase_add_test(tc, test_unknown_action_names_the_three_valid_ones);
+	tcase_add_test(tc, test_subscriber_naming_unknown_profile_lists_the_defined);
+	tcase_add_test(tc, test_detection_profile_must_exist);
+	tcase_add_test(tc, test_malformed_prefix_is_quoted);
+	tcase_add_test(tc, test_prefix_with_host_bits_names_the_network);
+	tcase_add_test(tc, test_same_prefix_twice_names_where_first_given);
+	tcase_add_test(tc, test_same_prefix_in_list_and_yaml_names_both_files);
+	tcase_add_test(tc, test_bad_expires_shows_the_expected_form);
+	tcase_add_test(tc, test_missing_list_file_reports_strerror);
+	tcase_add_test(tc, test_list_file_errors_name_the_list_and_its_line);
+	tcase_add_test(tc, test_list_file_errors_stop_after_a_hundred);
+	tcase_add_test(tc, test_empty_document_or_not_a_mapping);
+	tcase_add_test(tc, test_version_missing_or_not_1);
+	tcase_add_test(tc, test_relay_that_is_not_an_address);
+	tcase_add_test(tc, test_numeric_keys_state_their_bounds);
+	tcase_add_test(tc, test_duplicate_keys_name_the_first);
+	tcase_add_test(tc, test_yaml_syntax_error_has_its_position);
+	tcase_add_test(tc, test_entry_needs_exactly_one_of_prefix_and_file);
+	tcase_add_test(tc, test_all_errors_of_a_document_are_reported_in_order);
+	tcase_add_test(tc, test_errors_are_appended_and_null_errs_is_fine);
+	tcase_add_test(tc, test_policy_load_reads_lists_next_to_the_policy);
+	tcase_add_test(tc, test_policy_load_of_a_missing_file_says_why);
+	tcase_add_test(tc, test_examples_bad_give_the_expected_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
