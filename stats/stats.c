@@ -19,6 +19,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "common/log.h"
 #include "internal.h"
 
 #define DEFAULT_CAP (1u << 20)
@@ -102,6 +103,14 @@ struct stats *stats_open(const struct stats_config *cfg, struct blocklog *bl)
 	v6len = cfg->ipv6_prefix_len ? cfg->ipv6_prefix_len :
 		cfg->detection.ipv6_prefix_len ?
 		cfg->detection.ipv6_prefix_len : 64;
+	if (v6len > 64) {
+		/* Nobody delegates less than a /64 (RFC 6177), and a host's
+		 * privacy addresses change within one; the entry's key has
+		 * room for 64 bits. */
+		log_warnx("stats: IPv6 subscribers are counted per /64, "
+			  "not /%u", v6len);
+		v6len = 64;
+	}
 	nshards = cfg->shards ? cfg->shards : auto_shards(cap);
 	windows = cfg->windows ? cfg->windows : cap / 64;
 	if (!cfg->windows && windows < WINDOWS_MIN)
@@ -110,7 +119,7 @@ struct stats *stats_open(const struct stats_config *cfg, struct blocklog *bl)
 		windows = cap;
 	if (windows < nshards)
 		windows = nshards;
-	if (!cfg->threads || v6len > 64 || nshards > SHARDS_MAX ||
+	if (!cfg->threads || !v6len || nshards > SHARDS_MAX ||
 	    (nshards & (nshards - 1)) || cap < nshards ||
 	    (bl && blocklog_producers(bl) < stats_log_producers(cfg->threads))) {
 		errno = EINVAL;

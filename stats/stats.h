@@ -34,7 +34,8 @@ struct stats;
 struct stats_config {
 	unsigned threads;		/* verdict threads, >= 1 */
 	size_t max_subscribers;		/* hard cap; 0: detection's, else 1M */
-	unsigned ipv6_prefix_len;	/* 1..64; 0: detection's, else 64 */
+	unsigned ipv6_prefix_len;	/* 1..64 (longer: 64, warned); 0:
+				 * detection's, else 64 */
 	/*
 	 * Window records: the state of subscribers inside a detection or
 	 * block-log window (counts, distinct destinations, quarantine).
