@@ -134,8 +134,8 @@ int blocklog_format(const struct blocklog_event *ev, uint64_t lost,
 	case BLOCKLOG_RELEASE:
 		w += snprintf(buf + w, len > (size_t)w ? len - (size_t)w : 0,
 			      ",\"reason\":\"%s\"",
-			      ev->reason == BLOCKLOG_RELEASE_MANUAL ? "manual"
-								    : "expired");
+			      ev->reason == BLOCKLOG_RELEASE_MANUAL ?
+			      "manual" : "expired");
 		break;
 	default:
 		break;

@@ -4,6 +4,7 @@
 #define PORTCULLIS_STATS_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,7 +25,7 @@
 #define DISTINCT_DENSE 0xff
 
 struct distinct {
-	uint8_t n;			/* exact hashes held, or DISTINCT_DENSE */
+	uint8_t n;			/* exact hashes held, or DENSE */
 	uint16_t zeros;			/* dense: registers still 0 */
 	uint32_t sum;			/* dense: sum of 2^(15 - reg) */
 	union {
@@ -163,7 +164,7 @@ struct shard {
 	pthread_mutex_t lock;
 	struct sub *subs;
 	uint32_t nsubs, cap;		/* subs[0 .. nsubs-1] are in use */
-	uint32_t *index;		/* open addressing: tag << 24 | sub + 1 */
+	uint32_t *index;		/* tag << 24 | sub + 1; 0 empty */
 	uint32_t nslots;
 	struct rec *recs;
 	uint32_t nrecs;
@@ -199,8 +200,13 @@ struct stats {
 	pthread_mutex_t house;		/* tick and release: one producer */
 	struct blocklog_event *house_ev;	/* EVBUF_HOUSE, under house */
 	size_t cap, windows, memory;
-	unsigned nshards;
+	atomic_size_t tracked;		/* entries in use, all shards */
+	unsigned nshards, nlocks;
 	struct shard *shards;
+	struct sub *all_subs;		/* carved into the shards */
+	uint32_t *all_index;
+	struct rec *all_recs;
+	size_t nall_subs, nall_slots;
 };
 
 /* Events made under a shard lock, pushed after it is let go. One SYN
@@ -221,9 +227,11 @@ uint64_t stats_key_hash(const struct stats *st, uint64_t key, bool v6);
 void stats_key_addr(uint64_t key, bool v6, struct policy_addr *a);
 uint32_t stats_dst_hash(const struct stats *st, const struct policy_addr *a);
 struct shard *stats_shard(const struct stats *st, uint64_t h);
-int stats_shard_init(struct stats *st, struct shard *sh, uint32_t cap,
-		     uint32_t nrecs);
-void stats_shard_free(struct shard *sh);
+/* Start loading h's index slot; the table itself does not change under
+ * the caller, only its contents, so this needs no lock. */
+void stats_sub_prefetch(const struct shard *sh, uint64_t h);
+int stats_tables_init(struct stats *st);
+void stats_tables_free(struct stats *st);
 uint32_t stats_sub_find(const struct stats *st, const struct shard *sh,
 			uint64_t key, bool v6, uint64_t h);
 uint32_t stats_sub_get(struct stats *st, struct shard *sh, uint64_t key,

@@ -121,7 +121,8 @@ struct stats *stats_open(const struct stats_config *cfg, struct blocklog *bl)
 		windows = nshards;
 	if (!cfg->threads || !v6len || nshards > SHARDS_MAX ||
 	    (nshards & (nshards - 1)) || cap < nshards ||
-	    (bl && blocklog_producers(bl) < stats_log_producers(cfg->threads))) {
+	    (bl && blocklog_producers(bl) <
+		   stats_log_producers(cfg->threads))) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -154,21 +155,12 @@ struct stats *stats_open(const struct stats_config *cfg, struct blocklog *bl)
 	}
 	st->memory = sizeof(*st) + nshards * sizeof(*st->shards) +
 		     EVBUF_HOUSE * sizeof(*st->house_ev);
-	for (unsigned i = 0; i < nshards; i++) {
-		uint32_t scap = (uint32_t)(cap / nshards + (i < cap % nshards));
-		uint32_t nrecs = (uint32_t)(windows / nshards +
-					    (i < windows % nshards));
-
-		if (stats_shard_init(st, &st->shards[i], scap, nrecs) < 0) {
-			err = errno;
-			while (i-- > 0) {
-				pthread_mutex_destroy(&st->shards[i].lock);
-				stats_shard_free(&st->shards[i]);
-			}
-			pthread_mutex_destroy(&st->house);
-			errno = err;
-			goto fail_st;
-		}
+	if (stats_tables_init(st) < 0) {
+		err = errno;
+		stats_tables_free(st);
+		pthread_mutex_destroy(&st->house);
+		errno = err;
+		goto fail_st;
 	}
 	return st;
 fail_st:
@@ -199,10 +191,7 @@ void stats_close(struct stats *st)
 {
 	if (!st)
 		return;
-	for (unsigned i = 0; i < st->nshards; i++) {
-		pthread_mutex_destroy(&st->shards[i].lock);
-		stats_shard_free(&st->shards[i]);
-	}
+	stats_tables_free(st);
 	pthread_mutex_destroy(&st->house);
 	free(st->shards);
 	free(st->house_ev);
@@ -295,8 +284,9 @@ void stats_syn(struct stats *st, unsigned thread, const struct policy *p,
 		return;
 	stats_key(st, &f->src, &key, &v6);
 	h = stats_key_hash(st, key, v6);
-	dh = stats_dst_hash(st, &f->dst);
 	sh = stats_shard(st, h);
+	stats_sub_prefetch(sh, h);
+	dh = stats_dst_hash(st, &f->dst);
 
 	pthread_mutex_lock(&sh->lock);
 	sh->c.syns++;

@@ -43,7 +43,7 @@ struct stats_config {
 	 * one. 0: max_subscribers / 64 (at least 64, at most the cap).
 	 */
 	size_t windows;
-	unsigned shards;		/* power of two <= 64; 0: from the cap */
+	unsigned shards;		/* power of 2, <= 64; 0: from cap */
 	uint16_t ports[STATS_PORTS];	/* counted apart; 0s: 25, 465, 587 */
 	/* Spam-run detection: enabled, ports, window_s, syns,
 	 * distinct_destinations, quarantine, quarantine_for_s are used;
@@ -117,7 +117,7 @@ int stats_release(struct stats *st, const struct policy_addr *src,
 /* One subscriber as seen now. */
 struct stats_subscriber {
 	struct policy_addr addr;	/* IPv4 address or IPv6 prefix */
-	unsigned prefix_len;		/* 32 for IPv4, the configured IPv6 one */
+	unsigned prefix_len;		/* IPv4: 32; IPv6: as configured */
 	bool ipv6;
 	uint16_t ports[STATS_PORTS];	/* the ports of syns_port[0..2] */
 	uint32_t syns_port[STATS_PORTS + 1];	/* [STATS_PORT_OTHER]: rest */
@@ -126,7 +126,7 @@ struct stats_subscriber {
 	uint64_t blocked;		/* drop or reject (monitor: would be) */
 	int64_t first_seen;		/* UNIX seconds */
 	int64_t last_seen;
-	uint32_t window_syns;		/* detection window now (0: none open) */
+	uint32_t window_syns;		/* detection window now (0: none) */
 	uint32_t window_distinct;
 	bool quarantined;
 	int64_t until_ms;		/* quarantined: until */

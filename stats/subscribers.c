@@ -18,8 +18,11 @@
  * that is counted: it means `windows` is too small for the traffic.
  */
 #include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -98,6 +101,11 @@ static uint32_t home(const struct shard *sh, uint64_t h)
 	return (uint32_t)(((uint64_t)(uint32_t)h * sh->nslots) >> 32);
 }
 
+void stats_sub_prefetch(const struct shard *sh, uint64_t h)
+{
+	__builtin_prefetch(&sh->index[home(sh, h)]);
+}
+
 static uint32_t tag(uint64_t h)
 {
 	return (uint32_t)(h >> 40) & 0xff;
@@ -108,40 +116,93 @@ static bool sub_is(const struct sub *s, uint64_t key, bool v6)
 	return s->key == key && !(s->rec & SUB_V6) == !v6;
 }
 
-int stats_shard_init(struct stats *st, struct shard *sh, uint32_t cap,
-		     uint32_t nrecs)
+#define HUGE_FROM (2u << 20)
+
+/*
+ * Big arrays are mapped and asked for transparent huge pages: a SYN
+ * touches random places in hundreds of megabytes, and with 4 KiB pages
+ * each of them would also miss the TLB.
+ */
+static void *big_alloc(size_t n, size_t size)
 {
+	void *p;
+
+	if (!n)
+		n = 1;
+	if (n * size < HUGE_FROM)
+		return calloc(n, size);
+	p = mmap(NULL, n * size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, n * size, MADV_HUGEPAGE);
+	return p;
+}
+
+static void big_free(void *p, size_t n, size_t size)
+{
+	if (!p)
+		return;
+	if (!n)
+		n = 1;
+	if (n * size < HUGE_FROM)
+		free(p);
+	else
+		munmap(p, n * size);
+}
+
+/*
+ * Shards are filled by a hash, so at exactly `cap` subscribers some hold
+ * more than cap / shards. Each gets 4 standard deviations of room over
+ * its share (1.3% at 1M subscribers); st->tracked keeps the total at the
+ * cap, and a shard evicts when it or the total is full.
+ */
+static uint32_t shard_room(size_t share, unsigned nshards)
+{
+	return nshards > 1 ? (uint32_t)(4.0 * sqrt((double)share)) + 1 : 0;
+}
+
+int stats_tables_init(struct stats *st)
+{
+	size_t nsubs = 0, nslots = 0, share = st->cap / st->nshards + 1;
+	uint32_t room = shard_room(share, st->nshards);
 	pthread_mutexattr_t ma;
+	unsigned i;
 	int err;
 
-	if (cap > SHARD_CAP_MAX || nrecs >= SUB_REC) {
-		errno = EINVAL;
-		return -1;
+	for (i = 0; i < st->nshards; i++) {
+		struct shard *sh = &st->shards[i];
+		size_t cap = st->cap / st->nshards +
+			     (i < st->cap % st->nshards);
+
+		memset(sh, 0, sizeof(*sh));
+		cap += room;
+		if (cap > st->cap)
+			cap = st->cap;
+		if (cap > SHARD_CAP_MAX || st->windows >= SUB_REC) {
+			errno = EINVAL;
+			return -1;
+		}
+		sh->cap = (uint32_t)cap;
+		sh->nslots = (uint32_t)((cap * 4 + 2) / 3) + 1;
+		sh->nrecs = (uint32_t)(st->windows / st->nshards +
+				       (i < st->windows % st->nshards));
+		nsubs += sh->cap;
+		nslots += sh->nslots;
 	}
-	memset(sh, 0, sizeof(*sh));
-	sh->cap = cap;
-	sh->nslots = (uint32_t)(((uint64_t)cap * 4 + 2) / 3) + 1;
-	sh->nrecs = nrecs;
-	sh->subs = calloc(cap ? cap : 1, sizeof(*sh->subs));
-	sh->index = calloc(sh->nslots, sizeof(*sh->index));
-	sh->recs = calloc(nrecs ? nrecs : 1, sizeof(*sh->recs));
-	if (!sh->subs || !sh->index || !sh->recs) {
-		stats_shard_free(sh);
+	st->all_subs = big_alloc(nsubs, sizeof(*st->all_subs));
+	st->all_index = big_alloc(nslots, sizeof(*st->all_index));
+	st->all_recs = big_alloc(st->windows, sizeof(*st->all_recs));
+	st->nall_subs = nsubs;
+	st->nall_slots = nslots;
+	if (!st->all_subs || !st->all_index || !st->all_recs) {
 		errno = ENOMEM;
 		return -1;
 	}
-	st->memory += (size_t)cap * sizeof(*sh->subs) +
-		      (size_t)sh->nslots * sizeof(*sh->index) +
-		      (size_t)nrecs * sizeof(*sh->recs);
-	dl_init(&sh->lru);
-	dl_init(&sh->active);
-	dl_init(&sh->quar);
-	sh->rec_free = NIL;
-	for (uint32_t i = nrecs; i-- > 0;) {
-		sh->recs[i].owner = NIL;
-		sh->recs[i].link.next = sh->rec_free;
-		sh->rec_free = i;
-	}
+	st->memory += nsubs * sizeof(*st->all_subs) +
+		      nslots * sizeof(*st->all_index) +
+		      st->windows * sizeof(*st->all_recs);
+
 	/*
 	 * A mutex, not a spinlock: there may be more verdict threads than
 	 * cores, and a spinner burning the slice of a preempted holder
@@ -150,24 +211,52 @@ int stats_shard_init(struct stats *st, struct shard *sh, uint32_t cap,
 	 */
 	pthread_mutexattr_init(&ma);
 	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
-	err = pthread_mutex_init(&sh->lock, &ma);
-	pthread_mutexattr_destroy(&ma);
-	if (err) {
-		stats_shard_free(sh);
-		errno = err;
-		return -1;
+	nsubs = nslots = 0;
+	for (i = 0; i < st->nshards; i++) {
+		struct shard *sh = &st->shards[i];
+		size_t rec0 = i * (st->windows / st->nshards) +
+			      (i < st->windows % st->nshards ? i
+				: st->windows % st->nshards);
+
+		sh->subs = st->all_subs + nsubs;
+		sh->index = st->all_index + nslots;
+		sh->recs = st->all_recs + rec0;
+		nsubs += sh->cap;
+		nslots += sh->nslots;
+		dl_init(&sh->lru);
+		dl_init(&sh->active);
+		dl_init(&sh->quar);
+		sh->rec_free = NIL;
+		for (uint32_t r = sh->nrecs; r-- > 0;) {
+			sh->recs[r].owner = NIL;
+			sh->recs[r].link.next = sh->rec_free;
+			sh->rec_free = r;
+		}
+		err = pthread_mutex_init(&sh->lock, &ma);
+		if (err) {
+			while (i-- > 0)
+				pthread_mutex_destroy(&st->shards[i].lock);
+			pthread_mutexattr_destroy(&ma);
+			errno = err;
+			return -1;
+		}
+		st->nlocks = i + 1;
 	}
+	pthread_mutexattr_destroy(&ma);
 	return 0;
 }
 
-void stats_shard_free(struct shard *sh)
+void stats_tables_free(struct stats *st)
 {
-	free(sh->subs);
-	free(sh->index);
-	free(sh->recs);
-	sh->subs = NULL;
-	sh->index = NULL;
-	sh->recs = NULL;
+	for (unsigned i = 0; i < st->nlocks; i++)
+		pthread_mutex_destroy(&st->shards[i].lock);
+	st->nlocks = 0;
+	big_free(st->all_subs, st->nall_subs, sizeof(*st->all_subs));
+	big_free(st->all_index, st->nall_slots, sizeof(*st->all_index));
+	big_free(st->all_recs, st->windows, sizeof(*st->all_recs));
+	st->all_subs = NULL;
+	st->all_index = NULL;
+	st->all_recs = NULL;
 }
 
 /* Slot of key, or of the empty slot where it would go. */
@@ -285,12 +374,20 @@ uint32_t stats_sub_get(struct stats *st, struct shard *sh, uint64_t key,
 
 	if (found) {
 		si = (sh->index[i] & SLOT_SUB) - 1;
-		dl_to_head(&sh->lru, sh->subs, sizeof(*sh->subs), si);
+		/* LRU to the second, like last_seen: a burst of SYNs moves
+		 * its subscriber once (memcached's bump interval), sparing
+		 * the list neighbours' cache misses on every SYN. */
+		if (sh->subs[si].last_s != unix_s(now))
+			dl_to_head(&sh->lru, sh->subs, sizeof(*sh->subs), si);
 		return si;
 	}
-	if (sh->nsubs < sh->cap) {
+	if (sh->nsubs < sh->cap && atomic_fetch_add_explicit(&st->tracked, 1,
+				memory_order_relaxed) < st->cap) {
 		si = sh->nsubs++;
 	} else {
+		if (sh->nsubs < sh->cap)
+			atomic_fetch_sub_explicit(&st->tracked, 1,
+						  memory_order_relaxed);
 		si = victim(sh);
 		if (si == NIL)
 			return NIL;

@@ -396,6 +396,12 @@ END_TEST
 
 /* ---- eviction ---- */
 
+/* A 587 SYN at second `sec` from T0. */
+static void seen(struct fx *fx, const char *src, int sec)
+{
+	fx_syn(fx, src, "198.51.0.1", 587, T0 + sec * 1000LL, POLICY_ACCEPT);
+}
+
 START_TEST(test_full_table_evicts_least_recently_seen)
 {
 	struct stats_config cfg = base_cfg();
@@ -404,21 +410,22 @@ START_TEST(test_full_table_evicts_least_recently_seen)
 
 	cfg.max_subscribers = 4;
 	fx_open(&fx, &cfg, NULL);
-	fx_syn(&fx, "100.64.0.1", "198.51.0.1", 587, T0, POLICY_ACCEPT);
-	fx_syn(&fx, "100.64.0.2", "198.51.0.1", 587, T0 + 1, POLICY_ACCEPT);
-	fx_syn(&fx, "100.64.0.3", "198.51.0.1", 587, T0 + 2, POLICY_ACCEPT);
-	fx_syn(&fx, "100.64.0.4", "198.51.0.1", 587, T0 + 3, POLICY_ACCEPT);
-	fx_syn(&fx, "100.64.0.1", "198.51.0.1", 587, T0 + 4, POLICY_ACCEPT);
+	/* Recency counts to the second, as last_seen does. */
+	seen(&fx, "100.64.0.1", 0);
+	seen(&fx, "100.64.0.2", 1);
+	seen(&fx, "100.64.0.3", 2);
+	seen(&fx, "100.64.0.4", 3);
+	seen(&fx, "100.64.0.1", 4);
 	stats_counters(fx.st, &c);
 	ck_assert_uint_eq(c.tracked, 4);
 	ck_assert_uint_eq(c.evictions, 0);
 
 	/* .2 is now the least recently seen: it goes first, then .3. */
-	fx_syn(&fx, "100.64.0.5", "198.51.0.1", 587, T0 + 5, POLICY_ACCEPT);
+	seen(&fx, "100.64.0.5", 5);
 	ck_assert(!tracked(&fx, "100.64.0.2"));
 	ck_assert(tracked(&fx, "100.64.0.1"));
 	ck_assert(tracked(&fx, "100.64.0.3"));
-	fx_syn(&fx, "100.64.0.6", "198.51.0.1", 587, T0 + 6, POLICY_ACCEPT);
+	seen(&fx, "100.64.0.6", 6);
 	ck_assert(!tracked(&fx, "100.64.0.3"));
 	ck_assert(tracked(&fx, "100.64.0.4"));
 	stats_counters(fx.st, &c);
@@ -427,10 +434,10 @@ START_TEST(test_full_table_evicts_least_recently_seen)
 	ck_assert_uint_eq(c.evictions, 2);
 
 	/* An evicted subscriber comes back new. */
-	fx_syn(&fx, "100.64.0.2", "198.51.0.1", 587, T0 + 7, POLICY_ACCEPT);
-	ck_assert_uint_eq(sub_of(&fx, "100.64.0.2", T0 + 7).syns, 1);
-	ck_assert_uint_eq(sub_of(&fx, "100.64.0.2", T0 + 7).first_seen,
-			  (T0 + 7) / 1000);
+	seen(&fx, "100.64.0.2", 7);
+	ck_assert_uint_eq(sub_of(&fx, "100.64.0.2", T0 + 7000).syns, 1);
+	ck_assert_uint_eq(sub_of(&fx, "100.64.0.2", T0 + 7000).first_seen,
+			  (T0 + 7000) / 1000);
 	fx_close(&fx);
 }
 END_TEST
