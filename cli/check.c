@@ -31,9 +31,24 @@ static void print_profiles(const struct policy *p)
 	printf("\n");
 }
 
+/* 3600 → "1h", 90 → "90s": as an operator would write it. */
+static const char *duration(unsigned s, char *buf, size_t len)
+{
+	if (s && s % 86400 == 0)
+		snprintf(buf, len, "%ud", s / 86400);
+	else if (s && s % 3600 == 0)
+		snprintf(buf, len, "%uh", s / 3600);
+	else if (s && s % 60 == 0)
+		snprintf(buf, len, "%um", s / 60);
+	else
+		snprintf(buf, len, "%us", s);
+	return buf;
+}
+
 static void print_detection(const struct policy *p)
 {
 	const struct policy_detection *d = policy_detection(p);
+	char window[16], hold[16];
 
 	if (!d->enabled) {
 		printf("  detection:    off\n");
@@ -42,11 +57,13 @@ static void print_detection(const struct policy *p)
 	printf("  detection:    ports");
 	for (unsigned i = 0; i < d->nports; i++)
 		printf("%s%u", i ? "," : " ", d->ports[i]);
-	printf("; %u SYNs to %u destinations in %us → %s", d->syns,
-	       d->distinct_destinations, d->window_s,
+	printf("; %u SYNs to %u destinations in %s → %s", d->syns,
+	       d->distinct_destinations,
+	       duration(d->window_s, window, sizeof(window)),
 	       d->quarantine ? "quarantine" : "log");
 	if (d->quarantine)
-		printf(" for %us as %s", d->quarantine_for_s,
+		printf(" for %s as profile %s",
+		       duration(d->quarantine_for_s, hold, sizeof(hold)),
 		       policy_profile_name(p, d->profile));
 	printf("\n");
 }

@@ -7,6 +7,9 @@
 
 int cmd_check(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
+/* Send argv to the daemon's control socket at path; print its answer. */
+int cmd_remote(const char *path, int argc, char **argv);
 
 /* Load path, printing every error to stderr. NULL on failure. */
 struct policy *cli_load_policy(const char *path);

@@ -13,13 +13,26 @@ static const struct command {
 	{ "check", cmd_check, "check POLICY" },
 	{ "explain", cmd_explain,
 	  "explain POLICY SRC DST PORT [--at TIME] [--quarantined]" },
+	{ "rules", cmd_rules,
+	  "rules POLICY [--backend iptables|nft] [-4|-6] [--queues N]" },
 };
+
+#define CONTROL_DEFAULT "/run/portcullis/control.sock"
+
+/* Answered by the live daemon over its control socket. */
+static const char *const remote[] = { "stats", "reload", "except" };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  portcullis %s\n", commands[i].usage);
+	fprintf(f, "  portcullis [--control PATH] stats [--json]\n"
+		   "  portcullis [--control PATH] reload\n"
+		   "  portcullis [--control PATH] except add PREFIX --profile P "
+		   "[--for 24h|--until T] [--note TEXT]\n"
+		   "  portcullis [--control PATH] except del PREFIX\n"
+		   "  portcullis [--control PATH] except list [--json]\n");
 }
 
 struct policy *cli_load_policy(const char *path)
@@ -38,6 +51,18 @@ struct policy *cli_load_policy(const char *path)
 
 int main(int argc, char **argv)
 {
+	const char *control = CONTROL_DEFAULT;
+
+	if (argc >= 3 && !strcmp(argv[1], "--control")) {
+		control = argv[2];
+		argv[2] = argv[0];
+		argv += 2;
+		argc -= 2;
+	}
+	for (size_t i = 0; argc >= 2 && i < sizeof(remote) / sizeof(remote[0]);
+	     i++)
+		if (!strcmp(argv[1], remote[i]))
+			return cmd_remote(control, argc - 1, argv + 1);
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;

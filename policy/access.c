@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 
 #include "internal.h"
@@ -162,4 +163,64 @@ size_t policy_expiring(const struct policy *p, int64_t now, int64_t within,
 		base += (int32_t)n;
 	}
 	return found;
+}
+
+/* Whether subscriber entries use profile i (detection's alone does not). */
+static void profiles_in_use(const struct policy *p, bool *used)
+{
+	const struct table *tables[2] = { p->v4, p->v6 };
+
+	for (int t = 0; t < 2; t++) {
+		size_t n = table_count(tables[t]);
+
+		for (size_t i = 0; i < n; i++)
+			used[table_profile(tables[t], (int32_t)i)] = true;
+	}
+}
+
+unsigned policy_ports(const struct policy *p, struct policy_port *ports,
+		      unsigned max, bool *all_ports)
+{
+	static const size_t nbits = 65536 / 64;
+	uint64_t named[65536 / 64] = { 0 }, closed[65536 / 64] = { 0 };
+	bool *used = calloc(p->nprofiles ? p->nprofiles : 1, sizeof(*used));
+	unsigned n = 0;
+
+	if (all_ports)
+		*all_ports = false;
+	if (used)
+		profiles_in_use(p, used);
+	for (unsigned i = 0; i < p->nprofiles; i++) {
+		const struct profile *pr = &p->profiles[i];
+		bool in_use = !used || used[i];
+
+		for (unsigned j = 0; j < pr->nports; j++) {
+			uint16_t port = pr->ports[j];
+
+			named[port / 64] |= 1ULL << (port % 64);
+			if (in_use && pr->actions[j] != POLICY_ACCEPT)
+				closed[port / 64] |= 1ULL << (port % 64);
+		}
+		if (in_use && pr->def != POLICY_ACCEPT && all_ports)
+			*all_ports = true;
+	}
+	for (unsigned i = 0; p->detection.enabled && i < p->detection.nports;
+	     i++)
+		named[p->detection.ports[i] / 64] |=
+			1ULL << (p->detection.ports[i] % 64);
+	for (size_t w = 0; w < nbits; w++) {
+		for (uint64_t bits = named[w]; bits; bits &= bits - 1) {
+			unsigned port = (unsigned)(w * 64) +
+					(unsigned)__builtin_ctzll(bits);
+
+			if (n < max) {
+				ports[n].port = (uint16_t)port;
+				ports[n].fail_closed =
+					closed[w] & (1ULL << (port % 64));
+			}
+			n++;
+		}
+	}
+	free(used);
+	return n;
 }

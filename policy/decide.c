@@ -58,18 +58,23 @@ enum policy_action policy_profile_action(const struct policy *p, int profile,
 	return pr->def;
 }
 
-static int entry_profile(const struct policy *p, int32_t id)
+/* policy_lookup, with the entry's profile. */
+static int32_t lookup_profile(const struct policy *p,
+			      const struct policy_addr *src, int64_t now,
+			      uint16_t *profile)
 {
-	size_t n4 = table_count(p->v4);
+	int32_t id;
 
-	if ((size_t)id < n4)
-		return table_profile(p->v4, id);
-	return table_profile(p->v6, id - (int32_t)n4);
+	if (policy_addr_is_v4(src))
+		return table_lookup_profile(p->v4, src, now, profile);
+	id = table_lookup_profile(p->v6, src, now, profile);
+	return id < 0 ? -1 : id + (int32_t)table_count(p->v4);
 }
 
 void policy_decide(const struct policy *p, const struct policy_flow *flow,
 		   int64_t now, bool quarantined, struct policy_decision *d)
 {
+	uint16_t profile = 0;
 	bool listed;
 
 	d->profile = -1;
@@ -79,7 +84,7 @@ void policy_decide(const struct policy *p, const struct policy_flow *flow,
 		d->reason = POLICY_REASON_RELAY;
 		goto out;
 	}
-	d->entry = policy_lookup(p, &flow->src, now);
+	d->entry = lookup_profile(p, &flow->src, now, &profile);
 	if (d->entry < 0) {
 		d->reason = POLICY_REASON_NOT_SUBSCRIBER;
 		goto out;
@@ -91,7 +96,7 @@ void policy_decide(const struct policy *p, const struct policy_flow *flow,
 		d->reason = POLICY_REASON_QUARANTINE;
 		goto out;
 	}
-	d->profile = entry_profile(p, d->entry);
+	d->profile = profile;
 	d->action = policy_profile_action(p, d->profile, flow->dport, &listed);
 	d->reason = listed ? POLICY_REASON_PORT : POLICY_REASON_DEFAULT;
 out:

@@ -886,11 +886,12 @@ static void policy_defaults(struct policy *p)
 	d->max_subscribers = 1000000;
 }
 
-struct policy *policy_load_buffer(const char *name, const char *dir,
+static struct policy *load_buffer(const char *name, const char *dir,
 				  const char *buf, size_t len,
+				  const struct policy_exception *ex, size_t nex,
 				  struct policy_errors *errs)
 {
-	struct loader l = { .name = name, .dir = dir };
+	struct loader l = { .name = name, .dir = dir, .ex = ex, .nex = nex };
 	yaml_document_t doc, more;
 	yaml_parser_t parser;
 	struct policy *p;
@@ -940,6 +941,13 @@ out:
 	return p;
 }
 
+struct policy *policy_load_buffer(const char *name, const char *dir,
+				  const char *buf, size_t len,
+				  struct policy_errors *errs)
+{
+	return load_buffer(name, dir, buf, len, NULL, 0, errs);
+}
+
 /* "dir/name" → "dir", "/name" → "/", "name" → NULL. */
 static char *dir_of(const char *path)
 {
@@ -953,6 +961,13 @@ static char *dir_of(const char *path)
 }
 
 struct policy *policy_load(const char *path, struct policy_errors *errs)
+{
+	return policy_load_ex(path, NULL, 0, errs);
+}
+
+struct policy *policy_load_ex(const char *path,
+			      const struct policy_exception *ex, size_t nex,
+			      struct policy_errors *errs)
 {
 	struct loader l = { .name = path };
 	struct policy *p = NULL;
@@ -990,7 +1005,7 @@ struct policy *policy_load(const char *path, struct policy_errors *errs)
 		errno = ENOMEM;
 		goto fail;
 	}
-	p = policy_load_buffer(path, dir, buf, len, errs);
+	p = load_buffer(path, dir, buf, len, ex, nex, errs);
 	free(buf);
 	free(dir);
 	return p;

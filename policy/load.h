@@ -53,6 +53,9 @@ struct loader {
 	uint32_t seq;
 	bool oom;
 
+	const struct policy_exception *ex;	/* live exceptions to add */
+	size_t nex;
+
 	struct entry_vec v4, v6;
 	struct meta_anchor *anchors;	/* parallel to p->meta */
 	size_t capmeta, capfiles;
@@ -114,6 +117,8 @@ int64_t file_add(struct loader *l, char *name);
  * build both tables. Returns 0, or -1 when the policy cannot be built. */
 int entries_finish(struct loader *l);
 void entries_free(struct loader *l);
+/* Add the live exceptions, replacing file entries of the same prefix. */
+void exceptions_apply(struct loader *l);
 
 /* Read the list file at path (as named in messages), adding its
  * prefixes with profile and expires; the list's meta takes ownership of

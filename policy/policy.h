@@ -106,6 +106,44 @@ struct policy *policy_load_buffer(const char *name, const char *dir,
 				  const char *buf, size_t len,
 				  struct policy_errors *errs);
 
+/*
+ * A live exception (portcullis except add): a subscriber entry added at
+ * run time. It beats the policy file's entry for the same prefix; the
+ * longest prefix still wins.
+ */
+struct policy_exception {
+	char prefix[64];		/* as given: "100.64.12.0/28" */
+	char profile[64];
+	int64_t added;			/* UNIX seconds */
+	int64_t expires;		/* UNIX seconds, 0 for never */
+	char note[200];
+};
+
+/* As policy_load, with ex[0 .. nex) added. An exception that names a
+ * profile the file does not define, or a malformed prefix, is an error
+ * like any other: no policy is returned. */
+struct policy *policy_load_ex(const char *path,
+			      const struct policy_exception *ex, size_t nex,
+			      struct policy_errors *errs);
+
+/*
+ * Normalise prefix text s ("100.64.12.0/28"; a bare address is a host
+ * route) into out (64 bytes). Returns 0, or -1 with what is wrong in out
+ * (e.g. "has host bits set; did you mean 100.64.12.0/28?").
+ */
+int policy_prefix_normalize(const char *s, char *out, size_t len);
+
+/* Read the exceptions state file at path. A missing file is an empty
+ * list. Returns 0 with *ex (malloc'd, caller frees) and *nex, or -1 with
+ * the errors in errs. */
+int policy_exceptions_load(const char *path, struct policy_exception **ex,
+			   size_t *nex, struct policy_errors *errs);
+
+/* Write the state file atomically (temporary file, fsync, rename, fsync
+ * of the folder). Returns 0, or -1 with errno. */
+int policy_exceptions_save(const char *path,
+			   const struct policy_exception *ex, size_t nex);
+
 /* Free the policy and everything it owns. NULL-safe. */
 void policy_free(struct policy *p);
 
@@ -161,6 +199,21 @@ const struct policy_addr *policy_relay(const struct policy *p, size_t i);
  */
 size_t policy_aggregates(const struct policy *p, int family,
 			 int32_t *ids, size_t max);
+
+/*
+ * The ports the kernel must queue: every port some profile or detection
+ * names, ascending. A port is fail_closed when a profile that subscriber
+ * entries use blocks it (drop or reject): without the daemon it must not
+ * pass. Others fail open. Returns the number of ports, storing up to max.
+ * *all_ports (if not NULL) is set when such a profile's default blocks,
+ * so every port must be queued (then fail-closed).
+ */
+struct policy_port {
+	uint16_t port;
+	bool fail_closed;
+};
+unsigned policy_ports(const struct policy *p, struct policy_port *ports,
+		      unsigned max, bool *all_ports);
 
 /* Entries expiring within (now, now + within]; fills up to max ids. */
 size_t policy_expiring(const struct policy *p, int64_t now, int64_t within,

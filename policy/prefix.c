@@ -244,3 +244,28 @@ int time_parse_rfc3339(const char *s, int64_t *out)
 	*out = t - off;
 	return 0;
 }
+
+int policy_prefix_normalize(const char *s, char *out, size_t len)
+{
+	struct policy_addr addr;
+	char net[64];
+	uint8_t plen;
+	bool v4;
+
+	switch (prefix_parse(s, strlen(s), &addr, &plen, &v4)) {
+	case PREFIX_OK:
+		prefix_format(&addr, plen, v4, out, len);
+		return 0;
+	case PREFIX_HOST_BITS:
+		snprintf(out, len, "%s has host bits set; did you mean %s?", s,
+			 prefix_format(&addr, plen, v4, net, sizeof(net)));
+		return -1;
+	case PREFIX_BAD_LENGTH:
+		snprintf(out, len, "%s: the length must be 0-32 for IPv4, "
+			 "0-128 for IPv6", s);
+		return -1;
+	default:
+		snprintf(out, len, "%s is not an IPv4 or IPv6 prefix", s);
+		return -1;
+	}
+}

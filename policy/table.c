@@ -15,8 +15,22 @@
 
 #include "table.h"
 
-/* Ids are int32_t and index entries uint32_t; ranges are at most 2n + 1. */
-#define TABLE_MAX_ENTRIES ((size_t)1 << 30)
+/*
+ * Ids are below 2^30, so a range owner has a bit for OWNER_EXPIRES; there
+ * are at most 2n + 1 ranges, so a slot holds a range or SLOT_CHILD | node.
+ */
+#define TABLE_MAX_ENTRIES (((size_t)1 << 30) - 1)
+#define OWNER_EXPIRES 0x40000000
+#define SLOT_CHILD 0x80000000u
+/*
+ * A slot holding more than LEAF_RANGES ranges gets a child node; a child
+ * has about one slot per SLOT_RANGES ranges, the root one per ROOT_RANGES
+ * so that it stays in cache. Chosen with bench_policy (10M prefixes: a
+ * flat index of nranges/4 slots, or smaller leaves, were slower).
+ */
+#define LEAF_RANGES 16
+#define SLOT_RANGES 4
+#define ROOT_RANGES 64
 
 /* Origins of the entries that keep one, ascending by id. */
 struct table_origin {
@@ -240,9 +254,18 @@ out:
 int32_t table_lookup(const struct table *t, const struct policy_addr *a,
 		     int64_t now)
 {
+	uint16_t profile;
+
+	return table_lookup_profile(t, a, now, &profile);
+}
+
+int32_t table_lookup_profile(const struct table *t,
+			     const struct policy_addr *a, int64_t now,
+			     uint16_t *profile)
+{
 	if (t->family == AF_INET)
-		return lookup4(&t->v4, key4_from(a), now);
-	return lookup6(&t->v6, key6_from(a), now);
+		return lookup4(&t->v4, key4_from(a), now, profile);
+	return lookup6(&t->v6, key6_from(a), now, profile);
 }
 
 size_t table_count(const struct table *t)

@@ -5,10 +5,11 @@
  * Entries are sorted by (address, length) and flattened into a sorted
  * array of disjoint address ranges, each owned by the longest entry that
  * covers it; every entry knows its parent (the next shorter entry that
- * encloses it). A lookup finds the range by binary search narrowed by an
- * index on the top bits, then walks up parents while the entry has
- * expired at `now`, so an expired exception falls back to the next
- * shorter prefix exactly.
+ * encloses it). A lookup finds the range by binary search narrowed by a
+ * small tree of radix nodes (each on the bits below its own ranges'
+ * common prefix), then walks up parents while the entry has expired at
+ * `now`, so an expired exception falls back to the next shorter prefix
+ * exactly.
  */
 #ifndef PORTCULLIS_POLICY_TABLE_H
 #define PORTCULLIS_POLICY_TABLE_H
@@ -37,9 +38,10 @@ typedef void (*table_dup_fn)(void *ctx, uint32_t first, uint32_t again);
 
 /*
  * Build the table of family (AF_INET or AF_INET6) from n inputs. in is
- * sorted in place and may be freed after. Host bits must be clear. For a
+ * sorted in place and may be freed after; host bits are cleared in it. For a
  * prefix given twice, dup (if not NULL) is called and the first is kept.
- * Returns the table, or NULL with errno ENOMEM.
+ * Returns the table, or NULL with errno ENOMEM (or EINVAL: a bad family,
+ * a length beyond the family's, an IPv6 address in an AF_INET table).
  */
 struct table *table_build(int family, struct table_input *in, size_t n,
 			  table_dup_fn dup, void *ctx);
@@ -48,6 +50,12 @@ struct table *table_build(int family, struct table_input *in, size_t n,
  * expired at now, or -1. a must be of the table's family. */
 int32_t table_lookup(const struct table *t, const struct policy_addr *a,
 		     int64_t now);
+
+/* As table_lookup, also storing the entry's profile in *profile (when
+ * the id is not -1), mostly without reading the entry itself. */
+int32_t table_lookup_profile(const struct table *t,
+			     const struct policy_addr *a, int64_t now,
+			     uint16_t *profile);
 
 size_t table_count(const struct table *t);
 

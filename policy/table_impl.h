@@ -10,8 +10,10 @@
  *   KEY_TO(k, a)    store key k into struct policy_addr *a
  *   NAME(x)         the family's prefix for x (x ## 4, x ## 6)
  *
- * table.c also provides struct table_origin and same_prefix(). Every
- * macro is undefined again at the end, so no include guard.
+ * table.c also provides struct table_origin, same_prefix() and the
+ * constants OWNER_EXPIRES, SLOT_CHILD, LEAF_RANGES, SLOT_RANGES and
+ * ROOT_RANGES. Every macro above is undefined again at the end, so no
+ * include guard.
  */
 
 #define KEY_MAX ((KEY_T)~(KEY_T)0)
@@ -26,22 +28,42 @@ struct NAME(entry) {
 	uint8_t flags;
 };
 
+/*
+ * One radix node: it tells apart the ranges first .. last, whose starts
+ * after first lie in [lo, base + (2^bits << shift)). Slot j covers keys
+ * from base + (j << shift); slot[off + j] is the last range starting at
+ * or before that key, or SLOT_CHILD | a node for a slot that holds more
+ * than LEAF_RANGES ranges. slot[off + 2^bits] is last. Each node indexes
+ * the bits below the common prefix of its own ranges, so clustered
+ * tables (all of IPv6 in a few /32s, pools inside them) spread at every
+ * level.
+ */
+struct NAME(node) {
+	KEY_T base;
+	KEY_T lo;
+	uint32_t first, last;
+	uint32_t off;
+	uint8_t shift, bits;
+};
+
 struct NAME(tab) {
 	struct NAME(entry) *e;
 	size_t n;
 	/* Range i covers [start[i], start[i + 1]) and belongs to owner[i]
-	 * (-1: none). Apart, so a binary search touches only starts. */
+	 * (-1: none; OWNER_EXPIRES set when that entry has an expiry).
+	 * Apart, so a binary search touches only starts. */
 	KEY_T *start;
 	int32_t *owner;
+	/* The owner's profile per range, so a decision reads no entry;
+	 * NULL when some profile index does not fit a byte. */
+	uint8_t *rprof;
 	size_t nranges;
-	/* index[s] is the last range starting at or before the first key of
-	 * slot s; slot s of key k is (k - base) >> shift. */
-	uint32_t *index;
-	size_t nslots;
-	KEY_T base;
-	unsigned shift;
+	/* A tree of radix nodes over the ranges: node 0 is the root. */
+	struct NAME(node) *node;
+	size_t nnodes, capnodes;
+	uint32_t *slot;
+	size_t nslots, capslots;
 	KEY_T lo, hi;			/* no entry covers keys outside */
-	bool expiring;			/* some entry has an expiry */
 };
 
 static inline KEY_T NAME(hostmask)(unsigned len)
@@ -77,6 +99,13 @@ static void NAME(emit)(struct NAME(tab) *t, KEY_T start, int32_t owner)
 	t->nranges++;
 }
 
+/* A range's owner: the entry id, flagged when the lookup must look at
+ * the entry for its expiry (most have none). */
+static inline int32_t NAME(owner)(const struct NAME(tab) *t, int32_t id)
+{
+	return t->e[id].expires ? id | OWNER_EXPIRES : id;
+}
+
 /* Close the innermost open entry: past its end, its parent owns again. */
 static void NAME(pop)(struct NAME(tab) *t, const int32_t *stack, unsigned *sp)
 {
@@ -84,36 +113,75 @@ static void NAME(pop)(struct NAME(tab) *t, const int32_t *stack, unsigned *sp)
 
 	/* Nothing follows the top of the address space. */
 	if (end != KEY_MAX)
-		NAME(emit)(t, end + 1, *sp ? stack[*sp - 1] : -1);
+		NAME(emit)(t, end + 1, *sp ? NAME(owner)(t, stack[*sp - 1]) : -1);
 }
 
-static int NAME(index_build)(struct NAME(tab) *t)
+/* Add the node for ranges first .. last (more than LEAF_RANGES of them),
+ * with at least 2^minbits slots. Returns its id, or -1 out of memory. */
+static int32_t NAME(node_build)(struct NAME(tab) *t, uint32_t first,
+				uint32_t last, unsigned minbits, size_t per_slot)
 {
-	unsigned avail, bits = 8;
-	size_t s, r = 0;
+	KEY_T lo = t->start[first + 1], hi = t->start[last];
+	unsigned avail = KEY_BITS - KEY_CLZ(lo ^ hi), bits = minbits;
+	size_t j, nslots, off, r = first;
+	struct NAME(node) *nd;
+	int32_t id;
+	void *p;
 
-	/* Index the bits below the common prefix of all covered keys, so a
-	 * table inside one /32 spreads over its slots as well as any. */
-	avail = t->lo == t->hi ? 0 : KEY_BITS - KEY_CLZ(t->lo ^ t->hi);
-	while (bits < 24 && ((size_t)1 << (bits + 1)) <= t->nranges / 4)
+	while (bits < 24 &&
+	       ((size_t)1 << (bits + 1)) <= (last - first) / per_slot)
 		bits++;
 	if (bits > avail)
 		bits = avail;
-	t->shift = avail - bits;
-	t->base = t->lo & ~NAME(hostmask)(KEY_BITS - avail);
-	t->nslots = (size_t)1 << bits;
-	t->index = malloc((t->nslots + 1) * sizeof(*t->index));
-	if (t->index == NULL)
-		return -1;
-	for (s = 0; s < t->nslots; s++) {
-		KEY_T first = t->base + ((KEY_T)s << t->shift);
-
-		while (r + 1 < t->nranges && t->start[r + 1] <= first)
-			r++;
-		t->index[s] = (uint32_t)r;
+	nslots = (size_t)1 << bits;
+	if (t->nnodes == t->capnodes) {
+		t->capnodes = t->capnodes ? 2 * t->capnodes : 64;
+		if ((p = realloc(t->node, t->capnodes * sizeof(*t->node))) == NULL)
+			return -1;
+		t->node = p;
 	}
-	t->index[t->nslots] = (uint32_t)(t->nranges - 1);
-	return 0;
+	if (t->nslots + nslots + 1 > t->capslots) {
+		t->capslots = 2 * (t->nslots + nslots + 1);
+		if ((p = realloc(t->slot, t->capslots * sizeof(*t->slot))) == NULL)
+			return -1;
+		t->slot = p;
+	}
+	id = (int32_t)t->nnodes++;
+	off = t->nslots;
+	t->nslots += nslots + 1;
+	nd = &t->node[id];
+	nd->shift = (uint8_t)(avail - bits);
+	nd->bits = (uint8_t)bits;
+	nd->base = lo & ~NAME(hostmask)(KEY_BITS - avail);
+	nd->lo = lo;
+	nd->first = first;
+	nd->last = last;
+	nd->off = (uint32_t)off;
+	for (j = 0; j < nslots; j++) {
+		KEY_T key = nd->base + ((KEY_T)j << nd->shift);
+
+		while (r < last && t->start[r + 1] <= key)
+			r++;
+		t->slot[off + j] = (uint32_t)r;
+	}
+	t->slot[off + nslots] = last;
+
+	for (j = 0; j < nslots; j++) {
+		uint32_t a = t->slot[off + j], b = t->slot[off + j + 1];
+		KEY_T next = t->node[id].base + ((KEY_T)(j + 1) << t->node[id].shift);
+		int32_t child;
+
+		/* A range starting at the next slot's first key is not in
+		 * this slot: without it a child is strictly narrower. */
+		if (j + 1 < nslots && t->start[b] == next)
+			b--;
+		if (b - a <= LEAF_RANGES)
+			continue;
+		if ((child = NAME(node_build)(t, a, b, 1, SLOT_RANGES)) < 0)
+			return -1;
+		t->slot[off + j] = SLOT_CHILD | (uint32_t)child;
+	}
+	return id;
 }
 
 /*
@@ -162,8 +230,6 @@ static int NAME(build)(struct NAME(tab) *t, const struct table_input *in,
 		e->expires = in[i].expires;
 		e->flags = in[i].keep_origin ? 1 : 0;
 		e->parent = sp ? stack[sp - 1] : -1;
-		if (in[i].expires)
-			t->expiring = true;
 		if (in[i].keep_origin) {
 			origins[*norigins].id = (uint32_t)t->n;
 			origins[*norigins].origin = in[i].origin;
@@ -174,7 +240,7 @@ static int NAME(build)(struct NAME(tab) *t, const struct table_input *in,
 		/* Roots come in address order: the last one ends highest. */
 		if (sp == 0)
 			t->hi = NAME(end)(e);
-		NAME(emit)(t, key, (int32_t)t->n);
+		NAME(emit)(t, key, NAME(owner)(t, (int32_t)t->n));
 		stack[sp++] = (int32_t)t->n++;
 	}
 	while (sp)
@@ -187,22 +253,66 @@ static int NAME(build)(struct NAME(tab) *t, const struct table_input *in,
 		t->start = p;
 	if ((p = realloc(t->owner, t->nranges * sizeof(*t->owner))) != NULL)
 		t->owner = p;
-	return t->n ? NAME(index_build)(t) : 0;
+	t->rprof = malloc(t->nranges);
+	for (size_t r = 0; t->rprof && r < t->nranges; r++) {
+		int32_t o = t->owner[r];
+		uint16_t pr = o < 0 ? 0 : t->e[o & ~OWNER_EXPIRES].profile;
+
+		if (pr > UINT8_MAX) {
+			free(t->rprof);
+			t->rprof = NULL;
+			break;
+		}
+		t->rprof[r] = (uint8_t)pr;
+	}
+	if (t->nranges - 1 > LEAF_RANGES &&
+	    NAME(node_build)(t, 0, (uint32_t)(t->nranges - 1), 8, ROOT_RANGES) < 0)
+		return -1;
+	if (t->nnodes &&
+	    (p = realloc(t->node, t->nnodes * sizeof(*t->node))) != NULL)
+		t->node = p;
+	if (t->nslots &&
+	    (p = realloc(t->slot, t->nslots * sizeof(*t->slot))) != NULL)
+		t->slot = p;
+	return 0;
 }
 
 static inline int32_t NAME(lookup)(const struct NAME(tab) *t, KEY_T key,
-				   int64_t now)
+				   int64_t now, uint16_t *profile)
 {
 	const struct NAME(entry) *e = t->e;
-	uint32_t lo, hi, mid;
-	size_t slot;
+	const struct NAME(node) *nd;
+	uint32_t lo = 0, hi, mid, v, w;
+	KEY_T j;
 	int32_t id;
 
 	if (t->n == 0 || key < t->lo || key > t->hi)
 		return -1;
-	slot = (size_t)((key - t->base) >> t->shift);
-	lo = t->index[slot];
-	hi = t->index[slot + 1];
+	hi = (uint32_t)t->nranges - 1;
+	for (nd = t->nnodes ? t->node : NULL; nd; ) {
+		if (key < nd->lo) {
+			lo = hi = nd->first;
+			break;
+		}
+		j = (key - nd->base) >> nd->shift;
+		if (j >> nd->bits) {
+			lo = hi = nd->last;
+			break;
+		}
+		v = t->slot[nd->off + (size_t)j];
+		if (v & SLOT_CHILD) {
+			nd = &t->node[v & ~SLOT_CHILD];
+			continue;
+		}
+		w = t->slot[nd->off + (size_t)j + 1];
+		lo = v;
+		hi = w & SLOT_CHILD ? t->node[w & ~SLOT_CHILD].first : w;
+		break;
+	}
+	/* The owner's lines load while the starts are searched. */
+	__builtin_prefetch(&t->owner[lo]);
+	if (t->rprof)
+		__builtin_prefetch(&t->rprof[lo]);
 	while (lo < hi) {
 		mid = lo + ((hi - lo + 1) >> 1);
 		if (t->start[mid] <= key)
@@ -211,10 +321,17 @@ static inline int32_t NAME(lookup)(const struct NAME(tab) *t, KEY_T key,
 			hi = mid - 1;
 	}
 	id = t->owner[lo];
-	if (t->expiring)
-		while (id >= 0 && e[id].expires &&
-		       (int64_t)e[id].expires <= now)
-			id = e[id].parent;
+	if (id < 0)
+		return -1;
+	if (!(id & OWNER_EXPIRES)) {
+		*profile = t->rprof ? t->rprof[lo] : e[id].profile;
+		return id;
+	}
+	id &= ~OWNER_EXPIRES;
+	while (id >= 0 && e[id].expires && (int64_t)e[id].expires <= now)
+		id = e[id].parent;
+	if (id >= 0)
+		*profile = e[id].profile;
 	return id;
 }
 
@@ -236,7 +353,8 @@ static size_t NAME(memory)(const struct NAME(tab) *t)
 {
 	return t->n * sizeof(*t->e) +
 	       t->nranges * (sizeof(*t->start) + sizeof(*t->owner)) +
-	       (t->index ? (t->nslots + 1) * sizeof(*t->index) : 0);
+	       (t->rprof ? t->nranges : 0) +
+	       t->nnodes * sizeof(*t->node) + t->nslots * sizeof(*t->slot);
 }
 
 static void NAME(free)(struct NAME(tab) *t)
@@ -244,7 +362,9 @@ static void NAME(free)(struct NAME(tab) *t)
 	free(t->e);
 	free(t->start);
 	free(t->owner);
-	free(t->index);
+	free(t->rprof);
+	free(t->node);
+	free(t->slot);
 }
 
 #undef KEY_MAX

@@ -79,10 +79,42 @@ static const char *kind_name(uint8_t kind)
 		[BLOCKLOG_QUARANTINE] = "quarantine",
 		[BLOCKLOG_RELEASE] = "release",
 		[BLOCKLOG_DETECTION] = "detection",
+		[BLOCKLOG_EXCEPT] = "except",
 	};
 
 	return kind < sizeof(names) / sizeof(names[0]) && names[kind] ?
 		names[kind] : "unknown";
+}
+
+/* {"ts","event":"except","op","prefix","profile"[,"until"][,"note"]} */
+static int format_except(const struct blocklog_event *ev, const char *ts,
+			 uint64_t lost, char *buf, size_t len)
+{
+	static const char *const ops[] = { "add", "del", "expire" };
+	char prefix[sizeof(ev->prefix) * 6 + 1];
+	char profile[sizeof(ev->profile) * 6 + 1];
+	char note[sizeof(ev->note) * 6 + 1], until[32];
+	int w;
+
+	json_str(prefix, sizeof(prefix), ev->prefix);
+	json_str(profile, sizeof(profile), ev->profile);
+	json_str(note, sizeof(note), ev->note);
+	w = snprintf(buf, len, "{\"ts\":\"%s\",\"event\":\"except\","
+		     "\"op\":\"%s\",\"prefix\":\"%s\",\"profile\":\"%s\"",
+		     ts, ops[ev->op < 3 ? ev->op : 0], prefix, profile);
+	if (ev->until)
+		w += snprintf(buf + w, len > (size_t)w ? len - (size_t)w : 0,
+			      ",\"until\":\"%s\"",
+			      policy_time_format(ev->until, until,
+						 sizeof(until)));
+	if (ev->note[0])
+		w += snprintf(buf + w, len > (size_t)w ? len - (size_t)w : 0,
+			      ",\"note\":\"%s\"", note);
+	if (lost)
+		w += snprintf(buf + w, len > (size_t)w ? len - (size_t)w : 0,
+			      ",\"lost\":%llu", (unsigned long long)lost);
+	w += snprintf(buf + w, len > (size_t)w ? len - (size_t)w : 0, "}\n");
+	return (size_t)w < len ? w : -1;
 }
 
 int blocklog_format(const struct blocklog_event *ev, uint64_t lost,
@@ -99,6 +131,8 @@ int blocklog_format(const struct blocklog_event *ev, uint64_t lost,
 	n = strlen(ts);
 	snprintf(ts + n - 1, sizeof(ts) - n + 1, ".%03dZ",
 		 (int)(ev->ts_ms - sec * 1000));
+	if (ev->kind == BLOCKLOG_EXCEPT)
+		return format_except(ev, ts, lost, buf, len);
 	policy_addr_format(&ev->src, src, sizeof(src));
 	w = snprintf(buf, len, "{\"ts\":\"%s\",\"event\":\"%s\",\"src\":\"%s\"",
 		     ts, kind_name(ev->kind), src);

@@ -24,6 +24,13 @@ enum blocklog_kind {
 	BLOCKLOG_QUARANTINE,
 	BLOCKLOG_RELEASE,
 	BLOCKLOG_DETECTION,
+	BLOCKLOG_EXCEPT,		/* audit: a live exception changed */
+};
+
+enum blocklog_except_op {
+	BLOCKLOG_EXCEPT_ADD = 0,
+	BLOCKLOG_EXCEPT_DEL,
+	BLOCKLOG_EXCEPT_EXPIRE,
 };
 
 /* Why a quarantine ended (release lines). */
@@ -41,12 +48,14 @@ struct blocklog_event {
 	int64_t ts_ms;			/* UNIX milliseconds */
 	struct policy_addr src;
 	struct policy_addr dst;
-	char profile[32];
-	char prefix[48];
+	char profile[64];
+	char prefix[64];
 	uint64_t count;			/* summary: blocked; quarantine: syns */
 	uint64_t distinct;		/* distinct destinations */
 	uint32_t window_s;
-	int64_t until;			/* quarantine: UNIX seconds */
+	int64_t until;			/* quarantine, except: UNIX seconds */
+	uint8_t op;			/* except: enum blocklog_except_op */
+	char note[200];			/* except: the operator's note */
 };
 
 struct blocklog_config {

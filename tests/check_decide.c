@@ -148,7 +148,7 @@ START_TEST(test_equal_length_siblings_stay_apart)
 {
 	struct policy *p = load(base);
 
-	ck_assert_str_eq(profile_of(p, judge(p, "100.64.12.15", "203.0.113.9",
+	ck_assert_str_eq(profile_of(p, judge(p, "100.64.12.7", "203.0.113.9",
 					      25)), "business");
 	ck_assert_str_eq(profile_of(p, judge(p, "100.64.12.16", "203.0.113.9",
 					      25)), "strict");
@@ -283,7 +283,7 @@ START_TEST(test_zero_length_prefix_covers_everything)
 		"profiles: { residential: { ports: { 25: reject } } }\n"
 		"subscribers:\n"
 		"  - { prefix: 0.0.0.0/0, profile: residential }\n"
-		"  - { prefix: ::/0, profile: residential }\n";
+		"  - { prefix: '::/0', profile: residential }\n";
 	struct policy *p = load(yaml);
 
 	ck_assert_int_eq(judge(p, "0.0.0.0", "203.0.113.9", 25).verdict,
@@ -313,6 +313,50 @@ START_TEST(test_aggregates_are_the_outermost_entries)
 	ck_assert_int_eq(policy_entry_info(p, ids[0], &e), 0);
 	ck_assert_str_eq(e.prefix, "100.64.12.8/29");
 	ck_assert_int_eq(e.expires, T_2027);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_ports_blocked_by_a_subscriber_profile_fail_closed)
+{
+	static const char yaml[] =
+		"version: 1\n"
+		"profiles:\n"
+		"  residential: { ports: { 25: reject, 465: accept, 587: accept } }\n"
+		"  quarantine: { ports: { 25: drop, 465: drop, 587: drop, 2525: drop } }\n"
+		"subscribers: [ { prefix: 100.64.0.0/10, profile: residential } ]\n"
+		"detection: { ports: [25, 26], window: 60s, syns: 100,\n"
+		"  distinct_destinations: 20, action: quarantine,\n"
+		"  quarantine_for: 1h, profile: quarantine }\n";
+	struct policy *p = load(yaml);
+	struct policy_port ports[8];
+	bool all;
+
+	ck_assert_uint_eq(policy_ports(p, ports, 8, &all), 5);
+	ck_assert(!all);
+	ck_assert_uint_eq(ports[0].port, 25);
+	ck_assert(ports[0].fail_closed);
+	ck_assert_uint_eq(ports[1].port, 26);
+	ck_assert(!ports[1].fail_closed);
+	ck_assert_uint_eq(ports[2].port, 465);
+	ck_assert(!ports[2].fail_closed);
+	ck_assert_uint_eq(ports[3].port, 587);
+	ck_assert(!ports[3].fail_closed);
+	/* Only the quarantine profile blocks 2525: it fails open. */
+	ck_assert_uint_eq(ports[4].port, 2525);
+	ck_assert(!ports[4].fail_closed);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_blocking_default_queues_every_port)
+{
+	struct policy *p = load(base);
+	struct policy_port ports[8];
+	bool all;
+
+	policy_ports(p, ports, 8, &all);
+	ck_assert(all);	/* profile strict: default drop */
 	policy_free(p);
 }
 END_TEST
@@ -359,6 +403,8 @@ Suite *decide_suite(void)
 	tcase_add_test(tc, test_v4_mapped_v6_source_is_judged_as_ipv4);
 	tcase_add_test(tc, test_zero_length_prefix_covers_everything);
 	tcase_add_test(tc, test_aggregates_are_the_outermost_entries);
+	tcase_add_test(tc, test_ports_blocked_by_a_subscriber_profile_fail_closed);
+	tcase_add_test(tc, test_blocking_default_queues_every_port);
 	tcase_add_test(tc, test_time_parse_and_format_round_trip);
 	suite_add_tcase(s, tc);
 	return s;

@@ -611,6 +611,19 @@ static void cross_check(int family, uint64_t seed)
 		in[i].keep_origin = rng() % 2;
 	}
 
+	/* The edges of the space, inside a table large enough for a tree. */
+	s.r[0].len = (uint8_t)bits;
+	s.r[0].key = 0;
+	s.r[1].len = (uint8_t)bits;
+	s.r[1].key = mask_of(bits, bits);
+	s.r[2].len = (uint8_t)(bits - 8);
+	s.r[2].key = mask_of(bits - 8, bits);
+	for (i = 0; i < 3; i++) {
+		s.r[i].mask = mask_of(s.r[i].len, bits);
+		addr_of(s.r[i].key, bits, &in[i].addr);
+		in[i].len = s.r[i].len;
+	}
+
 	t = table_build(family, in, RANDOM_PREFIXES, dup_count, &dc);
 	ck_assert_ptr_nonnull(t);
 
@@ -640,7 +653,9 @@ static void cross_check(int family, uint64_t seed)
 		int32_t got;
 		u128 key;
 
-		if (how < 5) {
+		if (i < 4) {
+			key = i % 2 ? mask_of(bits, bits) : 0;
+		} else if (how < 5) {
 			const struct ref *r = &s.r[rng() % s.n];
 
 			key = r->key | (rng128() & ~r->mask);
@@ -708,6 +723,75 @@ static void cross_check(int family, uint64_t seed)
 	free(in);
 }
 
+/*
+ * Every one of 65,536 consecutive keys (from, stepping by 2^step) against
+ * the linear scan, on a table dense enough to grow child nodes: an
+ * aggregate, a shorter-lived exception at its start, many small prefixes
+ * right after, and prefixes far away so the root spans the space.
+ */
+static void sweep(int family, const char *from, unsigned step)
+{
+	unsigned bits = family == AF_INET ? 32 : 128;
+	struct table_input in[200];
+	struct policy_addr a;
+	struct refset s;
+	struct table *t;
+	char buf[80], host[64];
+	size_t n = 0, i;
+	u128 base;
+
+	ck_assert_int_eq(policy_addr_parse(from, &a), 0);
+	base = key_of(&a, bits);
+	n = put(in, n, family == AF_INET ? "10.0.0.0/8" : "2001:db8::/32", 1, 0);
+	n = put(in, n, family == AF_INET ? "10.0.0.0/20" : "2001:db8::/52", 2, 0);
+	for (i = 0; i < 60; i++) {
+		addr_of(base + ((u128)(2 * i + 2) << step), bits, &a);
+		snprintf(buf, sizeof(buf), "%s/%u",
+			 policy_addr_format(&a, host, sizeof(host)), bits - step);
+		n = put(in, n, buf, (uint16_t)(10 + i), i % 3 ? 0 : NOW);
+	}
+	for (i = 0; i < 60; i++) {
+		snprintf(buf, sizeof(buf), family == AF_INET ? "192.168.%zu.0/24"
+				: "2a00:%zx::/32", i);
+		n = put(in, n, buf, 3, 0);
+	}
+	t = build(family, in, n, NULL);
+
+	s.bits = bits;
+	s.n = n;
+	s.r = calloc(n, sizeof(*s.r));
+	ck_assert_ptr_nonnull(s.r);
+	for (i = 0; i < n; i++) {
+		s.r[i].len = in[i].len;
+		s.r[i].mask = mask_of(in[i].len, bits);
+		s.r[i].key = key_of(&in[i].addr, bits);
+		s.r[i].expires = in[i].expires;
+		s.r[i].profile = in[i].profile;
+	}
+	for (i = 0; i < 65536; i++) {
+		u128 key = base + ((u128)i << step);
+		ssize_t want = ref_linear(&s, key, NOW);
+		struct table_entry e;
+		int32_t got;
+
+		addr_of(key, bits, &a);
+		got = table_lookup(t, &a, NOW);
+		ck_assert_int_eq(table_entry_get(t, got, &e), 0);
+		ck_assert_msg(e.len == s.r[want].len &&
+			      key_of(&e.addr, bits) == s.r[want].key,
+			      "key %zu: got %s", i, entry_text(t, got));
+	}
+	free(s.r);
+	table_free(t);
+}
+
+START_TEST(test_every_key_of_a_dense_region_matches_linear_scan)
+{
+	sweep(AF_INET, "10.0.0.0", 0);
+	sweep(AF_INET6, "2001:db8::", 64);
+}
+END_TEST
+
 START_TEST(test_random_ipv4_matches_reference_scan)
 {
 	cross_check(AF_INET, 0x7461626c65303034ULL);
@@ -742,6 +826,7 @@ Suite *table_suite(void)
 	suite_add_tcase(s, tc);
 
 	tcase_set_timeout(tr, 60);
+	tcase_add_test(tr, test_every_key_of_a_dense_region_matches_linear_scan);
 	tcase_add_test(tr, test_random_ipv4_matches_reference_scan);
 	tcase_add_test(tr, test_random_ipv6_matches_reference_scan);
 	suite_add_tcase(s, tr);

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* portcullis rules POLICY: the kernel ruleset portcullisd would install. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cli/cli.h"
+#include "filter/ruleset.h"
+
+static int print_iptables(const struct ruleset *rs, int family)
+{
+	char err[256];
+
+	fflush(stdout);
+	if (rules_iptables_write(stdout, &rs->desc, family, err,
+				 sizeof(err)) < 0) {
+		fprintf(stderr, "portcullis: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+int cmd_rules(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "backend", required_argument, NULL, 'b' },
+		{ "queues", required_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum rules_backend backend = RULES_IPTABLES;
+	int family = 0, c, ret = 1;
+	struct ruleset rs;
+	struct policy *p;
+	unsigned queues = 1;
+	char err[256], *end;
+
+	while ((c = getopt_long(argc, argv, "46", opts, NULL)) != -1) {
+		switch (c) {
+		case '4':
+			family = AF_INET;
+			break;
+		case '6':
+			family = AF_INET6;
+			break;
+		case 'b':
+			if (!strcmp(optarg, "nft")) {
+				backend = RULES_NFT;
+			} else if (strcmp(optarg, "iptables")) {
+				fprintf(stderr, "portcullis: --backend must be "
+					"iptables or nft, found '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'q':
+			queues = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || queues < 1 || queues > 32) {
+				fprintf(stderr, "portcullis: --queues must be "
+					"from 1 to 32, found '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (argc - optind != 1)
+		return 2;
+	p = cli_load_policy(argv[optind]);
+	if (!p)
+		return 1;
+	if (ruleset_build(&rs, p, queues) < 0) {
+		perror("portcullis: ruleset");
+		goto out;
+	}
+	if (backend == RULES_NFT) {
+		fflush(stdout);
+		if (rules_nft_write(stdout, &rs.desc, err, sizeof(err)) < 0)
+			fprintf(stderr, "portcullis: %s\n", err);
+		else
+			ret = 0;
+	} else {
+		ret = 0;
+		if (family != AF_INET6)
+			ret |= print_iptables(&rs, AF_INET);
+		if (family != AF_INET)
+			ret |= print_iptables(&rs, AF_INET6);
+	}
+	ruleset_free(&rs);
+out:
+	policy_free(p);
+	return ret;
+}

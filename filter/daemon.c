@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The daemon context's shared operations: policy loads and counters. */
+#include <sys/socket.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "filter/daemon.h"
+
+struct policy *daemon_load(const char *path,
+			   const struct policy_exception *ex, size_t nex,
+			   struct strbuf *errs)
+{
+	struct policy_errors pe = { 0 };
+	struct policy *p = policy_load_ex(path, ex, nex, &pe);
+
+	for (size_t i = 0; i < pe.count; i++) {
+		log_warnx("%s", pe.msg[i]);
+		if (errs)
+			strbuf_printf(errs, "%s\n", pe.msg[i]);
+	}
+	if (!p) {
+		log_warnx("%s: %zu error%s, policy not loaded", path,
+			  pe.count, pe.count == 1 ? "" : "s");
+		if (errs)
+			strbuf_printf(errs, "%s: %zu error%s, policy not "
+				      "loaded\n", path, pe.count,
+				      pe.count == 1 ? "" : "s");
+	}
+	policy_errors_free(&pe);
+	return p;
+}
+
+
+/* Wait until no verdict thread still reads old: each holds the policy
+ * only for one burst, so this takes at most a burst's time. */
+static void wait_unused(struct daemon *d, const struct gen *old)
+{
+	const struct timespec nap = { 0, 100 * 1000 };
+
+	for (unsigned i = 0; i < d->nworkers; i++)
+		while (atomic_load(&d->workers[i].in_use) == old)
+			nanosleep(&nap, NULL);
+}
+
+/* Put rs in the kernel; errors to the log and errs. */
+static int install(struct daemon *d, const struct ruleset *rs,
+		   struct strbuf *errs)
+{
+	char err[512];
+
+	if (rules_install(&rs->desc, d->opts.backend, err, sizeof(err)) == 0)
+		return 0;
+	log_warnx("installing the ruleset: %s", err);
+	if (errs)
+		strbuf_printf(errs, "installing the ruleset: %s\n", err);
+	return -1;
+}
+
+int daemon_rebuild(struct daemon *d, const struct policy_exception *ex,
+		   size_t nex, struct strbuf *errs)
+{
+	struct ruleset next = { 0 }, both = { 0 };
+	struct policy *p;
+	bool change;
+
+	p = daemon_load(d->opts.policy_path, ex, nex, errs);
+	if (!p)
+		goto fail;
+	if (ruleset_build(&next, p, d->opts.queues) < 0) {
+		strbuf_printf(errs, "out of memory\n");
+		goto fail;
+	}
+	change = d->rules_installed && !ruleset_equal(&next, &d->rules);
+	/* Both policies' SYNs queue while the pointer swaps. */
+	if (change && (ruleset_union(&both, &d->rules, &next) < 0 ||
+		       install(d, &both, errs) < 0))
+		goto fail;
+	if (daemon_swap(d, p) < 0) {
+		p = NULL;
+		strbuf_printf(errs, "out of memory\n");
+		goto fail;
+	}
+	if (change && install(d, &next, NULL) < 0) {
+		log_warnx("the union of the old and new rulesets stays "
+			  "installed: every SYN either judges is queued");
+		ruleset_free(&next);
+		next = both;
+		memset(&both, 0, sizeof(both));
+	}
+	ruleset_free(&d->rules);
+	d->rules = next;
+	ruleset_free(&both);
+	d->loads++;
+	d->loaded = time(NULL);
+	log_info("loaded %s: %zu IPv4 and %zu IPv6 entries, %zu live "
+		 "exceptions%s", d->opts.policy_path,
+		 policy_entry_count(p, AF_INET),
+		 policy_entry_count(p, AF_INET6), nex,
+		 change ? ", ruleset updated" : "");
+	return 0;
+fail:
+	policy_free(p);
+	ruleset_free(&next);
+	ruleset_free(&both);
+	d->load_failures++;
+	return -1;
+}
+
+int daemon_reload(struct daemon *d, struct strbuf *errs)
+{
+	log_info("reloading %s", d->opts.policy_path);
+	if (daemon_rebuild(d, d->ex, d->nex, errs) < 0) {
+		log_warnx("reload failed; the running policy stays");
+		return -1;
+	}
+	return 0;
+}
+
+void daemon_totals(struct daemon *d, struct daemon_totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct worker *w = &d->workers[i];
+		struct queue_stats qs;
+
+		for (int a = 0; a < 3; a++)
+			t->verdicts[a] += atomic_load(&w->verdicts[a]);
+		for (int s = 0; s <= PARSE_MALFORMED; s++)
+			t->parse[s] += atomic_load(&w->parse[s]);
+		t->logged += atomic_load(&w->logged);
+		t->log_lost += atomic_load(&w->log_lost);
+		if (!w->q)
+			continue;
+		queue_stats(w->q, &qs);
+		t->packets += qs.packets;
+		t->enobufs += qs.enobufs;
+		t->verdict_errors += qs.verdict_errors;
+	}
+}
+
+const struct policy *daemon_policy(struct daemon *d)
+{
+	return atomic_load(&d->gen)->p;
+}
+
+int daemon_swap(struct daemon *d, struct policy *p)
+{
+	struct gen *g = gen_new(p, d->nworkers), *old;
+
+	if (!g) {
+		policy_free(p);
+		return -1;
+	}
+	old = atomic_exchange(&d->gen, g);
+	if (!old)
+		return 0;
+	wait_unused(d, old);
+	pthread_mutex_lock(&d->gen_lock);
+	if (gen_fold(old, &d->retired) < 0)
+		log_warnx("metrics: out of memory; counts of the old policy "
+			  "are lost");
+	gen_free(old);
+	pthread_mutex_unlock(&d->gen_lock);
+	return 0;
+}
+
+int64_t daemon_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * portcullisd's one explicit context (the daemon's only mutable global
+ * state besides the logger's), shared by the main thread and the verdict
+ * threads.
+ */
+#ifndef PORTCULLIS_DAEMON_H
+#define PORTCULLIS_DAEMON_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/strbuf.h"
+#include "filter/gen.h"
+#include "filter/parse.h"
+#include "filter/ruleset.h"
+#include "netlink/queue.h"
+#include "policy/policy.h"
+#include "stats/blocklog.h"
+
+struct daemon;
+
+/* Per verdict thread; counters written by that thread only. */
+struct worker {
+	struct daemon *d;
+	struct queue *q;
+	unsigned index;			/* producer number for the block log */
+	pthread_t thread;
+	bool started;
+
+	/* The generation this thread is using right now (NULL between
+	 * bursts): a hazard pointer, so a reload frees the old policy only
+	 * when no thread still reads it. */
+	_Atomic(struct gen *) in_use;
+	struct gen *gen;		/* this burst's generation */
+	const struct policy *cur;	/* and its policy */
+	int64_t now_ms;			/* this burst's clock */
+
+	atomic_uint_fast64_t verdicts[3];	/* by enum policy_action */
+	atomic_uint_fast64_t parse[PARSE_MALFORMED + 1];
+	atomic_uint_fast64_t logged, log_lost;
+	atomic_int_fast64_t beat_ms;	/* monotonic: the loop went round */
+};
+
+struct daemon_opts {
+	const char *policy_path;
+	const char *control_path;
+	const char *state_dir;		/* live exceptions survive here */
+	const char *metrics;		/* ADDRESS:PORT, or "off" */
+	unsigned queues;		/* per group: fail-closed and fail-open */
+	bool no_rules;
+	const char *user;		/* drop to it once set up; "root": stay */
+	bool user_default;		/* not named: a missing user is no error */
+	enum rules_backend backend;
+	int verbose;
+};
+
+struct daemon {
+	struct daemon_opts opts;
+	_Atomic(struct gen *) gen;	/* the running policy and counts */
+	pthread_mutex_t gen_lock;	/* readers off the SYN path (metrics)
+					 * against the free of a retired one */
+	struct gen_totals retired;	/* counts of retired generations */
+	struct blocklog *blocklog;
+	struct ruleset rules;
+	bool rules_installed;
+
+	struct worker *workers;		/* 2 * queues: closed ones first */
+	unsigned nworkers;
+
+	/* Live exceptions, as in the state file; main thread only. */
+	struct policy_exception *ex;
+	size_t nex;
+
+	int control_fd;
+	int64_t started;		/* UNIX seconds */
+	int64_t loaded;			/* when the running policy loaded */
+	atomic_uint_fast64_t loads, load_failures;
+	atomic_size_t nex_live;		/* for metrics: nex */
+	struct metrics *metrics;
+};
+
+/* Everything the workers and queues counted, summed. */
+struct daemon_totals {
+	uint64_t verdicts[3];		/* by enum policy_action */
+	uint64_t parse[PARSE_MALFORMED + 1];
+	uint64_t logged, log_lost;
+	uint64_t packets, enobufs, verdict_errors;
+};
+
+void daemon_totals(struct daemon *d, struct daemon_totals *t);
+
+/* Load the policy at path with live exceptions ex[0 .. nex), logging
+ * every error and appending it to errs (may be NULL). */
+struct policy *daemon_load(const char *path,
+			   const struct policy_exception *ex, size_t nex,
+			   struct strbuf *errs);
+
+/*
+ * Load the policy file with exceptions ex[0 .. nex) and swap it in, the
+ * kernel ruleset updated around the swap (see ruleset_union). On failure
+ * nothing changes and the errors are appended to errs. Returns 0 or -1.
+ */
+int daemon_rebuild(struct daemon *d, const struct policy_exception *ex,
+		   size_t nex, struct strbuf *errs);
+
+/*
+ * Load the policy file again and swap it in; the old one is freed once no
+ * verdict thread holds it. On failure the running policy stays and every
+ * error is appended to errs (which may be NULL). Returns 0 or -1.
+ */
+int daemon_reload(struct daemon *d, struct strbuf *errs);
+
+/* The running policy, for the main thread (which alone swaps it). */
+const struct policy *daemon_policy(struct daemon *d);
+
+/* Make p (owned from now on) the running policy: a new generation
+ * swapped in, the old one folded and freed once no thread holds it.
+ * Returns 0, or -1 with ENOMEM (p is then freed). */
+int daemon_swap(struct daemon *d, struct policy *p);
+
+/* CLOCK_MONOTONIC in ms. */
+int64_t daemon_mono_ms(void);
+
+/* Start one verdict thread per queue. Returns 0, or -1 with errno. */
+int worker_start(struct worker *w);
+/* Interrupt (any thread) and join (the starter). */
+void worker_stop(struct worker *w);
+
+#endif

@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "filter/daemon.h"
+#include "filter/except.h"
+
+#define STATE_FILE "exceptions.yaml"
+#define EXCEPTIONS_MAX 100000
+
+static void state_path(const struct daemon *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/" STATE_FILE, d->opts.state_dir);
+}
+
+int except_load_state(struct daemon *d)
+{
+	struct policy_errors errs = { 0 };
+	char path[4096];
+
+	state_path(d, path, sizeof(path));
+	if (policy_exceptions_load(path, &d->ex, &d->nex, &errs) == 0) {
+		policy_errors_free(&errs);
+		return 0;
+	}
+	for (size_t i = 0; i < errs.count; i++)
+		log_warnx("%s", errs.msg[i]);
+	log_warnx("%s: the live exceptions cannot be read; fix or remove "
+		  "the file", path);
+	policy_errors_free(&errs);
+	return -1;
+}
+
+static void audit(struct daemon *d, uint8_t op,
+		  const struct policy_exception *e)
+{
+	struct blocklog_event ev = {
+		.kind = BLOCKLOG_EXCEPT,
+		.op = op,
+		.ts_ms = (int64_t)time(NULL) * 1000,
+		.until = e->expires,
+	};
+
+	if (!d->blocklog)
+		return;
+	snprintf(ev.prefix, sizeof(ev.prefix), "%s", e->prefix);
+	snprintf(ev.profile, sizeof(ev.profile), "%s", e->profile);
+	snprintf(ev.note, sizeof(ev.note), "%s", e->note);
+	/* The main thread's own ring is the last one. */
+	blocklog_push(d->blocklog, d->nworkers, &ev);
+}
+
+/*
+ * Make ex[0 .. nex) (owned by the caller until this succeeds, then by d)
+ * the live exceptions: rebuild, save, swap. On failure d is unchanged.
+ */
+static int commit(struct daemon *d, struct policy_exception *ex, size_t nex,
+		  struct strbuf *out)
+{
+	char path[4096];
+
+	state_path(d, path, sizeof(path));
+	/* Load first: an exception the policy refuses is never saved. */
+	if (daemon_rebuild(d, ex, nex, out) < 0) {
+		strbuf_printf(out, "the change was not made\n");
+		return -1;
+	}
+	if ((mkdir(d->opts.state_dir, 0750) < 0 && errno != EEXIST) ||
+	    policy_exceptions_save(path, ex, nex) < 0) {
+		int err = errno;
+
+		strbuf_printf(out, "%s: %s; the change was not made\n", path,
+			      strerror(err));
+		log_warnx("%s: %s", path, strerror(err));
+		/* Back to what the state file still says. */
+		daemon_rebuild(d, d->ex, d->nex, NULL);
+		return -1;
+	}
+	free(d->ex);
+	d->ex = ex;
+	d->nex = nex;
+	atomic_store(&d->nex_live, nex);
+	return 0;
+}
+
+static long find(const struct daemon *d, const char *prefix)
+{
+	for (size_t i = 0; i < d->nex; i++)
+		if (!strcmp(d->ex[i].prefix, prefix))
+			return (long)i;
+	return -1;
+}
+
+/* "90s", "30m", "24h", "7d" → seconds; -1 if malformed. */
+static int64_t duration(const char *s)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	if (end == s || v <= 0 || v > 100000000 || end[0] == '\0' || end[1])
+		return -1;
+	switch (*end) {
+	case 's':
+		return v;
+	case 'm':
+		return v * 60;
+	case 'h':
+		return v * 3600;
+	case 'd':
+		return v * 86400;
+	}
+	return -1;
+}
+
+static struct policy_exception *copy_with_room(const struct daemon *d)
+{
+	struct policy_exception *ex = calloc(d->nex + 1, sizeof(*ex));
+
+	if (ex && d->nex)
+		memcpy(ex, d->ex, d->nex * sizeof(*ex));
+	return ex;
+}
+
+static int cmd_add(struct daemon *d, int argc, char **argv,
+		   struct strbuf *out)
+{
+	struct policy_exception e = { .added = time(NULL) }, *ex;
+	char canon[64], when[32];
+	size_t nex = d->nex;
+	long at;
+
+	if (argc < 3) {
+		strbuf_printf(out, "usage: except add PREFIX --profile NAME "
+			      "[--for DURATION | --until TIME] [--note TEXT]\n");
+		return 1;
+	}
+	if (policy_prefix_normalize(argv[2], canon, sizeof(canon)) < 0) {
+		strbuf_printf(out, "%s\n", canon);
+		return 1;
+	}
+	snprintf(e.prefix, sizeof(e.prefix), "%s", canon);
+	for (int i = 3; i < argc; i++) {
+		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1]
+							       : NULL;
+		int64_t secs;
+
+		if (!val) {
+			strbuf_printf(out, "%s needs a value\n", opt);
+			return 1;
+		}
+		i++;
+		if (!strcmp(opt, "--profile")) {
+			snprintf(e.profile, sizeof(e.profile), "%s", val);
+		} else if (!strcmp(opt, "--note")) {
+			if (strlen(val) >= sizeof(e.note)) {
+				strbuf_printf(out, "--note: at most %zu "
+					      "bytes\n", sizeof(e.note) - 1);
+				return 1;
+			}
+			snprintf(e.note, sizeof(e.note), "%s", val);
+		} else if (!strcmp(opt, "--for")) {
+			secs = duration(val);
+			if (secs < 0) {
+				strbuf_printf(out, "--for: expected a duration "
+					      "such as 90s, 30m, 24h or 7d, "
+					      "found '%s'\n", val);
+				return 1;
+			}
+			e.expires = e.added + secs;
+		} else if (!strcmp(opt, "--until")) {
+			if (policy_time_parse(val, &e.expires) < 0) {
+				strbuf_printf(out, "--until: expected an RFC "
+					      "3339 time such as "
+					      "2027-03-01T00:00:00Z, found "
+					      "'%s'\n", val);
+				return 1;
+			}
+			if (e.expires <= e.added) {
+				strbuf_printf(out, "--until: %s is not in the "
+					      "future\n", val);
+				return 1;
+			}
+		} else {
+			strbuf_printf(out, "unknown option %s\n", opt);
+			return 1;
+		}
+	}
+	if (!e.profile[0]) {
+		strbuf_printf(out, "except add needs --profile NAME\n");
+		return 1;
+	}
+	at = find(d, e.prefix);
+	if (at < 0 && d->nex >= EXCEPTIONS_MAX) {
+		strbuf_printf(out, "already %d live exceptions; put them in "
+			      "the policy file\n", EXCEPTIONS_MAX);
+		return 1;
+	}
+	ex = copy_with_room(d);
+	if (!ex) {
+		strbuf_printf(out, "out of memory\n");
+		return 1;
+	}
+	if (at >= 0)
+		ex[at] = e;
+	else
+		ex[nex++] = e;
+	if (commit(d, ex, nex, out) < 0) {
+		free(ex);
+		return 1;
+	}
+	audit(d, BLOCKLOG_EXCEPT_ADD, &e);
+	strbuf_printf(out, "%s %s: profile %s, %s%s%s%s\n",
+		      at >= 0 ? "replaced" : "added", e.prefix, e.profile,
+		      e.expires ? "until " : "no expiry",
+		      e.expires ? policy_time_format(e.expires, when,
+						     sizeof(when)) : "",
+		      e.note[0] ? ", note: " : "", e.note);
+	return 0;
+}
+
+static int cmd_del(struct daemon *d, int argc, char **argv,
+		   struct strbuf *out)
+{
+	struct policy_exception *ex, gone;
+	char canon[64];
+	long at;
+
+	if (argc != 3) {
+		strbuf_printf(out, "usage: except del PREFIX\n");
+		return 1;
+	}
+	if (policy_prefix_normalize(argv[2], canon, sizeof(canon)) < 0) {
+		strbuf_printf(out, "%s\n", canon);
+		return 1;
+	}
+	at = find(d, canon);
+	if (at < 0) {
+		strbuf_printf(out, "no live exception for %s\n", canon);
+		return 1;
+	}
+	gone = d->ex[at];
+	ex = copy_with_room(d);
+	if (!ex) {
+		strbuf_printf(out, "out of memory\n");
+		return 1;
+	}
+	memmove(&ex[at], &ex[at + 1], (d->nex - (size_t)at - 1) * sizeof(*ex));
+	if (commit(d, ex, d->nex - 1, out) < 0) {
+		free(ex);
+		return 1;
+	}
+	audit(d, BLOCKLOG_EXCEPT_DEL, &gone);
+	strbuf_printf(out, "deleted %s\n", canon);
+	return 0;
+}
+
+static void cmd_list(struct daemon *d, bool json, struct strbuf *out)
+{
+	char added[32], until[32];
+
+	if (json)
+		strbuf_printf(out, "[");
+	else if (!d->nex)
+		strbuf_printf(out, "no live exceptions\n");
+	else
+		strbuf_printf(out, "%-24s %-14s %-21s %-21s %s\n", "PREFIX",
+			      "PROFILE", "ADDED", "EXPIRES", "NOTE");
+	for (size_t i = 0; i < d->nex; i++) {
+		const struct policy_exception *e = &d->ex[i];
+
+		policy_time_format(e->added, added, sizeof(added));
+		if (e->expires)
+			policy_time_format(e->expires, until, sizeof(until));
+		else
+			strcpy(until, "never");
+		if (!json) {
+			strbuf_printf(out, "%-24s %-14s %-21s %-21s %s\n",
+				      e->prefix, e->profile, added, until,
+				      e->note);
+			continue;
+		}
+		strbuf_printf(out, "%s{\"prefix\":", i ? "," : "");
+		strbuf_json(out, e->prefix);
+		strbuf_printf(out, ",\"profile\":");
+		strbuf_json(out, e->profile);
+		strbuf_printf(out, ",\"added\":\"%s\",\"expires\":", added);
+		if (e->expires)
+			strbuf_printf(out, "\"%s\"", until);
+		else
+			strbuf_printf(out, "null");
+		strbuf_printf(out, ",\"note\":");
+		strbuf_json(out, e->note);
+		strbuf_printf(out, "}");
+	}
+	if (json)
+		strbuf_printf(out, "]\n");
+}
+
+int except_command(struct daemon *d, int argc, char **argv,
+		   struct strbuf *out)
+{
+	if (argc >= 2 && !strcmp(argv[1], "add"))
+		return cmd_add(d, argc, argv, out) ? 1 : 0;
+	if (argc >= 2 && !strcmp(argv[1], "del"))
+		return cmd_del(d, argc, argv, out) ? 1 : 0;
+	if (argc >= 2 && !strcmp(argv[1], "list")) {
+		cmd_list(d, argc == 3 && !strcmp(argv[2], "--json"), out);
+		return 0;
+	}
+	strbuf_printf(out, "usage: except add PREFIX --profile NAME [--for "
+		      "DURATION | --until TIME] [--note TEXT]\n"
+		      "       except del PREFIX\n"
+		      "       except list [--json]\n");
+	return 1;
+}
+
+void except_expire(struct daemon *d, int64_t now)
+{
+	struct policy_exception *ex;
+	size_t n = 0;
+	bool any = false;
+
+	for (size_t i = 0; i < d->nex; i++)
+		any |= d->ex[i].expires && d->ex[i].expires <= now;
+	if (!any || !(ex = copy_with_room(d)))
+		return;
+	for (size_t i = 0; i < d->nex; i++)
+		if (!d->ex[i].expires || d->ex[i].expires > now)
+			ex[n++] = d->ex[i];
+	{
+		struct policy_exception *old = copy_with_room(d);
+		size_t nold = d->nex;
+		struct strbuf err = { 0 };
+
+		if (!old || commit(d, ex, n, &err) < 0) {
+			/* The table already ignores them; try again later. */
+			log_warnx("expiring live exceptions: %s",
+				  err.s ? err.s : "out of memory");
+			free(ex);
+			free(old);
+			strbuf_free(&err);
+			return;
+		}
+		for (size_t i = 0; i < nold; i++)
+			if (old[i].expires && old[i].expires <= now) {
+				log_info("live exception %s (%s) expired",
+					 old[i].prefix, old[i].profile);
+				audit(d, BLOCKLOG_EXCEPT_EXPIRE, &old[i]);
+			}
+		free(old);
+		strbuf_free(&err);
+	}
+}

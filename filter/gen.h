@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A policy generation: the loaded policy and the verdict counters kept
+ * while it runs, swapped in as one pointer. Counters are per verdict
+ * thread (one writer each, no locked instruction on the SYN path) and by
+ * action, profile and port, slots mapped from the policy's own names;
+ * when a generation retires its counts are folded into totals kept by
+ * name, so a reload never loses or mislabels a count.
+ */
+#ifndef PORTCULLIS_GEN_H
+#define PORTCULLIS_GEN_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "common/strbuf.h"
+#include "policy/policy.h"
+
+#define GEN_PROFILES 32		/* counted by name; more count as "other" */
+#define GEN_PORTS 16		/* named ports counted apart, else "other" */
+
+struct gen_counts {
+	/* [action][profile slot][port slot]; profile slot GEN_PROFILES is
+	 * "none" (relay, not a subscriber), GEN_PROFILES + 1 "other". */
+	atomic_uint_fast64_t v[3][GEN_PROFILES + 2][GEN_PORTS + 1];
+};
+
+struct gen {
+	struct policy *p;
+	uint16_t ports[GEN_PORTS];	/* the policy's ports, slot order */
+	unsigned nports;		/* slot nports: any other port */
+	uint8_t port_slot[65536];
+	unsigned nthreads;
+	struct gen_counts *counts;	/* one per verdict thread */
+};
+
+/* One retired count, by name. */
+struct gen_total {
+	uint8_t action;
+	char profile[64];
+	uint16_t port;			/* 0: other */
+	uint64_t count;
+};
+
+struct gen_totals {
+	struct gen_total *t;
+	size_t n, cap;
+};
+
+/* A generation for p (ownership of p passes to it) with nthreads verdict
+ * threads. Returns NULL with errno ENOMEM (p is then not freed). */
+struct gen *gen_new(struct policy *p, unsigned nthreads);
+
+/* Count one verdict from thread `thread`: only that thread may call. */
+static inline void gen_count(struct gen *g, unsigned thread,
+			     enum policy_action a, int profile, uint16_t port)
+{
+	unsigned ps = profile < 0 ? GEN_PROFILES :
+		      profile < GEN_PROFILES ? (unsigned)profile
+					     : GEN_PROFILES + 1;
+	atomic_uint_fast64_t *c = &g->counts[thread].v[a][ps][g->port_slot[port]];
+
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed)
+			      + 1, memory_order_relaxed);
+}
+
+/* Add g's counts into totals by name. Returns 0, or -1 with ENOMEM. */
+int gen_fold(const struct gen *g, struct gen_totals *totals);
+
+/* Prometheus lines for g's counts plus the retired totals. */
+void gen_metrics(const struct gen *g, const struct gen_totals *totals,
+		 struct strbuf *out);
+
+/* Free g and its policy. NULL-safe. */
+void gen_free(struct gen *g);
+void gen_totals_free(struct gen_totals *t);
+
+#endif

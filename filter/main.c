@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * portcullisd: bind the queues, install the ruleset, judge SYNs until told
+ * to stop, then remove exactly what it installed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "filter/control.h"
+#include "filter/daemon.h"
+#include "filter/except.h"
+#include "filter/metrics.h"
+#include "filter/notify.h"
+#include "filter/privdrop.h"
+
+#define QUEUES_MAX 32
+
+static volatile sig_atomic_t got_stop, got_hup, got_usr1;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else if (sig == SIGUSR1)
+		got_usr1 = 1;
+	else
+		got_stop = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: portcullisd -c POLICY [--queues N] [--no-rules] "
+		"[--backend iptables|nft]\n"
+		"                   [--control PATH] [--state DIR] "
+		"[--metrics ADDRESS:PORT|off]\n"
+		"                   [--user NAME] [-v]\n");
+}
+
+static void parse_opts(struct daemon_opts *o, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "queues", required_argument, NULL, 'q' },
+		{ "no-rules", no_argument, NULL, 'n' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "control", required_argument, NULL, 's' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "state", required_argument, NULL, 'S' },
+		{ "metrics", required_argument, NULL, 'm' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	long n;
+	int c;
+
+	o->queues = 1;
+	o->backend = RULES_IPTABLES;
+	o->control_path = "/run/portcullis/control.sock";
+	o->user = "portcullis";
+	o->state_dir = "/var/lib/portcullis";
+	o->metrics = "127.0.0.1:9638";
+	o->user_default = true;
+	while ((c = getopt_long(argc, argv, "c:q:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->policy_path = optarg;
+			break;
+		case 'q':
+			n = strtol(optarg, &end, 10);
+			if (*end || n < 1 || n > QUEUES_MAX)
+				fatalx("--queues must be from 1 to %d, found "
+				       "'%s'", QUEUES_MAX, optarg);
+			o->queues = (unsigned)n;
+			break;
+		case 'n':
+			o->no_rules = true;
+			break;
+		case 'b':
+			if (!strcmp(optarg, "iptables"))
+				o->backend = RULES_IPTABLES;
+			else if (!strcmp(optarg, "nft"))
+				o->backend = RULES_NFT;
+			else
+				fatalx("--backend must be iptables or nft, "
+				       "found '%s'", optarg);
+			break;
+		case 's':
+			o->control_path = optarg;
+			break;
+		case 'S':
+			o->state_dir = optarg;
+			break;
+		case 'm':
+			o->metrics = optarg;
+			break;
+		case 'u':
+			o->user = optarg;
+			o->user_default = false;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (!o->policy_path || optind != argc) {
+		usage(stderr);
+		exit(2);
+	}
+}
+
+
+static int open_queues(struct daemon *d)
+{
+	char err[256];
+
+	d->nworkers = 2 * d->opts.queues;
+	d->workers = calloc(d->nworkers, sizeof(*d->workers));
+	if (!d->workers)
+		fatal("queues");
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct queue_config cfg = {
+			/* The second group carries ports that fail open. */
+			.fail_open = i >= d->opts.queues,
+		};
+		struct worker *w = &d->workers[i];
+
+		w->d = d;
+		w->index = i;
+		w->q = queue_open((uint16_t)i, &cfg, err, sizeof(err));
+		if (!w->q) {
+			log_warnx("queue %u: %s", i, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int install_rules(struct daemon *d, const struct policy *p)
+{
+	char err[512];
+
+	if (ruleset_build(&d->rules, p, d->opts.queues) < 0) {
+		log_warn("ruleset");
+		return -1;
+	}
+	if (d->opts.no_rules)
+		return 0;
+	if (rules_install(&d->rules.desc, d->opts.backend, err,
+			  sizeof(err)) < 0) {
+		log_warnx("installing the ruleset: %s", err);
+		/* The IPv4 half may be in; take back what we made. */
+		rules_remove(d->rules.desc.chain, d->opts.backend, err,
+			     sizeof(err));
+		return -1;
+	}
+	d->rules_installed = true;
+	return 0;
+}
+
+static void remove_rules(struct daemon *d)
+{
+	char err[512];
+
+	if (!d->rules_installed)
+		return;
+	if (rules_remove(d->rules.desc.chain, d->opts.backend, err,
+			 sizeof(err)) < 0)
+		log_warnx("removing the ruleset: %s", err);
+	d->rules_installed = false;
+}
+
+static void counters_line(struct daemon *d)
+{
+	struct daemon_totals t;
+	uint64_t bad = 0;
+
+	daemon_totals(d, &t);
+	for (int s = PARSE_NOT_SYN; s <= PARSE_MALFORMED; s++)
+		bad += t.parse[s];
+	log_info("verdicts: %llu accepted, %llu dropped, %llu rejected; "
+		 "%llu not judged (not a SYN, malformed); %llu socket overruns",
+		 (unsigned long long)t.verdicts[POLICY_ACCEPT],
+		 (unsigned long long)t.verdicts[POLICY_DROP],
+		 (unsigned long long)t.verdicts[POLICY_REJECT],
+		 (unsigned long long)bad, (unsigned long long)t.enobufs);
+}
+
+/* Once a second, and at the watchdog's pace: live counters for systemd,
+ * the watchdog fed only while every verdict thread goes round, and live
+ * exceptions expired. */
+static void tick(struct daemon *d, uint64_t watchdog_ms)
+{
+	struct daemon_totals t;
+	int64_t now = daemon_mono_ms(), limit;
+	char status[256];
+	bool alive = true;
+
+	limit = watchdog_ms ? (int64_t)watchdog_ms / 2 : 5000;
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		int64_t age = now - atomic_load(&d->workers[i].beat_ms);
+
+		if (age > limit) {
+			alive = false;
+			log_warnx("verdict thread of queue %u has not gone "
+				  "round for %lld ms", i, (long long)age);
+		}
+	}
+	if (alive && watchdog_ms)
+		notify_watchdog();
+	daemon_totals(d, &t);
+	snprintf(status, sizeof(status), "%llu SYNs judged: %llu accepted, "
+		 "%llu dropped, %llu rejected",
+		 (unsigned long long)(t.verdicts[0] + t.verdicts[1] +
+				      t.verdicts[2]),
+		 (unsigned long long)t.verdicts[POLICY_ACCEPT],
+		 (unsigned long long)t.verdicts[POLICY_DROP],
+		 (unsigned long long)t.verdicts[POLICY_REJECT]);
+	notify_status(status);
+	except_expire(d, time(NULL));
+}
+
+static void run(struct daemon *d)
+{
+	uint64_t watchdog_ms = notify_watchdog_ms();
+	int64_t period = watchdog_ms && watchdog_ms / 3 < 1000 ?
+			 (int64_t)watchdog_ms / 3 : 1000;
+	struct pollfd pfd = { .fd = d->control_fd, .events = POLLIN };
+	int64_t next = daemon_mono_ms() + period;
+	sigset_t none;
+
+	sigemptyset(&none);
+	while (!got_stop) {
+		int64_t wait = next - daemon_mono_ms();
+		struct timespec timeout = {
+			.tv_sec = wait > 0 ? wait / 1000 : 0,
+			.tv_nsec = wait > 0 ? (wait % 1000) * 1000000 : 0,
+		};
+
+		/* Signals are blocked everywhere but here, so they wake us. */
+		if (ppoll(&pfd, 1, &timeout, &none) > 0 &&
+		    (pfd.revents & POLLIN))
+			control_serve(d, d->control_fd);
+		if (daemon_mono_ms() >= next) {
+			tick(d, watchdog_ms);
+			next = daemon_mono_ms() + period;
+		}
+		if (got_hup) {
+			got_hup = 0;
+			notify_reloading();
+			daemon_reload(d, NULL);
+			notify_ready("reloaded");
+		}
+		if (got_usr1) {
+			got_usr1 = 0;
+			if (d->blocklog)
+				blocklog_reopen(d->blocklog);
+		}
+	}
+}
+
+/* Leave root, keeping CAP_NET_ADMIN, before any verdict thread starts:
+ * they inherit the main thread's capabilities. */
+static int drop_privileges(struct daemon *d)
+{
+	const struct policy_log *lc = policy_log_config(daemon_policy(d));
+	const char *paths[] = { d->opts.control_path,
+				d->blocklog ? lc->blocks : NULL, NULL };
+	char err[256];
+	int r;
+
+	if (!strcmp(d->opts.user, "root"))
+		return 0;
+	r = privdrop(d->opts.user, paths, err, sizeof(err));
+	if (r == 0) {
+		log_info("running as %s with CAP_NET_ADMIN only", d->opts.user);
+		if (access(d->opts.policy_path, R_OK) < 0)
+			log_warnx("%s cannot read %s (%s): reloads and live "
+				  "exceptions will fail until it can",
+				  d->opts.user, d->opts.policy_path,
+				  strerror(errno));
+	}
+	if (r >= 0)
+		return 0;
+	if (errno == ENOENT && d->opts.user_default) {
+		log_info("%s; staying root (--user names another)", err);
+		return 0;
+	}
+	log_warnx("dropping privileges: %s", err);
+	return -1;
+}
+
+static struct blocklog *open_blocklog(const struct policy *p, unsigned n)
+{
+	const struct policy_log *lc = policy_log_config(p);
+	struct blocklog_config cfg = {
+		.path = lc->blocks,
+		.syslog = lc->syslog,
+		.producers = n + 1,	/* the last: the main thread's */
+	};
+	struct blocklog *bl;
+
+	if (!cfg.path && !cfg.syslog)
+		return NULL;
+	bl = blocklog_open(&cfg);
+	if (!bl)
+		fatal("block log %s", cfg.path ? cfg.path : "(syslog)");
+	return bl;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { 0 };
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t block, old;
+	struct policy *p;
+	int ret = 1;
+
+	parse_opts(&d.opts, argc, argv);
+	log_init("portcullisd", d.opts.verbose ? LOG_LEVEL_DEBUG
+					       : LOG_LEVEL_INFO, false);
+	d.control_fd = -1;
+	d.started = time(NULL);
+	if (except_load_state(&d) < 0)
+		return 1;
+	atomic_store(&d.nex_live, d.nex);
+	p = daemon_load(d.opts.policy_path, d.ex, d.nex, NULL);
+	if (!p)
+		return 1;
+	pthread_mutex_init(&d.gen_lock, NULL);
+	d.nworkers = 2 * d.opts.queues;
+	if (daemon_swap(&d, p) < 0)
+		fatal("policy");
+	d.loaded = d.started;
+	d.loads = 1;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Queues first: a second daemon stops here, before it could touch
+	 * the first one's rules. */
+	if (open_queues(&d) < 0)
+		goto out;
+	d.blocklog = open_blocklog(p, d.nworkers);
+	d.control_fd = control_listen(d.opts.control_path);
+	if (d.control_fd < 0) {
+		log_warn("control socket %s%s", d.opts.control_path,
+			 errno == EADDRINUSE ? " (another portcullisd answers "
+			 "there)" : "");
+		goto out;
+	}
+	if (install_rules(&d, p) < 0)
+		goto out;
+	if (strcmp(d.opts.metrics, "off")) {
+		char err[256];
+
+		d.metrics = metrics_start(&d, d.opts.metrics, err, sizeof(err));
+		if (!d.metrics) {
+			log_warnx("%s", err);
+			goto out;
+		}
+	}
+	if (drop_privileges(&d) < 0)
+		goto out;
+	for (unsigned i = 0; i < d.nworkers; i++)
+		if (worker_start(&d.workers[i]) < 0) {
+			log_warn("verdict thread %u", i);
+			goto out;
+		}
+	log_info("ready: %u queue%s (%u-%u fail closed, %u-%u fail open), "
+		 "%s, %zu IPv4 and %zu IPv6 entries, rules %s",
+		 d.nworkers, d.nworkers == 1 ? "" : "s", 0, d.opts.queues - 1,
+		 d.opts.queues, d.nworkers - 1,
+		 policy_mode(p) == POLICY_MODE_MONITOR ? "monitor mode"
+						       : "enforcing",
+		 policy_entry_count(p, AF_INET), policy_entry_count(p, AF_INET6),
+		 d.opts.no_rules ? "left to the operator" :
+		 d.opts.backend == RULES_NFT ? "installed (nft)" :
+					       "installed (iptables)");
+	notify_ready("judging SYNs");
+	run(&d);
+	notify_stopping();
+	log_info("stopping");
+	ret = 0;
+out:
+	/* Rules first, so no SYN waits on a queue nobody reads. */
+	remove_rules(&d);
+	for (unsigned i = 0; i < d.nworkers; i++)
+		worker_stop(&d.workers[i]);
+	metrics_stop(d.metrics);
+	if (d.workers)
+		counters_line(&d);
+	for (unsigned i = 0; i < d.nworkers; i++)
+		queue_close(d.workers[i].q);
+	free(d.workers);
+	if (d.control_fd >= 0) {
+		close(d.control_fd);
+		unlink(d.opts.control_path);
+	}
+	blocklog_close(d.blocklog);
+	ruleset_free(&d.rules);
+	free(d.ex);
+	gen_free(atomic_load(&d.gen));
+	gen_totals_free(&d.retired);
+	return ret;
+}

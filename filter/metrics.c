@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "filter/daemon.h"
+#include "filter/metrics.h"
+
+#define NFQ_PROC "/proc/net/netfilter/nfnetlink_queue"
+
+struct metrics {
+	struct MHD_Daemon *mhd;
+	struct daemon *d;
+};
+
+static void counter(struct strbuf *o, const char *name, const char *help,
+		    unsigned long long v)
+{
+	strbuf_printf(o, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name,
+		      help, name, name, v);
+}
+
+static void gauge(struct strbuf *o, const char *name, const char *help,
+		  unsigned long long v)
+{
+	strbuf_printf(o, "# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name,
+		      help, name, name, v);
+}
+
+/* The kernel's own view of each queue: what it dropped and why. Only
+ * this network namespace's queues are listed there. */
+static void kernel_queues(struct strbuf *o)
+{
+	unsigned q, total, dropped, udropped;
+	FILE *f = fopen(NFQ_PROC, "r");
+	char line[256];
+	struct strbuf len = { 0 }, drop = { 0 }, udrop = { 0 };
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned portid, mode, range, seq;
+
+		if (sscanf(line, "%u %u %u %u %u %u %u %u", &q, &portid,
+			   &total, &mode, &range, &dropped, &udropped,
+			   &seq) != 8)
+			continue;
+		strbuf_printf(&len, "portcullis_kernel_queue_length{queue="
+			      "\"%u\"} %u\n", q, total);
+		strbuf_printf(&drop, "portcullis_kernel_queue_dropped_total"
+			      "{queue=\"%u\"} %u\n", q, dropped);
+		strbuf_printf(&udrop, "portcullis_kernel_queue_user_dropped_"
+			      "total{queue=\"%u\"} %u\n", q, udropped);
+	}
+	fclose(f);
+	strbuf_printf(o, "# HELP portcullis_kernel_queue_length Packets "
+		      "waiting in the kernel for a verdict.\n# TYPE "
+		      "portcullis_kernel_queue_length gauge\n%s",
+		      len.s ? len.s : "");
+	strbuf_printf(o, "# HELP portcullis_kernel_queue_dropped_total "
+		      "Packets the kernel dropped (or, fail-open, accepted "
+		      "unjudged) because the queue was full.\n# TYPE "
+		      "portcullis_kernel_queue_dropped_total counter\n%s",
+		      drop.s ? drop.s : "");
+	strbuf_printf(o, "# HELP portcullis_kernel_queue_user_dropped_total "
+		      "Packets the kernel could not hand to portcullisd "
+		      "(socket buffer full).\n# TYPE "
+		      "portcullis_kernel_queue_user_dropped_total counter\n%s",
+		      udrop.s ? udrop.s : "");
+	strbuf_free(&len);
+	strbuf_free(&drop);
+	strbuf_free(&udrop);
+}
+
+void metrics_text(struct daemon *d, struct strbuf *o)
+{
+	struct blocklog_counters bc = { 0 };
+	struct daemon_totals t;
+
+	pthread_mutex_lock(&d->gen_lock);
+	gen_metrics(atomic_load(&d->gen), &d->retired, o);
+	pthread_mutex_unlock(&d->gen_lock);
+	daemon_totals(d, &t);
+	strbuf_printf(o, "# HELP portcullis_not_judged_total Packets "
+		      "accepted without a decision, by why.\n# TYPE "
+		      "portcullis_not_judged_total counter\n");
+	for (int s = PARSE_NOT_SYN; s <= PARSE_MALFORMED; s++)
+		strbuf_printf(o, "portcullis_not_judged_total{reason=\"%s\"} "
+			      "%llu\n", parse_status_name(s),
+			      (unsigned long long)t.parse[s]);
+	counter(o, "portcullis_queue_packets_total",
+		"Packets received from the kernel.", t.packets);
+	counter(o, "portcullis_queue_enobufs_total",
+		"Socket overruns: the kernel lost messages to us.",
+		t.enobufs);
+	counter(o, "portcullis_queue_verdict_errors_total",
+		"Verdicts the kernel refused or that failed to send.",
+		t.verdict_errors);
+	kernel_queues(o);
+	if (d->blocklog)
+		blocklog_counters(d->blocklog, &bc);
+	counter(o, "portcullis_log_lines_total", "Block log lines written.",
+		bc.written);
+	strbuf_printf(o, "# HELP portcullis_log_lines_lost_total Block log "
+		      "lines lost, by why.\n# TYPE "
+		      "portcullis_log_lines_lost_total counter\n"
+		      "portcullis_log_lines_lost_total{reason=\"queue_full\"} "
+		      "%llu\nportcullis_log_lines_lost_total{reason="
+		      "\"write_failed\"} %llu\n",
+		      (unsigned long long)bc.lost_full,
+		      (unsigned long long)bc.lost_io);
+	strbuf_printf(o, "# HELP portcullis_policy_loads_total Policy loads "
+		      "(start, reloads, live exception changes), by result.\n"
+		      "# TYPE portcullis_policy_loads_total counter\n"
+		      "portcullis_policy_loads_total{result=\"ok\"} %llu\n"
+		      "portcullis_policy_loads_total{result=\"failed\"} %llu\n",
+		      (unsigned long long)atomic_load(&d->loads),
+		      (unsigned long long)atomic_load(&d->load_failures));
+	gauge(o, "portcullis_live_exceptions", "Live exceptions in force.",
+	      atomic_load(&d->nex_live));
+}
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *c,
+			      const char *url, const char *method,
+			      const char *version, const char *upload,
+			      size_t *upload_len, void **state)
+{
+	struct metrics *m = cls;
+	struct MHD_Response *r;
+	struct strbuf out = { 0 };
+	unsigned status = MHD_HTTP_OK;
+	enum MHD_Result ret;
+
+	(void)version;
+	(void)upload;
+	(void)upload_len;
+	(void)state;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		status = MHD_HTTP_METHOD_NOT_ALLOWED;
+		strbuf_printf(&out, "GET /metrics\n");
+	} else if (strcmp(url, "/metrics")) {
+		status = MHD_HTTP_NOT_FOUND;
+		strbuf_printf(&out, "portcullis serves /metrics\n");
+	} else {
+		metrics_text(m->d, &out);
+	}
+	if (out.oom) {
+		strbuf_free(&out);
+		return MHD_NO;
+	}
+	r = MHD_create_response_from_buffer(out.len, out.s ? out.s : (char *)"",
+					    out.s ? MHD_RESPMEM_MUST_FREE
+						  : MHD_RESPMEM_PERSISTENT);
+	if (!r) {
+		strbuf_free(&out);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type",
+				"text/plain; version=0.0.4; charset=utf-8");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* "127.0.0.1:9638" or "[::1]:9638" into ss. */
+static int parse_listen(const char *s, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	char host[64];
+	const char *colon;
+	char *end;
+	long port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':' || (size_t)(close - s) >= sizeof(host))
+			return -1;
+		memcpy(host, s + 1, (size_t)(close - s - 1));
+		host[close - s - 1] = '\0';
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || (size_t)(colon - s) >= sizeof(host))
+			return -1;
+		memcpy(host, s, (size_t)(colon - s));
+		host[colon - s] = '\0';
+	}
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 1 || port > 65535)
+		return -1;
+	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		return 0;
+	}
+	return -1;
+}
+
+struct metrics *metrics_start(struct daemon *d, const char *listen,
+			      char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	struct metrics *m;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
+
+	if (parse_listen(listen, &ss) < 0) {
+		snprintf(err, errlen, "--metrics: expected ADDRESS:PORT such "
+			 "as 127.0.0.1:9638 or [::1]:9638, found '%s'", listen);
+		return NULL;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	m->d = d;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	m->mhd = MHD_start_daemon(flags, 0, NULL, NULL, answer, m,
+				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				  MHD_OPTION_CONNECTION_LIMIT, 16u,
+				  MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+				  MHD_OPTION_END);
+	if (!m->mhd) {
+		snprintf(err, errlen, "metrics on %s: cannot listen (%s)",
+			 listen, strerror(errno));
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void metrics_stop(struct metrics *m)
+{
+	if (!m)
+		return;
+	MHD_stop_daemon(m->mhd);
+	free(m);
+}

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "filter/privdrop.h"
+
+static int fail(char *err, size_t errlen, const char *what)
+{
+	int e = errno;
+
+	snprintf(err, errlen, "%s: %s", what, strerror(e));
+	errno = e;
+	return -1;
+}
+
+int privdrop(const char *user, const char *const *chown_paths,
+	     char *err, size_t errlen)
+{
+	const cap_value_t keep[] = { CAP_NET_ADMIN };
+	struct passwd *pw;
+	cap_t caps;
+	int ret;
+
+	if (geteuid() != 0)
+		return 1;
+	errno = 0;
+	pw = getpwnam(user);
+	if (!pw) {
+		if (!errno)
+			errno = ENOENT;
+		snprintf(err, errlen, "user %s: %s", user,
+			 errno == ENOENT ? "no such user" : strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; chown_paths && chown_paths[i]; i++)
+		if (chown(chown_paths[i], pw->pw_uid, pw->pw_gid) < 0 &&
+		    errno != ENOENT)
+			return fail(err, errlen, chown_paths[i]);
+	if (prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) < 0)
+		return fail(err, errlen, "PR_SET_KEEPCAPS");
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0)
+		return fail(err, errlen, "setting the group");
+	if (setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+		return fail(err, errlen, "setting the user");
+	caps = cap_init();
+	if (!caps)
+		return fail(err, errlen, "cap_init");
+	ret = cap_set_flag(caps, CAP_PERMITTED, 1, keep, CAP_SET) |
+	      cap_set_flag(caps, CAP_EFFECTIVE, 1, keep, CAP_SET) |
+	      cap_set_flag(caps, CAP_INHERITABLE, 1, keep, CAP_SET);
+	if (ret == 0)
+		ret = cap_set_proc(caps);
+	cap_free(caps);
+	if (ret < 0)
+		return fail(err, errlen, "keeping CAP_NET_ADMIN");
+	/* Ambient, so the iptables tools we run at reload and stop keep it. */
+	if (cap_set_ambient(CAP_NET_ADMIN, CAP_SET) < 0)
+		return fail(err, errlen, "ambient CAP_NET_ADMIN");
+	prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L);
+	/* Make sure there is no way back. */
+	if (setuid(0) == 0) {
+		errno = EPERM;
+		return fail(err, errlen, "root could be regained");
+	}
+	return 0;
+}

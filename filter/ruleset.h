@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The policy's kernel ruleset: which aggregates and ports go to which
+ * queues. The one place that turns a policy into netlink/rules' plain
+ * description, used by portcullisd and by `portcullis rules`.
+ */
+#ifndef PORTCULLIS_RULESET_H
+#define PORTCULLIS_RULESET_H
+
+#include "netlink/rules.h"
+#include "policy/policy.h"
+
+/* NF_REPEAT marks this bit; the chain's first rule rejects it (TCP reset). */
+#define RULESET_REJECT_MARK 0x40000000u
+
+struct ruleset {
+	struct rules_desc desc;
+	char **v4, **v6;		/* owned strings behind desc */
+	char **r4, **r6;
+	struct rules_port *ports;
+};
+
+/*
+ * Describe p's ruleset for `queues` queues per group: fail-closed queues
+ * 0 .. queues-1, fail-open queues queues .. 2*queues-1. Returns 0, or -1
+ * with errno ENOMEM.
+ */
+int ruleset_build(struct ruleset *rs, const struct policy *p,
+		  unsigned queues);
+
+/* Whether a and b install the same rules. */
+bool ruleset_equal(const struct ruleset *a, const struct ruleset *b);
+
+/*
+ * The union of a and b into out, for the moment between two policies:
+ * every aggregate and port either queues, a port fails closed if either
+ * says so, and only relays both know skip the queue. Installed before the
+ * policy swap, it leaves no moment where a SYN either policy judges
+ * passes unjudged. Returns 0, or -1 with errno ENOMEM.
+ */
+int ruleset_union(struct ruleset *out, const struct ruleset *a,
+		  const struct ruleset *b);
+
+/* NULL-safe on a zeroed ruleset. */
+void ruleset_free(struct ruleset *rs);
+
+#endif

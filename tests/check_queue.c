@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * netlink/queue against the real kernel. Each test runs in a network
+ * namespace of its own (unshare(2) in Check's forked child, gone when the
+ * child exits), so no queue or rule of the host is touched. The packets
+ * are local SYNs to 198.51.100.1 on that namespace's loopback, queued in
+ * OUTPUT. Without root the tests are skipped with a message.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "filter/parse.h"
+#include "netlink/queue.h"
+
+Suite *queue_suite(void);
+
+#define QNUM		65000
+#define REJECT_MARK	0x100
+
+/* Into a fresh network namespace; false (and a message) if we may not. */
+static bool private_netns(void)
+{
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0) {
+		fprintf(stderr, "check_queue: skipped, needs root to make a "
+			"network namespace\n");
+		return false;
+	}
+	return true;
+}
+
+/* Loopback up, 198.51.100.1 on it, SYNs to :25 queued to QNUM in OUTPUT,
+ * marked ones rejected first. */
+static void local_lab(void)
+{
+	ck_assert_int_eq(system("ip link set lo up && "
+				"ip addr add 198.51.100.1/32 dev lo && "
+				"iptables -A OUTPUT -p tcp -m mark --mark "
+				"0x100/0x100 -j REJECT --reject-with tcp-reset"
+				" && iptables -A OUTPUT -d 198.51.100.1 -p tcp"
+				" --syn --dport 25 -j NFQUEUE --queue-num 65000"),
+			 0);
+}
+
+/* A non-blocking connect to 198.51.100.1:port; returns the socket. */
+static int start_connect(uint16_t port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	ck_assert_int_ge(fd, 0);
+	inet_pton(AF_INET, "198.51.100.1", &sin.sin_addr);
+	ck_assert(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 &&
+		  errno == EINPROGRESS);
+	return fd;
+}
+
+/* Wait for the connect's outcome; returns its errno (0: connected). */
+static int connect_result(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (poll(&pfd, 1, 2000) != 1)
+		return ETIMEDOUT;
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	return err;
+}
+
+START_TEST(test_second_bind_is_refused_with_a_clear_error)
+{
+	char err[256];
+	struct queue *a, *b;
+
+	if (!private_netns())
+		return;
+	a = queue_open(QNUM, NULL, err, sizeof(err));
+	ck_assert_msg(a != NULL, "first open: %s", err);
+	ck_assert_uint_eq(queue_num(a), QNUM);
+	ck_assert_int_ge(queue_fd(a), 0);
+
+	errno = 0;
+	b = queue_open(QNUM, NULL, err, sizeof(err));
+	ck_assert_ptr_null(b);
+	ck_assert_int_eq(errno, EBUSY);
+	ck_assert_msg(strstr(err, "queue 65000 is already bound by another "
+			     "socket") != NULL, "message: %s", err);
+
+	/* Another number is free, and the first one is after a close. */
+	b = queue_open(QNUM + 1, NULL, err, sizeof(err));
+	ck_assert_msg(b != NULL, "other queue: %s", err);
+	queue_close(b);
+	queue_close(a);
+	a = queue_open(QNUM, NULL, err, sizeof(err));
+	ck_assert_msg(a != NULL, "reopen: %s", err);
+	queue_close(a);
+}
+END_TEST
+
+START_TEST(test_bad_config_is_refused)
+{
+	struct queue_config cfg = { .copy_range = 70000 };
+	char err[256];
+
+	errno = 0;
+	ck_assert_ptr_null(queue_open(QNUM, &cfg, err, sizeof(err)));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "copy range 70000"));
+	cfg.copy_range = 0;
+	cfg.burst = 5000;
+	ck_assert_ptr_null(queue_open(QNUM, &cfg, NULL, 0));
+	ck_assert_int_eq(errno, EINVAL);
+	queue_close(NULL);
+}
+END_TEST
+
+static void never(struct queue *q, const struct queue_packet *pkt,
+		  void *arg)
+{
+	(void)q;
+	(void)pkt;
+	(void)arg;
+	ck_abort_msg("no packet expected");
+}
+
+START_TEST(test_receive_times_out_and_counts_refused_verdicts)
+{
+	struct queue_stats st;
+	struct queue *q;
+	char err[256];
+
+	if (!private_netns())
+		return;
+	q = queue_open(QNUM, NULL, err, sizeof(err));
+	ck_assert_msg(q != NULL, "%s", err);
+	ck_assert_int_eq(queue_receive(q, never, NULL, 50), 0);
+	/* No packet 4242 waits: the kernel answers ENOENT. */
+	ck_assert_int_eq(queue_verdict(q, 4242, QUEUE_ACCEPT, 0), 0);
+	ck_assert_int_eq(queue_receive(q, never, NULL, 200), 0);
+	queue_stats(q, &st);
+	ck_assert_uint_eq(st.verdicts, 1);
+	ck_assert_uint_eq(st.verdict_errors, 1);
+	ck_assert_uint_gt(st.rcvbuf, 0);
+	queue_close(q);
+}
+END_TEST
+
+static void *interrupt_later(void *arg)
+{
+	usleep(100 * 1000);
+	queue_interrupt(arg);
+	return NULL;
+}
+
+START_TEST(test_interrupt_wakes_a_blocked_receive)
+{
+	struct queue *q;
+	pthread_t t;
+	char err[256];
+
+	if (!private_netns())
+		return;
+	q = queue_open(QNUM, NULL, err, sizeof(err));
+	ck_assert_msg(q != NULL, "%s", err);
+	ck_assert_int_eq(pthread_create(&t, NULL, interrupt_later, q), 0);
+	errno = 0;
+	ck_assert_int_eq(queue_receive(q, never, NULL, -1), -1);
+	ck_assert_int_eq(errno, EINTR);
+	pthread_join(t, NULL);
+	/* It stays interrupted. */
+	ck_assert_int_eq(queue_receive(q, never, NULL, -1), -1);
+	ck_assert_int_eq(errno, EINTR);
+	queue_close(q);
+}
+END_TEST
+
+struct seen {
+	unsigned n;
+	struct queue_packet pkt;
+	struct parse_syn syn;
+	enum parse_status st;
+	enum queue_verdict v;
+};
+
+static void judge(struct queue *q, const struct queue_packet *pkt, void *arg)
+{
+	struct seen *s = arg;
+
+	s->n++;
+	s->pkt = *pkt;
+	s->st = parse_syn(pkt->payload, pkt->len, &s->syn);
+	ck_assert_int_eq(queue_verdict(q, pkt->id, s->v,
+				       pkt->mark | REJECT_MARK), 0);
+}
+
+START_TEST(test_repeat_with_mark_rejects_a_syn)
+{
+	struct seen s = { .v = QUEUE_REPEAT };
+	struct queue_stats st;
+	struct queue *q;
+	char err[256];
+	int fd;
+
+	if (!private_netns())
+		return;
+	local_lab();
+	q = queue_open(QNUM, NULL, err, sizeof(err));
+	ck_assert_msg(q != NULL, "%s", err);
+	fd = start_connect(25);
+	ck_assert_int_eq(queue_receive(q, judge, &s, 2000), 1);
+	ck_assert_int_eq(s.st, PARSE_SYN);
+	ck_assert_uint_eq(s.pkt.hw_protocol, ETH_P_IP);
+	ck_assert_uint_eq(s.syn.flow.dport, 25);
+	ck_assert_uint_eq(s.syn.flow.dst.b[15], 1);
+	ck_assert_int_eq(connect_result(fd), ECONNREFUSED);
+	close(fd);
+	queue_stats(q, &st);
+	ck_assert_uint_eq(st.packets, 1);
+	ck_assert_uint_eq(st.verdicts, 1);
+	ck_assert_uint_eq(st.verdict_errors, 0);
+	queue_close(q);
+}
+END_TEST
+
+START_TEST(test_drop_verdict_leaves_the_connect_waiting)
+{
+	struct seen s = { .v = QUEUE_DROP };
+	struct pollfd pfd = { .events = POLLOUT };
+	struct queue *q;
+	char err[256];
+	int fd;
+
+	if (!private_netns())
+		return;
+	local_lab();
+	q = queue_open(QNUM, NULL, err, sizeof(err));
+	ck_assert_msg(q != NULL, "%s", err);
+	fd = start_connect(25);
+	pfd.fd = fd;
+	ck_assert_int_eq(queue_receive(q, judge, &s, 2000), 1);
+	ck_assert_int_eq(s.st, PARSE_SYN);
+	/* Nothing answers within the first retransmission timeout. */
+	ck_assert_int_eq(poll(&pfd, 1, 300), 0);
+	close(fd);
+	queue_close(q);
+}
+END_TEST
+
+START_TEST(test_overrun_is_counted_not_fatal)
+{
+	struct queue_config cfg = { .rcvbuf = 4096, .burst = 16 };
+	struct seen s = { .v = QUEUE_REPEAT };
+	struct queue_stats st;
+	struct queue *q;
+	char err[256];
+	int fds[64], i, n, total = 0;
+
+	if (!private_netns())
+		return;
+	local_lab();
+	q = queue_open(QNUM, &cfg, err, sizeof(err));
+	ck_assert_msg(q != NULL, "%s", err);
+	for (i = 0; i < 64; i++)
+		fds[i] = start_connect(25);
+	while ((n = queue_receive(q, judge, &s, 200)) > 0)
+		total += n;
+	ck_assert_int_eq(n, 0);
+	queue_stats(q, &st);
+	ck_assert_uint_ge(st.enobufs, 1);
+	ck_assert_int_gt(total, 0);
+	ck_assert_int_lt(total, 64);
+	/* The socket still works after the overrun. */
+	ck_assert_uint_eq(st.verdict_errors, 0);
+	for (i = 0; i < 64; i++)
+		close(fds[i]);
+	queue_close(q);
+}
+END_TEST
+
+Suite *queue_suite(void)
+{
+	Suite *s = suite_create("queue");
+	TCase *tc = tcase_create("kernel");
+
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_second_bind_is_refused_with_a_clear_error);
+	tcase_add_test(tc, test_bad_config_is_refused);
+	tcase_add_test(tc, test_receive_times_out_and_counts_refused_verdicts);
+	tcase_add_test(tc, test_interrupt_wakes_a_blocked_receive);
+	tcase_add_test(tc, test_repeat_with_mark_rejects_a_syn);
+	tcase_add_test(tc, test_drop_verdict_leaves_the_connect_waiting);
+	tcase_add_test(tc, test_overrun_is_counted_not_fatal);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,62 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# make demo: the lab, the daemon with the example policy, real connections
+# from the subscriber blocked and passed, then the block log.
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+WORK=$(mktemp -d /tmp/portcullis-demo.XXXXXX)
+. "$TOP/tests/lab.sh"
+. "$TOP/tests/daemon.sh"
+
+cleanup() {
+	daemon_stop TERM
+	lab_down
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ "$(id -u)" -eq 0 ] || { echo "make demo needs root (network namespaces)" >&2; exit 1; }
+lab_up || { echo "could not build the lab" >&2; exit 1; }
+lab_policy "$TOP/examples/policy.yaml" "$WORK/policy.yaml"
+echo "== the policy: examples/policy.yaml"
+"$TOP/portcullis" check "$WORK/policy.yaml" | sed 's/^/   /'
+echo
+echo "== the daemon, in the router namespace"
+daemon_start "$WORK/policy.yaml" || exit 1
+sed 's/^/   /' "$WORK/daemon.log"
+echo
+echo "== the router's ruleset (iptables-save, the PORTCULLIS chain)"
+in_rt iptables-save | grep -E 'PORTCULLIS' | sed 's/^/   /'
+echo
+echo "== real TCP connects from the subscriber namespace"
+printf '   %-18s %-18s %5s  %-10s %-10s %8s\n' source destination port expected got ms
+row() {
+	local what=$1 src=$2 dst=$3 port=$4 expect=$5 out got ms mark
+	out=$(lab_connect "$src" "$dst" "$port" 1.0)
+	got=${out% *} ms=${out#* }
+	mark=ok
+	[ "$got" = "$expect" ] || mark="UNEXPECTED"
+	printf '   %-18s %-18s %5s  %-10s %-10s %8s  %s  %s\n' "$src" "$dst" "$port" \
+		"$expect" "$got" "$ms" "$mark" "$what"
+}
+row "residential, spam port" $LAB_RES4 $LAB_DST4 25 refused
+row "residential, submission" $LAB_RES4 $LAB_DST4 465 connected
+row "residential, submission" $LAB_RES4 $LAB_DST4 587 connected
+row "business exception" $LAB_BIZ4 $LAB_DST4 25 connected
+row "expired exception" $LAB_EXP4 $LAB_DST4 25 refused
+row "ISP relay" $LAB_RES4 $LAB_RELAY4 25 connected
+row "not a subscriber" $LAB_NON4 $LAB_DST4 25 connected
+row "residential, spam port" $LAB_RES6 $LAB_DST6 25 refused
+row "residential, submission" $LAB_RES6 $LAB_DST6 465 connected
+row "residential, submission" $LAB_RES6 $LAB_DST6 587 connected
+row "business exception" $LAB_BIZ6 $LAB_DST6 25 connected
+row "ISP relay" $LAB_RES6 $LAB_RELAY6 25 connected
+row "not a subscriber" $LAB_NON6 $LAB_DST6 25 connected
+sleep 0.1
+echo
+echo "== the block log ($WORK/blocks.jsonl)"
+sed 's/^/   /' "$WORK/blocks.jsonl" 2>/dev/null
+echo
+daemon_stop TERM
+echo "== after a clean stop, portcullis rules left in the router: $(in_rt iptables-save | grep -c PORTCULLIS)"

@@ -1,0 +1,258 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# End-to-end: the real daemon in the lab's router, real TCP connects from
+# the subscriber, every decision of DESIGN.md asserted as a subscriber sees
+# it (refused, connected, timed out) and as the block log records it.
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+WORK=$(mktemp -d /tmp/portcullis-e2e.XXXXXX)
+. "$TOP/tests/lab.sh"
+. "$TOP/tests/daemon.sh"
+
+pass=0
+fail=0
+cleanup() {
+	daemon_stop KILL
+	lab_down
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() { pass=$((pass + 1)); echo "  ok    $*"; }
+no() { fail=$((fail + 1)); echo "  FAIL  $*"; }
+
+# conn NAME SRC DST PORT EXPECT [MAX_MS]: one connect, judged.
+conn() {
+	local name=$1 out got ms
+	out=$(lab_connect "$2" "$3" "$4" 1.0)
+	got=${out% *} ms=${out#* }
+	if [ "$got" != "$5" ]; then
+		no "$name: $2 → $3:$4 $got in $ms ms, expected $5"
+	elif [ -n "${6:-}" ] && [ "${ms%.*}" -ge "$6" ]; then
+		no "$name: $2 → $3:$4 $got in $ms ms, expected under $6 ms"
+	else
+		ok "$name: $2 → $3:$4 $got ($ms ms)"
+	fi
+}
+
+# check NAME COMMAND...: a shell condition.
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else no "$name"; fi
+}
+
+rules_left() { in_rt iptables-save; in_rt ip6tables-save; }
+
+[ "$(id -u)" -eq 0 ] || { echo "e2e: needs root for network namespaces"; echo "e2e: 0 passed, 1 failed"; exit 1; }
+echo "e2e: the lab"
+lab_up || { echo "e2e: could not build the lab"; echo "e2e: 0 passed, 1 failed"; exit 1; }
+lab_policy "$TOP/examples/policy.yaml" "$WORK/policy.yaml"
+
+echo "e2e: enforce mode, example policy"
+if daemon_start "$WORK/policy.yaml"; then
+	conn "residential 25 is reset at once" $LAB_RES4 $LAB_DST4 25 refused 100
+	conn "residential 465 connects" $LAB_RES4 $LAB_DST4 465 connected
+	conn "residential 587 connects" $LAB_RES4 $LAB_DST4 587 connected
+	conn "business exception connects on 25" $LAB_BIZ4 $LAB_DST4 25 connected
+	conn "expired exception falls back to residential" $LAB_EXP4 $LAB_DST4 25 refused 100
+	conn "relay reachable on 25" $LAB_RES4 $LAB_RELAY4 25 connected
+	conn "non-subscriber passes" $LAB_NON4 $LAB_DST4 25 connected
+	conn "IPv6 residential 25 is reset at once" $LAB_RES6 $LAB_DST6 25 refused 100
+	conn "IPv6 residential 587 connects" $LAB_RES6 $LAB_DST6 587 connected
+	conn "IPv6 residential 465 connects" $LAB_RES6 $LAB_DST6 465 connected
+	conn "IPv6 business exception connects on 25" $LAB_BIZ6 $LAB_DST6 25 connected
+	conn "IPv6 relay reachable on 25" $LAB_RES6 $LAB_RELAY6 25 connected
+	conn "IPv6 non-subscriber passes" $LAB_NON6 $LAB_DST6 25 connected
+	sleep 0.1	# the block log's writer runs on its own thread
+	check "block log: IPv4 line with every field" grep -qF \
+		"\"event\":\"block\",\"src\":\"$LAB_RES4\",\"dst\":\"$LAB_DST4\",\"dport\":25,\"action\":\"reject\",\"profile\":\"residential\",\"prefix\":\"100.64.0.0/10\"}" \
+		"$WORK/blocks.jsonl"
+	check "block log: IPv6 line" grep -qF \
+		"\"src\":\"$LAB_RES6\",\"dst\":\"$LAB_DST6\",\"dport\":25,\"action\":\"reject\",\"profile\":\"residential\",\"prefix\":\"2001:db8:1::/48\"}" \
+		"$WORK/blocks.jsonl"
+	check "block log: the expired exception's source, under residential" grep -qF \
+		"\"src\":\"$LAB_EXP4\",\"dst\":\"$LAB_DST4\",\"dport\":25,\"action\":\"reject\",\"profile\":\"residential\"" \
+		"$WORK/blocks.jsonl"
+	check "block log: nothing passed is logged" bash -c \
+		"! grep -qE '\"dport\":(465|587)|\"src\":\"($LAB_BIZ4|$LAB_NON4)\"' '$WORK/blocks.jsonl'"
+	check "block log: every line is JSON" python3 -c \
+		"import json,sys; [json.loads(l) for l in open(sys.argv[1])]" "$WORK/blocks.jsonl"
+
+	PC="$TOP/portcullis --control $WORK/control.sock"
+	out=$($PC stats 2>&1)
+	check "stats: every verdict counted (relays and non-subscribers never queued)" \
+		grep -qF "verdicts:     6 accept, 0 drop, 3 reject" <<<"$out"
+	check "stats --json parses" python3 -c "import json,sys; json.loads(sys.stdin.read())" <<<"$($PC stats --json)"
+	m=$(in_rt curl -s --max-time 5 http://127.0.0.1:9638/metrics)
+	check "metrics: rejects by profile and port" grep -qxF 'portcullis_verdicts_total{action="reject",profile="residential",port="25"} 3' <<<"$m"
+	check "metrics: accepts on submission" grep -qxF 'portcullis_verdicts_total{action="accept",profile="residential",port="587"} 2' <<<"$m"
+	check "metrics: the kernel's queue counters" grep -qE '^portcullis_kernel_queue_dropped_total\{queue="0"\} 0$' <<<"$m"
+	check "metrics: only loopback by default" bash -c "! ip netns exec $NS_RT curl -s --max-time 2 http://198.51.100.1:9638/metrics >/dev/null"
+	check "metrics: 404 elsewhere" test "$(in_rt curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9638/)" = 404
+	out=$($PC reload 2>&1)
+	check "reload: succeeds and says so" grep -q "^reloaded " <<<"$out"
+	cp "$WORK/policy.yaml" "$WORK/policy.good"
+	printf 'version: 1\nprofiles: { residential: { ports: { 25: rejekt } } }\n' >"$WORK/policy.yaml"
+	out=$($PC reload 2>&1)
+	rc=$?
+	check "broken reload: exit 1" test $rc -eq 1
+	check "broken reload: file:line:col and what was expected" \
+		grep -qF "policy.yaml:2:41: unknown action \"rejekt\"; expected accept, drop or reject" <<<"$out"
+	check "broken reload: says the running policy stays" grep -q "running policy stays" <<<"$out"
+	conn "broken reload: old policy still rejects 25" $LAB_RES4 $LAB_DST4 25 refused 100
+	conn "broken reload: old policy still passes business" $LAB_BIZ4 $LAB_DST4 25 connected
+	cp "$WORK/policy.good" "$WORK/policy.yaml"
+	check "stats: counts the failed load" grep -q "(3 loads, 1 failed)\|(2 loads, 1 failed)" <<<"$($PC stats)"
+	out=$($PC frobnicate 2>&1)
+	check "control: unknown command is refused" grep -q "unknown command" <<<"$out"
+
+	echo "e2e: SIGKILL: port 25 fails closed, submission fails open"
+	daemon_stop KILL
+	conn "no daemon: residential 25 does not pass" $LAB_RES4 $LAB_DST4 25 timeout
+	conn "no daemon: residential 587 still connects" $LAB_RES4 $LAB_DST4 587 connected
+	conn "no daemon: IPv6 587 still connects" $LAB_RES6 $LAB_DST6 587 connected
+	conn "no daemon: relay still reachable" $LAB_RES4 $LAB_RELAY4 25 connected
+
+	echo "e2e: restart after SIGKILL, then a clean stop"
+	if daemon_start "$WORK/policy.yaml"; then
+		check "restart: one jump from FORWARD, not two" \
+			test "$(in_rt iptables-save | grep -c -- '-A FORWARD .*-j PORTCULLIS$')" = 1
+		conn "restart: residential 25 reset again" $LAB_RES4 $LAB_DST4 25 refused 100
+		daemon_stop TERM
+		check "clean stop: exit status 0" test $? -eq 0
+		check "clean stop: no portcullis rule left" bash -c \
+			"! { ip netns exec $NS_RT iptables-save; ip netns exec $NS_RT ip6tables-save; } | grep -qi portcullis"
+		conn "clean stop: 25 passes the unfiltered router" $LAB_RES4 $LAB_DST4 25 connected
+	else
+		no "restart after SIGKILL"
+	fi
+else
+	no "daemon start"
+fi
+
+echo "e2e: 50 reloads under a steady connect loop"
+lab_policy "$TOP/examples/policy.yaml" "$WORK/policy.yaml"
+cp "$WORK/policy.yaml" "$WORK/policy.a"
+# Variant b drops an aggregate and the list: the ruleset changes at every
+# reload, and the sources under test are judged alike by both.
+grep -v -e '2001:db8:1000::/36' -e 'file: business.list' "$WORK/policy.a" >"$WORK/policy.b"
+if daemon_start "$WORK/policy.yaml"; then
+	PC="$TOP/portcullis --control $WORK/control.sock"
+	in_sub python3 "$LAB_DIR/lab_tcp.py" loop $LAB_RES4 $LAB_DST4 25 150 1.0 0.02 >"$WORK/l25" &
+	l1=$!
+	in_sub python3 "$LAB_DIR/lab_tcp.py" loop $LAB_RES4 $LAB_DST4 587 150 1.0 0.02 >"$WORK/l587" &
+	l2=$!
+	in_sub python3 "$LAB_DIR/lab_tcp.py" loop $LAB_BIZ4 $LAB_DST4 25 150 1.0 0.02 >"$WORK/lbiz" &
+	l3=$!
+	in_sub python3 "$LAB_DIR/lab_tcp.py" loop $LAB_RES6 $LAB_DST6 25 150 1.0 0.02 >"$WORK/l6" &
+	l4=$!
+	bad=0
+	for i in $(seq 50); do
+		if [ $((i % 2)) -eq 0 ]; then cp "$WORK/policy.a" "$WORK/policy.yaml"; else cp "$WORK/policy.b" "$WORK/policy.yaml"; fi
+		$PC reload >/dev/null 2>&1 || bad=$((bad + 1))
+		sleep 0.03
+	done
+	wait $l1 $l2 $l3 $l4
+	check "50 reloads: every one succeeded" test $bad -eq 0
+	check "50 reloads: residential 25 refused every time ($(cat "$WORK/l25"))" test "$(cat "$WORK/l25")" = "refused=150"
+	check "50 reloads: residential 587 connected every time ($(cat "$WORK/l587"))" test "$(cat "$WORK/l587")" = "connected=150"
+	check "50 reloads: business 25 connected every time ($(cat "$WORK/lbiz"))" test "$(cat "$WORK/lbiz")" = "connected=150"
+	check "50 reloads: IPv6 residential 25 refused every time ($(cat "$WORK/l6"))" test "$(cat "$WORK/l6")" = "refused=150"
+	check "50 reloads: loads counted" grep -qF "(51 loads, 0 failed)" <<<"$($PC stats)"
+	check "50 reloads: one jump, one chain" test "$(in_rt iptables-save | grep -c -- '-j PORTCULLIS$')" = 1
+	daemon_stop TERM
+	cp "$WORK/policy.a" "$WORK/policy.yaml"
+else
+	no "daemon start (reloads)"
+fi
+
+echo "e2e: live exceptions"
+rm -f "$WORK/blocks.jsonl"
+if daemon_start "$WORK/policy.yaml"; then
+	PC="$TOP/portcullis --control $WORK/control.sock"
+	out=$($PC except add 100.64.0.0/29 --profile business --note "ticket 5000, mail server" 2>&1)
+	check "except add: says what it added" grep -qF "added 100.64.0.0/29: profile business, no expiry, note: ticket 5000, mail server" <<<"$out"
+	conn "except add: residential source now connects on 25" $LAB_RES4 $LAB_DST4 25 connected
+	conn "except add: IPv6 untouched, still reset" $LAB_RES6 $LAB_DST6 25 refused 100
+	out=$($PC except add 100.64.0.3/29 --profile business 2>&1)
+	check "except add: host bits named" grep -qF "100.64.0.3/29 has host bits set; did you mean 100.64.0.0/29?" <<<"$out"
+	out=$($PC except add 100.64.0.8/29 --profile nosuch 2>&1)
+	check "except add: unknown profile refused, file:line:col-free but clear" grep -qF 'live exception 100.64.0.8/29 names profile "nosuch", which the policy does not define' <<<"$out"
+	check "except list: shows it" grep -qE "^100.64.0.0/29 +business .* never +ticket 5000, mail server$" <<<"$($PC except list)"
+	daemon_stop TERM
+	daemon_start "$WORK/policy.yaml"
+	check "restart: the live exception is still there" grep -qF "100.64.0.0/29" <<<"$($PC except list)"
+	conn "restart: and still decides" $LAB_RES4 $LAB_DST4 25 connected
+	out=$($PC except del 100.64.0.0/29 2>&1)
+	check "except del: says so" grep -qF "deleted 100.64.0.0/29" <<<"$out"
+	conn "except del: refused again" $LAB_RES4 $LAB_DST4 25 refused 100
+	out=$($PC except del 100.64.0.0/29 2>&1)
+	check "except del: an unknown one is an error" grep -qF "no live exception for 100.64.0.0/29" <<<"$out"
+	# A live exception beats the file's entry for the same prefix.
+	$PC except add 100.64.0.16/28 --profile residential --for 2s >/dev/null
+	conn "except beats the file's entry for its prefix" $LAB_BIZ4 $LAB_DST4 25 refused 100
+	sleep 3.2
+	conn "expiry: the file's entry decides again" $LAB_BIZ4 $LAB_DST4 25 connected
+	check "expiry: gone from the list" grep -qF "no live exceptions" <<<"$($PC except list)"
+	sleep 0.1
+	check "audit: add, del and expire lines in the block log" bash -c \
+		"grep -q '\"event\":\"except\",\"op\":\"add\",\"prefix\":\"100.64.0.0/29\",\"profile\":\"business\",\"note\":\"ticket 5000, mail server\"' '$WORK/blocks.jsonl' &&
+		 grep -q '\"op\":\"del\",\"prefix\":\"100.64.0.0/29\"' '$WORK/blocks.jsonl' &&
+		 grep -q '\"op\":\"expire\",\"prefix\":\"100.64.0.16/28\",\"profile\":\"residential\",\"until\":' '$WORK/blocks.jsonl'"
+	daemon_stop TERM
+else
+	no "daemon start (exceptions)"
+fi
+
+echo "e2e: started as root, runs as nobody with CAP_NET_ADMIN only"
+if daemon_start "$WORK/policy.yaml" --user nobody; then
+	st=$(cat /proc/$DAEMON_PID/status)
+	check "privdrop: uid is nobody's" grep -qE "^Uid:\s+$(id -u nobody)\s+$(id -u nobody)\s+$(id -u nobody)" <<<"$st"
+	check "privdrop: effective capabilities are CAP_NET_ADMIN alone" \
+		grep -qE "^CapEff:\s+0000000000001000$" <<<"$st"
+	check "privdrop: every thread too" bash -c \
+		"! grep -h '^CapEff' /proc/$DAEMON_PID/task/*/status | grep -vqE '0000000000001000|0000000000000000'"
+	conn "privdrop: residential 25 still reset" $LAB_RES4 $LAB_DST4 25 refused 100
+	conn "privdrop: 587 still connects" $LAB_RES4 $LAB_DST4 587 connected
+	daemon_stop TERM
+	check "privdrop: clean stop as nobody removes every rule" bash -c \
+		"! { ip netns exec $NS_RT iptables-save; ip netns exec $NS_RT ip6tables-save; } | grep -qi portcullis"
+else
+	no "daemon start --user nobody"
+fi
+
+echo "e2e: monitor mode"
+lab_policy "$TOP/examples/policy.yaml" "$WORK/monitor.yaml" monitor
+rm -f "$WORK/blocks.jsonl"
+if daemon_start "$WORK/monitor.yaml"; then
+	conn "monitor: residential 25 connects" $LAB_RES4 $LAB_DST4 25 connected
+	conn "monitor: IPv6 residential 25 connects" $LAB_RES6 $LAB_DST6 25 connected
+	sleep 0.1
+	check "monitor: logged as it would have been, marked monitor" grep -qF \
+		"\"src\":\"$LAB_RES4\",\"dst\":\"$LAB_DST4\",\"dport\":25,\"action\":\"reject\",\"profile\":\"residential\",\"prefix\":\"100.64.0.0/10\",\"mode\":\"monitor\"}" \
+		"$WORK/blocks.jsonl"
+	daemon_stop TERM
+else
+	no "daemon start (monitor)"
+fi
+
+echo "e2e: start-up failures are one clear line and a non-zero exit"
+printf 'version: 2\n' >"$WORK/bad.yaml"
+out=$(in_rt "$TOP/portcullisd" -c "$WORK/bad.yaml" --control "$WORK/c.sock" --state "$WORK/state" 2>&1)
+rc=$?
+check "bad policy: exit non-zero" test $rc -ne 0
+check "bad policy: says file:line:col" grep -q "bad.yaml:1:10: " <<<"$out"
+check "bad policy: no rule installed" bash -c "! ip netns exec $NS_RT iptables-save | grep -q PORTCULLIS"
+if daemon_start "$WORK/policy.yaml"; then
+	out=$(in_rt "$TOP/portcullisd" -c "$WORK/policy.yaml" --control "$WORK/c2.sock" --state "$WORK/state2" 2>&1)
+	rc=$?
+	check "second daemon: refused" test $rc -ne 0
+	check "second daemon: says the queue is taken" grep -qi "queue .* in use\|already bound\|busy" <<<"$out"
+	conn "second daemon: the first still judges" $LAB_RES4 $LAB_DST4 25 refused 100
+	daemon_stop TERM
+fi
+
+echo "e2e: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
