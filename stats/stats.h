@@ -63,8 +63,9 @@ void stats_config_from_policy(struct stats_config *cfg,
 			      const struct policy *p);
 
 /* Producers the block log must have for stats over `threads` verdict
- * threads: one per verdict thread, and one for stats_tick() and
- * stats_release() (producer index `threads`). */
+ * threads: one per verdict thread, and the last one (index `threads`)
+ * for stats_tick() and stats_release(), which must be called from the
+ * one thread that owns that ring (the daemon's main thread). */
 unsigned stats_log_producers(unsigned threads);
 
 /*
@@ -109,8 +110,8 @@ bool stats_quarantined(struct stats *st, const struct policy_addr *src,
 		       int64_t now_ms);
 
 /* End src's subscriber's quarantine now (release line). Returns 0, or -1
- * with errno ENOENT when it is not quarantined. Not from a verdict
- * thread: it shares the block-log producer of stats_tick(). */
+ * with errno ENOENT when it is not quarantined. From the thread that
+ * calls stats_tick(): it pushes on the same block-log ring. */
 int stats_release(struct stats *st, const struct policy_addr *src,
 		  int64_t now_ms);
 
