@@ -167,6 +167,12 @@ int blocklog_format(const struct blocklog_event *ev, uint64_t lost,
 			      until, (unsigned long long)ev->count,
 			      (unsigned long long)ev->distinct);
 		break;
+	case BLOCKLOG_RELEASE:
+		w += snprintf(buf + w, len > (size_t)w ? len - (size_t)w : 0,
+			      ",\"reason\":\"%s\"",
+			      ev->reason == BLOCKLOG_RELEASE_MANUAL ?
+			      "manual" : "expired");
+		break;
 	default:
 		break;
 	}
@@ -396,6 +402,11 @@ void blocklog_counters(const struct blocklog *bl, struct blocklog_counters *c)
 	for (unsigned i = 0; i < bl->nrings; i++)
 		c->lost_full += atomic_load_explicit(&bl->rings[i].lost,
 						     memory_order_relaxed);
+}
+
+unsigned blocklog_producers(const struct blocklog *bl)
+{
+	return bl->nrings;
 }
 
 void blocklog_close(struct blocklog *bl)

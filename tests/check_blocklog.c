@@ -81,6 +81,41 @@ START_TEST(test_strings_are_json_escaped)
 }
 END_TEST
 
+START_TEST(test_subscriber_events_have_design_shapes)
+{
+	struct blocklog_event ev = block_event();
+	char line[1024];
+
+	ev.kind = BLOCKLOG_SUMMARY;
+	ev.count = 4512;
+	ev.distinct = 1203;
+	ev.window_s = 60;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_str_eq(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"summary\","
+		"\"src\":\"100.64.3.7\",\"blocked\":4512,"
+		"\"distinct_destinations\":1203,\"window_s\":60}\n");
+	ev.kind = BLOCKLOG_QUARANTINE;
+	ev.count = 812;
+	ev.distinct = 377;
+	ev.until = 1795832625;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_str_eq(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"quarantine\","
+		"\"src\":\"100.64.3.7\",\"until\":\"2026-11-28T02:23:45Z\","
+		"\"syns\":812,\"distinct_destinations\":377}\n");
+	ev.kind = BLOCKLOG_RELEASE;
+	ev.reason = BLOCKLOG_RELEASE_MANUAL;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_str_eq(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"release\","
+		"\"src\":\"100.64.3.7\",\"reason\":\"manual\"}\n");
+	ev.reason = BLOCKLOG_RELEASE_EXPIRED;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line, ",\"reason\":\"expired\"}\n"));
+}
+END_TEST
+
 START_TEST(test_short_buffer_is_refused)
 {
 	struct blocklog_event ev = block_event();
@@ -207,6 +242,7 @@ Suite *blocklog_suite(void)
 	tcase_add_test(tc, test_block_line_has_design_fields_in_order);
 	tcase_add_test(tc, test_monitor_block_says_mode_and_ipv6_is_plain);
 	tcase_add_test(tc, test_strings_are_json_escaped);
+	tcase_add_test(tc, test_subscriber_events_have_design_shapes);
 	tcase_add_test(tc, test_short_buffer_is_refused);
 	tcase_add_test(tc, test_full_ring_counts_loss_and_next_line_says_it);
 	tcase_add_test(tc, test_full_disk_costs_lines_not_pushes);
