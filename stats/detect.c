@@ -87,6 +87,17 @@ void stats_release_rec(struct stats *st, struct shard *sh, struct rec *r,
 		sh->c.releases_expired++;
 }
 
+void stats_rec_rate_roll(struct stats *st, struct shard *sh, struct rec *r,
+			 int64_t now, struct evbuf *eb)
+{
+	const struct tun *t = &st->tun;
+
+	if ((r->flags & REC_RATE) &&
+	    (!t->rate_ms || now >= r->rate_start + t->rate_ms))
+		summary(st, sh, r, r->rate_start + t->rate_ms,
+			(uint32_t)(t->rate_ms / 1000), eb);
+}
+
 bool stats_rec_roll(struct stats *st, struct shard *sh, struct rec *r,
 		    int64_t now, struct evbuf *eb)
 {
@@ -94,10 +105,7 @@ bool stats_rec_roll(struct stats *st, struct shard *sh, struct rec *r,
 
 	if ((r->flags & REC_QUAR) && now >= r->until)
 		stats_release_rec(st, sh, r, r->until, false, eb);
-	if ((r->flags & REC_RATE) &&
-	    (!t->rate_ms || now >= r->rate_start + t->rate_ms))
-		summary(st, sh, r, r->rate_start + t->rate_ms,
-			(uint32_t)(t->rate_ms / 1000), eb);
+	stats_rec_rate_roll(st, sh, r, now, eb);
 	if ((r->flags & REC_DET) &&
 	    (!t->det || now >= r->det_start + t->window_ms))
 		r->flags &= ~(REC_DET | REC_FIRED);

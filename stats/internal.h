@@ -242,6 +242,9 @@ struct rec *stats_rec_get(struct stats *st, struct shard *sh, uint32_t si,
 void stats_rec_put(struct shard *sh, struct rec *r);
 
 /* detect.c: windows, detection, quarantine, the block-log rate. */
+/* Write r's summary if its rate window has ended. */
+void stats_rec_rate_roll(struct stats *st, struct shard *sh, struct rec *r,
+			 int64_t now, struct evbuf *eb);
 bool stats_rec_roll(struct stats *st, struct shard *sh, struct rec *r,
 		    int64_t now, struct evbuf *eb);
 void stats_rec_flush(struct stats *st, struct shard *sh, struct rec *r,

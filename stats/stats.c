@@ -349,6 +349,10 @@ void stats_tick(struct stats *st, int64_t now)
 			pthread_mutex_lock(&sh->lock);
 			for (ri = sh->quar.head; ri != NIL; ri = next) {
 				next = sh->recs[ri].link.next;
+				/* A quarantined spammer's held-back lines are
+				 * summarised on time too. */
+				stats_rec_rate_roll(st, sh, &sh->recs[ri], now,
+						    &eb);
 				if (now >= sh->recs[ri].until)
 					stats_release_rec(st, sh,
 							  &sh->recs[ri],

@@ -569,6 +569,32 @@ START_TEST(test_summary_is_written_by_the_next_syn_without_a_tick)
 }
 END_TEST
 
+START_TEST(test_quarantined_spammer_is_summarised_on_time)
+{
+	struct stats_config cfg = base_cfg();
+	struct policy_addr a;
+	char dst[32];
+	struct fx fx;
+
+	cfg.log_per_subscriber = 2;
+	fx_open(&fx, &cfg, NULL);
+	/* Enough to be quarantined; all but two lines held back. */
+	for (unsigned i = 0; i < 8; i++) {
+		dst_n(dst, sizeof(dst), i);
+		fx_syn(&fx, "100.64.3.7", dst, 25, T0 + i, POLICY_REJECT);
+	}
+	policy_addr_parse("100.64.3.7", &a);
+	ck_assert(stats_quarantined(fx.st, &a, T0 + 8));
+	ck_assert_int_eq(count(fx_log(&fx), "\"event\":\"summary\""), 0);
+	/* The tick that ends the rate window writes it, though the
+	 * subscriber is still held. */
+	stats_tick(fx.st, T0 + 60000);
+	ck_assert_int_eq(count(fx_log(&fx), "\"event\":\"summary\""), 1);
+	ck_assert(stats_quarantined(fx.st, &a, T0 + 60000));
+	fx_close(&fx);
+}
+END_TEST
+
 START_TEST(test_accepted_syns_write_no_lines)
 {
 	struct stats_config cfg = base_cfg();
@@ -1059,6 +1085,7 @@ Suite *stats_suite(void)
 	tcase_add_test(tc, test_rate_limit_then_one_summary_with_its_numbers);
 	tcase_add_test(tc,
 		       test_summary_is_written_by_the_next_syn_without_a_tick);
+	tcase_add_test(tc, test_quarantined_spammer_is_summarised_on_time);
 	tcase_add_test(tc, test_accepted_syns_write_no_lines);
 	tcase_add_test(tc,
 		       test_quarantined_business_gets_detection_profile_on_587);

@@ -227,6 +227,57 @@ else
 	no "full disk: cannot mount a tmpfs"
 fi
 
+echo "e2e: spam runs: detection, quarantine, release"
+sed -e "s|^  per_subscriber: .*|  per_subscriber: 10/s|" "$WORK/policy.a" >"$WORK/spam.yaml"
+rm -f "$WORK/blocks.jsonl"
+if daemon_start "$WORK/spam.yaml"; then
+	PC="$TOP/portcullis --control $WORK/control.sock"
+	out=$(in_sub python3 "$LAB_DIR/lab_tcp.py" burst $LAB_SPAMBIZ4 198.51.100.10 25 25 100 0.5)
+	check "business burst: 25 is open to business ($out)" grep -qE "^connected=(99|100)" <<<"$out"
+	check "business burst: quarantined" grep -qE "^$LAB_SPAMBIZ4 " <<<"$($PC quarantine)"
+	conn "business burst: its 587 is now held" $LAB_SPAMBIZ4 $LAB_DST4 587 timeout
+	conn "business burst: so is 25" $LAB_SPAMBIZ4 $LAB_DST4 25 timeout
+	conn "business burst: its neighbour is untouched" $LAB_BIZ4 $LAB_DST4 25 connected
+	out=$($PC release $LAB_SPAMBIZ4 2>&1)
+	check "release: says so" grep -qF "released $LAB_SPAMBIZ4" <<<"$out"
+	conn "release: 587 connects again" $LAB_SPAMBIZ4 $LAB_DST4 587 connected
+	out=$($PC release $LAB_SPAMBIZ4 2>&1)
+	check "release: twice is an error" grep -qF "is not quarantined" <<<"$out"
+	out=$(in_sub python3 "$LAB_DIR/lab_tcp.py" burst $LAB_SPAM4 198.51.100.10 25 25 100 0.5)
+	check "residential burst: refused at once ($out)" grep -qE "^refused=(99|100)" <<<"$out"
+	check "residential burst: quarantine listed" grep -qE "^$LAB_SPAM4 " <<<"$($PC quarantine)"
+	conn "residential burst: 587 held too" $LAB_SPAM4 $LAB_DST4 587 timeout
+	check "top: the spammer first" grep -qE "^$LAB_SPAM4 +[0-9]+ +(99|100|101) " <<<"$($PC top 3 | sed -n 2p)"
+	check "top --json parses" python3 -c "import json,sys; d=json.loads(sys.stdin.read()); assert d[0]['quarantined']" <<<"$($PC top 3 --json)"
+	m=$(in_rt curl -s --max-time 5 http://127.0.0.1:9638/metrics)
+	check "metrics: one subscriber quarantined" grep -qxF "portcullis_quarantined_subscribers 1" <<<"$m"
+	check "metrics: two quarantines" grep -qxF 'portcullis_quarantines_total 2' <<<"$m"
+	check "metrics: one manual release" grep -qxF 'portcullis_releases_total{reason="manual"} 1' <<<"$m"
+	sleep 1.5	# the rate window ends; the tick writes the summary
+	check "block log: quarantine line for the business run" grep -qE \
+		"\"event\":\"quarantine\",\"src\":\"$LAB_SPAMBIZ4\",\"until\":\"[^\"]+\",\"syns\":100,\"distinct_destinations\":25" "$WORK/blocks.jsonl"
+	check "block log: release line, manual" grep -qE "\"event\":\"release\",\"src\":\"$LAB_SPAMBIZ4\".*manual" "$WORK/blocks.jsonl"
+	check "block log: the residential run is rate-limited (10 block lines)" \
+		test "$(grep -c "\"event\":\"block\",\"src\":\"$LAB_SPAM4\"" "$WORK/blocks.jsonl")" -le 11
+	check "block log: and summarised" grep -qE "\"event\":\"summary\",\"src\":\"$LAB_SPAM4\",\"blocked\":[0-9]+" "$WORK/blocks.jsonl"
+	check "block log: lines plus summaries account for every blocked SYN" python3 - "$WORK/blocks.jsonl" "$LAB_SPAM4" <<'PY'
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get("src") != sys.argv[2]:
+        continue
+    if e["event"] == "block":
+        n += 1
+    elif e["event"] == "summary":
+        n += e["blocked"]
+sys.exit(0 if n >= 100 else 1)
+PY
+	daemon_stop TERM
+else
+	no "daemon start (spam runs)"
+fi
+
 echo "e2e: live exceptions"
 rm -f "$WORK/blocks.jsonl"
 if daemon_start "$WORK/policy.yaml"; then

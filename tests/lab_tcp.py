@@ -109,6 +109,28 @@ def connect_padded(src, dst, port, timeout):
     s.close()
 
 
+def burst(src, base, ndst, port, count, timeout):
+    """count connects from src to port on ndst destinations base+0 ..
+    base+ndst-1 (the last octet), round robin; prints result counts."""
+    prefix, last = base.rsplit(".", 1)
+    seen = {}
+    for i in range(count):
+        dst = "%s.%d" % (prefix, int(last) + i % ndst)
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((src, 0))
+        s.settimeout(timeout)
+        try:
+            s.connect((dst, port))
+            r = "connected"
+        except socket.timeout:
+            r = "timeout"
+        except OSError as e:
+            r = "refused" if e.errno == errno.ECONNREFUSED else "error"
+        s.close()
+        seen[r] = seen.get(r, 0) + 1
+    print(" ".join("%s=%d" % kv for kv in sorted(seen.items())))
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "serve":
@@ -117,6 +139,9 @@ def main():
         wait_listening([int(p) for p in args])
     elif cmd == "connect-padded":
         connect_padded(args[0], args[1], int(args[2]), float(args[3]))
+    elif cmd == "burst":
+        burst(args[0], args[1], int(args[2]), int(args[3]), int(args[4]),
+              float(args[5]))
     elif cmd == "loop":
         loop(args[0], args[1], int(args[2]), int(args[3]), float(args[4]),
              float(args[5]))
