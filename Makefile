@@ -26,7 +26,7 @@ DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
-LDLIBS += -pthread
+LDLIBS += -pthread -lm
 
 ifeq ($(V),1)
 Q :=
@@ -114,6 +114,9 @@ demo: deps
 bench-policy: $(B)/bench/bench_policy
 	$(Q)./$(B)/bench/bench_policy $(BENCH_ARGS)
 
+bench-stats: $(B)/bench/bench_stats
+	$(Q)./$(B)/bench/bench_stats $(BENCH_ARGS)
+
 # The SYN path against its two references (bench/bench.sh): root, the lab's
 # namespaces, about ten minutes; BENCH_QUICK=1 for one short repetition.
 bench_tools := syngen leakcount minimal_consumer tcplat qwatch
@@ -124,6 +127,7 @@ bench: deps
 clean:
 	rm -rf $(B) portcullisd portcullis
 
-.PHONY: all deps unit check check-cli e2e demo bench-policy bench clean
+.PHONY: all deps unit check check-cli e2e demo bench-policy bench-stats \
+	bench clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

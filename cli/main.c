@@ -20,7 +20,8 @@ static const struct command {
 #define CONTROL_DEFAULT "/run/portcullis/control.sock"
 
 /* Answered by the live daemon over its control socket. */
-static const char *const remote[] = { "stats", "reload", "except" };
+static const char *const remote[] = { "stats", "top", "quarantine",
+				       "release", "reload", "except" };
 
 static void usage(FILE *f)
 {
@@ -28,6 +29,9 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  portcullis %s\n", commands[i].usage);
 	fprintf(f, "  portcullis [--control PATH] stats [--json]\n"
+		   "  portcullis [--control PATH] top [N] [--json]\n"
+		   "  portcullis [--control PATH] quarantine [--json]\n"
+		   "  portcullis [--control PATH] release SRC\n"
 		   "  portcullis [--control PATH] reload\n"
 		   "  portcullis [--control PATH] except add PREFIX --profile P "
 		   "[--for 24h|--until T] [--note TEXT]\n"

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* What the control socket's commands do; the reply text for each. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -45,7 +46,8 @@ static void stats_text(struct daemon *d, struct strbuf *o)
 		strbuf_printf(o, "%s%llu %s", s == PARSE_NOT_SYN ? "" : ", ",
 			      (unsigned long long)t.parse[s],
 			      parse_status_name(s));
-	strbuf_printf(o, " (all accepted)\n");
+	strbuf_printf(o, " (accepted, but for truncated SYNs on a fail-closed "
+		      "queue: judged by source)\n");
 	strbuf_printf(o, "queues:       %llu packets, %llu socket overruns, "
 		      "%llu verdict errors\n",
 		      (unsigned long long)t.packets,
@@ -57,6 +59,25 @@ static void stats_text(struct daemon *d, struct strbuf *o)
 		      (unsigned long long)(bc.lost_full + bc.lost_io),
 		      (unsigned long long)bc.lost_full,
 		      (unsigned long long)bc.lost_io);
+	{
+		struct stats_counters sc;
+
+		stats_counters(d->stats, &sc);
+		strbuf_printf(o, "subscribers:  %llu tracked of %llu, %llu "
+			      "evicted; %llu quarantined now; %llu "
+			      "detections, %llu quarantines, %llu released "
+			      "(%llu expired)\n",
+			      (unsigned long long)sc.tracked,
+			      (unsigned long long)sc.capacity,
+			      (unsigned long long)sc.evictions,
+			      (unsigned long long)sc.quarantined,
+			      (unsigned long long)sc.detections,
+			      (unsigned long long)sc.quarantines,
+			      (unsigned long long)(sc.releases_manual +
+						   sc.releases_expired),
+			      (unsigned long long)sc.releases_expired);
+		strbuf_printf(o, "live exceptions: %zu\n", d->nex);
+	}
 }
 
 static void stats_json(struct daemon *d, struct strbuf *o)
@@ -97,6 +118,168 @@ static void stats_json(struct daemon *d, struct strbuf *o)
 		      (unsigned long long)bc.lost_io);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "100.64.3.7" or "2001:db8:1:2::/64" for a subscriber. */
+static const char *sub_name(const struct stats_subscriber *s, char *buf,
+			    size_t len)
+{
+	char a[64];
+
+	policy_addr_format(&s->addr, a, sizeof(a));
+	if (s->ipv6)
+		snprintf(buf, len, "%s/%u", a, s->prefix_len);
+	else
+		snprintf(buf, len, "%s", a);
+	return buf;
+}
+
+static void sub_json(struct strbuf *o, const struct stats_subscriber *s)
+{
+	char name[80], first[32], last[32], until[32];
+
+	policy_time_format(s->first_seen, first, sizeof(first));
+	policy_time_format(s->last_seen, last, sizeof(last));
+	strbuf_printf(o, "{\"src\":\"%s\",\"syns\":%llu,\"accepted\":%llu,"
+		      "\"blocked\":%llu,\"syns_by_port\":{",
+		      sub_name(s, name, sizeof(name)),
+		      (unsigned long long)s->syns,
+		      (unsigned long long)s->accepted,
+		      (unsigned long long)s->blocked);
+	for (int i = 0; i < STATS_PORTS; i++)
+		strbuf_printf(o, "\"%u\":%u,", s->ports[i], s->syns_port[i]);
+	strbuf_printf(o, "\"other\":%u},\"first_seen\":\"%s\","
+		      "\"last_seen\":\"%s\",\"window_syns\":%u,"
+		      "\"window_distinct\":%u,\"quarantined\":%s",
+		      s->syns_port[STATS_PORT_OTHER], first, last,
+		      s->window_syns, s->window_distinct,
+		      s->quarantined ? "true" : "false");
+	if (s->quarantined)
+		strbuf_printf(o, ",\"until\":\"%s\",\"quarantine_syns\":%u,"
+			      "\"quarantine_distinct\":%u",
+			      policy_time_format(s->until_ms / 1000, until,
+						 sizeof(until)),
+			      s->quarantine_syns, s->quarantine_distinct);
+	strbuf_printf(o, "}");
+}
+
+static int cmd_top(struct daemon *d, int argc, char **argv,
+		   struct strbuf *o)
+{
+	struct stats_subscriber *subs;
+	bool json = has_flag(argc, argv, "--json");
+	size_t n = 10, got;
+	char name[80], last[32];
+
+	for (int i = 1; i < argc; i++) {
+		char *end;
+
+		if (!strcmp(argv[i], "--json"))
+			continue;
+		n = strtoul(argv[i], &end, 10);
+		if (*end || n < 1 || n > 10000) {
+			strbuf_printf(o, "top: N must be from 1 to 10000, "
+				      "found '%s'\n", argv[i]);
+			return 1;
+		}
+	}
+	subs = calloc(n, sizeof(*subs));
+	if (!subs) {
+		strbuf_printf(o, "out of memory\n");
+		return 1;
+	}
+	got = stats_top(d->stats, now_ms(), subs, n);
+	if (json)
+		strbuf_printf(o, "[");
+	else
+		strbuf_printf(o, "%-24s %10s %10s %10s %6s %6s  %-20s %s\n",
+			      "SUBSCRIBER", "SYNS", "BLOCKED", "ACCEPTED",
+			      "WIN", "DESTS", "LAST SEEN", "STATE");
+	for (size_t i = 0; i < got; i++) {
+		if (json) {
+			if (i)
+				strbuf_printf(o, ",");
+			sub_json(o, &subs[i]);
+			continue;
+		}
+		strbuf_printf(o, "%-24s %10llu %10llu %10llu %6u %6u  %-20s "
+			      "%s\n", sub_name(&subs[i], name, sizeof(name)),
+			      (unsigned long long)subs[i].syns,
+			      (unsigned long long)subs[i].blocked,
+			      (unsigned long long)subs[i].accepted,
+			      subs[i].window_syns, subs[i].window_distinct,
+			      policy_time_format(subs[i].last_seen, last,
+						 sizeof(last)),
+			      subs[i].quarantined ? "quarantined" : "");
+	}
+	if (json)
+		strbuf_printf(o, "]\n");
+	free(subs);
+	return 0;
+}
+
+static int cmd_quarantine(struct daemon *d, bool json, struct strbuf *o)
+{
+	size_t n = stats_quarantined_list(d->stats, now_ms(), NULL, 0), got;
+	struct stats_subscriber *subs = calloc(n ? n : 1, sizeof(*subs));
+	char name[80], until[32];
+
+	if (!subs) {
+		strbuf_printf(o, "out of memory\n");
+		return 1;
+	}
+	got = stats_quarantined_list(d->stats, now_ms(), subs, n);
+	if (json)
+		strbuf_printf(o, "[");
+	else if (!got)
+		strbuf_printf(o, "no subscriber is quarantined\n");
+	else
+		strbuf_printf(o, "%-24s %-21s %8s %8s\n", "SUBSCRIBER",
+			      "UNTIL", "SYNS", "DESTS");
+	for (size_t i = 0; i < got && i < n; i++) {
+		if (json) {
+			if (i)
+				strbuf_printf(o, ",");
+			sub_json(o, &subs[i]);
+			continue;
+		}
+		strbuf_printf(o, "%-24s %-21s %8u %8u\n",
+			      sub_name(&subs[i], name, sizeof(name)),
+			      policy_time_format(subs[i].until_ms / 1000,
+						 until, sizeof(until)),
+			      subs[i].quarantine_syns,
+			      subs[i].quarantine_distinct);
+	}
+	if (json)
+		strbuf_printf(o, "]\n");
+	free(subs);
+	return 0;
+}
+
+static int cmd_release(struct daemon *d, int argc, char **argv,
+		       struct strbuf *o)
+{
+	struct policy_addr a;
+
+	if (argc != 2 || policy_addr_parse(argv[1], &a) < 0) {
+		strbuf_printf(o, "usage: release SRC (an IPv4 or IPv6 "
+			      "address)\n");
+		return 1;
+	}
+	if (stats_release(d->stats, &a, now_ms()) < 0) {
+		strbuf_printf(o, "%s is not quarantined\n", argv[1]);
+		return 1;
+	}
+	strbuf_printf(o, "released %s\n", argv[1]);
+	return 0;
+}
+
 int control_command(struct daemon *d, int argc, char **argv,
 		    struct strbuf *out)
 {
@@ -120,6 +303,12 @@ int control_command(struct daemon *d, int argc, char **argv,
 	}
 	if (!strcmp(cmd, "except"))
 		return except_command(d, argc, argv, out);
+	if (!strcmp(cmd, "top"))
+		return cmd_top(d, argc, argv, out);
+	if (!strcmp(cmd, "quarantine"))
+		return cmd_quarantine(d, has_flag(argc, argv, "--json"), out);
+	if (!strcmp(cmd, "release"))
+		return cmd_release(d, argc, argv, out);
 	strbuf_printf(out, "unknown command '%s'\n", cmd);
 	return 1;
 }

@@ -90,6 +90,16 @@ int daemon_rebuild(struct daemon *d, const struct policy_exception *ex,
 	}
 	ruleset_free(&d->rules);
 	d->rules = next;
+	{
+		struct stats_config sc = { 0 };
+
+		/* New thresholds and rates; tracked subscribers stay. */
+		stats_config_from_policy(&sc, p);
+		sc.threads = d->nworkers;
+		if (stats_configure(d->stats, &sc) < 0)
+			log_warnx("detection settings of the new policy "
+				  "refused; the old ones stay");
+	}
 	ruleset_free(&both);
 	d->loads++;
 	d->loaded = time(NULL);
@@ -128,8 +138,6 @@ void daemon_totals(struct daemon *d, struct daemon_totals *t)
 			t->verdicts[a] += atomic_load(&w->verdicts[a]);
 		for (int s = 0; s <= PARSE_MALFORMED; s++)
 			t->parse[s] += atomic_load(&w->parse[s]);
-		t->logged += atomic_load(&w->logged);
-		t->log_lost += atomic_load(&w->log_lost);
 		if (!w->q)
 			continue;
 		queue_stats(w->q, &qs);

@@ -20,6 +20,7 @@
 #include "netlink/queue.h"
 #include "policy/policy.h"
 #include "stats/blocklog.h"
+#include "stats/stats.h"
 
 struct daemon;
 
@@ -41,7 +42,6 @@ struct worker {
 
 	atomic_uint_fast64_t verdicts[3];	/* by enum policy_action */
 	atomic_uint_fast64_t parse[PARSE_MALFORMED + 1];
-	atomic_uint_fast64_t logged, log_lost;
 	atomic_int_fast64_t beat_ms;	/* monotonic: the loop went round */
 };
 
@@ -65,6 +65,8 @@ struct daemon {
 					 * against the free of a retired one */
 	struct gen_totals retired;	/* counts of retired generations */
 	struct blocklog *blocklog;
+	struct stats *stats;		/* per subscriber: counts, detection,
+					 * quarantine, block lines */
 	struct ruleset rules;
 	bool rules_installed;
 
@@ -87,7 +89,6 @@ struct daemon {
 struct daemon_totals {
 	uint64_t verdicts[3];		/* by enum policy_action */
 	uint64_t parse[PARSE_MALFORMED + 1];
-	uint64_t logged, log_lost;
 	uint64_t packets, enobufs, verdict_errors;
 };
 

@@ -19,7 +19,21 @@ struct gen *gen_new(struct policy *p, unsigned nthreads)
 		errno = ENOMEM;
 		return NULL;
 	}
+	g->blocks_closed = calloc(policy_profile_count(p) + 1,
+				  sizeof(*g->blocks_closed));
+	if (!g->blocks_closed) {
+		free(g->counts);
+		free(g);
+		errno = ENOMEM;
+		return NULL;
+	}
 	n = policy_ports(p, ports, GEN_PORTS, NULL);
+	for (unsigned i = 0; i < n && i < GEN_PORTS; i++)
+		for (unsigned pr = 0; ports[i].fail_closed &&
+		     pr < policy_profile_count(p); pr++)
+			if (policy_profile_action(p, (int)pr, ports[i].port,
+						  NULL) != POLICY_ACCEPT)
+				g->blocks_closed[pr] = true;
 	g->nports = n < GEN_PORTS ? n : GEN_PORTS;
 	memset(g->port_slot, (int)g->nports, sizeof(g->port_slot));
 	for (unsigned i = 0; i < g->nports; i++) {
@@ -136,6 +150,7 @@ void gen_free(struct gen *g)
 	if (!g)
 		return;
 	policy_free(g->p);
+	free(g->blocks_closed);
 	free(g->counts);
 	free(g);
 }

@@ -32,6 +32,12 @@ struct gen {
 	uint8_t port_slot[65536];
 	unsigned nthreads;
 	struct gen_counts *counts;	/* one per verdict thread */
+	/* Per profile: whether it blocks some fail-closed port. A SYN the
+	 * fail-closed queue got whose TCP header lies past the copy range
+	 * (a long IPv6 extension chain) is dropped for such a profile: the
+	 * kernel queued it for one of those ports, so letting it through
+	 * would let anyone bypass port 25 with padding. */
+	bool *blocks_closed;
 };
 
 /* One retired count, by name. */

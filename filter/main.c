@@ -235,6 +235,13 @@ static void tick(struct daemon *d, uint64_t watchdog_ms)
 		 (unsigned long long)t.verdicts[POLICY_REJECT]);
 	notify_status(status);
 	except_expire(d, time(NULL));
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		stats_tick(d->stats, (int64_t)ts.tv_sec * 1000 +
+				     ts.tv_nsec / 1000000);
+	}
 }
 
 static void run(struct daemon *d)
@@ -313,7 +320,7 @@ static struct blocklog *open_blocklog(const struct policy *p, unsigned n)
 	struct blocklog_config cfg = {
 		.path = lc->blocks,
 		.syslog = lc->syslog,
-		.producers = n + 1,	/* the last: the main thread's */
+		.producers = stats_log_producers(n),	/* + the main thread */
 	};
 	struct blocklog *bl;
 
@@ -369,6 +376,18 @@ int main(int argc, char **argv)
 	if (open_queues(&d) < 0)
 		goto out;
 	d.blocklog = open_blocklog(p, d.nworkers);
+	{
+		struct stats_config sc = { 0 };
+
+		stats_config_from_policy(&sc, p);
+		sc.threads = d.nworkers;
+		d.stats = stats_open(&sc, d.blocklog);
+		if (!d.stats) {
+			log_warn("subscriber table (%zu subscribers)",
+				 sc.max_subscribers);
+			goto out;
+		}
+	}
 	d.control_fd = control_listen(d.opts.control_path);
 	if (d.control_fd < 0) {
 		log_warn("control socket %s%s", d.opts.control_path,
@@ -424,6 +443,7 @@ out:
 		close(d.control_fd);
 		unlink(d.opts.control_path);
 	}
+	stats_close(d.stats);
 	blocklog_close(d.blocklog);
 	ruleset_free(&d.rules);
 	free(d.ex);

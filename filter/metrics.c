@@ -122,6 +122,36 @@ void metrics_text(struct daemon *d, struct strbuf *o)
 		      (unsigned long long)atomic_load(&d->load_failures));
 	gauge(o, "portcullis_live_exceptions", "Live exceptions in force.",
 	      atomic_load(&d->nex_live));
+	{
+		struct stats_counters sc;
+
+		stats_counters(d->stats, &sc);
+		gauge(o, "portcullis_subscribers_tracked",
+		      "Subscribers with counters now.", sc.tracked);
+		gauge(o, "portcullis_subscribers_capacity",
+		      "The cap on tracked subscribers.", sc.capacity);
+		counter(o, "portcullis_subscriber_evictions_total",
+			"Least recently seen subscribers given up at the cap.",
+			sc.evictions);
+		gauge(o, "portcullis_quarantined_subscribers",
+		      "Subscribers in quarantine now.", sc.quarantined);
+		counter(o, "portcullis_detections_total",
+			"Spam runs detected (windows over both thresholds).",
+			sc.detections);
+		counter(o, "portcullis_quarantines_total",
+			"Detections that quarantined their subscriber.",
+			sc.quarantines);
+		strbuf_printf(o, "# HELP portcullis_releases_total Quarantines "
+			      "ended, by why.\n# TYPE portcullis_releases_total "
+			      "counter\nportcullis_releases_total{reason="
+			      "\"expired\"} %llu\nportcullis_releases_total"
+			      "{reason=\"manual\"} %llu\n",
+			      (unsigned long long)sc.releases_expired,
+			      (unsigned long long)sc.releases_manual);
+		counter(o, "portcullis_block_lines_suppressed_total",
+			"Block lines over the per-subscriber rate, said in "
+			"summaries.", sc.lines_suppressed);
+	}
 }
 
 static enum MHD_Result answer(void *cls, struct MHD_Connection *c,

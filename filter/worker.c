@@ -44,32 +44,31 @@ static void burst_end(struct worker *w)
 	atomic_store(&w->in_use, NULL);
 }
 
-static void log_block(struct worker *w, const struct policy_flow *f,
-		      const struct policy_decision *dec)
+/* Count the subscriber's SYN, apply its quarantine, write the block
+ * line: stats owns all three (relays and others are always accepted). */
+static void account(struct worker *w, const struct policy_flow *f,
+		    struct policy_decision *dec)
 {
-	struct blocklog_event ev = {
-		.kind = BLOCKLOG_BLOCK,
-		.action = (uint8_t)dec->action,
-		.monitor = dec->verdict != dec->action,
-		.dport = f->dport,
-		.ts_ms = w->now_ms,
-		.src = f->src,
-		.dst = f->dst,
-	};
-	struct policy_entry_info e;
-	const char *profile = policy_profile_name(w->cur, dec->profile);
+	if (dec->entry >= 0)
+		stats_syn(w->d->stats, w->index, w->cur, f, w->now_ms, dec);
+}
 
-	if (!w->d->blocklog)
-		return;
-	if (profile)
-		snprintf(ev.profile, sizeof(ev.profile), "%s", profile);
-	if (policy_entry_info(w->cur, dec->entry, &e) == 0)
-		snprintf(ev.prefix, sizeof(ev.prefix), "%s", e.prefix);
-	if (blocklog_push(w->d->blocklog, w->index, &ev) == 0)
-		atomic_fetch_add_explicit(&w->logged, 1, memory_order_relaxed);
-	else
-		atomic_fetch_add_explicit(&w->log_lost, 1,
-					  memory_order_relaxed);
+/* A fail-closed queue's SYN whose TCP header is past the copy range: the
+ * addresses are known, the port is not, but the kernel only queues here
+ * ports some profile blocks. Drop it when the source's profile blocks
+ * one of them (see struct gen). */
+static bool truncated_blocks(struct worker *w, struct parse_syn *syn,
+			     struct policy_decision *dec)
+{
+	syn->flow.dport = 0;
+	policy_decide(w->cur, &syn->flow, w->now_ms / 1000, false, dec);
+	if (dec->entry < 0 || dec->profile < 0 ||
+	    !w->gen->blocks_closed[dec->profile])
+		return false;
+	dec->action = POLICY_DROP;
+	if (policy_mode(w->cur) != POLICY_MODE_MONITOR)
+		dec->verdict = POLICY_DROP;
+	return true;
 }
 
 static void on_packet(struct queue *q, const struct queue_packet *pkt,
@@ -86,6 +85,16 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 		burst_begin(w);
 	st = parse_syn(pkt->payload, pkt->len, &syn);
 	atomic_fetch_add_explicit(&w->parse[st], 1, memory_order_relaxed);
+	if (st == PARSE_TRUNCATED && syn.family &&
+	    w->index < w->d->opts.queues && truncated_blocks(w, &syn, &dec)) {
+		account(w, &syn.flow, &dec);
+		gen_count(w->gen, w->index, dec.action, dec.profile, 0);
+		atomic_fetch_add_explicit(&w->verdicts[dec.verdict], 1,
+					  memory_order_relaxed);
+		queue_verdict(q, pkt->id, dec.verdict == POLICY_ACCEPT ?
+			      QUEUE_ACCEPT : QUEUE_DROP, 0);
+		return;
+	}
 	if (st != PARSE_SYN) {
 		/* Not ours to judge: what the kernel queued by mistake or
 		 * could not show us whole passes, counted. */
@@ -93,8 +102,7 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 		return;
 	}
 	policy_decide(w->cur, &syn.flow, w->now_ms / 1000, false, &dec);
-	if (dec.action != POLICY_ACCEPT)
-		log_block(w, &syn.flow, &dec);
+	account(w, &syn.flow, &dec);
 	switch (dec.verdict) {
 	case POLICY_ACCEPT:
 		v = QUEUE_ACCEPT;

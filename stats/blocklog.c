@@ -16,6 +16,7 @@
 #define WRITE_BUF (64 * 1024)
 #define IDLE_NS (10 * 1000 * 1000)	/* writer's nap when all rings are empty */
 #define WARN_EVERY_S 60
+#define REOPEN_EVERY_S 5	/* a file that could not be opened */
 
 /* One producer's ring; head and tail on their own cache lines. */
 struct ring {
@@ -45,6 +46,7 @@ struct blocklog {
 	uint64_t buf_lost;		/* losses said by the lines in buf */
 	bool threaded;
 	time_t last_warn;
+	time_t last_open;		/* last try to open the file */
 
 	char buf[WRITE_BUF];
 	size_t used;
@@ -165,6 +167,12 @@ int blocklog_format(const struct blocklog_event *ev, uint64_t lost,
 			      until, (unsigned long long)ev->count,
 			      (unsigned long long)ev->distinct);
 		break;
+	case BLOCKLOG_RELEASE:
+		w += snprintf(buf + w, len > (size_t)w ? len - (size_t)w : 0,
+			      ",\"reason\":\"%s\"",
+			      ev->reason == BLOCKLOG_RELEASE_MANUAL ?
+			      "manual" : "expired");
+		break;
 	default:
 		break;
 	}
@@ -191,9 +199,12 @@ static void open_file(struct blocklog *bl)
 
 	if (!bl->path)
 		return;
+	bl->last_open = time(NULL);
 	fd = open(bl->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (fd < 0) {
-		log_warn("block log %s", bl->path);
+		log_warn("block log %s: lines are lost (and counted) until it "
+			 "can be opened; retrying every %d s", bl->path,
+			 REOPEN_EVERY_S);
 		return;
 	}
 	if (bl->fd >= 0)
@@ -205,6 +216,9 @@ static void flush(struct blocklog *bl)
 {
 	size_t off = 0;
 
+	if (bl->fd < 0 && bl->path &&
+	    time(NULL) - bl->last_open >= REOPEN_EVERY_S)
+		open_file(bl);
 	while (off < bl->used) {
 		ssize_t n = bl->fd < 0 ? -1 :
 			write(bl->fd, bl->buf + off, bl->used - off);
@@ -332,10 +346,9 @@ struct blocklog *blocklog_open(const struct blocklog_config *cfg)
 		bl->path = strdup(cfg->path);
 		if (!bl->path)
 			goto fail;
-		bl->fd = open(bl->path, O_WRONLY | O_APPEND | O_CREAT |
-			      O_CLOEXEC, 0640);
-		if (bl->fd < 0)
-			goto fail;
+		/* A file that cannot be opened costs lines, not the start:
+		 * the writer tries again. */
+		open_file(bl);
 	}
 	bl->threaded = !cfg->no_writer_thread;
 	if (bl->threaded) {
@@ -389,6 +402,11 @@ void blocklog_counters(const struct blocklog *bl, struct blocklog_counters *c)
 	for (unsigned i = 0; i < bl->nrings; i++)
 		c->lost_full += atomic_load_explicit(&bl->rings[i].lost,
 						     memory_order_relaxed);
+}
+
+unsigned blocklog_producers(const struct blocklog *bl)
+{
+	return bl->nrings;
 }
 
 void blocklog_close(struct blocklog *bl)

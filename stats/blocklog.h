@@ -33,10 +33,17 @@ enum blocklog_except_op {
 	BLOCKLOG_EXCEPT_EXPIRE,
 };
 
+/* Why a quarantine ended (release lines). */
+enum blocklog_release {
+	BLOCKLOG_RELEASE_EXPIRED = 0,	/* quarantine_for ran out */
+	BLOCKLOG_RELEASE_MANUAL,	/* portcullis release */
+};
+
 struct blocklog_event {
 	uint8_t kind;			/* enum blocklog_kind */
 	uint8_t action;			/* enum policy_action (block) */
 	bool monitor;			/* decided in monitor mode: not enforced */
+	uint8_t reason;			/* release: enum blocklog_release */
 	uint16_t dport;
 	int64_t ts_ms;			/* UNIX milliseconds */
 	struct policy_addr src;
@@ -68,8 +75,9 @@ struct blocklog_counters {
 
 /*
  * Open the log and start its writer thread. A file that cannot be opened
- * is not fatal here: the caller decides (the daemon refuses to start), and
- * later failures count as lost lines. Returns NULL with errno.
+ * (unwritable folder, full disk) is no failure: it is logged, its lines
+ * are counted as lost, and the writer tries again every few seconds.
+ * Returns NULL with errno only for a bad config or no memory.
  */
 struct blocklog *blocklog_open(const struct blocklog_config *cfg);
 
@@ -82,6 +90,9 @@ int blocklog_push(struct blocklog *bl, unsigned producer,
 void blocklog_reopen(struct blocklog *bl);
 
 void blocklog_counters(const struct blocklog *bl, struct blocklog_counters *c);
+
+/* The number of producers (rings) bl was opened with. */
+unsigned blocklog_producers(const struct blocklog *bl);
 
 /* Format ev as one JSON line (with '\n') into buf. lost: events lost
  * before it (0: no field). Returns the length, or -1 if buf is short. */

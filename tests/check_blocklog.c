@@ -81,6 +81,41 @@ START_TEST(test_strings_are_json_escaped)
 }
 END_TEST
 
+START_TEST(test_subscriber_events_have_design_shapes)
+{
+	struct blocklog_event ev = block_event();
+	char line[1024];
+
+	ev.kind = BLOCKLOG_SUMMARY;
+	ev.count = 4512;
+	ev.distinct = 1203;
+	ev.window_s = 60;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_str_eq(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"summary\","
+		"\"src\":\"100.64.3.7\",\"blocked\":4512,"
+		"\"distinct_destinations\":1203,\"window_s\":60}\n");
+	ev.kind = BLOCKLOG_QUARANTINE;
+	ev.count = 812;
+	ev.distinct = 377;
+	ev.until = 1795832625;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_str_eq(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"quarantine\","
+		"\"src\":\"100.64.3.7\",\"until\":\"2026-11-28T02:23:45Z\","
+		"\"syns\":812,\"distinct_destinations\":377}\n");
+	ev.kind = BLOCKLOG_RELEASE;
+	ev.reason = BLOCKLOG_RELEASE_MANUAL;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_str_eq(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"release\","
+		"\"src\":\"100.64.3.7\",\"reason\":\"manual\"}\n");
+	ev.reason = BLOCKLOG_RELEASE_EXPIRED;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line, ",\"reason\":\"expired\"}\n"));
+}
+END_TEST
+
 START_TEST(test_short_buffer_is_refused)
 {
 	struct blocklog_event ev = block_event();
@@ -149,15 +184,25 @@ START_TEST(test_full_disk_costs_lines_not_pushes)
 }
 END_TEST
 
-START_TEST(test_unwritable_path_fails_open_with_errno)
+START_TEST(test_unwritable_path_costs_lines_not_the_start)
 {
 	struct blocklog_config cfg = {
 		.path = "/nonexistent-portcullis-dir/blocks.jsonl",
 		.producers = 1,
+		.no_writer_thread = true,
 	};
+	struct blocklog_event ev = block_event();
+	struct blocklog_counters c;
+	struct blocklog *bl = blocklog_open(&cfg);
 
-	ck_assert_ptr_null(blocklog_open(&cfg));
-	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_ptr_nonnull(bl);
+	ck_assert_int_eq(blocklog_push(bl, 0, &ev), 0);
+	ck_assert_int_eq(blocklog_push(bl, 0, &ev), 0);
+	ck_assert_uint_eq(blocklog_drain(bl), 2);
+	blocklog_counters(bl, &c);
+	ck_assert_uint_eq(c.written, 0);
+	ck_assert_uint_eq(c.lost_io, 2);
+	blocklog_close(bl);
 }
 END_TEST
 
@@ -197,10 +242,11 @@ Suite *blocklog_suite(void)
 	tcase_add_test(tc, test_block_line_has_design_fields_in_order);
 	tcase_add_test(tc, test_monitor_block_says_mode_and_ipv6_is_plain);
 	tcase_add_test(tc, test_strings_are_json_escaped);
+	tcase_add_test(tc, test_subscriber_events_have_design_shapes);
 	tcase_add_test(tc, test_short_buffer_is_refused);
 	tcase_add_test(tc, test_full_ring_counts_loss_and_next_line_says_it);
 	tcase_add_test(tc, test_full_disk_costs_lines_not_pushes);
-	tcase_add_test(tc, test_unwritable_path_fails_open_with_errno);
+	tcase_add_test(tc, test_unwritable_path_costs_lines_not_the_start);
 	tcase_add_test(tc, test_writer_thread_writes_every_line_at_close);
 	suite_add_tcase(s, tc);
 	return s;

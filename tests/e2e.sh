@@ -13,6 +13,7 @@ pass=0
 fail=0
 cleanup() {
 	daemon_stop KILL
+	umount "$WORK/full" 2>/dev/null
 	lab_down
 	rm -rf "$WORK"
 }
@@ -108,6 +109,16 @@ if daemon_start "$WORK/policy.yaml"; then
 	out=$($PC frobnicate 2>&1)
 	check "control: unknown command is refused" grep -q "unknown command" <<<"$out"
 
+	out=$(in_sub python3 "$LAB_DIR/lab_tcp.py" connect-padded $LAB_RES6 $LAB_DST6 25 1.0)
+	check "512-byte IPv6 options past the copy range do not sneak to 25 ($out)" grep -q "^timeout" <<<"$out"
+	out=$(in_sub python3 "$LAB_DIR/lab_tcp.py" connect-padded $LAB_RES6 $LAB_DST6 587 1.0)
+	check "the same padding to 587 connects ($out)" grep -q "^connected" <<<"$out"
+	out=$(in_sub python3 "$LAB_DIR/lab_tcp.py" connect-padded $LAB_BIZ6 $LAB_DST6 25 1.0)
+	check "the same padding from business to 25 connects ($out)" grep -q "^connected" <<<"$out"
+	sleep 0.1
+	check "block log: the padded SYN, port unknown (0), dropped" grep -qF \
+		"\"src\":\"$LAB_RES6\",\"dst\":\"$LAB_DST6\",\"dport\":0,\"action\":\"drop\",\"profile\":\"residential\"" "$WORK/blocks.jsonl"
+
 	echo "e2e: SIGKILL: port 25 fails closed, submission fails open"
 	daemon_stop KILL
 	conn "no daemon: residential 25 does not pass" $LAB_RES4 $LAB_DST4 25 timeout
@@ -130,6 +141,141 @@ if daemon_start "$WORK/policy.yaml"; then
 	fi
 else
 	no "daemon start"
+fi
+
+echo "e2e: 50 reloads under a steady connect loop"
+lab_policy "$TOP/examples/policy.yaml" "$WORK/policy.yaml"
+cp "$WORK/policy.yaml" "$WORK/policy.a"
+# Variant b drops an aggregate and the list: the ruleset changes at every
+# reload, and the sources under test are judged alike by both.
+grep -v -e '2001:db8:1000::/36' -e 'file: business.list' "$WORK/policy.a" >"$WORK/policy.b"
+if daemon_start "$WORK/policy.yaml"; then
+	PC="$TOP/portcullis --control $WORK/control.sock"
+	in_sub python3 "$LAB_DIR/lab_tcp.py" loop $LAB_RES4 $LAB_DST4 25 150 1.0 0.02 >"$WORK/l25" &
+	l1=$!
+	in_sub python3 "$LAB_DIR/lab_tcp.py" loop $LAB_RES4 $LAB_DST4 587 150 1.0 0.02 >"$WORK/l587" &
+	l2=$!
+	in_sub python3 "$LAB_DIR/lab_tcp.py" loop $LAB_BIZ4 $LAB_DST4 25 150 1.0 0.02 >"$WORK/lbiz" &
+	l3=$!
+	in_sub python3 "$LAB_DIR/lab_tcp.py" loop $LAB_RES6 $LAB_DST6 25 150 1.0 0.02 >"$WORK/l6" &
+	l4=$!
+	bad=0
+	for i in $(seq 50); do
+		if [ $((i % 2)) -eq 0 ]; then cp "$WORK/policy.a" "$WORK/policy.yaml"; else cp "$WORK/policy.b" "$WORK/policy.yaml"; fi
+		$PC reload >/dev/null 2>&1 || bad=$((bad + 1))
+		sleep 0.03
+	done
+	wait $l1 $l2 $l3 $l4
+	check "50 reloads: every one succeeded" test $bad -eq 0
+	check "50 reloads: residential 25 refused every time ($(cat "$WORK/l25"))" test "$(cat "$WORK/l25")" = "refused=150"
+	check "50 reloads: residential 587 connected every time ($(cat "$WORK/l587"))" test "$(cat "$WORK/l587")" = "connected=150"
+	check "50 reloads: business 25 connected every time ($(cat "$WORK/lbiz"))" test "$(cat "$WORK/lbiz")" = "connected=150"
+	check "50 reloads: IPv6 residential 25 refused every time ($(cat "$WORK/l6"))" test "$(cat "$WORK/l6")" = "refused=150"
+	check "50 reloads: loads counted" grep -qF "(51 loads, 0 failed)" <<<"$($PC stats)"
+	check "50 reloads: one jump, one chain" test "$(in_rt iptables-save | grep -c -- '-j PORTCULLIS$')" = 1
+	daemon_stop TERM
+	cp "$WORK/policy.a" "$WORK/policy.yaml"
+else
+	no "daemon start (reloads)"
+fi
+
+echo "e2e: faults"
+if daemon_start "$WORK/policy.yaml"; then
+	PC="$TOP/portcullis --control $WORK/control.sock"
+	# SIGKILL under load: 25 never passes, 587 never fails.
+	in_sub python3 "$LAB_DIR/lab_tcp.py" loop $LAB_RES4 $LAB_DST4 25 60 0.3 0.02 >"$WORK/k25" &
+	l1=$!
+	in_sub python3 "$LAB_DIR/lab_tcp.py" loop $LAB_RES4 $LAB_DST4 587 60 0.3 0.02 >"$WORK/k587" &
+	l2=$!
+	sleep 0.5
+	daemon_stop KILL
+	sleep 0.5
+	daemon_start "$WORK/policy.yaml" || no "restart after SIGKILL under load"
+	wait $l1 $l2
+	check "SIGKILL under load: 25 never connected ($(cat "$WORK/k25"))" bash -c "! grep -q connected '$WORK/k25'"
+	check "SIGKILL under load: 587 always connected ($(cat "$WORK/k587"))" test "$(cat "$WORK/k587")" = "connected=60"
+	check "SIGKILL under load: restarted with one jump" test "$(in_rt iptables-save | grep -c -- '-j PORTCULLIS$')" = 1
+	check "SIGKILL under load: and one IPv6 jump" test "$(in_rt ip6tables-save | grep -c -- '-j PORTCULLIS$')" = 1
+	conn "SIGKILL under load: judging again" $LAB_RES4 $LAB_DST4 25 refused 100
+	# The policy file gone, then a reload: a clear error, the old policy on.
+	mv "$WORK/policy.yaml" "$WORK/policy.away"
+	out=$($PC reload 2>&1)
+	check "policy removed: reload says so" grep -qF "policy.yaml: cannot read: No such file or directory" <<<"$out"
+	conn "policy removed: the old policy judges on" $LAB_BIZ4 $LAB_DST4 25 connected
+	conn "policy removed: and still rejects" $LAB_RES4 $LAB_DST4 25 refused 100
+	mv "$WORK/policy.away" "$WORK/policy.yaml"
+	daemon_stop TERM
+fi
+# A log on a tiny, full file system: verdicts go on, losses are counted.
+mkdir -p "$WORK/full"
+if mount -t tmpfs -o size=64k tmpfs "$WORK/full"; then
+	dd if=/dev/zero of="$WORK/full/fill" bs=4k 2>/dev/null
+	sed "s|^  blocks: .*|  blocks: $WORK/full/blocks.jsonl|" "$WORK/policy.yaml" >"$WORK/fullpolicy.yaml"
+	cp "$WORK"/*.list "$WORK/full/" 2>/dev/null
+	if daemon_start "$WORK/fullpolicy.yaml"; then
+		conn "full disk: residential 25 still reset" $LAB_RES4 $LAB_DST4 25 refused 100
+		conn "full disk: again" $LAB_RES6 $LAB_DST6 25 refused 100
+		conn "full disk: 587 still connects" $LAB_RES4 $LAB_DST4 587 connected
+		sleep 0.3
+		out=$($TOP/portcullis --control $WORK/control.sock stats)
+		check "full disk: lost lines counted ($(grep 'block log' <<<"$out"))" \
+			grep -qE "block log: +0 lines written, 2 lost \(0 queue full, 2 write failed\)" <<<"$out"
+		daemon_stop TERM
+	fi
+	umount "$WORK/full"
+else
+	no "full disk: cannot mount a tmpfs"
+fi
+
+echo "e2e: spam runs: detection, quarantine, release"
+sed -e "s|^  per_subscriber: .*|  per_subscriber: 10/s|" "$WORK/policy.a" >"$WORK/spam.yaml"
+rm -f "$WORK/blocks.jsonl"
+if daemon_start "$WORK/spam.yaml"; then
+	PC="$TOP/portcullis --control $WORK/control.sock"
+	out=$(in_sub python3 "$LAB_DIR/lab_tcp.py" burst $LAB_SPAMBIZ4 198.51.100.10 25 25 100 0.5)
+	check "business burst: 25 is open to business ($out)" grep -qE "^connected=(99|100)" <<<"$out"
+	check "business burst: quarantined" grep -qE "^$LAB_SPAMBIZ4 " <<<"$($PC quarantine)"
+	conn "business burst: its 587 is now held" $LAB_SPAMBIZ4 $LAB_DST4 587 timeout
+	conn "business burst: so is 25" $LAB_SPAMBIZ4 $LAB_DST4 25 timeout
+	conn "business burst: its neighbour is untouched" $LAB_BIZ4 $LAB_DST4 25 connected
+	out=$($PC release $LAB_SPAMBIZ4 2>&1)
+	check "release: says so" grep -qF "released $LAB_SPAMBIZ4" <<<"$out"
+	conn "release: 587 connects again" $LAB_SPAMBIZ4 $LAB_DST4 587 connected
+	out=$($PC release $LAB_SPAMBIZ4 2>&1)
+	check "release: twice is an error" grep -qF "is not quarantined" <<<"$out"
+	out=$(in_sub python3 "$LAB_DIR/lab_tcp.py" burst $LAB_SPAM4 198.51.100.10 25 25 100 0.5)
+	check "residential burst: refused at once ($out)" grep -qE "^refused=(99|100)" <<<"$out"
+	check "residential burst: quarantine listed" grep -qE "^$LAB_SPAM4 " <<<"$($PC quarantine)"
+	conn "residential burst: 587 held too" $LAB_SPAM4 $LAB_DST4 587 timeout
+	check "top: the spammer first" grep -qE "^$LAB_SPAM4 +[0-9]+ +(99|100|101) " <<<"$($PC top 3 | sed -n 2p)"
+	check "top --json parses" python3 -c "import json,sys; d=json.loads(sys.stdin.read()); assert d[0]['quarantined']" <<<"$($PC top 3 --json)"
+	m=$(in_rt curl -s --max-time 5 http://127.0.0.1:9638/metrics)
+	check "metrics: one subscriber quarantined" grep -qxF "portcullis_quarantined_subscribers 1" <<<"$m"
+	check "metrics: two quarantines" grep -qxF 'portcullis_quarantines_total 2' <<<"$m"
+	check "metrics: one manual release" grep -qxF 'portcullis_releases_total{reason="manual"} 1' <<<"$m"
+	sleep 1.5	# the rate window ends; the tick writes the summary
+	check "block log: quarantine line for the business run" grep -qE \
+		"\"event\":\"quarantine\",\"src\":\"$LAB_SPAMBIZ4\",\"until\":\"[^\"]+\",\"syns\":100,\"distinct_destinations\":25" "$WORK/blocks.jsonl"
+	check "block log: release line, manual" grep -qE "\"event\":\"release\",\"src\":\"$LAB_SPAMBIZ4\".*manual" "$WORK/blocks.jsonl"
+	check "block log: the residential run is rate-limited (10 block lines)" \
+		test "$(grep -c "\"event\":\"block\",\"src\":\"$LAB_SPAM4\"" "$WORK/blocks.jsonl")" -le 11
+	check "block log: and summarised" grep -qE "\"event\":\"summary\",\"src\":\"$LAB_SPAM4\",\"blocked\":[0-9]+" "$WORK/blocks.jsonl"
+	check "block log: lines plus summaries account for every blocked SYN" python3 - "$WORK/blocks.jsonl" "$LAB_SPAM4" <<'PY'
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get("src") != sys.argv[2]:
+        continue
+    if e["event"] == "block":
+        n += 1
+    elif e["event"] == "summary":
+        n += e["blocked"]
+sys.exit(0 if n >= 100 else 1)
+PY
+	daemon_stop TERM
+else
+	no "daemon start (spam runs)"
 fi
 
 echo "e2e: live exceptions"

@@ -21,6 +21,8 @@ LAB_RES4=100.64.0.2		# residential (100.64.0.0/10)
 LAB_BIZ4=100.64.0.20		# business exception 100.64.0.16/28
 LAB_EXP4=100.64.0.40		# expired exception 100.64.0.32/28
 LAB_NON4=192.0.2.77		# in no subscriber prefix
+LAB_SPAM4=100.64.0.50		# residential, for spam runs
+LAB_SPAMBIZ4=100.64.0.21	# business (100.64.0.16/28), for spam runs
 LAB_RES6=2001:db8:1::2		# residential (2001:db8:1::/48)
 LAB_BIZ6=2001:db8:1:10::2	# business exception 2001:db8:1:10::/64
 LAB_NON6=2001:db8:3::7		# in no subscriber prefix
@@ -69,7 +71,8 @@ lab_up() {
 	ip -n "$NS_RT" route add $LAB_RELAY4/32 dev rt-net
 	ip -n "$NS_RT" route add $LAB_RELAY6/128 dev rt-net
 
-	for a in $LAB_RES4/24 $LAB_BIZ4/24 $LAB_EXP4/24 $LAB_NON4/32; do
+	for a in $LAB_RES4/24 $LAB_BIZ4/24 $LAB_EXP4/24 $LAB_NON4/32 \
+		 $LAB_SPAM4/24 $LAB_SPAMBIZ4/24; do
 		ip -n "$NS_SUB" addr add "$a" dev sub0
 	done
 	for a in $LAB_RES6/64 $LAB_BIZ6/64 $LAB_NON6/128; do
@@ -79,6 +82,10 @@ lab_up() {
 	ip -n "$NS_SUB" -6 route add default via 2001:db8:1::1 dev sub0 src $LAB_RES6
 
 	ip -n "$NS_NET" addr add $LAB_DST4/24 dev net0
+	# Many destinations for spam runs: 198.51.100.10 .. 198.51.100.39.
+	for a in $(seq 10 39); do
+		ip -n "$NS_NET" addr add 198.51.100.$a/24 dev net0
+	done
 	ip -n "$NS_NET" addr add $LAB_RELAY4/32 dev net0
 	ip -n "$NS_NET" addr add $LAB_DST6/64 dev net0 nodad
 	ip -n "$NS_NET" addr add $LAB_RELAY6/128 dev net0 nodad

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Windows, spam-run detection, quarantine and the block-log rate, on one
+ * subscriber's window record, under its shard's lock.
+ *
+ * Windows are fixed and aligned per subscriber, not sliding: the
+ * detection window opens with the subscriber's first SYN to a detection
+ * port and covers [open, open + window) in ms; the first such SYN at or
+ * after its end opens the next. The block-log window does the same with
+ * the first blocked SYN and log.per_subscriber's period. A sliding window
+ * would need a timestamp per SYN; a fixed one needs one counter, and a
+ * spam run (hundreds of SYNs a minute, for minutes) crosses the
+ * thresholds in one fixed window as surely as in a sliding one.
+ *
+ * A window counts what it counts (detection: every SYN to a detection
+ * port, accepted or not, so business subscribers whose port 25 is open
+ * are caught as well as residential ones) and detects at most once.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+bool stats_is_det_port(const struct stats *st, uint16_t port)
+{
+	for (unsigned i = 0; i < st->tun.ndet; i++)
+		if (st->tun.det_ports[i] == port)
+			return true;
+	return false;
+}
+
+static struct blocklog_event *ev_new(struct evbuf *eb, const struct shard *sh,
+				     const struct rec *r, uint8_t kind,
+				     int64_t ts)
+{
+	const struct sub *s = &sh->subs[r->owner];
+	struct blocklog_event *ev;
+
+	/* Callers stay within max; never overrun if one does not. */
+	if (eb->n >= eb->max)
+		return NULL;
+	ev = &eb->ev[eb->n++];
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = kind;
+	ev->ts_ms = ts;
+	stats_key_addr(s->key, s->rec & SUB_V6, &ev->src);
+	return ev;
+}
+
+/* The summary of the lines the rate window held back, if any; ts and
+ * window_s say which stretch it covers. */
+static void summary(struct stats *st, struct shard *sh, struct rec *r,
+		    int64_t ts, uint32_t window_s, struct evbuf *eb)
+{
+	struct blocklog_event *ev;
+
+	r->flags &= ~REC_RATE;
+	if (!r->suppressed)
+		return;
+	ev = ev_new(eb, sh, r, BLOCKLOG_SUMMARY, ts);
+	if (ev) {
+		ev->count = r->suppressed;
+		ev->distinct = stats_distinct_estimate(&r->sup);
+		ev->window_s = window_s;
+	}
+	sh->c.summaries++;
+	r->suppressed = 0;
+	(void)st;
+}
+
+void stats_release_rec(struct stats *st, struct shard *sh, struct rec *r,
+		       int64_t ts, bool manual, struct evbuf *eb)
+{
+	uint32_t ri = (uint32_t)(r - sh->recs);
+	struct blocklog_event *ev;
+
+	(void)st;
+	dl_unlink(&sh->quar, sh->recs, sizeof(*sh->recs), ri);
+	r->flags &= ~REC_QUAR;
+	dl_push_head(&sh->active, sh->recs, sizeof(*sh->recs), ri);
+	ev = ev_new(eb, sh, r, BLOCKLOG_RELEASE, ts);
+	if (ev)
+		ev->reason = manual ? BLOCKLOG_RELEASE_MANUAL
+				    : BLOCKLOG_RELEASE_EXPIRED;
+	if (manual)
+		sh->c.releases_manual++;
+	else
+		sh->c.releases_expired++;
+}
+
+void stats_rec_rate_roll(struct stats *st, struct shard *sh, struct rec *r,
+			 int64_t now, struct evbuf *eb)
+{
+	const struct tun *t = &st->tun;
+
+	if ((r->flags & REC_RATE) &&
+	    (!t->rate_ms || now >= r->rate_start + t->rate_ms))
+		summary(st, sh, r, r->rate_start + t->rate_ms,
+			(uint32_t)(t->rate_ms / 1000), eb);
+}
+
+bool stats_rec_roll(struct stats *st, struct shard *sh, struct rec *r,
+		    int64_t now, struct evbuf *eb)
+{
+	const struct tun *t = &st->tun;
+
+	if ((r->flags & REC_QUAR) && now >= r->until)
+		stats_release_rec(st, sh, r, r->until, false, eb);
+	stats_rec_rate_roll(st, sh, r, now, eb);
+	if ((r->flags & REC_DET) &&
+	    (!t->det || now >= r->det_start + t->window_ms))
+		r->flags &= ~(REC_DET | REC_FIRED);
+	return !(r->flags & (REC_DET | REC_RATE | REC_QUAR));
+}
+
+void stats_rec_flush(struct stats *st, struct shard *sh, struct rec *r,
+		     int64_t now, struct evbuf *eb)
+{
+	int64_t span = now - r->rate_start;
+
+	if (r->flags & REC_RATE)
+		summary(st, sh, r, now, span > 1000 ? (uint32_t)((span + 999)
+							/ 1000) : 1, eb);
+}
+
+void stats_detect(struct stats *st, struct shard *sh, struct rec *r,
+		  int64_t now, uint32_t dh, struct evbuf *eb)
+{
+	const struct tun *t = &st->tun;
+	struct blocklog_event *ev;
+	uint32_t distinct;
+
+	if (!(r->flags & REC_DET)) {
+		r->flags = (r->flags | REC_DET) & ~REC_FIRED;
+		r->det_start = now;
+		r->det_syns = 0;
+		stats_distinct_reset(&r->det);
+	}
+	r->det_syns = sat_inc(r->det_syns);
+	stats_distinct_add(&r->det, dh);
+	if ((r->flags & REC_FIRED) || r->det_syns < t->syns)
+		return;
+	distinct = stats_distinct_estimate(&r->det);
+	if (distinct < t->distinct)
+		return;
+	r->flags |= REC_FIRED;
+	/* Still spamming while quarantined: nothing new to say. */
+	if (r->flags & REC_QUAR)
+		return;
+	sh->c.detections++;
+	if (!t->quarantine) {
+		ev = ev_new(eb, sh, r, BLOCKLOG_DETECTION, now);
+		if (ev) {
+			ev->count = r->det_syns;
+			ev->distinct = distinct;
+			ev->window_s = (uint32_t)(t->window_ms / 1000);
+		}
+		return;
+	}
+	sh->c.quarantines++;
+	r->flags |= REC_QUAR;
+	r->until = now + t->quarantine_ms;
+	r->q_syns = r->det_syns;
+	r->q_distinct = distinct;
+	dl_unlink(&sh->active, sh->recs, sizeof(*sh->recs),
+		  (uint32_t)(r - sh->recs));
+	dl_push_head(&sh->quar, sh->recs, sizeof(*sh->recs),
+		     (uint32_t)(r - sh->recs));
+	ev = ev_new(eb, sh, r, BLOCKLOG_QUARANTINE, now);
+	if (ev) {
+		ev->count = r->det_syns;
+		ev->distinct = distinct;
+		ev->until = r->until / 1000;
+		ev->window_s = (uint32_t)(t->window_ms / 1000);
+	}
+}
+
+bool stats_rate_allows(struct stats *st, struct shard *sh, struct rec *r,
+		       int64_t now, uint32_t dh)
+{
+	const struct tun *t = &st->tun;
+
+	if (!t->rate_ms)
+		return true;
+	if (!(r->flags & REC_RATE)) {
+		r->flags |= REC_RATE;
+		r->rate_start = now;
+		r->rate_blocked = 0;
+		r->suppressed = 0;
+		stats_distinct_reset(&r->sup);
+	}
+	r->rate_blocked = sat_inc(r->rate_blocked);
+	if (r->rate_blocked <= t->per_sub)
+		return true;
+	r->suppressed = sat_inc(r->suppressed);
+	stats_distinct_add(&r->sup, dh);
+	sh->c.lines_suppressed++;
+	return false;
+}
