@@ -12,8 +12,10 @@
 # repetition), also written to bench/results/DATE-HOST.txt.
 #
 # Environment: BENCH_QUICK=1 (one short repetition), BENCH_REPS=N,
-# BENCH_CONFIGS="kernel minimal pcd-q1 pcd-q2", BENCH_OUT=FILE,
-# BENCH_PCD_ARGS (extra portcullisd flags, for trying a change).
+# BENCH_CONFIGS="kernel kernel-reject minimal pcd-q1 pcd-q2", BENCH_OUT=FILE,
+# BENCH_PCD_ARGS (extra portcullisd flags, for trying a change); a
+# configuration NAME-qN runs $BENCH_BIN_NAME with $BENCH_ARGS_NAME, to put
+# two builds or two flag sets side by side.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$TOP/build/bench
@@ -29,7 +31,7 @@ else
 	REPS=${BENCH_REPS:-3}
 	LIVE_S=3 COST_S=3 CAP_ROUNDS=4 LAT_N=2000
 fi
-CONFIGS=${BENCH_CONFIGS:-"kernel minimal pcd-q1 pcd-q2"}
+CONFIGS=${BENCH_CONFIGS:-"kernel kernel-reject minimal pcd-q1 pcd-q2"}
 COST_RATE=${BENCH_COST_RATE:-100000}	# SYN/s offered in the cost test
 CAP_N=8000				# SYNs queued per queue (max_len 8192)
 LAT_RATE=1000
@@ -164,10 +166,10 @@ qcounts() {
 		awk '{id += $10; drop += $6 + $8; wait += $4} END {print id + 0, drop + 0, wait + 0}'
 }
 
-# Packets the kernel reference's DROP rules took.
+# Packets the kernel references' DROP (or REJECT) rules took.
 kernel_drops() {
 	{ in_rt iptables -nvxL FORWARD; in_rt ip6tables -nvxL FORWARD; } |
-		awk '$3 == "DROP" {n += $1} END {print n + 0}'
+		awk '$3 == "DROP" || $3 == "REJECT" && $0 ~ /dpt:25/ {n += $1} END {print n + 0}'
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -185,6 +187,13 @@ start_config() {
 			in_rt $t -I FORWARD 1 -p tcp --tcp-flags SYN,ACK SYN --dport 25 -j DROP
 		done
 		CONSUMER_PID="" ;;
+	kernel-reject)
+		# Not a reference of the issue: what a SYN costs when the
+		# kernel answers it itself, for the design of queueing fewer.
+		for t in iptables ip6tables; do
+			in_rt $t -I FORWARD 1 -p tcp --tcp-flags SYN,ACK SYN --dport 25 -j REJECT --reject-with tcp-reset
+		done
+		CONSUMER_PID="" ;;
 	minimal)
 		for t in iptables ip6tables; do
 			while read -r rule; do in_rt $t $rule; done <<<"$MIN_RULES"
@@ -197,20 +206,44 @@ start_config() {
 			sleep 0.05
 		done
 		grep -q ready "$WORK/minimal.log" || die "minimal_consumer: $(cat "$WORK/minimal.log")" ;;
-	pcd-q*)
-		daemon_start "$WORK/policy.yaml" --queues "${1#pcd-q}" --metrics off \
-			${BENCH_PCD_ARGS:-} || die "portcullisd did not start"
+	*-q[0-9]*)
+		pcd_start "$1" || die "portcullisd ($1) did not start: $(cat "$WORK/daemon.log")"
 		CONSUMER_PID=$DAEMON_PID ;;
+	*)
+		die "unknown configuration $1" ;;
 	esac
+}
+
+# pcd_start NAME-qN: portcullisd with N queues; NAME pcd is this tree's,
+# another NAME runs the binary in $BENCH_BIN_NAME with the flags in
+# $BENCH_ARGS_NAME (comparing builds side by side in one run).
+pcd_start() {
+	local name=${1%-q*} queues=${1##*-q} bin=$TOP/portcullisd args=${BENCH_PCD_ARGS:-} i
+	if [ "$name" != pcd ]; then
+		bin=$(eval echo "\${BENCH_BIN_$name:-}")
+		args=$(eval echo "\${BENCH_ARGS_$name:-}")
+		[ -n "$bin" ] || bin=$TOP/portcullisd
+	fi
+	: >"$WORK/daemon.log"
+	ip netns exec "$NS_RT" "$bin" -c "$WORK/policy.yaml" --control "$WORK/control.sock" \
+		--state "$WORK/state" --user root --metrics off --queues "$queues" \
+		$args >>"$WORK/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	for i in $(seq 200); do
+		grep -q 'ready' "$WORK/daemon.log" && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	return 1
 }
 
 stop_config() {
 	case ${CONFIG:-} in
-	kernel|minimal)
+	kernel|kernel-reject|minimal)
 		[ -n "$CONSUMER_PID" ] && { kill "$CONSUMER_PID"; wait "$CONSUMER_PID"; } 2>/dev/null
 		in_rt iptables -F FORWARD
 		in_rt ip6tables -F FORWARD ;;
-	pcd-q*)
+	*-q[0-9]*)
 		daemon_stop ;;
 	esac
 	CONSUMER_PID=""
@@ -233,7 +266,7 @@ test_live() {
 	q1=$(qcounts)
 	k1=$(kernel_drops)
 	l1=$(leaks)
-	if [ "$CONFIG" = kernel ]; then
+	if [ -z "$CONSUMER_PID" ]; then
 		judged=$((k1 - k0))
 		drops=0
 	else
@@ -252,8 +285,8 @@ test_live() {
 # capacity: SYNs queued while the consumer is stopped, then drained alone.
 test_capacity() {
 	local r n=0 t=0 cpu cores=0 out d0 d1
-	[ "$CONFIG" = kernel ] && return
-	[ "$CONFIG" = pcd-q2 ] && cores="0 1"
+	[ -z "$CONSUMER_PID" ] && return
+	[ "${CONFIG##*-q}" = 2 ] && cores="0 1"
 	read -r _ d0 _ <<<"$(qcounts)"
 	for r in $(seq "$CAP_ROUNDS"); do
 		kill -STOP "$CONSUMER_PID"
@@ -273,21 +306,35 @@ test_capacity() {
 	: >"$WORK/blocks.jsonl"
 }
 
+# Busy ticks of the whole machine (every core, every kind of work).
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+
 # cost: the consumer's CPU (user + system, every thread) per SYN judged
-# at a fixed offered rate.
+# at a fixed offered rate; and the whole machine's (generator, softirqs,
+# the RSTs in the lab's namespaces: only meaningful on a quiet machine).
 test_cost() {
-	local c0 c1 q0 q1 judged
-	[ "$CONFIG" = kernel ] && return
+	local c0 c1 m0 m1 q0 q1 k0 k1 judged hz
+	hz=$(getconf CLK_TCK)
 	q0=$(qcounts)
-	c0=$(cpu_ticks "$CONSUMER_PID")
+	k0=$(kernel_drops)
+	[ -n "$CONSUMER_PID" ] && c0=$(cpu_ticks "$CONSUMER_PID")
+	m0=$(machine_ticks)
 	syngen 0 -t "$COST_S" -r "$COST_RATE" -b 8 >/dev/null
 	sleep 0.2
-	c1=$(cpu_ticks "$CONSUMER_PID")
+	m1=$(machine_ticks)
+	[ -n "$CONSUMER_PID" ] && c1=$(cpu_ticks "$CONSUMER_PID")
 	q1=$(qcounts)
-	read -r i0 d0 _ <<<"$q0"
-	read -r i1 d1 w1 <<<"$q1"
-	judged=$((i1 - i0 - (d1 - d0) - w1))
-	record cost.us "$(awk -v c=$((c1 - c0)) -v n="$judged" -v hz="$(getconf CLK_TCK)" \
+	k1=$(kernel_drops)
+	if [ -z "$CONSUMER_PID" ]; then
+		judged=$((k1 - k0))
+	else
+		read -r i0 d0 _ <<<"$q0"
+		read -r i1 d1 w1 <<<"$q1"
+		judged=$((i1 - i0 - (d1 - d0) - w1))
+		record cost.us "$(awk -v c=$((c1 - c0)) -v n="$judged" -v hz="$hz" \
+			'BEGIN{printf "%.3f", c * 1e6 / hz / n}')"
+	fi
+	record cost.machine "$(awk -v c=$((m1 - m0)) -v n="$judged" -v hz="$hz" \
 		'BEGIN{printf "%.3f", c * 1e6 / hz / n}')"
 	: >"$WORK/blocks.jsonl"
 }
@@ -331,7 +378,7 @@ for REP in $(seq "$REPS"); do
 		test_latency
 		test_live live
 		test_capacity
-		if [ "$c" != kernel ]; then
+		if [ -n "$CONSUMER_PID" ]; then
 			cap=$(awk -v r="$REP" -v c="$c" '$1==r && $2==c && $3=="cap.rate" {print $4}' "$RAW")
 			test_live at80 "$(awk -v c="$cap" 'BEGIN{printf "%.0f", c*0.8}')"
 		fi

@@ -10,6 +10,7 @@ of the same repetition), then summarised the same way. The targets of
 issue 6 are checked on the medians of those ratios.
 """
 import collections
+import re
 import statistics
 import sys
 
@@ -84,12 +85,14 @@ rows = [
     ("at 80% of capacity: queue drops", "at80.qdrops", "n"),
     ("at 80% of capacity: leaks", "at80.leaks", "n"),
     ("cost: consumer CPU us per SYN", "cost.us", "us3"),
+    ("cost: machine CPU us per SYN (all)", "cost.machine", "us3"),
     ("latency: connect p50 us", "lat.p50", "us"),
     ("latency: connect p99 us", "lat.p99", "us"),
     ("latency: failed connects", "lat.fail", "n"),
 ]
 
-names = {"kernel": "kernel (DROP)", "minimal": "minimal consumer",
+names = {"kernel": "kernel (DROP)", "kernel-reject": "kernel (REJECT)",
+         "minimal": "minimal consumer",
          "pcd-q1": "portcullisd -q1", "pcd-q2": "portcullisd -q2"}
 head = ["metric"] + [names.get(c, c) for c in configs]
 table = [head]
@@ -99,7 +102,7 @@ for label, metric, unit in rows:
         continue
     table.append([label] + cells)
 
-pcds = [c for c in configs if c.startswith("pcd")]
+pcds = [c for c in configs if re.search(r"-q\d+$", c)]
 if "minimal" in configs:
     table.append(["ratios to the minimal consumer, same repetition"] +
                  [""] * len(configs))
@@ -115,7 +118,7 @@ if "minimal" in configs:
 if "kernel" in configs:
     table.append(["  added p50 latency vs no queue, us"] +
                  [cell(per_rep(c, "lat.p50", "kernel", diff), "+us")
-                  if c != "kernel" else "" for c in configs])
+                  if not c.startswith("kernel") else "" for c in configs])
 
 widths = [max(len(row[i]) for row in table) for i in range(len(head))]
 for i, row in enumerate(table):
@@ -150,6 +153,6 @@ for c in pcds:
         ("no drop or leak at 80% of capacity", drops, drops == 0,
          "%d" % drops),
     ]
-    print("  %s: " % names[c] + "; ".join(
+    print("  %s: " % names.get(c, c) + "; ".join(
         "%s %s (%s)" % (name, "met" if ok else "NOT met", shown)
         for name, _, ok, shown in checks))
