@@ -5,11 +5,9 @@
  * waits for I/O or for another thread; a packet never stops the loop.
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "common/log.h"
 #include "filter/daemon.h"
@@ -165,28 +163,10 @@ static void *worker_main(void *arg)
 
 int worker_start(struct worker *w)
 {
-	unsigned queues = w->d->opts.queues ? w->d->opts.queues : 1;
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	pthread_attr_t attr;
-	cpu_set_t cpus;
 	int err;
 
-	pthread_attr_init(&attr);
-	if (queues > 1 && !w->d->opts.no_pin && ncpu > 0) {
-		/* The ruleset fans queues out by the CPU that handled the
-		 * SYN (--queue-cpu-fanout): queue k's SYNs come from CPU k
-		 * (mod queues). On that CPU the softirq that queues a SYN
-		 * wakes its thread without an inter-processor interrupt,
-		 * and the threads cannot end up sharing one CPU while
-		 * another has nothing to do. With one queue every CPU
-		 * feeds it: no CPU is the right one. */
-		CPU_ZERO(&cpus);
-		CPU_SET((w->index % queues) % (unsigned)ncpu, &cpus);
-		pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
-	}
 	atomic_store(&w->beat_ms, daemon_mono_ms());
-	err = pthread_create(&w->thread, &attr, worker_main, w);
-	pthread_attr_destroy(&attr);
+	err = pthread_create(&w->thread, NULL, worker_main, w);
 	if (err) {
 		errno = err;
 		return -1;
