@@ -165,7 +165,9 @@ allowed = expand('@system-service')
 families = {'AF_NETLINK', 'AF_UNIX', 'AF_INET', 'AF_INET6'}
 dev_ok = {'/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty'}
 call = re.compile(r'^(?:<\.\.\. )?([a-z0-9_]+)(\(| resumed>)(.*)$')
-bad = {k: set() for k in ('syscall', 'family', 'wx', 'ns', 'personality', 'write', 'dev', 'home', 'rt')}
+bad = {k: set() for k in ('syscall', 'family', 'wx', 'ns', 'personality', 'write', 'dev', 'home', 'rt',
+                          'ipc', 'proc', 'modules')}
+pids = {t.rsplit('.', 1)[-1] for t in traces}
 n = 0
 seen_fam, execs = set(), set()
 lines = (l for t in traces for l in open(t))
@@ -214,6 +216,13 @@ for line in lines:
         bad['dev'].add(path)
     if re.match(r'/(home|root|run/user)(/|$)', path):
         bad['home'].add(path)
+    if re.match(r'(shm|sem|msg)(get|at|ctl|op|snd|rcv|timedop)$', name) or name.startswith('mq_'):
+        bad['ipc'].add(name)
+    pm = re.match(r'/proc/(\d+)(/|$)', path)
+    if pm and pm.group(1) not in pids:
+        bad['proc'].add(path)
+    if re.match(r'(/usr)?/lib/modules(/|$)', path):
+        bad['modules'].add(path)
 print('calls %d' % n)
 print('info %d processes (%s), sockets %s' % (len(traces), ', '.join(sorted(execs)),
                                             ', '.join(sorted(seen_fam))))
@@ -233,5 +242,8 @@ v=$(verdict rt); check "RestrictRealtime=: no realtime scheduling${v:+; found: $
 v=$(verdict write); check "ProtectSystem=strict: writes only in its own directories${v:+; found: $v}" test -z "$v"
 v=$(verdict dev); check "PrivateDevices=: no device but the pseudo ones${v:+; found: $v}" test -z "$v"
 v=$(verdict home); check "ProtectHome=: no home directory touched${v:+; found: $v}" test -z "$v"
+v=$(verdict ipc); check "PrivateIPC=, RemoveIPC=: no System V or POSIX IPC${v:+; found: $v}" test -z "$v"
+v=$(verdict proc); check "ProtectProc=invisible: no other process's /proc read${v:+; found: $v}" test -z "$v"
+v=$(verdict modules); check "ProtectKernelModules=: no module tree read${v:+; found: $v}" test -z "$v"
 
 finish
