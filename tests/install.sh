@@ -148,10 +148,11 @@ else
 	skipped "man pages: groff is not installed (sh tests/deps.sh installs groff-base)"
 fi
 
-# logrotate: the snippet parses. Its su line names a user this machine
-# may not have; the check runs it as root, the rest as written.
+# logrotate: the snippet parses. Its su and create lines name a user this
+# machine may not have: the check puts root there, the rest as written.
 if command -v logrotate >/dev/null 2>&1; then
-	sed 's/^\([[:space:]]*su\) .*/\1 root root/' \
+	sed -e 's/^\([[:space:]]*su\) portcullis portcullis$/\1 root root/' \
+	    -e 's/^\([[:space:]]*create [0-7]*\) portcullis portcullis$/\1 root root/' \
 		"$root/etc/logrotate.d/portcullis" >"$tmp/logrotate.conf"
 	if logrotate -d -s "$tmp/logrotate.state" "$tmp/logrotate.conf" \
 		>"$tmp/logrotate.out" 2>&1 &&
