@@ -5,7 +5,16 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 SYSCONFDIR ?= /etc
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+DOCDIR ?= $(DATADIR)/doc/portcullis
+# Where this machine's systemd looks, as its pkg-config file says.
+SYSTEMDUNITDIR ?= $(call systemd_dir,systemdsystemunitdir,/lib/systemd/system)
+SYSUSERSDIR ?= $(call systemd_dir,sysusersdir,/usr/lib/sysusers.d)
+TMPFILESDIR ?= $(call systemd_dir,tmpfilesdir,/usr/lib/tmpfiles.d)
+LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
 DESTDIR ?=
+INSTALL ?= install
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
@@ -27,6 +36,7 @@ DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 LDLIBS += -pthread -lm
+systemd_dir = $(or $(shell $(PKG_CONFIG) --variable=$(1) systemd 2>/dev/null),$(2))
 
 ifeq ($(V),1)
 Q :=
@@ -47,17 +57,22 @@ suites := $(patsubst tests/check_%.c,%,$(test_src))
 bench_src := $(wildcard bench/*.c)
 bench_bin := $(patsubst bench/%.c,$(B)/bench/%,$(bench_src))
 
-all: portcullisd portcullis
+unit := $(B)/systemd/portcullis.service
+man8 := doc/portcullisd.8 doc/portcullis.8
+man5 := doc/portcullis-policy.5
+examples := examples/policy.yaml examples/business.list
+
+all: portcullisd portcullis $(unit)
 
 $(B)/%.o: %.c
 	$(quiet) CC $@
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(DEP_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) -c -o $@ $<
 
 $(B)/tests/%.o: tests/%.c
 	$(quiet) CC $@
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(DEP_CFLAGS) $(CHECK_CFLAGS) -I$(B)/tests -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) $(CHECK_CFLAGS) -I$(B)/tests -c -o $@ $<
 
 $(B)/libportcullis.a: $(lib_obj)
 	$(quiet) AR $@
@@ -87,7 +102,59 @@ $(B)/tests/check: $(test_obj) $(B)/libportcullis.a
 $(B)/bench/%: bench/%.c $(B)/libportcullis.a
 	$(quiet) LD $@
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $^ $(DEP_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) -o $@ $^ $(DEP_LIBS) $(LDLIBS)
+
+# The unit names the installed paths: regenerated on every make, replaced
+# only when PREFIX, SBINDIR or SYSCONFDIR made it differ.
+$(unit): systemd/portcullis.service.in FORCE
+	@mkdir -p $(@D)
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	  $< > $@.tmp && (cmp -s $@.tmp $@ || { printf '  %-7s %s\n' GEN $@; \
+	  mv $@.tmp $@; }); rm -f $@.tmp
+
+# The policy and its list go to SYSCONFDIR only where none is yet: an
+# operator's policy is never overwritten. The examples are documentation.
+install: all
+	$(quiet) INSTALL '$(DESTDIR)'
+	$(Q)$(INSTALL) -d '$(DESTDIR)$(SBINDIR)' '$(DESTDIR)$(BINDIR)' \
+	  '$(DESTDIR)$(SYSCONFDIR)/portcullis' '$(DESTDIR)$(LOGROTATEDIR)' \
+	  '$(DESTDIR)$(SYSTEMDUNITDIR)' '$(DESTDIR)$(SYSUSERSDIR)' \
+	  '$(DESTDIR)$(TMPFILESDIR)' '$(DESTDIR)$(MANDIR)/man8' \
+	  '$(DESTDIR)$(MANDIR)/man5' '$(DESTDIR)$(DOCDIR)/examples'
+	$(Q)$(INSTALL) -m 0755 portcullisd '$(DESTDIR)$(SBINDIR)/portcullisd'
+	$(Q)$(INSTALL) -m 0755 portcullis '$(DESTDIR)$(BINDIR)/portcullis'
+	$(Q)for f in $(notdir $(examples)); do \
+	  t='$(DESTDIR)$(SYSCONFDIR)/portcullis'/$$f; \
+	  if [ -e "$$t" ]; then echo "  KEEP    $$t"; \
+	  else $(INSTALL) -m 0644 examples/$$f "$$t"; fi; done
+	$(Q)$(INSTALL) -m 0644 $(examples) '$(DESTDIR)$(DOCDIR)/examples/'
+	$(Q)$(INSTALL) -m 0644 README.md '$(DESTDIR)$(DOCDIR)/README.md'
+	$(Q)$(INSTALL) -m 0644 $(unit) '$(DESTDIR)$(SYSTEMDUNITDIR)/portcullis.service'
+	$(Q)$(INSTALL) -m 0644 systemd/portcullis.sysusers \
+	  '$(DESTDIR)$(SYSUSERSDIR)/portcullis.conf'
+	$(Q)$(INSTALL) -m 0644 systemd/portcullis.tmpfiles \
+	  '$(DESTDIR)$(TMPFILESDIR)/portcullis.conf'
+	$(Q)$(INSTALL) -m 0644 systemd/portcullis.logrotate \
+	  '$(DESTDIR)$(LOGROTATEDIR)/portcullis'
+	$(Q)$(INSTALL) -m 0644 $(man8) '$(DESTDIR)$(MANDIR)/man8/'
+	$(Q)$(INSTALL) -m 0644 $(man5) '$(DESTDIR)$(MANDIR)/man5/'
+
+# The operator's policy and list stay, like a package's conffiles on remove.
+uninstall:
+	$(quiet) RM '$(DESTDIR)'
+	$(Q)rm -f '$(DESTDIR)$(SBINDIR)/portcullisd' '$(DESTDIR)$(BINDIR)/portcullis' \
+	  '$(DESTDIR)$(SYSTEMDUNITDIR)/portcullis.service' \
+	  '$(DESTDIR)$(SYSUSERSDIR)/portcullis.conf' \
+	  '$(DESTDIR)$(TMPFILESDIR)/portcullis.conf' \
+	  '$(DESTDIR)$(LOGROTATEDIR)/portcullis' \
+	  $(foreach m,$(man8),'$(DESTDIR)$(MANDIR)/man8/$(notdir $(m))') \
+	  $(foreach m,$(man5),'$(DESTDIR)$(MANDIR)/man5/$(notdir $(m))') \
+	  $(foreach e,$(examples),'$(DESTDIR)$(DOCDIR)/examples/$(notdir $(e))') \
+	  '$(DESTDIR)$(DOCDIR)/README.md'
+	$(Q)rmdir '$(DESTDIR)$(DOCDIR)/examples' '$(DESTDIR)$(DOCDIR)' 2>/dev/null || true
+	$(Q)for f in $(notdir $(examples)); do \
+	  t='$(DESTDIR)$(SYSCONFDIR)/portcullis'/$$f; \
+	  [ -e "$$t" ] && echo "  KEEP    $$t"; done; true
 
 deps:
 	$(Q)sh tests/deps.sh
@@ -100,12 +167,22 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory check-cli
 	$(Q)$(MAKE) --no-print-directory e2e
+	$(Q)$(MAKE) --no-print-directory check-sandbox
+	$(Q)$(MAKE) --no-print-directory check-install
 
 check-cli: portcullis
 	$(Q)sh tests/cli.sh
 
 e2e: all
 	$(Q)bash tests/e2e.sh
+
+# The daemon as portcullis.service runs it: unprivileged, CAP_NET_ADMIN
+# only, traced against the unit's hardening.
+check-sandbox: all
+	$(Q)bash tests/sandbox.sh
+
+check-install: all
+	$(Q)sh tests/install.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -120,6 +197,7 @@ bench-stats: $(B)/bench/bench_stats
 clean:
 	rm -rf $(B) portcullisd portcullis
 
-.PHONY: all deps unit check check-cli e2e demo bench-policy bench-stats clean
+.PHONY: all deps unit check check-cli e2e check-sandbox check-install demo \
+	bench-policy bench-stats install uninstall clean FORCE
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
