@@ -9,7 +9,7 @@ DESTDIR ?=
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := libnetfilter_queue libmnl yaml-0.1 libsystemd libcap
+PKGS := libnetfilter_queue libmnl yaml-0.1 libsystemd libcap json-c zlib
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wmissing-prototypes \
@@ -41,6 +41,8 @@ mods := common policy netlink stats filter
 lib_src := $(filter-out %/main.c,$(foreach m,$(mods),$(wildcard $(m)/*.c)))
 lib_obj := $(lib_src:%.c=$(B)/%.o)
 cli_obj := $(patsubst %.c,$(B)/%.o,$(wildcard cli/*.c))
+# portcullis log's pieces, also linked into the unit tests.
+logread_obj := $(patsubst %.c,$(B)/%.o,$(wildcard cli/logread_*.c))
 test_src := $(wildcard tests/check_*.c)
 test_obj := $(test_src:%.c=$(B)/%.o) $(B)/tests/runner.o
 suites := $(patsubst tests/check_%.c,%,$(test_src))
@@ -80,7 +82,7 @@ $(B)/tests/suites.inc: $(test_src) Makefile
 	  (cmp -s $@.tmp $@ || mv $@.tmp $@); rm -f $@.tmp
 $(test_obj): $(B)/tests/suites.inc
 
-$(B)/tests/check: $(test_obj) $(B)/libportcullis.a
+$(B)/tests/check: $(test_obj) $(logread_obj) $(B)/libportcullis.a
 	$(quiet) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) $(CHECK_LIBS) $(LDLIBS)
 
