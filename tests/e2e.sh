@@ -260,6 +260,18 @@ if daemon_start "$WORK/spam.yaml"; then
 	check "block log: the residential run is rate-limited (10 block lines)" \
 		test "$(grep -c "\"event\":\"block\",\"src\":\"$LAB_SPAM4\"" "$WORK/blocks.jsonl")" -le 11
 	check "block log: and summarised" grep -qE "\"event\":\"summary\",\"src\":\"$LAB_SPAM4\",\"blocked\":[0-9]+" "$WORK/blocks.jsonl"
+	out=$("$TOP/portcullis" log "$WORK/blocks.jsonl" --top 5 --json 2>&1)
+	check "portcullis log --top: the residential spammer, 101 blocked SYNs, quarantined" python3 - "$LAB_SPAM4" <<PY
+import json, sys
+top = json.loads("""$out""")
+me = [s for s in top if s["src"] == sys.argv[1]][0]
+sys.exit(0 if top[0]["src"] == sys.argv[1] and me["blocked"] == 101 and me["quarantined"] else 1)
+PY
+	check "portcullis log --top: the business run was released" python3 - "$LAB_SPAMBIZ4" <<PY
+import json, sys
+top = json.loads("""$out""")
+sys.exit(0 if all(not s["quarantined"] for s in top if s["src"] == sys.argv[1]) else 1)
+PY
 	check "block log: lines plus summaries account for every blocked SYN" python3 - "$WORK/blocks.jsonl" "$LAB_SPAM4" <<'PY'
 import json, sys
 n = 0
