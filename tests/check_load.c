@@ -1075,6 +1075,11 @@ START_TEST(test_examples_bad_give_the_expected_errors)
 }
 END_TEST
 
+START_TEST(test_bad_policies_give_the_expected_errors)
+{
+	ck_assert_uint_ge(check_bad_dir("tests/bad-policies"), 50);
+}
+END_TEST
 
 Suite *load_suite(void);
 
@@ -1119,6 +1124,7 @@ Suite *load_suite(void)
 	tcase_add_test(tc, test_policy_load_reads_lists_next_to_the_policy);
 	tcase_add_test(tc, test_policy_load_of_a_missing_file_says_why);
 	tcase_add_test(tc, test_examples_bad_give_the_expected_errors);
+	tcase_add_test(tc, test_bad_policies_give_the_expected_errors);
 	tcase_add_test(tc, test_aliases_are_refused_where_used);
 	tcase_add_test(tc, test_alias_bomb_is_refused_at_once);
 	tcase_add_test(tc, test_asterisk_in_text_is_no_alias);
