@@ -20,7 +20,13 @@ ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	  -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+# Every sanitizer report fails the run, leaks included (LeakSanitizer runs
+# at each process's exit: the daemon's clean stop, each CLI command).
+asan_options := halt_on_error=1:abort_on_error=1:detect_leaks=1
+asan_options := $(asan_options):detect_stack_use_after_return=1
+export ASAN_OPTIONS ?= $(asan_options):strict_string_checks=1
 endif
+export UBSAN_OPTIONS ?= halt_on_error=1:abort_on_error=1:print_stacktrace=1
 
 DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
@@ -49,12 +55,19 @@ bench_bin := $(patsubst bench/%.c,$(B)/bench/%,$(bench_src))
 
 all: portcullisd portcullis
 
-$(B)/%.o: %.c
+# Objects remember the flags they were built with: switching SANITIZE=1
+# on or off (or CC, CFLAGS) rebuilds them instead of linking stale ones.
+$(B)/build-flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(CFLAGS) $(LDFLAGS) $(LDLIBS)' >$@.tmp; \
+	  cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+
+$(B)/%.o: %.c $(B)/build-flags
 	$(quiet) CC $@
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(DEP_CFLAGS) -c -o $@ $<
 
-$(B)/tests/%.o: tests/%.c
+$(B)/tests/%.o: tests/%.c $(B)/build-flags
 	$(quiet) CC $@
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(DEP_CFLAGS) $(CHECK_CFLAGS) -I$(B)/tests -c -o $@ $<
@@ -101,6 +114,17 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory check-cli
 	$(Q)$(MAKE) --no-print-directory e2e
 
+# The unit tests under valgrind's memcheck, in one process (CK_FORK=no)
+# so that every leak is seen; any error or definite/indirect leak fails.
+valgrind: $(B)/tests/check
+	@[ "$(SANITIZE)" != 1 ] || { echo "valgrind: not with SANITIZE=1" \
+	  "(ASan and valgrind exclude each other)" >&2; exit 1; }
+	@command -v valgrind >/dev/null 2>&1 || { echo "valgrind: not" \
+	  "installed (sh tests/deps.sh installs it)" >&2; exit 1; }
+	$(Q)CK_FORK=no valgrind -q --error-exitcode=1 --leak-check=full \
+	  --show-leak-kinds=definite,indirect \
+	  --errors-for-leak-kinds=definite,indirect ./$(B)/tests/check
+
 check-cli: portcullis
 	$(Q)sh tests/cli.sh
 
@@ -117,6 +141,7 @@ bench-policy: $(B)/bench/bench_policy
 clean:
 	rm -rf $(B) portcullisd portcullis
 
-.PHONY: all deps unit check check-cli e2e demo bench-policy clean
+.PHONY: all deps unit check check-cli e2e demo bench-policy clean FORCE \
+	valgrind
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
