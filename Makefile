@@ -12,10 +12,11 @@ PKG_CONFIG ?= pkg-config
 PKGS := libnetfilter_queue libmnl yaml-0.1
 
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wmissing-prototypes \
+BASE_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wmissing-prototypes \
 	  -Wstrict-prototypes -Wshadow -Wcast-qual -Wpointer-arith \
 	  -Wformat=2 -Wno-format-nonliteral -Wvla -fno-strict-aliasing \
 	  -D_GNU_SOURCE -I. -MMD -MP
+CFLAGS += $(BASE_CFLAGS)
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	  -fno-sanitize-recover=undefined
@@ -102,6 +103,91 @@ $(B)/bench/%: bench/%.c $(B)/libportcullis.a
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $^ $(DEP_LIBS) $(LDLIBS)
 
+# Fuzzing (clang libFuzzer): tests/fuzz/fuzz_NAME.c against the library
+# built a second time, with the fuzzer's coverage and ASan+UBSan, in
+# build/fuzz/ (never mixed with the objects above). The committed seeds
+# are tests/fuzz/corpus/NAME/; what a run finds goes to build/fuzz/.
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 60
+FUZZ_CHECK_TIME ?= 20
+FB := $(B)/fuzz
+fuzz_names := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+fuzz_bin := $(fuzz_names:%=$(FB)/fuzz_%)
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	    -fno-omit-frame-pointer
+FUZZ_CFLAGS := -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(BASE_CFLAGS)
+# -timeout: an input that takes 10 s (an alias bomb, a quadratic walk)
+# is a finding, not a slow run.
+FUZZ_RUN_FLAGS := -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+FUZZ_ARGS_policy := -dict=tests/fuzz/policy.dict
+# The policy target confines list files to its own folder (fuzz_policy.c).
+FUZZ_LDFLAGS_policy := -Wl,--wrap=open
+
+$(FB)/toolchain-ok:
+	@mkdir -p $(@D)
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "fuzz: '$(FUZZ_CC)'" \
+	  "not found: the fuzz targets need clang and its libFuzzer" \
+	  "runtime (sh tests/deps.sh installs clang and libclang-rt-dev)" >&2; \
+	  exit 1; }
+	@printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);\n%s\n' \
+	  'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return !d + (int)n * 0; }' | \
+	  $(FUZZ_CC) -x c $(FUZZ_SAN) -fsanitize=fuzzer -o $(FB)/probe - || \
+	  { echo "fuzz: $(FUZZ_CC) cannot link with -fsanitize=fuzzer: the" \
+	  "libFuzzer runtime is missing (sh tests/deps.sh installs" \
+	  "libclang-rt-dev)" >&2; exit 1; }
+	@rm -f $(FB)/probe && touch $@
+
+$(FB)/%.o: %.c | $(FB)/toolchain-ok
+	$(quiet) FUZZCC $@
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEP_CFLAGS) -c -o $@ $<
+
+$(FB)/libportcullis.a: $(lib_src:%.c=$(FB)/%.o)
+	$(quiet) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(FB)/fuzz_%: $(FB)/tests/fuzz/fuzz_%.o $(FB)/libportcullis.a
+	$(quiet) LD $@
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $(FUZZ_LDFLAGS_$*) -o $@ \
+	  $^ $(DEP_LIBS) $(LDLIBS)
+
+fuzz-build: $(fuzz_bin)
+.SECONDARY: $(fuzz_bin) $(fuzz_names:%=$(FB)/tests/fuzz/fuzz_%.o)
+
+# make fuzz [FUZZ_TIME=s]: each target for FUZZ_TIME seconds on its corpus
+# in build/fuzz/corpus-NAME (seeded from the repository's, kept across
+# runs); crashes are saved as build/fuzz/NAME-crash-*. With -j, in parallel.
+fuzz: $(fuzz_names:%=fuzz-run-%)
+
+fuzz-run-%: $(FB)/fuzz_%
+	@mkdir -p $(FB)/corpus-$*
+	$(Q)cp tests/fuzz/corpus/$*/* $(FB)/corpus-$*/
+	$(Q)./$< $(FUZZ_RUN_FLAGS) -max_total_time=$(FUZZ_TIME) \
+	  -artifact_prefix=$(FB)/$*- $(FUZZ_ARGS_$*) $(FB)/corpus-$*
+
+# make fuzz-check [FUZZ_CHECK_TIME=s]: replay every committed seed, then
+# fuzz each target for a bounded time on a scratch copy (0: replay only).
+# Any crash, leak, UB or broken invariant fails; the log is shown then.
+fuzz-check: $(fuzz_names:%=fuzz-check-%)
+
+fuzz-check-%: $(FB)/fuzz_%
+	$(Q)log=$(FB)/check-$*.log; \
+	./$< $(FUZZ_RUN_FLAGS) $(FUZZ_ARGS_$*) tests/fuzz/corpus/$*/* >$$log 2>&1 || \
+	  { tail -n 60 $$log; echo "fuzz-check $*: a committed seed fails"; exit 1; }; \
+	printf '  %-7s fuzz_%s: %s seeds replayed' FUZZ $* \
+	  "$$(ls tests/fuzz/corpus/$*/ | wc -l)"; \
+	if [ "$(FUZZ_CHECK_TIME)" -gt 0 ]; then \
+	  rm -rf $(FB)/check-$* && mkdir -p $(FB)/check-$* && \
+	  cp tests/fuzz/corpus/$*/* $(FB)/check-$*/ && \
+	  ./$< $(FUZZ_RUN_FLAGS) $(FUZZ_ARGS_$*) -max_total_time=$(FUZZ_CHECK_TIME) \
+	    -artifact_prefix=$(FB)/$*- $(FB)/check-$* >$$log 2>&1 || \
+	    { echo; tail -n 60 $$log; echo "fuzz-check $*: crash, see above" \
+	      "and $(FB)/$*-crash-*"; exit 1; }; \
+	  printf ', %s runs in %s s, %s\n' \
+	    "$$(sed -n 's/^stat::number_of_executed_units: //p' $$log)" \
+	    "$(FUZZ_CHECK_TIME)" "$$(grep -o 'cov: [0-9]* ft: [0-9]*' $$log | tail -n 1)"; \
+	else echo; fi
+
 deps:
 	$(Q)sh tests/deps.sh
 
@@ -113,6 +199,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory check-cli
 	$(Q)$(MAKE) --no-print-directory e2e
+	$(Q)$(MAKE) --no-print-directory fuzz-check
 
 # The unit tests under valgrind's memcheck, in one process (CK_FORK=no)
 # so that every leak is seen; any error or definite/indirect leak fails.
@@ -142,6 +229,6 @@ clean:
 	rm -rf $(B) portcullisd portcullis
 
 .PHONY: all deps unit check check-cli e2e demo bench-policy clean FORCE \
-	valgrind
+	fuzz fuzz-build fuzz-check valgrind
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

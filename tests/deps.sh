@@ -8,7 +8,7 @@ need=""
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
 for p in build-essential pkg-config libnetfilter-queue-dev libmnl-dev \
 	 libyaml-dev check iptables nftables iproute2 procps python3 \
-	 valgrind; do
+	 valgrind clang libclang-rt-dev; do
 	have_pkg "$p" || need="$need $p"
 done
 [ -z "$need" ] && exit 0
