@@ -44,7 +44,8 @@ static void stats_text(struct daemon *d, struct strbuf *o)
 		strbuf_printf(o, "%s%llu %s", s == PARSE_NOT_SYN ? "" : ", ",
 			      (unsigned long long)t.parse[s],
 			      parse_status_name(s));
-	strbuf_printf(o, " (all accepted)\n");
+	strbuf_printf(o, " (dropped on fail-closed queues, accepted on "
+		      "fail-open ones)\n");
 	strbuf_printf(o, "queues:       %llu packets, %llu socket overruns, "
 		      "%llu verdict errors\n",
 		      (unsigned long long)t.packets,

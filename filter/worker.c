@@ -84,8 +84,13 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 	atomic_fetch_add_explicit(&w->parse[st], 1, memory_order_relaxed);
 	if (st != PARSE_SYN) {
 		/* Not ours to judge: what the kernel queued by mistake or
-		 * could not show us whole passes, counted. */
-		queue_verdict(q, pkt->id, QUEUE_ACCEPT, 0);
+		 * could not show us whole. It goes the way the queue goes
+		 * without the daemon: a fail-closed queue's ports must not
+		 * pass unjudged (an IPv6 SYN behind 300 bytes of extension
+		 * headers is TRUNCATED at the copy range, and accepting it
+		 * let port 25 through), a fail-open queue's pass. Counted. */
+		queue_verdict(q, pkt->id, w->fail_closed ? QUEUE_DROP
+							 : QUEUE_ACCEPT, 0);
 		return;
 	}
 	policy_decide(w->cur, &syn.flow, w->now_ms / 1000, false, &dec);

@@ -108,6 +108,17 @@ if daemon_start "$WORK/policy.yaml"; then
 	out=$($PC frobnicate 2>&1)
 	check "control: unknown command is refused" grep -q "unknown command" <<<"$out"
 
+	echo "e2e: SYNs the daemon cannot read whole (IPv6 options past the copy range)"
+	in_net ip6tables -I INPUT -p tcp --syn --dport 25
+	in_net ip6tables -I INPUT -p tcp --syn --dport 587
+	arrived() { in_net ip6tables -L INPUT -v -x -n | awk "/dpt:$1 /{print \$1}"; }
+	in_sub python3 "$TOP/tests/lab_tcp.py" padded-syn6 $LAB_RES6 $LAB_DST6 25 264
+	in_sub python3 "$TOP/tests/lab_tcp.py" padded-syn6 $LAB_RES6 $LAB_DST6 587 264
+	sleep 0.2
+	check "padded SYN to 25 is dropped, not let through (fail closed)" test "$(arrived 25)" = 0
+	check "padded SYN to 587 passes (fail open)" test "$(arrived 587)" = 1
+	check "stats: both counted as truncated" grep -q " 2 truncated" <<<"$($PC stats)"
+
 	echo "e2e: SIGKILL: port 25 fails closed, submission fails open"
 	daemon_stop KILL
 	conn "no daemon: residential 25 does not pass" $LAB_RES4 $LAB_DST4 25 timeout
