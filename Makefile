@@ -22,15 +22,22 @@ PKGS := libnetfilter_queue libmnl yaml-0.1 libsystemd libcap libmicrohttpd \
 	json-c zlib
 
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wmissing-prototypes \
+BASE_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wmissing-prototypes \
 	  -Wstrict-prototypes -Wshadow -Wcast-qual -Wpointer-arith \
 	  -Wformat=2 -Wno-format-nonliteral -Wvla -fno-strict-aliasing \
 	  -D_GNU_SOURCE -I. -MMD -MP
+CFLAGS += $(BASE_CFLAGS)
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	  -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+# Every sanitizer report fails the run, leaks included (LeakSanitizer runs
+# at each process's exit: the daemon's clean stop, each CLI command).
+asan_options := halt_on_error=1:abort_on_error=1:detect_leaks=1
+asan_options := $(asan_options):detect_stack_use_after_return=1
+export ASAN_OPTIONS ?= $(asan_options):strict_string_checks=1
 endif
+export UBSAN_OPTIONS ?= halt_on_error=1:abort_on_error=1:print_stacktrace=1
 
 DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
@@ -67,12 +74,19 @@ examples := examples/policy.yaml examples/business.list
 
 all: portcullisd portcullis $(unit)
 
-$(B)/%.o: %.c
+# Objects remember the flags they were built with: switching SANITIZE=1
+# on or off (or CC, CFLAGS) rebuilds them instead of linking stale ones.
+$(B)/build-flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(CFLAGS) $(LDFLAGS) $(LDLIBS)' >$@.tmp; \
+	  cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+
+$(B)/%.o: %.c $(B)/build-flags
 	$(quiet) CC $@
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) -c -o $@ $<
 
-$(B)/tests/%.o: tests/%.c
+$(B)/tests/%.o: tests/%.c $(B)/build-flags
 	$(quiet) CC $@
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) $(CHECK_CFLAGS) -I$(B)/tests -c -o $@ $<
@@ -159,6 +173,91 @@ uninstall:
 	  t='$(DESTDIR)$(SYSCONFDIR)/portcullis'/$$f; \
 	  [ -e "$$t" ] && echo "  KEEP    $$t"; done; true
 
+# Fuzzing (clang libFuzzer): tests/fuzz/fuzz_NAME.c against the library
+# built a second time, with the fuzzer's coverage and ASan+UBSan, in
+# build/fuzz/ (never mixed with the objects above). The committed seeds
+# are tests/fuzz/corpus/NAME/; what a run finds goes to build/fuzz/.
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 60
+FUZZ_CHECK_TIME ?= 20
+FB := $(B)/fuzz
+fuzz_names := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+fuzz_bin := $(fuzz_names:%=$(FB)/fuzz_%)
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	    -fno-omit-frame-pointer
+FUZZ_CFLAGS := -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(BASE_CFLAGS)
+# -timeout: an input that takes 10 s (an alias bomb, a quadratic walk)
+# is a finding, not a slow run.
+FUZZ_RUN_FLAGS := -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+FUZZ_ARGS_policy := -dict=tests/fuzz/policy.dict
+# The policy target confines list files to its own folder (fuzz_policy.c).
+FUZZ_LDFLAGS_policy := -Wl,--wrap=open
+
+$(FB)/toolchain-ok:
+	@mkdir -p $(@D)
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "fuzz: '$(FUZZ_CC)'" \
+	  "not found: the fuzz targets need clang and its libFuzzer" \
+	  "runtime (sh tests/deps.sh installs clang and libclang-rt-dev)" >&2; \
+	  exit 1; }
+	@printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);\n%s\n' \
+	  'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return !d + (int)n * 0; }' | \
+	  $(FUZZ_CC) -x c $(FUZZ_SAN) -fsanitize=fuzzer -o $(FB)/probe - || \
+	  { echo "fuzz: $(FUZZ_CC) cannot link with -fsanitize=fuzzer: the" \
+	  "libFuzzer runtime is missing (sh tests/deps.sh installs" \
+	  "libclang-rt-dev)" >&2; exit 1; }
+	@rm -f $(FB)/probe && touch $@
+
+$(FB)/%.o: %.c | $(FB)/toolchain-ok
+	$(quiet) FUZZCC $@
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEP_CFLAGS) -c -o $@ $<
+
+$(FB)/libportcullis.a: $(lib_src:%.c=$(FB)/%.o)
+	$(quiet) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(FB)/fuzz_%: $(FB)/tests/fuzz/fuzz_%.o $(FB)/libportcullis.a
+	$(quiet) LD $@
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $(FUZZ_LDFLAGS_$*) -o $@ \
+	  $^ $(DEP_LIBS) $(LDLIBS)
+
+fuzz-build: $(fuzz_bin)
+.SECONDARY: $(fuzz_bin) $(fuzz_names:%=$(FB)/tests/fuzz/fuzz_%.o)
+
+# make fuzz [FUZZ_TIME=s]: each target for FUZZ_TIME seconds on its corpus
+# in build/fuzz/corpus-NAME (seeded from the repository's, kept across
+# runs); crashes are saved as build/fuzz/NAME-crash-*. With -j, in parallel.
+fuzz: $(fuzz_names:%=fuzz-run-%)
+
+fuzz-run-%: $(FB)/fuzz_%
+	@mkdir -p $(FB)/corpus-$*
+	$(Q)cp tests/fuzz/corpus/$*/* $(FB)/corpus-$*/
+	$(Q)./$< $(FUZZ_RUN_FLAGS) -max_total_time=$(FUZZ_TIME) \
+	  -artifact_prefix=$(FB)/$*- $(FUZZ_ARGS_$*) $(FB)/corpus-$*
+
+# make fuzz-check [FUZZ_CHECK_TIME=s]: replay every committed seed, then
+# fuzz each target for a bounded time on a scratch copy (0: replay only).
+# Any crash, leak, UB or broken invariant fails; the log is shown then.
+fuzz-check: $(fuzz_names:%=fuzz-check-%)
+
+fuzz-check-%: $(FB)/fuzz_%
+	$(Q)log=$(FB)/check-$*.log; \
+	./$< $(FUZZ_RUN_FLAGS) $(FUZZ_ARGS_$*) tests/fuzz/corpus/$*/* >$$log 2>&1 || \
+	  { tail -n 60 $$log; echo "fuzz-check $*: a committed seed fails"; exit 1; }; \
+	printf '  %-7s fuzz_%s: %s seeds replayed' FUZZ $* \
+	  "$$(ls tests/fuzz/corpus/$*/ | wc -l)"; \
+	if [ "$(FUZZ_CHECK_TIME)" -gt 0 ]; then \
+	  rm -rf $(FB)/check-$* && mkdir -p $(FB)/check-$* && \
+	  cp tests/fuzz/corpus/$*/* $(FB)/check-$*/ && \
+	  ./$< $(FUZZ_RUN_FLAGS) $(FUZZ_ARGS_$*) -max_total_time=$(FUZZ_CHECK_TIME) \
+	    -artifact_prefix=$(FB)/$*- $(FB)/check-$* >$$log 2>&1 || \
+	    { echo; tail -n 60 $$log; echo "fuzz-check $*: crash, see above" \
+	      "and $(FB)/$*-crash-*"; exit 1; }; \
+	  printf ', %s runs in %s s, %s\n' \
+	    "$$(sed -n 's/^stat::number_of_executed_units: //p' $$log)" \
+	    "$(FUZZ_CHECK_TIME)" "$$(grep -o 'cov: [0-9]* ft: [0-9]*' $$log | tail -n 1)"; \
+	else echo; fi
+
 deps:
 	$(Q)sh tests/deps.sh
 
@@ -172,6 +271,18 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory e2e
 	$(Q)$(MAKE) --no-print-directory check-sandbox
 	$(Q)$(MAKE) --no-print-directory check-install
+	$(Q)$(MAKE) --no-print-directory fuzz-check
+
+# The unit tests under valgrind's memcheck, in one process (CK_FORK=no)
+# so that every leak is seen; any error or definite/indirect leak fails.
+valgrind: $(B)/tests/check
+	@[ "$(SANITIZE)" != 1 ] || { echo "valgrind: not with SANITIZE=1" \
+	  "(ASan and valgrind exclude each other)" >&2; exit 1; }
+	@command -v valgrind >/dev/null 2>&1 || { echo "valgrind: not" \
+	  "installed (sh tests/deps.sh installs it)" >&2; exit 1; }
+	$(Q)CK_FORK=no valgrind -q --error-exitcode=1 --leak-check=full \
+	  --show-leak-kinds=definite,indirect \
+	  --errors-for-leak-kinds=definite,indirect ./$(B)/tests/check
 
 check-cli: portcullis
 	$(Q)sh tests/cli.sh
@@ -207,6 +318,7 @@ clean:
 	rm -rf $(B) portcullisd portcullis
 
 .PHONY: all deps unit check check-cli e2e check-sandbox check-install demo \
-	bench-policy bench-stats bench-log install uninstall clean FORCE
+	bench-policy bench-stats bench-log install uninstall clean FORCE \
+	fuzz fuzz-build fuzz-check valgrind
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

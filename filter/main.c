@@ -144,6 +144,7 @@ static int open_queues(struct daemon *d)
 
 		w->d = d;
 		w->index = i;
+		w->fail_closed = !cfg.fail_open;
 		w->q = queue_open((uint16_t)i, &cfg, err, sizeof(err));
 		if (!w->q) {
 			log_warnx("queue %u: %s", i, err);

@@ -9,6 +9,12 @@ WORK=$(mktemp -d /tmp/portcullis-e2e.XXXXXX)
 . "$TOP/tests/lab.sh"
 . "$TOP/tests/daemon.sh"
 
+# Built with SANITIZE=1, the daemon and the CLI write any ASan, LSan or
+# UBSan report to $WORK/sanitizer.PID (a report from a process whose exit
+# status no test looks at is still a failure, below).
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$WORK/sanitizer"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$WORK/sanitizer"
+
 pass=0
 fail=0
 cleanup() {
@@ -132,7 +138,9 @@ if daemon_start "$WORK/policy.yaml"; then
 			test "$(in_rt iptables-save | grep -c -- '-A FORWARD .*-j PORTCULLIS$')" = 1
 		conn "restart: residential 25 reset again" $LAB_RES4 $LAB_DST4 25 refused 100
 		daemon_stop TERM
-		check "clean stop: exit status 0" test $? -eq 0
+		rc=$?
+		check "clean stop: exit status 0" test $rc -eq 0
+		[ $rc -eq 0 ] || sed 's/^/    /' "$WORK/daemon.log"
 		check "clean stop: no portcullis rule left" bash -c \
 			"! { ip netns exec $NS_RT iptables-save; ip netns exec $NS_RT ip6tables-save; } | grep -qi portcullis"
 		conn "clean stop: 25 passes the unfiltered router" $LAB_RES4 $LAB_DST4 25 connected
@@ -356,6 +364,9 @@ if daemon_start "$WORK/monitor.yaml"; then
 		"\"src\":\"$LAB_RES4\",\"dst\":\"$LAB_DST4\",\"dport\":25,\"action\":\"reject\",\"profile\":\"residential\",\"prefix\":\"100.64.0.0/10\",\"mode\":\"monitor\"}" \
 		"$WORK/blocks.jsonl"
 	daemon_stop TERM
+	rc=$?
+	check "monitor: clean stop, exit status 0" test $rc -eq 0
+	[ $rc -eq 0 ] || sed 's/^/    /' "$WORK/daemon.log"
 else
 	no "daemon start (monitor)"
 fi
@@ -375,6 +386,10 @@ if daemon_start "$WORK/policy.yaml"; then
 	conn "second daemon: the first still judges" $LAB_RES4 $LAB_DST4 25 refused 100
 	daemon_stop TERM
 fi
+
+reports=$(ls "$WORK"/sanitizer.* 2>/dev/null)
+check "no sanitizer report from any daemon or command" test -z "$reports"
+for r in $reports; do sed 's/^/    /' "$r"; done
 
 echo "e2e: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
