@@ -491,12 +491,12 @@ static const char *expires_problem(const char *s)
 	snprintf(t, sizeof(t), "%s", s);
 	if (strlen(t) > 10 && t[10] == ' ') {
 		t[10] = 'T';
-		if (time_parse_rfc3339(t, &x) == 0)
+		if (policy_time_parse(t, &x) == 0)
 			return "expires needs a T between the date and the "
 			       "time";
 	}
 	snprintf(t, sizeof(t), "%sZ", s);
-	if (time_parse_rfc3339(t, &x) == 0)
+	if (policy_time_parse(t, &x) == 0)
 		return "expires needs a time zone: Z for UTC or an offset "
 		       "like +01:00";
 	/* Right form, wrong values: the same with every digit of a date
@@ -506,7 +506,7 @@ static const char *expires_problem(const char *s)
 		    form[i] <= '9')
 			t[i] = form[i];
 	t[strlen(s)] = '\0';
-	if (time_parse_rfc3339(t, &x) == 0)
+	if (policy_time_parse(t, &x) == 0)
 		return "expires must be a date and time that exist";
 other:
 	return "expires must be an RFC 3339 time like 2027-03-01T00:00:00Z";
@@ -538,7 +538,7 @@ static void walk_subscriber(struct walk *w, yaml_node_t *m)
 	if (f.val[EXPIRES] && want_scalar(w, f.val[EXPIRES], "expires")) {
 		yaml_node_t *e = f.val[EXPIRES];
 
-		if (time_parse_rfc3339(sv(e), &expires) < 0)
+		if (policy_time_parse(sv(e), &expires) < 0)
 			load_error(l, line0(e), col0(e), "%s, found %s",
 				   expires_problem(sv(e)),
 				   raw(e, buf, sizeof(buf)));
@@ -744,7 +744,7 @@ static void walk_detection(struct walk *w, yaml_node_t *m)
 			   "detection action quarantine needs a profile "
 			   "(detection.profile)");
 	if (f.val[V6LEN])
-		uint_field(w, f.val[V6LEN], "ipv6_prefix", 1, 128,
+		uint_field(w, f.val[V6LEN], "ipv6_prefix", 1, 64,
 			   &d->ipv6_prefix_len);
 	if (f.val[MAXSUB])
 		uint_field(w, f.val[MAXSUB], "max_subscribers", 1, 100000000,
