@@ -689,7 +689,7 @@ START_TEST(test_numeric_keys_state_their_bounds)
 		      "policy.yaml:4:26: distinct_destinations must be an "
 		      "integer from 1 to 1000000, found 1000001",
 		      "policy.yaml:5:16: ipv6_prefix must be an integer from 1 "
-		      "to 128, found 0",
+		      "to 64, found 0",
 		      "policy.yaml:6:20: max_subscribers must be an integer "
 		      "from 1 to 100000000, found -1",
 		      "policy.yaml:7:11: window must be a duration from 1s to 1d "
