@@ -314,11 +314,18 @@ $(B)/bench/bench_log: LDLIBS += -lm
 bench-log: $(B)/bench/bench_log portcullis
 	$(Q)./$(B)/bench/bench_log $(BENCH_ARGS) ./portcullis
 
+# The SYN path against its two references (bench/bench.sh): root, the lab's
+# namespaces, about ten minutes; BENCH_QUICK=1 for one short repetition.
+bench_tools := syngen leakcount minimal_consumer tcplat qwatch
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all $(bench_tools:%=$(B)/bench/%)
+	$(Q)bash bench/bench.sh
+
 clean:
 	rm -rf $(B) portcullisd portcullis
 
 .PHONY: all deps unit check check-cli e2e check-sandbox check-install demo \
-	bench-policy bench-stats bench-log install uninstall clean FORCE \
+	bench bench-policy bench-stats bench-log install uninstall clean FORCE \
 	fuzz fuzz-build fuzz-check valgrind
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -127,6 +127,11 @@ int daemon_swap(struct daemon *d, struct policy *p);
 /* CLOCK_MONOTONIC in ms. */
 int64_t daemon_mono_ms(void);
 
+/* One round of a verdict thread's loop: wait up to timeout_ms for a burst
+ * of w->q's packets and judge it. Returns as queue_receive(). For the
+ * thread, and for tests that drive the verdict path without one. */
+int worker_burst(struct worker *w, int timeout_ms);
+
 /* Start one verdict thread per queue. Returns 0, or -1 with errno. */
 int worker_start(struct worker *w);
 /* Interrupt (any thread) and join (the starter). */

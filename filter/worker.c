@@ -126,6 +126,16 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 			  pkt->id, strerror(errno));
 }
 
+int worker_burst(struct worker *w, int timeout_ms)
+{
+	int n = queue_receive(w->q, on_packet, w, timeout_ms);
+
+	burst_end(w);
+	atomic_store_explicit(&w->beat_ms, daemon_mono_ms(),
+			      memory_order_relaxed);
+	return n;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -133,11 +143,8 @@ static void *worker_main(void *arg)
 	for (;;) {
 		/* Wake at least twice a second so the heartbeat the
 		 * watchdog reads shows this loop is alive. */
-		int n = queue_receive(w->q, on_packet, w, WORKER_BEAT_MS);
+		int n = worker_burst(w, WORKER_BEAT_MS);
 
-		burst_end(w);
-		atomic_store_explicit(&w->beat_ms, daemon_mono_ms(),
-				      memory_order_relaxed);
 		if (n < 0 && errno == EINTR)
 			break;
 		if (n < 0) {

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include <linux/netfilter.h>
+#include <linux/netlink.h>
 #include <libmnl/libmnl.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
@@ -54,8 +55,26 @@ struct queue {
 	char *tx;			/* verdict batch, twice tx_limit */
 	size_t tx_limit;
 	struct mnl_nlmsg_batch *batch;
-	unsigned batched;		/* messages in the batch */
+	unsigned batched;		/* packets the batch's messages answer */
 	bool in_burst;
+
+	/*
+	 * A run of packets, in the order delivered, each answered in its own
+	 * callback with the same verdict and mark: it goes out as one
+	 * NFQNL_MSG_VERDICT_BATCH naming the last id. Such a message answers
+	 * every packet of the queue up to that id, so it is used only while
+	 * every packet delivered so far was answered in its callback: one
+	 * left for later and runs stop for good (it would be swept along).
+	 */
+	struct {
+		uint32_t last;		/* id of the run's last packet */
+		unsigned n;		/* packets in the run, 0: none */
+		enum queue_verdict v;
+		uint32_t mark;
+	} run;
+	uint32_t cur_id;		/* packet in its callback now */
+	bool cur_open;			/* ... not answered yet */
+	bool no_runs;			/* a callback left its packet */
 
 	bool interrupted;		/* __atomic: set by queue_interrupt() */
 	struct queue_stats st;		/* written by the owner only */
@@ -146,8 +165,9 @@ static uint32_t queue_holder(uint16_t num)
 	return found;
 }
 
+/* Send verdict messages answering npkts packets. */
 static int send_buf(struct queue *q, const void *buf, size_t len,
-		    unsigned nmsgs)
+		    unsigned npkts)
 {
 	ssize_t n;
 
@@ -155,10 +175,10 @@ static int send_buf(struct queue *q, const void *buf, size_t len,
 		n = mnl_socket_sendto(q->nl, buf, len);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		note_verdict_error(q, nmsgs, errno);
+		note_verdict_error(q, npkts, errno);
 		return -1;
 	}
-	COUNT(q, verdicts, nmsgs);
+	COUNT(q, verdicts, npkts);
 	return 0;
 }
 
@@ -428,14 +448,67 @@ void queue_close(struct queue *q)
 	free(q);
 }
 
+static int nf_verdict(enum queue_verdict v)
+{
+	switch (v) {
+	case QUEUE_ACCEPT:
+		return NF_ACCEPT;
+	case QUEUE_DROP:
+		return NF_DROP;
+	case QUEUE_REPEAT:
+		return NF_REPEAT;
+	}
+	return -1;
+}
+
+/* Append one verdict message answering npkts packets to the burst's
+ * batch, sending what it holds first if it is full. */
+static int batch_put(struct queue *q, int type, uint32_t id,
+		     enum queue_verdict v, uint32_t mark, unsigned npkts)
+{
+	struct nlmsghdr *nlh;
+	int ret = 0;
+
+	nlh = nfq_nlmsg_put(mnl_nlmsg_batch_current(q->batch), type, q->num);
+	nfq_nlmsg_verdict_put(nlh, (int)id, nf_verdict(v));
+	if (v == QUEUE_REPEAT)
+		nfq_nlmsg_verdict_put_mark(nlh, mark);
+	if (type == NFQNL_MSG_VERDICT_BATCH)
+		COUNT(q, batch_msgs, 1);
+	if (!mnl_nlmsg_batch_next(q->batch)) {
+		/* Full: send what came before; reset keeps this one. */
+		ret = send_buf(q, mnl_nlmsg_batch_head(q->batch),
+			       mnl_nlmsg_batch_size(q->batch), q->batched);
+		mnl_nlmsg_batch_reset(q->batch);
+		q->batched = 0;
+	}
+	q->batched += npkts;
+	return ret;
+}
+
+/* The run so far into the batch: one plain verdict for a single packet,
+ * else one batch verdict up to its last id. */
+static int run_end(struct queue *q)
+{
+	unsigned n = q->run.n;
+
+	if (!n)
+		return 0;
+	q->run.n = 0;
+	return batch_put(q, n == 1 ? NFQNL_MSG_VERDICT
+				   : NFQNL_MSG_VERDICT_BATCH,
+			 q->run.last, q->run.v, q->run.mark, n);
+}
+
 static int flush(struct queue *q)
 {
-	int ret;
+	int ret = run_end(q);
 
 	if (mnl_nlmsg_batch_is_empty(q->batch))
-		return 0;
-	ret = send_buf(q, mnl_nlmsg_batch_head(q->batch),
-		       mnl_nlmsg_batch_size(q->batch), q->batched);
+		return ret;
+	if (send_buf(q, mnl_nlmsg_batch_head(q->batch),
+		     mnl_nlmsg_batch_size(q->batch), q->batched) < 0)
+		ret = -1;
 	mnl_nlmsg_batch_reset(q->batch);
 	q->batched = 0;
 	return ret;
@@ -446,39 +519,43 @@ static int put_verdict(struct queue *q, int type, uint32_t id,
 {
 	char buf[VERDICT_MSG_MAX];
 	struct nlmsghdr *nlh;
-	bool batch = q->in_burst && !q->cfg.verdict_immediate;
-	int nfv, ret = 0;
+	int ret;
 
-	switch (v) {
-	case QUEUE_ACCEPT:
-		nfv = NF_ACCEPT;
-		break;
-	case QUEUE_DROP:
-		nfv = NF_DROP;
-		break;
-	case QUEUE_REPEAT:
-		nfv = NF_REPEAT;
-		break;
-	default:
+	if (nf_verdict(v) < 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	nlh = nfq_nlmsg_put(batch ? mnl_nlmsg_batch_current(q->batch) : buf,
-			    type, q->num);
-	nfq_nlmsg_verdict_put(nlh, (int)id, nfv);
-	if (v == QUEUE_REPEAT)
-		nfq_nlmsg_verdict_put_mark(nlh, mark);
-	if (!batch)
+	if (!q->in_burst || q->cfg.verdict_immediate) {
+		nlh = nfq_nlmsg_put(buf, type, q->num);
+		nfq_nlmsg_verdict_put(nlh, (int)id, nf_verdict(v));
+		if (v == QUEUE_REPEAT)
+			nfq_nlmsg_verdict_put_mark(nlh, mark);
+		if (type == NFQNL_MSG_VERDICT_BATCH)
+			COUNT(q, batch_msgs, 1);
 		return send_buf(q, nlh, nlh->nlmsg_len, 1);
-
-	if (!mnl_nlmsg_batch_next(q->batch)) {
-		/* Full: send what came before; reset keeps this one. */
-		ret = send_buf(q, mnl_nlmsg_batch_head(q->batch),
-			       mnl_nlmsg_batch_size(q->batch), q->batched);
-		mnl_nlmsg_batch_reset(q->batch);
-		q->batched = 0;
 	}
-	q->batched++;
+	if (type == NFQNL_MSG_VERDICT && id == q->cur_id && q->cur_open &&
+	    !q->no_runs) {
+		/* The packet of this callback, every one before it
+		 * answered: it may join the run. */
+		q->cur_open = false;
+		if (q->run.n && q->run.v == v &&
+		    (v != QUEUE_REPEAT || q->run.mark == mark)) {
+			q->run.last = id;
+			q->run.n++;
+			return 0;
+		}
+		ret = run_end(q);
+		q->run.last = id;
+		q->run.n = 1;
+		q->run.v = v;
+		q->run.mark = mark;
+		return ret;
+	}
+	/* Anything else keeps its place after the run. */
+	ret = run_end(q);
+	if (batch_put(q, type, id, v, mark, 1) < 0)
+		ret = -1;
 	return ret;
 }
 
@@ -494,38 +571,114 @@ int queue_verdict_batch(struct queue *q, uint32_t id, enum queue_verdict v,
 	return put_verdict(q, NFQNL_MSG_VERDICT_BATCH, id, v, mark);
 }
 
+static uint32_t attr_u32(const struct nlattr *a)
+{
+	uint32_t v;
+
+	memcpy(&v, (const char *)a + NLA_HDRLEN, sizeof(v));
+	return ntohl(v);
+}
+
+/*
+ * One packet message into pkt. The attributes are walked here rather
+ * than by nfq_nlmsg_parse(), which validates every attribute through a
+ * callback and costs more than the rest of the verdict path; only the
+ * ones read are checked, for their length. Returns 0, or -1 if the
+ * message is malformed or has no packet header.
+ */
+static int packet_parse(const struct nlmsghdr *nlh, struct queue_packet *pkt)
+{
+	const char *p = (const char *)nlh + NLMSG_HDRLEN +
+			NLMSG_ALIGN(sizeof(struct nfgenmsg));
+	const char *end = (const char *)nlh + nlh->nlmsg_len;
+	bool hdr = false;
+
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg)))
+		return -1;
+	memset(pkt, 0, sizeof(*pkt));
+	while (end - p >= NLA_HDRLEN) {
+		const struct nlattr *a = (const struct nlattr *)p;
+		size_t len = a->nla_len;
+
+		if (len < NLA_HDRLEN || len > (size_t)(end - p))
+			return -1;
+		len -= NLA_HDRLEN;
+		switch (a->nla_type & NLA_TYPE_MASK) {
+		case NFQA_PACKET_HDR: {
+			struct nfqnl_msg_packet_hdr ph;
+
+			if (len < sizeof(ph))
+				return -1;
+			memcpy(&ph, p + NLA_HDRLEN, sizeof(ph));
+			pkt->id = ntohl(ph.packet_id);
+			pkt->hw_protocol = ntohs(ph.hw_protocol);
+			pkt->hook = ph.hook;
+			hdr = true;
+			break;
+		}
+		case NFQA_PAYLOAD:
+			pkt->payload = (const uint8_t *)p + NLA_HDRLEN;
+			pkt->len = (uint32_t)len;
+			break;
+		case NFQA_CAP_LEN:
+			if (len != 4)
+				return -1;
+			pkt->orig_len = attr_u32(a);
+			break;
+		case NFQA_MARK:
+			if (len != 4)
+				return -1;
+			pkt->mark = attr_u32(a);
+			break;
+		case NFQA_IFINDEX_INDEV:
+			if (len != 4)
+				return -1;
+			pkt->indev = attr_u32(a);
+			break;
+		case NFQA_IFINDEX_OUTDEV:
+			if (len != 4)
+				return -1;
+			pkt->outdev = attr_u32(a);
+			break;
+		case NFQA_SKB_INFO:
+			if (len != 4)
+				return -1;
+			pkt->gso = attr_u32(a) & NFQA_SKB_GSO;
+			break;
+		default:
+			break;
+		}
+		p += NLA_ALIGN(a->nla_len);
+	}
+	if (!hdr)
+		return -1;
+	/* The kernel sends a capture length only for a packet it cut. */
+	if (!pkt->orig_len)
+		pkt->orig_len = pkt->len;
+	return 0;
+}
+
 static void deliver(struct queue *q, const struct nlmsghdr *nlh,
 		    queue_cb cb, void *arg)
 {
-	struct nlattr *attr[NFQA_MAX + 1] = { NULL };
-	struct nfqnl_msg_packet_hdr *ph;
-	struct queue_packet pkt = { 0 };
+	struct queue_packet pkt;
 
-	if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR]) {
+	if (packet_parse(nlh, &pkt) < 0) {
 		COUNT(q, bad_messages, 1);
 		return;
 	}
-	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
-	pkt.id = ntohl(ph->packet_id);
-	pkt.hw_protocol = ntohs(ph->hw_protocol);
-	pkt.hook = ph->hook;
-	if (attr[NFQA_PAYLOAD]) {
-		pkt.payload = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
-		pkt.len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
-	}
-	pkt.orig_len = attr[NFQA_CAP_LEN] ?
-		       ntohl(mnl_attr_get_u32(attr[NFQA_CAP_LEN])) : pkt.len;
-	if (attr[NFQA_MARK])
-		pkt.mark = ntohl(mnl_attr_get_u32(attr[NFQA_MARK]));
-	if (attr[NFQA_IFINDEX_INDEV])
-		pkt.indev = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_INDEV]));
-	if (attr[NFQA_IFINDEX_OUTDEV])
-		pkt.outdev = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_OUTDEV]));
-	if (attr[NFQA_SKB_INFO])
-		pkt.gso = ntohl(mnl_attr_get_u32(attr[NFQA_SKB_INFO])) &
-			  NFQA_SKB_GSO;
 	COUNT(q, packets, 1);
+	q->cur_id = pkt.id;
+	q->cur_open = true;
 	cb(q, &pkt, arg);
+	if (q->cur_open && !q->no_runs) {
+		/* Left for later: a batch verdict would sweep it along. */
+		q->no_runs = true;
+		log_debug("queue %u: packet %u left for a later verdict; "
+			  "verdicts go one by one from now on", q->num,
+			  pkt.id);
+	}
+	q->cur_open = false;
 }
 
 /* Walk one received datagram; returns the packets handed to cb. */
@@ -650,6 +803,7 @@ void queue_stats(const struct queue *q, struct queue_stats *st)
 	st->bursts = __atomic_load_n(&q->st.bursts, __ATOMIC_RELAXED);
 	st->enobufs = __atomic_load_n(&q->st.enobufs, __ATOMIC_RELAXED);
 	st->verdicts = __atomic_load_n(&q->st.verdicts, __ATOMIC_RELAXED);
+	st->batch_msgs = __atomic_load_n(&q->st.batch_msgs, __ATOMIC_RELAXED);
 	st->verdict_errors = __atomic_load_n(&q->st.verdict_errors,
 					     __ATOMIC_RELAXED);
 	st->bad_messages = __atomic_load_n(&q->st.bad_messages,

@@ -57,7 +57,9 @@ struct queue_stats {
 	uint64_t enobufs;	/* socket overruns: the kernel lost messages
 				 * to us (packets dropped, or accepted when
 				 * fail-open) */
-	uint64_t verdicts;	/* verdict messages sent */
+	uint64_t verdicts;	/* packets answered by verdicts sent */
+	uint64_t batch_msgs;	/* NFQNL_MSG_VERDICT_BATCH messages among
+				 * them (each answers a run of packets) */
 	uint64_t verdict_errors;/* verdicts the kernel refused or that failed
 				 * to send */
 	uint64_t bad_messages;	/* messages that could not be parsed */
@@ -72,7 +74,10 @@ enum queue_verdict {
 };
 
 /* Called once per packet; give the verdict with queue_verdict(), here or
- * later. Verdicts given here go out together after the burst. */
+ * later. Verdicts given here go out together after the burst, a run of
+ * equal ones (same verdict and mark, packets in the order delivered) as
+ * one batch verdict message. A packet left for later ends such runs for
+ * the life of the queue: a batch verdict would answer it too. */
 typedef void (*queue_cb)(struct queue *q, const struct queue_packet *pkt,
 			 void *arg);
 

@@ -122,6 +122,23 @@ int policy_entry_info(const struct policy *p, int32_t id,
 	return 0;
 }
 
+int policy_entry_prefix(const struct policy *p, int32_t id,
+			struct policy_addr *addr, unsigned *len)
+{
+	const struct table *t;
+	struct table_entry e;
+	int32_t local = id;
+
+	t = entry_table(p, &local);
+	if (!t || table_entry_get(t, local, &e) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	*addr = e.addr;
+	*len = e.len;
+	return 0;
+}
+
 size_t policy_aggregates(const struct policy *p, int family, int32_t *ids,
 			 size_t max)
 {

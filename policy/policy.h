@@ -168,6 +168,12 @@ int32_t policy_lookup(const struct policy *p, const struct policy_addr *src,
 int policy_entry_info(const struct policy *p, int32_t id,
 		      struct policy_entry_info *info);
 
+/* Entry id's prefix without making text (the verdict path): address
+ * and length, an IPv4 one mapped with its IPv4 length. Returns 0, or -1
+ * with errno EINVAL when id is out of range. */
+int policy_entry_prefix(const struct policy *p, int32_t id,
+			struct policy_addr *addr, unsigned *len);
+
 /* Profile name, action for a port, number of profiles. */
 const char *policy_profile_name(const struct policy *p, int profile);
 enum policy_action policy_profile_action(const struct policy *p, int profile,

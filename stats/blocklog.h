@@ -49,7 +49,13 @@ struct blocklog_event {
 	struct policy_addr src;
 	struct policy_addr dst;
 	char profile[64];
-	char prefix[64];
+	char prefix[64];		/* block: the entry; if empty, and
+					 * prefix_set, the writer formats
+					 * prefix_addr/prefix_len (no text
+					 * made on the verdict path) */
+	struct policy_addr prefix_addr;
+	uint8_t prefix_len;
+	bool prefix_set;
 	uint64_t count;			/* summary: blocked; quarantine: syns */
 	uint64_t distinct;		/* distinct destinations */
 	uint32_t window_s;

@@ -244,8 +244,8 @@ static void block_line(struct stats *st, unsigned thread,
 		       int64_t now, const struct policy_decision *d)
 {
 	struct blocklog_event ev;
-	struct policy_entry_info info;
 	const char *name;
+	unsigned len;
 
 	if (!st->bl)
 		return;
@@ -261,8 +261,13 @@ static void block_line(struct stats *st, unsigned thread,
 		name = policy_profile_name(p, d->profile);
 		if (name)
 			copy_str(ev.profile, sizeof(ev.profile), name);
-		if (policy_entry_info(p, d->entry, &info) == 0)
-			copy_str(ev.prefix, sizeof(ev.prefix), info.prefix);
+		/* The writer thread makes the text: inet_ntop and
+		 * snprintf here cost more than the rest of the verdict. */
+		if (policy_entry_prefix(p, d->entry, &ev.prefix_addr,
+					&len) == 0) {
+			ev.prefix_len = (uint8_t)len;
+			ev.prefix_set = true;
+		}
 	}
 	blocklog_push(st->bl, thread, &ev);
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The block log: exact lines, losses counted and said, a full disk. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -113,6 +114,79 @@ START_TEST(test_subscriber_events_have_design_shapes)
 	ev.reason = BLOCKLOG_RELEASE_EXPIRED;
 	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
 	ck_assert_ptr_nonnull(strstr(line, ",\"reason\":\"expired\"}\n"));
+}
+END_TEST
+
+START_TEST(test_prefix_given_as_address_is_written_as_text)
+{
+	struct blocklog_event ev = block_event();
+	char line[1024];
+
+	ev.prefix[0] = '\0';
+	policy_addr_parse("100.64.0.0", &ev.prefix_addr);
+	ev.prefix_len = 10;
+	ev.prefix_set = true;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line, ",\"prefix\":\"100.64.0.0/10\"}\n"));
+	policy_addr_parse("2001:db8:1::", &ev.prefix_addr);
+	ev.prefix_len = 48;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line, ",\"prefix\":\"2001:db8:1::/48\"}\n"));
+	/* Neither text nor address: an empty prefix, as before. */
+	ev.prefix_set = false;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line, ",\"prefix\":\"\"}\n"));
+}
+END_TEST
+
+START_TEST(test_time_is_right_across_seconds_and_days)
+{
+	struct blocklog_event ev = block_event();
+	char line[1024];
+
+	/* The date is kept from one line to the next: each must still be
+	 * its own. */
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line, "\"ts\":\"2026-11-28T01:23:45.123Z\""));
+	ev.ts_ms += 1;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line, "\"ts\":\"2026-11-28T01:23:45.124Z\""));
+	ev.ts_ms = 1795910399999LL;	/* the last ms of 28 November */
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line, "\"ts\":\"2026-11-28T23:59:59.999Z\""));
+	ev.ts_ms += 1;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line, "\"ts\":\"2026-11-29T00:00:00.000Z\""));
+	ev.ts_ms = 7;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line, "\"ts\":\"1970-01-01T00:00:00.007Z\""));
+}
+END_TEST
+
+START_TEST(test_addresses_are_written_as_inet_ntop_writes_them)
+{
+	struct blocklog_event ev = block_event();
+	char line[1024], want[INET6_ADDRSTRLEN], *p;
+	unsigned seed = 6;
+
+	/* Random addresses, zero groups frequent, so every shape of "::"
+	 * and the dotted forms come up. */
+	for (int i = 0; i < 100000; i++) {
+		for (int k = 0; k < 16; k += 2) {
+			unsigned r = (unsigned)rand_r(&seed);
+
+			ev.src.b[k] = r % 3 ? 0 : (uint8_t)(r >> 8);
+			ev.src.b[k + 1] = r % 5 ? 0 : (uint8_t)(r >> 16);
+		}
+		ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+		p = strstr(line, "\"src\":\"") + 7;
+		*strchr(p, '"') = '\0';
+		if (policy_addr_is_v4(&ev.src))
+			inet_ntop(AF_INET, ev.src.b + 12, want, sizeof(want));
+		else
+			inet_ntop(AF_INET6, ev.src.b, want, sizeof(want));
+		ck_assert_str_eq(p, want);
+	}
 }
 END_TEST
 
@@ -244,6 +318,9 @@ Suite *blocklog_suite(void)
 	tcase_add_test(tc, test_strings_are_json_escaped);
 	tcase_add_test(tc, test_subscriber_events_have_design_shapes);
 	tcase_add_test(tc, test_short_buffer_is_refused);
+	tcase_add_test(tc, test_prefix_given_as_address_is_written_as_text);
+	tcase_add_test(tc, test_addresses_are_written_as_inet_ntop_writes_them);
+	tcase_add_test(tc, test_time_is_right_across_seconds_and_days);
 	tcase_add_test(tc, test_full_ring_counts_loss_and_next_line_says_it);
 	tcase_add_test(tc, test_full_disk_costs_lines_not_pushes);
 	tcase_add_test(tc, test_unwritable_path_costs_lines_not_the_start);

@@ -290,6 +290,114 @@ START_TEST(test_overrun_is_counted_not_fatal)
 }
 END_TEST
 
+/* Answers packets in the order delivered: the first `repeat` with
+ * REPEAT + mark, the rest with DROP, except packet number `leave`
+ * (1-based; 0: none), which is left for later. */
+struct plan {
+	unsigned n, repeat, leave;
+	uint32_t left_id;
+};
+
+static void by_plan(struct queue *q, const struct queue_packet *pkt,
+		    void *arg)
+{
+	struct plan *p = arg;
+
+	p->n++;
+	if (p->n == p->leave) {
+		p->left_id = pkt->id;
+		return;
+	}
+	ck_assert_int_eq(queue_verdict(q, pkt->id, p->n <= p->repeat ?
+				       QUEUE_REPEAT : QUEUE_DROP,
+				       pkt->mark | REJECT_MARK), 0);
+}
+
+/* Packets still waiting in the kernel for a verdict on QNUM. */
+static unsigned kernel_waiting(void)
+{
+	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
+	unsigned num, portid, total = 0, found = 0;
+	char line[256];
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%u %u %u", &num, &portid, &total) == 3 &&
+		    num == QNUM)
+			found = total;
+	fclose(f);
+	return found;
+}
+
+START_TEST(test_equal_verdicts_go_as_one_batch_message)
+{
+	struct plan p = { .repeat = 10, .leave = 0 };
+	struct queue_stats st;
+	struct queue *q;
+	char err[256];
+	int fds[16], i;
+
+	if (!private_netns())
+		return;
+	local_lab();
+	q = queue_open(QNUM, NULL, err, sizeof(err));
+	ck_assert_msg(q != NULL, "%s", err);
+	for (i = 0; i < 16; i++)
+		fds[i] = start_connect(25);
+	ck_assert_int_eq(queue_receive(q, by_plan, &p, 2000), 16);
+	/* Ten rejected, six dropped: two runs, two batch messages. */
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(connect_result(fds[i]), ECONNREFUSED);
+	ck_assert_uint_eq(kernel_waiting(), 0);
+	queue_stats(q, &st);
+	ck_assert_uint_eq(st.verdicts, 16);
+	ck_assert_uint_eq(st.batch_msgs, 2);
+	ck_assert_uint_eq(st.verdict_errors, 0);
+	for (i = 0; i < 16; i++)
+		close(fds[i]);
+	queue_close(q);
+}
+END_TEST
+
+START_TEST(test_a_packet_left_for_later_is_not_swept_by_a_batch)
+{
+	struct plan p = { .repeat = 8, .leave = 3 };
+	struct pollfd pfd = { .events = POLLOUT };
+	struct queue_stats st;
+	struct queue *q;
+	char err[256];
+	int fds[8], i;
+
+	if (!private_netns())
+		return;
+	local_lab();
+	q = queue_open(QNUM, NULL, err, sizeof(err));
+	ck_assert_msg(q != NULL, "%s", err);
+	for (i = 0; i < 8; i++)
+		fds[i] = start_connect(25);
+	ck_assert_int_eq(queue_receive(q, by_plan, &p, 2000), 8);
+	for (i = 0; i < 8; i++)
+		if (i != 2)
+			ck_assert_int_eq(connect_result(fds[i]), ECONNREFUSED);
+	/* The third still waits for its verdict, */
+	ck_assert_uint_eq(kernel_waiting(), 1);
+	pfd.fd = fds[2];
+	ck_assert_int_eq(poll(&pfd, 1, 100), 0);
+	/* and gets it now. */
+	ck_assert_int_eq(queue_verdict(q, p.left_id, QUEUE_REPEAT,
+				       REJECT_MARK), 0);
+	ck_assert_int_eq(connect_result(fds[2]), ECONNREFUSED);
+	queue_stats(q, &st);
+	ck_assert_uint_eq(st.verdicts, 8);
+	/* Only the run before the packet left went as a batch. */
+	ck_assert_uint_eq(st.batch_msgs, 1);
+	ck_assert_uint_eq(st.verdict_errors, 0);
+	for (i = 0; i < 8; i++)
+		close(fds[i]);
+	queue_close(q);
+}
+END_TEST
+
 Suite *queue_suite(void)
 {
 	Suite *s = suite_create("queue");
@@ -303,6 +411,8 @@ Suite *queue_suite(void)
 	tcase_add_test(tc, test_repeat_with_mark_rejects_a_syn);
 	tcase_add_test(tc, test_drop_verdict_leaves_the_connect_waiting);
 	tcase_add_test(tc, test_overrun_is_counted_not_fatal);
+	tcase_add_test(tc, test_equal_verdicts_go_as_one_batch_message);
+	tcase_add_test(tc, test_a_packet_left_for_later_is_not_swept_by_a_batch);
 	suite_add_tcase(s, tc);
 	return s;
 }

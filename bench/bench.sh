@@ -1,0 +1,402 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# make bench: portcullisd against its two references, side by side in one
+# run, interleaved, REPS times (the order rotates each repetition):
+#
+#   kernel    a DROP rule for the SYNs instead of NFQUEUE: the path's ceiling
+#   minimal   bench/minimal_consumer: one recv and one verdict per packet
+#   pcd-q1    portcullisd --queues 1 (example policy + 1M prefixes, block log)
+#   pcd-q2    portcullisd --queues 2
+#
+# and prints the table (median, min-max; ratios taken within each
+# repetition), also written to bench/results/DATE-HOST.txt.
+#
+# Environment: BENCH_QUICK=1 (one short repetition), BENCH_REPS=N,
+# BENCH_CONFIGS="kernel kernel-reject minimal pcd-q1 pcd-q2", BENCH_OUT=FILE,
+# BENCH_PCD_ARGS (extra portcullisd flags, for trying a change); a
+# configuration NAME-qN runs $BENCH_BIN_NAME with $BENCH_ARGS_NAME, to put
+# two builds or two flag sets side by side.
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$TOP/build/bench
+WORK=$(mktemp -d /tmp/portcullis-bench.XXXXXX)
+LAB_ID=b$$
+. "$TOP/tests/lab.sh"
+. "$TOP/tests/daemon.sh"
+
+if [ -n "${BENCH_QUICK:-}" ]; then
+	REPS=${BENCH_REPS:-1}
+	LIVE_S=1.5 COST_S=1.5 CAP_ROUNDS=2 LAT_N=600
+else
+	REPS=${BENCH_REPS:-3}
+	LIVE_S=3 COST_S=3 CAP_ROUNDS=4 LAT_N=2000
+fi
+CONFIGS=${BENCH_CONFIGS:-"kernel kernel-reject minimal pcd-q1 pcd-q2"}
+COST_RATE=${BENCH_COST_RATE:-100000}	# SYN/s offered in the cost test
+CAP_N=8000				# SYNs queued per queue (max_len 8192)
+LAT_RATE=1000
+NPREFIX=1000000
+
+# Traffic: sources spread over the generated subscriber prefixes (clear of
+# the example's business ranges: every SYN is residential, rejected, and
+# any that arrives downstream is a leak), many destinations, one fifth
+# IPv6. The router reaches them through one neighbour on each side, so no
+# neighbour resolution per address.
+SRC4=100.104.0.0/13
+SRC6=2001:db8:1800::/37
+DST4=203.0.113.0/24
+DST6=2001:db8:2::1:0/112
+GEN_ARGS="-4 $SRC4 -6 $SRC6 -D $DST4 -E $DST6 -p 25 --v6 20"
+RAW=$WORK/raw.tsv
+
+CONSUMER_PID=""
+LEAK_PID=""
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+cleanup() {
+	stop_config
+	[ -n "$LEAK_PID" ] && kill "$LEAK_PID" 2>/dev/null
+	lab_down
+	rm -rf "$WORK"
+}
+
+[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, NFQUEUE)"
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- the policy: the example plus NPREFIX generated residential prefixes
+
+gen_prefixes() {
+	python3 - "$1" "$NPREFIX" "$TOP/examples/business.list" <<'EOF'
+import ipaddress, random, sys
+# Distinct subscriber prefixes as an ISP's CRM would export them: IPv4
+# /27../32 across 100.65.0.0-100.127.255.255, IPv6 /56../64 across
+# 2001:db8:1000::/36, four in five IPv4; none equal to a prefix of the
+# example's business list. Fixed seed: the same list every time.
+rnd = random.Random(6)
+n = int(sys.argv[2])
+taken = set()
+for line in open(sys.argv[3]):
+    line = line.split("#")[0].strip()
+    if line:
+        taken.add(ipaddress.ip_network(line))
+out = open(sys.argv[1], "w")
+out.write("# bench: %d generated subscriber prefixes\n" % n)
+
+
+def emit(net):
+    while net in taken:
+        net = next(net.subnets(4))
+    out.write("%s\n" % net)
+
+
+def spread(lo, span, count, bits, lengths, version):
+    step = span // count
+    for i in range(count):
+        ln = rnd.choice(lengths)
+        size = 1 << (bits - ln)
+        base = (lo + i * step + size - 1) // size * size
+        if base + size > lo + (i + 1) * step:
+            ln, size, base = bits, 1, lo + i * step
+        emit(ipaddress.IPv4Network((base, ln)) if version == 4 else
+             ipaddress.IPv6Network((base, ln)))
+
+
+n4 = n * 4 // 5
+lo4 = int(ipaddress.IPv4Address("100.65.0.0"))
+spread(lo4, int(ipaddress.IPv4Address("100.128.0.0")) - lo4, n4, 32,
+       (32, 32, 31, 30, 30, 29, 29, 28, 27), 4)
+spread(int(ipaddress.IPv6Address("2001:db8:1000::")), 1 << 92, n - n4, 128,
+       (56, 56, 60, 64), 6)
+EOF
+}
+
+make_policy() {
+	local list=$BIN/bench-$NPREFIX.list
+	if [ ! -s "$list" ]; then
+		echo "bench: generating $NPREFIX subscriber prefixes"
+		gen_prefixes "$list.tmp" && mv "$list.tmp" "$list" || die "prefix list"
+	fi
+	lab_policy "$TOP/examples/policy.yaml" "$WORK/policy.yaml"
+	cp "$list" "$WORK/bench.list"
+	sed -i "s|^  - { file: business.list, profile: business }|&\n  - { file: bench.list, profile: residential }|" "$WORK/policy.yaml"
+	grep -q bench.list "$WORK/policy.yaml" || die "policy: no place for the list"
+	"$TOP/portcullis" check "$WORK/policy.yaml" >"$WORK/check.txt" || {
+		cat "$WORK/check.txt" >&2; die "the bench policy does not load"; }
+}
+
+# --- the lab, with routes so that the generated addresses live behind one
+# neighbour each
+
+bench_lab_up() {
+	lab_up >/dev/null || die "could not build the lab"
+	ip -n "$NS_RT" route add 100.64.0.0/10 via $LAB_RES4
+	ip -n "$NS_RT" -6 route add 2001:db8:1000::/36 via $LAB_RES6
+	ip -n "$NS_RT" route add $DST4 via $LAB_DST4
+	ip -n "$NS_RT" -6 route add $DST6 via $LAB_DST6
+	# Resolve both neighbours now, not during the first measurement.
+	in_sub ping -c1 -W1 $LAB_DST4 >/dev/null
+	in_sub ping -6 -c1 -W1 $LAB_DST6 >/dev/null
+	in_rt ping -c1 -W1 $LAB_RES4 >/dev/null
+	in_rt ping -6 -c1 -W1 $LAB_RES6 >/dev/null
+	ROUTER_MAC=$(ip -n "$NS_RT" -o link show rt-sub | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+	[ -n "$ROUTER_MAC" ] || die "no router MAC"
+	ip netns exec "$NS_NET" "$BIN/leakcount" -i net0 -p 25 -o "$WORK/leaks" &
+	LEAK_PID=$!
+}
+
+leaks() {
+	kill -USR1 "$LEAK_PID"
+	sleep 0.25
+	awk '{print $2}' "$WORK/leaks"
+}
+
+# syngen CPU ARGS...: the generator pinned to one core; prints "SENT SECONDS".
+syngen() {
+	local cpu=$1
+	shift
+	in_sub taskset -c "$cpu" "$BIN/syngen" -i sub0 -m "$ROUTER_MAC" $GEN_ARGS "$@" |
+		awk '{print $2, $4}'
+}
+
+# Kernel queue counters summed over every queue: "IDS DROPPED WAITING".
+qcounts() {
+	in_rt "$BIN/qwatch" show |
+		awk '{id += $10; drop += $6 + $8; wait += $4} END {print id + 0, drop + 0, wait + 0}'
+}
+
+# Packets the kernel references' DROP (or REJECT) rules took.
+kernel_drops() {
+	{ in_rt iptables -nvxL FORWARD; in_rt ip6tables -nvxL FORWARD; } |
+		awk '$3 == "DROP" || $3 == "REJECT" && $0 ~ /dpt:25/ {n += $1} END {print n + 0}'
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# --- the four configurations
+
+MIN_RULES='-I FORWARD 1 -p tcp -m mark --mark 0x40000000/0x40000000 -j REJECT --reject-with tcp-reset
+-I FORWARD 2 -p tcp --tcp-flags SYN,ACK SYN -m multiport --dports 25,465,587 -j NFQUEUE --queue-num 0'
+
+start_config() {
+	CONFIG=$1
+	case $1 in
+	kernel)
+		for t in iptables ip6tables; do
+			in_rt $t -I FORWARD 1 -p tcp --tcp-flags SYN,ACK SYN --dport 25 -j DROP
+		done
+		CONSUMER_PID="" ;;
+	kernel-reject)
+		# Not a reference of the issue: what a SYN costs when the
+		# kernel answers it itself, for the design of queueing fewer.
+		for t in iptables ip6tables; do
+			in_rt $t -I FORWARD 1 -p tcp --tcp-flags SYN,ACK SYN --dport 25 -j REJECT --reject-with tcp-reset
+		done
+		CONSUMER_PID="" ;;
+	minimal)
+		for t in iptables ip6tables; do
+			while read -r rule; do in_rt $t $rule; done <<<"$MIN_RULES"
+		done
+		: >"$WORK/minimal.log"
+		ip netns exec "$NS_RT" "$BIN/minimal_consumer" -q 0 >"$WORK/minimal.log" 2>&1 &
+		CONSUMER_PID=$!
+		for _ in $(seq 100); do
+			grep -q ready "$WORK/minimal.log" && break
+			sleep 0.05
+		done
+		grep -q ready "$WORK/minimal.log" || die "minimal_consumer: $(cat "$WORK/minimal.log")" ;;
+	*-q[0-9]*)
+		pcd_start "$1" || die "portcullisd ($1) did not start: $(cat "$WORK/daemon.log")"
+		CONSUMER_PID=$DAEMON_PID ;;
+	*)
+		die "unknown configuration $1" ;;
+	esac
+}
+
+# pcd_start NAME-qN: portcullisd with N queues; NAME pcd is this tree's,
+# another NAME runs the binary in $BENCH_BIN_NAME with the flags in
+# $BENCH_ARGS_NAME (comparing builds side by side in one run).
+pcd_start() {
+	local name=${1%-q*} queues=${1##*-q} bin=$TOP/portcullisd args=${BENCH_PCD_ARGS:-} i
+	if [ "$name" != pcd ]; then
+		bin=$(eval echo "\${BENCH_BIN_$name:-}")
+		args=$(eval echo "\${BENCH_ARGS_$name:-}")
+		[ -n "$bin" ] || bin=$TOP/portcullisd
+	fi
+	: >"$WORK/daemon.log"
+	ip netns exec "$NS_RT" "$bin" -c "$WORK/policy.yaml" --control "$WORK/control.sock" \
+		--state "$WORK/state" --user root --metrics off --queues "$queues" \
+		$args >>"$WORK/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	for i in $(seq 200); do
+		grep -q 'ready' "$WORK/daemon.log" && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	return 1
+}
+
+stop_config() {
+	case ${CONFIG:-} in
+	kernel|kernel-reject|minimal)
+		[ -n "$CONSUMER_PID" ] && { kill "$CONSUMER_PID"; wait "$CONSUMER_PID"; } 2>/dev/null
+		in_rt iptables -F FORWARD
+		in_rt ip6tables -F FORWARD ;;
+	*-q[0-9]*)
+		daemon_stop ;;
+	esac
+	CONSUMER_PID=""
+	CONFIG=""
+}
+
+record() { printf '%s\t%s\t%s\t%s\n' "$REP" "$CONFIG" "$1" "$2" >>"$RAW"; }
+
+# --- the tests
+
+# live: the generator as fast as it goes (pinned to core 0; the consumer
+# has the other). With RATE, at that fixed rate instead ($1: metric prefix).
+test_live() {
+	local prefix=$1 rate=${2:-} sent secs l0 l1 q0 q1 k0 k1 judged drops
+	l0=$(leaks)
+	q0=$(qcounts)
+	k0=$(kernel_drops)
+	read -r sent secs <<<"$(syngen 0 -t "$LIVE_S" ${rate:+-r $rate})"
+	sleep 0.3	# what is queued is judged
+	q1=$(qcounts)
+	k1=$(kernel_drops)
+	l1=$(leaks)
+	if [ -z "$CONSUMER_PID" ]; then
+		judged=$((k1 - k0))
+		drops=0
+	else
+		read -r i0 d0 _ <<<"$q0"
+		read -r i1 d1 w1 <<<"$q1"
+		judged=$((i1 - i0 - (d1 - d0) - w1))
+		drops=$((d1 - d0))
+	fi
+	record "$prefix.offered" "$(awk -v n="$sent" -v s="$secs" 'BEGIN{printf "%.0f", n/s}')"
+	record "$prefix.judged" "$(awk -v n="$judged" -v s="$secs" 'BEGIN{printf "%.0f", n/s}')"
+	record "$prefix.qdrops" "$drops"
+	record "$prefix.leaks" "$((l1 - l0))"
+	: >"$WORK/blocks.jsonl"
+}
+
+# capacity: SYNs queued while the consumer is stopped, then drained alone.
+test_capacity() {
+	local r n=0 t=0 cpu cores=0 out d0 d1
+	[ -z "$CONSUMER_PID" ] && return
+	[ "${CONFIG##*-q}" = 2 ] && cores="0 1"
+	read -r _ d0 _ <<<"$(qcounts)"
+	for r in $(seq "$CAP_ROUNDS"); do
+		kill -STOP "$CONSUMER_PID"
+		for cpu in $cores; do
+			syngen "$cpu" -n "$CAP_N" >/dev/null
+		done
+		sleep 0.1
+		out=$(in_rt "$BIN/qwatch" drain "$CONSUMER_PID")
+		n=$((n + $(awk '{print $2}' <<<"$out")))
+		t=$(awk -v t="$t" '{printf "%.6f", t + $4}' <<<"$out")
+		sleep 0.2
+	done
+	read -r _ d1 _ <<<"$(qcounts)"
+	[ "$d1" -eq "$d0" ] || echo "bench: $CONFIG capacity: $((d1 - d0)) SYNs dropped while queued" >&2
+	record cap.rate "$(awk -v n="$n" -v t="$t" 'BEGIN{printf "%.0f", n/t}')"
+	record cap.us "$(awk -v n="$n" -v t="$t" 'BEGIN{printf "%.3f", t*1e6/n}')"
+	: >"$WORK/blocks.jsonl"
+}
+
+# Busy ticks of the whole machine (every core, every kind of work).
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+
+# cost: the consumer's CPU (user + system, every thread) per SYN judged
+# at a fixed offered rate; and the whole machine's (generator, softirqs,
+# the RSTs in the lab's namespaces: only meaningful on a quiet machine).
+test_cost() {
+	local c0 c1 m0 m1 q0 q1 k0 k1 judged hz
+	hz=$(getconf CLK_TCK)
+	q0=$(qcounts)
+	k0=$(kernel_drops)
+	[ -n "$CONSUMER_PID" ] && c0=$(cpu_ticks "$CONSUMER_PID")
+	m0=$(machine_ticks)
+	syngen 0 -t "$COST_S" -r "$COST_RATE" -b 8 >/dev/null
+	sleep 0.2
+	m1=$(machine_ticks)
+	[ -n "$CONSUMER_PID" ] && c1=$(cpu_ticks "$CONSUMER_PID")
+	q1=$(qcounts)
+	k1=$(kernel_drops)
+	if [ -z "$CONSUMER_PID" ]; then
+		judged=$((k1 - k0))
+	else
+		read -r i0 d0 _ <<<"$q0"
+		read -r i1 d1 w1 <<<"$q1"
+		judged=$((i1 - i0 - (d1 - d0) - w1))
+		record cost.us "$(awk -v c=$((c1 - c0)) -v n="$judged" -v hz="$hz" \
+			'BEGIN{printf "%.3f", c * 1e6 / hz / n}')"
+	fi
+	record cost.machine "$(awk -v c=$((m1 - m0)) -v n="$judged" -v hz="$hz" \
+		'BEGIN{printf "%.3f", c * 1e6 / hz / n}')"
+	: >"$WORK/blocks.jsonl"
+}
+
+# latency: real connects to 587 at LAT_RATE/s; the kernel configuration
+# queues nothing to 587, so its figures are the path with no queue.
+test_latency() {
+	local out
+	out=$(in_sub "$BIN/tcplat" -s $LAB_RES4 -d $LAB_DST4 -p 587 -r $LAT_RATE -n "$LAT_N")
+	record lat.p50 "$(awk '{print $8}' <<<"$out")"
+	record lat.p99 "$(awk '{print $12}' <<<"$out")"
+	record lat.fail "$(awk '{print $6}' <<<"$out")"
+}
+
+# --- the run
+
+host_line() {
+	printf '%s, %s cores, Linux %s' \
+		"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" \
+		"$(nproc)" "$(uname -r)"
+}
+
+for b in syngen leakcount minimal_consumer tcplat qwatch; do
+	[ -x "$BIN/$b" ] || die "$BIN/$b missing (make bench builds it)"
+done
+make_policy
+bench_lab_up
+: >"$RAW"
+START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "bench: $REPS repetition(s) of: $CONFIGS (load $LOAD0)"
+set -- $CONFIGS
+for REP in $(seq "$REPS"); do
+	# Rotate the order each repetition, so drift spreads over all.
+	order=("$@")
+	k=$(( (REP - 1) % $# ))
+	order=("${order[@]:$k}" "${order[@]:0:$k}")
+	for c in "${order[@]}"; do
+		echo "bench: repetition $REP: $c"
+		start_config "$c"
+		test_latency
+		test_live live
+		test_capacity
+		if [ -n "$CONSUMER_PID" ]; then
+			cap=$(awk -v r="$REP" -v c="$c" '$1==r && $2==c && $3=="cap.rate" {print $4}' "$RAW")
+			test_live at80 "$(awk -v c="$cap" 'BEGIN{printf "%.0f", c*0.8}')"
+		fi
+		test_cost
+		stop_config
+	done
+done
+LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+
+OUT=${BENCH_OUT:-$TOP/bench/results/$(date -u +%Y-%m-%d)-$(hostname -s).txt}
+mkdir -p "$(dirname "$OUT")"
+{
+	echo "portcullis bench, $START, $(hostname -s)"
+	echo "machine: $(host_line)"
+	echo "commit: $(git -C "$TOP" rev-parse --short HEAD 2>/dev/null)$(git -C "$TOP" diff --quiet 2>/dev/null || echo '+dirty'); load before $LOAD0, after $LOAD1"
+	echo "policy: examples/policy.yaml + $NPREFIX generated prefixes (residential), block log on; $REPS repetition(s)"
+	python3 "$TOP/bench/table.py" "$RAW" $CONFIGS
+} | tee "$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+cp "$RAW" "${OUT%.txt}.tsv"
+echo "bench: written to ${OUT#$TOP/}"

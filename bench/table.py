@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The bench table from bench.sh's raw figures.
+
+table.py RAW.tsv CONFIG...   RAW lines: REP CONFIG METRIC VALUE
+
+Each cell is the median over repetitions and [min-max]; ratios are taken
+within each repetition (portcullisd's figure over the minimal consumer's
+of the same repetition), then summarised the same way. The targets of
+issue 6 are checked on the medians of those ratios.
+"""
+import collections
+import re
+import statistics
+import sys
+
+raw = collections.defaultdict(dict)     # (config, metric) -> {rep: value}
+for line in open(sys.argv[1]):
+    rep, config, metric, value = line.split("\t")
+    value = value.strip()
+    if value in ("", "-"):
+        continue
+    raw[(config, metric)][rep] = float(value)
+configs = sys.argv[2:]
+reps = sorted({r for d in raw.values() for r in d}, key=int)
+
+
+def fmt(v, unit):
+    if unit == "/s":
+        if v >= 1e6:
+            return "%.2fM" % (v / 1e6)
+        return "%.0fk" % (v / 1e3) if v >= 1e4 else "%.0f" % v
+    if unit == "x":
+        return "%.2f" % v
+    if unit in ("us", "+us"):
+        return ("%+.1f" if unit == "+us" else "%.1f") % v if abs(v) < 100 \
+            else ("%+.0f" if unit == "+us" else "%.0f") % v
+    if unit == "us3":
+        return "%.2f" % v
+    return "%.0f" % v
+
+
+def cell(values, unit):
+    if not values:
+        return "-"
+    med = statistics.median(values)
+    if len(values) == 1:
+        return fmt(med, unit)
+    return "%s [%s-%s]" % (fmt(med, unit), fmt(min(values), unit),
+                           fmt(max(values), unit))
+
+
+def series(config, metric):
+    return [raw[(config, metric)][r] for r in reps
+            if r in raw.get((config, metric), {})]
+
+
+def per_rep(config, metric, ref, f):
+    out = []
+    for r in reps:
+        a = raw.get((config, metric), {}).get(r)
+        b = raw.get((ref, metric), {}).get(r)
+        if a is not None and b is not None and (b != 0 or f is diff):
+            out.append(f(a, b))
+    return out
+
+
+def ratio(a, b):
+    return a / b
+
+
+def diff(a, b):
+    return a - b
+
+
+rows = [
+    ("live: offered SYN/s", "live.offered", "/s"),
+    ("live: judged SYN/s", "live.judged", "/s"),
+    ("live: kernel queue drops", "live.qdrops", "n"),
+    ("live: leaks (port 25 SYNs downstream)", "live.leaks", "n"),
+    ("capacity: SYN/s drained alone", "cap.rate", "/s"),
+    ("capacity: us per SYN", "cap.us", "us3"),
+    ("at 80% of capacity: offered SYN/s", "at80.offered", "/s"),
+    ("at 80% of capacity: judged SYN/s", "at80.judged", "/s"),
+    ("at 80% of capacity: queue drops", "at80.qdrops", "n"),
+    ("at 80% of capacity: leaks", "at80.leaks", "n"),
+    ("cost: consumer CPU us per SYN", "cost.us", "us3"),
+    ("cost: machine CPU us per SYN (all)", "cost.machine", "us3"),
+    ("latency: connect p50 us", "lat.p50", "us"),
+    ("latency: connect p99 us", "lat.p99", "us"),
+    ("latency: failed connects", "lat.fail", "n"),
+]
+
+names = {"kernel": "kernel (DROP)", "kernel-reject": "kernel (REJECT)",
+         "minimal": "minimal consumer",
+         "pcd-q1": "portcullisd -q1", "pcd-q2": "portcullisd -q2"}
+head = ["metric"] + [names.get(c, c) for c in configs]
+table = [head]
+for label, metric, unit in rows:
+    cells = [cell(series(c, metric), unit) for c in configs]
+    if all(x == "-" for x in cells):
+        continue
+    table.append([label] + cells)
+
+pcds = [c for c in configs if re.search(r"-q\d+$", c)]
+if "minimal" in configs:
+    table.append(["ratios to the minimal consumer, same repetition"] +
+                 [""] * len(configs))
+    for label, metric, f, unit in [
+            ("capacity x", "cap.rate", ratio, "x"),
+            ("live judged x", "live.judged", ratio, "x"),
+            ("cost x", "cost.us", ratio, "x"),
+            ("p50 latency, us more", "lat.p50", diff, "+us"),
+            ("p99 latency, us more", "lat.p99", diff, "+us")]:
+        table.append(["  " + label] +
+                     [cell(per_rep(c, metric, "minimal", f), unit)
+                      if c in pcds else "" for c in configs])
+if "kernel" in configs:
+    table.append(["  added p50 latency vs no queue, us"] +
+                 [cell(per_rep(c, "lat.p50", "kernel", diff), "+us")
+                  if not c.startswith("kernel") else "" for c in configs])
+
+widths = [max(len(row[i]) for row in table) for i in range(len(head))]
+for i, row in enumerate(table):
+    print("  ".join(x.ljust(widths[j]) if j == 0 else x.rjust(widths[j])
+                    for j, x in enumerate(row)).rstrip())
+    if i == 0:
+        print("  ".join("-" * w for w in widths))
+
+if "minimal" not in configs or not pcds:
+    sys.exit(0)
+print()
+print("targets (medians of the per-repetition figures):")
+
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+for c in pcds:
+    cap = med(per_rep(c, "cap.rate", "minimal", ratio))
+    live = med(per_rep(c, "live.judged", "minimal", ratio))
+    lat = med(per_rep(c, "lat.p50", "minimal", diff))
+    drops = sum(series(c, "at80.qdrops")) + sum(series(c, "at80.leaks"))
+    checks = [
+        ("capacity >= 2x minimal", cap, cap is not None and cap >= 2,
+         "%.2fx" % cap if cap is not None else "-"),
+        ("live judged >= 0.95x minimal", live,
+         live is not None and live >= 0.95,
+         "%.2fx" % live if live is not None else "-"),
+        ("p50 within 10 us of minimal", lat, lat is not None and lat <= 10,
+         "%+.1f us" % lat if lat is not None else "-"),
+        ("no drop or leak at 80% of capacity", drops, drops == 0,
+         "%d" % drops),
+    ]
+    print("  %s: " % names.get(c, c) + "; ".join(
+        "%s %s (%s)" % (name, "met" if ok else "NOT met", shown)
+        for name, _, ok, shown in checks))
