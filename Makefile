@@ -287,7 +287,7 @@ valgrind: $(B)/tests/check
 check-cli: portcullis
 	$(Q)sh tests/cli.sh
 
-e2e: all
+e2e: all $(B)/bench/syngen $(B)/bench/leakcount
 	$(Q)bash tests/e2e.sh
 
 # The daemon as portcullis.service runs it: unprivileged, CAP_NET_ADMIN

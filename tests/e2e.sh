@@ -298,6 +298,38 @@ else
 	no "daemon start (spam runs)"
 fi
 
+echo "e2e: overload: a SYN flood on 25 beyond what the daemon judges"
+if daemon_start "$WORK/policy.yaml"; then
+	mac=$(ip -n "$NS_RT" -br link show rt-sub | awk '{print $3}')
+	ip netns exec "$NS_NET" "$TOP/build/bench/leakcount" -i net0 -p 25 -o "$WORK/leak" &
+	lc=$!
+	sleep 0.3
+	in_sub python3 "$LAB_DIR/lab_tcp.py" loop $LAB_RES4 $LAB_DST4 587 40 0.9 0.05 >"$WORK/o587" &
+	l1=$!
+	in_sub python3 "$LAB_DIR/lab_tcp.py" loop $LAB_RES4 $LAB_DST4 25 40 0.9 0.05 >"$WORK/o25" &
+	l2=$!
+	# Spoofed residential sources (100.64.1.0/24), 3 s or 1,000,000 SYNs.
+	flood=$(in_sub "$TOP/build/bench/syngen" -i sub0 -m "$mac" -4 100.64.1.0/24 \
+		-D 198.51.100.0/24 -p 25 -n 1000000 -t 3 2>&1)
+	wait $l1 $l2
+	check "overload: the daemon kept running ($flood)" kill -0 "$DAEMON_PID"
+	check "overload: 587 connected every time ($(cat "$WORK/o587"))" test "$(cat "$WORK/o587")" = "connected=40"
+	check "overload: 25 never connected ($(cat "$WORK/o25"))" bash -c "! grep -q connected '$WORK/o25'"
+	sleep 1
+	conn "overload: 1 s after, verdicts are normal" $LAB_RES4 $LAB_DST4 25 refused 100
+	kill -TERM $lc; wait $lc
+	check "overload: no SYN to 25 reached the internet ($(cat "$WORK/leak"))" grep -q "^syns 0 " "$WORK/leak"
+	m=$(in_rt curl -s --max-time 5 http://127.0.0.1:9638/metrics)
+	kd=$(grep '^portcullis_kernel_queue_dropped_total{queue="0"}' <<<"$m" | awk '{print $2}')
+	ud=$(grep '^portcullis_kernel_queue_user_dropped_total{queue="0"}' <<<"$m" | awk '{print $2}')
+	eb=$(grep '^portcullis_queue_enobufs_total' <<<"$m" | awk '{print $2}')
+	check "overload: drops reported (kernel queue full $kd, socket $ud, daemon overruns $eb)" test -n "$kd" -a -n "$ud" -a -n "$eb"
+	daemon_stop TERM
+	check "overload: clean stop after the flood" test $? -eq 0
+else
+	no "daemon start (overload)"
+fi
+
 echo "e2e: live exceptions"
 rm -f "$WORK/blocks.jsonl"
 if daemon_start "$WORK/policy.yaml"; then
