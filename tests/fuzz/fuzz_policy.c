@@ -4,7 +4,10 @@
  * compiled policy asked everything the daemon and the CLI ask of it.
  *
  * Hermetic: `file:` lists resolve against a private temporary folder that
- * holds one small list. The loader opens whatever path a policy names (an
+ * holds one small fixed list, business.list, and fuzz.list: the input's
+ * bytes after its first NUL (a NUL cannot be in the YAML, so the input is
+ * "policy \0 list"; without a NUL the list is empty). The loader opens
+ * whatever path a policy names (an
  * absolute `file: /etc/...` or `../..` included: the policy is the
  * operator's, as trusted as the daemon's command line), so this target is
  * linked with -Wl,--wrap=open and, while a policy loads, refuses any path
@@ -60,7 +63,21 @@ static void cleanup(void)
 
 	snprintf(path, sizeof(path), "%s/business.list", dir);
 	unlink(path);
+	snprintf(path, sizeof(path), "%s/fuzz.list", dir);
+	unlink(path);
 	rmdir(dir);
+}
+
+/* The list the input brings: data[0 .. len) into dir/fuzz.list. */
+static void write_list(const uint8_t *data, size_t len)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/fuzz.list", dir);
+	f = fopen(path, "w");
+	if (!f || (len && fwrite(data, 1, len, f) != len) || fclose(f) != 0)
+		abort();
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -170,11 +187,14 @@ static void check_policy(const struct policy *p)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	const uint8_t *nul = memchr(data, '\0', size);
 	struct policy_errors errs = { 0 };
+	size_t ylen = nul ? (size_t)(nul - data) : size;
 	struct policy *p;
 
+	write_list(nul ? nul + 1 : data, nul ? size - ylen - 1 : 0);
 	loading = true;
-	p = policy_load_buffer(NAME, dir, (const char *)data, size, &errs);
+	p = policy_load_buffer(NAME, dir, (const char *)data, ylen, &errs);
 	loading = false;
 	FUZZ_ASSERT(!p == (errs.count > 0));
 	check_errors(&errs);
