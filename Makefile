@@ -280,8 +280,8 @@ valgrind: $(B)/tests/check
 	  "(ASan and valgrind exclude each other)" >&2; exit 1; }
 	@command -v valgrind >/dev/null 2>&1 || { echo "valgrind: not" \
 	  "installed (sh tests/deps.sh installs it)" >&2; exit 1; }
-	$(Q)CK_FORK=no valgrind -q --error-exitcode=1 --leak-check=full \
-	  --show-leak-kinds=definite,indirect \
+	$(Q)CK_FORK=no valgrind -q --error-exitcode=1 \
+	  --leak-check=full --show-leak-kinds=definite,indirect \
 	  --errors-for-leak-kinds=definite,indirect ./$(B)/tests/check
 
 check-cli: portcullis
