@@ -221,6 +221,13 @@ $(FB)/fuzz_%: $(FB)/tests/fuzz/fuzz_%.o $(FB)/libportcullis.a
 	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $(FUZZ_LDFLAGS_$*) -o $@ \
 	  $^ $(DEP_LIBS) $(LDLIBS)
 
+# The block-log reader lives in the command, not the library.
+$(FB)/fuzz_logread: $(FB)/tests/fuzz/fuzz_logread.o $(FB)/cli/logread_line.o \
+		    $(FB)/libportcullis.a
+	$(quiet) LD $@
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(DEP_LIBS) \
+	  $(LDLIBS)
+
 fuzz-build: $(fuzz_bin)
 .SECONDARY: $(fuzz_bin) $(fuzz_names:%=$(FB)/tests/fuzz/fuzz_%.o)
 
