@@ -55,11 +55,11 @@ def series(config, metric):
             if r in raw.get((config, metric), {})]
 
 
-def per_rep(config, metric, ref, f):
+def per_rep(config, metric, ref, f, ref_metric=None):
     out = []
     for r in reps:
         a = raw.get((config, metric), {}).get(r)
-        b = raw.get((ref, metric), {}).get(r)
+        b = raw.get((ref, ref_metric or metric), {}).get(r)
         if a is not None and b is not None and (b != 0 or f is diff):
             out.append(f(a, b))
     return out
@@ -86,9 +86,12 @@ rows = [
     ("at 80% of capacity: leaks", "at80.leaks", "n"),
     ("cost: consumer CPU us per SYN", "cost.us", "us3"),
     ("cost: machine CPU us per SYN (all)", "cost.machine", "us3"),
-    ("latency: connect p50 us", "lat.p50", "us"),
-    ("latency: connect p99 us", "lat.p99", "us"),
+    ("latency, consumer on the client's core: p50 us", "lat.p50", "us"),
+    ("latency, consumer on the client's core: p99 us", "lat.p99", "us"),
+    ("latency, consumer on the other core: p50 us", "latx.p50", "us"),
+    ("latency, consumer on the other core: p99 us", "latx.p99", "us"),
     ("latency: failed connects", "lat.fail", "n"),
+    ("latency: failed connects (other core)", "latx.fail", "n"),
 ]
 
 names = {"kernel": "kernel (DROP)", "kernel-reject": "kernel (REJECT)",
@@ -110,14 +113,20 @@ if "minimal" in configs:
             ("capacity x", "cap.rate", ratio, "x"),
             ("live judged x", "live.judged", ratio, "x"),
             ("cost x", "cost.us", ratio, "x"),
-            ("p50 latency, us more", "lat.p50", diff, "+us"),
-            ("p99 latency, us more", "lat.p99", diff, "+us")]:
+            ("p50 latency, us more (client's core)", "lat.p50", diff, "+us"),
+            ("p99 latency, us more (client's core)", "lat.p99", diff, "+us"),
+            ("p50 latency, us more (other core)", "latx.p50", diff,
+             "+us")]:
         table.append(["  " + label] +
                      [cell(per_rep(c, metric, "minimal", f), unit)
                       if c in pcds else "" for c in configs])
 if "kernel" in configs:
-    table.append(["  added p50 latency vs no queue, us"] +
+    table.append(["  added p50 latency vs no queue, us (client's core)"] +
                  [cell(per_rep(c, "lat.p50", "kernel", diff), "+us")
+                  if not c.startswith("kernel") else "" for c in configs])
+    table.append(["  added p50 latency vs no queue, us (other core)"] +
+                 [cell(per_rep(c, "latx.p50", "kernel", diff, "lat.p50"),
+                       "+us")
                   if not c.startswith("kernel") else "" for c in configs])
 
 widths = [max(len(row[i]) for row in table) for i in range(len(head))]
@@ -140,6 +149,8 @@ def med(xs):
 for c in pcds:
     cap = med(per_rep(c, "cap.rate", "minimal", ratio))
     live = med(per_rep(c, "live.judged", "minimal", ratio))
+    # p50 on the client's core (portcullisd with 2+ queues: where it
+    # puts itself) against the minimal consumer on the client's core.
     lat = med(per_rep(c, "lat.p50", "minimal", diff))
     drops = sum(series(c, "at80.qdrops")) + sum(series(c, "at80.leaks"))
     checks = [

@@ -52,6 +52,7 @@ struct daemon_opts {
 	const char *state_dir;		/* live exceptions survive here */
 	const char *metrics;		/* ADDRESS:PORT, or "off" */
 	unsigned queues;		/* per group: fail-closed and fail-open */
+	bool no_pin;			/* with 2+ queues, leave threads unpinned */
 	bool no_rules;
 	const char *user;		/* drop to it once set up; "root": stay */
 	bool user_default;		/* not named: a missing user is no error */

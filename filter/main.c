@@ -43,7 +43,7 @@ static void usage(FILE *f)
 		"[--backend iptables|nft]\n"
 		"                   [--control PATH] [--state DIR] "
 		"[--metrics ADDRESS:PORT|off]\n"
-		"                   [--user NAME] [-v]\n");
+		"                   [--user NAME] [--no-pin] [-v]\n");
 }
 
 static void parse_opts(struct daemon_opts *o, int argc, char **argv)
@@ -57,6 +57,7 @@ static void parse_opts(struct daemon_opts *o, int argc, char **argv)
 		{ "user", required_argument, NULL, 'u' },
 		{ "state", required_argument, NULL, 'S' },
 		{ "metrics", required_argument, NULL, 'm' },
+		{ "no-pin", no_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -108,6 +109,9 @@ static void parse_opts(struct daemon_opts *o, int argc, char **argv)
 		case 'u':
 			o->user = optarg;
 			o->user_default = false;
+			break;
+		case 'p':
+			o->no_pin = true;
 			break;
 		case 'v':
 			o->verbose++;

@@ -5,8 +5,11 @@
  * waits for I/O or for another thread; a packet never stops the loop.
  */
 #include <errno.h>
+#include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "filter/daemon.h"
@@ -139,6 +142,11 @@ int worker_burst(struct worker *w, int timeout_ms)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	char name[16];
+
+	/* Seen in top -H, perf and /proc: which queue's thread is busy. */
+	snprintf(name, sizeof(name), "pc-queue-%u", queue_num(w->q));
+	pthread_setname_np(pthread_self(), name);
 
 	for (;;) {
 		/* Wake at least twice a second so the heartbeat the
@@ -160,11 +168,28 @@ static void *worker_main(void *arg)
 
 int worker_start(struct worker *w)
 {
+	unsigned queues = w->d->opts.queues ? w->d->opts.queues : 1;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	pthread_attr_t attr;
+	cpu_set_t cpus;
 	int err;
 
+	pthread_attr_init(&attr);
+	if (queues > 1 && !w->d->opts.no_pin && ncpu > 0) {
+		/* The ruleset fans queues out by the CPU that handled the
+		 * SYN (--queue-cpu-fanout): queue k's SYNs come from CPU k
+		 * (mod queues). On that CPU the softirq that queues a SYN
+		 * wakes its thread without an inter-processor interrupt,
+		 * and the threads cannot end up sharing one CPU while
+		 * another has nothing to do. With one queue every CPU
+		 * feeds it: no CPU is the right one. */
+		CPU_ZERO(&cpus);
+		CPU_SET((w->index % queues) % (unsigned)ncpu, &cpus);
+		pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
+	}
 	atomic_store(&w->beat_ms, daemon_mono_ms());
-	err = pthread_create(&w->thread, NULL, worker_main, w);
-
+	err = pthread_create(&w->thread, &attr, worker_main, w);
+	pthread_attr_destroy(&attr);
 	if (err) {
 		errno = err;
 		return -1;

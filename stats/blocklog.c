@@ -477,6 +477,8 @@ static void *writer_main(void *arg)
 	struct blocklog *bl = arg;
 	const struct timespec nap = { 0, IDLE_NS };
 
+	pthread_setname_np(pthread_self(), "pc-blocklog");
+
 	for (;;) {
 		if (blocklog_drain(bl))
 			continue;
