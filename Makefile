@@ -5,28 +5,46 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 SYSCONFDIR ?= /etc
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+DOCDIR ?= $(DATADIR)/doc/portcullis
+# Where this machine's systemd looks, as its pkg-config file says.
+SYSTEMDUNITDIR ?= $(call systemd_dir,systemdsystemunitdir,/lib/systemd/system)
+SYSUSERSDIR ?= $(call systemd_dir,sysusersdir,/usr/lib/sysusers.d)
+TMPFILESDIR ?= $(call systemd_dir,tmpfilesdir,/usr/lib/tmpfiles.d)
+LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
 DESTDIR ?=
+INSTALL ?= install
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := libnetfilter_queue libmnl yaml-0.1 libsystemd libcap libmicrohttpd
+PKGS := libnetfilter_queue libmnl yaml-0.1 libsystemd libcap libmicrohttpd \
+	json-c zlib
 
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wmissing-prototypes \
+BASE_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wmissing-prototypes \
 	  -Wstrict-prototypes -Wshadow -Wcast-qual -Wpointer-arith \
 	  -Wformat=2 -Wno-format-nonliteral -Wvla -fno-strict-aliasing \
 	  -D_GNU_SOURCE -I. -MMD -MP
+CFLAGS += $(BASE_CFLAGS)
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	  -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+# Every sanitizer report fails the run, leaks included (LeakSanitizer runs
+# at each process's exit: the daemon's clean stop, each CLI command).
+asan_options := halt_on_error=1:abort_on_error=1:detect_leaks=1
+asan_options := $(asan_options):detect_stack_use_after_return=1
+export ASAN_OPTIONS ?= $(asan_options):strict_string_checks=1
 endif
+export UBSAN_OPTIONS ?= halt_on_error=1:abort_on_error=1:print_stacktrace=1
 
 DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 LDLIBS += -pthread -lm
+systemd_dir = $(or $(shell $(PKG_CONFIG) --variable=$(1) systemd 2>/dev/null),$(2))
 
 ifeq ($(V),1)
 Q :=
@@ -41,23 +59,37 @@ mods := common policy netlink stats filter
 lib_src := $(filter-out %/main.c,$(foreach m,$(mods),$(wildcard $(m)/*.c)))
 lib_obj := $(lib_src:%.c=$(B)/%.o)
 cli_obj := $(patsubst %.c,$(B)/%.o,$(wildcard cli/*.c))
+# portcullis log's pieces, also linked into the unit tests.
+logread_obj := $(patsubst %.c,$(B)/%.o,$(wildcard cli/logread_*.c))
 test_src := $(wildcard tests/check_*.c)
 test_obj := $(test_src:%.c=$(B)/%.o) $(B)/tests/runner.o
 suites := $(patsubst tests/check_%.c,%,$(test_src))
 bench_src := $(wildcard bench/*.c)
 bench_bin := $(patsubst bench/%.c,$(B)/bench/%,$(bench_src))
 
-all: portcullisd portcullis
+unit := $(B)/systemd/portcullis.service
+man8 := doc/portcullisd.8 doc/portcullis.8
+man5 := doc/portcullis-policy.5
+examples := examples/policy.yaml examples/business.list
 
-$(B)/%.o: %.c
+all: portcullisd portcullis $(unit)
+
+# Objects remember the flags they were built with: switching SANITIZE=1
+# on or off (or CC, CFLAGS) rebuilds them instead of linking stale ones.
+$(B)/build-flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(CFLAGS) $(LDFLAGS) $(LDLIBS)' >$@.tmp; \
+	  cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+
+$(B)/%.o: %.c $(B)/build-flags
 	$(quiet) CC $@
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(DEP_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) -c -o $@ $<
 
-$(B)/tests/%.o: tests/%.c
+$(B)/tests/%.o: tests/%.c $(B)/build-flags
 	$(quiet) CC $@
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(DEP_CFLAGS) $(CHECK_CFLAGS) -I$(B)/tests -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) $(CHECK_CFLAGS) -I$(B)/tests -c -o $@ $<
 
 $(B)/libportcullis.a: $(lib_obj)
 	$(quiet) AR $@
@@ -80,14 +112,158 @@ $(B)/tests/suites.inc: $(test_src) Makefile
 	  (cmp -s $@.tmp $@ || mv $@.tmp $@); rm -f $@.tmp
 $(test_obj): $(B)/tests/suites.inc
 
-$(B)/tests/check: $(test_obj) $(B)/libportcullis.a
+$(B)/tests/check: $(test_obj) $(logread_obj) $(B)/libportcullis.a
 	$(quiet) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) $(CHECK_LIBS) $(LDLIBS)
 
 $(B)/bench/%: bench/%.c $(B)/libportcullis.a
 	$(quiet) LD $@
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $^ $(DEP_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) -o $@ $^ $(DEP_LIBS) $(LDLIBS)
+
+# The unit names the installed paths: regenerated on every make, replaced
+# only when PREFIX, SBINDIR or SYSCONFDIR made it differ.
+$(unit): systemd/portcullis.service.in FORCE
+	@mkdir -p $(@D)
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	  $< > $@.tmp && (cmp -s $@.tmp $@ || { printf '  %-7s %s\n' GEN $@; \
+	  mv $@.tmp $@; }); rm -f $@.tmp
+
+# The policy and its list go to SYSCONFDIR only where none is yet: an
+# operator's policy is never overwritten. The examples are documentation.
+install: all
+	$(quiet) INSTALL '$(DESTDIR)'
+	$(Q)$(INSTALL) -d '$(DESTDIR)$(SBINDIR)' '$(DESTDIR)$(BINDIR)' \
+	  '$(DESTDIR)$(SYSCONFDIR)/portcullis' '$(DESTDIR)$(LOGROTATEDIR)' \
+	  '$(DESTDIR)$(SYSTEMDUNITDIR)' '$(DESTDIR)$(SYSUSERSDIR)' \
+	  '$(DESTDIR)$(TMPFILESDIR)' '$(DESTDIR)$(MANDIR)/man8' \
+	  '$(DESTDIR)$(MANDIR)/man5' '$(DESTDIR)$(DOCDIR)/examples'
+	$(Q)$(INSTALL) -m 0755 portcullisd '$(DESTDIR)$(SBINDIR)/portcullisd'
+	$(Q)$(INSTALL) -m 0755 portcullis '$(DESTDIR)$(BINDIR)/portcullis'
+	$(Q)for f in $(notdir $(examples)); do \
+	  t='$(DESTDIR)$(SYSCONFDIR)/portcullis'/$$f; \
+	  if [ -e "$$t" ]; then echo "  KEEP    $$t"; \
+	  else $(INSTALL) -m 0644 examples/$$f "$$t"; fi; done
+	$(Q)$(INSTALL) -m 0644 $(examples) '$(DESTDIR)$(DOCDIR)/examples/'
+	$(Q)$(INSTALL) -m 0644 README.md '$(DESTDIR)$(DOCDIR)/README.md'
+	$(Q)$(INSTALL) -m 0644 $(unit) '$(DESTDIR)$(SYSTEMDUNITDIR)/portcullis.service'
+	$(Q)$(INSTALL) -m 0644 systemd/portcullis.sysusers \
+	  '$(DESTDIR)$(SYSUSERSDIR)/portcullis.conf'
+	$(Q)$(INSTALL) -m 0644 systemd/portcullis.tmpfiles \
+	  '$(DESTDIR)$(TMPFILESDIR)/portcullis.conf'
+	$(Q)$(INSTALL) -m 0644 systemd/portcullis.logrotate \
+	  '$(DESTDIR)$(LOGROTATEDIR)/portcullis'
+	$(Q)$(INSTALL) -m 0644 $(man8) '$(DESTDIR)$(MANDIR)/man8/'
+	$(Q)$(INSTALL) -m 0644 $(man5) '$(DESTDIR)$(MANDIR)/man5/'
+
+# The operator's policy and list stay, like a package's conffiles on remove.
+uninstall:
+	$(quiet) RM '$(DESTDIR)'
+	$(Q)rm -f '$(DESTDIR)$(SBINDIR)/portcullisd' '$(DESTDIR)$(BINDIR)/portcullis' \
+	  '$(DESTDIR)$(SYSTEMDUNITDIR)/portcullis.service' \
+	  '$(DESTDIR)$(SYSUSERSDIR)/portcullis.conf' \
+	  '$(DESTDIR)$(TMPFILESDIR)/portcullis.conf' \
+	  '$(DESTDIR)$(LOGROTATEDIR)/portcullis' \
+	  $(foreach m,$(man8),'$(DESTDIR)$(MANDIR)/man8/$(notdir $(m))') \
+	  $(foreach m,$(man5),'$(DESTDIR)$(MANDIR)/man5/$(notdir $(m))') \
+	  $(foreach e,$(examples),'$(DESTDIR)$(DOCDIR)/examples/$(notdir $(e))') \
+	  '$(DESTDIR)$(DOCDIR)/README.md'
+	$(Q)rmdir '$(DESTDIR)$(DOCDIR)/examples' '$(DESTDIR)$(DOCDIR)' 2>/dev/null || true
+	$(Q)for f in $(notdir $(examples)); do \
+	  t='$(DESTDIR)$(SYSCONFDIR)/portcullis'/$$f; \
+	  [ -e "$$t" ] && echo "  KEEP    $$t"; done; true
+
+# Fuzzing (clang libFuzzer): tests/fuzz/fuzz_NAME.c against the library
+# built a second time, with the fuzzer's coverage and ASan+UBSan, in
+# build/fuzz/ (never mixed with the objects above). The committed seeds
+# are tests/fuzz/corpus/NAME/; what a run finds goes to build/fuzz/.
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 60
+FUZZ_CHECK_TIME ?= 20
+FB := $(B)/fuzz
+fuzz_names := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+fuzz_bin := $(fuzz_names:%=$(FB)/fuzz_%)
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	    -fno-omit-frame-pointer
+FUZZ_CFLAGS := -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(BASE_CFLAGS)
+# -timeout: an input that takes 10 s (an alias bomb, a quadratic walk)
+# is a finding, not a slow run.
+FUZZ_RUN_FLAGS := -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+FUZZ_ARGS_policy := -dict=tests/fuzz/policy.dict
+# The policy target confines list files to its own folder (fuzz_policy.c).
+FUZZ_LDFLAGS_policy := -Wl,--wrap=open
+
+$(FB)/toolchain-ok:
+	@mkdir -p $(@D)
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "fuzz: '$(FUZZ_CC)'" \
+	  "not found: the fuzz targets need clang and its libFuzzer" \
+	  "runtime (sh tests/deps.sh installs clang and libclang-rt-dev)" >&2; \
+	  exit 1; }
+	@printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);\n%s\n' \
+	  'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return !d + (int)n * 0; }' | \
+	  $(FUZZ_CC) -x c $(FUZZ_SAN) -fsanitize=fuzzer -o $(FB)/probe - || \
+	  { echo "fuzz: $(FUZZ_CC) cannot link with -fsanitize=fuzzer: the" \
+	  "libFuzzer runtime is missing (sh tests/deps.sh installs" \
+	  "libclang-rt-dev)" >&2; exit 1; }
+	@rm -f $(FB)/probe && touch $@
+
+$(FB)/%.o: %.c | $(FB)/toolchain-ok
+	$(quiet) FUZZCC $@
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEP_CFLAGS) -c -o $@ $<
+
+$(FB)/libportcullis.a: $(lib_src:%.c=$(FB)/%.o)
+	$(quiet) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(FB)/fuzz_%: $(FB)/tests/fuzz/fuzz_%.o $(FB)/libportcullis.a
+	$(quiet) LD $@
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $(FUZZ_LDFLAGS_$*) -o $@ \
+	  $^ $(DEP_LIBS) $(LDLIBS)
+
+# The block-log reader lives in the command, not the library.
+$(FB)/fuzz_logread: $(FB)/tests/fuzz/fuzz_logread.o $(FB)/cli/logread_line.o \
+		    $(FB)/libportcullis.a
+	$(quiet) LD $@
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(DEP_LIBS) \
+	  $(LDLIBS)
+
+fuzz-build: $(fuzz_bin)
+.SECONDARY: $(fuzz_bin) $(fuzz_names:%=$(FB)/tests/fuzz/fuzz_%.o)
+
+# make fuzz [FUZZ_TIME=s]: each target for FUZZ_TIME seconds on its corpus
+# in build/fuzz/corpus-NAME (seeded from the repository's, kept across
+# runs); crashes are saved as build/fuzz/NAME-crash-*. With -j, in parallel.
+fuzz: $(fuzz_names:%=fuzz-run-%)
+
+fuzz-run-%: $(FB)/fuzz_%
+	@mkdir -p $(FB)/corpus-$*
+	$(Q)cp tests/fuzz/corpus/$*/* $(FB)/corpus-$*/
+	$(Q)./$< $(FUZZ_RUN_FLAGS) -max_total_time=$(FUZZ_TIME) \
+	  -artifact_prefix=$(FB)/$*- $(FUZZ_ARGS_$*) $(FB)/corpus-$*
+
+# make fuzz-check [FUZZ_CHECK_TIME=s]: replay every committed seed, then
+# fuzz each target for a bounded time on a scratch copy (0: replay only).
+# Any crash, leak, UB or broken invariant fails; the log is shown then.
+fuzz-check: $(fuzz_names:%=fuzz-check-%)
+
+fuzz-check-%: $(FB)/fuzz_%
+	$(Q)log=$(FB)/check-$*.log; \
+	./$< $(FUZZ_RUN_FLAGS) $(FUZZ_ARGS_$*) tests/fuzz/corpus/$*/* >$$log 2>&1 || \
+	  { tail -n 60 $$log; echo "fuzz-check $*: a committed seed fails"; exit 1; }; \
+	printf '  %-7s fuzz_%s: %s seeds replayed' FUZZ $* \
+	  "$$(ls tests/fuzz/corpus/$*/ | wc -l)"; \
+	if [ "$(FUZZ_CHECK_TIME)" -gt 0 ]; then \
+	  rm -rf $(FB)/check-$* && mkdir -p $(FB)/check-$* && \
+	  cp tests/fuzz/corpus/$*/* $(FB)/check-$*/ && \
+	  ./$< $(FUZZ_RUN_FLAGS) $(FUZZ_ARGS_$*) -max_total_time=$(FUZZ_CHECK_TIME) \
+	    -artifact_prefix=$(FB)/$*- $(FB)/check-$* >$$log 2>&1 || \
+	    { echo; tail -n 60 $$log; echo "fuzz-check $*: crash, see above" \
+	      "and $(FB)/$*-crash-*"; exit 1; }; \
+	  printf ', %s runs in %s s, %s\n' \
+	    "$$(sed -n 's/^stat::number_of_executed_units: //p' $$log)" \
+	    "$(FUZZ_CHECK_TIME)" "$$(grep -o 'cov: [0-9]* ft: [0-9]*' $$log | tail -n 1)"; \
+	else echo; fi
 
 deps:
 	$(Q)sh tests/deps.sh
@@ -100,12 +276,34 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory check-cli
 	$(Q)$(MAKE) --no-print-directory e2e
+	$(Q)$(MAKE) --no-print-directory check-sandbox
+	$(Q)$(MAKE) --no-print-directory check-install
+	$(Q)$(MAKE) --no-print-directory fuzz-check
+
+# The unit tests under valgrind's memcheck, in one process (CK_FORK=no)
+# so that every leak is seen; any error or definite/indirect leak fails.
+valgrind: $(B)/tests/check
+	@[ "$(SANITIZE)" != 1 ] || { echo "valgrind: not with SANITIZE=1" \
+	  "(ASan and valgrind exclude each other)" >&2; exit 1; }
+	@command -v valgrind >/dev/null 2>&1 || { echo "valgrind: not" \
+	  "installed (sh tests/deps.sh installs it)" >&2; exit 1; }
+	$(Q)CK_FORK=no valgrind -q --error-exitcode=1 \
+	  --leak-check=full --show-leak-kinds=definite,indirect \
+	  --errors-for-leak-kinds=definite,indirect ./$(B)/tests/check
 
 check-cli: portcullis
 	$(Q)sh tests/cli.sh
 
-e2e: all
+e2e: all $(B)/bench/syngen $(B)/bench/leakcount
 	$(Q)bash tests/e2e.sh
+
+# The daemon as portcullis.service runs it: unprivileged, CAP_NET_ADMIN
+# only, traced against the unit's hardening.
+check-sandbox: all
+	$(Q)bash tests/sandbox.sh
+
+check-install: all
+	$(Q)sh tests/install.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -117,6 +315,12 @@ bench-policy: $(B)/bench/bench_policy
 bench-stats: $(B)/bench/bench_stats
 	$(Q)./$(B)/bench/bench_stats $(BENCH_ARGS)
 
+# portcullis log --top 20 over a generated 10-million-line log (~1.7 GB in
+# TMPDIR, removed afterwards): seconds and peak RSS.
+$(B)/bench/bench_log: LDLIBS += -lm
+bench-log: $(B)/bench/bench_log portcullis
+	$(Q)./$(B)/bench/bench_log $(BENCH_ARGS) ./portcullis
+
 # The SYN path against its two references (bench/bench.sh): root, the lab's
 # namespaces, about ten minutes; BENCH_QUICK=1 for one short repetition.
 bench_tools := syngen leakcount minimal_consumer tcplat qwatch
@@ -127,7 +331,8 @@ bench: deps
 clean:
 	rm -rf $(B) portcullisd portcullis
 
-.PHONY: all deps unit check check-cli e2e demo bench-policy bench-stats \
-	bench clean
+.PHONY: all deps unit check check-cli e2e check-sandbox check-install demo \
+	bench bench-policy bench-stats bench-log install uninstall clean FORCE \
+	fuzz fuzz-build fuzz-check valgrind
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -8,6 +8,8 @@
 int cmd_check(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
+/* Review block logs (cli/log.c). */
+int cmd_log(int argc, char **argv);
 /* Send argv to the daemon's control socket at path; print its answer. */
 int cmd_remote(const char *path, int argc, char **argv);
 

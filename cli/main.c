@@ -15,6 +15,9 @@ static const struct command {
 	  "explain POLICY SRC DST PORT [--at TIME] [--quarantined]" },
 	{ "rules", cmd_rules,
 	  "rules POLICY [--backend iptables|nft] [-4|-6] [--queues N]" },
+	{ "log", cmd_log,
+	  "log [FILE…] [--since T] [--until T] [--src PREFIX] [--top N] "
+	  "[--json]" },
 };
 
 #define CONTROL_DEFAULT "/run/portcullis/control.sock"

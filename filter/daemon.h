@@ -29,6 +29,7 @@ struct worker {
 	struct daemon *d;
 	struct queue *q;
 	unsigned index;			/* producer number for the block log */
+	bool fail_closed;		/* its ports must not pass unjudged */
 	pthread_t thread;
 	bool started;
 

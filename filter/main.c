@@ -144,6 +144,7 @@ static int open_queues(struct daemon *d)
 
 		w->d = d;
 		w->index = i;
+		w->fail_closed = !cfg.fail_open;
 		w->q = queue_open((uint16_t)i, &cfg, err, sizeof(err));
 		if (!w->q) {
 			log_warnx("queue %u: %s", i, err);
@@ -349,8 +350,10 @@ int main(int argc, char **argv)
 		return 1;
 	atomic_store(&d.nex_live, d.nex);
 	p = daemon_load(d.opts.policy_path, d.ex, d.nex, NULL);
-	if (!p)
+	if (!p) {
+		free(d.ex);
 		return 1;
+	}
 	pthread_mutex_init(&d.gen_lock, NULL);
 	d.nworkers = 2 * d.opts.queues;
 	if (daemon_swap(&d, p) < 0)
@@ -371,10 +374,9 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* Queues first: a second daemon stops here, before it could touch
-	 * the first one's rules. */
-	if (open_queues(&d) < 0)
-		goto out;
+	/* What takes time (the subscriber table is faulted in) comes before
+	 * the queues: from their bind to the verdict threads' start, SYNs
+	 * wait in the kernel. */
 	d.blocklog = open_blocklog(p, d.nworkers);
 	{
 		struct stats_config sc = { 0 };
@@ -388,6 +390,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* Queues before anything of the firewall: a second daemon stops
+	 * here, before it could touch the first one's rules. */
+	if (open_queues(&d) < 0)
+		goto out;
 	d.control_fd = control_listen(d.opts.control_path);
 	if (d.control_fd < 0) {
 		log_warn("control socket %s%s", d.opts.control_path,

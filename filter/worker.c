@@ -54,11 +54,11 @@ static void account(struct worker *w, const struct policy_flow *f,
 		stats_syn(w->d->stats, w->index, w->cur, f, w->now_ms, dec);
 }
 
-/* A fail-closed queue's SYN whose TCP header is past the copy range: the
- * addresses are known, the port is not, but the kernel only queues here
- * ports some profile blocks. Drop it when the source's profile blocks
- * one of them (see struct gen). */
-static bool truncated_blocks(struct worker *w, struct parse_syn *syn,
+/* A fail-closed queue's SYN we cannot read whole: the addresses are
+ * known, the port is not, but the kernel only queues here ports some
+ * profile blocks. Drop it when the source's profile blocks one of them
+ * (see struct gen). */
+static bool unreadable_blocks(struct worker *w, struct parse_syn *syn,
 			     struct policy_decision *dec)
 {
 	syn->flow.dport = 0;
@@ -86,19 +86,22 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 		burst_begin(w);
 	st = parse_syn(pkt->payload, pkt->len, &syn);
 	atomic_fetch_add_explicit(&w->parse[st], 1, memory_order_relaxed);
-	if (st == PARSE_TRUNCATED && syn.family &&
-	    w->index < w->d->opts.queues && truncated_blocks(w, &syn, &dec)) {
-		account(w, &syn.flow, &dec);
-		gen_count(w->gen, w->index, dec.action, dec.profile, 0);
-		atomic_fetch_add_explicit(&w->verdicts[dec.verdict], 1,
-					  memory_order_relaxed);
-		queue_verdict(q, pkt->id, dec.verdict == POLICY_ACCEPT ?
-			      QUEUE_ACCEPT : QUEUE_DROP, 0);
-		return;
-	}
 	if (st != PARSE_SYN) {
-		/* Not ours to judge: what the kernel queued by mistake or
-		 * could not show us whole passes, counted. */
+		/* The kernel queues only subscriber SYNs to named ports. One
+		 * we cannot read whole (an IPv6 extension chain padded past
+		 * the copy range, a first fragment without its TCP header)
+		 * on a fail-closed queue is judged by its source, so padding
+		 * cannot carry a SYN past port 25; the rest pass, counted. */
+		if (w->fail_closed && syn.family &&
+		    unreadable_blocks(w, &syn, &dec)) {
+			account(w, &syn.flow, &dec);
+			gen_count(w->gen, w->index, dec.action, dec.profile, 0);
+			atomic_fetch_add_explicit(&w->verdicts[dec.verdict], 1,
+						  memory_order_relaxed);
+			queue_verdict(q, pkt->id, dec.verdict == POLICY_ACCEPT ?
+				      QUEUE_ACCEPT : QUEUE_DROP, 0);
+			return;
+		}
 		queue_verdict(q, pkt->id, QUEUE_ACCEPT, 0);
 		return;
 	}

@@ -35,6 +35,39 @@ static void err_push(struct loader *l, uint32_t aline, uint32_t acol,
 	e->msg = msg;
 }
 
+/*
+ * Every error is one line: a control character that came from the policy
+ * (a quoted "a\nb", a list file's raw bytes, a file name) is shown as
+ * \n, \r, \t or \xNN. Takes ownership of msg; NULL when out of memory.
+ */
+static char *one_line(char *msg)
+{
+	const unsigned char *s;
+	size_t n = 0;
+	char *out, *o;
+
+	for (s = (const unsigned char *)msg; *s; s++)
+		if (*s < 0x20 || *s == 0x7f)
+			n++;
+	if (!n)
+		return msg;
+	out = malloc(strlen(msg) + 3 * n + 1);
+	if (out) {
+		for (s = (const unsigned char *)msg, o = out; *s; s++) {
+			if (*s >= 0x20 && *s != 0x7f)
+				*o++ = (char)*s;
+			else if (*s == '\n' || *s == '\r' || *s == '\t')
+				o += sprintf(o, "\\%c", *s == '\n' ? 'n' :
+					     *s == '\r' ? 'r' : 't');
+			else
+				o += sprintf(o, "\\x%02x", *s);
+		}
+		*o = '\0';
+	}
+	free(msg);
+	return out;
+}
+
 /* "head" then the formatted text; NULL when out of memory. */
 static char *vformat(const char *head, const char *fmt, va_list ap)
 {
@@ -45,7 +78,7 @@ static char *vformat(const char *head, const char *fmt, va_list ap)
 	if (asprintf(&msg, "%s%s", head, body) < 0)
 		msg = NULL;
 	free(body);
-	return msg;
+	return msg ? one_line(msg) : NULL;
 }
 
 void load_error(struct loader *l, uint32_t line0, uint32_t col0,

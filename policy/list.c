@@ -71,15 +71,26 @@ void list_load(struct loader *l, const char *path, uint16_t profile,
 {
 	size_t len = 0, nerr = 0;
 	const char *s, *end;
+	struct stat st;
 	int64_t file, meta;
 	uint32_t line = 0;
 	char *buf;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO named by mistake must not hang a reload. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		load_error(l, aline0, acol0, "cannot read %s: %s", path,
 			   strerror(errno));
+		free(note);
+		return;
+	}
+	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISDIR(st.st_mode)) {
+		/* /dev/zero would be read until memory runs out. */
+		load_error(l, aline0, acol0, "cannot read %s: not a regular "
+			   "file", path);
+		close(fd);
 		free(note);
 		return;
 	}
@@ -102,7 +113,13 @@ void list_load(struct loader *l, const char *path, uint16_t profile,
 	if (meta < 0)
 		goto out;
 
-	for (s = buf, end = buf + len; s < end; s++) {
+	/* Spreadsheet exports on Windows begin with a UTF-8 byte order
+	 * mark; it is no part of the first prefix. (CRLF line ends need no
+	 * such care: '\r' is a blank.) */
+	s = buf;
+	if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3))
+		s += 3;
+	for (end = buf + len; s < end; s++) {
 		const char *eol = memchr(s, '\n', (size_t)(end - s));
 		const char *bol = s, *tok, *t;
 		enum prefix_result r;

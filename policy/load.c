@@ -19,6 +19,7 @@
 
 #define MAX_KEYS 16
 #define MAX_PROFILES 65535
+#define MAX_ALIAS_ERRORS 10
 
 struct walk {
 	struct loader *l;
@@ -476,6 +477,41 @@ static char *resolve(const struct loader *l, const char *file)
 	return s;
 }
 
+/* Why s is no RFC 3339 time, in the words of the message: a missing
+ * zone and a date that does not exist are said as such. */
+static const char *expires_problem(const char *s)
+{
+	static const char form[] = "2000-01-01T00:00:00";
+	char t[64];
+	int64_t x;
+	size_t i;
+
+	if (strlen(s) + 2 > sizeof(t))
+		goto other;
+	snprintf(t, sizeof(t), "%s", s);
+	if (strlen(t) > 10 && t[10] == ' ') {
+		t[10] = 'T';
+		if (policy_time_parse(t, &x) == 0)
+			return "expires needs a T between the date and the "
+			       "time";
+	}
+	snprintf(t, sizeof(t), "%sZ", s);
+	if (policy_time_parse(t, &x) == 0)
+		return "expires needs a time zone: Z for UTC or an offset "
+		       "like +01:00";
+	/* Right form, wrong values: the same with every digit of a date
+	 * that exists parses. */
+	for (i = 0; s[i] && i < sizeof(form) - 1; i++)
+		if (s[i] >= '0' && s[i] <= '9' && form[i] >= '0' &&
+		    form[i] <= '9')
+			t[i] = form[i];
+	t[strlen(s)] = '\0';
+	if (policy_time_parse(t, &x) == 0)
+		return "expires must be a date and time that exist";
+other:
+	return "expires must be an RFC 3339 time like 2027-03-01T00:00:00Z";
+}
+
 static void walk_subscriber(struct walk *w, yaml_node_t *m)
 {
 	enum { PREFIX, FILE_, PROFILE, NOTE, EXPIRES };
@@ -502,10 +538,10 @@ static void walk_subscriber(struct walk *w, yaml_node_t *m)
 	if (f.val[EXPIRES] && want_scalar(w, f.val[EXPIRES], "expires")) {
 		yaml_node_t *e = f.val[EXPIRES];
 
-		if (time_parse_rfc3339(sv(e), &expires) < 0)
-			load_error(l, line0(e), col0(e), "expires must be an "
-				   "RFC 3339 time like 2027-03-01T00:00:00Z, "
-				   "found %s", raw(e, buf, sizeof(buf)));
+		if (policy_time_parse(sv(e), &expires) < 0)
+			load_error(l, line0(e), col0(e), "%s, found %s",
+				   expires_problem(sv(e)),
+				   raw(e, buf, sizeof(buf)));
 		else if (expires < 1 || expires > UINT32_MAX)
 			load_error(l, line0(e), col0(e), "expires must be "
 				   "from 1970-01-01T00:00:01Z to "
@@ -708,7 +744,7 @@ static void walk_detection(struct walk *w, yaml_node_t *m)
 			   "detection action quarantine needs a profile "
 			   "(detection.profile)");
 	if (f.val[V6LEN])
-		uint_field(w, f.val[V6LEN], "ipv6_prefix", 1, 128,
+		uint_field(w, f.val[V6LEN], "ipv6_prefix", 1, 64,
 			   &d->ipv6_prefix_len);
 	if (f.val[MAXSUB])
 		uint_field(w, f.val[MAXSUB], "max_subscribers", 1, 100000000,
@@ -836,6 +872,43 @@ static void walk_root(struct walk *w, yaml_node_t *root)
 		walk_log(w, f.val[LOG]);
 }
 
+/* The byte at 0-based line and column (counted in characters, as libyaml
+ * counts them) of buf, or NUL if there is none. */
+static char char_at(const char *buf, size_t len, uint32_t line, uint32_t col)
+{
+	size_t i;
+
+	for (i = 0; line && i < len; i++)
+		if (buf[i] == '\n')
+			line--;
+	for (; i < len && buf[i] != '\n'; i++) {
+		if (((unsigned char)buf[i] & 0xc0) == 0x80)
+			continue;	/* inside a UTF-8 sequence */
+		if (!col--)
+			return buf[i];
+	}
+	return '\0';
+}
+
+/* What an operator likely did, for libyaml's terser problems. */
+static const char *syntax_hint(const yaml_parser_t *ps, const char *buf,
+			       size_t len, uint32_t line, uint32_t col)
+{
+	const char *problem = ps->problem ? ps->problem : "";
+	char c = char_at(buf, len, line, col);
+
+	if (ps->error == YAML_READER_ERROR && strstr(problem, "UTF-8"))
+		return "; a policy is UTF-8 text";
+	if (c == '\t' && !strstr(problem, "tab"))
+		return "; YAML indents with spaces, not tabs";
+	if (c == ':' && !strcmp(problem, "did not find expected node content"))
+		return "; quote a value that starts with ':', like \"::/0\"";
+	if (!strcmp(problem, "could not find expected ':'") &&
+	    col > ps->context_mark.column + 1024)
+		return "; a key is at most 1024 characters";
+	return "";
+}
+
 static void syntax_error(struct loader *l, const yaml_parser_t *ps,
 			 const char *buf, size_t len)
 {
@@ -857,17 +930,77 @@ static void syntax_error(struct loader *l, const yaml_parser_t *ps,
 			if (buf[i] == '\n') {
 				line++;
 				col = 0;
-			} else {
-				col++;
+			} else if (((unsigned char)buf[i] & 0xc0) != 0x80) {
+				col++;	/* a character, not a UTF-8 octet */
 			}
 		}
 	}
 	if (ps->context)
 		load_error(l, line, col, "YAML syntax error: %s (%s that starts "
-			   "at line %u)", problem, ps->context,
-			   (unsigned)ps->context_mark.line + 1);
+			   "at line %u)%s", problem, ps->context,
+			   (unsigned)ps->context_mark.line + 1,
+			   syntax_hint(ps, buf, len, line, col));
 	else
-		load_error(l, line, col, "YAML syntax error: %s", problem);
+		load_error(l, line, col, "YAML syntax error: %s%s", problem,
+			   syntax_hint(ps, buf, len, line, col));
+}
+
+/*
+ * Aliases are refused. A policy is reviewed line by line: an alias makes
+ * one written value count in several places, and an error in it would be
+ * reported at the anchor once per use. (libyaml's loader shares aliased
+ * nodes, so an alias bomb costs no memory, but refusing also keeps the
+ * walk linear in the text.) Only a text with a '*' is scanned. Returns
+ * the number of aliases reported; a syntax error ends the scan and is
+ * reported here only if aliases were found (else the load reports it).
+ */
+static size_t refuse_aliases(struct loader *l, const char *buf, size_t len)
+{
+	yaml_parser_t ps;
+	yaml_event_t ev;
+	bool end = false;
+	size_t n = 0;
+
+	if (!memchr(buf, '*', len))
+		return 0;
+	if (!yaml_parser_initialize(&ps)) {
+		load_oom(l);
+		return 0;
+	}
+	yaml_parser_set_input_string(&ps, (const unsigned char *)buf, len);
+	while (!end && yaml_parser_parse(&ps, &ev)) {
+		if (ev.type == YAML_ALIAS_EVENT && ++n <= MAX_ALIAS_ERRORS) {
+			load_error(l, (uint32_t)ev.start_mark.line,
+				   (uint32_t)ev.start_mark.column, "YAML alias "
+				   "*%.60s: anchors and aliases are not "
+				   "supported; write the value out in full",
+				   (const char *)ev.data.alias.anchor);
+		}
+		end = ev.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&ev);
+	}
+	if (!end && n)
+		syntax_error(l, &ps, buf, len);
+	if (n > MAX_ALIAS_ERRORS)
+		load_error_raw(l, UINT32_MAX, 0, 0, "%s: %zu more aliases not "
+			       "shown", l->name, n - MAX_ALIAS_ERRORS);
+	yaml_parser_delete(&ps);
+	return n;
+}
+
+/* A "\0" escape puts a NUL inside a scalar: the walk reads C strings and
+ * would silently take only what comes before it. */
+static void refuse_nuls(struct walk *w)
+{
+	yaml_node_t *n;
+	char buf[80];
+
+	for (n = w->doc->nodes.start; n < w->doc->nodes.top; n++)
+		if (n->type == YAML_SCALAR_NODE &&
+		    strlen(sv(n)) != n->data.scalar.length)
+			load_error(w->l, line0(n), col0(n), "expected text "
+				   "without NUL characters, found \\0 after "
+				   "%s", found(n, buf, sizeof(buf)));
 }
 
 static void policy_defaults(struct policy *p)
@@ -903,6 +1036,8 @@ static struct policy *load_buffer(const char *name, const char *dir,
 		goto out;
 	}
 	policy_defaults(p);
+	if (refuse_aliases(&l, buf, len))
+		goto out;
 	if (!yaml_parser_initialize(&parser)) {
 		load_oom(&l);
 		goto out;
@@ -915,6 +1050,7 @@ static struct policy *load_buffer(const char *name, const char *dir,
 	}
 	w.l = &l;
 	w.doc = &doc;
+	refuse_nuls(&w);
 	walk_root(&w, yaml_document_get_root_node(&doc));
 	if (!yaml_parser_load(&parser, &more)) {
 		syntax_error(&l, &parser, buf, len);

@@ -101,8 +101,6 @@ void prefix_report(struct loader *l, enum prefix_result r, const char *s,
 		   bool v4, uint32_t aline0, uint32_t acol0, const char *file,
 		   uint32_t line, uint32_t col);
 
-/* RFC 3339 time → UNIX seconds. Returns 0, or -1 if malformed. */
-int time_parse_rfc3339(const char *s, int64_t *out);
 
 /* Entries. Append one; returns 0 or -1 (out of memory, reported). */
 int entry_add(struct loader *l, bool v4, const struct policy_addr *addr,

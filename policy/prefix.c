@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "load.h"
 
@@ -69,6 +70,9 @@ enum prefix_result prefix_parse(const char *s, size_t n,
 
 	*v4 = false;
 	*len = 0;
+	/* inet_pton would stop at a NUL and take "::1\0junk" for ::1. */
+	if (memchr(s, '\0', n))
+		return PREFIX_MALFORMED;
 	if (v4_parse(s, alen, &a4) == 0) {
 		policy_addr_from_v4(addr, a4);
 		*v4 = true;
@@ -127,22 +131,57 @@ const char *prefix_format(const struct policy_addr *addr, uint8_t len,
 	return buf;
 }
 
+/* "::ffff:100.64.0.0/10" is an IPv4 prefix written with the IPv4 length:
+ * the mapped form counts the 96 bits before it. Say so, else "". */
+static const char *mapped_hint(const char *s, size_t n, bool v4,
+			       uint8_t len, char *buf, size_t size)
+{
+	const char *slash = memchr(s, '/', n);
+	char a[INET_ADDRSTRLEN];
+	struct in_addr in;
+	size_t alen;
+
+	if (v4 || len > 32 || !slash || n < 7 || strncasecmp(s, "::ffff:", 7))
+		return "";
+	alen = (size_t)(slash - s) - 7;
+	if (alen >= sizeof(a))
+		return "";
+	memcpy(a, s + 7, alen);
+	a[alen] = '\0';
+	if (inet_pton(AF_INET, a, &in) != 1)
+		return "";
+	snprintf(buf, size, " For the IPv4 prefix write %s/%u or "
+		 "::ffff:%s/%u (a mapped length counts the 96 bits before the "
+		 "IPv4 address)", a, len, a, len + 96u);
+	return buf;
+}
+
 void prefix_report(struct loader *l, enum prefix_result r, const char *s,
 		   size_t n, const struct policy_addr *net, uint8_t len,
 		   bool v4, uint32_t aline0, uint32_t acol0, const char *file,
 		   uint32_t line, uint32_t col)
 {
-	char text[128], msg[256], want[64];
-	int tn = n > 100 ? 100 : (int)n;
+	char text[256], msg[640], want[64], hint[192];
+	size_t i, t = 0;
 
-	snprintf(text, sizeof(text), "%.*s%s", tn, s, n > 100 ? "..." : "");
+	/* Byte by byte: a NUL in a list line is shown, not an end. */
+	for (i = 0; i < n && i < 100; i++) {
+		if (s[i]) {
+			text[t++] = s[i];
+		} else {
+			text[t++] = '\\';
+			text[t++] = '0';
+		}
+	}
+	strcpy(text + t, n > 100 ? "..." : "");
 	switch (r) {
 	case PREFIX_OK:
 		return;
 	case PREFIX_MALFORMED:
 		snprintf(msg, sizeof(msg), "malformed prefix \"%s\": expected "
-			 "an IPv4 or IPv6 address, optionally with /LENGTH",
-			 text);
+			 "an IPv4 or IPv6 address, optionally with /LENGTH%s",
+			 text, memchr(s, '%', n) ? "; a zone index (%) has no "
+			 "place in a prefix" : "");
 		break;
 	case PREFIX_BAD_LENGTH:
 		snprintf(msg, sizeof(msg), "malformed prefix \"%s\": the "
@@ -150,99 +189,15 @@ void prefix_report(struct loader *l, enum prefix_result r, const char *s,
 		break;
 	case PREFIX_HOST_BITS:
 		snprintf(msg, sizeof(msg), "%s has host bits set; did you "
-			 "mean %s?", text,
-			 prefix_format(net, len, v4, want, sizeof(want)));
+			 "mean %s?%s", text,
+			 prefix_format(net, len, v4, want, sizeof(want)),
+			 mapped_hint(s, n, v4, len, hint, sizeof(hint)));
 		break;
 	}
 	if (file)
 		load_error_in(l, aline0, acol0, file, line, col, "%s", msg);
 	else
 		load_error(l, aline0, acol0, "%s", msg);
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static int digits(const char **p, unsigned n, unsigned *out)
-{
-	unsigned v = 0;
-
-	while (n--) {
-		if (**p < '0' || **p > '9')
-			return -1;
-		v = v * 10 + (unsigned)(*(*p)++ - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-static int expect(const char **p, char c)
-{
-	if (**p != c)
-		return -1;
-	(*p)++;
-	return 0;
-}
-
-int time_parse_rfc3339(const char *s, int64_t *out)
-{
-	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30,
-					  31, 30, 31 };
-	unsigned y, mo, d, h, mi, sec, oh = 0, om = 0;
-	int64_t t, off = 0;
-	const char *p = s;
-	bool leap;
-
-	if (digits(&p, 4, &y) || expect(&p, '-') || digits(&p, 2, &mo) ||
-	    expect(&p, '-') || digits(&p, 2, &d))
-		return -1;
-	if (*p != 'T' && *p != 't')
-		return -1;
-	p++;
-	if (digits(&p, 2, &h) || expect(&p, ':') || digits(&p, 2, &mi) ||
-	    expect(&p, ':') || digits(&p, 2, &sec))
-		return -1;
-	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return -1;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		int sign = *p++ == '-' ? -1 : 1;
-
-		if (digits(&p, 2, &oh) || expect(&p, ':') ||
-		    digits(&p, 2, &om) || oh > 23 || om > 59)
-			return -1;
-		off = sign * (int64_t)(oh * 3600 + om * 60);
-	} else {
-		return -1;
-	}
-	if (*p)
-		return -1;
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
-	    (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 60)
-		return -1;
-	if (sec == 60)
-		sec = 59;	/* a leap second: the second before will do */
-	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
-	*out = t - off;
-	return 0;
 }
 
 int policy_prefix_normalize(const char *s, char *out, size_t len)

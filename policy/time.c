@@ -50,7 +50,7 @@ int policy_time_parse(const char *s, int64_t *t)
 	int sign = 0;
 
 	if (digits(&s, 4, &y) || expect(&s, "-") || digits(&s, 2, &mo) ||
-	    expect(&s, "-") || digits(&s, 2, &d) || expect(&s, "Tt ") ||
+	    expect(&s, "-") || digits(&s, 2, &d) || expect(&s, "Tt") ||
 	    digits(&s, 2, &h) || expect(&s, ":") || digits(&s, 2, &mi) ||
 	    expect(&s, ":") || digits(&s, 2, &sec))
 		return -1;
@@ -74,6 +74,8 @@ int policy_time_parse(const char *s, int64_t *t)
 	    (mo == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400))) ||
 	    h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
 		return -1;
+	if (sec == 60)
+		sec = 59;	/* a leap second: the second before will do */
 	*t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
 	     sign * (int64_t)(oh * 3600 + om * 60);
 	return 0;

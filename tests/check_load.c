@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "policy/internal.h"
@@ -45,6 +47,18 @@ static void write_file(const char *name, const char *text)
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs(text, f);
+	fclose(f);
+}
+
+static void write_bytes(const char *name, const void *data, size_t len)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
 	fclose(f);
 }
 
@@ -564,8 +578,8 @@ START_TEST(test_bad_expires_shows_the_expected_form)
 		      "expires: 2200-01-01T00:00:00Z }\n",
 		      "policy.yaml:11:55: expires must be an RFC 3339 time like "
 		      "2027-03-01T00:00:00Z, found 2027-03-01",
-		      "policy.yaml:12:55: expires must be an RFC 3339 time like "
-		      "2027-03-01T00:00:00Z, found 2027-03-01T00:00:00",
+		      "policy.yaml:12:55: expires needs a time zone: Z for UTC "
+		      "or an offset like +01:00, found 2027-03-01T00:00:00",
 		      "policy.yaml:13:56: expires must be from "
 		      "1970-01-01T00:00:01Z to 2106-02-07T06:28:15Z, found "
 		      "2200-01-01T00:00:00Z", NULL);
@@ -675,7 +689,7 @@ START_TEST(test_numeric_keys_state_their_bounds)
 		      "policy.yaml:4:26: distinct_destinations must be an "
 		      "integer from 1 to 1000000, found 1000001",
 		      "policy.yaml:5:16: ipv6_prefix must be an integer from 1 "
-		      "to 128, found 0",
+		      "to 64, found 0",
 		      "policy.yaml:6:20: max_subscribers must be an integer "
 		      "from 1 to 100000000, found -1",
 		      "policy.yaml:7:11: window must be a duration from 1s to 1d "
@@ -806,6 +820,196 @@ START_TEST(test_policy_load_of_a_missing_file_says_why)
 }
 END_TEST
 
+START_TEST(test_aliases_are_refused_where_used)
+{
+	expect_errors("version: 1\nprofiles:\n"
+		      "  residential: &res { ports: { 25: reject } }\n"
+		      "  home: *res\n",
+		      "policy.yaml:4:9: YAML alias *res: anchors and aliases are "
+		      "not supported; write the value out in full", NULL);
+}
+END_TEST
+
+START_TEST(test_alias_bomb_is_refused_at_once)
+{
+	/* Ten levels of ten: 10^10 "lol"s if anything expanded them. */
+	char *yaml = malloc(8192), *p = yaml;
+	struct policy_errors errs = { 0 };
+	struct timespec t0, t1;
+	double s;
+
+	ck_assert_ptr_nonnull(yaml);
+	p += sprintf(p, "version: 1\nl0: &l0 [lol, lol, lol, lol, lol, lol, "
+		     "lol, lol, lol, lol]\n");
+	for (int i = 1; i <= 10; i++) {
+		p += sprintf(p, "l%d: &l%d [", i, i);
+		for (int k = 0; k < 10; k++)
+			p += sprintf(p, "%s*l%d", k ? ", " : "", i - 1);
+		p += sprintf(p, "]\n");
+	}
+	p += sprintf(p, "relays: [*l10, *l10, *l10]\n");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_ptr_null(policy_load_buffer("bomb.yaml", NULL, yaml,
+					      strlen(yaml), &errs));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_msg(s < 1.0, "took %.3f s", s);
+	/* Ten aliases named, then one line for the other 93. */
+	ck_assert_uint_eq(errs.count, 11);
+	ck_assert_str_eq(errs.msg[0], "bomb.yaml:3:10: YAML alias *l0: anchors "
+			 "and aliases are not supported; write the value out "
+			 "in full");
+	ck_assert_str_eq(errs.msg[10], "bomb.yaml: 93 more aliases not shown");
+	policy_errors_free(&errs);
+	free(yaml);
+}
+END_TEST
+
+START_TEST(test_asterisk_in_text_is_no_alias)
+{
+	struct policy *p = load(PROFILES "subscribers:\n"
+				"  - { prefix: 10.0.0.0/8, profile: business, "
+				"note: \"*important* customer\" }\n", NULL);
+
+	ck_assert_ptr_nonnull(p);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_nul_inside_a_value_is_refused)
+{
+	expect_errors("version: 1\nrelays: [\"192.0.2.1\\0junk\"]\n",
+		      "policy.yaml:2:10: expected text without NUL characters, "
+		      "found \\0 after \"192.0.2.1\"", NULL);
+}
+END_TEST
+
+START_TEST(test_control_characters_in_messages_are_escaped)
+{
+	expect_errors("version: 1\nmode: \"en\\tforce\\nnow\\e\"\n",
+		      "policy.yaml:2:7: unknown mode \"en\\tforce\\nnow\\x1b\"; "
+		      "expected enforce or monitor", NULL);
+}
+END_TEST
+
+START_TEST(test_bom_and_crlf_are_read_as_text)
+{
+	static const char yaml[] = "\xef\xbb\xbfversion: 1\r\nmode: monitor\r\n"
+				   "profiles: { b: { ports: { 25: accept } } }"
+				   "\r\nsubscribers:\r\n"
+				   "  - { file: w.list, profile: b }\r\n";
+	struct policy_errors errs = { 0 };
+	struct policy *p;
+	char want[512];
+
+	/* A Windows export: byte order mark, CRLF, a blank CRLF line. */
+	write_file("w.list", "\xef\xbb\xbf# CRM\r\n100.64.12.0/28\r\n\r\n"
+		   "2001:db8:1020::/48 # ACME\r\n");
+	p = policy_load_buffer("policy.yaml", tmpdir, yaml, strlen(yaml),
+			       &errs);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(p->mode, POLICY_MODE_MONITOR);
+	ck_assert_uint_eq(table_count(p->v4), 1);
+	ck_assert_uint_eq(table_count(p->v6), 1);
+	policy_free(p);
+	/* Errors count lines and columns as if neither were there. */
+	write_file("w.list", "\xef\xbb\xbf" "100.64.12.7/28\r\n");
+	snprintf(want, sizeof(want), "%s/w.list:1:1: 100.64.12.7/28 has host "
+		 "bits set; did you mean 100.64.12.0/28?", tmpdir);
+	expect_errors("\xef\xbb\xbfversion: 2\r\nprofiles: { b: {} }\r\n"
+		      "subscribers: [ { file: w.list, profile: b } ]\r\n",
+		      "policy.yaml:1:10: version must be 1, found 2", want,
+		      NULL);
+}
+END_TEST
+
+START_TEST(test_list_line_with_nul_is_malformed)
+{
+	static const char list[] = "100.64.12.0/28\n2001:db8::\0/48\n";
+	char want[512];
+
+	write_bytes("n.list", list, sizeof(list) - 1);
+	snprintf(want, sizeof(want), "%s/n.list:2:1: malformed prefix "
+		 "\"2001:db8::\\0/48\": expected an IPv4 or IPv6 address, "
+		 "optionally with /LENGTH", tmpdir);
+	expect_errors(PROFILES "subscribers:\n"
+		      "  - { file: n.list, profile: business }\n", want, NULL);
+}
+END_TEST
+
+START_TEST(test_list_that_is_no_regular_file_is_refused)
+{
+	char fifo[256], want[512];
+
+	/* A FIFO would block the open, /dev/zero fill the memory. */
+	snprintf(fifo, sizeof(fifo), "%s/f.list", tmpdir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	snprintf(want, sizeof(want), "policy.yaml:11:13: cannot read %s: not "
+		 "a regular file", fifo);
+	expect_errors(PROFILES "subscribers:\n"
+		      "  - { file: f.list, profile: business }\n"
+		      "  - { file: /dev/zero, profile: business }\n", want,
+		      "policy.yaml:12:13: cannot read /dev/zero: not a regular "
+		      "file", NULL);
+}
+END_TEST
+
+START_TEST(test_syntax_errors_say_what_was_likely_meant)
+{
+	expect_errors("version: 1\nprofiles:\n\tr: {}\n",
+		      "policy.yaml:3:1: YAML syntax error: found character that "
+		      "cannot start any token (while scanning for the next "
+		      "token that starts at line 3); YAML indents with spaces, "
+		      "not tabs", NULL);
+	expect_errors("version: 1\nrelays: [::1]\n",
+		      "policy.yaml:2:10: YAML syntax error: did not find "
+		      "expected node content (while parsing a flow node that "
+		      "starts at line 2); quote a value that starts with ':', "
+		      "like \"::/0\"", NULL);
+	expect_errors("version: 1\n# caf\xe9\n",
+		      "policy.yaml:2:6: YAML syntax error: incomplete UTF-8 "
+		      "octet sequence; a policy is UTF-8 text", NULL);
+}
+END_TEST
+
+START_TEST(test_prefix_messages_explain_mapped_lengths_and_zones)
+{
+	expect_errors(PROFILES "subscribers:\n"
+		      "  - { prefix: \"::ffff:100.64.0.0/10\", profile: business }\n"
+		      "  - { prefix: \"::ffff:100.64.0.0/106\", profile: business }\n"
+		      "  - { prefix: \"fe80::1%eth0\", profile: business }\n",
+		      "policy.yaml:11:15: ::ffff:100.64.0.0/10 has host bits set; "
+		      "did you mean ::/10? For the IPv4 prefix write "
+		      "100.64.0.0/10 or ::ffff:100.64.0.0/106 (a mapped length "
+		      "counts the 96 bits before the IPv4 address)",
+		      "policy.yaml:13:15: malformed prefix \"fe80::1%eth0\": "
+		      "expected an IPv4 or IPv6 address, optionally with "
+		      "/LENGTH; a zone index (%) has no place in a prefix", NULL);
+}
+END_TEST
+
+START_TEST(test_expires_messages_name_the_mistake)
+{
+	expect_errors(PROFILES "subscribers:\n"
+		      "  - { prefix: 10.0.0.0/8, profile: business, "
+		      "expires: 2027-02-29T00:00:00Z }\n"
+		      "  - { prefix: 10.0.0.0/9, profile: business, "
+		      "expires: 2027-03-01 12:00:00Z }\n"
+		      "  - { prefix: 10.0.0.0/10, profile: business, "
+		      "expires: 2027-03-01T25:00:00+01:00 }\n"
+		      "  - { prefix: 10.0.0.0/11, profile: business, "
+		      "expires: 1 }\n",
+		      "policy.yaml:11:55: expires must be a date and time that "
+		      "exist, found 2027-02-29T00:00:00Z",
+		      "policy.yaml:12:55: expires needs a T between the date and "
+		      "the time, found 2027-03-01 12:00:00Z",
+		      "policy.yaml:13:56: expires must be a date and time that "
+		      "exist, found 2027-03-01T25:00:00+01:00",
+		      "policy.yaml:14:56: expires must be an RFC 3339 time like "
+		      "2027-03-01T00:00:00Z, found 1", NULL);
+}
+END_TEST
+
 /* Lines of path, or NULL-ended empty list if it cannot be read. */
 static char **read_lines(const char *path, size_t *n)
 {
@@ -827,9 +1031,11 @@ static char **read_lines(const char *path, size_t *n)
 	return lines;
 }
 
-START_TEST(test_examples_bad_give_the_expected_errors)
+/* Every dir/NAME.yaml fails with exactly the lines of dir/NAME.expect.
+ * Returns how many were checked. */
+static unsigned check_bad_dir(const char *dir)
 {
-	DIR *d = opendir("examples/bad");
+	DIR *d = opendir(dir);
 	struct dirent *e;
 	unsigned checked = 0;
 
@@ -842,8 +1048,8 @@ START_TEST(test_examples_bad_give_the_expected_errors)
 
 		if (len < 6 || strcmp(e->d_name + len - 5, ".yaml"))
 			continue;
-		snprintf(yaml, sizeof(yaml), "examples/bad/%s", e->d_name);
-		snprintf(expect, sizeof(expect), "examples/bad/%.*s.expect",
+		snprintf(yaml, sizeof(yaml), "%s/%s", dir, e->d_name);
+		snprintf(expect, sizeof(expect), "%s/%.*s.expect", dir,
 			 (int)(len - 5), e->d_name);
 		want = read_lines(expect, &n);
 		ck_assert_msg(policy_load(yaml, &errs) == NULL, "%s loaded",
@@ -860,7 +1066,18 @@ START_TEST(test_examples_bad_give_the_expected_errors)
 		checked++;
 	}
 	closedir(d);
-	ck_assert_uint_ge(checked, 15);
+	return checked;
+}
+
+START_TEST(test_examples_bad_give_the_expected_errors)
+{
+	ck_assert_uint_ge(check_bad_dir("examples/bad"), 15);
+}
+END_TEST
+
+START_TEST(test_bad_policies_give_the_expected_errors)
+{
+	ck_assert_uint_ge(check_bad_dir("tests/bad-policies"), 50);
 }
 END_TEST
 
@@ -907,6 +1124,18 @@ Suite *load_suite(void)
 	tcase_add_test(tc, test_policy_load_reads_lists_next_to_the_policy);
 	tcase_add_test(tc, test_policy_load_of_a_missing_file_says_why);
 	tcase_add_test(tc, test_examples_bad_give_the_expected_errors);
+	tcase_add_test(tc, test_bad_policies_give_the_expected_errors);
+	tcase_add_test(tc, test_aliases_are_refused_where_used);
+	tcase_add_test(tc, test_alias_bomb_is_refused_at_once);
+	tcase_add_test(tc, test_asterisk_in_text_is_no_alias);
+	tcase_add_test(tc, test_nul_inside_a_value_is_refused);
+	tcase_add_test(tc, test_control_characters_in_messages_are_escaped);
+	tcase_add_test(tc, test_bom_and_crlf_are_read_as_text);
+	tcase_add_test(tc, test_list_line_with_nul_is_malformed);
+	tcase_add_test(tc, test_list_that_is_no_regular_file_is_refused);
+	tcase_add_test(tc, test_syntax_errors_say_what_was_likely_meant);
+	tcase_add_test(tc, test_prefix_messages_explain_mapped_lengths_and_zones);
+	tcase_add_test(tc, test_expires_messages_name_the_mistake);
 	suite_add_tcase(s, tc);
 	return s;
 }

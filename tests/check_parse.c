@@ -496,6 +496,137 @@ START_TEST(test_v6_jumbo_payload_length_zero_is_parsed)
 }
 END_TEST
 
+START_TEST(test_v4_options_past_copy_are_truncated)
+{
+	uint8_t p[128] = { 0 };
+	struct parse_syn s;
+
+	build_v4(p, 6, 0x02);
+	p[0] = 0x4f;		/* 60 bytes of IP header ... */
+	p[3] = 100;
+	ck_assert_int_eq(parse_exact(p, 40, &s), PARSE_TRUNCATED);
+	ck_assert_int_eq(s.family, 0);
+	p[3] = 50;		/* ... in a packet said to be 50 long */
+	ck_assert_int_eq(parse_exact(p, 80, &s), PARSE_MALFORMED);
+}
+END_TEST
+
+START_TEST(test_v4_options_are_stepped_over)
+{
+	uint8_t p[128];
+	struct parse_syn s;
+	size_t n = build_v4(p, 6, 0x02);
+
+	/* IHL 6: four bytes of options (NOP NOP NOP EOL) before TCP. */
+	memmove(p + 24, p + 20, n - 20);
+	memcpy(p + 20, "\x01\x01\x01\x00", 4);
+	p[0] = 0x46;
+	p[3] = (uint8_t)(n + 4);
+	ck_assert_int_eq(parse_exact(p, n + 4, &s), PARSE_SYN);
+	ck_assert_uint_eq(s.l4_offset, 24);
+	ck_assert_uint_eq(s.flow.dport, 25);
+}
+END_TEST
+
+START_TEST(test_syn_with_fin_or_rst_is_still_judged)
+{
+	uint8_t p[64];
+	struct parse_syn s;
+	size_t n;
+
+	/* The kernel's --syn never queues these; if one comes, it is
+	 * judged as the SYN it is rather than let through. */
+	n = build_v4(p, 6, 0x03);	/* SYN|FIN */
+	ck_assert_int_eq(parse_exact(p, n, &s), PARSE_SYN);
+	n = build_v4(p, 6, 0x06);	/* SYN|RST */
+	ck_assert_int_eq(parse_exact(p, n, &s), PARSE_SYN);
+	n = build_v4(p, 6, 0x00);	/* no flag at all */
+	ck_assert_int_eq(parse_exact(p, n, &s), PARSE_NOT_SYN);
+	ck_assert_uint_eq(s.tcp_flags, 0);
+}
+END_TEST
+
+START_TEST(test_v6_tcp_doff_below_five_is_malformed)
+{
+	uint8_t p[128];
+	struct parse_syn s;
+	size_t n = finish_v6(p, 6, put_tcp(p + 40, 0x02));
+	unsigned doff;
+
+	for (doff = 0; doff < 5; doff++) {
+		p[40 + 12] = (uint8_t)(doff << 4);
+		ck_assert_int_eq(parse_exact(p, n, &s), PARSE_MALFORMED);
+		ck_assert_uint_eq(s.flow.dport, 0);
+	}
+}
+END_TEST
+
+START_TEST(test_v6_ah_is_walked)
+{
+	uint8_t p[256] = { 0 };
+	struct parse_syn s;
+	size_t n;
+
+	/* AH counts its length in 4-byte units, minus 2: 4 means 24. */
+	p[40] = 6;
+	p[41] = 4;
+	n = finish_v6(p, 51, 24 + put_tcp(p + 64, 0x02));
+	ck_assert_int_eq(parse_exact(p, n, &s), PARSE_SYN);
+	ck_assert_uint_eq(s.l4_offset, 64);
+	ck_assert_int_eq(parse_exact(p, 63, &s), PARSE_TRUNCATED);
+}
+END_TEST
+
+START_TEST(test_v6_many_small_extension_headers_end)
+{
+	enum { HEADERS = 300 };
+	uint8_t *p = calloc(1, 40 + HEADERS * 8 + 20);
+	struct parse_syn s;
+	size_t off = 40, n;
+	int i;
+
+	ck_assert_ptr_nonnull(p);
+	for (i = 0; i < HEADERS; i++)
+		off += put_opts(p + off, i + 1 < HEADERS ? 60 : 6, 0);
+	off += put_tcp(p + off, 0x02);
+	n = finish_v6(p, 60, off - 40);
+	ck_assert_int_eq(parse_exact(p, n, &s), PARSE_SYN);
+	ck_assert_uint_eq(s.l4_offset, 40 + HEADERS * 8);
+	/* What the default 256-byte copy range shows of it. */
+	ck_assert_int_eq(parse_exact(p, 256, &s), PARSE_TRUNCATED);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_v6_fragment_header_cut_is_truncated)
+{
+	uint8_t p[256];
+	struct parse_syn s;
+	size_t off = 40, n;
+
+	off += put_frag(p + off, 6, 0, 1);
+	off += put_tcp(p + off, 0x02);
+	n = finish_v6(p, 44, off - 40);
+	for (size_t k = 40; k < 48 + 20; k++)
+		ck_assert_int_eq(parse_exact(p, k, &s), PARSE_TRUNCATED);
+	ck_assert_int_eq(parse_exact(p, n, &s), PARSE_SYN);
+}
+END_TEST
+
+START_TEST(test_v6_udp_after_extension_headers_is_not_tcp)
+{
+	uint8_t p[256] = { 0 };
+	struct parse_syn s;
+	size_t off = 40, n;
+
+	off += put_opts(p + off, 17, 0);
+	off += 8;			/* a UDP header */
+	n = finish_v6(p, 60, off - 40);
+	ck_assert_int_eq(parse_exact(p, n, &s), PARSE_NOT_TCP);
+	ck_assert_int_eq(s.family, AF_INET6);
+}
+END_TEST
+
 START_TEST(test_status_names)
 {
 	ck_assert_str_eq(parse_status_name(PARSE_SYN), "syn");
@@ -525,6 +656,9 @@ Suite *parse_suite(void)
 	tcase_add_test(v4, test_v4_first_fragment_is_parsed);
 	tcase_add_test(v4, test_v4_first_fragment_without_tcp_header_is_fragment);
 	tcase_add_test(v4, test_v4_non_first_fragment_is_fragment);
+	tcase_add_test(v4, test_v4_options_past_copy_are_truncated);
+	tcase_add_test(v4, test_v4_options_are_stepped_over);
+	tcase_add_test(v4, test_syn_with_fin_or_rst_is_still_judged);
 	tcase_add_test(v4, test_status_names);
 	suite_add_tcase(s, v4);
 
@@ -541,6 +675,11 @@ Suite *parse_suite(void)
 	tcase_add_test(v6, test_v6_non_first_fragment_is_fragment);
 	tcase_add_test(v6, test_v6_atomic_fragment_is_parsed);
 	tcase_add_test(v6, test_v6_jumbo_payload_length_zero_is_parsed);
+	tcase_add_test(v6, test_v6_tcp_doff_below_five_is_malformed);
+	tcase_add_test(v6, test_v6_ah_is_walked);
+	tcase_add_test(v6, test_v6_many_small_extension_headers_end);
+	tcase_add_test(v6, test_v6_fragment_header_cut_is_truncated);
+	tcase_add_test(v6, test_v6_udp_after_extension_headers_is_not_tcp);
 	suite_add_tcase(s, v6);
 	return s;
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The command line as an operator meets it: portcullis check and explain on
-# the example policy and on every broken policy in examples/bad/.
+# the example policy and on every broken policy in examples/bad/ and
+# tests/bad-policies/, and portcullis log on a small block log.
 set -u
 cd "$(dirname "$0")/.."
 PC=./portcullis
@@ -99,8 +100,11 @@ expect "check: missing file" 1 "examples/nonexistent.yaml" \
 	"policy not loaded" -- $PC check examples/nonexistent.yaml
 expect "unknown command" 2 "unknown command 'frobnicate'" -- $PC frobnicate
 
-# Every broken example fails with exactly the errors its .expect names.
-for y in examples/bad/*.yaml; do
+# Every broken example, and every mistake in tests/bad-policies/, fails
+# with exactly the errors its .expect names.
+n=$(ls tests/bad-policies/*.yaml | wc -l)
+[ "$n" -ge 50 ] || bad "tests/bad-policies: $n policies, expected at least 50"
+for y in examples/bad/*.yaml tests/bad-policies/*.yaml; do
 	e=${y%.yaml}.expect
 	[ -f "$e" ] || { bad "$y has no $e"; continue; }
 	$PC check "$y" >"$tmp/out" 2>&1
@@ -114,6 +118,132 @@ for y in examples/bad/*.yaml; do
 		ok
 	fi
 done
+
+# portcullis log: a small block log, the live file and a rotation that
+# gzip compressed, read back as the abuse desk would.
+logdir="$tmp/log"
+mkdir -p "$logdir"
+B='"dport":25,"action":"reject","profile":"residential","prefix":"100.64.0.0/10"'
+cat >"$logdir/blocks.jsonl.1" <<LOG
+{"ts":"2025-11-27T10:00:00.000Z","event":"block","src":"100.64.3.7","dst":"203.0.113.9",$B}
+{"ts":"2025-11-27T10:00:01.000Z","event":"block","src":"100.64.3.7","dst":"203.0.113.10",$B}
+{"ts":"2025-11-27T10:00:02.000Z","event":"block","src":"100.64.9.9","dst":"203.0.113.9",$B}
+{"ts":"2025-11-27T10:00:03.000Z","event":"block","src":"2001:db8:1:2::5","dst":"2001:db8:2::1","dport":25,"action":"drop","profile":"residential","prefix":"2001:db8:1::/48"}
+{"ts":"2025-11-27T10:01:00.000Z","event":"detection","src":"100.64.3.7","syns":120,"distinct_destinations":30,"window_s":60}
+{"ts":"2025-11-27T10:01:00.000Z","event":"quarantine","src":"100.64.3.7","until":"2099-01-01T00:00:00Z","syns":120,"distinct_destinations":30}
+LOG
+gzip "$logdir/blocks.jsonl.1"
+two_hours_ago=$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M:%S.000Z)
+minutes_ago=$(date -u -d '-10 minutes' +%Y-%m-%dT%H:%M:%S.000Z)
+cat >"$logdir/blocks.jsonl" <<LOG
+{"ts":"2025-11-28T09:00:00.000Z","event":"block","src":"100.64.3.7","dst":"203.0.113.9",$B,"lost":3}
+this is not json
+{"ts":"2025-11-28T09:00:30.000Z","event":"block","dst":"203.0.113.9",$B}
+{"ts":"2025-11-28T09:01:00.000Z","event":"summary","src":"100.64.3.7","blocked":40,"distinct_destinations":12,"window_s":60}
+{"ts":"2025-11-28T09:02:00.000Z","event":"quarantine","src":"100.64.9.9","until":"2099-01-01T00:00:00Z","syns":100,"distinct_destinations":20}
+{"ts":"2025-11-28T09:03:00.000Z","event":"release","src":"100.64.9.9","reason":"manual"}
+{"ts":"2025-11-28T09:04:00.000Z","event":"except","op":"add","prefix":"100.64.3.0/28","profile":"business","note":"ticket 4411"}
+{"ts":"2025-11-28T09:05:00.000Z","event":"block","src":"2001:db8:1:2::6","dst":"2001:db8:2::1","dport":25,"action":"drop","profile":"residential","prefix":"2001:db8:1::/48"}
+{"ts":"$two_hours_ago","event":"block","src":"100.64.5.5","dst":"203.0.113.11",$B}
+{"ts":"$minutes_ago","event":"block","src":"100.64.5.6","dst":"203.0.113.11",$B}
+{"ts":"2025-11-28T09:06:00.000Z","event":"blo
+LOG
+
+# --top: rows by blocked SYNs; the .gz rotation counts (first seen the 27th)
+$PC log --top 4 "$logdir" >"$tmp/top" 2>"$tmp/top.err"
+rc=$?
+if [ $rc -ne 0 ]; then
+	bad "log --top: exit $rc"; cat "$tmp/top.err"
+elif awk 'NR == 2 && !($1 == "100.64.3.7" && $2 == 43 && $3 == 2 &&
+	   $4 == "2025-11-27T10:00:00Z" && $6 == "until" &&
+	   $7 == "2099-01-01T00:00:00Z") { exit 1 }
+	 NR == 3 && !($1 == "2001:db8:1:2::/64" && $2 == 2 && $3 == 1 &&
+	   $6 == "no") { exit 1 }
+	 NR == 4 && !($1 == "100.64.5.5" && $2 == 1) { exit 1 }
+	 NR == 5 && !($1 == "100.64.5.6" && $2 == 1) { exit 1 }' "$tmp/top" &&
+     grep -q '^4 of 5 subscribers' "$tmp/top"; then
+	ok
+else
+	bad "log --top 4: rows differ"; sed 's/^/    /' "$tmp/top"
+fi
+expect "log: malformed lines skipped and counted, not fatal" 0 \
+	"3 malformed lines skipped in $logdir/blocks.jsonl (first: line 2)" \
+	"$logdir/blocks.jsonl: the daemon lost 3 lines" \
+	-- sh -c "$PC log --top 4 '$logdir' >/dev/null"
+
+# --json: one object per subscriber, for scripts
+if $PC log --top 5 --json "$logdir" 2>/dev/null | python3 -c '
+import json, sys
+rows = json.load(sys.stdin)
+assert [r["src"] for r in rows] == ["100.64.3.7", "2001:db8:1:2::/64",
+    "100.64.5.5", "100.64.5.6", "100.64.9.9"], rows
+top = rows[0]
+assert top["blocked"] == 43 and top["block_lines"] == 3, top
+assert top["summarized"] == 40 and top["distinct_destinations"] == 2, top
+assert top["first_seen"] == "2025-11-27T10:00:00.000Z", top
+assert top["last_seen"] == "2025-11-28T09:01:00.000Z", top
+assert top["quarantined"] is True, top
+assert top["quarantined_until"] == "2099-01-01T00:00:00Z", top
+assert top["detections"] == 1 and top["quarantines"] == 1, top
+released = rows[4]
+assert released["quarantined"] is False and released["quarantines"] == 1
+assert released["blocked"] == 1, released
+'; then ok; else bad "log --top --json"; fi
+
+# --src: one subscriber's timeline in time order, the .gz first; the
+# exception for its /28 belongs to it, other subscribers do not
+$PC log --src 100.64.3.0/24 "$logdir" >"$tmp/tl" 2>/dev/null
+if [ "$(wc -l <"$tmp/tl")" -eq 7 ] &&
+   head -1 "$tmp/tl" | grep -qF '2025-11-27T10:00:00.000Z  block       100.64.3.7 → 203.0.113.9:25  reject  residential  100.64.0.0/10' &&
+   grep -qF 'quarantine  100.64.3.7  quarantined until 2099-01-01T00:00:00Z (120 SYNs to 30 destinations)' "$tmp/tl" &&
+   grep -qF 'summary     100.64.3.7  40 more blocked SYNs to 12 destinations in 60s' "$tmp/tl" &&
+   grep -qF '[3 lines lost before this]' "$tmp/tl" &&
+   tail -1 "$tmp/tl" | grep -qF 'except      add 100.64.3.0/28  profile business  "ticket 4411"' &&
+   ! grep -q '100\.64\.9\.9\|100\.64\.5\.' "$tmp/tl" &&
+   sort -c "$tmp/tl"; then
+	ok
+else
+	bad "log --src 100.64.3.0/24: timeline differs"; sed 's/^/    /' "$tmp/tl"
+fi
+expect "log --src: IPv6 prefix, both hosts of the /64" 0 \
+	"2001:db8:1:2::5 → [2001:db8:2::1]:25  drop" \
+	"2001:db8:1:2::6 → [2001:db8:2::1]:25  drop" \
+	-- $PC log --src 2001:db8:1::/48 "$logdir"
+
+# --since/--until: RFC 3339 (until exclusive) and relative
+$PC log --since 2025-11-28T00:00:00Z --until 2025-11-28T09:01:00Z --top 1 \
+	--json "$logdir" 2>/dev/null >"$tmp/since"
+if python3 -c '
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert len(rows) == 1 and rows[0]["src"] == "100.64.3.7", rows
+assert rows[0]["blocked"] == 1 and rows[0]["quarantined"] is False, rows
+assert rows[0]["first_seen"] == "2025-11-28T09:00:00.000Z", rows
+' "$tmp/since"; then ok; else bad "log --since/--until"; cat "$tmp/since"; fi
+$PC log --since 1h "$logdir" >"$tmp/rel" 2>/dev/null
+if [ "$(wc -l <"$tmp/rel")" -eq 1 ] && grep -q "100.64.5.6 →" "$tmp/rel"; then
+	ok
+else
+	bad "log --since 1h"; sed 's/^/    /' "$tmp/rel"
+fi
+# --json without --top: the matching lines themselves, in time order
+if $PC log --json --src 100.64.9.9 "$logdir" 2>/dev/null | python3 -c '
+import json, sys
+lines = [json.loads(l) for l in sys.stdin]
+assert [l["event"] for l in lines] == ["block", "quarantine", "release"], lines
+'; then ok; else bad "log --json timeline"; fi
+
+# a file named alone is read alone, a .gz too
+expect "log FILE reads that file only" 0 "3 of 3 subscribers" \
+	-- $PC log --top 5 "$logdir/blocks.jsonl.1.gz"
+expect "log: missing file" 1 "$tmp/nope.jsonl: No such file or directory" \
+	-- $PC log "$tmp/nope.jsonl"
+expect "log: --top needs a count" 2 "--top: N must be a number from 1" \
+	-- $PC log --top 0 "$logdir"
+expect "log: bad --since" 2 "--since: 'tomorrow' is neither an RFC 3339 time" \
+	-- $PC log --since tomorrow "$logdir"
+expect "log: --src with host bits" 2 "did you mean 100.64.3.0/24?" \
+	-- $PC log --src 100.64.3.7/24 "$logdir"
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -101,5 +101,5 @@ lab_up() {
 
 # lab_connect SRC DST PORT [TIMEOUT_S]: prints "connected|refused|timeout MS".
 lab_connect() {
-	in_sub python3 "$LAB_DIR/lab_tcp.py" connect "$1" "$2" "$3" "${4:-1.0}"
+	in_sub python3 "$LAB_DIR/lab_tcp.py" connect "$1" "$2" "$3" "${4:-0.9}"
 }

@@ -48,9 +48,20 @@ def wait_listening(ports):
                 time.sleep(0.02)
 
 
-def connect(src, dst, port, timeout):
+# A SYN padded with a 512-byte IPv6 destination-options header, so its
+# TCP header lies past the daemon's copy range: two unknown skippable
+# options (type 0x1e, high bits 00) of 253 data bytes each fill
+# 2 + 255 + 255 = 512 bytes (hdr ext len 63).
+PADDING = bytes([0, 63]) + (bytes([0x1E, 253]) + bytes(253)) * 2
+
+
+def attempt(src, dst, port, timeout, padded=False):
+    """One connect from src; returns (result, ms), result being
+    connected, refused, timeout or error-NAME."""
     family = socket.AF_INET6 if ":" in dst else socket.AF_INET
     s = socket.socket(family, socket.SOCK_STREAM)
+    if padded:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, PADDING)
     s.bind((src, 0))
     s.settimeout(timeout)
     t0 = time.monotonic()
@@ -63,72 +74,35 @@ def connect(src, dst, port, timeout):
         result = "refused" if e.errno == errno.ECONNREFUSED else "error-%s" % errno.errorcode.get(e.errno, e.errno)
     ms = (time.monotonic() - t0) * 1000
     s.close()
-    print("%s %.1f" % (result, ms))
+    return result, ms
+
+
+def counts(results):
+    seen = {}
+    for r in results:
+        seen[r] = seen.get(r, 0) + 1
+    return " ".join("%s=%d" % kv for kv in sorted(seen.items()))
+
+
+def connect(src, dst, port, timeout, padded=False):
+    print("%s %.1f" % attempt(src, dst, port, timeout, padded))
 
 
 def loop(src, dst, port, count, timeout, interval):
     """count connects, one every interval s; prints each result's count."""
-    seen = {}
+    results = []
     for _ in range(count):
-        family = socket.AF_INET6 if ":" in dst else socket.AF_INET
-        s = socket.socket(family, socket.SOCK_STREAM)
-        s.bind((src, 0))
-        s.settimeout(timeout)
-        try:
-            s.connect((dst, port))
-            r = "connected"
-        except socket.timeout:
-            r = "timeout"
-        except OSError as e:
-            r = "refused" if e.errno == errno.ECONNREFUSED else "error"
-        s.close()
-        seen[r] = seen.get(r, 0) + 1
+        results.append(attempt(src, dst, port, timeout)[0])
         time.sleep(interval)
-    print(" ".join("%s=%d" % kv for kv in sorted(seen.items())))
-
-
-def connect_padded(src, dst, port, timeout):
-    """A connect whose SYN carries a 512-byte IPv6 destination-options
-    header: its TCP header lies past the daemon's copy range."""
-    # Two unknown skippable options (type 0x1e: high bits 00) of 253 data
-    # bytes each fill 2 + 255 + 255 = 512 bytes: hdr ext len 63.
-    opts = bytes([0, 63]) + bytes([0x1E, 253]) + bytes(253) + bytes([0x1E, 253]) + bytes(253)
-    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, opts)
-    s.bind((src, 0))
-    s.settimeout(timeout)
-    t0 = time.monotonic()
-    try:
-        s.connect((dst, port))
-        result = "connected"
-    except socket.timeout:
-        result = "timeout"
-    except OSError as e:
-        result = "refused" if e.errno == errno.ECONNREFUSED else "error-%s" % errno.errorcode.get(e.errno, e.errno)
-    print("%s %.1f" % (result, (time.monotonic() - t0) * 1000))
-    s.close()
+    print(counts(results))
 
 
 def burst(src, base, ndst, port, count, timeout):
     """count connects from src to port on ndst destinations base+0 ..
     base+ndst-1 (the last octet), round robin; prints result counts."""
     prefix, last = base.rsplit(".", 1)
-    seen = {}
-    for i in range(count):
-        dst = "%s.%d" % (prefix, int(last) + i % ndst)
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.bind((src, 0))
-        s.settimeout(timeout)
-        try:
-            s.connect((dst, port))
-            r = "connected"
-        except socket.timeout:
-            r = "timeout"
-        except OSError as e:
-            r = "refused" if e.errno == errno.ECONNREFUSED else "error"
-        s.close()
-        seen[r] = seen.get(r, 0) + 1
-    print(" ".join("%s=%d" % kv for kv in sorted(seen.items())))
+    print(counts(attempt(src, "%s.%d" % (prefix, int(last) + i % ndst),
+                         port, timeout)[0] for i in range(count)))
 
 
 def main():
@@ -138,7 +112,7 @@ def main():
     elif cmd == "wait-listening":
         wait_listening([int(p) for p in args])
     elif cmd == "connect-padded":
-        connect_padded(args[0], args[1], int(args[2]), float(args[3]))
+        connect(args[0], args[1], int(args[2]), float(args[3]), padded=True)
     elif cmd == "burst":
         burst(args[0], args[1], int(args[2]), int(args[3]), int(args[4]),
               float(args[5]))

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * portcullis log [FILE…] [--since T] [--until T] [--src PREFIX] [--top N]
+ * [--json]: review block logs, rotated and compressed ones included.
+ * A timeline of the matching lines, or the top offenders.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "cli/logread.h"
+
+#define LOG_DEFAULT "/var/log/portcullis/blocks.jsonl"
+#define TOP_MAX 1000000
+
+struct log_opts {
+	struct logread_filter filter;
+	unsigned long top;		/* 0: timeline */
+	bool json;
+	int64_t now;
+};
+
+/* What one file held. */
+struct file_counts {
+	uint64_t lines, matched, malformed, first_malformed, lost;
+	bool nomem;			/* stop: memory ran out */
+};
+
+/* Feed each line of path to the aggregate or the timeline. Returns 0, or
+ * -1 after saying why on stderr (lines read before an error count). */
+static int read_file(const char *path, const struct log_opts *o,
+		     struct logread_parser *parser, struct logread_agg *agg,
+		     struct logread_timeline *tl, struct file_counts *c)
+{
+	struct logread_reader *r = logread_reader_open(path);
+	struct logread_line l;
+	const char *line;
+	char text[1024];
+	size_t len;
+	bool too_long;
+	int got, ret = -1;
+
+	if (!r) {
+		fprintf(stderr, "portcullis log: %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	while ((got = logread_reader_next(r, &line, &len, &too_long)) > 0) {
+		c->lines++;
+		if (too_long || logread_line_parse(parser, line, len, &l) < 0) {
+			if (!c->malformed++)
+				c->first_malformed = c->lines;
+			continue;
+		}
+		c->lost += l.lost;
+		if (!logread_filter_match(&o->filter, &l))
+			continue;
+		c->matched++;
+		if (agg) {
+			if (logread_agg_add(agg, &l) < 0)
+				goto nomem;
+			continue;
+		}
+		if (!o->json) {
+			logread_line_format(&l, text, sizeof(text));
+			line = text;
+			len = strlen(text);
+		}
+		while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
+			len--;
+		if (logread_timeline_add(tl, l.ts_ms, line, len) < 0)
+			goto nomem;
+	}
+	if (got < 0)
+		fprintf(stderr, "portcullis log: %s: %s (after line %llu)\n",
+			path, logread_reader_error(r),
+			(unsigned long long)c->lines);
+	else
+		ret = 0;
+	logread_reader_close(r);
+	return ret;
+nomem:
+	fprintf(stderr, "portcullis log: %s: out of memory at line %llu\n",
+		path, (unsigned long long)c->lines);
+	c->nomem = true;
+	logread_reader_close(r);
+	return -1;
+}
+
+static void time_short(int64_t ms, char *buf, size_t len)
+{
+	int64_t s = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+
+	policy_time_format(s, buf, len);
+}
+
+static void print_top_text(const struct logread_sub *s, size_t n,
+			   size_t shown, uint64_t lines)
+{
+	char name[80], first[32], last[32], until[32];
+
+	printf("%-24s %10s %13s  %-20s  %-20s  %s\n", "subscriber",
+	       "blocked", "destinations", "first seen", "last seen",
+	       "quarantined");
+	for (size_t i = 0; i < shown; i++) {
+		time_short(s[i].first_ms, first, sizeof(first));
+		time_short(s[i].last_ms, last, sizeof(last));
+		printf("%-24s %10llu %13llu  %-20s  %-20s  ",
+		       logread_sub_name(&s[i], name, sizeof(name)),
+		       (unsigned long long)s[i].blocked,
+		       (unsigned long long)s[i].distinct, first, last);
+		if (s[i].quarantined)
+			printf("until %s\n",
+			       policy_time_format(s[i].quarantine_until,
+						  until, sizeof(until)));
+		else
+			printf("no\n");
+	}
+	printf("\n%zu of %zu subscribers, from %llu matching lines. blocked: "
+	       "block lines plus the counts of summary lines (SYNs not "
+	       "logged one by one). destinations: distinct destinations of "
+	       "the block lines, exact; summary lines name none.\n",
+	       shown, n, (unsigned long long)lines);
+}
+
+static json_object *sub_json(const struct logread_sub *s)
+{
+	json_object *o = json_object_new_object();
+	char buf[80];
+
+	json_object_object_add(o, "src", json_object_new_string(
+		logread_sub_name(s, buf, sizeof(buf))));
+	json_object_object_add(o, "blocked", json_object_new_uint64(s->blocked));
+	json_object_object_add(o, "block_lines",
+			       json_object_new_uint64(s->block_lines));
+	json_object_object_add(o, "summarized",
+			       json_object_new_uint64(s->summarized));
+	json_object_object_add(o, "distinct_destinations",
+			       json_object_new_uint64(s->distinct));
+	json_object_object_add(o, "first_seen", json_object_new_string(
+		logread_ts_format(s->first_ms, buf, sizeof(buf))));
+	json_object_object_add(o, "last_seen", json_object_new_string(
+		logread_ts_format(s->last_ms, buf, sizeof(buf))));
+	json_object_object_add(o, "quarantined",
+			       json_object_new_boolean(s->quarantined));
+	if (s->quarantined)
+		json_object_object_add(o, "quarantined_until",
+			json_object_new_string(policy_time_format(
+				s->quarantine_until, buf, sizeof(buf))));
+	json_object_object_add(o, "quarantines",
+			       json_object_new_uint64(s->quarantines));
+	json_object_object_add(o, "detections",
+			       json_object_new_uint64(s->detections));
+	json_object_object_add(o, "monitor_lines",
+			       json_object_new_uint64(s->monitor_lines));
+	return o;
+}
+
+static void print_top_json(const struct logread_sub *s, size_t shown)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < shown; i++)
+		json_object_array_add(a, sub_json(&s[i]));
+	printf("%s\n", json_object_to_json_string_ext(a,
+		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(a);
+}
+
+static int parse_opts(int argc, char **argv, struct log_opts *o)
+{
+	static const struct option opts[] = {
+		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "src", required_argument, NULL, 'S' },
+		{ "top", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char err[160], *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+		case 'u':
+			if (logread_time_parse(optarg, o->now, c == 's' ?
+					       &o->filter.since_ms :
+					       &o->filter.until_ms) < 0) {
+				fprintf(stderr, "portcullis log: --%s: '%s' is "
+					"neither an RFC 3339 time such as "
+					"2026-11-28T01:00:00Z nor a duration "
+					"such as 30m, 1h, 7d\n",
+					c == 's' ? "since" : "until", optarg);
+				return -1;
+			}
+			if (c == 's')
+				o->filter.has_since = true;
+			else
+				o->filter.has_until = true;
+			break;
+		case 'S':
+			if (logread_filter_src(&o->filter, optarg, err,
+					       sizeof(err)) < 0) {
+				fprintf(stderr, "portcullis log: --src: %s\n",
+					err);
+				return -1;
+			}
+			break;
+		case 't':
+			errno = 0;
+			o->top = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || optarg[0] == '-' ||
+			    o->top < 1 || o->top > TOP_MAX) {
+				fprintf(stderr, "portcullis log: --top: N must "
+					"be a number from 1 to %d, found "
+					"'%s'\n", TOP_MAX, optarg);
+				return -1;
+			}
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The files named (default: the daemon's log and its rotations). */
+static int collect_files(int argc, char **argv, struct logread_files *files)
+{
+	int ret = 0;
+
+	if (optind == argc) {
+		if (logread_files_expand(LOG_DEFAULT, true, files) < 0) {
+			fprintf(stderr, "portcullis log: %s: %s\n",
+				LOG_DEFAULT, strerror(errno));
+			ret = -1;
+		}
+		return ret;
+	}
+	for (int i = optind; i < argc; i++) {
+		if (logread_files_expand(argv[i], false, files) < 0) {
+			fprintf(stderr, "portcullis log: %s: %s\n", argv[i],
+				strerror(errno));
+			ret = -1;
+		}
+	}
+	return ret;
+}
+
+int cmd_log(int argc, char **argv)
+{
+	struct log_opts o = { .now = time(NULL) };
+	struct logread_files files = { 0 };
+	struct logread_parser *parser = NULL;
+	struct logread_agg *agg = NULL;
+	struct logread_timeline *tl = NULL;
+	struct file_counts *counts = NULL;
+	uint64_t matched = 0;
+	bool failed = false;
+	int ret = 1;
+
+	if (parse_opts(argc, argv, &o) < 0)
+		return 2;
+	if (collect_files(argc, argv, &files) < 0) {
+		if (!files.count)
+			goto out;
+		failed = true;
+	}
+	parser = logread_parser_new();
+	counts = calloc(files.count, sizeof(*counts));
+	if (o.top)
+		agg = logread_agg_new();
+	else
+		tl = logread_timeline_new();
+	if (!parser || !counts || (!agg && !tl)) {
+		fprintf(stderr, "portcullis log: out of memory\n");
+		goto out;
+	}
+	for (size_t i = 0; i < files.count; i++) {
+		if (read_file(files.path[i], &o, parser, agg, tl,
+			      &counts[i]) < 0)
+			failed = true;
+		if (counts[i].nomem)
+			goto out;
+		matched += counts[i].matched;
+	}
+	ret = failed ? 1 : 0;
+	if (agg) {
+		int64_t at = o.now;
+		size_t n, shown;
+		const struct logread_sub *s;
+
+		if (o.filter.has_until && o.filter.until_ms / 1000 < at)
+			at = o.filter.until_ms / 1000;
+		n = logread_agg_count(agg);
+		s = logread_agg_result(agg, at, o.top, &shown);
+		if (!s && n) {
+			fprintf(stderr, "portcullis log: out of memory\n");
+			ret = 1;
+			goto out;
+		}
+		if (o.json)
+			print_top_json(s, shown);
+		else
+			print_top_text(s, n, shown, matched);
+	} else {
+		if (!logread_timeline_print(tl, stdout))
+			fprintf(stderr, "portcullis log: no matching lines\n");
+	}
+	fflush(stdout);
+	for (size_t i = 0; i < files.count; i++) {
+		if (counts[i].malformed)
+			fprintf(stderr, "%llu malformed line%s skipped in %s "
+				"(first: line %llu)\n",
+				(unsigned long long)counts[i].malformed,
+				counts[i].malformed == 1 ? "" : "s",
+				files.path[i],
+				(unsigned long long)counts[i].first_malformed);
+		if (counts[i].lost)
+			fprintf(stderr, "%s: the daemon lost %llu lines before "
+				"writing them (its \"lost\" fields)\n",
+				files.path[i],
+				(unsigned long long)counts[i].lost);
+	}
+out:
+	logread_timeline_free(tl);
+	logread_agg_free(agg);
+	logread_parser_free(parser);
+	free(counts);
+	logread_files_free(&files);
+	return ret;
+}

@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Per-subscriber counts over a block log, for portcullis log --top.
+ *
+ * Subscribers live in a dense array found through an open-addressing
+ * index (linear probing). Distinct destinations are exact, counted in one
+ * set of (subscriber, destination) pairs for the whole log, so memory
+ * follows the pairs seen instead of a per-subscriber set's fixed cost:
+ * an IPv4 pair is one 64-bit word (subscriber << 32 | address), 8 bytes a
+ * slot at most three quarters full; an IPv6 pair is 16 bytes, the
+ * destination kept as a 64-bit hash of its 128 bits (two of one
+ * subscriber's destinations merge with odds of about n²/2^65: 1 in 36
+ * million for a million IPv6 destinations).
+ * Summary lines add to blocked only: they carry a count of lines not
+ * written, not the destinations.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/logread.h"
+
+#define MIN_SLOTS 1024
+
+/* An IPv6 pair; sub is the subscriber index + 1, 0 for an empty slot. */
+struct pair6 {
+	uint64_t dst;
+	uint32_t sub;
+};
+
+struct logread_agg {
+	struct logread_sub *subs;
+	size_t nsubs, subs_cap;
+	uint32_t *index;		/* subscriber index + 1; 0: empty */
+	size_t index_slots;		/* a power of two */
+	uint64_t *pairs4;		/* (index + 1) << 32 | IPv4; 0: empty */
+	size_t npairs4, slots4;		/* a power of two */
+	struct pair6 *pairs6;
+	size_t npairs6, slots6;		/* a power of two */
+	struct logread_sub *result;	/* sorted copy for the caller */
+	size_t nresult;
+};
+
+/* The finaliser of MurmurHash3: every input bit moves every output bit. */
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static void addr_words(const struct policy_addr *a, uint64_t *hi,
+		       uint64_t *lo)
+{
+	memcpy(hi, a->b, 8);
+	memcpy(lo, a->b + 8, 8);
+}
+
+static uint64_t addr_hash(const struct policy_addr *a)
+{
+	uint64_t hi, lo;
+
+	addr_words(a, &hi, &lo);
+	return mix64(hi ^ mix64(lo + 0x9e3779b97f4a7c15ULL));
+}
+
+static uint64_t pair_hash(uint64_t dst, uint32_t sub)
+{
+	return mix64(dst ^ mix64((uint64_t)sub * 0x9e3779b97f4a7c15ULL));
+}
+
+struct logread_agg *logread_agg_new(void)
+{
+	struct logread_agg *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->index_slots = a->slots4 = a->slots6 = MIN_SLOTS;
+	a->index = calloc(a->index_slots, sizeof(*a->index));
+	a->pairs4 = calloc(a->slots4, sizeof(*a->pairs4));
+	a->pairs6 = calloc(a->slots6, sizeof(*a->pairs6));
+	if (!a->index || !a->pairs4 || !a->pairs6) {
+		logread_agg_free(a);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return a;
+}
+
+void logread_agg_free(struct logread_agg *a)
+{
+	if (!a)
+		return;
+	free(a->subs);
+	free(a->index);
+	free(a->pairs4);
+	free(a->pairs6);
+	free(a->result);
+	free(a);
+}
+
+size_t logread_agg_memory(const struct logread_agg *a)
+{
+	return sizeof(*a) + a->subs_cap * sizeof(*a->subs) +
+	       a->index_slots * sizeof(*a->index) +
+	       a->slots4 * sizeof(*a->pairs4) +
+	       a->slots6 * sizeof(*a->pairs6) +
+	       a->nresult * sizeof(*a->result);
+}
+
+size_t logread_agg_count(const struct logread_agg *a)
+{
+	return a->nsubs;
+}
+
+static int index_grow(struct logread_agg *a)
+{
+	size_t slots = a->index_slots * 2, mask = slots - 1;
+	uint32_t *idx = calloc(slots, sizeof(*idx));
+
+	if (!idx)
+		return -1;
+	for (size_t i = 0; i < a->nsubs; i++) {
+		size_t s = addr_hash(&a->subs[i].addr) & mask;
+
+		while (idx[s])
+			s = (s + 1) & mask;
+		idx[s] = (uint32_t)i + 1;
+	}
+	free(a->index);
+	a->index = idx;
+	a->index_slots = slots;
+	return 0;
+}
+
+/* The subscriber of key, added if new. NULL with errno ENOMEM. */
+static struct logread_sub *sub_get(struct logread_agg *a,
+				   const struct policy_addr *key,
+				   uint32_t *id)
+{
+	size_t mask = a->index_slots - 1, s = addr_hash(key) & mask;
+	struct logread_sub *sub;
+
+	for (; a->index[s]; s = (s + 1) & mask) {
+		sub = &a->subs[a->index[s] - 1];
+		if (!memcmp(sub->addr.b, key->b, sizeof(key->b))) {
+			*id = a->index[s] - 1;
+			return sub;
+		}
+	}
+	if (a->nsubs >= UINT32_MAX - 1) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (a->nsubs == a->subs_cap) {
+		size_t cap = a->subs_cap ? a->subs_cap * 2 : 1024;
+		struct logread_sub *n = realloc(a->subs, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		a->subs = n;
+		a->subs_cap = cap;
+	}
+	/* Keep the index at most half full: probes stay short. */
+	if ((a->nsubs + 1) * 2 > a->index_slots) {
+		if (index_grow(a) < 0)
+			return NULL;
+		mask = a->index_slots - 1;
+		for (s = addr_hash(key) & mask; a->index[s];
+		     s = (s + 1) & mask)
+			;
+	}
+	*id = (uint32_t)a->nsubs;
+	a->index[s] = *id + 1;
+	sub = &a->subs[a->nsubs++];
+	memset(sub, 0, sizeof(*sub));
+	sub->addr = *key;
+	sub->first_ms = INT64_MAX;
+	sub->last_ms = INT64_MIN;
+	return sub;
+}
+
+/* Three quarters full at most: 8 bytes a slot is 11 to 21 an IPv4 pair. */
+static bool too_full(size_t n, size_t slots)
+{
+	return (n + 1) * 4 > slots * 3;
+}
+
+static int grow4(struct logread_agg *a)
+{
+	size_t slots = a->slots4 * 2, mask = slots - 1;
+	uint64_t *p = calloc(slots, sizeof(*p));
+
+	if (!p)
+		return -1;
+	for (size_t i = 0; i < a->slots4; i++) {
+		uint64_t k = a->pairs4[i];
+		size_t s;
+
+		if (!k)
+			continue;
+		for (s = mix64(k) & mask; p[s]; s = (s + 1) & mask)
+			;
+		p[s] = k;
+	}
+	free(a->pairs4);
+	a->pairs4 = p;
+	a->slots4 = slots;
+	return 0;
+}
+
+/* Add (sub, IPv4 dst). Returns 1 if new, 0 if seen, -1 ENOMEM. */
+static int add4(struct logread_agg *a, uint32_t id, uint32_t dst)
+{
+	uint64_t k = (uint64_t)(id + 1) << 32 | dst;
+	size_t mask = a->slots4 - 1, s = mix64(k) & mask;
+
+	for (; a->pairs4[s]; s = (s + 1) & mask)
+		if (a->pairs4[s] == k)
+			return 0;
+	if (too_full(a->npairs4, a->slots4)) {
+		if (grow4(a) < 0)
+			return -1;
+		mask = a->slots4 - 1;
+		for (s = mix64(k) & mask; a->pairs4[s]; s = (s + 1) & mask)
+			;
+	}
+	a->pairs4[s] = k;
+	a->npairs4++;
+	return 1;
+}
+
+static int grow6(struct logread_agg *a)
+{
+	size_t slots = a->slots6 * 2, mask = slots - 1;
+	struct pair6 *p = calloc(slots, sizeof(*p));
+
+	if (!p)
+		return -1;
+	for (size_t i = 0; i < a->slots6; i++) {
+		const struct pair6 *o = &a->pairs6[i];
+		size_t s;
+
+		if (!o->sub)
+			continue;
+		for (s = pair_hash(o->dst, o->sub) & mask; p[s].sub;
+		     s = (s + 1) & mask)
+			;
+		p[s] = *o;
+	}
+	free(a->pairs6);
+	a->pairs6 = p;
+	a->slots6 = slots;
+	return 0;
+}
+
+/* Add (sub, IPv6 dst). Returns 1 if new, 0 if seen, -1 ENOMEM. */
+static int add6(struct logread_agg *a, uint32_t id,
+		const struct policy_addr *addr)
+{
+	uint32_t sub = id + 1;
+	uint64_t dst = addr_hash(addr);
+	size_t mask = a->slots6 - 1, s = pair_hash(dst, sub) & mask;
+
+	for (; a->pairs6[s].sub; s = (s + 1) & mask)
+		if (a->pairs6[s].sub == sub && a->pairs6[s].dst == dst)
+			return 0;
+	if (too_full(a->npairs6, a->slots6)) {
+		if (grow6(a) < 0)
+			return -1;
+		mask = a->slots6 - 1;
+		for (s = pair_hash(dst, sub) & mask; a->pairs6[s].sub;
+		     s = (s + 1) & mask)
+			;
+	}
+	a->pairs6[s].dst = dst;
+	a->pairs6[s].sub = sub;
+	a->npairs6++;
+	return 1;
+}
+
+static int pair_add(struct logread_agg *a, uint32_t id,
+		    const struct policy_addr *dst)
+{
+	uint32_t v4;
+
+	if (!policy_addr_is_v4(dst))
+		return add6(a, id, dst);
+	memcpy(&v4, dst->b + 12, 4);
+	return add4(a, id, v4);
+}
+
+int logread_agg_add(struct logread_agg *a, const struct logread_line *l)
+{
+	struct policy_addr key;
+	struct logread_sub *sub;
+	uint32_t id;
+	int r;
+
+	if (!l->has_src)
+		return 0;
+	key = l->src;
+	if (!policy_addr_is_v4(&key))
+		memset(key.b + 8, 0, 8);	/* the daemon's IPv6 subscriber: /64 */
+	sub = sub_get(a, &key, &id);
+	if (!sub)
+		return -1;
+	if (l->ts_ms < sub->first_ms)
+		sub->first_ms = l->ts_ms;
+	if (l->ts_ms > sub->last_ms)
+		sub->last_ms = l->ts_ms;
+	switch (l->kind) {
+	case LOGREAD_BLOCK:
+		r = pair_add(a, id, &l->dst);
+		if (r < 0)
+			return -1;
+		sub->distinct += (uint64_t)r;
+		sub->blocked++;
+		sub->block_lines++;
+		sub->monitor_lines += l->monitor;
+		break;
+	case LOGREAD_SUMMARY:
+		sub->blocked += l->count;
+		sub->summarized += l->count;
+		break;
+	case LOGREAD_DETECTION:
+		sub->detections++;
+		break;
+	case LOGREAD_QUARANTINE:
+		sub->quarantines++;
+		/* At equal times the later line wins. */
+		if (l->ts_ms >= sub->quarantine_ms) {
+			sub->quarantine_ms = l->ts_ms;
+			sub->quarantine_until = l->until;
+		}
+		break;
+	case LOGREAD_RELEASE:
+		sub->releases++;
+		if (l->ts_ms >= sub->release_ms)
+			sub->release_ms = l->ts_ms;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int cmp_sub(const void *x, const void *y)
+{
+	const struct logread_sub *a = *(const struct logread_sub *const *)x;
+	const struct logread_sub *b = *(const struct logread_sub *const *)y;
+
+	if (a->blocked != b->blocked)
+		return a->blocked > b->blocked ? -1 : 1;
+	if (a->distinct != b->distinct)
+		return a->distinct > b->distinct ? -1 : 1;
+	return memcmp(a->addr.b, b->addr.b, sizeof(a->addr.b));
+}
+
+const struct logread_sub *logread_agg_result(struct logread_agg *a,
+					     int64_t at_s, size_t limit,
+					     size_t *n)
+{
+	struct logread_sub **order;
+
+	*n = 0;
+	free(a->result);
+	a->result = NULL;
+	a->nresult = 0;
+	if (!a->nsubs || !limit)
+		return NULL;
+	if (limit > a->nsubs)
+		limit = a->nsubs;
+	/* Sort pointers, copy the first limit: not every row twice. */
+	order = malloc(a->nsubs * sizeof(*order));
+	a->result = malloc(limit * sizeof(*a->result));
+	if (!order || !a->result) {
+		free(order);
+		free(a->result);
+		a->result = NULL;
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (size_t i = 0; i < a->nsubs; i++) {
+		struct logread_sub *s = &a->subs[i];
+
+		s->quarantined = s->quarantines &&
+				 s->quarantine_ms > s->release_ms &&
+				 s->quarantine_until > at_s;
+		order[i] = s;
+	}
+	qsort(order, a->nsubs, sizeof(*order), cmp_sub);
+	for (size_t i = 0; i < limit; i++)
+		a->result[i] = *order[i];
+	free(order);
+	a->nresult = limit;
+	*n = limit;
+	return a->result;
+}
+
+const char *logread_sub_name(const struct logread_sub *s, char *buf,
+			     size_t len)
+{
+	char a[64];
+
+	policy_addr_format(&s->addr, a, sizeof(a));
+	if (policy_addr_is_v4(&s->addr))
+		snprintf(buf, len, "%s", a);
+	else
+		snprintf(buf, len, "%s/64", a);
+	return buf;
+}

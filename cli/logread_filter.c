@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* --since, --until and --src: parsing them and applying them to a line. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/logread.h"
+
+int logread_time_parse(const char *s, int64_t now, int64_t *ms)
+{
+	int64_t total = 0, t;
+
+	if (policy_time_parse(s, &t) == 0) {
+		*ms = t * 1000;
+		return 0;
+	}
+	/* A duration: one or more NUMBER UNIT, as in "1h30m". */
+	if (!*s)
+		return -1;
+	while (*s) {
+		char *end;
+		unsigned long long v;
+		int64_t unit;
+
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		v = strtoull(s, &end, 10);
+		switch (*end) {
+		case 's': unit = 1; break;
+		case 'm': unit = 60; break;
+		case 'h': unit = 3600; break;
+		case 'd': unit = 86400; break;
+		case 'w': unit = 7 * 86400; break;
+		default: return -1;
+		}
+		/* Past a thousand years is a typo, not a question. */
+		if (v > 1000ULL * 366 * 86400 / (unsigned long long)unit)
+			return -1;
+		total += (int64_t)v * unit;
+		if (total > 1000LL * 366 * 86400)
+			return -1;
+		s = end + 1;
+	}
+	*ms = (now - total) * 1000;
+	return 0;
+}
+
+int logread_filter_src(struct logread_filter *f, const char *s, char *err,
+		       size_t errlen)
+{
+	char norm[64], *slash;
+	unsigned long len;
+
+	if (policy_prefix_normalize(s, norm, sizeof(norm)) < 0) {
+		snprintf(err, errlen, "%s", norm);
+		return -1;
+	}
+	slash = strchr(norm, '/');
+	len = slash ? strtoul(slash + 1, NULL, 10) : 128;
+	if (slash)
+		*slash = '\0';
+	if (policy_addr_parse(norm, &f->src) < 0) {
+		snprintf(err, errlen, "%s is not an IPv4 or IPv6 prefix", s);
+		return -1;
+	}
+	if (!slash && policy_addr_is_v4(&f->src))
+		len = 32;
+	f->src_len = (unsigned)len + (policy_addr_is_v4(&f->src) ? 96 : 0);
+	f->has_src = true;
+	return 0;
+}
+
+/* Whether a and b agree on their first bits bits. */
+static bool same_bits(const struct policy_addr *a, const struct policy_addr *b,
+		      unsigned bits)
+{
+	unsigned bytes = bits / 8, rest = bits % 8;
+
+	if (memcmp(a->b, b->b, bytes))
+		return false;
+	return !rest || !((a->b[bytes] ^ b->b[bytes]) & (0xff00 >> rest));
+}
+
+/* An except line's prefix against the filter: they overlap when the
+ * shorter one contains the other's network. */
+static bool prefix_overlaps(const struct logread_filter *f, const char *s)
+{
+	struct logread_filter p = { 0 };
+	char err[128];
+
+	if (logread_filter_src(&p, s, err, sizeof(err)) < 0)
+		return false;
+	return same_bits(&f->src, &p.src,
+			 f->src_len < p.src_len ? f->src_len : p.src_len);
+}
+
+int logread_filter_match(const struct logread_filter *f,
+			 const struct logread_line *l)
+{
+	if (f->has_since && l->ts_ms < f->since_ms)
+		return 0;
+	if (f->has_until && l->ts_ms >= f->until_ms)
+		return 0;
+	if (!f->has_src)
+		return 1;
+	if (l->has_src)
+		return same_bits(&l->src, &f->src, f->src_len);
+	return l->kind == LOGREAD_EXCEPT && prefix_overlaps(f, l->prefix);
+}

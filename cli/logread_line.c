@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * One block-log line → struct logread_line. Pure (no I/O), so that a fuzz
+ * target can call logread_line_parse() on any bytes. JSON is json-c's job;
+ * this file only checks that the object is one the writer writes.
+ */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/logread.h"
+
+/* The writer nests nothing; a deep line is malformed early. */
+#define MAX_DEPTH 4
+
+struct logread_parser {
+	struct json_tokener *tok;
+};
+
+static const char *const kind_names[] = {
+	[LOGREAD_BLOCK] = "block",
+	[LOGREAD_SUMMARY] = "summary",
+	[LOGREAD_QUARANTINE] = "quarantine",
+	[LOGREAD_RELEASE] = "release",
+	[LOGREAD_DETECTION] = "detection",
+	[LOGREAD_EXCEPT] = "except",
+};
+
+const char *logread_kind_name(enum logread_kind k)
+{
+	return (unsigned)k < sizeof(kind_names) / sizeof(kind_names[0]) ?
+		kind_names[k] : "unknown";
+}
+
+struct logread_parser *logread_parser_new(void)
+{
+	struct logread_parser *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->tok = json_tokener_new_ex(MAX_DEPTH);
+	if (!p->tok) {
+		free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	json_tokener_set_flags(p->tok, JSON_TOKENER_STRICT);
+	return p;
+}
+
+void logread_parser_free(struct logread_parser *p)
+{
+	if (!p)
+		return;
+	json_tokener_free(p->tok);
+	free(p);
+}
+
+/* A string member into buf. Returns 0, 1 when absent, -1 when of another
+ * type, too long for buf or holding a NUL. */
+static int get_str(struct json_object *o, const char *key, char *buf,
+		   size_t len)
+{
+	struct json_object *v;
+	const char *s;
+	size_t n;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return 1;
+	if (!json_object_is_type(v, json_type_string))
+		return -1;
+	s = json_object_get_string(v);
+	n = (size_t)json_object_get_string_len(v);
+	if (n >= len || strlen(s) != n)
+		return -1;
+	memcpy(buf, s, n + 1);
+	return 0;
+}
+
+/* As get_str, for a member that must be there. */
+static int need_str(struct json_object *o, const char *key, char *buf,
+		    size_t len)
+{
+	return get_str(o, key, buf, len) == 0 ? 0 : -1;
+}
+
+/* A non-negative integer member no larger than max. Returns 0, 1 when
+ * absent, -1 when of another type or out of range. */
+static int get_uint(struct json_object *o, const char *key, uint64_t max,
+		    uint64_t *out)
+{
+	struct json_object *v;
+	uint64_t u;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return 1;
+	if (!json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) < 0)
+		return -1;
+	u = json_object_get_uint64(v);
+	if (u > max)
+		return -1;
+	*out = u;
+	return 0;
+}
+
+static int need_uint(struct json_object *o, const char *key, uint64_t max,
+		     uint64_t *out)
+{
+	return get_uint(o, key, max, out) == 0 ? 0 : -1;
+}
+
+/* "2026-11-28T01:23:45.123Z" → UNIX ms. The writer writes milliseconds;
+ * finer digits are dropped, coarser ones padded. */
+static int parse_ts(const char *s, int64_t *ms)
+{
+	int64_t sec;
+	int frac = 0;
+
+	if (policy_time_parse(s, &sec) < 0)
+		return -1;
+	/* policy_time_parse checked the shape: seconds end at 19. */
+	if (s[19] == '.') {
+		const char *d = s + 20;
+
+		for (int i = 0; i < 3; i++) {
+			frac *= 10;
+			if (*d >= '0' && *d <= '9')
+				frac += *d++ - '0';
+		}
+	}
+	if (sec > INT64_MAX / 1000 - 1 || sec < INT64_MIN / 1000 + 1)
+		return -1;
+	*ms = sec * 1000 + frac;
+	return 0;
+}
+
+static int parse_addr(struct json_object *o, const char *key,
+		      struct policy_addr *a)
+{
+	char buf[64];
+
+	if (need_str(o, key, buf, sizeof(buf)) < 0)
+		return -1;
+	return policy_addr_parse(buf, a);
+}
+
+static int parse_block(struct json_object *o, struct logread_line *l)
+{
+	char action[16], mode[16];
+	uint64_t port;
+	int r;
+
+	if (parse_addr(o, "dst", &l->dst) < 0 ||
+	    need_uint(o, "dport", 65535, &port) < 0 ||
+	    need_str(o, "action", action, sizeof(action)) < 0 ||
+	    need_str(o, "profile", l->profile, sizeof(l->profile)) < 0 ||
+	    need_str(o, "prefix", l->prefix, sizeof(l->prefix)) < 0)
+		return -1;
+	l->dport = (uint16_t)port;
+	if (!strcmp(action, "reject"))
+		l->action = POLICY_REJECT;
+	else if (!strcmp(action, "drop"))
+		l->action = POLICY_DROP;
+	else if (!strcmp(action, "accept"))
+		l->action = POLICY_ACCEPT;
+	else
+		return -1;
+	r = get_str(o, "mode", mode, sizeof(mode));
+	if (r < 0)
+		return -1;
+	l->monitor = r == 0 && !strcmp(mode, "monitor");
+	return 0;
+}
+
+/* summary: blocked; detection: syns; both distinct and window_s. */
+static int parse_window(struct json_object *o, const char *count,
+			struct logread_line *l)
+{
+	uint64_t w;
+
+	if (need_uint(o, count, UINT64_MAX, &l->count) < 0 ||
+	    need_uint(o, "distinct_destinations", UINT64_MAX,
+		      &l->distinct) < 0 ||
+	    need_uint(o, "window_s", UINT32_MAX, &w) < 0)
+		return -1;
+	l->window_s = (uint32_t)w;
+	return 0;
+}
+
+static int parse_until(struct json_object *o, bool required,
+		       struct logread_line *l)
+{
+	char buf[64];
+	int r = get_str(o, "until", buf, sizeof(buf));
+
+	if (r == 1 && !required)
+		return 0;
+	if (r != 0)
+		return -1;
+	return policy_time_parse(buf, &l->until);
+}
+
+static int parse_except(struct json_object *o, struct logread_line *l)
+{
+	if (need_str(o, "op", l->op, sizeof(l->op)) < 0 ||
+	    (strcmp(l->op, "add") && strcmp(l->op, "del") &&
+	     strcmp(l->op, "expire")) ||
+	    need_str(o, "prefix", l->prefix, sizeof(l->prefix)) < 0 ||
+	    need_str(o, "profile", l->profile, sizeof(l->profile)) < 0 ||
+	    parse_until(o, false, l) < 0 ||
+	    get_str(o, "note", l->note, sizeof(l->note)) < 0)
+		return -1;
+	return 0;
+}
+
+static int parse_object(struct json_object *o, struct logread_line *l)
+{
+	char buf[64];
+	size_t k;
+
+	if (need_str(o, "ts", buf, sizeof(buf)) < 0 ||
+	    parse_ts(buf, &l->ts_ms) < 0 ||
+	    need_str(o, "event", buf, sizeof(buf)) < 0)
+		return -1;
+	for (k = 0; k < sizeof(kind_names) / sizeof(kind_names[0]); k++)
+		if (!strcmp(buf, kind_names[k]))
+			break;
+	if (k == sizeof(kind_names) / sizeof(kind_names[0]))
+		return -1;
+	l->kind = (enum logread_kind)k;
+	if (get_uint(o, "lost", UINT64_MAX, &l->lost) < 0)
+		return -1;
+	if (l->kind == LOGREAD_EXCEPT)
+		return parse_except(o, l);
+	if (parse_addr(o, "src", &l->src) < 0)
+		return -1;
+	l->has_src = true;
+	switch (l->kind) {
+	case LOGREAD_BLOCK:
+		return parse_block(o, l);
+	case LOGREAD_SUMMARY:
+		return parse_window(o, "blocked", l);
+	case LOGREAD_DETECTION:
+		return parse_window(o, "syns", l);
+	case LOGREAD_QUARANTINE:
+		if (parse_until(o, true, l) < 0 ||
+		    need_uint(o, "syns", UINT64_MAX, &l->count) < 0 ||
+		    need_uint(o, "distinct_destinations", UINT64_MAX,
+			      &l->distinct) < 0)
+			return -1;
+		return 0;
+	case LOGREAD_RELEASE:
+		return get_str(o, "reason", l->reason, sizeof(l->reason)) < 0 ?
+			-1 : 0;
+	default:
+		return -1;
+	}
+}
+
+static bool blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int logread_line_parse(struct logread_parser *p, const char *buf, size_t len,
+		       struct logread_line *out)
+{
+	struct json_object *o;
+	size_t end;
+	int ret = -1;
+
+	while (len && blank(buf[len - 1]))
+		len--;
+	if (!len || len > INT32_MAX)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	json_tokener_reset(p->tok);
+	o = json_tokener_parse_ex(p->tok, buf, (int)len);
+	if (!o)
+		return -1;
+	end = json_tokener_get_parse_end(p->tok);
+	while (end < len && blank(buf[end]))
+		end++;
+	if (end == len && json_object_is_type(o, json_type_object))
+		ret = parse_object(o, out);
+	json_object_put(o);
+	return ret;
+}

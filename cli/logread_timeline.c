@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The timeline of portcullis log: lines formatted for a person, and the
+ * store that puts them in time order. Files are read in age order and a
+ * file is almost in order already, but the writer drains its producers'
+ * rings one after another and files may be named in any order: so the
+ * matching lines are kept (their text, in one growing arena) and sorted.
+ * Memory follows the lines that match; --src and --since narrow it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/logread.h"
+
+struct rec {
+	int64_t ts_ms;
+	uint64_t seq;			/* order added: equal times keep it */
+	size_t off;
+	size_t len;
+};
+
+struct logread_timeline {
+	struct rec *recs;
+	size_t n, cap;
+	char *text;
+	size_t used, size;
+};
+
+const char *logread_ts_format(int64_t ms, char *buf, size_t len)
+{
+	int64_t sec = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+	char t[40];
+	size_t n;
+
+	policy_time_format(sec, t, sizeof(t));
+	n = strlen(t);
+	snprintf(buf, len, "%.*s.%03dZ", (int)(n - 1), t,
+		 (int)(ms - sec * 1000));
+	return buf;
+}
+
+const char *logread_line_format(const struct logread_line *l, char *buf,
+				size_t len)
+{
+	char ts[40], src[64], dst[64], until[40];
+	size_t w;
+
+	logread_ts_format(l->ts_ms, ts, sizeof(ts));
+	if (l->has_src)
+		policy_addr_format(&l->src, src, sizeof(src));
+	w = (size_t)snprintf(buf, len, "%s  %-10s  ", ts,
+			     logread_kind_name(l->kind));
+	if (w >= len)
+		return buf;
+	switch (l->kind) {
+	case LOGREAD_BLOCK:
+		policy_addr_format(&l->dst, dst, sizeof(dst));
+		w += (size_t)snprintf(buf + w, len - w,
+				      policy_addr_is_v4(&l->dst) ?
+				      "%s → %s:%u  %s  %s  %s%s" :
+				      "%s → [%s]:%u  %s  %s  %s%s",
+				      src, dst, l->dport,
+				      policy_action_name(l->action),
+				      l->profile, l->prefix,
+				      l->monitor ? "  (monitor: accepted)" :
+				      "");
+		break;
+	case LOGREAD_SUMMARY:
+		w += (size_t)snprintf(buf + w, len - w,
+				      "%s  %llu more blocked SYNs to %llu "
+				      "destinations in %us (not logged one "
+				      "by one)", src,
+				      (unsigned long long)l->count,
+				      (unsigned long long)l->distinct,
+				      l->window_s);
+		break;
+	case LOGREAD_DETECTION:
+		w += (size_t)snprintf(buf + w, len - w,
+				      "%s  %llu SYNs to %llu destinations in "
+				      "%us", src,
+				      (unsigned long long)l->count,
+				      (unsigned long long)l->distinct,
+				      l->window_s);
+		break;
+	case LOGREAD_QUARANTINE:
+		w += (size_t)snprintf(buf + w, len - w,
+				      "%s  quarantined until %s (%llu SYNs "
+				      "to %llu destinations)", src,
+				      policy_time_format(l->until, until,
+							 sizeof(until)),
+				      (unsigned long long)l->count,
+				      (unsigned long long)l->distinct);
+		break;
+	case LOGREAD_RELEASE:
+		w += (size_t)snprintf(buf + w, len - w, "%s  released%s%s%s",
+				      src, l->reason[0] ? " (" : "",
+				      l->reason, l->reason[0] ? ")" : "");
+		break;
+	case LOGREAD_EXCEPT:
+		w += (size_t)snprintf(buf + w, len - w, "%s %s  profile %s",
+				      l->op, l->prefix, l->profile);
+		if (w < len && l->until)
+			w += (size_t)snprintf(buf + w, len - w, "  until %s",
+					      policy_time_format(l->until,
+						until, sizeof(until)));
+		if (w < len && l->note[0])
+			w += (size_t)snprintf(buf + w, len - w, "  \"%s\"",
+					      l->note);
+		break;
+	}
+	if (w < len && l->lost)
+		snprintf(buf + w, len - w, "  [%llu lines lost before this]",
+			 (unsigned long long)l->lost);
+	return buf;
+}
+
+struct logread_timeline *logread_timeline_new(void)
+{
+	return calloc(1, sizeof(struct logread_timeline));
+}
+
+void logread_timeline_free(struct logread_timeline *t)
+{
+	if (!t)
+		return;
+	free(t->recs);
+	free(t->text);
+	free(t);
+}
+
+int logread_timeline_add(struct logread_timeline *t, int64_t ts_ms,
+			 const char *text, size_t len)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 1024;
+		struct rec *r = realloc(t->recs, cap * sizeof(*r));
+
+		if (!r)
+			return -1;
+		t->recs = r;
+		t->cap = cap;
+	}
+	if (t->used + len > t->size) {
+		size_t size = t->size ? t->size * 2 : 64 * 1024;
+		char *x;
+
+		while (size < t->used + len)
+			size *= 2;
+		x = realloc(t->text, size);
+		if (!x)
+			return -1;
+		t->text = x;
+		t->size = size;
+	}
+	memcpy(t->text + t->used, text, len);
+	t->recs[t->n] = (struct rec){ ts_ms, t->n, t->used, len };
+	t->n++;
+	t->used += len;
+	return 0;
+}
+
+static int cmp_rec(const void *x, const void *y)
+{
+	const struct rec *a = x, *b = y;
+
+	if (a->ts_ms != b->ts_ms)
+		return a->ts_ms < b->ts_ms ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+size_t logread_timeline_print(struct logread_timeline *t, FILE *f)
+{
+	if (t->n)
+		qsort(t->recs, t->n, sizeof(*t->recs), cmp_rec);
+	for (size_t i = 0; i < t->n; i++) {
+		fwrite(t->text + t->recs[i].off, 1, t->recs[i].len, f);
+		fputc('\n', f);
+	}
+	return t->n;
+}

@@ -1,0 +1,765 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * portcullis log's pieces: every line the writer writes reads back as it
+ * was meant, malformed lines are refused, the time and prefix filters, the
+ * per-subscriber numbers, rotated and compressed files, the timeline order.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "cli/logread.h"
+#include "stats/blocklog.h"
+#include "tests/suites.h"
+
+#define TS_MS 1795829025123LL		/* 2026-11-28T01:23:45.123Z */
+
+static struct logread_parser *parser;
+
+static void setup(void)
+{
+	parser = logread_parser_new();
+	ck_assert_ptr_nonnull(parser);
+}
+
+static void teardown(void)
+{
+	logread_parser_free(parser);
+	parser = NULL;
+}
+
+static int parse(const char *s, struct logread_line *l)
+{
+	return logread_line_parse(parser, s, strlen(s), l);
+}
+
+static struct blocklog_event event(enum blocklog_kind kind)
+{
+	struct blocklog_event ev = { .kind = kind, .ts_ms = TS_MS };
+
+	policy_addr_parse("100.64.3.7", &ev.src);
+	return ev;
+}
+
+/* The writer formats ev; the reader must get it back. */
+static void roundtrip(const struct blocklog_event *ev, uint64_t lost,
+		      struct logread_line *l)
+{
+	char line[2048];
+	int n = blocklog_format(ev, lost, line, sizeof(line));
+
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(logread_line_parse(parser, line, (size_t)n, l), 0);
+	ck_assert_int_eq(l->ts_ms, TS_MS);
+	ck_assert_uint_eq(l->lost, lost);
+}
+
+static void assert_addr(const struct policy_addr *a, const char *want)
+{
+	char buf[64];
+
+	ck_assert_str_eq(policy_addr_format(a, buf, sizeof(buf)), want);
+}
+
+START_TEST(test_block_line_reads_back_every_field)
+{
+	struct blocklog_event ev = event(BLOCKLOG_BLOCK);
+	struct logread_line l;
+
+	ev.action = POLICY_REJECT;
+	ev.dport = 25;
+	policy_addr_parse("203.0.113.9", &ev.dst);
+	strcpy(ev.profile, "residential");
+	strcpy(ev.prefix, "100.64.0.0/10");
+	roundtrip(&ev, 0, &l);
+	ck_assert_int_eq(l.kind, LOGREAD_BLOCK);
+	ck_assert(l.has_src);
+	assert_addr(&l.src, "100.64.3.7");
+	assert_addr(&l.dst, "203.0.113.9");
+	ck_assert_uint_eq(l.dport, 25);
+	ck_assert_int_eq(l.action, POLICY_REJECT);
+	ck_assert_str_eq(l.profile, "residential");
+	ck_assert_str_eq(l.prefix, "100.64.0.0/10");
+	ck_assert(!l.monitor);
+}
+END_TEST
+
+START_TEST(test_monitor_ipv6_block_with_lost_reads_back)
+{
+	struct blocklog_event ev = event(BLOCKLOG_BLOCK);
+	struct logread_line l;
+
+	ev.action = POLICY_DROP;
+	ev.dport = 587;
+	ev.monitor = true;
+	policy_addr_parse("2001:db8:1::2", &ev.src);
+	policy_addr_parse("2001:db8:2::2", &ev.dst);
+	strcpy(ev.profile, "quar\"antine");	/* escaped by the writer */
+	strcpy(ev.prefix, "2001:db8:1::/48");
+	roundtrip(&ev, 17, &l);
+	assert_addr(&l.src, "2001:db8:1::2");
+	assert_addr(&l.dst, "2001:db8:2::2");
+	ck_assert_uint_eq(l.dport, 587);
+	ck_assert_int_eq(l.action, POLICY_DROP);
+	ck_assert(l.monitor);
+	ck_assert_str_eq(l.profile, "quar\"antine");
+}
+END_TEST
+
+START_TEST(test_summary_detection_quarantine_release_read_back)
+{
+	struct blocklog_event ev = event(BLOCKLOG_SUMMARY);
+	struct logread_line l;
+
+	ev.count = 4512;
+	ev.distinct = 1203;
+	ev.window_s = 60;
+	roundtrip(&ev, 0, &l);
+	ck_assert_int_eq(l.kind, LOGREAD_SUMMARY);
+	ck_assert_uint_eq(l.count, 4512);
+	ck_assert_uint_eq(l.distinct, 1203);
+	ck_assert_uint_eq(l.window_s, 60);
+
+	ev.kind = BLOCKLOG_DETECTION;
+	ev.count = 812;
+	ev.distinct = 377;
+	roundtrip(&ev, 2, &l);
+	ck_assert_int_eq(l.kind, LOGREAD_DETECTION);
+	ck_assert_uint_eq(l.count, 812);
+	ck_assert_uint_eq(l.distinct, 377);
+	ck_assert_uint_eq(l.window_s, 60);
+
+	ev.kind = BLOCKLOG_QUARANTINE;
+	ev.until = 1795832625;
+	roundtrip(&ev, 0, &l);
+	ck_assert_int_eq(l.kind, LOGREAD_QUARANTINE);
+	ck_assert_int_eq(l.until, 1795832625);
+	ck_assert_uint_eq(l.count, 812);
+	ck_assert_uint_eq(l.distinct, 377);
+
+	ev.kind = BLOCKLOG_RELEASE;
+	roundtrip(&ev, 5, &l);
+	ck_assert_int_eq(l.kind, LOGREAD_RELEASE);
+	assert_addr(&l.src, "100.64.3.7");
+	ck_assert_str_eq(l.reason, "expired");
+	/* The reader keeps whatever reason a line gives. */
+	ck_assert_int_eq(parse("{\"ts\":\"2026-11-28T01:23:45.123Z\","
+			       "\"event\":\"release\",\"src\":\"100.64.3.7\","
+			       "\"reason\":\"manual\"}", &l), 0);
+	ck_assert_str_eq(l.reason, "manual");
+}
+END_TEST
+
+START_TEST(test_except_line_reads_back_without_src)
+{
+	struct blocklog_event ev = event(BLOCKLOG_EXCEPT);
+	struct logread_line l;
+
+	ev.op = BLOCKLOG_EXCEPT_ADD;
+	strcpy(ev.prefix, "100.64.12.0/28");
+	strcpy(ev.profile, "business");
+	strcpy(ev.note, "ACME, ticket 4411");
+	ev.until = 1795832625;
+	roundtrip(&ev, 1, &l);
+	ck_assert_int_eq(l.kind, LOGREAD_EXCEPT);
+	ck_assert(!l.has_src);
+	ck_assert_str_eq(l.op, "add");
+	ck_assert_str_eq(l.prefix, "100.64.12.0/28");
+	ck_assert_str_eq(l.profile, "business");
+	ck_assert_str_eq(l.note, "ACME, ticket 4411");
+	ck_assert_int_eq(l.until, 1795832625);
+
+	ev.op = BLOCKLOG_EXCEPT_DEL;
+	ev.until = 0;
+	ev.note[0] = '\0';
+	roundtrip(&ev, 0, &l);
+	ck_assert_str_eq(l.op, "del");
+	ck_assert_int_eq(l.until, 0);
+	ck_assert_str_eq(l.note, "");
+}
+END_TEST
+
+START_TEST(test_crlf_blanks_and_unknown_fields_are_fine)
+{
+	struct logread_line l;
+
+	ck_assert_int_eq(parse(" {\"ts\":\"2026-11-28T01:23:45Z\",\"event\":"
+			       "\"release\",\"src\":\"100.64.3.7\",\"new\":"
+			       "[1,{\"x\":2}]}\r", &l), 0);
+	ck_assert_int_eq(l.ts_ms, TS_MS - 123);
+}
+END_TEST
+
+static const char *const malformed[] = {
+	"",
+	"   ",
+	"not json",
+	"[1,2]",
+	"\"block\"",
+	"{}",
+	"{\"ts\":",
+	/* the block line of DESIGN.md with one thing wrong each */
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"block\",\"src\":\"100.64.3.7\",\"dst\":\"203.0.113.9\",\"dport\":25,\"action\":\"reject\",\"profile\":\"residential\",\"prefix\":\"100.64.0.0/10\"} trailing",
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"block\",\"src\":\"100.64.3.7\",\"dst\":\"203.0.113.9\",\"dport\":25,\"action\":\"reject\",\"profile\":\"residential\",\"prefix\":\"100.64.0.0/10\",}",
+	"{\"event\":\"block\",\"src\":\"100.64.3.7\",\"dst\":\"203.0.113.9\",\"dport\":25,\"action\":\"reject\",\"profile\":\"residential\",\"prefix\":\"100.64.0.0/10\"}",
+	"{\"ts\":\"2026-13-28T01:23:45.123Z\",\"event\":\"block\",\"src\":\"100.64.3.7\",\"dst\":\"203.0.113.9\",\"dport\":25,\"action\":\"reject\",\"profile\":\"residential\",\"prefix\":\"100.64.0.0/10\"}",
+	"{\"ts\":\"yesterday\",\"event\":\"block\",\"src\":\"100.64.3.7\",\"dst\":\"203.0.113.9\",\"dport\":25,\"action\":\"reject\",\"profile\":\"residential\",\"prefix\":\"100.64.0.0/10\"}",
+	"{\"ts\":1795829025,\"event\":\"block\",\"src\":\"100.64.3.7\",\"dst\":\"203.0.113.9\",\"dport\":25,\"action\":\"reject\",\"profile\":\"residential\",\"prefix\":\"100.64.0.0/10\"}",
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"blocked\",\"src\":\"100.64.3.7\",\"dst\":\"203.0.113.9\",\"dport\":25,\"action\":\"reject\",\"profile\":\"residential\",\"prefix\":\"100.64.0.0/10\"}",
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"block\",\"dst\":\"203.0.113.9\",\"dport\":25,\"action\":\"reject\",\"profile\":\"residential\",\"prefix\":\"100.64.0.0/10\"}",
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"block\",\"src\":\"100.64.3.700\",\"dst\":\"203.0.113.9\",\"dport\":25,\"action\":\"reject\",\"profile\":\"residential\",\"prefix\":\"100.64.0.0/10\"}",
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"block\",\"src\":\"100.64.3.7\",\"dport\":25,\"action\":\"reject\",\"profile\":\"residential\",\"prefix\":\"100.64.0.0/10\"}",
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"block\",\"src\":\"100.64.3.7\",\"dst\":\"203.0.113.9\",\"dport\":70000,\"action\":\"reject\",\"profile\":\"residential\",\"prefix\":\"100.64.0.0/10\"}",
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"block\",\"src\":\"100.64.3.7\",\"dst\":\"203.0.113.9\",\"dport\":\"25\",\"action\":\"reject\",\"profile\":\"residential\",\"prefix\":\"100.64.0.0/10\"}",
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"block\",\"src\":\"100.64.3.7\",\"dst\":\"203.0.113.9\",\"dport\":25.5,\"action\":\"reject\",\"profile\":\"residential\",\"prefix\":\"100.64.0.0/10\"}",
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"block\",\"src\":\"100.64.3.7\",\"dst\":\"203.0.113.9\",\"dport\":25,\"action\":\"allow\",\"profile\":\"residential\",\"prefix\":\"100.64.0.0/10\"}",
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"block\",\"src\":\"100.64.3.7\",\"dst\":\"203.0.113.9\",\"dport\":25,\"action\":\"reject\",\"prefix\":\"100.64.0.0/10\"}",
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"block\",\"src\":\"100.64.3.7\",\"dst\":\"203.0.113.9\",\"dport\":25,\"action\":\"reject\",\"profile\":\"residential\",\"prefix\":\"100.64.0.0/10\",\"lost\":-1}",
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"block\",\"src\":\"100.64.3.7\",\"dst\":\"203.0.113.9\",\"dport\":25,\"action\":\"reject\",\"profile\":\"residential\",\"prefix\":\"100.64.0.0/10\",\"lost\":\"3\"}",
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"block\",\"src\":\"100.64.3.7\",\"dst\":\"203.0.113.9\",\"dport\":25,\"action\":\"reject\",\"profile\":\"residential\",\"prefix\":\"100.64.0.0/10\",\"mode\":1}",
+	/* other events with a field missing or wrong */
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"summary\",\"src\":\"100.64.3.7\",\"distinct_destinations\":1,\"window_s\":60}",
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"summary\",\"src\":\"100.64.3.7\",\"blocked\":-4,\"distinct_destinations\":1,\"window_s\":60}",
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"detection\",\"src\":\"100.64.3.7\",\"syns\":4,\"distinct_destinations\":1}",
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"quarantine\",\"src\":\"100.64.3.7\",\"syns\":4,\"distinct_destinations\":1}",
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"quarantine\",\"src\":\"100.64.3.7\",\"until\":\"soon\",\"syns\":4,\"distinct_destinations\":1}",
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"release\"}",
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"except\",\"op\":\"purge\",\"prefix\":\"100.64.12.0/28\",\"profile\":\"business\"}",
+	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"except\",\"op\":\"add\",\"profile\":\"business\"}",
+};
+
+START_TEST(test_malformed_lines_are_refused)
+{
+	struct logread_line l;
+
+	for (size_t i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++)
+		ck_assert_msg(parse(malformed[i], &l) == -1,
+			      "accepted: %s", malformed[i]);
+}
+END_TEST
+
+START_TEST(test_nul_in_line_or_string_is_malformed)
+{
+	static const char line[] = "{\"ts\":\"2026-11-28T01:23:45Z\",\"event\":"
+				   "\"release\",\"src\":\"100.64.3.7\"}\0x";
+	static const char esc[] = "{\"ts\":\"2026-11-28T01:23:45Z\",\"event\":"
+				  "\"release\",\"src\":\"100.64.3.7\\u0000\"}";
+	struct logread_line l;
+
+	ck_assert_int_eq(logread_line_parse(parser, line, sizeof(line) - 3,
+					    &l), 0);
+	ck_assert_int_eq(logread_line_parse(parser, line, sizeof(line) - 1,
+					    &l), -1);
+	ck_assert_int_eq(parse(esc, &l), -1);
+}
+END_TEST
+
+START_TEST(test_time_parse_relative_and_rfc3339)
+{
+	const int64_t now = 1795829025;
+	int64_t ms;
+
+	ck_assert_int_eq(logread_time_parse("1h", now, &ms), 0);
+	ck_assert_int_eq(ms, (now - 3600) * 1000);
+	ck_assert_int_eq(logread_time_parse("30m", now, &ms), 0);
+	ck_assert_int_eq(ms, (now - 1800) * 1000);
+	ck_assert_int_eq(logread_time_parse("7d", now, &ms), 0);
+	ck_assert_int_eq(ms, (now - 7 * 86400) * 1000);
+	ck_assert_int_eq(logread_time_parse("1h30m", now, &ms), 0);
+	ck_assert_int_eq(ms, (now - 5400) * 1000);
+	ck_assert_int_eq(logread_time_parse("2026-11-28T01:00:00Z", now, &ms),
+			 0);
+	ck_assert_int_eq(ms, 1795827600LL * 1000);
+	ck_assert_int_eq(logread_time_parse("2026-11-28T02:00:00+01:00", now,
+					    &ms), 0);
+	ck_assert_int_eq(ms, 1795827600LL * 1000);
+	ck_assert_int_eq(logread_time_parse("", now, &ms), -1);
+	ck_assert_int_eq(logread_time_parse("1", now, &ms), -1);
+	ck_assert_int_eq(logread_time_parse("h", now, &ms), -1);
+	ck_assert_int_eq(logread_time_parse("1y", now, &ms), -1);
+	ck_assert_int_eq(logread_time_parse("-1h", now, &ms), -1);
+	ck_assert_int_eq(logread_time_parse("1h ", now, &ms), -1);
+	ck_assert_int_eq(logread_time_parse("99999999999999999999d", now,
+					    &ms), -1);
+	ck_assert_int_eq(logread_time_parse("2026-11-28", now, &ms), -1);
+}
+END_TEST
+
+static struct logread_line line_at(int64_t ts_ms, const char *src)
+{
+	struct logread_line l = { .kind = LOGREAD_BLOCK, .ts_ms = ts_ms,
+				  .has_src = true, .dport = 25 };
+
+	ck_assert_int_eq(policy_addr_parse(src, &l.src), 0);
+	policy_addr_parse("203.0.113.9", &l.dst);
+	return l;
+}
+
+START_TEST(test_since_is_inclusive_until_exclusive)
+{
+	struct logread_filter f = { .has_since = true, .since_ms = 1000,
+				    .has_until = true, .until_ms = 2000 };
+	struct logread_line l;
+
+	l = line_at(999, "100.64.3.7");
+	ck_assert_int_eq(logread_filter_match(&f, &l), 0);
+	l = line_at(1000, "100.64.3.7");
+	ck_assert_int_eq(logread_filter_match(&f, &l), 1);
+	l = line_at(1999, "100.64.3.7");
+	ck_assert_int_eq(logread_filter_match(&f, &l), 1);
+	l = line_at(2000, "100.64.3.7");
+	ck_assert_int_eq(logread_filter_match(&f, &l), 0);
+}
+END_TEST
+
+static int src_match(const char *prefix, const char *src)
+{
+	struct logread_filter f = { 0 };
+	struct logread_line l = line_at(0, src);
+	char err[160];
+
+	ck_assert_int_eq(logread_filter_src(&f, prefix, err, sizeof(err)), 0);
+	return logread_filter_match(&f, &l);
+}
+
+START_TEST(test_src_prefix_ipv4_and_ipv6)
+{
+	struct logread_filter f = { 0 };
+	struct logread_line l = { .kind = LOGREAD_EXCEPT };
+	char err[160];
+
+	ck_assert_int_eq(src_match("100.64.3.0/24", "100.64.3.7"), 1);
+	ck_assert_int_eq(src_match("100.64.3.0/24", "100.64.4.7"), 0);
+	ck_assert_int_eq(src_match("100.64.0.0/10", "100.127.255.255"), 1);
+	ck_assert_int_eq(src_match("100.64.0.0/10", "100.128.0.0"), 0);
+	ck_assert_int_eq(src_match("100.64.3.7", "100.64.3.7"), 1);
+	ck_assert_int_eq(src_match("100.64.3.7", "100.64.3.8"), 0);
+	ck_assert_int_eq(src_match("0.0.0.0/0", "100.64.3.8"), 1);
+	ck_assert_int_eq(src_match("0.0.0.0/0", "2001:db8::1"), 0);
+	ck_assert_int_eq(src_match("2001:db8:1::/48", "2001:db8:1:ff::9"), 1);
+	ck_assert_int_eq(src_match("2001:db8:1::/48", "2001:db8:2::9"), 0);
+	ck_assert_int_eq(src_match("2001:db8:1:2::/63", "2001:db8:1:3::9"), 1);
+	ck_assert_int_eq(src_match("2001:db8:1:2::/64", "2001:db8:1:3::9"), 0);
+	ck_assert_int_eq(src_match("::/0", "100.64.3.7"), 1);
+
+	ck_assert_int_eq(logread_filter_src(&f, "100.64.3.7/24", err,
+					    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "did you mean 100.64.3.0/24"));
+	ck_assert_int_eq(logread_filter_src(&f, "100.64.3/24", err,
+					    sizeof(err)), -1);
+
+	/* An exception's prefix and the filter overlap either way round. */
+	ck_assert_int_eq(logread_filter_src(&f, "100.64.12.0/24", err,
+					    sizeof(err)), 0);
+	strcpy(l.prefix, "100.64.12.0/28");
+	ck_assert_int_eq(logread_filter_match(&f, &l), 1);
+	strcpy(l.prefix, "100.64.0.0/10");
+	ck_assert_int_eq(logread_filter_match(&f, &l), 1);
+	strcpy(l.prefix, "100.64.13.0/28");
+	ck_assert_int_eq(logread_filter_match(&f, &l), 0);
+}
+END_TEST
+
+static void agg_add(struct logread_agg *a, const struct logread_line *l)
+{
+	ck_assert_int_eq(logread_agg_add(a, l), 0);
+}
+
+static void agg_block(struct logread_agg *a, int64_t ts, const char *src,
+		      const char *dst)
+{
+	struct logread_line l = line_at(ts, src);
+
+	ck_assert_int_eq(policy_addr_parse(dst, &l.dst), 0);
+	agg_add(a, &l);
+}
+
+START_TEST(test_top_counts_blocks_summaries_and_exact_destinations)
+{
+	struct logread_agg *a = logread_agg_new();
+	struct logread_line l;
+	const struct logread_sub *s;
+	char name[80];
+	size_t n;
+
+	agg_block(a, 5000, "100.64.3.7", "203.0.113.9");
+	agg_block(a, 3000, "100.64.3.7", "203.0.113.9");	/* again */
+	agg_block(a, 4000, "100.64.3.7", "203.0.113.10");
+	l = line_at(9000, "100.64.3.7");
+	l.kind = LOGREAD_SUMMARY;
+	l.count = 40;
+	l.distinct = 12;
+	agg_add(a, &l);
+	/* The same destination from another subscriber is new for it. */
+	agg_block(a, 1000, "100.64.3.8", "203.0.113.9");
+	/* IPv6: one subscriber per /64, as the daemon counts them. */
+	agg_block(a, 2000, "2001:db8:1:2::5", "2001:db8:2::1");
+	agg_block(a, 2500, "2001:db8:1:2::6", "2001:db8:2::2");
+	agg_block(a, 2600, "2001:db8:1:2::6", "2001:db8:2::1");
+	agg_block(a, 2700, "2001:db8:1:3::6", "2001:db8:2::1");
+	l = (struct logread_line){ .kind = LOGREAD_EXCEPT, .ts_ms = 1 };
+	agg_add(a, &l);		/* no src: not a subscriber */
+
+	s = logread_agg_result(a, 0, SIZE_MAX, &n);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_str_eq(logread_sub_name(&s[0], name, sizeof(name)),
+			 "100.64.3.7");
+	ck_assert_uint_eq(s[0].blocked, 43);
+	ck_assert_uint_eq(s[0].block_lines, 3);
+	ck_assert_uint_eq(s[0].summarized, 40);
+	ck_assert_uint_eq(s[0].distinct, 2);
+	ck_assert_int_eq(s[0].first_ms, 3000);
+	ck_assert_int_eq(s[0].last_ms, 9000);
+	ck_assert_str_eq(logread_sub_name(&s[1], name, sizeof(name)),
+			 "2001:db8:1:2::/64");
+	ck_assert_uint_eq(s[1].blocked, 3);
+	ck_assert_uint_eq(s[1].distinct, 2);
+	ck_assert_int_eq(s[1].first_ms, 2000);
+	ck_assert_int_eq(s[1].last_ms, 2600);
+	/* Equal blocked and destinations: in address order. */
+	ck_assert_str_eq(logread_sub_name(&s[2], name, sizeof(name)),
+			 "100.64.3.8");
+	ck_assert_uint_eq(s[2].blocked, 1);
+	ck_assert_str_eq(logread_sub_name(&s[3], name, sizeof(name)),
+			 "2001:db8:1:3::/64");
+
+	/* --top 2: the same first two, the count still of all. */
+	s = logread_agg_result(a, 0, 2, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(logread_agg_count(a), 4);
+	ck_assert_uint_eq(s[0].blocked, 43);
+	ck_assert_uint_eq(s[1].blocked, 3);
+	logread_agg_free(a);
+}
+END_TEST
+
+static bool quarantined_after(const int64_t *quar, size_t nq,
+			      const int64_t *rel, size_t nr, int64_t until,
+			      int64_t at)
+{
+	struct logread_agg *a = logread_agg_new();
+	struct logread_line l = line_at(0, "100.64.3.7");
+	const struct logread_sub *s;
+	size_t n;
+	bool q;
+
+	l.kind = LOGREAD_QUARANTINE;
+	l.until = until;
+	for (size_t i = 0; i < nq; i++) {
+		l.ts_ms = quar[i];
+		agg_add(a, &l);
+	}
+	l.kind = LOGREAD_RELEASE;
+	for (size_t i = 0; i < nr; i++) {
+		l.ts_ms = rel[i];
+		agg_add(a, &l);
+	}
+	s = logread_agg_result(a, at, SIZE_MAX, &n);
+	ck_assert_uint_eq(n, 1);
+	q = s[0].quarantined;
+	logread_agg_free(a);
+	return q;
+}
+
+START_TEST(test_quarantined_means_no_later_release_and_not_expired)
+{
+	const int64_t q1[] = { 1000 }, q2[] = { 1000, 5000 };
+	const int64_t r1[] = { 3000 };
+
+	ck_assert(quarantined_after(q1, 1, NULL, 0, 100, 50));
+	ck_assert(!quarantined_after(q1, 1, r1, 1, 100, 50));
+	/* Released, then quarantined again. */
+	ck_assert(quarantined_after(q2, 2, r1, 1, 100, 50));
+	/* Its until passed before the end of the period read. */
+	ck_assert(!quarantined_after(q1, 1, NULL, 0, 100, 100));
+	ck_assert(!quarantined_after(NULL, 0, r1, 1, 100, 50));
+}
+END_TEST
+
+START_TEST(test_top_distinct_is_exact_through_growth)
+{
+	struct logread_agg *a = logread_agg_new();
+	const struct logread_sub *s;
+	size_t n;
+
+	/* 100,000 destinations for one subscriber, each twice, and 3,000
+	 * subscribers with 3 each: every table grows many times. */
+	for (int rep = 0; rep < 2; rep++) {
+		for (uint32_t i = 0; i < 100000; i++) {
+			struct logread_line l = line_at(i, "100.64.3.7");
+
+			policy_addr_from_v4(&l.dst, 0xcb000000u + i);
+			agg_add(a, &l);
+		}
+		for (uint32_t i = 0; i < 3000 * 3; i++) {
+			struct logread_line l = line_at(i, "100.64.3.7");
+
+			policy_addr_from_v4(&l.src, 0x64800000u + i / 3);
+			policy_addr_from_v4(&l.dst, 0xcb000000u + i % 3);
+			agg_add(a, &l);
+		}
+	}
+	for (uint32_t i = 0; i < 50000; i++) {
+		struct logread_line l = line_at(i, "2001:db8:1::1");
+
+		ck_assert_int_eq(policy_addr_parse("2001:db8:2::", &l.dst), 0);
+		memcpy(l.dst.b + 12, &i, 4);
+		agg_add(a, &l);
+	}
+	s = logread_agg_result(a, 0, SIZE_MAX, &n);
+	ck_assert_uint_eq(n, 3002);
+	ck_assert_uint_eq(s[0].blocked, 200000);
+	ck_assert_uint_eq(s[0].distinct, 100000);
+	ck_assert_uint_eq(s[1].distinct, 50000);
+	for (size_t i = 2; i < n; i++) {
+		ck_assert_uint_eq(s[i].blocked, 6);
+		ck_assert_uint_eq(s[i].distinct, 3);
+	}
+	logread_agg_free(a);
+}
+END_TEST
+
+static char tmpdir[64];
+
+static void tmp_setup(void)
+{
+	setup();
+	strcpy(tmpdir, "/tmp/portcullis-logread-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void tmp_teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+	teardown();
+}
+
+static void write_file(const char *name, const char *text, bool gz)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	if (gz) {
+		gzFile g = gzopen(path, "wb");
+
+		ck_assert_ptr_nonnull(g);
+		ck_assert_int_eq(gzwrite(g, text, (unsigned)strlen(text)),
+				 (int)strlen(text));
+		ck_assert_int_eq(gzclose(g), Z_OK);
+	} else {
+		FILE *f = fopen(path, "w");
+
+		ck_assert_ptr_nonnull(f);
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+#define RELEASE(sec) "{\"ts\":\"2026-11-28T01:23:" #sec ".000Z\"," \
+	"\"event\":\"release\",\"src\":\"100.64.3.7\"}"
+
+/* Read path; count lines, lines that parse, malformed ones. */
+static int scan(const char *name, size_t *good, size_t *bad)
+{
+	struct logread_reader *r;
+	struct logread_line l;
+	const char *line;
+	char path[128];
+	size_t len;
+	bool too_long;
+	int got;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	r = logread_reader_open(path);
+	ck_assert_ptr_nonnull(r);
+	*good = *bad = 0;
+	while ((got = logread_reader_next(r, &line, &len, &too_long)) > 0) {
+		if (too_long || logread_line_parse(parser, line, len, &l) < 0)
+			(*bad)++;
+		else
+			(*good)++;
+	}
+	logread_reader_close(r);
+	return got;
+}
+
+START_TEST(test_plain_and_gzip_lines_malformed_counted)
+{
+	size_t good, bad, big = 70 * 1024;
+	char *text = malloc(big + 1024);
+
+	strcpy(text, RELEASE(01) "\n" "garbage\n" RELEASE(02) "\n\n{\"ts\":");
+	write_file("plain", text, false);
+	ck_assert_int_eq(scan("plain", &good, &bad), 0);
+	ck_assert_uint_eq(good, 2);
+	ck_assert_uint_eq(bad, 3);	/* garbage, empty, the cut last line */
+
+	write_file("packed.gz", text, true);
+	ck_assert_int_eq(scan("packed.gz", &good, &bad), 0);
+	ck_assert_uint_eq(good, 2);
+	ck_assert_uint_eq(bad, 3);
+
+	/* A line too long to hold is one malformed line, not a stop. */
+	strcpy(text, RELEASE(01) "\n{\"ts\":\"");
+	memset(text + strlen(text), 'x', big);
+	strcpy(text + strlen(RELEASE(01)) + 8 + big, "\"}\n" RELEASE(03)
+	       "\n");
+	write_file("long", text, false);
+	ck_assert_int_eq(scan("long", &good, &bad), 0);
+	ck_assert_uint_eq(good, 2);
+	ck_assert_uint_eq(bad, 1);
+	/* ... also when it runs to the end of the file. */
+	text[strlen(RELEASE(01)) + 8 + big] = '\0';
+	write_file("long_end", text, false);
+	ck_assert_int_eq(scan("long_end", &good, &bad), 0);
+	ck_assert_uint_eq(good, 1);
+	ck_assert_uint_eq(bad, 1);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_truncated_gzip_is_a_read_error_after_its_lines)
+{
+	char path[128], cut[128];
+	size_t good, bad;
+	struct stat st;
+	char text[4096] = "";
+
+	for (int i = 0; i < 40; i++)
+		strcat(text, RELEASE(09) "\n");
+	write_file("whole.gz", text, true);
+	snprintf(path, sizeof(path), "%s/whole.gz", tmpdir);
+	snprintf(cut, sizeof(cut), "%s/cut.gz", tmpdir);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(link(path, cut), 0);
+	ck_assert_int_eq(truncate(cut, st.st_size - 12), 0);
+	/* The lines before the cut are read, the cut one is malformed. */
+	ck_assert_int_eq(scan("cut.gz", &good, &bad), -1);
+	ck_assert_uint_ge(good, 1);
+	ck_assert_uint_le(good + bad, 40);
+}
+END_TEST
+
+START_TEST(test_rotations_are_found_oldest_first)
+{
+	struct logread_files f = { 0 };
+	static const char *const want[] = {
+		"blocks.jsonl.10.gz", "blocks.jsonl.2.gz", "blocks.jsonl.1",
+		"blocks.jsonl",
+	};
+	char path[128];
+
+	write_file("blocks.jsonl", "", false);
+	write_file("blocks.jsonl.1", "", false);
+	write_file("blocks.jsonl.2.gz", "", true);
+	write_file("blocks.jsonl.10.gz", "", true);
+	write_file("blocks.jsonl.old", "", false);
+	write_file("blocks.jsonlx", "", false);
+	write_file("notes.txt", "", false);
+	snprintf(path, sizeof(path), "%s/blocks.jsonl", tmpdir);
+
+	ck_assert_int_eq(logread_files_expand(path, true, &f), 0);
+	ck_assert_uint_eq(f.count, 4);
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_str_eq(strrchr(f.path[i], '/') + 1, want[i]);
+	logread_files_free(&f);
+
+	/* A folder: the same, for each log in it. */
+	ck_assert_int_eq(logread_files_expand(tmpdir, false, &f), 0);
+	ck_assert_uint_eq(f.count, 4);
+	ck_assert_str_eq(strrchr(f.path[3], '/') + 1, "blocks.jsonl");
+	logread_files_free(&f);
+
+	/* A file named alone is read alone. */
+	ck_assert_int_eq(logread_files_expand(path, false, &f), 0);
+	ck_assert_uint_eq(f.count, 1);
+	logread_files_free(&f);
+
+	snprintf(path, sizeof(path), "%s/none.jsonl", tmpdir);
+	ck_assert_int_eq(logread_files_expand(path, true, &f), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_uint_eq(f.count, 0);
+}
+END_TEST
+
+START_TEST(test_timeline_in_time_order_ties_as_read)
+{
+	struct logread_timeline *t = logread_timeline_new();
+	char *buf;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+
+	ck_assert_int_eq(logread_timeline_add(t, 30, "c", 1), 0);
+	ck_assert_int_eq(logread_timeline_add(t, 10, "a1", 2), 0);
+	ck_assert_int_eq(logread_timeline_add(t, 20, "b", 1), 0);
+	ck_assert_int_eq(logread_timeline_add(t, 10, "a2", 2), 0);
+	ck_assert_uint_eq(logread_timeline_print(t, f), 4);
+	fclose(f);
+	ck_assert_str_eq(buf, "a1\na2\nb\nc\n");
+	free(buf);
+	logread_timeline_free(t);
+}
+END_TEST
+
+START_TEST(test_line_format_for_people)
+{
+	struct logread_line l = line_at(TS_MS, "100.64.3.7");
+	char buf[512];
+
+	l.action = POLICY_REJECT;
+	strcpy(l.profile, "residential");
+	strcpy(l.prefix, "100.64.0.0/10");
+	ck_assert_str_eq(logread_line_format(&l, buf, sizeof(buf)),
+		"2026-11-28T01:23:45.123Z  block       100.64.3.7 → "
+		"203.0.113.9:25  reject  residential  100.64.0.0/10");
+	l.kind = LOGREAD_QUARANTINE;
+	l.until = 1795832625;
+	l.count = 812;
+	l.distinct = 377;
+	l.lost = 4;
+	ck_assert_str_eq(logread_line_format(&l, buf, sizeof(buf)),
+		"2026-11-28T01:23:45.123Z  quarantine  100.64.3.7  "
+		"quarantined until 2026-11-28T02:23:45Z (812 SYNs to 377 "
+		"destinations)  [4 lines lost before this]");
+}
+END_TEST
+
+Suite *logread_suite(void)
+{
+	Suite *s = suite_create("logread");
+	TCase *tc = tcase_create("logread");
+	TCase *files = tcase_create("logread_files");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_block_line_reads_back_every_field);
+	tcase_add_test(tc, test_monitor_ipv6_block_with_lost_reads_back);
+	tcase_add_test(tc, test_summary_detection_quarantine_release_read_back);
+	tcase_add_test(tc, test_except_line_reads_back_without_src);
+	tcase_add_test(tc, test_crlf_blanks_and_unknown_fields_are_fine);
+	tcase_add_test(tc, test_malformed_lines_are_refused);
+	tcase_add_test(tc, test_nul_in_line_or_string_is_malformed);
+	tcase_add_test(tc, test_time_parse_relative_and_rfc3339);
+	tcase_add_test(tc, test_since_is_inclusive_until_exclusive);
+	tcase_add_test(tc, test_src_prefix_ipv4_and_ipv6);
+	tcase_add_test(tc, test_top_counts_blocks_summaries_and_exact_destinations);
+	tcase_add_test(tc, test_quarantined_means_no_later_release_and_not_expired);
+	tcase_add_test(tc, test_top_distinct_is_exact_through_growth);
+	tcase_add_test(tc, test_timeline_in_time_order_ties_as_read);
+	tcase_add_test(tc, test_line_format_for_people);
+	suite_add_tcase(s, tc);
+
+	tcase_add_checked_fixture(files, tmp_setup, tmp_teardown);
+	tcase_add_test(files, test_plain_and_gzip_lines_malformed_counted);
+	tcase_add_test(files, test_truncated_gzip_is_a_read_error_after_its_lines);
+	tcase_add_test(files, test_rotations_are_found_oldest_first);
+	suite_add_tcase(s, files);
+	return s;
+}
