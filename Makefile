@@ -328,11 +328,16 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(bench_tools:%=$(B)/bench/%)
 	$(Q)bash bench/bench.sh
 
+# Where a SYN's time goes (perf, every core) while queues are drained.
+bench-profile: deps
+	$(Q)$(MAKE) --no-print-directory all $(bench_tools:%=$(B)/bench/%)
+	$(Q)bash bench/bench.sh profile
+
 clean:
 	rm -rf $(B) portcullisd portcullis
 
 .PHONY: all deps unit check check-cli e2e check-sandbox check-install demo \
-	bench bench-policy bench-stats bench-log install uninstall clean FORCE \
+	bench bench-profile bench-policy bench-stats bench-log install uninstall clean FORCE \
 	fuzz fuzz-build fuzz-check valgrind
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

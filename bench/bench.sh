@@ -388,6 +388,37 @@ done
 make_policy
 bench_lab_up
 : >"$RAW"
+
+# make bench-profile: where one SYN's microseconds go, for each consumer
+# of $BENCH_CONFIGS (default: the minimal one and portcullisd -q1), from
+# perf sampling every core while full queues are drained (bench/profile.py).
+if [ "${1:-}" = profile ]; then
+	command -v perf >/dev/null || die "perf is not installed (apt-get install linux-perf)"
+	[ -n "${BENCH_CONFIGS:-}" ] || CONFIGS="minimal pcd-q1"
+	for c in $CONFIGS; do
+		start_config "$c"
+		[ -n "$CONSUMER_PID" ] || { stop_config; continue; }
+		n=0
+		perf record -q -e cpu-clock -F 10000 -a -o "$WORK/perf.data" \
+			-- sleep $((CAP_ROUNDS + 3)) >/dev/null 2>&1 &
+		perf_pid=$!
+		sleep 1
+		for r in $(seq "$CAP_ROUNDS"); do
+			kill -STOP "$CONSUMER_PID"
+			syngen 0 -n "$CAP_N" >/dev/null
+			sleep 0.1
+			out=$(in_rt "$BIN/qwatch" drain "$CONSUMER_PID")
+			n=$((n + $(awk '{print $2}' <<<"$out")))
+			sleep 0.3
+		done
+		wait "$perf_pid"
+		echo "== $c: $CAP_ROUNDS drains of $CAP_N SYNs (load $(cut -d' ' -f1 /proc/loadavg))"
+		python3 "$TOP/bench/profile.py" "$WORK/perf.data" "$CONSUMER_PID" "$n" 10000
+		stop_config
+	done
+	exit 0
+fi
+
 START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "bench: $REPS repetition(s) of: $CONFIGS (load $LOAD0)"

@@ -64,7 +64,7 @@ STAGES = [
      r"__cond_resched|__rseq|rseq_"),
 ]
 
-USER = "user space: parse, decide, stats, log push, verdict batch"
+USER = "user space (portcullisd: parse, decide, stats, block line, verdicts)"
 
 
 def main():
