@@ -155,10 +155,10 @@ for c in pcds:
     drops = sum(at80) if at80 else None
     checks = [
         ("capacity >= 2x minimal", cap, cap is not None and cap >= 2,
-         "%.2fx" % cap if cap is not None else "-"),
+         "%.3fx" % cap if cap is not None else "-"),
         ("live judged >= 0.95x minimal", live,
          live is not None and live >= 0.95,
-         "%.2fx" % live if live is not None else "-"),
+         "%.3fx" % live if live is not None else "-"),
         ("p50 within 10 us of minimal", lat, lat is not None and lat <= 10,
          "%+.1f us" % lat if lat is not None else "-"),
         ("no drop or leak at 80% of capacity", drops, drops == 0,
