@@ -14,7 +14,11 @@
 # Environment: BENCH_QUICK=1 (one short repetition), BENCH_REPS=N,
 # BENCH_CONFIGS="kernel kernel-reject minimal pcd-q1 pcd-q2", BENCH_OUT=FILE,
 # BENCH_TESTS="latency live capacity at80 cost" (at80 needs capacity),
-# BENCH_PCD_ARGS (extra portcullisd flags, for trying a change); a
+# BENCH_PCD_ARGS (extra portcullisd flags, for trying a change),
+# BENCH_VERDICT=drop (see VERDICT), BENCH_PREFIXES (default 1000000),
+# BENCH_CAP_ROUNDS (drains per capacity test); for make bench-profile,
+# BENCH_PERF_ARGS (more perf record flags, e.g. -g) and BENCH_PERF_KEEP=
+# PATH (keep each consumer's perf.data as PATH.CONFIG); a
 # configuration NAME-qN runs $BENCH_BIN_NAME with $BENCH_ARGS_NAME, to put
 # two builds or two flag sets side by side.
 set -u
@@ -27,16 +31,21 @@ LAB_ID=b$$
 
 if [ -n "${BENCH_QUICK:-}" ]; then
 	REPS=${BENCH_REPS:-1}
-	LIVE_S=1.5 COST_S=1.5 CAP_ROUNDS=2 LAT_N=600
+	LIVE_S=1.5 COST_S=1.5 CAP_ROUNDS=${BENCH_CAP_ROUNDS:-2} LAT_N=600
 else
 	REPS=${BENCH_REPS:-3}
-	LIVE_S=3 COST_S=3 CAP_ROUNDS=4 LAT_N=2000
+	LIVE_S=3 COST_S=3 CAP_ROUNDS=${BENCH_CAP_ROUNDS:-4} LAT_N=2000
 fi
 CONFIGS=${BENCH_CONFIGS:-"kernel kernel-reject minimal pcd-q1 pcd-q2"}
+# The verdict for residential port 25: reject (the example policy: a TCP
+# reset the kernel builds for each SYN) or drop (BENCH_VERDICT=drop: the
+# policy, the minimal consumer and the kernel reference all drop).
+VERDICT=${BENCH_VERDICT:-reject}
+case $VERDICT in reject|drop) ;; *) echo "bench: BENCH_VERDICT is reject or drop" >&2; exit 2 ;; esac
 COST_RATE=${BENCH_COST_RATE:-100000}	# SYN/s offered in the cost test
 CAP_N=8000				# SYNs queued per queue (max_len 8192)
 LAT_RATE=1000
-NPREFIX=1000000
+NPREFIX=${BENCH_PREFIXES:-1000000}
 
 # Traffic: sources spread over the generated subscriber prefixes (clear of
 # the example's business ranges: every SYN is residential, rejected, and
@@ -126,6 +135,10 @@ make_policy() {
 	cp "$list" "$WORK/bench.list"
 	sed -i "s|^  - { file: business.list, profile: business }|&\n  - { file: bench.list, profile: residential }|" "$WORK/policy.yaml"
 	grep -q bench.list "$WORK/policy.yaml" || die "policy: no place for the list"
+	if [ "$VERDICT" = drop ]; then
+		sed -i 's/^    ports: { 25: reject, 465: accept, 587: accept }/    ports: { 25: drop, 465: accept, 587: accept }/' "$WORK/policy.yaml"
+		grep -q '25: drop, 465: accept' "$WORK/policy.yaml" || die "policy: residential 25 is not reject"
+	fi
 	"$TOP/portcullis" check "$WORK/policy.yaml" >"$WORK/check.txt" || {
 		cat "$WORK/check.txt" >&2; die "the bench policy does not load"; }
 }
@@ -209,7 +222,7 @@ start_config() {
 			while read -r rule; do in_rt $t $rule; done <<<"$MIN_RULES"
 		done
 		: >"$WORK/minimal.log"
-		ip netns exec "$NS_RT" "$BIN/minimal_consumer" -q 0 >"$WORK/minimal.log" 2>&1 &
+		ip netns exec "$NS_RT" "$BIN/minimal_consumer" -q 0 $([ "$VERDICT" = drop ] && echo -d) >"$WORK/minimal.log" 2>&1 &
 		CONSUMER_PID=$!
 		for _ in $(seq 100); do
 			grep -q ready "$WORK/minimal.log" && break
@@ -399,7 +412,7 @@ if [ "${1:-}" = profile ]; then
 		start_config "$c"
 		[ -n "$CONSUMER_PID" ] || { stop_config; continue; }
 		n=0
-		perf record -q -e cpu-clock -F 10000 -a -o "$WORK/perf.data" \
+		perf record -q -e cpu-clock -F 10000 -a ${BENCH_PERF_ARGS:-} -o "$WORK/perf.data" \
 			-- sleep $((CAP_ROUNDS + 3)) >/dev/null 2>&1 &
 		perf_pid=$!
 		sleep 1
@@ -414,6 +427,7 @@ if [ "${1:-}" = profile ]; then
 		wait "$perf_pid"
 		echo "== $c: $CAP_ROUNDS drains of $CAP_N SYNs (load $(cut -d' ' -f1 /proc/loadavg))"
 		python3 "$TOP/bench/profile.py" "$WORK/perf.data" "$CONSUMER_PID" "$n" 10000
+		[ -n "${BENCH_PERF_KEEP:-}" ] && cp "$WORK/perf.data" "$BENCH_PERF_KEEP.$c"
 		stop_config
 	done
 	exit 0

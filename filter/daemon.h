@@ -25,6 +25,16 @@
 struct daemon;
 
 /* Per verdict thread; counters written by that thread only. */
+/* The look-ahead's work on one packet of a burst (worker.c). */
+struct worker_slot {
+	struct parse_syn syn;
+	struct policy_decision dec;
+	enum parse_status st;
+};
+
+/* Packets of a burst judged ahead together: the queue's default burst. */
+#define WORKER_LOOK 64
+
 struct worker {
 	struct daemon *d;
 	struct queue *q;
@@ -40,6 +50,14 @@ struct worker {
 	struct gen *gen;		/* this burst's generation */
 	const struct policy *cur;	/* and its policy */
 	int64_t now_ms;			/* this burst's clock */
+
+	/* The burst as the look-ahead parsed and judged it (the first
+	 * nlook of its packets, from look on); NULL outside a burst. */
+	const struct queue_packet *look;
+	unsigned nlook;
+	struct worker_slot slot[WORKER_LOOK];
+	const struct policy_flow *flows[WORKER_LOOK];
+	struct policy_decision *decs[WORKER_LOOK];
 
 	atomic_uint_fast64_t verdicts[3];	/* by enum policy_action */
 	atomic_uint_fast64_t parse[PARSE_MALFORMED + 1];
@@ -126,6 +144,9 @@ int daemon_swap(struct daemon *d, struct policy *p);
 
 /* CLOCK_MONOTONIC in ms. */
 int64_t daemon_mono_ms(void);
+
+/* Make q the worker's queue, judged a burst at a time. */
+void worker_attach(struct worker *w, struct queue *q);
 
 /* One round of a verdict thread's loop: wait up to timeout_ms for a burst
  * of w->q's packets and judge it. Returns as queue_receive(). For the

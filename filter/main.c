@@ -141,15 +141,17 @@ static int open_queues(struct daemon *d)
 			.fail_open = i >= d->opts.queues,
 		};
 		struct worker *w = &d->workers[i];
+		struct queue *q;
 
 		w->d = d;
 		w->index = i;
 		w->fail_closed = !cfg.fail_open;
-		w->q = queue_open((uint16_t)i, &cfg, err, sizeof(err));
-		if (!w->q) {
+		q = queue_open((uint16_t)i, &cfg, err, sizeof(err));
+		if (!q) {
 			log_warnx("queue %u: %s", i, err);
 			return -1;
 		}
+		worker_attach(w, q);
 	}
 	return 0;
 }

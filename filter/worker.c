@@ -40,6 +40,8 @@ static void burst_begin(struct worker *w)
 
 static void burst_end(struct worker *w)
 {
+	w->look = NULL;
+	w->nlook = 0;
 	w->cur = NULL;
 	w->gen = NULL;
 	atomic_store(&w->in_use, NULL);
@@ -72,6 +74,46 @@ static bool unreadable_blocks(struct worker *w, struct parse_syn *syn,
 	return true;
 }
 
+/*
+ * The burst before its verdicts: parse every packet, judge the SYNs in
+ * one interleaved pass over the prefix table, and start loading what
+ * each verdict will touch next (the subscriber's stats slot, and the
+ * entry a block line names). Each of those is a cache miss of its own;
+ * asked for together they overlap instead of queueing one behind the
+ * other.
+ */
+static void look_ahead(struct queue *q, const struct queue_packet *pkts,
+		       unsigned n, void *arg)
+{
+	struct worker *w = arg;
+	unsigned i, k = 0;
+
+	(void)q;
+	if (!w->cur)
+		burst_begin(w);
+	if (n > WORKER_LOOK)
+		n = WORKER_LOOK;	/* the rest are judged one by one */
+	for (i = 0; i < n; i++) {
+		struct worker_slot *s = &w->slot[i];
+
+		s->st = parse_syn(pkts[i].payload, pkts[i].len, &s->syn);
+		if (s->st != PARSE_SYN)
+			continue;
+		w->flows[k] = &s->syn.flow;
+		w->decs[k++] = &s->dec;
+	}
+	policy_decide_many(w->cur, w->flows, k, w->now_ms / 1000, w->decs);
+	for (i = 0; i < k; i++) {
+		if (w->decs[i]->entry < 0)
+			continue;
+		stats_prefetch(w->d->stats, &w->flows[i]->src);
+		if (w->decs[i]->action != POLICY_ACCEPT)
+			policy_entry_prefetch(w->cur, w->decs[i]->entry);
+	}
+	w->look = pkts;
+	w->nlook = n;
+}
+
 static void on_packet(struct queue *q, const struct queue_packet *pkt,
 		      void *arg)
 {
@@ -81,10 +123,21 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 	enum parse_status st;
 	enum queue_verdict v = QUEUE_ACCEPT;
 	uint32_t mark = 0;
+	size_t at = (size_t)(pkt - w->look);
 
 	if (!w->cur)
 		burst_begin(w);
-	st = parse_syn(pkt->payload, pkt->len, &syn);
+	if (w->look && pkt >= w->look && at < w->nlook) {
+		/* Parsed and judged ahead. */
+		st = w->slot[at].st;
+		syn = w->slot[at].syn;
+		dec = w->slot[at].dec;
+	} else {
+		st = parse_syn(pkt->payload, pkt->len, &syn);
+		if (st == PARSE_SYN)
+			policy_decide(w->cur, &syn.flow, w->now_ms / 1000,
+				      false, &dec);
+	}
 	atomic_fetch_add_explicit(&w->parse[st], 1, memory_order_relaxed);
 	if (st != PARSE_SYN) {
 		/* The kernel queues only subscriber SYNs to named ports. One
@@ -105,7 +158,6 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 		queue_verdict(q, pkt->id, QUEUE_ACCEPT, 0);
 		return;
 	}
-	policy_decide(w->cur, &syn.flow, w->now_ms / 1000, false, &dec);
 	account(w, &syn.flow, &dec);
 	switch (dec.verdict) {
 	case POLICY_ACCEPT:
@@ -125,6 +177,12 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 	if (queue_verdict(q, pkt->id, v, mark) < 0)
 		log_debug("queue %u: verdict for %u: %s", queue_num(q),
 			  pkt->id, strerror(errno));
+}
+
+void worker_attach(struct worker *w, struct queue *q)
+{
+	w->q = q;
+	queue_set_lookahead(q, look_ahead);
 }
 
 int worker_burst(struct worker *w, int timeout_ms)

@@ -72,6 +72,10 @@ struct queue {
 		enum queue_verdict v;
 		uint32_t mark;
 	} run;
+	queue_look_cb look;		/* queue_set_lookahead() */
+	struct queue_packet *pkts;	/* the burst's packets, for look */
+	unsigned npkts;
+
 	uint32_t cur_id;		/* packet in its callback now */
 	bool cur_open;			/* ... not answered yet */
 	bool no_runs;			/* a callback left its packet */
@@ -305,11 +309,12 @@ static int alloc_buffers(struct queue *q)
 	q->rx = malloc(q->slot * burst);
 	q->msgs = calloc(burst, sizeof(*q->msgs));
 	q->iov = calloc(burst, sizeof(*q->iov));
+	q->pkts = calloc(burst, sizeof(*q->pkts));
 	/* mnl_nlmsg_batch needs twice its limit: a message that overflows
 	 * is written past the limit before the batch notices. */
 	q->tx_limit = (size_t)(burst + 1) * VERDICT_MSG_MAX;
 	q->tx = malloc(2 * q->tx_limit);
-	if (!q->rx || !q->msgs || !q->iov || !q->tx)
+	if (!q->rx || !q->msgs || !q->iov || !q->pkts || !q->tx)
 		return -1;
 	q->batch = mnl_nlmsg_batch_start(q->tx, q->tx_limit);
 	if (!q->batch)
@@ -442,6 +447,7 @@ void queue_close(struct queue *q)
 	if (q->batch)
 		mnl_nlmsg_batch_stop(q->batch);
 	free(q->tx);
+	free(q->pkts);
 	free(q->iov);
 	free(q->msgs);
 	free(q->rx);
@@ -658,27 +664,55 @@ static int packet_parse(const struct nlmsghdr *nlh, struct queue_packet *pkt)
 	return 0;
 }
 
-static void deliver(struct queue *q, const struct nlmsghdr *nlh,
-		    queue_cb cb, void *arg)
+static void deliver_parsed(struct queue *q, const struct queue_packet *pkt,
+			   queue_cb cb, void *arg)
 {
-	struct queue_packet pkt;
-
-	if (packet_parse(nlh, &pkt) < 0) {
-		COUNT(q, bad_messages, 1);
-		return;
-	}
 	COUNT(q, packets, 1);
-	q->cur_id = pkt.id;
+	q->cur_id = pkt->id;
 	q->cur_open = true;
-	cb(q, &pkt, arg);
+	cb(q, pkt, arg);
 	if (q->cur_open && !q->no_runs) {
 		/* Left for later: a batch verdict would sweep it along. */
 		q->no_runs = true;
 		log_debug("queue %u: packet %u left for a later verdict; "
 			  "verdicts go one by one from now on", q->num,
-			  pkt.id);
+			  pkt->id);
 	}
 	q->cur_open = false;
+}
+
+/* The packets gathered for the look-ahead: shown to it all at once, then
+ * to cb one by one, in the order they came. */
+static void look_flush(struct queue *q, queue_cb cb, void *arg)
+{
+	unsigned i, n = q->npkts;
+
+	if (!n)
+		return;
+	q->npkts = 0;
+	q->look(q, q->pkts, n, arg);
+	for (i = 0; i < n; i++)
+		deliver_parsed(q, &q->pkts[i], cb, arg);
+}
+
+/* One packet message: to cb now, or gathered for the look-ahead. */
+static void deliver(struct queue *q, const struct nlmsghdr *nlh,
+		    queue_cb cb, void *arg)
+{
+	struct queue_packet pkt, *slot = q->look ? &q->pkts[q->npkts] : &pkt;
+
+	if (packet_parse(nlh, slot) < 0) {
+		COUNT(q, bad_messages, 1);
+		return;
+	}
+	if (!q->look) {
+		deliver_parsed(q, &pkt, cb, arg);
+		return;
+	}
+	/* One message per datagram, so a burst fills pkts at most; more
+	 * would go as a burst of their own, still in order. */
+	if (++q->npkts == q->cfg.burst)
+		look_flush(q, cb, arg);
 }
 
 /* Walk one received datagram; returns the packets handed to cb. */
@@ -770,11 +804,18 @@ int queue_receive(struct queue *q, queue_cb cb, void *arg, int timeout_ms)
 		handled += handle(q, q->iov[i].iov_base,
 				  (int)q->msgs[i].msg_len,
 				  q->msgs[i].msg_hdr.msg_flags, cb, arg);
+	if (q->look)
+		look_flush(q, cb, arg);
 	q->in_burst = false;
 	if (handled)
 		COUNT(q, bursts, 1);
 	flush(q);
 	return handled;
+}
+
+void queue_set_lookahead(struct queue *q, queue_look_cb look)
+{
+	q->look = look;
 }
 
 int queue_interrupt(struct queue *q)

@@ -81,6 +81,12 @@ enum queue_verdict {
 typedef void (*queue_cb)(struct queue *q, const struct queue_packet *pkt,
 			 void *arg);
 
+/* Called once per burst before cb, with all of its packets in the order
+ * cb will then get them (cb's pkt is &pkts[i]): a look ahead, to judge
+ * them together or load what cb will read. Verdicts go in cb. */
+typedef void (*queue_look_cb)(struct queue *q, const struct queue_packet *pkts,
+			      unsigned n, void *arg);
+
 /*
  * Bind queue num with cfg (NULL: defaults): copy mode packet with
  * cfg->copy_range, GSO, fail-open as asked, max_len, the receive buffer.
@@ -123,6 +129,10 @@ int queue_verdict(struct queue *q, uint32_t id, enum queue_verdict v,
  */
 int queue_verdict_batch(struct queue *q, uint32_t id, enum queue_verdict v,
 			uint32_t mark);
+
+/* Have queue_receive() show each burst to look (NULL: no more) before
+ * calling its cb for each packet. */
+void queue_set_lookahead(struct queue *q, queue_look_cb look);
 
 /* Make queue_receive() return -1/EINTR now and from now on. Safe from any
  * thread and from a signal handler. Returns 0, or -1 with errno. */

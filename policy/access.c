@@ -122,20 +122,27 @@ int policy_entry_info(const struct policy *p, int32_t id,
 	return 0;
 }
 
+void policy_entry_prefetch(const struct policy *p, int32_t id)
+{
+	const struct table *t = entry_table(p, &id);
+
+	if (t)
+		table_entry_prefetch(t, id);
+}
+
 int policy_entry_prefix(const struct policy *p, int32_t id,
 			struct policy_addr *addr, unsigned *len)
 {
 	const struct table *t;
-	struct table_entry e;
 	int32_t local = id;
+	uint8_t l;
 
 	t = entry_table(p, &local);
-	if (!t || table_entry_get(t, local, &e) < 0) {
+	if (!t || table_entry_prefix(t, local, addr, &l) < 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	*addr = e.addr;
-	*len = e.len;
+	*len = l;
 	return 0;
 }
 

@@ -71,21 +71,16 @@ static int32_t lookup_profile(const struct policy *p,
 	return id < 0 ? -1 : id + (int32_t)table_count(p->v4);
 }
 
-void policy_decide(const struct policy *p, const struct policy_flow *flow,
-		   int64_t now, bool quarantined, struct policy_decision *d)
+/* The decision for a flow from a subscriber source (entry id, with its
+ * profile), or from none (id -1). */
+static void judge(const struct policy *p, const struct policy_flow *flow,
+		  int32_t id, uint16_t profile, bool quarantined,
+		  struct policy_decision *d)
 {
-	uint16_t profile = 0;
 	bool listed;
 
-	d->profile = -1;
-	d->entry = -1;
-	d->action = POLICY_ACCEPT;
-	if (policy_is_relay(p, &flow->dst)) {
-		d->reason = POLICY_REASON_RELAY;
-		goto out;
-	}
-	d->entry = lookup_profile(p, &flow->src, now, &profile);
-	if (d->entry < 0) {
+	d->entry = id;
+	if (id < 0) {
 		d->reason = POLICY_REASON_NOT_SUBSCRIBER;
 		goto out;
 	}
@@ -101,4 +96,69 @@ void policy_decide(const struct policy *p, const struct policy_flow *flow,
 	d->reason = listed ? POLICY_REASON_PORT : POLICY_REASON_DEFAULT;
 out:
 	d->verdict = p->mode == POLICY_MODE_MONITOR ? POLICY_ACCEPT : d->action;
+}
+
+/* Start d; true when a relay decides it (accept) and no lookup is due. */
+static bool judge_relay(const struct policy *p, const struct policy_flow *flow,
+			struct policy_decision *d)
+{
+	d->profile = -1;
+	d->entry = -1;
+	d->action = POLICY_ACCEPT;
+	if (!policy_is_relay(p, &flow->dst))
+		return false;
+	d->reason = POLICY_REASON_RELAY;
+	d->verdict = POLICY_ACCEPT;
+	return true;
+}
+
+void policy_decide(const struct policy *p, const struct policy_flow *flow,
+		   int64_t now, bool quarantined, struct policy_decision *d)
+{
+	uint16_t profile = 0;
+	int32_t id;
+
+	if (judge_relay(p, flow, d))
+		return;
+	id = lookup_profile(p, &flow->src, now, &profile);
+	judge(p, flow, id, profile, quarantined, d);
+}
+
+/* Flows judged per round of policy_decide_many(). */
+#define MANY_CHUNK 64
+
+void policy_decide_many(const struct policy *p,
+			const struct policy_flow *const *flows, size_t n,
+			int64_t now, struct policy_decision *const *d)
+{
+	const struct policy_addr *a[2][MANY_CHUNK];
+	uint16_t prof[MANY_CHUNK];
+	int32_t id[MANY_CHUNK];
+	size_t at[2][MANY_CHUNK], cnt[2], base, m, i, k;
+	int32_t off;
+
+	for (base = 0; base < n; base += m) {
+		m = n - base < MANY_CHUNK ? n - base : MANY_CHUNK;
+		cnt[0] = cnt[1] = 0;
+		for (i = base; i < base + m; i++) {
+			int f;
+
+			if (judge_relay(p, flows[i], d[i]))
+				continue;
+			f = !policy_addr_is_v4(&flows[i]->src);
+			a[f][cnt[f]] = &flows[i]->src;
+			at[f][cnt[f]++] = i;
+		}
+		for (int f = 0; f < 2; f++) {
+			if (!cnt[f])
+				continue;
+			table_lookup_many(f ? p->v6 : p->v4, a[f], cnt[f], now,
+					  id, prof);
+			off = f ? (int32_t)table_count(p->v4) : 0;
+			for (k = 0; k < cnt[f]; k++)
+				judge(p, flows[at[f][k]],
+				      id[k] < 0 ? -1 : id[k] + off, prof[k],
+				      false, d[at[f][k]]);
+		}
+	}
 }

@@ -158,6 +158,15 @@ void policy_errors_free(struct policy_errors *errs);
 void policy_decide(const struct policy *p, const struct policy_flow *flow,
 		   int64_t now, bool quarantined, struct policy_decision *d);
 
+/*
+ * policy_decide(flows[i], now, not quarantined, d[i]) for i < n, the
+ * lookups interleaved so that their cache misses overlap: what a burst
+ * of queued SYNs costs is then nearer one miss than n.
+ */
+void policy_decide_many(const struct policy *p,
+			const struct policy_flow *const *flows, size_t n,
+			int64_t now, struct policy_decision *const *d);
+
 /* Only the subscriber lookup: the live entry that decides src at now,
  * or -1 when the source is no subscriber. */
 int32_t policy_lookup(const struct policy *p, const struct policy_addr *src,
@@ -167,6 +176,9 @@ int32_t policy_lookup(const struct policy *p, const struct policy_addr *src,
  * with errno EINVAL when id is out of range. */
 int policy_entry_info(const struct policy *p, int32_t id,
 		      struct policy_entry_info *info);
+
+/* Start loading entry id's record (policy_entry_prefix will read it). */
+void policy_entry_prefetch(const struct policy *p, int32_t id);
 
 /* Entry id's prefix without making text (the verdict path): address
  * and length, an IPv4 one mapped with its IPv4 length. Returns 0, or -1

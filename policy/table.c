@@ -8,6 +8,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -31,6 +32,22 @@
 #define LEAF_RANGES 16
 #define SLOT_RANGES 4
 #define ROOT_RANGES 64
+/* Lookups in flight at once in table_lookup_many(): enough to keep the
+ * core's outstanding misses busy (bench_policy: 8 and 32 were no better). */
+#define MANY_CHUNK 16
+
+/* The phases of a lookup in steps (table_impl.h: struct cursor). */
+enum { LK_NODE, LK_SLOT, LK_HI, LK_SEARCH, LK_DONE };
+
+/* Ask for the cache lines of len bytes at a. */
+static inline void prefetch_span(const void *a, size_t len)
+{
+	const char *p = (const char *)((uintptr_t)a & ~(uintptr_t)63);
+	const char *end = (const char *)a + len;
+
+	for (; p < end; p += 64)
+		__builtin_prefetch(p);
+}
 
 /* Origins of the entries that keep one, ascending by id. */
 struct table_origin {
@@ -268,6 +285,16 @@ int32_t table_lookup_profile(const struct table *t,
 	return lookup6(&t->v6, key6_from(a), now, profile);
 }
 
+void table_lookup_many(const struct table *t,
+		       const struct policy_addr *const *a, size_t n,
+		       int64_t now, int32_t *ids, uint16_t *profiles)
+{
+	if (t->family == AF_INET)
+		lookup_many4(&t->v4, a, n, now, ids, profiles);
+	else
+		lookup_many6(&t->v6, a, n, now, ids, profiles);
+}
+
 size_t table_count(const struct table *t)
 {
 	return t->family == AF_INET ? t->v4.n : t->v6.n;
@@ -276,6 +303,16 @@ size_t table_count(const struct table *t)
 uint16_t table_profile(const struct table *t, int32_t id)
 {
 	return t->family == AF_INET ? t->v4.e[id].profile : t->v6.e[id].profile;
+}
+
+void table_entry_prefetch(const struct table *t, int32_t id)
+{
+	if (id < 0 || (size_t)id >= table_count(t))
+		return;
+	if (t->family == AF_INET)
+		prefetch_span(&t->v4.e[id], sizeof(t->v4.e[id]));
+	else
+		prefetch_span(&t->v6.e[id], sizeof(t->v6.e[id]));
 }
 
 static uint32_t origin_find(const struct table *t, uint32_t id)
@@ -309,6 +346,23 @@ int table_entry_get(const struct table *t, int32_t id, struct table_entry *e)
 	else
 		keep = get6(&t->v6, id, e);
 	e->origin = keep ? origin_find(t, (uint32_t)id) : TABLE_NO_ORIGIN;
+	return 0;
+}
+
+int table_entry_prefix(const struct table *t, int32_t id,
+		       struct policy_addr *addr, uint8_t *len)
+{
+	if (id < 0 || (size_t)id >= table_count(t)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (t->family == AF_INET) {
+		key4_to(t->v4.e[id].key, addr);
+		*len = t->v4.e[id].len;
+	} else {
+		key6_to(t->v6.e[id].key, addr);
+		*len = t->v6.e[id].len;
+	}
 	return 0;
 }
 

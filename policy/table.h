@@ -57,6 +57,21 @@ int32_t table_lookup_profile(const struct table *t,
 			     const struct policy_addr *a, int64_t now,
 			     uint16_t *profile);
 
+/* table_lookup_profile for n addresses a[i] (all of the table's family):
+ * ids[i], and profiles[i] where ids[i] is not -1. The lookups run
+ * interleaved, so their cache misses overlap: for a burst of packets. */
+void table_lookup_many(const struct table *t,
+		       const struct policy_addr *const *a, size_t n,
+		       int64_t now, int32_t *ids, uint16_t *profiles);
+
+/* Only entry id's prefix, as table_entry_get() would give it: no search
+ * for its origin (the block line's need). Returns 0, or -1 (EINVAL). */
+int table_entry_prefix(const struct table *t, int32_t id,
+		       struct policy_addr *addr, uint8_t *len);
+
+/* The entry's cache lines, for a caller about to read it. */
+void table_entry_prefetch(const struct table *t, int32_t id);
+
 size_t table_count(const struct table *t);
 
 /* The profile of entry id (0 .. count-1), for the decision path. */

@@ -11,9 +11,9 @@
  *   NAME(x)         the family's prefix for x (x ## 4, x ## 6)
  *
  * table.c also provides struct table_origin, same_prefix() and the
- * constants OWNER_EXPIRES, SLOT_CHILD, LEAF_RANGES, SLOT_RANGES and
- * ROOT_RANGES. Every macro above is undefined again at the end, so no
- * include guard.
+ * constants OWNER_EXPIRES, SLOT_CHILD, LEAF_RANGES, SLOT_RANGES,
+ * ROOT_RANGES and MANY_CHUNK, the lookup phases LK_* and prefetch_span().
+ * Every macro above is undefined again at the end, so no include guard.
  */
 
 #define KEY_MAX ((KEY_T)~(KEY_T)0)
@@ -277,62 +277,188 @@ static int NAME(build)(struct NAME(tab) *t, const struct table_input *in,
 	return 0;
 }
 
-static inline int32_t NAME(lookup)(const struct NAME(tab) *t, KEY_T key,
-				   int64_t now, uint16_t *profile)
-{
-	const struct NAME(entry) *e = t->e;
+/*
+ * A lookup in steps, so that many can run side by side: each step reads
+ * what the one before prefetched and prefetches what the next reads. One
+ * lookup alone is a chain of dependent cache misses (slot, node, starts,
+ * owner); a burst of them interleaved waits for all its misses at once.
+ */
+struct NAME(cursor) {
+	KEY_T key;
 	const struct NAME(node) *nd;
-	uint32_t lo = 0, hi, mid, v, w;
+	const uint32_t *sp;
+	uint32_t lo, hi;
+	int32_t id;
+	uint16_t profile;
+	uint8_t ph;
+};
+
+/* The range is known to be one of lo .. hi: load their starts, and the
+ * owners and profiles the search will pick from. */
+static inline void NAME(search_begin)(const struct NAME(tab) *t,
+				      struct NAME(cursor) *c)
+{
+	size_t n = c->hi - c->lo + 1;
+
+	prefetch_span(&t->start[c->lo], n * sizeof(*t->start));
+	prefetch_span(&t->owner[c->lo], n * sizeof(*t->owner));
+	if (t->rprof)
+		prefetch_span(&t->rprof[c->lo], n);
+	c->ph = LK_SEARCH;
+}
+
+static inline void NAME(cursor_init)(const struct NAME(tab) *t,
+				     struct NAME(cursor) *c, KEY_T key)
+{
+	c->key = key;
+	c->id = -1;
+	c->nd = NULL;
+	c->sp = NULL;
+	if (t->n == 0 || key < t->lo || key > t->hi) {
+		c->ph = LK_DONE;
+		return;
+	}
+	c->lo = 0;
+	c->hi = (uint32_t)t->nranges - 1;
+	if (t->nnodes) {
+		c->nd = t->node;
+		c->ph = LK_NODE;
+	} else {
+		NAME(search_begin)(t, c);
+	}
+}
+
+static inline void NAME(prefetch_node)(const struct NAME(node) *nd)
+{
+	prefetch_span(nd, sizeof(*nd));
+}
+
+/* One step; c->ph is LK_DONE once c->id (and c->profile) are known. */
+static inline void NAME(step)(const struct NAME(tab) *t,
+			      struct NAME(cursor) *c, int64_t now)
+{
+	const struct NAME(node) *nd = c->nd;
+	uint32_t lo, hi, mid, v, w;
 	KEY_T j;
 	int32_t id;
 
-	if (t->n == 0 || key < t->lo || key > t->hi)
-		return -1;
-	hi = (uint32_t)t->nranges - 1;
-	for (nd = t->nnodes ? t->node : NULL; nd; ) {
-		if (key < nd->lo) {
-			lo = hi = nd->first;
-			break;
+	switch (c->ph) {
+	case LK_NODE:
+		if (c->key < nd->lo) {
+			c->lo = c->hi = nd->first;
+			NAME(search_begin)(t, c);
+			return;
 		}
-		j = (key - nd->base) >> nd->shift;
+		j = (c->key - nd->base) >> nd->shift;
 		if (j >> nd->bits) {
-			lo = hi = nd->last;
-			break;
+			c->lo = c->hi = nd->last;
+			NAME(search_begin)(t, c);
+			return;
 		}
-		v = t->slot[nd->off + (size_t)j];
+		c->sp = &t->slot[nd->off + (size_t)j];
+		prefetch_span(c->sp, 2 * sizeof(*c->sp));
+		c->ph = LK_SLOT;
+		return;
+	case LK_SLOT:
+		v = c->sp[0];
 		if (v & SLOT_CHILD) {
-			nd = &t->node[v & ~SLOT_CHILD];
-			continue;
+			c->nd = &t->node[v & ~SLOT_CHILD];
+			NAME(prefetch_node)(c->nd);
+			c->ph = LK_NODE;
+			return;
 		}
-		w = t->slot[nd->off + (size_t)j + 1];
-		lo = v;
-		hi = w & SLOT_CHILD ? t->node[w & ~SLOT_CHILD].first : w;
+		w = c->sp[1];
+		c->lo = v;
+		if (w & SLOT_CHILD) {
+			/* The ranges end where the next slot's node starts. */
+			c->nd = &t->node[w & ~SLOT_CHILD];
+			NAME(prefetch_node)(c->nd);
+			c->ph = LK_HI;
+			return;
+		}
+		c->hi = w;
+		NAME(search_begin)(t, c);
+		return;
+	case LK_HI:
+		c->hi = nd->first;
+		NAME(search_begin)(t, c);
+		return;
+	case LK_SEARCH:
 		break;
+	default:
+		return;
 	}
-	/* The owner's lines load while the starts are searched. */
-	__builtin_prefetch(&t->owner[lo]);
-	if (t->rprof)
-		__builtin_prefetch(&t->rprof[lo]);
+	lo = c->lo;
+	hi = c->hi;
 	while (lo < hi) {
 		mid = lo + ((hi - lo + 1) >> 1);
-		if (t->start[mid] <= key)
+		if (t->start[mid] <= c->key)
 			lo = mid;
 		else
 			hi = mid - 1;
 	}
+	c->ph = LK_DONE;
 	id = t->owner[lo];
 	if (id < 0)
-		return -1;
+		return;
 	if (!(id & OWNER_EXPIRES)) {
-		*profile = t->rprof ? t->rprof[lo] : e[id].profile;
-		return id;
+		c->profile = t->rprof ? t->rprof[lo] : t->e[id].profile;
+		c->id = id;
+		return;
 	}
+	/* An expired owner: the innermost enclosing entry still alive. */
 	id &= ~OWNER_EXPIRES;
-	while (id >= 0 && e[id].expires && (int64_t)e[id].expires <= now)
-		id = e[id].parent;
+	while (id >= 0 && t->e[id].expires &&
+	       (int64_t)t->e[id].expires <= now)
+		id = t->e[id].parent;
 	if (id >= 0)
-		*profile = e[id].profile;
-	return id;
+		c->profile = t->e[id].profile;
+	c->id = id;
+}
+
+static inline int32_t NAME(lookup)(const struct NAME(tab) *t, KEY_T key,
+				   int64_t now, uint16_t *profile)
+{
+	struct NAME(cursor) c;
+
+	NAME(cursor_init)(t, &c, key);
+	while (c.ph != LK_DONE)
+		NAME(step)(t, &c, now);
+	if (c.id >= 0)
+		*profile = c.profile;
+	return c.id;
+}
+
+/*
+ * The lookups of n addresses, interleaved MANY_CHUNK at a time: each
+ * round takes every unfinished one a step further.
+ */
+static void NAME(lookup_many)(const struct NAME(tab) *t,
+			      const struct policy_addr *const *a, size_t n,
+			      int64_t now, int32_t *ids, uint16_t *profiles)
+{
+	struct NAME(cursor) c[MANY_CHUNK];
+	size_t base, m, i, left;
+
+	for (base = 0; base < n; base += m) {
+		m = n - base < MANY_CHUNK ? n - base : MANY_CHUNK;
+		for (left = 0, i = 0; i < m; i++) {
+			NAME(cursor_init)(t, &c[i], KEY_FROM(a[base + i]));
+			left += c[i].ph != LK_DONE;
+		}
+		while (left)
+			for (i = 0; i < m; i++) {
+				if (c[i].ph == LK_DONE)
+					continue;
+				NAME(step)(t, &c[i], now);
+				left -= c[i].ph == LK_DONE;
+			}
+		for (i = 0; i < m; i++) {
+			ids[base + i] = c[i].id;
+			if (c[i].id >= 0)
+				profiles[base + i] = c[i].profile;
+		}
+	}
 }
 
 /* Fill all of out but origin; returns whether the entry kept its origin. */

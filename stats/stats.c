@@ -272,6 +272,16 @@ static void block_line(struct stats *st, unsigned thread,
 	blocklog_push(st->bl, thread, &ev);
 }
 
+void stats_prefetch(const struct stats *st, const struct policy_addr *src)
+{
+	uint64_t key, h;
+	bool v6;
+
+	stats_key(st, src, &key, &v6);
+	h = stats_key_hash(st, key, v6);
+	stats_sub_prefetch(stats_shard(st, h), h);
+}
+
 void stats_syn(struct stats *st, unsigned thread, const struct policy *p,
 	       const struct policy_flow *f, int64_t now,
 	       struct policy_decision *d)

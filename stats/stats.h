@@ -100,6 +100,10 @@ void stats_syn(struct stats *st, unsigned thread, const struct policy *p,
 	       const struct policy_flow *f, int64_t now_ms,
 	       struct policy_decision *d);
 
+/* Start loading src's slot of the subscriber table, for a stats_syn()
+ * about to come (a burst's look-ahead). Reads nothing shared. */
+void stats_prefetch(const struct stats *st, const struct policy_addr *src);
+
 /* Housekeeping, about once a second, from one thread: end quarantines
  * (release lines), write the summaries of ended windows, give back the
  * window records nobody needs. */

@@ -461,7 +461,7 @@ START_TEST(test_real_bursts_through_the_verdict_loop_allocate_nothing)
 	q = queue_open(QNUM, NULL, err, sizeof(err));
 	ck_assert_msg(q != NULL, "%s", err);
 	w.d = &d;
-	w.q = q;
+	worker_attach(&w, q);
 
 	/* A first burst, then the counted ones. */
 	connects(fds, 16);

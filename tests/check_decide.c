@@ -361,6 +361,63 @@ START_TEST(test_blocking_default_queues_every_port)
 }
 END_TEST
 
+/*
+ * policy_decide_many() on a burst mixing every kind of flow (relay, both
+ * families, exceptions alive and expired, non-subscribers, each port)
+ * decides each exactly as policy_decide() does, in both modes.
+ */
+START_TEST(test_decide_many_matches_decide_one_by_one)
+{
+	static const char *const srcs[] = {
+		"100.64.0.9", "100.64.12.3", "100.64.12.9", "100.64.12.17",
+		"100.64.99.7", "192.0.2.77", "2001:db8:1000::25",
+		"2001:db8:1000::26", "2001:db8:3::7", "::ffff:100.64.12.3",
+	};
+	static const char *const dsts[] = {
+		"203.0.113.9", "192.0.2.25", "2001:db8:25::25", "2001:db8:2::1",
+	};
+	static const uint16_t ports[] = { 25, 80, 465, 587, 2525 };
+	enum { N = 150 };
+	struct policy_flow flows[N];
+	struct policy_decision many[N], one;
+	const struct policy_flow *fp[N];
+	struct policy_decision *dp[N];
+	char yaml[sizeof(base) + 32];
+
+	for (int mode = 0; mode < 2; mode++) {
+		struct policy *p;
+
+		snprintf(yaml, sizeof(yaml), "%s%s", base,
+			 mode ? "mode: monitor\n" : "");
+		p = load(yaml);
+		for (size_t i = 0; i < N; i++) {
+			ck_assert_int_eq(policy_addr_parse(srcs[i % 10],
+							   &flows[i].src), 0);
+			ck_assert_int_eq(policy_addr_parse(dsts[i / 10 % 4],
+							   &flows[i].dst), 0);
+			flows[i].dport = ports[i / 3 % 5];
+			fp[i] = &flows[i];
+			dp[i] = &many[i];
+		}
+		/* Before and after the /29's expiry, one burst each. */
+		for (int64_t now = T_2027 - 1; now <= T_2027; now++) {
+			memset(many, 0xa5, sizeof(many));
+			policy_decide_many(p, fp, N, now, dp);
+			for (size_t i = 0; i < N; i++) {
+				policy_decide(p, &flows[i], now, false, &one);
+				ck_assert_msg(memcmp(&one, &many[i],
+						     sizeof(one)) == 0,
+					      "flow %zu (%s, port %u) at %lld "
+					      "decided otherwise", i,
+					      srcs[i % 10], flows[i].dport,
+					      (long long)now);
+			}
+		}
+		policy_free(p);
+	}
+}
+END_TEST
+
 START_TEST(test_time_parse_and_format_round_trip)
 {
 	int64_t t;
@@ -405,6 +462,7 @@ Suite *decide_suite(void)
 	tcase_add_test(tc, test_aggregates_are_the_outermost_entries);
 	tcase_add_test(tc, test_ports_blocked_by_a_subscriber_profile_fail_closed);
 	tcase_add_test(tc, test_blocking_default_queues_every_port);
+	tcase_add_test(tc, test_decide_many_matches_decide_one_by_one);
 	tcase_add_test(tc, test_time_parse_and_format_round_trip);
 	suite_add_tcase(s, tc);
 	return s;

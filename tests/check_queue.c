@@ -398,6 +398,75 @@ START_TEST(test_a_packet_left_for_later_is_not_swept_by_a_batch)
 }
 END_TEST
 
+/* The look-ahead sees each burst whole, then cb gets its packets one by
+ * one, in that order, at the same addresses. */
+struct ahead {
+	struct plan p;
+	const struct queue_packet *pkts;
+	unsigned n, next, looks, seen;
+};
+
+static void ahead_look(struct queue *q, const struct queue_packet *pkts,
+		       unsigned n, void *arg)
+{
+	struct ahead *a = arg;
+
+	(void)q;
+	ck_assert_uint_eq(a->next, a->n);	/* the last burst all given */
+	ck_assert_uint_ge(n, 1);
+	ck_assert_uint_le(n, 8);
+	a->pkts = pkts;
+	a->n = n;
+	a->next = 0;
+	a->looks++;
+}
+
+static void ahead_packet(struct queue *q, const struct queue_packet *pkt,
+			 void *arg)
+{
+	struct ahead *a = arg;
+
+	ck_assert_ptr_eq(pkt, &a->pkts[a->next]);
+	a->next++;
+	a->seen++;
+	by_plan(q, pkt, &a->p);
+}
+
+START_TEST(test_lookahead_sees_each_burst_before_its_packets)
+{
+	struct queue_config cfg = { .burst = 8 };
+	struct ahead a = { .p = { .repeat = 12, .leave = 0 } };
+	struct queue_stats st;
+	struct queue *q;
+	char err[256];
+	int fds[20], i, n;
+
+	if (!private_netns())
+		return;
+	local_lab();
+	q = queue_open(QNUM, &cfg, err, sizeof(err));
+	ck_assert_msg(q != NULL, "%s", err);
+	queue_set_lookahead(q, ahead_look);
+	for (i = 0; i < 20; i++)
+		fds[i] = start_connect(25);
+	while (a.seen < 20 && (n = queue_receive(q, ahead_packet, &a, 2000)) > 0)
+		;
+	ck_assert_uint_eq(a.seen, 20);
+	ck_assert_uint_eq(a.next, a.n);
+	ck_assert_uint_ge(a.looks, 3);		/* 20 packets, bursts of 8 */
+	/* The verdicts given in cb still go out in runs. */
+	for (i = 0; i < 12; i++)
+		ck_assert_int_eq(connect_result(fds[i]), ECONNREFUSED);
+	ck_assert_uint_eq(kernel_waiting(), 0);
+	queue_stats(q, &st);
+	ck_assert_uint_eq(st.verdicts, 20);
+	ck_assert_uint_eq(st.verdict_errors, 0);
+	for (i = 0; i < 20; i++)
+		close(fds[i]);
+	queue_close(q);
+}
+END_TEST
+
 Suite *queue_suite(void)
 {
 	Suite *s = suite_create("queue");
@@ -413,6 +482,7 @@ Suite *queue_suite(void)
 	tcase_add_test(tc, test_overrun_is_counted_not_fatal);
 	tcase_add_test(tc, test_equal_verdicts_go_as_one_batch_message);
 	tcase_add_test(tc, test_a_packet_left_for_later_is_not_swept_by_a_batch);
+	tcase_add_test(tc, test_lookahead_sees_each_burst_before_its_packets);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -514,6 +514,39 @@ static ssize_t ref_linear(const struct refset *s, u128 key, int64_t now)
 	return best;
 }
 
+/*
+ * table_lookup_many() over a[0..n) at now gives, key by key, what
+ * table_lookup_profile() gives: the interleaved walk is the same walk.
+ */
+static void many_agrees(const struct table *t, const struct policy_addr *a,
+			size_t n, int64_t now)
+{
+	const struct policy_addr **pa = calloc(n, sizeof(*pa));
+	uint16_t *prof = calloc(n, sizeof(*prof));
+	int32_t *ids = calloc(n, sizeof(*ids));
+	size_t i;
+
+	ck_assert(pa && prof && ids);
+	for (i = 0; i < n; i++) {
+		pa[i] = &a[i];
+		prof[i] = 0xffff;
+	}
+	table_lookup_many(t, pa, n, now, ids, prof);
+	for (i = 0; i < n; i++) {
+		uint16_t want_prof = 0xffff;
+		int32_t want = table_lookup_profile(t, &a[i], now, &want_prof);
+
+		ck_assert_msg(ids[i] == want, "key %zu of %zu: many gave "
+			      "entry %d, one gave %d (%s)", i, n, ids[i], want,
+			      entry_text(t, want));
+		if (want >= 0)
+			ck_assert_uint_eq(prof[i], want_prof);
+	}
+	free(ids);
+	free(prof);
+	free(pa);
+}
+
 /* Reference 2: each length from the longest down, by exact match. */
 static ssize_t ref_by_length(const struct refset *s, u128 key, int64_t now)
 {
@@ -569,6 +602,8 @@ static void dup_count(void *ctx, uint32_t first, uint32_t again)
 
 static void cross_check(int family, uint64_t seed)
 {
+	struct policy_addr pa;
+	uint8_t plen;
 	unsigned bits = family == AF_INET ? 32 : 128;
 	unsigned cluster_len = family == AF_INET ? 12 : 40;
 	struct dup_check dc = { 0, true };
@@ -687,6 +722,32 @@ static void cross_check(int family, uint64_t seed)
 		ck_assert_uint_eq(e.expires, s.r[want].expires);
 		ck_assert(e.origin == TABLE_NO_ORIGIN ||
 			  e.origin == s.r[want].order);
+		/* The block line's shortcut names the same prefix. */
+		ck_assert_int_eq(table_entry_prefix(t, got, &pa, &plen), 0);
+		ck_assert_uint_eq(plen, e.len);
+		ck_assert(memcmp(&pa, &e.addr, sizeof(pa)) == 0);
+	}
+	ck_assert_int_eq(table_entry_prefix(t, (int32_t)table_count(t), &pa,
+					    &plen), -1);
+
+	/* The same keys as a burst would bring them, interleaved. */
+	{
+		struct policy_addr *burst = calloc(4096, sizeof(*burst));
+
+		ck_assert_ptr_nonnull(burst);
+		for (i = 0; i < 4096; i++) {
+			const struct ref *r = &s.r[rng() % s.n];
+			u128 key = i % 3 ? r->key | (rng128() & ~r->mask)
+					 : rng128();
+
+			if (bits == 32)
+				key &= 0xffffffff;
+			addr_of(key, bits, &burst[i]);
+		}
+		for (i = 0; i < 4096; i += 256)
+			many_agrees(t, burst + i, 256 - i / 64,
+				    NOW - 12 + (int64_t)(i % 25));
+		free(burst);
 	}
 
 	/* Parents: the longest strictly enclosing prefix, for a sample. */
@@ -733,7 +794,7 @@ static void sweep(int family, const char *from, unsigned step)
 {
 	unsigned bits = family == AF_INET ? 32 : 128;
 	struct table_input in[200];
-	struct policy_addr a;
+	struct policy_addr a, *keys;
 	struct refset s;
 	struct table *t;
 	char buf[80], host[64];
@@ -768,6 +829,8 @@ static void sweep(int family, const char *from, unsigned step)
 		s.r[i].expires = in[i].expires;
 		s.r[i].profile = in[i].profile;
 	}
+	keys = calloc(65536, sizeof(*keys));
+	ck_assert_ptr_nonnull(keys);
 	for (i = 0; i < 65536; i++) {
 		u128 key = base + ((u128)i << step);
 		ssize_t want = ref_linear(&s, key, NOW);
@@ -775,12 +838,19 @@ static void sweep(int family, const char *from, unsigned step)
 		int32_t got;
 
 		addr_of(key, bits, &a);
+		keys[i] = a;
 		got = table_lookup(t, &a, NOW);
 		ck_assert_int_eq(table_entry_get(t, got, &e), 0);
 		ck_assert_msg(e.len == s.r[want].len &&
 			      key_of(&e.addr, bits) == s.r[want].key,
 			      "key %zu: got %s", i, entry_text(t, got));
 	}
+	/* In and out of the exception's life, in bursts of every size. */
+	for (i = 0; i < 65536; i += 1 + i % 97)
+		many_agrees(t, keys + i, 65536 - i < 1 + i % 97 ? 65536 - i
+							: 1 + i % 97,
+			    i % 2 ? NOW : NOW - 1);
+	free(keys);
 	free(s.r);
 	table_free(t);
 }
