@@ -9,13 +9,15 @@
 #   pcd-q2    portcullisd --queues 2
 #
 # and prints the table (median, min-max; ratios taken within each
-# repetition), also written to bench/results/DATE-HOST.txt.
+# repetition), once with the example policy's reject verdict and once
+# with drop; written to bench/results/DATE-HOST.txt (raw figures in
+# DATE-HOST-VERDICT.tsv).
 #
 # Environment: BENCH_QUICK=1 (one short repetition), BENCH_REPS=N,
 # BENCH_CONFIGS="kernel kernel-reject minimal pcd-q1 pcd-q2", BENCH_OUT=FILE,
 # BENCH_TESTS="latency live capacity at80 cost" (at80 needs capacity),
 # BENCH_PCD_ARGS (extra portcullisd flags, for trying a change),
-# BENCH_VERDICT=drop (see VERDICT), BENCH_PREFIXES (default 1000000),
+# BENCH_VERDICTS (see VERDICTS), BENCH_PREFIXES (default 1000000),
 # BENCH_CAP_ROUNDS (drains per capacity test); for make bench-profile,
 # BENCH_PERF_ARGS (more perf record flags, e.g. -g) and BENCH_PERF_KEEP=
 # PATH (keep each consumer's perf.data as PATH.CONFIG); a
@@ -36,12 +38,24 @@ else
 	REPS=${BENCH_REPS:-3}
 	LIVE_S=3 COST_S=3 CAP_ROUNDS=${BENCH_CAP_ROUNDS:-4} LAT_N=2000
 fi
-CONFIGS=${BENCH_CONFIGS:-"kernel kernel-reject minimal pcd-q1 pcd-q2"}
-# The verdict for residential port 25: reject (the example policy: a TCP
-# reset the kernel builds for each SYN) or drop (BENCH_VERDICT=drop: the
-# policy, the minimal consumer and the kernel reference all drop).
-VERDICT=${BENCH_VERDICT:-reject}
-case $VERDICT in reject|drop) ;; *) echo "bench: BENCH_VERDICT is reject or drop" >&2; exit 2 ;; esac
+# The verdicts for residential port 25, one pass each: reject (the
+# example policy: a TCP reset the kernel builds for each SYN, the same
+# work after any consumer's verdict) and drop (the policy, the minimal
+# consumer and the kernel reference all drop: what the consumers
+# themselves cost shows most). BENCH_VERDICTS=reject or drop for one.
+VERDICTS=${BENCH_VERDICTS:-"reject drop"}
+for v in $VERDICTS; do
+	case $v in reject|drop) ;; *) echo "bench: BENCH_VERDICTS: reject or drop, not $v" >&2; exit 2 ;; esac
+done
+VERDICT=${VERDICTS%% *}
+default_configs() {
+	if [ "$1" = reject ]; then
+		echo "kernel kernel-reject minimal pcd-q1 pcd-q2"
+	else
+		echo "kernel minimal pcd-q1 pcd-q2"
+	fi
+}
+CONFIGS=${BENCH_CONFIGS:-$(default_configs "$VERDICT")}
 COST_RATE=${BENCH_COST_RATE:-100000}	# SYN/s offered in the cost test
 CAP_N=8000				# SYNs queued per queue (max_len 8192)
 LAT_RATE=1000
@@ -433,29 +447,53 @@ if [ "${1:-}" = profile ]; then
 	exit 0
 fi
 
+# One pass per verdict: the interleaved repetitions, then its table.
+run_pass() {
+	local c k order
+	VERDICT=$1
+	CONFIGS=${BENCH_CONFIGS:-$(default_configs "$VERDICT")}
+	RAW=$WORK/raw-$VERDICT.tsv
+	: >"$RAW"
+	make_policy
+	echo "bench: $VERDICT: $REPS repetition(s) of: $CONFIGS (load $(cut -d' ' -f1 /proc/loadavg))"
+	set -- $CONFIGS
+	for REP in $(seq "$REPS"); do
+		# Rotate the order each repetition, so drift spreads over all.
+		order=("$@")
+		k=$(( (REP - 1) % $# ))
+		order=("${order[@]:$k}" "${order[@]:0:$k}")
+		for c in "${order[@]}"; do
+			echo "bench: $VERDICT: repetition $REP: $c"
+			start_config "$c"
+			want latency && test_latency
+			want live && test_live live
+			want capacity && test_capacity
+			if want at80 && [ -n "$CONSUMER_PID" ]; then
+				cap=$(awk -v r="$REP" -v c="$c" '$1==r && $2==c && $3=="cap.rate" {print $4}' "$RAW")
+				[ -n "$cap" ] &&
+					test_live at80 "$(awk -v c="$cap" 'BEGIN{printf "%.0f", c*0.8}')"
+			fi
+			want cost && test_cost
+			stop_config
+		done
+	done
+	{
+		echo
+		if [ "$VERDICT" = reject ]; then
+			echo "== verdict reject: residential port 25 as the example policy has it (a TCP reset per SYN, built by the kernel)"
+		else
+			echo "== verdict drop: residential port 25 dropped (the policy, the minimal consumer and the kernel reference alike)"
+		fi
+		python3 "$TOP/bench/table.py" "$RAW" $CONFIGS
+	} >>"$WORK/tables.txt"
+	cp "$RAW" "$WORK/out-$VERDICT.tsv"
+}
+
 START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "bench: $REPS repetition(s) of: $CONFIGS (load $LOAD0)"
-set -- $CONFIGS
-for REP in $(seq "$REPS"); do
-	# Rotate the order each repetition, so drift spreads over all.
-	order=("$@")
-	k=$(( (REP - 1) % $# ))
-	order=("${order[@]:$k}" "${order[@]:0:$k}")
-	for c in "${order[@]}"; do
-		echo "bench: repetition $REP: $c"
-		start_config "$c"
-		want latency && test_latency
-		want live && test_live live
-		want capacity && test_capacity
-		if want at80 && [ -n "$CONSUMER_PID" ]; then
-			cap=$(awk -v r="$REP" -v c="$c" '$1==r && $2==c && $3=="cap.rate" {print $4}' "$RAW")
-			[ -n "$cap" ] &&
-				test_live at80 "$(awk -v c="$cap" 'BEGIN{printf "%.0f", c*0.8}')"
-		fi
-		want cost && test_cost
-		stop_config
-	done
+: >"$WORK/tables.txt"
+for v in $VERDICTS; do
+	run_pass "$v"
 done
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -466,8 +504,10 @@ mkdir -p "$(dirname "$OUT")"
 	echo "machine: $(host_line)"
 	echo "commit: $(git -C "$TOP" rev-parse --short HEAD 2>/dev/null)$(git -C "$TOP" diff --quiet 2>/dev/null || echo '+dirty'); load before $LOAD0, after $LOAD1"
 	echo "policy: examples/policy.yaml + $NPREFIX generated prefixes (residential), block log on; $REPS repetition(s)"
-	python3 "$TOP/bench/table.py" "$RAW" $CONFIGS
+	cat "$WORK/tables.txt"
 } | tee "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
-cp "$RAW" "${OUT%.txt}.tsv"
+for v in $VERDICTS; do
+	cp "$WORK/out-$v.tsv" "${OUT%.txt}-$v.tsv"
+done
 echo "bench: written to ${OUT#$TOP/}"
