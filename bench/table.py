@@ -153,6 +153,20 @@ for c in pcds:
     lat = med(per_rep(c, "lat.p50", "minimal", diff))
     at80 = series(c, "at80.qdrops") + series(c, "at80.leaks")
     drops = sum(at80) if at80 else None
+    # The generator shares the cores: where it could not offer 80% of
+    # the capacity (within 5%) and nothing was lost, the test did not
+    # happen; losses at a lower rate still fail it.
+    asked = [0.8 * raw[(c, "cap.rate")][r] for r in reps
+             if r in raw.get((c, "cap.rate"), {})]
+    offered = series(c, "at80.offered")
+    short = [o for o, a in zip(offered, asked) if o < 0.95 * a]
+    at80_shown = "%d" % drops if drops is not None else "-"
+    if short and drops is not None:
+        at80_shown = ("%d; the generator offered %s of the %s SYN/s asked"
+                      % (drops, fmt(statistics.median(offered), "/s"),
+                         fmt(statistics.median(asked), "/s")))
+        if drops == 0:
+            drops = None
     checks = [
         ("capacity >= 2x minimal", cap, cap is not None and cap >= 2,
          "%.3fx" % cap if cap is not None else "-"),
@@ -162,7 +176,7 @@ for c in pcds:
         ("p50 within 10 us of minimal", lat, lat is not None and lat <= 10,
          "%+.1f us" % lat if lat is not None else "-"),
         ("no drop or leak at 80% of capacity", drops, drops == 0,
-         "%d" % drops if drops is not None else "-"),
+         at80_shown),
     ]
     print("  %s: " % names.get(c, c) + "; ".join(
         "%s %s (%s)" % (name, "not measured" if v is None else

@@ -138,7 +138,7 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 			policy_decide(w->cur, &syn.flow, w->now_ms / 1000,
 				      false, &dec);
 	}
-	atomic_fetch_add_explicit(&w->parse[st], 1, memory_order_relaxed);
+	counter_bump(&w->parse[st]);
 	if (st != PARSE_SYN) {
 		/* The kernel queues only subscriber SYNs to named ports. One
 		 * we cannot read whole (an IPv6 extension chain padded past
@@ -149,8 +149,7 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 		    unreadable_blocks(w, &syn, &dec)) {
 			account(w, &syn.flow, &dec);
 			gen_count(w->gen, w->index, dec.action, dec.profile, 0);
-			atomic_fetch_add_explicit(&w->verdicts[dec.verdict], 1,
-						  memory_order_relaxed);
+			counter_bump(&w->verdicts[dec.verdict]);
 			queue_verdict(q, pkt->id, dec.verdict == POLICY_ACCEPT ?
 				      QUEUE_ACCEPT : QUEUE_DROP, 0);
 			return;
@@ -171,8 +170,7 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 		mark = (pkt->mark & ~RULESET_REJECT_MARK) | RULESET_REJECT_MARK;
 		break;
 	}
-	atomic_fetch_add_explicit(&w->verdicts[dec.verdict], 1,
-				  memory_order_relaxed);
+	counter_bump(&w->verdicts[dec.verdict]);
 	gen_count(w->gen, w->index, dec.action, dec.profile, syn.flow.dport);
 	if (queue_verdict(q, pkt->id, v, mark) < 0)
 		log_debug("queue %u: verdict for %u: %s", queue_num(q),
