@@ -125,20 +125,20 @@ void policy_decide(const struct policy *p, const struct policy_flow *flow,
 }
 
 /* Flows judged per round of policy_decide_many(). */
-#define MANY_CHUNK 64
+#define DECIDE_CHUNK 64
 
 void policy_decide_many(const struct policy *p,
 			const struct policy_flow *const *flows, size_t n,
 			int64_t now, struct policy_decision *const *d)
 {
-	const struct policy_addr *a[2][MANY_CHUNK];
-	uint16_t prof[MANY_CHUNK];
-	int32_t id[MANY_CHUNK];
-	size_t at[2][MANY_CHUNK], cnt[2], base, m, i, k;
+	const struct policy_addr *a[2][DECIDE_CHUNK];
+	uint16_t prof[DECIDE_CHUNK];
+	int32_t id[DECIDE_CHUNK];
+	size_t at[2][DECIDE_CHUNK], cnt[2], base, m, i, k;
 	int32_t off;
 
 	for (base = 0; base < n; base += m) {
-		m = n - base < MANY_CHUNK ? n - base : MANY_CHUNK;
+		m = n - base < DECIDE_CHUNK ? n - base : DECIDE_CHUNK;
 		cnt[0] = cnt[1] = 0;
 		for (i = base; i < base + m; i++) {
 			int f;

@@ -277,6 +277,39 @@ static int NAME(build)(struct NAME(tab) *t, const struct table_input *in,
 	return 0;
 }
 
+/* The lookup's end, once the range is known to be one of lo .. hi: the
+ * one holding key, its owner alive at now and the owner's profile. */
+static inline int32_t NAME(settle)(const struct NAME(tab) *t, KEY_T key,
+				   uint32_t lo, uint32_t hi, int64_t now,
+				   uint16_t *profile)
+{
+	uint32_t mid;
+	int32_t id;
+
+	while (lo < hi) {
+		mid = lo + ((hi - lo + 1) >> 1);
+		if (t->start[mid] <= key)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	id = t->owner[lo];
+	if (id < 0)
+		return -1;
+	if (!(id & OWNER_EXPIRES)) {
+		*profile = t->rprof ? t->rprof[lo] : t->e[id].profile;
+		return id;
+	}
+	/* An expired owner: the innermost enclosing entry still alive. */
+	id &= ~OWNER_EXPIRES;
+	while (id >= 0 && t->e[id].expires &&
+	       (int64_t)t->e[id].expires <= now)
+		id = t->e[id].parent;
+	if (id >= 0)
+		*profile = t->e[id].profile;
+	return id;
+}
+
 /*
  * A lookup in steps, so that many can run side by side: each step reads
  * what the one before prefetched and prefetches what the next reads. One
@@ -338,9 +371,8 @@ static inline void NAME(step)(const struct NAME(tab) *t,
 			      struct NAME(cursor) *c, int64_t now)
 {
 	const struct NAME(node) *nd = c->nd;
-	uint32_t lo, hi, mid, v, w;
+	uint32_t v, w;
 	KEY_T j;
-	int32_t id;
 
 	switch (c->ph) {
 	case LK_NODE:
@@ -388,45 +420,50 @@ static inline void NAME(step)(const struct NAME(tab) *t,
 	default:
 		return;
 	}
-	lo = c->lo;
-	hi = c->hi;
-	while (lo < hi) {
-		mid = lo + ((hi - lo + 1) >> 1);
-		if (t->start[mid] <= c->key)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
 	c->ph = LK_DONE;
-	id = t->owner[lo];
-	if (id < 0)
-		return;
-	if (!(id & OWNER_EXPIRES)) {
-		c->profile = t->rprof ? t->rprof[lo] : t->e[id].profile;
-		c->id = id;
-		return;
-	}
-	/* An expired owner: the innermost enclosing entry still alive. */
-	id &= ~OWNER_EXPIRES;
-	while (id >= 0 && t->e[id].expires &&
-	       (int64_t)t->e[id].expires <= now)
-		id = t->e[id].parent;
-	if (id >= 0)
-		c->profile = t->e[id].profile;
-	c->id = id;
+	c->id = NAME(settle)(t, c->key, c->lo, c->hi, now, &c->profile);
 }
 
+/*
+ * One lookup alone: the same walk as the steps above, as a plain loop
+ * (bench_policy, 1M prefixes: 77 ns against 116 through the steps, whose
+ * switch the branch predictor cannot follow).
+ */
 static inline int32_t NAME(lookup)(const struct NAME(tab) *t, KEY_T key,
 				   int64_t now, uint16_t *profile)
 {
-	struct NAME(cursor) c;
+	const struct NAME(node) *nd;
+	uint32_t lo = 0, hi, v, w;
+	KEY_T j;
 
-	NAME(cursor_init)(t, &c, key);
-	while (c.ph != LK_DONE)
-		NAME(step)(t, &c, now);
-	if (c.id >= 0)
-		*profile = c.profile;
-	return c.id;
+	if (t->n == 0 || key < t->lo || key > t->hi)
+		return -1;
+	hi = (uint32_t)t->nranges - 1;
+	for (nd = t->nnodes ? t->node : NULL; nd; ) {
+		if (key < nd->lo) {
+			lo = hi = nd->first;
+			break;
+		}
+		j = (key - nd->base) >> nd->shift;
+		if (j >> nd->bits) {
+			lo = hi = nd->last;
+			break;
+		}
+		v = t->slot[nd->off + (size_t)j];
+		if (v & SLOT_CHILD) {
+			nd = &t->node[v & ~SLOT_CHILD];
+			continue;
+		}
+		w = t->slot[nd->off + (size_t)j + 1];
+		lo = v;
+		hi = w & SLOT_CHILD ? t->node[w & ~SLOT_CHILD].first : w;
+		break;
+	}
+	/* The owner's lines load while the starts are searched. */
+	__builtin_prefetch(&t->owner[lo]);
+	if (t->rprof)
+		__builtin_prefetch(&t->rprof[lo]);
+	return NAME(settle)(t, key, lo, hi, now, profile);
 }
 
 /*
