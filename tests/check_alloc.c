@@ -496,6 +496,124 @@ static bool under_valgrind(void)
 	return pre && strstr(pre, "vgpreload");
 }
 
+
+/* Listen on addr:port in the namespace; the socket, to close. */
+static int listen_on(const char *addr, uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	ck_assert_int_ge(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	inet_pton(AF_INET, addr, &a.sin_addr);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(fd, 64), 0);
+	return fd;
+}
+
+/* 0 once connected, else the error (ECONNREFUSED: a reset). */
+static int connect_outcome(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	ck_assert_int_eq(poll(&pfd, 1, 2000), 1);
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	return err;
+}
+
+/*
+ * One burst mixing what the look-ahead judges together: residential,
+ * business and non-subscriber sources, port 25 and 587, the relay. Each
+ * connect must end as its own decision says: the verdicts go to the
+ * packets they were made for, in runs, whatever the mix.
+ */
+START_TEST(test_a_mixed_burst_gets_each_packet_its_own_verdict)
+{
+	static const char *const srcs[] = {
+		"100.64.0.2", "100.64.0.17", "203.0.113.5",
+	};
+	static const struct { const char *dst; uint16_t port; } to[] = {
+		{ "198.51.100.1", 25 }, { "198.51.100.1", 587 },
+		{ "192.0.2.25", 25 }, { "198.51.100.1", 25 },
+	};
+	enum { N = 48 };
+	struct daemon d = { 0 };
+	struct worker w = { 0 };
+	int fds[N], lfd[3], got = 0, n, refused = 0;
+	struct queue *q;
+	char err[256];
+	struct fx fx;
+
+	if (!private_netns())
+		return;
+	ck_assert_int_eq(system(
+		"ip link set lo up && ip addr add 198.51.100.1/32 dev lo && "
+		"ip addr add 192.0.2.25/32 dev lo && "
+		"ip addr add 100.64.0.2/32 dev lo && "
+		"ip addr add 100.64.0.17/32 dev lo && "
+		"ip addr add 203.0.113.5/32 dev lo && "
+		"iptables -A OUTPUT -p tcp -m mark --mark 0x40000000/0x40000000"
+		" -j REJECT --reject-with tcp-reset && "
+		"iptables -A OUTPUT -p tcp --syn -m multiport --dports 25,587 "
+		"-j NFQUEUE --queue-num 65001"), 0);
+	lfd[0] = listen_on("198.51.100.1", 25);
+	lfd[1] = listen_on("198.51.100.1", 587);
+	lfd[2] = listen_on("192.0.2.25", 25);
+	fx_open(&fx, 1);
+	d.opts.queues = 1;
+	d.stats = fx.st;
+	atomic_store(&d.gen, gen_new(fx.p, 1));
+	ck_assert_ptr_nonnull(atomic_load(&d.gen));
+	q = queue_open(QNUM, NULL, err, sizeof(err));
+	ck_assert_msg(q != NULL, "%s", err);
+	w.d = &d;
+	worker_attach(&w, q);
+
+	for (int i = 0; i < N; i++) {
+		struct sockaddr_in src = { .sin_family = AF_INET };
+		struct sockaddr_in dst = { .sin_family = AF_INET };
+
+		inet_pton(AF_INET, srcs[i % 3], &src.sin_addr);
+		inet_pton(AF_INET, to[i / 3 % 4].dst, &dst.sin_addr);
+		dst.sin_port = htons(to[i / 3 % 4].port);
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		ck_assert_int_ge(fds[i], 0);
+		ck_assert_int_eq(bind(fds[i], (struct sockaddr *)&src,
+				      sizeof(src)), 0);
+		ck_assert(connect(fds[i], (struct sockaddr *)&dst,
+				  sizeof(dst)) < 0 && errno == EINPROGRESS);
+	}
+	while (got < N && (n = worker_burst(&w, 2000)) > 0)
+		got += n;
+	ck_assert_int_eq(got, N);
+	for (int i = 0; i < N; i++) {
+		/* Only residential to port 25 of a non-relay is reset. */
+		bool reject = i % 3 == 0 && to[i / 3 % 4].port == 25 &&
+			      strcmp(to[i / 3 % 4].dst, "192.0.2.25") != 0;
+		int e = connect_outcome(fds[i]);
+
+		ck_assert_msg(e == (reject ? ECONNREFUSED : 0),
+			      "connect %d (%s to %s:%u): %s", i, srcs[i % 3],
+			      to[i / 3 % 4].dst, to[i / 3 % 4].port,
+			      e ? strerror(e) : "connected");
+		refused += reject;
+		close(fds[i]);
+	}
+	ck_assert_uint_eq(atomic_load(&w.verdicts[POLICY_REJECT]),
+			  (unsigned)refused);
+	ck_assert_uint_eq(atomic_load(&w.verdicts[POLICY_ACCEPT]),
+			  (unsigned)(N - refused));
+	for (int i = 0; i < 3; i++)
+		close(lfd[i]);
+	queue_close(q);
+	gen_free(atomic_load(&d.gen));
+	fx.p = NULL;
+	fx_close(&fx);
+}
+END_TEST
 Suite *alloc_suite(void)
 {
 	Suite *s = suite_create("alloc");
@@ -511,6 +629,7 @@ Suite *alloc_suite(void)
 	tcase_add_test(tc, test_the_counter_sees_an_allocation);
 	tcase_add_test(tc, test_parse_decide_and_stats_allocate_nothing);
 	tcase_add_test(tc, test_real_bursts_through_the_verdict_loop_allocate_nothing);
+	tcase_add_test(tc, test_a_mixed_burst_gets_each_packet_its_own_verdict);
 	suite_add_tcase(s, tc);
 	return s;
 }
