@@ -151,7 +151,8 @@ make_policy() {
 	grep -q bench.list "$WORK/policy.yaml" || die "policy: no place for the list"
 	if [ "$VERDICT" = drop ]; then
 		sed -i 's/^    ports: { 25: reject, 465: accept, 587: accept }/    ports: { 25: drop, 465: accept, 587: accept }/' "$WORK/policy.yaml"
-		grep -q '25: drop, 465: accept' "$WORK/policy.yaml" || die "policy: residential 25 is not reject"
+		grep -q '25: drop, 465: accept' "$WORK/policy.yaml" ||
+			die "policy: no '25: reject' line in the residential profile to turn into drop"
 	fi
 	"$TOP/portcullis" check "$WORK/policy.yaml" >"$WORK/check.txt" || {
 		cat "$WORK/check.txt" >&2; die "the bench policy does not load"; }
@@ -412,16 +413,17 @@ host_line() {
 for b in syngen leakcount minimal_consumer tcplat qwatch; do
 	[ -x "$BIN/$b" ] || die "$BIN/$b missing (make bench builds it)"
 done
-make_policy
 bench_lab_up
-: >"$RAW"
 
 # make bench-profile: where one SYN's microseconds go, for each consumer
-# of $BENCH_CONFIGS (default: the minimal one and portcullisd -q1), from
+# of $BENCH_CONFIGS (default: the minimal one and portcullisd -q1), with
+# the first verdict of $BENCH_VERDICTS (reject unless told), from
 # perf sampling every core while full queues are drained (bench/profile.py).
 if [ "${1:-}" = profile ]; then
 	command -v perf >/dev/null || die "perf is not installed (apt-get install linux-perf)"
 	[ -n "${BENCH_CONFIGS:-}" ] || CONFIGS="minimal pcd-q1"
+	make_policy
+	: >"$RAW"
 	for c in $CONFIGS; do
 		start_config "$c"
 		[ -n "$CONSUMER_PID" ] || { stop_config; continue; }

@@ -608,8 +608,8 @@ int main(int argc, char **argv)
 	       "duplicates.\nbuild ms: table_build(), or for policy_load the "
 	       "whole load (YAML, list file, checks, build).\npolicy_decide: "
 	       "the whole decision (relay, lookup, profile port) on the loaded "
-	       "policy, the same kind of probes.\n, bursts: the same lookups "
-	       "or decisions %d at a time, interleaved (table_lookup_many, "
+	       "policy, the same kind of probes.\ntable, bursts and decide, "
+	       "bursts: the same lookups or decisions %d at a time, interleaved (table_lookup_many, "
 	       "policy_decide_many), as the verdict thread makes them.\n",
 	       BURST);
 	return 0;

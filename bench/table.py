@@ -156,10 +156,12 @@ for c in pcds:
     # The generator shares the cores: where it could not offer 80% of
     # the capacity (within 5%) and nothing was lost, the test did not
     # happen; losses at a lower rate still fail it.
-    asked = [0.8 * raw[(c, "cap.rate")][r] for r in reps
-             if r in raw.get((c, "cap.rate"), {})]
-    offered = series(c, "at80.offered")
-    short = [o for o, a in zip(offered, asked) if o < 0.95 * a]
+    pairs = [(raw[(c, "at80.offered")][r], 0.8 * raw[(c, "cap.rate")][r])
+             for r in reps if r in raw.get((c, "at80.offered"), {}) and
+             r in raw.get((c, "cap.rate"), {})]
+    offered = [o for o, _ in pairs]
+    asked = [a for _, a in pairs]
+    short = [o for o, a in pairs if o < 0.95 * a]
     at80_shown = "%d" % drops if drops is not None else "-"
     if short and drops is not None:
         at80_shown = ("%d; the generator offered %s of the %s SYN/s asked"

@@ -24,7 +24,6 @@
 
 struct daemon;
 
-/* Per verdict thread; counters written by that thread only. */
 /* The look-ahead's work on one packet of a burst (worker.c). */
 struct worker_slot {
 	struct parse_syn syn;
@@ -32,9 +31,11 @@ struct worker_slot {
 	enum parse_status st;
 };
 
-/* Packets of a burst judged ahead together: the queue's default burst. */
-#define WORKER_LOOK 64
+/* Packets of a burst judged ahead together: a whole burst of the queue as
+ * the daemon opens it (more go one by one). */
+#define WORKER_LOOK QUEUE_DEFAULT_BURST
 
+/* Per verdict thread; counters written by that thread only. */
 struct worker {
 	struct daemon *d;
 	struct queue *q;
@@ -54,7 +55,7 @@ struct worker {
 	/* The burst as the look-ahead parsed and judged it (the first
 	 * nlook of its packets, from look on); NULL outside a burst. */
 	const struct queue_packet *look;
-	unsigned nlook;
+	unsigned nlook, next;		/* next: slot of the coming cb */
 	struct worker_slot slot[WORKER_LOOK];
 	const struct policy_flow *flows[WORKER_LOOK];
 	struct policy_decision *decs[WORKER_LOOK];

@@ -59,7 +59,7 @@ struct gen *gen_new(struct policy *p, unsigned nthreads);
 
 /* Bump a counter that one thread alone writes: no locked instruction on
  * the SYN path; readers use atomic loads. */
-static inline void counter_bump(atomic_uint_fast64_t *c)
+static inline void gen_counter_bump(atomic_uint_fast64_t *c)
 {
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed)
 			      + 1, memory_order_relaxed);
@@ -72,7 +72,7 @@ static inline void gen_count(struct gen *g, unsigned thread,
 	unsigned ps = profile < 0 ? GEN_PROFILES :
 		      profile < GEN_PROFILES ? (unsigned)profile
 					     : GEN_PROFILES + 1;
-	counter_bump(&g->counts[thread].v[a][ps][g->port_slot[port]]);
+	gen_counter_bump(&g->counts[thread].v[a][ps][g->port_slot[port]]);
 }
 
 /* Add g's counts into totals by name. Returns 0, or -1 with ENOMEM. */

@@ -42,6 +42,7 @@ static void burst_end(struct worker *w)
 {
 	w->look = NULL;
 	w->nlook = 0;
+	w->next = 0;
 	w->cur = NULL;
 	w->gen = NULL;
 	atomic_store(&w->in_use, NULL);
@@ -112,6 +113,7 @@ static void look_ahead(struct queue *q, const struct queue_packet *pkts,
 	}
 	w->look = pkts;
 	w->nlook = n;
+	w->next = 0;
 }
 
 static void on_packet(struct queue *q, const struct queue_packet *pkt,
@@ -123,22 +125,23 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 	enum parse_status st;
 	enum queue_verdict v = QUEUE_ACCEPT;
 	uint32_t mark = 0;
-	size_t at = (size_t)(pkt - w->look);
 
 	if (!w->cur)
 		burst_begin(w);
-	if (w->look && pkt >= w->look && at < w->nlook) {
-		/* Parsed and judged ahead. */
-		st = w->slot[at].st;
-		syn = w->slot[at].syn;
-		dec = w->slot[at].dec;
+	/* cb comes in the look-ahead's order: packet next is this one. */
+	if (w->look && w->next < w->nlook && pkt == &w->look[w->next]) {
+		const struct worker_slot *s = &w->slot[w->next++];
+
+		st = s->st;
+		syn = s->syn;
+		dec = s->dec;
 	} else {
 		st = parse_syn(pkt->payload, pkt->len, &syn);
 		if (st == PARSE_SYN)
 			policy_decide(w->cur, &syn.flow, w->now_ms / 1000,
 				      false, &dec);
 	}
-	counter_bump(&w->parse[st]);
+	gen_counter_bump(&w->parse[st]);
 	if (st != PARSE_SYN) {
 		/* The kernel queues only subscriber SYNs to named ports. One
 		 * we cannot read whole (an IPv6 extension chain padded past
@@ -149,7 +152,7 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 		    unreadable_blocks(w, &syn, &dec)) {
 			account(w, &syn.flow, &dec);
 			gen_count(w->gen, w->index, dec.action, dec.profile, 0);
-			counter_bump(&w->verdicts[dec.verdict]);
+			gen_counter_bump(&w->verdicts[dec.verdict]);
 			queue_verdict(q, pkt->id, dec.verdict == POLICY_ACCEPT ?
 				      QUEUE_ACCEPT : QUEUE_DROP, 0);
 			return;
@@ -170,7 +173,7 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 		mark = (pkt->mark & ~RULESET_REJECT_MARK) | RULESET_REJECT_MARK;
 		break;
 	}
-	counter_bump(&w->verdicts[dec.verdict]);
+	gen_counter_bump(&w->verdicts[dec.verdict]);
 	gen_count(w->gen, w->index, dec.action, dec.profile, syn.flow.dport);
 	if (queue_verdict(q, pkt->id, v, mark) < 0)
 		log_debug("queue %u: verdict for %u: %s", queue_num(q),
@@ -180,7 +183,7 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 void worker_attach(struct worker *w, struct queue *q)
 {
 	w->q = q;
-	queue_set_lookahead(q, look_ahead);
+	queue_set_lookahead(q, look_ahead, w);
 }
 
 int worker_burst(struct worker *w, int timeout_ms)

@@ -23,7 +23,6 @@
 
 #define DEFAULT_COPY_RANGE	256
 #define DEFAULT_MAX_LEN		8192
-#define DEFAULT_BURST		64
 #define MAX_BURST		1024
 #define MAX_COPY_RANGE		0xffff
 /* Socket memory one queued packet costs (skb truesize of a ~600 byte
@@ -73,6 +72,7 @@ struct queue {
 		uint32_t mark;
 	} run;
 	queue_look_cb look;		/* queue_set_lookahead() */
+	void *look_arg;
 	struct queue_packet *pkts;	/* the burst's packets, for look */
 	unsigned npkts;
 
@@ -282,7 +282,7 @@ static int config_defaults(struct queue_config *c, char *err, size_t errlen)
 	if (!c->max_len)
 		c->max_len = DEFAULT_MAX_LEN;
 	if (!c->burst)
-		c->burst = DEFAULT_BURST;
+		c->burst = QUEUE_DEFAULT_BURST;
 	if (!c->rcvbuf)
 		c->rcvbuf = c->max_len > UINT32_MAX / RCVBUF_PER_PACKET ?
 			    UINT32_MAX : c->max_len * RCVBUF_PER_PACKET;
@@ -690,7 +690,7 @@ static void look_flush(struct queue *q, queue_cb cb, void *arg)
 	if (!n)
 		return;
 	q->npkts = 0;
-	q->look(q, q->pkts, n, arg);
+	q->look(q, q->pkts, n, q->look_arg);
 	for (i = 0; i < n; i++)
 		deliver_parsed(q, &q->pkts[i], cb, arg);
 }
@@ -813,9 +813,10 @@ int queue_receive(struct queue *q, queue_cb cb, void *arg, int timeout_ms)
 	return handled;
 }
 
-void queue_set_lookahead(struct queue *q, queue_look_cb look)
+void queue_set_lookahead(struct queue *q, queue_look_cb look, void *arg)
 {
 	q->look = look;
+	q->look_arg = arg;
 }
 
 int queue_interrupt(struct queue *q)

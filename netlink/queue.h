@@ -28,13 +28,16 @@ struct queue_config {
 	uint32_t rcvbuf;	/* socket receive buffer, bytes; 0: 2 KiB per
 				 * packet of max_len. SO_RCVBUFFORCE, else
 				 * SO_RCVBUF (capped by net.core.rmem_max) */
-	unsigned burst;		/* packets handled per wake-up; 0: 64,
-				 * at most 1024 */
+	unsigned burst;		/* packets handled per wake-up; 0:
+				 * QUEUE_DEFAULT_BURST, at most 1024 */
 	bool fail_open;		/* NFQA_CFG_F_FAIL_OPEN: the kernel accepts
 				 * what does not fit in the queue */
 	bool verdict_immediate;	/* send each verdict at once instead of one
 				 * sendmsg per burst (measuring, debugging) */
 };
+
+/* Packets a queue_receive() takes at most, unless cfg->burst says. */
+#define QUEUE_DEFAULT_BURST 64
 
 /* A queued packet, valid only during the callback. */
 struct queue_packet {
@@ -81,9 +84,11 @@ enum queue_verdict {
 typedef void (*queue_cb)(struct queue *q, const struct queue_packet *pkt,
 			 void *arg);
 
-/* Called once per burst before cb, with all of its packets in the order
- * cb will then get them (cb's pkt is &pkts[i]): a look ahead, to judge
- * them together or load what cb will read. Verdicts go in cb. */
+/* Called for each burst before cb (for each cfg->burst packets of it, should
+ * a datagram ever hold more than one), with all of them in the order cb
+ * will then get them (cb's pkt is &pkts[i]): a look ahead, to judge them
+ * together or load what cb will read. It must give no verdict: those go
+ * in cb, where the batching rules above hold. */
 typedef void (*queue_look_cb)(struct queue *q, const struct queue_packet *pkts,
 			      unsigned n, void *arg);
 
@@ -130,9 +135,9 @@ int queue_verdict(struct queue *q, uint32_t id, enum queue_verdict v,
 int queue_verdict_batch(struct queue *q, uint32_t id, enum queue_verdict v,
 			uint32_t mark);
 
-/* Have queue_receive() show each burst to look (NULL: no more) before
- * calling its cb for each packet. */
-void queue_set_lookahead(struct queue *q, queue_look_cb look);
+/* Have queue_receive() show each burst to look(q, pkts, n, arg) (look
+ * NULL: no more) before calling its cb for each packet. */
+void queue_set_lookahead(struct queue *q, queue_look_cb look, void *arg);
 
 /* Make queue_receive() return -1/EINTR now and from now on. Safe from any
  * thread and from a signal handler. Returns 0, or -1 with errno. */

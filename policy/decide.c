@@ -157,8 +157,9 @@ void policy_decide_many(const struct policy *p,
 			off = f ? (int32_t)table_count(p->v4) : 0;
 			for (k = 0; k < cnt[f]; k++)
 				judge(p, flows[at[f][k]],
-				      id[k] < 0 ? -1 : id[k] + off, prof[k],
-				      false, d[at[f][k]]);
+				      id[k] < 0 ? -1 : id[k] + off,
+				      id[k] < 0 ? 0 : prof[k], false,
+				      d[at[f][k]]);
 		}
 	}
 }

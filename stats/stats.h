@@ -101,7 +101,8 @@ void stats_syn(struct stats *st, unsigned thread, const struct policy *p,
 	       struct policy_decision *d);
 
 /* Start loading src's slot of the subscriber table, for a stats_syn()
- * about to come (a burst's look-ahead). Reads nothing shared. */
+ * about to come (a burst's look-ahead). Reads only what stats_open()
+ * fixed, so it takes no lock. */
 void stats_prefetch(const struct stats *st, const struct policy_addr *src);
 
 /* Housekeeping, about once a second, from one thread: end quarantines

@@ -496,7 +496,6 @@ static bool under_valgrind(void)
 	return pre && strstr(pre, "vgpreload");
 }
 
-
 /* Listen on addr:port in the namespace; the socket, to close. */
 static int listen_on(const char *addr, uint16_t port)
 {
@@ -528,7 +527,8 @@ static int connect_outcome(int fd)
  * One burst mixing what the look-ahead judges together: residential,
  * business and non-subscriber sources, port 25 and 587, the relay. Each
  * connect must end as its own decision says: the verdicts go to the
- * packets they were made for, in runs, whatever the mix.
+ * packets they were made for, in runs, whatever the mix. The burst is
+ * larger than the look-ahead's slots: the rest are judged one by one.
  */
 START_TEST(test_a_mixed_burst_gets_each_packet_its_own_verdict)
 {
@@ -539,7 +539,8 @@ START_TEST(test_a_mixed_burst_gets_each_packet_its_own_verdict)
 		{ "198.51.100.1", 25 }, { "198.51.100.1", 587 },
 		{ "192.0.2.25", 25 }, { "198.51.100.1", 25 },
 	};
-	enum { N = 48 };
+	enum { N = WORKER_LOOK + 32 };
+	struct queue_config cfg = { .burst = 2 * WORKER_LOOK };
 	struct daemon d = { 0 };
 	struct worker w = { 0 };
 	int fds[N], lfd[3], got = 0, n, refused = 0;
@@ -567,7 +568,7 @@ START_TEST(test_a_mixed_burst_gets_each_packet_its_own_verdict)
 	d.stats = fx.st;
 	atomic_store(&d.gen, gen_new(fx.p, 1));
 	ck_assert_ptr_nonnull(atomic_load(&d.gen));
-	q = queue_open(QNUM, NULL, err, sizeof(err));
+	q = queue_open(QNUM, &cfg, err, sizeof(err));
 	ck_assert_msg(q != NULL, "%s", err);
 	w.d = &d;
 	worker_attach(&w, q);
@@ -614,6 +615,7 @@ START_TEST(test_a_mixed_burst_gets_each_packet_its_own_verdict)
 	fx_close(&fx);
 }
 END_TEST
+
 Suite *alloc_suite(void)
 {
 	Suite *s = suite_create("alloc");

@@ -446,7 +446,7 @@ START_TEST(test_lookahead_sees_each_burst_before_its_packets)
 	local_lab();
 	q = queue_open(QNUM, &cfg, err, sizeof(err));
 	ck_assert_msg(q != NULL, "%s", err);
-	queue_set_lookahead(q, ahead_look);
+	queue_set_lookahead(q, ahead_look, &a);
 	for (i = 0; i < 20; i++)
 		fds[i] = start_connect(25);
 	while (a.seen < 20 && (n = queue_receive(q, ahead_packet, &a, 2000)) > 0)
@@ -462,6 +462,43 @@ START_TEST(test_lookahead_sees_each_burst_before_its_packets)
 	ck_assert_uint_eq(st.verdicts, 20);
 	ck_assert_uint_eq(st.verdict_errors, 0);
 	for (i = 0; i < 20; i++)
+		close(fds[i]);
+	queue_close(q);
+}
+END_TEST
+
+/* With the look-ahead too, a packet cb leaves for later is swept by no
+ * batch verdict. */
+START_TEST(test_lookahead_keeps_a_left_packet_out_of_batches)
+{
+	struct ahead a = { .p = { .repeat = 8, .leave = 3 } };
+	struct queue_stats st;
+	struct queue *q;
+	char err[256];
+	int fds[8], i;
+
+	if (!private_netns())
+		return;
+	local_lab();
+	q = queue_open(QNUM, NULL, err, sizeof(err));
+	ck_assert_msg(q != NULL, "%s", err);
+	queue_set_lookahead(q, ahead_look, &a);
+	for (i = 0; i < 8; i++)
+		fds[i] = start_connect(25);
+	while (a.seen < 8 && queue_receive(q, ahead_packet, &a, 2000) > 0)
+		;
+	ck_assert_uint_eq(a.seen, 8);
+	for (i = 0; i < 8; i++)
+		if (i != 2)
+			ck_assert_int_eq(connect_result(fds[i]), ECONNREFUSED);
+	ck_assert_uint_eq(kernel_waiting(), 1);
+	ck_assert_int_eq(queue_verdict(q, a.p.left_id, QUEUE_REPEAT,
+				       REJECT_MARK), 0);
+	ck_assert_int_eq(connect_result(fds[2]), ECONNREFUSED);
+	queue_stats(q, &st);
+	ck_assert_uint_eq(st.verdicts, 8);
+	ck_assert_uint_eq(st.verdict_errors, 0);
+	for (i = 0; i < 8; i++)
 		close(fds[i]);
 	queue_close(q);
 }
@@ -483,6 +520,7 @@ Suite *queue_suite(void)
 	tcase_add_test(tc, test_equal_verdicts_go_as_one_batch_message);
 	tcase_add_test(tc, test_a_packet_left_for_later_is_not_swept_by_a_batch);
 	tcase_add_test(tc, test_lookahead_sees_each_burst_before_its_packets);
+	tcase_add_test(tc, test_lookahead_keeps_a_left_packet_out_of_batches);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -84,6 +84,39 @@ static const char *match(const struct table *t, const char *addr, int64_t now)
 	return entry_text(t, table_lookup(t, &a, now));
 }
 
+/*
+ * table_lookup_many() over a[0..n) at now gives, key by key, what
+ * table_lookup_profile() gives: the interleaved walk is the same walk.
+ */
+static void many_agrees(const struct table *t, const struct policy_addr *a,
+			size_t n, int64_t now)
+{
+	const struct policy_addr **pa = calloc(n + 1, sizeof(*pa));
+	uint16_t *prof = calloc(n + 1, sizeof(*prof));
+	int32_t *ids = calloc(n + 1, sizeof(*ids));
+	size_t i;
+
+	ck_assert(pa && prof && ids);
+	for (i = 0; i < n; i++) {
+		pa[i] = &a[i];
+		prof[i] = 0xffff;
+	}
+	table_lookup_many(t, pa, n, now, ids, prof);
+	for (i = 0; i < n; i++) {
+		uint16_t want_prof = 0xffff;
+		int32_t want = table_lookup_profile(t, &a[i], now, &want_prof);
+
+		ck_assert_msg(ids[i] == want, "key %zu of %zu: many gave "
+			      "entry %d, one gave %d (%s)", i, n, ids[i], want,
+			      entry_text(t, want));
+		if (want >= 0)
+			ck_assert_uint_eq(prof[i], want_prof);
+	}
+	free(ids);
+	free(prof);
+	free(pa);
+}
+
 START_TEST(test_nested_prefixes_longest_wins)
 {
 	struct table_input in[8];
@@ -390,6 +423,53 @@ START_TEST(test_empty_table_matches_nothing)
 }
 END_TEST
 
+/* The interleaved lookups on the small cases: no entry, no node (a few
+ * ranges only), no key. */
+START_TEST(test_many_on_empty_and_small_tables)
+{
+	static const char *const keys4[] = {
+		"0.0.0.0", "10.0.0.1", "10.1.2.3", "10.1.2.200", "10.255.0.0",
+		"11.0.0.0", "255.255.255.255", "9.255.255.255",
+	};
+	static const char *const keys6[] = {
+		"::", "2001:db8::1", "2001:db8:0:1::5", "2001:db8:ffff::",
+		"2001:db9::", "ffff::",
+	};
+	struct policy_addr a4[8], a6[6];
+	struct table_input in[4];
+	struct table *t;
+	size_t i, n;
+
+	for (i = 0; i < 8; i++)
+		ck_assert_int_eq(policy_addr_parse(keys4[i], &a4[i]), 0);
+	for (i = 0; i < 6; i++)
+		ck_assert_int_eq(policy_addr_parse(keys6[i], &a6[i]), 0);
+
+	t = build(AF_INET, NULL, 0, NULL);
+	many_agrees(t, a4, 8, NOW);
+	many_agrees(t, a4, 0, NOW);
+	table_free(t);
+
+	n = put(in, 0, "10.0.0.0/8", 1, 0);
+	n = put(in, n, "10.1.2.0/25", 2, NOW);	/* expired at NOW */
+	n = put(in, n, "10.1.2.128/25", 3, 0);
+	t = build(AF_INET, in, n, NULL);
+	many_agrees(t, a4, 8, NOW);
+	many_agrees(t, a4, 8, NOW - 1);
+	table_free(t);
+
+	t = build(AF_INET6, NULL, 0, NULL);
+	many_agrees(t, a6, 6, NOW);
+	table_free(t);
+	n = put(in, 0, "2001:db8::/32", 1, 0);
+	n = put(in, n, "2001:db8:0:1::/64", 4, NOW);
+	t = build(AF_INET6, in, n, NULL);
+	many_agrees(t, a6, 6, NOW);
+	many_agrees(t, a6, 6, NOW - 1);
+	table_free(t);
+}
+END_TEST
+
 START_TEST(test_host_bits_are_ignored_and_bad_lengths_refused)
 {
 	struct table_input in[8];
@@ -514,38 +594,6 @@ static ssize_t ref_linear(const struct refset *s, u128 key, int64_t now)
 	return best;
 }
 
-/*
- * table_lookup_many() over a[0..n) at now gives, key by key, what
- * table_lookup_profile() gives: the interleaved walk is the same walk.
- */
-static void many_agrees(const struct table *t, const struct policy_addr *a,
-			size_t n, int64_t now)
-{
-	const struct policy_addr **pa = calloc(n, sizeof(*pa));
-	uint16_t *prof = calloc(n, sizeof(*prof));
-	int32_t *ids = calloc(n, sizeof(*ids));
-	size_t i;
-
-	ck_assert(pa && prof && ids);
-	for (i = 0; i < n; i++) {
-		pa[i] = &a[i];
-		prof[i] = 0xffff;
-	}
-	table_lookup_many(t, pa, n, now, ids, prof);
-	for (i = 0; i < n; i++) {
-		uint16_t want_prof = 0xffff;
-		int32_t want = table_lookup_profile(t, &a[i], now, &want_prof);
-
-		ck_assert_msg(ids[i] == want, "key %zu of %zu: many gave "
-			      "entry %d, one gave %d (%s)", i, n, ids[i], want,
-			      entry_text(t, want));
-		if (want >= 0)
-			ck_assert_uint_eq(prof[i], want_prof);
-	}
-	free(ids);
-	free(prof);
-	free(pa);
-}
 
 /* Reference 2: each length from the longest down, by exact match. */
 static ssize_t ref_by_length(const struct refset *s, u128 key, int64_t now)
@@ -892,6 +940,7 @@ Suite *table_suite(void)
 	tcase_add_test(tc, test_duplicates_reported_with_both_origins_and_first_kept);
 	tcase_add_test(tc, test_entry_get_returns_parent_and_origin);
 	tcase_add_test(tc, test_empty_table_matches_nothing);
+	tcase_add_test(tc, test_many_on_empty_and_small_tables);
 	tcase_add_test(tc, test_host_bits_are_ignored_and_bad_lengths_refused);
 	suite_add_tcase(s, tc);
 
