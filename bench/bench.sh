@@ -5,6 +5,8 @@
 #
 #   kernel    a DROP rule for the SYNs instead of NFQUEUE: the path's ceiling
 #   minimal   bench/minimal_consumer: one recv and one verdict per packet
+#   batched   bench/minimal_consumer -b: no policy, but recvmmsg and batch
+#             verdicts, what any batching consumer pays the kernel
 #   pcd-q1    portcullisd --queues 1 (example policy + 1M prefixes, block log)
 #   pcd-q2    portcullisd --queues 2
 #
@@ -14,7 +16,7 @@
 # DATE-HOST-VERDICT.tsv).
 #
 # Environment: BENCH_QUICK=1 (one short repetition), BENCH_REPS=N,
-# BENCH_CONFIGS="kernel kernel-reject minimal pcd-q1 pcd-q2", BENCH_OUT=FILE,
+# BENCH_CONFIGS (default: see default_configs), BENCH_OUT=FILE,
 # BENCH_TESTS="latency live capacity at80 cost" (at80 needs capacity),
 # BENCH_PCD_ARGS (extra portcullisd flags, for trying a change),
 # BENCH_VERDICTS (see VERDICTS), BENCH_PREFIXES (default 1000000),
@@ -50,9 +52,9 @@ done
 VERDICT=${VERDICTS%% *}
 default_configs() {
 	if [ "$1" = reject ]; then
-		echo "kernel kernel-reject minimal pcd-q1 pcd-q2"
+		echo "kernel kernel-reject minimal batched pcd-q1 pcd-q2"
 	else
-		echo "kernel minimal pcd-q1 pcd-q2"
+		echo "kernel minimal batched pcd-q1 pcd-q2"
 	fi
 }
 CONFIGS=${BENCH_CONFIGS:-$(default_configs "$VERDICT")}
@@ -232,12 +234,14 @@ start_config() {
 			in_rt $t -I FORWARD 1 -p tcp --tcp-flags SYN,ACK SYN --dport 25 -j REJECT --reject-with tcp-reset
 		done
 		CONSUMER_PID="" ;;
-	minimal)
+	minimal|batched)
 		for t in iptables ip6tables; do
 			while read -r rule; do in_rt $t $rule; done <<<"$MIN_RULES"
 		done
 		: >"$WORK/minimal.log"
-		ip netns exec "$NS_RT" "$BIN/minimal_consumer" -q 0 $([ "$VERDICT" = drop ] && echo -d) >"$WORK/minimal.log" 2>&1 &
+		ip netns exec "$NS_RT" "$BIN/minimal_consumer" -q 0 \
+			$([ "$VERDICT" = drop ] && echo -d) $([ "$1" = batched ] && echo -b) \
+			>"$WORK/minimal.log" 2>&1 &
 		CONSUMER_PID=$!
 		for _ in $(seq 100); do
 			grep -q ready "$WORK/minimal.log" && break
@@ -277,7 +281,7 @@ pcd_start() {
 
 stop_config() {
 	case ${CONFIG:-} in
-	kernel|kernel-reject|minimal)
+	kernel|kernel-reject|minimal|batched)
 		[ -n "$CONSUMER_PID" ] && { kill "$CONSUMER_PID"; wait "$CONSUMER_PID"; } 2>/dev/null
 		in_rt iptables -F FORWARD
 		in_rt ip6tables -F FORWARD ;;

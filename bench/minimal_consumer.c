@@ -11,7 +11,13 @@
  * with the reject mark (the ruleset answers them with a TCP reset), all
  * else is accepted. -d gives port 25 NF_DROP instead, -a accepts it.
  *
- *   minimal_consumer [-q QUEUE] [-d | -a] [--fail-open]
+ * -b makes it the batched limit instead: still no policy, but each
+ * wake-up receives up to 64 messages with one recvmmsg() and answers
+ * each run of equal verdicts with one NFQNL_MSG_VERDICT_BATCH, all in one
+ * send: what any consumer that batches pays the kernel per SYN, and so
+ * the floor under portcullisd's figure.
+ *
+ *   minimal_consumer [-q QUEUE] [-d | -a] [-b] [--fail-open]
  *
  * Prints "ready" once bound; at SIGTERM/SIGINT prints "judged N".
  */
@@ -26,6 +32,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <linux/netfilter.h>
 #include <libmnl/libmnl.h>
@@ -38,6 +45,7 @@
 #define BUF_SIZE	(COPY_RANGE + 512)
 #define CFG_BUF		8192
 #define VERDICT_BUF	128
+#define BURST		64
 
 enum { V_REJECT, V_DROP, V_ACCEPT };
 
@@ -45,6 +53,16 @@ static struct mnl_socket *nl;
 static uint16_t qnum;
 static int port25_verdict = V_REJECT;
 static uint64_t judged;
+static bool batched;
+
+/* -b: the burst's verdicts, runs of equal ones, sent together. */
+static char vbuf[BURST * VERDICT_BUF];
+static size_t vlen;
+static struct {
+	uint32_t last, mark;
+	int verdict;
+	unsigned n;
+} run;
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
@@ -63,6 +81,23 @@ static uint16_t dport_of(const uint8_t *p, uint16_t len)
 	if (off + 4 > len)
 		return 0;
 	return (uint16_t)(p[off + 2] << 8 | p[off + 3]);
+}
+
+/* -b: the run so far as one verdict message into vbuf. */
+static void run_end(void)
+{
+	struct nlmsghdr *v;
+
+	if (!run.n)
+		return;
+	v = nfq_nlmsg_put(vbuf + vlen, run.n == 1 ? NFQNL_MSG_VERDICT
+						 : NFQNL_MSG_VERDICT_BATCH,
+			  qnum);
+	nfq_nlmsg_verdict_put(v, (int)run.last, run.verdict);
+	if (run.verdict == NF_REPEAT)
+		nfq_nlmsg_verdict_put_mark(v, run.mark);
+	vlen += v->nlmsg_len;
+	run.n = 0;
 }
 
 static int on_packet(const struct nlmsghdr *nlh, void *data)
@@ -86,19 +121,60 @@ static int on_packet(const struct nlmsghdr *nlh, void *data)
 	if (attr[NFQA_MARK])
 		mark = ntohl(mnl_attr_get_u32(attr[NFQA_MARK]));
 
-	v = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, qnum);
 	if (port == 25 && port25_verdict == V_REJECT) {
-		nfq_nlmsg_verdict_put(v, (int)id, NF_REPEAT);
-		nfq_nlmsg_verdict_put_mark(v, mark | REJECT_MARK);
-	} else {
-		if (port == 25 && port25_verdict == V_DROP)
-			verdict = NF_DROP;
-		nfq_nlmsg_verdict_put(v, (int)id, verdict);
+		verdict = NF_REPEAT;
+		mark |= REJECT_MARK;
+	} else if (port == 25 && port25_verdict == V_DROP) {
+		verdict = NF_DROP;
 	}
+	judged++;
+	if (batched) {
+		if (run.n && (run.verdict != verdict ||
+			      (verdict == NF_REPEAT && run.mark != mark)))
+			run_end();
+		run.last = id;
+		run.verdict = verdict;
+		run.mark = mark;
+		run.n++;
+		return MNL_CB_OK;
+	}
+	v = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, qnum);
+	nfq_nlmsg_verdict_put(v, (int)id, verdict);
+	if (verdict == NF_REPEAT)
+		nfq_nlmsg_verdict_put_mark(v, mark);
 	if (mnl_socket_sendto(nl, v, v->nlmsg_len) < 0)
 		perror("minimal_consumer: verdict");
-	judged++;
 	return MNL_CB_OK;
+}
+
+/* -b: one message per wake-up, each read with recvmmsg() into its own
+ * slot; their verdicts go in one send. */
+static int burst(unsigned portid)
+{
+	static char rx[BURST][BUF_SIZE];
+	struct mmsghdr msgs[BURST];
+	struct iovec iov[BURST];
+	int i, n;
+
+	memset(msgs, 0, sizeof(msgs));
+	for (i = 0; i < BURST; i++) {
+		iov[i].iov_base = rx[i];
+		iov[i].iov_len = BUF_SIZE;
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	/* Block for the first, then take what else is there. */
+	n = recvmmsg(mnl_socket_get_fd(nl), msgs, BURST, MSG_WAITFORONE,
+		     NULL);
+	if (n < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		mnl_cb_run(rx[i], msgs[i].msg_len, 0, portid, on_packet, NULL);
+	run_end();
+	if (vlen && mnl_socket_sendto(nl, vbuf, vlen) < 0)
+		perror("minimal_consumer: verdicts");
+	vlen = 0;
+	return 0;
 }
 
 static int config(struct nlmsghdr *nlh)
@@ -129,15 +205,16 @@ int main(int argc, char **argv)
 	int c, half = RCVBUF / 2;
 	unsigned portid;
 
-	while ((c = getopt_long(argc, argv, "q:da", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q:dab", lo, NULL)) != -1) {
 		switch (c) {
 		case 'q': qnum = (uint16_t)atoi(optarg); break;
 		case 'd': port25_verdict = V_DROP; break;
 		case 'a': port25_verdict = V_ACCEPT; break;
+		case 'b': batched = true; break;
 		case 'o': flags |= NFQA_CFG_F_FAIL_OPEN; break;
 		default:
 			fprintf(stderr, "usage: minimal_consumer [-q QUEUE] "
-				"[-d | -a] [--fail-open]\n");
+				"[-d | -a] [-b] [--fail-open]\n");
 			return 2;
 		}
 	}
@@ -175,6 +252,12 @@ int main(int argc, char **argv)
 	printf("ready\n");
 	fflush(stdout);
 
+	while (!stop && batched) {
+		if (burst(portid) < 0 && errno != EINTR && errno != ENOBUFS) {
+			perror("minimal_consumer: recvmmsg");
+			return 1;
+		}
+	}
 	while (!stop) {
 		ssize_t n = mnl_socket_recvfrom(nl, buf, BUF_SIZE);
 
