@@ -69,6 +69,12 @@ void table_lookup_many(const struct table *t,
 int table_entry_prefix(const struct table *t, int32_t id,
 		       struct policy_addr *addr, uint8_t *len);
 
+/* table_lookup_many() interleaved whatever the table's size (it looks
+ * up a table the cache holds one key after the other): for tests. */
+void table_lookup_interleaved(const struct table *t,
+			      const struct policy_addr *const *a, size_t n,
+			      int64_t now, int32_t *ids, uint16_t *profiles);
+
 /* The entry's cache lines, for a caller about to read it. */
 void table_entry_prefetch(const struct table *t, int32_t id);
 

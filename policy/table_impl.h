@@ -12,7 +12,7 @@
  *
  * table.c also provides struct table_origin, same_prefix() and the
  * constants OWNER_EXPIRES, SLOT_CHILD, LEAF_RANGES, SLOT_RANGES,
- * ROOT_RANGES and MANY_CHUNK, the lookup phases LK_* and prefetch_span().
+ * ROOT_RANGES, MANY_CHUNK and MANY_MIN_RANGES, the lookup phases LK_* and prefetch_span().
  * Every macro above is undefined again at the end, so no include guard.
  */
 
@@ -472,11 +472,20 @@ static inline int32_t NAME(lookup)(const struct NAME(tab) *t, KEY_T key,
  */
 static void NAME(lookup_many)(const struct NAME(tab) *t,
 			      const struct policy_addr *const *a, size_t n,
-			      int64_t now, int32_t *ids, uint16_t *profiles)
+			      int64_t now, int32_t *ids, uint16_t *profiles,
+			      bool always)
 {
 	struct NAME(cursor) c[MANY_CHUNK];
 	size_t base, m, i, left;
 
+	if (t->nranges <= MANY_MIN_RANGES && !always) {
+		/* A table the cache holds: nothing to overlap, and the
+		 * plain loop is cheaper than the steps. */
+		for (i = 0; i < n; i++)
+			ids[i] = NAME(lookup)(t, KEY_FROM(a[i]), now,
+					      &profiles[i]);
+		return;
+	}
 	for (base = 0; base < n; base += m) {
 		m = n - base < MANY_CHUNK ? n - base : MANY_CHUNK;
 		for (left = 0, i = 0; i < m; i++) {
