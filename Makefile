@@ -321,7 +321,7 @@ $(B)/bench/bench_log: LDLIBS += -lm
 bench-log: $(B)/bench/bench_log portcullis
 	$(Q)./$(B)/bench/bench_log $(BENCH_ARGS) ./portcullis
 
-# The SYN path against its two references (bench/bench.sh): root, the lab's
+# The SYN path against its references (bench/bench.sh): root, the lab's
 # namespaces, about ten minutes; BENCH_QUICK=1 for one short repetition.
 bench_tools := syngen leakcount minimal_consumer tcplat qwatch
 bench: deps
