@@ -29,6 +29,7 @@ enum logread_kind {
 	LOGREAD_RELEASE,
 	LOGREAD_DETECTION,
 	LOGREAD_EXCEPT,
+	LOGREAD_FALLBACK,		/* what the kernel judged alone */
 };
 
 /* One line as the writer meant it. Which fields are set depends on kind,
@@ -36,7 +37,7 @@ enum logread_kind {
 struct logread_line {
 	enum logread_kind kind;
 	int64_t ts_ms;			/* UNIX milliseconds */
-	bool has_src;			/* every kind but except */
+	bool has_src;			/* every kind but except, fallback */
 	struct policy_addr src;
 	struct policy_addr dst;		/* block */
 	uint16_t dport;			/* block */
@@ -47,7 +48,10 @@ struct logread_line {
 	uint64_t count;			/* summary: blocked; quarantine, detection: syns */
 	uint64_t distinct;		/* summary, quarantine, detection */
 	uint32_t window_s;		/* summary, detection */
-	int64_t until;			/* quarantine, except (0: none): UNIX s */
+	int64_t until;			/* quarantine, except (0: none),
+					 * fallback: UNIX s */
+	int64_t since;			/* fallback: UNIX s */
+	uint64_t fallback[3];		/* fallback: SYNs by enum policy_action */
 	char op[8];			/* except: add, del or expire */
 	char reason[16];		/* release: manual or expired; "" if absent */
 	char note[256];			/* except, "" if absent */

@@ -25,6 +25,7 @@ static const char *const kind_names[] = {
 	[LOGREAD_RELEASE] = "release",
 	[LOGREAD_DETECTION] = "detection",
 	[LOGREAD_EXCEPT] = "except",
+	[LOGREAD_FALLBACK] = "fallback",
 };
 
 const char *logread_kind_name(enum logread_kind k)
@@ -215,6 +216,23 @@ static int parse_except(struct json_object *o, struct logread_line *l)
 	return 0;
 }
 
+static int parse_fallback(struct json_object *o, struct logread_line *l)
+{
+	char buf[64];
+
+	if (need_str(o, "since", buf, sizeof(buf)) < 0 ||
+	    policy_time_parse(buf, &l->since) < 0 ||
+	    parse_until(o, true, l) < 0 ||
+	    need_uint(o, "rejected", UINT64_MAX,
+		      &l->fallback[POLICY_REJECT]) < 0 ||
+	    need_uint(o, "dropped", UINT64_MAX,
+		      &l->fallback[POLICY_DROP]) < 0 ||
+	    need_uint(o, "accepted", UINT64_MAX,
+		      &l->fallback[POLICY_ACCEPT]) < 0)
+		return -1;
+	return 0;
+}
+
 static int parse_object(struct json_object *o, struct logread_line *l)
 {
 	char buf[64];
@@ -234,6 +252,8 @@ static int parse_object(struct json_object *o, struct logread_line *l)
 		return -1;
 	if (l->kind == LOGREAD_EXCEPT)
 		return parse_except(o, l);
+	if (l->kind == LOGREAD_FALLBACK)
+		return parse_fallback(o, l);
 	if (parse_addr(o, "src", &l->src) < 0)
 		return -1;
 	l->has_src = true;

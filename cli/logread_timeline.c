@@ -108,6 +108,24 @@ const char *logread_line_format(const struct logread_line *l, char *buf,
 			w += (size_t)snprintf(buf + w, len - w, "  \"%s\"",
 					      l->note);
 		break;
+	case LOGREAD_FALLBACK: {
+		char since[40];
+
+		w += (size_t)snprintf(buf + w, len - w, "no daemon from %s to "
+				      "%s: the kernel rejected %llu SYNs, "
+				      "dropped %llu, accepted %llu",
+				      policy_time_format(l->since, since,
+							 sizeof(since)),
+				      policy_time_format(l->until, until,
+							 sizeof(until)),
+				      (unsigned long long)
+				      l->fallback[POLICY_REJECT],
+				      (unsigned long long)
+				      l->fallback[POLICY_DROP],
+				      (unsigned long long)
+				      l->fallback[POLICY_ACCEPT]);
+		break;
+	}
 	}
 	if (w < len && l->lost)
 		snprintf(buf + w, len - w, "  [%llu lines lost before this]",

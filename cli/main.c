@@ -14,7 +14,8 @@ static const struct command {
 	{ "explain", cmd_explain,
 	  "explain POLICY SRC DST PORT [--at TIME] [--quarantined]" },
 	{ "rules", cmd_rules,
-	  "rules POLICY [--backend iptables|nft] [-4|-6] [--queues N]" },
+	  "rules POLICY [--backend iptables|nft] [-4|-6] [--queues N] "
+	  "[--sets]\n  portcullis rules --remove [--backend iptables|nft]" },
 	{ "log", cmd_log,
 	  "log [FILE…] [--since T] [--until T] [--src PREFIX] [--top N] "
 	  "[--json]" },

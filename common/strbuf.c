@@ -30,6 +30,8 @@ void strbuf_printf(struct strbuf *b, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	if (!b)
+		return;
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);

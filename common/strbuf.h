@@ -13,7 +13,7 @@ struct strbuf {
 };
 
 /* Append printf-style. On ENOMEM the buffer keeps what it had and oom is
- * set; callers check once at the end. */
+ * set; callers check once at the end. A NULL b takes nothing. */
 void strbuf_printf(struct strbuf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Append s as a JSON string (with quotes). */

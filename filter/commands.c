@@ -9,6 +9,7 @@
 #include "filter/control.h"
 #include "filter/daemon.h"
 #include "filter/except.h"
+#include "filter/kernel.h"
 
 static bool has_flag(int argc, char **argv, const char *flag)
 {
@@ -77,6 +78,16 @@ static void stats_text(struct daemon *d, struct strbuf *o)
 						   sc.releases_expired),
 			      (unsigned long long)sc.releases_expired);
 		strbuf_printf(o, "live exceptions: %zu\n", d->nex);
+		strbuf_printf(o, "rules:        %s; put back after a change "
+			      "from outside: %llu%s\n",
+			      !d->kernel ? "left to the operator" :
+			      d->opts.backend == RULES_NFT ?
+			      "installed (nft), checked each second" :
+			      "installed (iptables), checked each second",
+			      (unsigned long long)atomic_load(&d->rules_restored),
+			      d->rules_broken ? "; NOT INTACT, see the log" :
+			      d->rules_stale ? "; an older ruleset is in, see "
+			      "the log" : "");
 	}
 }
 
@@ -276,6 +287,8 @@ static int cmd_release(struct daemon *d, int argc, char **argv,
 		strbuf_printf(o, "%s is not quarantined\n", argv[1]);
 		return 1;
 	}
+	/* Out of the kernel's quarantine set now, not at the next tick. */
+	kernel_sync_quarantine(d);
 	strbuf_printf(o, "released %s\n", argv[1]);
 	return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "filter/daemon.h"
+#include "filter/kernel.h"
 
 struct policy *daemon_load(const char *path,
 			   const struct policy_exception *ex, size_t nex,
@@ -49,7 +50,7 @@ static int install(struct daemon *d, const struct ruleset *rs,
 {
 	char err[512];
 
-	if (rules_install(&rs->desc, d->opts.backend, err, sizeof(err)) == 0)
+	if (rules_install(d->kernel, &rs->desc, err, sizeof(err)) == 0)
 		return 0;
 	log_warnx("installing the ruleset: %s", err);
 	if (errs)
@@ -67,11 +68,14 @@ int daemon_rebuild(struct daemon *d, const struct policy_exception *ex,
 	p = daemon_load(d->opts.policy_path, ex, nex, errs);
 	if (!p)
 		goto fail;
-	if (ruleset_build(&next, p, d->opts.queues) < 0) {
+	if (ruleset_build(&next, p, d->opts.queues, time(NULL)) < 0) {
 		strbuf_printf(errs, "out of memory\n");
 		goto fail;
 	}
-	change = d->rules_installed && !ruleset_equal(&next, &d->rules);
+	/* What the kernel holds is checked, not assumed: a flushed FORWARD
+	 * is put back before anything else. */
+	kernel_check(d, true, errs);
+	change = d->kernel && !ruleset_equal(&next, &d->rules);
 	/* Both policies' SYNs queue while the pointer swaps. */
 	if (change && (ruleset_union(&both, &d->rules, &next) < 0 ||
 		       install(d, &both, errs) < 0))
@@ -81,12 +85,13 @@ int daemon_rebuild(struct daemon *d, const struct policy_exception *ex,
 		strbuf_printf(errs, "out of memory\n");
 		goto fail;
 	}
-	if (change && install(d, &next, NULL) < 0) {
-		log_warnx("the union of the old and new rulesets stays "
-			  "installed: every SYN either judges is queued");
-		ruleset_free(&next);
-		next = both;
-		memset(&both, 0, sizeof(both));
+	/* The new queue rules, fallback and sets (refilled only when their
+	 * content changed). */
+	if (d->kernel && install(d, &next, NULL) < 0) {
+		log_warnx("the %s ruleset stays installed; the check once a "
+			  "second tries again", change ? "union of the old and "
+			  "new" : "old");
+		d->rules_stale = true;
 	}
 	ruleset_free(&d->rules);
 	d->rules = next;

@@ -65,6 +65,12 @@ struct worker {
 	atomic_int_fast64_t beat_ms;	/* monotonic: the loop went round */
 };
 
+/* What a clean stop leaves in the kernel. */
+enum daemon_on_stop {
+	DAEMON_STOP_FALLBACK = 0,	/* the fallback rules: 25 stays judged */
+	DAEMON_STOP_REMOVE,		/* nothing: the router unfiltered */
+};
+
 struct daemon_opts {
 	const char *policy_path;
 	const char *control_path;
@@ -75,6 +81,7 @@ struct daemon_opts {
 	const char *user;		/* drop to it once set up; "root": stay */
 	bool user_default;		/* not named: a missing user is no error */
 	enum rules_backend backend;
+	enum daemon_on_stop on_stop;
 	int verbose;
 };
 
@@ -88,7 +95,12 @@ struct daemon {
 	struct stats *stats;		/* per subscriber: counts, detection,
 					 * quarantine, block lines */
 	struct ruleset rules;
-	bool rules_installed;
+	struct rules_kernel *kernel;	/* NULL: --no-rules, or not yet in */
+	atomic_uint_fast64_t rules_restored;	/* put back by the check */
+	bool rules_broken;		/* the last check found damage it
+					 * could not mend (logged once) */
+	bool rules_stale;		/* an install failed: the kernel holds
+					 * an older ruleset than d->rules */
 
 	struct worker *workers;		/* 2 * queues: closed ones first */
 	unsigned nworkers;

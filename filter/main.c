@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * portcullisd: bind the queues, install the ruleset, judge SYNs until told
- * to stop, then remove exactly what it installed.
+ * portcullisd: bind the queues, swap the ruleset in, judge SYNs until told
+ * to stop, then swap the fallback back in: the kernel alone applies the
+ * last policy to port 25 while no daemon runs.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +19,7 @@
 #include "filter/control.h"
 #include "filter/daemon.h"
 #include "filter/except.h"
+#include "filter/kernel.h"
 #include "filter/metrics.h"
 #include "filter/notify.h"
 #include "filter/privdrop.h"
@@ -41,9 +43,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: portcullisd -c POLICY [--queues N] [--no-rules] "
 		"[--backend iptables|nft]\n"
-		"                   [--control PATH] [--state DIR] "
-		"[--metrics ADDRESS:PORT|off]\n"
-		"                   [--user NAME] [-v]\n");
+		"                   [--on-stop fallback|remove] "
+		"[--control PATH] [--state DIR]\n"
+		"                   [--metrics ADDRESS:PORT|off] "
+		"[--user NAME] [-v]\n");
 }
 
 static void parse_opts(struct daemon_opts *o, int argc, char **argv)
@@ -53,6 +56,7 @@ static void parse_opts(struct daemon_opts *o, int argc, char **argv)
 		{ "queues", required_argument, NULL, 'q' },
 		{ "no-rules", no_argument, NULL, 'n' },
 		{ "backend", required_argument, NULL, 'b' },
+		{ "on-stop", required_argument, NULL, 'o' },
 		{ "control", required_argument, NULL, 's' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "state", required_argument, NULL, 'S' },
@@ -94,6 +98,15 @@ static void parse_opts(struct daemon_opts *o, int argc, char **argv)
 				o->backend = RULES_NFT;
 			else
 				fatalx("--backend must be iptables or nft, "
+				       "found '%s'", optarg);
+			break;
+		case 'o':
+			if (!strcmp(optarg, "fallback"))
+				o->on_stop = DAEMON_STOP_FALLBACK;
+			else if (!strcmp(optarg, "remove"))
+				o->on_stop = DAEMON_STOP_REMOVE;
+			else
+				fatalx("--on-stop must be fallback or remove, "
 				       "found '%s'", optarg);
 			break;
 		case 's':
@@ -156,40 +169,6 @@ static int open_queues(struct daemon *d)
 	return 0;
 }
 
-static int install_rules(struct daemon *d, const struct policy *p)
-{
-	char err[512];
-
-	if (ruleset_build(&d->rules, p, d->opts.queues) < 0) {
-		log_warn("ruleset");
-		return -1;
-	}
-	if (d->opts.no_rules)
-		return 0;
-	if (rules_install(&d->rules.desc, d->opts.backend, err,
-			  sizeof(err)) < 0) {
-		log_warnx("installing the ruleset: %s", err);
-		/* The IPv4 half may be in; take back what we made. */
-		rules_remove(d->rules.desc.chain, d->opts.backend, err,
-			     sizeof(err));
-		return -1;
-	}
-	d->rules_installed = true;
-	return 0;
-}
-
-static void remove_rules(struct daemon *d)
-{
-	char err[512];
-
-	if (!d->rules_installed)
-		return;
-	if (rules_remove(d->rules.desc.chain, d->opts.backend, err,
-			 sizeof(err)) < 0)
-		log_warnx("removing the ruleset: %s", err);
-	d->rules_installed = false;
-}
-
 static void counters_line(struct daemon *d)
 {
 	struct daemon_totals t;
@@ -238,6 +217,7 @@ static void tick(struct daemon *d, uint64_t watchdog_ms)
 		 (unsigned long long)t.verdicts[POLICY_REJECT]);
 	notify_status(status);
 	except_expire(d, time(NULL));
+	kernel_check(d, false, NULL);
 	{
 		struct timespec ts;
 
@@ -403,8 +383,6 @@ int main(int argc, char **argv)
 			 "there)" : "");
 		goto out;
 	}
-	if (install_rules(&d, p) < 0)
-		goto out;
 	if (strcmp(d.opts.metrics, "off")) {
 		char err[256];
 
@@ -414,6 +392,11 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* Last of what may fail: a start that fails before this leaves
+	 * the kernel as it found it (the fallback, or a crashed run's
+	 * queue rules); one that fails after puts the fallback back. */
+	if (kernel_start(&d, p) < 0)
+		goto out;
 	if (drop_privileges(&d) < 0)
 		goto out;
 	for (unsigned i = 0; i < d.nworkers; i++)
@@ -437,8 +420,8 @@ int main(int argc, char **argv)
 	log_info("stopping");
 	ret = 0;
 out:
-	/* Rules first, so no SYN waits on a queue nobody reads. */
-	remove_rules(&d);
+	/* The fallback first, so no SYN waits on a queue nobody reads. */
+	kernel_stop(&d);
 	for (unsigned i = 0; i < d.nworkers; i++)
 		worker_stop(&d.workers[i]);
 	metrics_stop(d.metrics);

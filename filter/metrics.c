@@ -113,6 +113,9 @@ void metrics_text(struct daemon *d, struct strbuf *o)
 		      "\"write_failed\"} %llu\n",
 		      (unsigned long long)bc.lost_full,
 		      (unsigned long long)bc.lost_io);
+	counter(o, "portcullis_rules_restored_total", "Times the kernel "
+		"ruleset or its sets were found changed from outside and put "
+		"back.", (unsigned long long)atomic_load(&d->rules_restored));
 	strbuf_printf(o, "# HELP portcullis_policy_loads_total Policy loads "
 		      "(start, reloads, live exception changes), by result.\n"
 		      "# TYPE portcullis_policy_loads_total counter\n"

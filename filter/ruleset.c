@@ -60,8 +60,113 @@ fail:
 	return NULL;
 }
 
+/* The fallback's profiles: each one's action on every port of the
+ * description (listed or its default), and its default. */
+static int fallback_profiles(struct ruleset *rs, const struct policy *p)
+{
+	unsigned n = policy_profile_count(p);
+	size_t np = rs->desc.nports;
+
+	rs->profiles = calloc(n ? n : 1, sizeof(*rs->profiles));
+	rs->actions = calloc(n * np + 1, 1);
+	if (!rs->profiles || !rs->actions)
+		return -1;
+	for (unsigned k = 0; k < n; k++) {
+		uint8_t *a = rs->actions + (size_t)k * np;
+
+		for (size_t i = 0; i < np; i++)
+			a[i] = (uint8_t)policy_profile_action(p, (int)k,
+					rs->ports[i].port, NULL);
+		rs->profiles[k].name = policy_profile_name(p, (int)k);
+		rs->profiles[k].action = a;
+		rs->profiles[k].other = (uint8_t)policy_profile_default(p,
+								       (int)k);
+	}
+	rs->desc.profiles = rs->profiles;
+	rs->desc.nprofiles = n;
+	return 0;
+}
+
+/* Whether profiles a and b decide the fallback's SYNs alike: every
+ * closed port, and with all_ports every other port too. */
+static bool same_fallback(const struct ruleset *rs, int a, int b)
+{
+	const struct rules_profile *x = &rs->profiles[a], *y = &rs->profiles[b];
+
+	if (a == b)
+		return true;
+	if (rs->desc.all_ports && x->other != y->other)
+		return false;
+	for (size_t i = 0; i < rs->desc.nports; i++)
+		if (rs->ports[i].fail_closed && x->action[i] != y->action[i])
+			return false;
+	return true;
+}
+
+static bool live(const struct policy_entry_info *e, int64_t now)
+{
+	return !e->expires || e->expires > now;
+}
+
+/*
+ * One fallback entry per live entry, at its depth (the entries around
+ * it). An entry is left out when the live entry around it decides the
+ * same and outlives it: then the kernel's answer is that entry's anyway,
+ * for as long as it would have been its own.
+ */
+static int fallback_entries(struct ruleset *rs, const struct policy *p,
+			    int64_t now)
+{
+	size_t total = policy_entry_count(p, AF_INET) +
+		       policy_entry_count(p, AF_INET6), n = 0;
+	struct policy_entry_info e, up;
+
+	rs->entries = calloc(total ? total : 1, sizeof(*rs->entries));
+	if (!rs->entries)
+		return -1;
+	for (size_t id = 0; id < total; id++) {
+		struct rules_entry *re = &rs->entries[n];
+		struct policy_addr addr;
+		unsigned len, depth = 0;
+		int32_t a, around = -1;
+
+		if (policy_entry_info(p, (int32_t)id, &e) < 0 || !live(&e, now) ||
+		    policy_entry_prefix(p, (int32_t)id, &addr, &len) < 0)
+			continue;
+		for (a = e.parent; a >= 0; a = up.parent) {
+			if (policy_entry_info(p, a, &up) < 0)
+				break;
+			if (around < 0 && live(&up, now)) {
+				around = a;
+				if (same_fallback(rs, e.profile_id,
+						  up.profile_id) &&
+				    (!up.expires || (e.expires &&
+						     e.expires <= up.expires)))
+					break;
+			}
+			depth++;
+		}
+		if (a >= 0 && around == a)
+			continue;	/* left out, as above */
+		re->e.v6 = !policy_addr_is_v4(&addr);
+		memcpy(re->e.addr, re->e.v6 ? addr.b : addr.b + 12,
+		       re->e.v6 ? 16 : 4);
+		re->e.len = (uint8_t)len;
+		if (e.expires)
+			re->e.timeout = e.expires - now > RULES_TIMEOUT_MAX ?
+					RULES_TIMEOUT_MAX :
+					(uint32_t)(e.expires - now);
+		re->depth = (uint16_t)depth;
+		re->profile = (uint16_t)e.profile_id;
+		n++;
+	}
+	rs->desc.entries = rs->entries;
+	rs->desc.nentries = n;
+	return 0;
+}
+
 int ruleset_build(struct ruleset *rs, const struct policy *p,
-		  unsigned queues)
+		  unsigned queues, int64_t now)
 {
 	struct policy_port *pp = NULL;
 	bool all_ports;
@@ -97,6 +202,16 @@ int ruleset_build(struct ruleset *rs, const struct policy *p,
 	rs->desc.open_last = (uint16_t)(2 * queues - 1);
 	rs->desc.reject_mark = RULESET_REJECT_MARK;
 	rs->desc.reject_mask = RULESET_REJECT_MARK;
+	rs->desc.monitor = policy_mode(p) == POLICY_MODE_MONITOR;
+	rs->desc.now = now;
+	{
+		const struct policy_detection *det = policy_detection(p);
+
+		rs->desc.quarantine_profile = det->enabled && det->quarantine ?
+					      det->profile : -1;
+	}
+	if (fallback_profiles(rs, p) < 0 || fallback_entries(rs, p, now) < 0)
+		goto fail;
 	free(pp);
 	return 0;
 fail:
@@ -121,6 +236,9 @@ void ruleset_free(struct ruleset *rs)
 	free(rs->r4);
 	free(rs->r6);
 	free(rs->ports);
+	free(rs->profiles);
+	free(rs->actions);
+	free(rs->entries);
 	memset(rs, 0, sizeof(*rs));
 }
 
@@ -226,5 +344,38 @@ int ruleset_union(struct ruleset *out, const struct ruleset *a,
 	out->desc.ports = out->ports;
 	out->desc.nports = n;
 	out->desc.all_ports = x->all_ports || y->all_ports;
+	/* The new fallback, borrowed: the union lives for one swap. */
+	out->desc.monitor = y->monitor;
+	out->desc.profiles = y->profiles;
+	out->desc.nprofiles = y->nprofiles;
+	out->desc.quarantine_profile = y->quarantine_profile;
+	out->desc.entries = y->entries;
+	out->desc.nentries = y->nentries;
+	out->desc.now = y->now;
+	if (y->nports && y->profiles) {
+		/* Profiles act on the union's ports, in its order. */
+		out->actions = calloc(y->nprofiles * n + 1, 1);
+		out->profiles = calloc(y->nprofiles + 1, sizeof(*out->profiles));
+		if (!out->actions || !out->profiles) {
+			ruleset_free(out);
+			errno = ENOMEM;
+			return -1;
+		}
+		for (size_t k = 0; k < y->nprofiles; k++) {
+			uint8_t *act = out->actions + k * n;
+
+			for (size_t i = 0; i < n; i++) {
+				size_t j;
+
+				act[i] = y->profiles[k].other;
+				for (j = 0; j < y->nports; j++)
+					if (y->ports[j].port == out->ports[i].port)
+						act[i] = y->profiles[k].action[j];
+			}
+			out->profiles[k] = y->profiles[k];
+			out->profiles[k].action = act;
+		}
+		out->desc.profiles = out->profiles;
+	}
 	return 0;
 }

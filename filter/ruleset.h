@@ -18,17 +18,23 @@ struct ruleset {
 	char **v4, **v6;		/* owned strings behind desc */
 	char **r4, **r6;
 	struct rules_port *ports;
+	struct rules_profile *profiles;	/* the fallback's, owned */
+	uint8_t *actions;		/* behind profiles[].action */
+	struct rules_entry *entries;
 };
 
 /*
  * Describe p's ruleset for `queues` queues per group: fail-closed queues
- * 0 .. queues-1, fail-open queues queues .. 2*queues-1. Returns 0, or -1
- * with errno ENOMEM.
+ * 0 .. queues-1, fail-open queues queues .. 2*queues-1; and its fallback
+ * as decided at now (UNIX seconds): every entry live then, with the rest
+ * of its life as its timeout, but those that decide the closed ports as
+ * the entry around them does for at least as long (they would change
+ * nothing in the kernel). Returns 0, or -1 with errno ENOMEM.
  */
 int ruleset_build(struct ruleset *rs, const struct policy *p,
-		  unsigned queues);
+		  unsigned queues, int64_t now);
 
-/* Whether a and b install the same rules. */
+/* Whether a and b queue the same SYNs (their fallbacks aside). */
 bool ruleset_equal(const struct ruleset *a, const struct ruleset *b);
 
 /*
@@ -36,7 +42,8 @@ bool ruleset_equal(const struct ruleset *a, const struct ruleset *b);
  * every aggregate and port either queues, a port fails closed if either
  * says so, and only relays both know skip the queue. Installed before the
  * policy swap, it leaves no moment where a SYN either policy judges
- * passes unjudged. Returns 0, or -1 with errno ENOMEM.
+ * passes unjudged. Its fallback is b's (borrowed: b must outlive it).
+ * Returns 0, or -1 with errno ENOMEM.
  */
 int ruleset_union(struct ruleset *out, const struct ruleset *a,
 		  const struct ruleset *b);

@@ -1,25 +1,56 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * netlink/rules — the kernel ruleset that sends subscriber SYNs to the
- * queues: its text for iptables-restore, ip6tables-restore and nft, and
- * installing and removing it. Generated from a plain description; this
- * module never sees the policy.
+ * netlink/rules — the kernel side: the ruleset that sends subscriber SYNs
+ * to the queues, the rules that keep fragments from carrying a SYN past
+ * them, and the fallback that applies the last policy to the closed ports
+ * while no daemon runs, with the kernel sets behind it (ipset for the
+ * iptables backend, nft sets for nft). Their text, and installing,
+ * switching, checking and removing them. Generated from a plain
+ * description; this module never sees the policy.
  *
- * iptables layout (chain C, default PORTCULLIS):
+ * iptables layout, per family (chain C, default PORTCULLIS):
  *
- *   FORWARD  -I 1: -p tcp --tcp-flags SYN,ACK SYN -j C    (rules_install)
- *   C        1. -p tcp -m mark --mark V/M -j REJECT --reject-with tcp-reset
- *            1b. -d RELAY -j RETURN, one rule per relay of the family
- *            2. SYN to a fail-closed port (multiport, 15 a rule) -j C-CLOSED
- *            3. SYN to a fail-open port                          -j C-OPEN
- *            4. with all_ports: any other SYN                    -j C-CLOSED
+ *   FORWARD 1. -p tcp --tcp-flags SYN,ACK SYN -j C
+ *           2. a fragment (IPv4: TCP with MF or an offset; IPv6: any
+ *              packet with a fragment header)                -j C-FRAG
+ *   C-FRAG  -s AGGREGATE -j C-FRAGS, one rule per aggregate
+ *   C-FRAGS what could carry a SYN past the rules is dropped: IPv4 TCP
+ *           first fragments too short for the TCP header (under 80
+ *           bytes: 60 of IP header at most, 20 of TCP), fragments at
+ *           offset 1 or 2 (they would overwrite the first fragment's TCP
+ *           header: RFC 1858); IPv6 fragments that also carry hop-by-hop,
+ *           routing, destination-options or AH headers (they can push the
+ *           TCP header out of the first fragment), at offset 1 or 2, and
+ *           TCP first fragments under 68 bytes. A first fragment that
+ *           holds the whole header is a SYN like any other below.
+ *   C       1. mark V/M -j REJECT --reject-with tcp-reset
+ *           2. -d RELAY -j RETURN, one rule per relay of the family
+ *           3. queue mode: SYN to a fail-closed port (multiport, 15 a rule)
+ *              -j C-CLOSED; to a fail-open port -j C-OPEN; with all_ports
+ *              any other SYN -j C-CLOSED.
+ *              fallback mode, instead: -m comment --comment "portcullis
+ *              fallback since UNIXTIME" -j C-FB
  *   C-CLOSED one rule per aggregate: -s P -j NFQUEUE <closed range>
  *   C-OPEN   one rule per aggregate: -s P -j NFQUEUE <open range> --queue-bypass
+ *   C-FB    quarantined sources (set C-q4 / C-q6) -j C-QP; fail-open
+ *           ports RETURN; the closed ports (all_ports: every other port)
+ *           -j C-FBC. Empty in monitor mode: everything passes.
+ *   C-FBC   the entries, deepest first: -m set --match-set C-F-D-K src
+ *           -j C-PK, one rule per family F, depth D and profile K that
+ *           has entries; a source in none of them is no live subscriber.
+ *   C-PK    profile K: its action for each closed port, then its default.
+ *   C-QP    the detection profile: its action for each named port, then
+ *           its default.
+ *
+ * Depth is the number of entries that enclose an entry, so the deepest
+ * set an address is in names its longest matching prefix, and an entry
+ * whose element times out (its `expires`) leaves its parent's to decide,
+ * as the policy does — with no daemon to say so.
  *
  * Ports are tested before addresses, so a SYN to any other port costs a
  * few rule evaluations whatever the number of aggregates; a queued SYN
- * walks the aggregates of its family once (linear: fine for hundreds,
- * no ipset needed). The nft table uses interval sets instead.
+ * walks the aggregates of its family once. The nft table is the same in
+ * nft's terms: interval sets for the aggregates, verdict maps by depth.
  *
  * "SYN" is SYN set and ACK clear everywhere (--tcp-flags SYN,ACK SYN,
  * nft tcp flags & (syn | ack) == syn), as filter/parse counts it.
@@ -34,15 +65,49 @@
 
 #define RULES_CHAIN_DEFAULT	"PORTCULLIS"
 #define RULES_NFT_TABLE		"portcullis"	/* table inet portcullis */
+#define RULES_CHAIN_MAX		16	/* so every chain and set name fits */
+#define RULES_TIMEOUT_MAX	2147483u	/* ipset's longest, seconds */
 
 struct rules_port {
 	uint16_t port;
 	bool fail_closed;	/* queue without bypass: no daemon, no port */
 };
 
+/* What the fallback does with a SYN; numbered as enum policy_action. */
+enum rules_action {
+	RULES_ACCEPT = 0,
+	RULES_DROP,
+	RULES_REJECT,
+};
+
+/* A profile as the fallback applies it. */
+struct rules_profile {
+	const char *name;		/* shown in a rule comment when it is
+					 * letters, digits, '.', '-', '_' */
+	const uint8_t *action;		/* enum rules_action per port of the
+					 * description, in its order */
+	uint8_t other;			/* every port it does not list */
+};
+
+/* A kernel set element: an address or prefix, with its lifetime. */
+struct rules_elem {
+	uint8_t addr[16];		/* network order; IPv4 in addr[0..3] */
+	uint8_t len;			/* prefix length in its family */
+	bool v6;
+	uint32_t timeout;		/* seconds from now; 0: none. At most
+					 * RULES_TIMEOUT_MAX */
+};
+
+/* A subscriber entry for the fallback. */
+struct rules_entry {
+	struct rules_elem e;
+	uint16_t depth;			/* entries enclosing it (0: aggregate) */
+	uint16_t profile;		/* index into profiles */
+};
+
 struct rules_desc {
 	const char *chain;		/* NULL: RULES_CHAIN_DEFAULT; letters,
-					 * digits, '_', at most 21 bytes */
+					 * digits, '_', at most RULES_CHAIN_MAX */
 	const char *const *v4;		/* IPv4 aggregates, "a.b.c.d/len" */
 	size_t nv4;
 	const char *const *v6;		/* IPv6 aggregates, "x:y::/len" */
@@ -64,10 +129,21 @@ struct rules_desc {
 	uint16_t open_last;		/* not overlap the fail-closed ones */
 	uint32_t reject_mark;		/* packets with mark & mask == value */
 	uint32_t reject_mask;		/* are rejected with a TCP reset */
+
+	/* The fallback. */
+	bool monitor;			/* it accepts everything */
+	const struct rules_profile *profiles;
+	size_t nprofiles;
+	int quarantine_profile;		/* held sources' profile; -1: none */
+	const struct rules_entry *entries;	/* both families */
+	size_t nentries;
+	int64_t now;			/* UNIX seconds the timeouts count
+					 * from (what changed is told from
+					 * their ends, not their lengths) */
 };
 
 enum rules_backend {
-	RULES_IPTABLES = 0,	/* iptables-restore + ip6tables-restore */
+	RULES_IPTABLES = 0,	/* iptables-restore, ip6tables-restore, ipset */
 	RULES_NFT,		/* nft -f - */
 };
 
@@ -80,9 +156,10 @@ int rules_check(const struct rules_desc *d, char *err, size_t errlen);
 
 /*
  * Write iptables-restore input for family (AF_INET: iptables, AF_INET6:
- * ip6tables): "*filter", the chains, the rules, "COMMIT". The FORWARD
- * jump is not part of it (rules_install adds it). Returns the bytes
- * written, or -1 with errno (EINVAL and err for a bad description).
+ * ip6tables): "*filter", the chains, the rules in queue mode, "COMMIT".
+ * The FORWARD jumps are not part of it (the install adds them), nor are
+ * the sets (rules_ipset_write). Returns the bytes written, or -1 with
+ * errno (EINVAL and err for a bad description).
  */
 int rules_iptables_write(FILE *f, const struct rules_desc *d, int family,
 			 char *err, size_t errlen);
@@ -93,10 +170,18 @@ int rules_iptables_format(char *buf, size_t len, const struct rules_desc *d,
 			  int family, char *err, size_t errlen);
 
 /*
+ * Write `ipset restore` input that creates (if missing), empties and
+ * fills the iptables backend's sets: the fallback's entries and the
+ * quarantine sets (left empty: the daemon fills them). Returns the bytes
+ * written, or -1 with errno.
+ */
+int rules_ipset_write(FILE *f, const struct rules_desc *d,
+		      char *err, size_t errlen);
+
+/*
  * Write an nft script that replaces table inet portcullis whole and
- * atomically (it starts by deleting the table if it exists): sets of the
- * aggregates and ports, one chain hooked at forward, priority filter.
- * Returns the bytes written, or -1 with errno.
+ * atomically (it starts by deleting the table if it exists), in queue
+ * mode. Returns the bytes written, or -1 with errno.
  */
 int rules_nft_write(FILE *f, const struct rules_desc *d,
 		    char *err, size_t errlen);
@@ -105,23 +190,83 @@ int rules_nft_write(FILE *f, const struct rules_desc *d,
 int rules_nft_format(char *buf, size_t len, const struct rules_desc *d,
 		     char *err, size_t errlen);
 
+/* --- the kernel ------------------------------------------------------ */
+
+/* What this process put in the kernel, to switch, check and sync it. */
+struct rules_kernel;
+
+/* For chain (NULL: the default) and backend. Returns NULL with errno. */
+struct rules_kernel *rules_kernel_new(const char *chain,
+				      enum rules_backend backend);
+/* NULL-safe; changes nothing in the kernel. */
+void rules_kernel_free(struct rules_kernel *k);
+
+/* What the fallback judged while no daemon ran. */
+struct rules_fallback_counts {
+	bool active;			/* the fallback rules are in */
+	int64_t since;			/* UNIX seconds they went in */
+	uint64_t accepted, dropped, rejected;	/* SYNs, both families */
+};
+
+/* Read the fallback's state and counters from the kernel (before
+ * rules_install resets them). Nothing installed is no error (active
+ * false). Returns 0, or -1 with errno and err. */
+int rules_fallback_read(struct rules_kernel *k,
+			struct rules_fallback_counts *c,
+			char *err, size_t errlen);
+
 /*
- * Install the ruleset, replacing one left by an earlier run (after a
- * crash): iptables: per family one iptables-restore --noflush transaction
- * that (re)creates the chains, deletes any FORWARD rule jumping to the
- * chain, and inserts the jump as FORWARD's first rule. nft: nft -f -.
- * Tools are run with posix_spawn, never a shell. Returns 0, or -1 with
- * errno (EPROTO: the tool ran and failed) and the tool's message in err. For iptables the IPv4 ruleset may
- * be in place when the IPv6 one fails.
+ * Install d in queue mode, replacing what an earlier run left (its
+ * queue or fallback rules, after a crash or a clean stop) in one
+ * transaction per family, so no SYN ever meets neither. The sets are
+ * filled first (ipset: each in a new set swapped in whole; nft: in the
+ * same transaction) and only when their content changed since the last
+ * install. Tools run with posix_spawn, never a shell. Returns 0, or -1
+ * with errno (EPROTO: a tool ran and failed) and the tool's message in
+ * err; what was in the kernel before stays for the family that failed.
  */
-int rules_install(const struct rules_desc *d, enum rules_backend backend,
+int rules_install(struct rules_kernel *k, const struct rules_desc *d,
 		  char *err, size_t errlen);
 
 /*
- * Remove what rules_install made for chain (NULL: the default): the
- * FORWARD jumps to it and its chains, or the nft table; nothing else.
- * Nothing installed is no error. Returns 0, or -1 with errno and err;
- * a failed removal changes nothing (one transaction per family).
+ * Swap the queue rules for the fallback rules of d (as last installed)
+ * in one transaction per family, stamped with since (UNIX seconds).
+ * Returns 0, or -1 with errno and err.
+ */
+int rules_to_fallback(struct rules_kernel *k, const struct rules_desc *d,
+		      int64_t since, char *err, size_t errlen);
+
+/*
+ * Check that what the last install put in is still there: the FORWARD
+ * jumps, every chain and rule as the kernel printed them after the
+ * install, every set with no fewer elements than are still alive. With
+ * full false, the rules are read only when the kernel's ruleset
+ * generation moved (nf_tables; iptables-legacy is read each time).
+ * Returns 0 when intact, 1 when something is missing or changed (what,
+ * whatlen: what), -1 when the kernel could not be read (errno, what).
+ */
+int rules_verify(struct rules_kernel *k, bool full, int64_t now,
+		 char *what, size_t whatlen);
+
+/* Whether elements cut to RULES_TIMEOUT_MAX are near running out in the
+ * kernel: then the next rules_install (with a description built now)
+ * fills the sets again. */
+bool rules_refill_due(const struct rules_kernel *k, int64_t now);
+
+/*
+ * Make the quarantine sets hold exactly q[0 .. n): each element with its
+ * timeout; only the difference from the last call goes to the kernel.
+ * Returns 0, or -1 with errno and err (the next call tries again).
+ */
+int rules_quarantine_sync(struct rules_kernel *k, const struct rules_elem *q,
+			  size_t n, int64_t now, char *err, size_t errlen);
+
+/*
+ * Remove everything the installs made for chain (NULL: the default): the
+ * FORWARD jumps, the chains and the sets, or the nft table; nothing
+ * else. Nothing installed is no error. Returns 0, or -1 with errno and
+ * err; a failed removal leaves the family's rules as they were (one
+ * transaction per family).
  */
 int rules_remove(const char *chain, enum rules_backend backend,
 		 char *err, size_t errlen);

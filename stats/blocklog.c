@@ -83,6 +83,7 @@ static const char *kind_name(uint8_t kind)
 		[BLOCKLOG_RELEASE] = "release",
 		[BLOCKLOG_DETECTION] = "detection",
 		[BLOCKLOG_EXCEPT] = "except",
+		[BLOCKLOG_FALLBACK] = "fallback",
 	};
 
 	return kind < sizeof(names) / sizeof(names[0]) && names[kind] ?
@@ -269,6 +270,28 @@ static void put_ts(struct line *l, int64_t ts_ms)
 	put(l, frac, sizeof(frac));
 }
 
+/* {"ts","event":"fallback","since","until","rejected","dropped","accepted"} */
+static int format_fallback(const struct blocklog_event *ev, const char *ts,
+			   uint64_t lost, char *buf, size_t len)
+{
+	char since[32], until[32];
+	int w;
+
+	w = snprintf(buf, len, "{\"ts\":\"%s\",\"event\":\"fallback\","
+		     "\"since\":\"%s\",\"until\":\"%s\",\"rejected\":%llu,"
+		     "\"dropped\":%llu,\"accepted\":%llu", ts,
+		     policy_time_format(ev->since, since, sizeof(since)),
+		     policy_time_format(ev->until, until, sizeof(until)),
+		     (unsigned long long)ev->fb[POLICY_REJECT],
+		     (unsigned long long)ev->fb[POLICY_DROP],
+		     (unsigned long long)ev->fb[POLICY_ACCEPT]);
+	if (lost)
+		w += snprintf(buf + w, len > (size_t)w ? len - (size_t)w : 0,
+			      ",\"lost\":%llu", (unsigned long long)lost);
+	w += snprintf(buf + w, len > (size_t)w ? len - (size_t)w : 0, "}\n");
+	return (size_t)w < len ? w : -1;
+}
+
 int blocklog_format(const struct blocklog_event *ev, uint64_t lost,
 		    char *buf, size_t len)
 {
@@ -277,13 +300,15 @@ int blocklog_format(const struct blocklog_event *ev, uint64_t lost,
 
 	if (!len)
 		return -1;
-	if (ev->kind == BLOCKLOG_EXCEPT) {
+	if (ev->kind == BLOCKLOG_EXCEPT || ev->kind == BLOCKLOG_FALLBACK) {
 		put_ts(&l, ev->ts_ms);
 		ts[0] = '\0';
-		if (!l.full) {
+		if (!l.full && l.used < sizeof(ts)) {
 			memcpy(ts, buf, l.used);
 			ts[l.used] = '\0';
 		}
+		if (ev->kind == BLOCKLOG_FALLBACK)
+			return format_fallback(ev, ts, lost, buf, len);
 		return format_except(ev, ts, lost, buf, len);
 	}
 	PUT_LIT(&l, "{\"ts\":\"");

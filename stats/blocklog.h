@@ -25,6 +25,7 @@ enum blocklog_kind {
 	BLOCKLOG_RELEASE,
 	BLOCKLOG_DETECTION,
 	BLOCKLOG_EXCEPT,		/* audit: a live exception changed */
+	BLOCKLOG_FALLBACK,		/* what the kernel judged alone */
 };
 
 enum blocklog_except_op {
@@ -59,7 +60,9 @@ struct blocklog_event {
 	uint64_t count;			/* summary: blocked; quarantine: syns */
 	uint64_t distinct;		/* distinct destinations */
 	uint32_t window_s;
-	int64_t until;			/* quarantine, except: UNIX seconds */
+	int64_t until;			/* quarantine, except, fallback: UNIX s */
+	int64_t since;			/* fallback: UNIX seconds */
+	uint64_t fb[3];			/* fallback: SYNs by enum policy_action */
 	uint8_t op;			/* except: enum blocklog_except_op */
 	char note[200];			/* except: the operator's note */
 };

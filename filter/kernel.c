@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The daemon's side of the kernel ruleset (filter/kernel.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "filter/daemon.h"
+#include "filter/kernel.h"
+
+/* nft's own words for a kernel without its queue expression are "No
+ * such file or directory" on the queue rule: say what that means. */
+static const char *install_hint(const struct daemon *d, const char *err)
+{
+	if (d->opts.backend == RULES_NFT && strstr(err, " queue ") &&
+	    strstr(err, "No such file or directory"))
+		return "; this kernel lacks nft's queue expression (nft_queue):"
+		       " use --backend iptables";
+	return "";
+}
+
+static void fallback_line(struct daemon *d,
+			  const struct rules_fallback_counts *fc, int64_t now)
+{
+	struct blocklog_event ev = {
+		.kind = BLOCKLOG_FALLBACK,
+		.ts_ms = now * 1000,
+		.since = fc->since,
+		.until = now,
+		.fb = { fc->accepted, fc->dropped, fc->rejected },
+	};
+	char since[32];
+
+	log_info("the kernel judged alone since %s: %llu SYNs rejected, "
+		 "%llu dropped, %llu accepted",
+		 policy_time_format(fc->since, since, sizeof(since)),
+		 (unsigned long long)fc->rejected,
+		 (unsigned long long)fc->dropped,
+		 (unsigned long long)fc->accepted);
+	if (d->blocklog)
+		blocklog_push(d->blocklog, d->nworkers, &ev);
+}
+
+int kernel_start(struct daemon *d, const struct policy *p)
+{
+	struct rules_fallback_counts fc = { 0 };
+	int64_t now = time(NULL);
+	char err[1024];
+
+	if (ruleset_build(&d->rules, p, d->opts.queues, now) < 0) {
+		log_warn("ruleset");
+		return -1;
+	}
+	if (d->opts.no_rules)
+		return 0;
+	d->kernel = rules_kernel_new(d->rules.desc.chain, d->opts.backend);
+	if (!d->kernel) {
+		log_warn("ruleset");
+		return -1;
+	}
+	if (rules_fallback_read(d->kernel, &fc, err, sizeof(err)) < 0) {
+		log_warnx("reading what the fallback judged: %s", err);
+		memset(&fc, 0, sizeof(fc));
+	}
+	if (rules_install(d->kernel, &d->rules.desc, err, sizeof(err)) < 0) {
+		log_warnx("installing the ruleset: %s%s", err,
+			  install_hint(d, err));
+		/* One family may be in already, with no daemon behind it:
+		 * back to the fallback (nothing changes where none is). */
+		rules_to_fallback(d->kernel, &d->rules.desc,
+				  fc.active ? fc.since : now, err, sizeof(err));
+		rules_kernel_free(d->kernel);
+		d->kernel = NULL;
+		return -1;
+	}
+	if (fc.active)
+		fallback_line(d, &fc, now);
+	return 0;
+}
+
+void kernel_stop(struct daemon *d)
+{
+	char err[1024];
+
+	if (!d->kernel)
+		return;
+	if (d->opts.on_stop == DAEMON_STOP_REMOVE) {
+		if (rules_remove(d->rules.desc.chain, d->opts.backend, err,
+				 sizeof(err)) < 0)
+			log_warnx("removing the ruleset: %s", err);
+	} else {
+		kernel_sync_quarantine(d);
+		if (rules_to_fallback(d->kernel, &d->rules.desc, time(NULL),
+				      err, sizeof(err)) < 0)
+			log_warnx("putting the fallback rules in: %s; the "
+				  "queue rules stay (port 25 fails closed)",
+				  err);
+	}
+	rules_kernel_free(d->kernel);
+	d->kernel = NULL;
+}
+
+void kernel_sync_quarantine(struct daemon *d)
+{
+	struct timespec ts;
+	struct stats_subscriber *q = NULL;
+	struct rules_elem *e = NULL;
+	size_t n = 0, m;
+	int64_t now_ms;
+	char err[512];
+
+	if (!d->kernel)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	/* Monitor mode blocks nothing, not even a quarantined source. */
+	if (policy_mode(daemon_policy(d)) != POLICY_MODE_MONITOR) {
+		n = stats_quarantined_list(d->stats, now_ms, NULL, 0);
+		q = calloc(n ? n : 1, sizeof(*q));
+		e = calloc(n ? n : 1, sizeof(*e));
+		if (!q || !e) {
+			log_warnx("quarantine sets: out of memory");
+			goto out;
+		}
+		n = stats_quarantined_list(d->stats, now_ms, q, n);
+	}
+	for (m = 0; m < n; m++) {
+		e[m].v6 = q[m].ipv6;
+		memcpy(e[m].addr, e[m].v6 ? q[m].addr.b : q[m].addr.b + 12,
+		       e[m].v6 ? 16 : 4);
+		e[m].len = (uint8_t)(e[m].v6 ? q[m].prefix_len : 32);
+		e[m].timeout = q[m].until_ms > now_ms ?
+			       (uint32_t)((q[m].until_ms - now_ms + 999) / 1000)
+			       : 1;
+	}
+	if (rules_quarantine_sync(d->kernel, e, n, ts.tv_sec, err,
+				  sizeof(err)) < 0)
+		log_warnx("quarantine sets: %s", err);
+out:
+	free(q);
+	free(e);
+}
+
+int kernel_check(struct daemon *d, bool full, struct strbuf *errs)
+{
+	char what[512], err[1024];
+	int r;
+
+	if (!d->kernel)
+		return 0;
+	kernel_sync_quarantine(d);
+	if (rules_refill_due(d->kernel, time(NULL))) {
+		/* Entries longer than the kernel's longest timeout: their
+		 * elements are renewed before they run out. */
+		struct ruleset next;
+
+		if (ruleset_build(&next, daemon_policy(d), d->opts.queues,
+				  time(NULL)) == 0) {
+			ruleset_free(&d->rules);
+			d->rules = next;
+			d->rules_stale = true;
+		}
+	}
+	if (d->rules_stale) {
+		if (rules_install(d->kernel, &d->rules.desc, err,
+				  sizeof(err)) < 0) {
+			if (errs)
+				strbuf_printf(errs, "installing the ruleset: "
+					      "%s\n", err);
+			return -1;
+		}
+		d->rules_stale = false;
+		log_info("the ruleset is up to date again");
+	}
+	r = rules_verify(d->kernel, full, time(NULL), what, sizeof(what));
+	if (r == 0) {
+		d->rules_broken = false;
+		return 0;
+	}
+	if (r < 0) {
+		if (!d->rules_broken)
+			log_warnx("checking the kernel ruleset: %s", what);
+		if (errs)
+			strbuf_printf(errs, "checking the kernel ruleset: %s\n",
+				      what);
+		d->rules_broken = true;
+		return -1;
+	}
+	log_warnx("the kernel ruleset was changed (%s): putting it back",
+		  what);
+	if (rules_install(d->kernel, &d->rules.desc, err, sizeof(err)) < 0) {
+		log_warnx("putting the ruleset back: %s", err);
+		if (errs)
+			strbuf_printf(errs, "the kernel ruleset was changed "
+				      "(%s) and could not be put back: %s\n",
+				      what, err);
+		d->rules_broken = true;
+		return -1;
+	}
+	kernel_sync_quarantine(d);
+	atomic_fetch_add(&d->rules_restored, 1);
+	d->rules_broken = false;
+	if (errs)
+		strbuf_printf(errs, "the kernel ruleset was changed (%s): put "
+			      "back\n", what);
+	return 1;
+}

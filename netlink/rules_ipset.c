@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* netlink/rules: the iptables backend's sets, as `ipset restore` input. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "netlink/rules_int.h"
+
+#define IPSET_MAXELEM_MIN	65536u
+
+/* A power of two near n, within ipset's bounds, for the initial hash. */
+static size_t hashsize(size_t n)
+{
+	size_t h = 1024;
+
+	while (h < n && h < ((size_t)1 << 24))
+		h <<= 1;
+	return h;
+}
+
+void rules_ipset_create(struct out *o, const char *name, bool v6,
+			bool quarantine, size_t elements)
+{
+	size_t max = elements * 2 > IPSET_MAXELEM_MIN ? elements * 2
+						      : IPSET_MAXELEM_MIN;
+
+	/* Quarantined IPv4 sources are addresses, IPv6 ones prefixes. */
+	outf(o, "%s %s family %s hashsize %zu maxelem %zu timeout 0%s\n",
+	     name, quarantine && !v6 ? "hash:ip" : "hash:net",
+	     v6 ? "inet6" : "inet", hashsize(elements), max,
+	     quarantine ? " counters" : "");
+}
+
+static void add_one(struct out *o, const char *name,
+		    const struct rules_elem *e)
+{
+	char buf[RULES_PREFIX_MAX];
+
+	outf(o, "add %s %s", name, rules_elem_format(e, buf, sizeof(buf)));
+	if (e->timeout)
+		outf(o, " timeout %u", e->timeout);
+	outf(o, "\n");
+}
+
+void rules_ipset_adds(struct out *o, const struct rules_desc *d,
+		      const char *name, bool v6, unsigned depth,
+		      size_t profile)
+{
+	for (size_t i = 0; i < d->nentries; i++) {
+		const struct rules_entry *e = &d->entries[i];
+		struct rules_elem half;
+
+		if (e->e.v6 != v6 || e->depth != depth || e->profile != profile)
+			continue;
+		if (e->e.len) {
+			add_one(o, name, &e->e);
+			continue;
+		}
+		/* hash:net takes /1 to /32 (/128): the two halves of /0. */
+		half = e->e;
+		half.len = 1;
+		memset(half.addr, 0, sizeof(half.addr));
+		add_one(o, name, &half);
+		half.addr[0] = 0x80;
+		add_one(o, name, &half);
+	}
+}
+
+size_t rules_ipset_count(const struct rules_desc *d, bool v6, unsigned depth,
+			 size_t profile)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->nentries; i++) {
+		const struct rules_entry *e = &d->entries[i];
+
+		if (e->e.v6 == v6 && e->depth == depth && e->profile == profile)
+			n += e->e.len ? 1 : 2;
+	}
+	return n;
+}
+
+int rules_ipset_write(FILE *f, const struct rules_desc *d,
+		      char *err, size_t errlen)
+{
+	struct out o = { .f = f };
+	const char *c = rules_chain(d);
+	char name[RULES_NAME_MAX];
+
+	if (rules_check(d, err, errlen) < 0)
+		return -1;
+	outf(&o, "# portcullis sets for ipset -exist restore, before the "
+	     "iptables rules\n");
+	for (int v6 = 0; v6 < 2; v6++) {
+		struct rules_layers l;
+
+		rules_qset_name(name, sizeof(name), c, v6);
+		outf(&o, "create ");
+		rules_ipset_create(&o, name, v6, true, 0);
+		if (rules_layers_get(d, v6, &l) < 0) {
+			rules_seterr(err, errlen, "out of memory");
+			errno = ENOMEM;
+			return -1;
+		}
+		for (unsigned dp = 0; dp < l.depths; dp++)
+			for (size_t k = 0; k < d->nprofiles; k++) {
+				if (!rules_layer_has(&l, dp, k))
+					continue;
+				rules_set_name(name, sizeof(name), c, v6, dp,
+					       (unsigned)k);
+				outf(&o, "create ");
+				rules_ipset_create(&o, name, v6, false,
+						   rules_ipset_count(d, v6, dp,
+								     k));
+				outf(&o, "flush %s\n", name);
+				rules_ipset_adds(&o, d, name, v6, dp, k);
+			}
+		rules_layers_free(&l);
+	}
+	return out_finish(&o);
+}
