@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The kernel half of netlink/rules: what rules_kernel.c (install, switch,
+ * remove), rules_sets.c (ipset), rules_verify.c (checks, the fallback's
+ * counters), rules_quarantine.c and rules_tools.c (running the tools)
+ * share. Internal to netlink/.
+ */
+#ifndef PORTCULLIS_RULES_KERN_H
+#define PORTCULLIS_RULES_KERN_H
+
+#include "netlink/rules_int.h"
+
+#define WAIT_ARG	"--wait=5"	/* for the xtables lock (legacy) */
+#define VERIFY_SLACK_S	2		/* kernel timeouts are not to the ms */
+
+/* A set as the last fill left it: its elements' ends, to tell how many
+ * must still be there at a later time. */
+struct set_expect {
+	char name[RULES_NAME_MAX];
+	size_t perm;			/* elements that never time out */
+	int64_t *ends;			/* UNIX seconds, ascending */
+	size_t nends;
+};
+
+/* A quarantine element as the kernel holds it. */
+struct qelem {
+	struct rules_elem e;
+	int64_t until;			/* UNIX seconds */
+};
+
+struct rules_kernel {
+	char chain[RULES_CHAIN_MAX + 1];
+	enum rules_backend backend;
+	bool legacy;			/* iptables-legacy: no generation */
+	bool installed;
+	uint64_t sets_hash;		/* content of the last fill */
+	bool sets_filled;
+	int64_t refill_at;		/* an element cut to the longest
+					 * timeout needs renewing (0: none) */
+	char *ref[2];			/* our rules as the kernel printed
+					 * them: [0] IPv4 (or nft), [1] IPv6 */
+	uint32_t genid;
+	bool genid_ok;
+	struct set_expect *sets;
+	size_t nsets;
+	struct qelem *q;		/* the quarantine sets, sorted */
+	size_t nq;
+};
+
+/* What the filter table of one family holds of ours. */
+struct ipt_state {
+	char *save;			/* iptables -S output; lines point in */
+	char **jumps;			/* "-A FORWARD ... -j C[-FRAG]" */
+	size_t njumps;
+	char **chains;			/* our chain names */
+	size_t nchains;
+	char *ours;			/* our lines, in order, for checking */
+};
+
+
+bool rules_is_digits(const char *s);
+bool rules_our_set(const char *c, const char *n);
+void rules_ipt_state_free(struct ipt_state *st);
+int rules_ipt_state_read(struct ipt_state *st, const char *c, int family,
+			  char *err, size_t errlen);
+int rules_ipt_restore(int family, const char *text, size_t len,
+		       char *err, size_t errlen);
+int rules_nft_run(const char *script, size_t len, char *err, size_t errlen);
+int rules_ipset_restore(const char *script, size_t len, char *err,
+			 size_t errlen);
+int rules_ipset_names(char **out, char *err, size_t errlen);
+bool rules_name_in(const char *names, const char *name);
+int rules_nft_listing(const char *chain, char **out, char *err,
+		       size_t errlen);
+void rules_sets_free(struct rules_kernel *k);
+uint64_t rules_sets_hash(const struct rules_desc *d);
+int64_t rules_refill_time(const struct rules_desc *d);
+bool rules_refill_due(const struct rules_kernel *k, int64_t now);
+size_t rules_expect_alive(const struct set_expect *s, int64_t t);
+int rules_ipset_fill(struct rules_kernel *k, const struct rules_desc *d,
+		      char *err, size_t errlen);
+int rules_ipset_prune(struct rules_kernel *k, const struct rules_desc *d,
+		       char *err, size_t errlen);
+
+#endif
