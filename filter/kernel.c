@@ -10,14 +10,12 @@
 #include "filter/kernel.h"
 
 /* nft's own words for a kernel without its queue expression are "No
- * such file or directory" on the queue rule: say what that means. */
-static const char *install_hint(const struct daemon *d, const char *err)
+ * such file or directory" on each queue rule, over many lines: say what
+ * that means instead. */
+static bool lacks_nft_queue(const struct daemon *d, const char *err)
 {
-	if (d->opts.backend == RULES_NFT && strstr(err, " queue ") &&
-	    strstr(err, "No such file or directory"))
-		return "; this kernel lacks nft's queue expression (nft_queue):"
-		       " use --backend iptables";
-	return "";
+	return d->opts.backend == RULES_NFT && strstr(err, " queue ") &&
+	       strstr(err, "No such file or directory");
 }
 
 static void fallback_line(struct daemon *d,
@@ -64,8 +62,12 @@ int kernel_start(struct daemon *d, const struct policy *p)
 		memset(&fc, 0, sizeof(fc));
 	}
 	if (rules_install(d->kernel, &d->rules.desc, err, sizeof(err)) < 0) {
-		log_warnx("installing the ruleset: %s%s", err,
-			  install_hint(d, err));
+		if (lacks_nft_queue(d, err))
+			log_warnx("installing the ruleset: this kernel lacks "
+				  "nft's queue expression (nft_queue): use "
+				  "--backend iptables");
+		else
+			log_warnx("installing the ruleset: %s", err);
 		/* One family may be in already, with no daemon behind it:
 		 * back to the fallback (nothing changes where none is). */
 		rules_to_fallback(d->kernel, &d->rules.desc,

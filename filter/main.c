@@ -185,6 +185,42 @@ static void counters_line(struct daemon *d)
 		 (unsigned long long)bad, (unsigned long long)t.enobufs);
 }
 
+/* Packets our queues hold in the kernel, or -1 when it cannot say. */
+static long waiting(struct daemon *d)
+{
+	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "r");
+	unsigned q, portid, total;
+	long n = 0;
+	char line[256];
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%u %u %u", &q, &portid, &total) == 3 &&
+		    q < d->nworkers)
+			n += total;
+	fclose(f);
+	return n;
+}
+
+/* Let the verdict threads answer what the kernel queued before the
+ * fallback went in (half a second at most): a clean stop loses no SYN,
+ * not even one to 587 caught in the switch. */
+static void drain(struct daemon *d)
+{
+	const struct timespec nap = { 0, 5 * 1000 * 1000 };
+
+	for (int i = 0; i < 100 && d->workers; i++) {
+		bool started = false;
+
+		for (unsigned w = 0; w < d->nworkers; w++)
+			started |= d->workers[w].started;
+		if (!started || waiting(d) <= 0)
+			return;
+		nanosleep(&nap, NULL);
+	}
+}
+
 /* Once a second, and at the watchdog's pace: live counters for systemd,
  * the watchdog fed only while every verdict thread goes round, and live
  * exceptions expired. */
@@ -280,7 +316,8 @@ static int drop_privileges(struct daemon *d)
 		return 0;
 	r = privdrop(d->opts.user, paths, err, sizeof(err));
 	if (r == 0) {
-		log_info("running as %s with CAP_NET_ADMIN only", d->opts.user);
+		log_info("running as %s with CAP_NET_ADMIN only (CAP_NET_RAW "
+			 "for the firewall tools it runs)", d->opts.user);
 		if (access(d->opts.policy_path, R_OK) < 0)
 			log_warnx("%s cannot read %s (%s): reloads and live "
 				  "exceptions will fail until it can",
@@ -420,8 +457,10 @@ int main(int argc, char **argv)
 	log_info("stopping");
 	ret = 0;
 out:
-	/* The fallback first, so no SYN waits on a queue nobody reads. */
+	/* The fallback first, so no SYN waits on a queue nobody reads;
+	 * then the verdict threads judge what was queued before it. */
 	kernel_stop(&d);
+	drain(&d);
 	for (unsigned i = 0; i < d.nworkers; i++)
 		worker_stop(&d.workers[i]);
 	metrics_stop(d.metrics);

@@ -19,16 +19,33 @@ static int fail(char *err, size_t errlen, const char *what)
 	return -1;
 }
 
+/* CAP_NET_RAW kept for the tools we run, not used by us: out of the
+ * effective set (it stays permitted, inheritable and ambient). */
+static void raw_not_effective(void)
+{
+	const cap_value_t raw[] = { CAP_NET_RAW };
+	cap_t caps = cap_get_proc();
+
+	if (!caps)
+		return;
+	if (cap_set_flag(caps, CAP_EFFECTIVE, 1, raw, CAP_CLEAR) == 0)
+		cap_set_proc(caps);
+	cap_free(caps);
+}
+
 int privdrop(const char *user, const char *const *chown_paths,
 	     char *err, size_t errlen)
 {
-	const cap_value_t keep[] = { CAP_NET_ADMIN };
+	const cap_value_t keep[] = { CAP_NET_ADMIN, CAP_NET_RAW };
+	const cap_value_t use[] = { CAP_NET_ADMIN };
 	struct passwd *pw;
 	cap_t caps;
 	int ret;
 
-	if (geteuid() != 0)
+	if (geteuid() != 0) {
+		raw_not_effective();
 		return 1;
+	}
 	errno = 0;
 	pw = getpwnam(user);
 	if (!pw) {
@@ -52,9 +69,9 @@ int privdrop(const char *user, const char *const *chown_paths,
 	caps = cap_init();
 	if (!caps)
 		return fail(err, errlen, "cap_init");
-	ret = cap_set_flag(caps, CAP_PERMITTED, 1, keep, CAP_SET) |
-	      cap_set_flag(caps, CAP_EFFECTIVE, 1, keep, CAP_SET) |
-	      cap_set_flag(caps, CAP_INHERITABLE, 1, keep, CAP_SET);
+	ret = cap_set_flag(caps, CAP_PERMITTED, 2, keep, CAP_SET) |
+	      cap_set_flag(caps, CAP_EFFECTIVE, 1, use, CAP_SET) |
+	      cap_set_flag(caps, CAP_INHERITABLE, 2, keep, CAP_SET);
 	if (ret == 0)
 		ret = cap_set_proc(caps);
 	cap_free(caps);
@@ -63,6 +80,8 @@ int privdrop(const char *user, const char *const *chown_paths,
 	/* Ambient, so the iptables tools we run at reload and stop keep it. */
 	if (cap_set_ambient(CAP_NET_ADMIN, CAP_SET) < 0)
 		return fail(err, errlen, "ambient CAP_NET_ADMIN");
+	if (cap_set_ambient(CAP_NET_RAW, CAP_SET) < 0)
+		return fail(err, errlen, "ambient CAP_NET_RAW");
 	prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L);
 	/* Make sure there is no way back. */
 	if (setuid(0) == 0) {

@@ -9,7 +9,8 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok install
 for p in build-essential pkg-config libnetfilter-queue-dev libmnl-dev \
 	 libyaml-dev libsystemd-dev libcap-dev libmicrohttpd-dev libjson-c-dev \
 	 zlib1g-dev check iptables nftables iproute2 procps python3 curl gzip \
-	 systemd groff-base logrotate strace valgrind clang libclang-rt-dev; do
+	 systemd groff-base logrotate strace valgrind clang libclang-rt-dev \
+	 ipset python3-scapy; do
 	have_pkg "$p" || need="$need $p"
 done
 [ -z "$need" ] && exit 0

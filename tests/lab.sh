@@ -23,6 +23,8 @@ LAB_EXP4=100.64.0.40		# expired exception 100.64.0.32/28
 LAB_NON4=192.0.2.77		# in no subscriber prefix
 LAB_SPAM4=100.64.0.50		# residential, for spam runs
 LAB_SPAMBIZ4=100.64.0.21	# business (100.64.0.16/28), for spam runs
+LAB_LIST4=100.64.20.5		# business, from the list file (100.64.20.0/24)
+LAB_EXC4=100.64.0.60		# residential, for live exceptions
 LAB_RES6=2001:db8:1::2		# residential (2001:db8:1::/48)
 LAB_BIZ6=2001:db8:1:10::2	# business exception 2001:db8:1:10::/64
 LAB_NON6=2001:db8:3::7		# in no subscriber prefix
@@ -65,6 +67,7 @@ lab_up() {
 	ip -n "$NS_RT" addr add 2001:db8:1::1/64 dev rt-sub nodad
 	ip -n "$NS_RT" addr add 2001:db8:1:10::1/64 dev rt-sub nodad
 	ip -n "$NS_RT" route add $LAB_NON4/32 dev rt-sub
+	ip -n "$NS_RT" route add $LAB_LIST4/32 dev rt-sub
 	ip -n "$NS_RT" route add $LAB_NON6/128 dev rt-sub
 	ip -n "$NS_RT" addr add 198.51.100.1/24 dev rt-net
 	ip -n "$NS_RT" addr add 2001:db8:2::1/64 dev rt-net nodad
@@ -72,7 +75,7 @@ lab_up() {
 	ip -n "$NS_RT" route add $LAB_RELAY6/128 dev rt-net
 
 	for a in $LAB_RES4/24 $LAB_BIZ4/24 $LAB_EXP4/24 $LAB_NON4/32 \
-		 $LAB_SPAM4/24 $LAB_SPAMBIZ4/24; do
+		 $LAB_SPAM4/24 $LAB_SPAMBIZ4/24 $LAB_LIST4/32 $LAB_EXC4/24; do
 		ip -n "$NS_SUB" addr add "$a" dev sub0
 	done
 	for a in $LAB_RES6/64 $LAB_BIZ6/64 $LAB_NON6/128; do

@@ -2,17 +2,20 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Fragmented SYNs for the lab, crafted with scapy (Debian python3-scapy).
 
-send CASE SRC DST PORT    (subscriber side) send CASE's fragments from SRC,
-                          then listen 1 s for the answer; prints
-                          "synack=N rst=N"
-capture IFACE OUT SECS    (internet side) every IPv4/IPv6 packet that
-                          arrives on IFACE for SECS seconds, one hex line
-                          each, into OUT
-judge OUT SRC PORT        what arrived from SRC: prints "arrived=N syn=N",
-                          syn counting the datagrams that, reassembled
-                          from what arrived (each fragment offset kept
-                          first, or each kept last: both receivers
-                          exist), are a TCP SYN to PORT
+send CASE:SRC:DST:PORT...   (subscriber side) for each, send the case's
+                            fragments from SRC, then wait 0.5 s for the
+                            answer; prints "CASE SRC PORT synack=N rst=N
+                            id=ID" (IPv6 addresses in [brackets])
+capture IFACE OUT SECS      (internet side) every IPv4/IPv6 packet that
+                            arrives on IFACE for SECS seconds, one hex
+                            line each, into OUT
+judge OUT SENT               for each line send printed (in the file SENT),
+                            what arrived of that datagram (IP or fragment
+                            id ID, from SRC): prints "CASE arrived=N
+                            syn=N", syn counting the datagrams
+                            that, reassembled from what arrived (each
+                            fragment offset kept first, or each kept last:
+                            both receivers exist), are a TCP SYN to PORT
 
 The cases (an "attack" must not make a SYN to PORT arrive; a "legit" one
 must):
@@ -68,8 +71,7 @@ def v6frag(src, dst, ident, off8, data, more, nh=6):
                                id=ident) / Raw(data))
 
 
-def case_packets(case, src, dst, port):
-    ident = random.randrange(1, 1 << 16)
+def case_packets(case, src, dst, port, ident):
     if case == "tiny8":
         b = tcp_bytes(IP, src, dst, syn(port))
         return [v4frag(src, dst, ident, 0, b[:8], True),
@@ -133,32 +135,55 @@ def case_packets(case, src, dst, port):
     sys.exit("lab_frag: unknown case %r" % case)
 
 
-def cmd_send(case, src, dst, port):
-    port = int(port)
-    v6 = ":" in dst
-    pkts = case_packets(case, src, dst, port)
-    answers = {"synack": 0, "rst": 0}
+def cmd_send(specs):
+    """specs: CASE:SRC:DST:PORT; IPv6 addresses are in brackets."""
+    answers = {}
+    runs = []
+    for spec in specs:
+        case, src, dst, port = split_spec(spec)
+        ident = random.randrange(1, 1 << 16)
+        runs.append((case, src, dst, port, ident))
+        answers[(dst, port, src)] = {"synack": 0, "rst": 0}
 
     def seen(p):
-        ip = p.getlayer(IPv6 if v6 else IP)
-        if ip is None or ip.src != dst or ip.dst != src or TCP not in p:
+        ip = p.getlayer(IPv6) or p.getlayer(IP)
+        if ip is None or TCP not in p:
             return
-        t = p[TCP]
-        if t.sport != port:
+        a = answers.get((ip.src, p[TCP].sport, ip.dst))
+        if a is None:
             return
-        if t.flags & 0x12 == 0x12:
-            answers["synack"] += 1
-        elif t.flags & 0x04:
-            answers["rst"] += 1
+        if p[TCP].flags & 0x12 == 0x12:
+            a["synack"] += 1
+        elif p[TCP].flags & 0x04:
+            a["rst"] += 1
 
     sniffer = AsyncSniffer(iface="sub0", store=False, prn=seen)
     sniffer.start()
     time.sleep(0.3)
-    for p in pkts:
-        send(p, iface="sub0")
-    time.sleep(1.0)
+    for case, src, dst, port, ident in runs:
+        a = answers[(dst, port, src)]
+        a["synack"] = a["rst"] = 0
+        for p in case_packets(case, src, dst, port, ident):
+            send(p, iface="sub0")
+        time.sleep(0.5)
+        print("%s %s %d synack=%d rst=%d id=%d" % (
+            case, src, port, a["synack"], a["rst"], ident), flush=True)
     sniffer.stop()
-    print("synack=%d rst=%d" % (answers["synack"], answers["rst"]))
+
+
+def split_spec(spec):
+    """CASE:SRC:DST:PORT, an IPv6 address in [brackets]."""
+    parts = []
+    rest = spec
+    while rest:
+        if rest.startswith("["):
+            end = rest.index("]")
+            parts.append(rest[1:end])
+            rest = rest[end + 2:]
+        else:
+            head, _, rest = rest.partition(":")
+            parts.append(head)
+    return parts[0], parts[1], parts[2], int(parts[3])
 
 
 def cmd_capture(iface, out, secs):
@@ -198,65 +223,74 @@ def is_syn_to(tcp, port):
             tcp[13] & 0x12 == 0x02)
 
 
-def cmd_judge(out, src, port):
-    port = int(port)
-    v6 = ":" in src
+def arrivals(out):
+    """{(src, id): [(offset, data, more, nh)]} and [(src, id, tcp)] of
+    the whole datagrams in the capture."""
     groups = {}
     whole = []
-    arrived = 0
     for line in open(out):
         raw = binascii.unhexlify(line.strip())
-        if v6:
+        if raw[0] >> 4 == 6:
             p = IPv6(raw)
-            if p.src != src:
-                continue
-            arrived += 1
             if IPv6ExtHdrFragment in p:
                 fh = p[IPv6ExtHdrFragment]
-                groups.setdefault(fh.id, []).append(
+                groups.setdefault((p.src, fh.id), []).append(
                     (fh.offset * 8, bytes(fh.payload), bool(fh.m), fh.nh))
             elif TCP in p:
-                whole.append(bytes(p[TCP]))
+                whole.append((p.src, None, bytes(p[TCP])))
         else:
             p = IP(raw)
-            if p.src != src:
-                continue
-            arrived += 1
-            ihl = p.ihl * 4
-            data = raw[ihl:p.len]
+            data = raw[p.ihl * 4:p.len]
             if p.frag or p.flags & 1:
-                groups.setdefault(p.id, []).append(
+                groups.setdefault((p.src, p.id), []).append(
                     (p.frag * 8, data, bool(p.flags & 1), p.proto))
             elif p.proto == 6:
-                whole.append(data)
-    syns = sum(1 for t in whole if is_syn_to(t, port))
-    for frags in groups.values():
-        first = [f for f in frags if f[0] == 0]
-        for keep_first in (True, False):
-            d = reassemble([f[:3] for f in frags], keep_first)
-            if d is None or not first:
-                continue
-            nh = (first[0] if keep_first else first[-1])[3]
-            if v6:
-                # Walk the destination options the case may put first.
-                while nh == 60 and len(d) >= 2:
-                    hl = (d[1] + 1) * 8
-                    nh, d = d[0], d[hl:]
-            if nh == 6 and is_syn_to(d, port):
-                syns += 1
-                break
-    print("arrived=%d syn=%d" % (arrived, syns))
+                whole.append((p.src, p.id, data))
+    return groups, whole
+
+
+def syn_of(frags, port, v6):
+    """Whether either reassembly of frags is a TCP SYN to port."""
+    first = [f for f in frags if f[0] == 0]
+    for keep_first in (True, False):
+        d = reassemble([f[:3] for f in frags], keep_first)
+        if d is None or not first:
+            continue
+        nh = (first[0] if keep_first else first[-1])[3]
+        # Walk the destination options a case may put first.
+        while v6 and nh == 60 and len(d) >= 2:
+            hl = (d[1] + 1) * 8
+            nh, d = d[0], d[hl:]
+        if nh == 6 and is_syn_to(d, port):
+            return True
+    return False
+
+
+def cmd_judge(out, sent):
+    groups, whole = arrivals(out)
+    for line in open(sent):
+        case, src, port, _, _, ident = line.split()
+        port, ident = int(port), int(ident[3:])
+        v6 = ":" in src
+        frags = groups.get((src, ident), [])
+        # Unfragmented, the IPv6 datagram has no id to tell: a host
+        # reassembled it (conntrack on): count SYNs from src to port.
+        mine = [t for s_, i, t in whole if s_ == src and
+                (i == ident or (v6 and i is None))]
+        syns = sum(1 for t in mine if is_syn_to(t, port))
+        syns += 1 if frags and syn_of(frags, port, v6) else 0
+        print("%s arrived=%d syn=%d" % (case, len(frags) + len(mine), syns))
 
 
 def main():
-    if len(sys.argv) < 2:
+    if len(sys.argv) < 3:
         sys.exit(__doc__)
     cmd, args = sys.argv[1], sys.argv[2:]
-    if cmd == "send" and len(args) == 4:
-        cmd_send(*args)
+    if cmd == "send":
+        cmd_send(args)
     elif cmd == "capture" and len(args) == 3:
         cmd_capture(*args)
-    elif cmd == "judge" and len(args) == 3:
+    elif cmd == "judge" and len(args) == 2:
         cmd_judge(*args)
     else:
         sys.exit(__doc__)

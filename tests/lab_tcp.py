@@ -8,8 +8,11 @@ connect SRC DST PORT T    one connect from SRC, at most T seconds; prints
                           "connected MS", "refused MS" or "timeout MS"
 loop SRC DST PORT N T I   N connects, one every I seconds; prints the count
                           of each result ("connected=N refused=N")
+loop-until SRC DST PORT FILE T I
+                          as loop, until FILE exists (at most 120 s)
 """
 import errno
+import os
 import selectors
 import socket
 import sys
@@ -97,6 +100,17 @@ def loop(src, dst, port, count, timeout, interval):
     print(counts(results))
 
 
+def loop_until(src, dst, port, stop, timeout, interval):
+    """connects every interval s until the file stop exists (120 s at
+    most); prints each result's count."""
+    results = []
+    deadline = time.monotonic() + 120
+    while not os.path.exists(stop) and time.monotonic() < deadline:
+        results.append(attempt(src, dst, port, timeout)[0])
+        time.sleep(interval)
+    print(counts(results))
+
+
 def burst(src, base, ndst, port, count, timeout):
     """count connects from src to port on ndst destinations base+0 ..
     base+ndst-1 (the last octet), round robin; prints result counts."""
@@ -119,6 +133,9 @@ def main():
     elif cmd == "loop":
         loop(args[0], args[1], int(args[2]), int(args[3]), float(args[4]),
              float(args[5]))
+    elif cmd == "loop-until":
+        loop_until(args[0], args[1], int(args[2]), args[3], float(args[4]),
+                   float(args[5]))
     elif cmd == "connect":
         connect(args[0], args[1], int(args[2]), float(args[3]))
     else:

@@ -3,8 +3,8 @@
 # The daemon as portcullis.service runs it, in the lab: a user that is not
 # root, CAP_NET_ADMIN as its only capability (ambient, so iptables-restore
 # and ip6tables-restore inherit it), no new privileges, systemd's PATH. It must bind its
-# queues, install its chain, judge, reload, reopen its log and remove its
-# chain. Everything it and its children do is traced, and the trace is
+# queues, install its chain and sets, judge, reload, reopen its log and
+# swap its fallback in. Everything it and its children do is traced, and the trace is
 # held against the unit's hardening: system calls within @system-service,
 # socket families within RestrictAddressFamilies=, no writable-executable
 # memory, no namespaces, no writes outside its own directory.
@@ -72,8 +72,8 @@ chmod 0644 "$WORK/policy.yaml" "$WORK/business.list"
 echo "sandbox: portcullisd as $RUN_USER with CAP_NET_ADMIN only, traced"
 : >"$WORK/daemon.log"
 in_rt setpriv --reuid="$RUN_USER" --regid="$RUN_GROUP" --init-groups \
-	--inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin \
-	--bounding-set=-all,+net_admin --no-new-privs \
+	--inh-caps=-all,+net_admin,+net_raw --ambient-caps=-all,+net_admin,+net_raw \
+	--bounding-set=-all,+net_admin,+net_raw --no-new-privs \
 	env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 	ASAN_OPTIONS="$ASAN_OPTIONS" \
 	strace -f -ff -qq -s 200 -o "$state/trace" \
@@ -99,12 +99,13 @@ if [ -z "$dpid" ]; then
 else
 	st=$(grep -E '^(Uid|CapEff|CapPrm|CapBnd|CapAmb|NoNewPrivs):' "/proc/$dpid/status" | tr -s '\t' ' ')
 	uid=$(id -u "$RUN_USER")
-	check "the daemon runs as uid $uid, CAP_NET_ADMIN effective, permitted, bounding and ambient, no new privileges" \
+	# CAP_NET_RAW (0x2000) is for the tools it runs, never effective in it.
+	check "the daemon runs as uid $uid, CAP_NET_ADMIN effective, CAP_NET_RAW only for its tools, no new privileges" \
 		test "$st" = "Uid: $uid $uid $uid $uid
-CapPrm: 0000000000001000
+CapPrm: 0000000000003000
 CapEff: 0000000000001000
-CapBnd: 0000000000001000
-CapAmb: 0000000000001000
+CapBnd: 0000000000003000
+CapAmb: 0000000000003000
 NoNewPrivs: 1"
 fi
 check "the chain is in iptables" bash -c "ip netns exec $NS_RT iptables -S FORWARD | grep -q -- '-j PORTCULLIS'"
@@ -133,8 +134,11 @@ wait "$pid"
 rc=$?
 pid=""
 check "SIGTERM: exit 0" test "$rc" -eq 0
-check "SIGTERM: the chain is gone" bash -c \
-	"! { ip netns exec $NS_RT iptables-save; ip netns exec $NS_RT ip6tables-save; } | grep -q PORTCULLIS"
+check "SIGTERM: the fallback rules are in, IPv4 and IPv6" bash -c \
+	"ip netns exec $NS_RT iptables -S PORTCULLIS | grep -q 'portcullis fallback since' &&
+	 ip netns exec $NS_RT ip6tables -S PORTCULLIS | grep -q 'portcullis fallback since'"
+conn "stopped: residential 25 is still reset" $LAB_RES4 $LAB_DST4 25 refused
+conn "stopped: business still connects" $LAB_BIZ4 $LAB_DST4 25 connected
 if grep -iqE 'error|failed|cannot|denied|not permitted' "$WORK/daemon.log"; then
 	no "the daemon logged a problem:"; sed 's/^/    /' "$WORK/daemon.log"
 else

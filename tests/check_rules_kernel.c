@@ -1,0 +1,1095 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * netlink/rules in the kernel, through its public API: installing over
+ * what an earlier run left, the fallback and its counters, the checks
+ * that find what was taken away, the quarantine sets, removal, and what
+ * nft makes of its text. Every test that touches the kernel runs in a
+ * private network namespace (unshare(2) in Check's forked child), and is
+ * skipped with a message without root or with CK_FORK=no. The tools are
+ * used here only to look (and to break things on purpose).
+ */
+#include <check.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "netlink/rules.h"
+
+Suite *rules_kernel_suite(void);
+
+static const char *const sample_v4[] = { "100.64.0.0/10", "198.18.0.0/15" };
+static const char *const sample_v6[] = { "2001:db8:1000::/36" };
+static const struct rules_port sample_ports[] = {
+	{ 25, true }, { 465, false }, { 587, false },
+};
+/* Actions in the order of sample_ports. */
+static const uint8_t act_res[] = { RULES_REJECT, RULES_ACCEPT, RULES_ACCEPT };
+static const uint8_t act_biz[] = { RULES_ACCEPT, RULES_ACCEPT, RULES_ACCEPT };
+static const uint8_t act_quar[] = { RULES_DROP, RULES_DROP, RULES_DROP };
+static const struct rules_profile sample_profiles[] = {
+	{ "residential", act_res, RULES_ACCEPT },
+	{ "business", act_biz, RULES_ACCEPT },
+	{ "quarantine", act_quar, RULES_ACCEPT },
+};
+/* Both aggregates residential; a business /28 inside for an hour. */
+static const struct rules_entry sample_entries[] = {
+	{ { { 100, 64 }, 10, false, 0 }, 0, 0 },
+	{ { { 198, 18 }, 15, false, 0 }, 0, 0 },
+	{ { { 100, 64, 12, 0 }, 28, false, 3600 }, 1, 1 },
+	{ { { 0x20, 0x01, 0x0d, 0xb8, 0x10 }, 36, true, 0 }, 0, 0 },
+};
+
+/* Timeouts count from now: the kernel's clock is the real one. */
+static struct rules_desc sample(void)
+{
+	struct rules_desc d = {
+		.v4 = sample_v4, .nv4 = 2,
+		.v6 = sample_v6, .nv6 = 1,
+		.ports = sample_ports, .nports = 3,
+		.closed_first = 0, .closed_last = 1,
+		.open_first = 2, .open_last = 3,
+		.reject_mark = 0x100, .reject_mask = 0x100,
+		.profiles = sample_profiles, .nprofiles = 3,
+		.quarantine_profile = 2,
+		.entries = sample_entries, .nentries = 4,
+		.now = time(NULL),
+	};
+
+	return d;
+}
+
+/* A private network namespace for this test, or false: skip it. */
+static bool private_netns(void)
+{
+	const char *fork = getenv("CK_FORK");
+
+	if (fork && !strcmp(fork, "no")) {
+		fprintf(stderr, "check_rules_kernel: skipped with CK_FORK=no: "
+			"unshare would move the whole run out of the host's "
+			"network namespace\n");
+		return false;
+	}
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0) {
+		fprintf(stderr, "check_rules_kernel: skipped, needs root to "
+			"make a network namespace\n");
+		return false;
+	}
+	return true;
+}
+
+/* Run cmd with stdin from text (NULL: nothing); its exit status, and
+ * its output and errors in *out (malloc'd) if out. */
+static int pipe_through(const char *cmd, const char *text, char **out)
+{
+	char path[] = "/tmp/check_rules_kernel.XXXXXX", *line = NULL;
+	char buf[4096];
+	size_t tl = text ? strlen(text) : 0, len = 0;
+	FILE *p, *m = out ? open_memstream(&line, &len) : NULL;
+	int fd = mkstemp(path), st;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text ? text : "", tl), (ssize_t)tl);
+	close(fd);
+	if (asprintf(&line, "(%s) < %s 2>&1", cmd, path) < 0)
+		ck_abort_msg("out of memory");
+	p = popen(line, "r");
+	free(line);
+	line = NULL;
+	ck_assert_ptr_nonnull(p);
+	if (out)
+		ck_assert_ptr_nonnull(m);
+	while (fgets(buf, sizeof(buf), p))
+		if (m)
+			fputs(buf, m);
+	st = pclose(p);
+	unlink(path);
+	if (m) {
+		fclose(m);
+		*out = line;
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* What a shell command prints (errors too); the caller frees it. */
+static char *sh_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *sh_out(const char *fmt, ...)
+{
+	char *cmd, *out;
+	va_list ap;
+
+	va_start(ap, fmt);
+	ck_assert_int_ge(vasprintf(&cmd, fmt, ap), 0);
+	va_end(ap);
+	pipe_through(cmd, NULL, &out);
+	free(cmd);
+	return out;
+}
+
+/* Run a shell command that must succeed. */
+static void sh_ok(const char *cmd)
+{
+	char *out;
+
+	ck_assert_msg(pipe_through(cmd, NULL, &out) == 0, "%s: %s", cmd, out);
+	free(out);
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (; (hay = strstr(hay, needle)); hay++)
+		n++;
+	return n;
+}
+
+/* The number of entries of ipset set name, -1 when there is none. */
+static long set_entries(const char *name)
+{
+	char *out = sh_out("ipset list -t %s", name);
+	const char *n = strstr(out, "Number of entries: ");
+	long v = n ? strtol(n + 19, NULL, 10) : -1;
+
+	free(out);
+	return v;
+}
+
+/* The timeout left to elem in ipset set name, -1 when it is not in. */
+static long elem_timeout(const char *name, const char *elem)
+{
+	char *out = sh_out("ipset list %s", name), want[128];
+	const char *e;
+	long v = -1;
+
+	snprintf(want, sizeof(want), "\n%s timeout ", elem);
+	e = strstr(out, want);
+	if (e)
+		v = strtol(e + strlen(want), NULL, 10);
+	free(out);
+	return v;
+}
+
+static struct rules_kernel *kernel_new(enum rules_backend b)
+{
+	struct rules_kernel *k = rules_kernel_new(NULL, b);
+
+	ck_assert_ptr_nonnull(k);
+	return k;
+}
+
+static void install_ok(struct rules_kernel *k, const struct rules_desc *d)
+{
+	char err[512];
+
+	ck_assert_msg(rules_install(k, d, err, sizeof(err)) == 0, "%s", err);
+}
+
+static void remove_ok(void)
+{
+	char err[512];
+
+	ck_assert_msg(rules_remove(NULL, RULES_IPTABLES, err, sizeof(err)) == 0,
+		      "%s", err);
+}
+
+/* rules_verify as of now; the answer must be the same with and without
+ * the generation gate. */
+static int verify_both(struct rules_kernel *k, char *what, size_t len)
+{
+	int full = rules_verify(k, true, time(NULL), what, len);
+	int gated = rules_verify(k, false, time(NULL), what, len);
+
+	ck_assert_msg(full == gated, "full %d, gated %d: %s", full, gated,
+		      what);
+	return full;
+}
+
+/* Nothing missing, right after an install, with or without the gate. */
+static void intact(struct rules_kernel *k)
+{
+	char what[512];
+
+	ck_assert_msg(rules_verify(k, false, time(NULL), what,
+				   sizeof(what)) == 0, "%s", what);
+	ck_assert_msg(rules_verify(k, true, time(NULL), what,
+				   sizeof(what)) == 0, "%s", what);
+	ck_assert_msg(rules_verify(k, false, time(NULL), what,
+				   sizeof(what)) == 0, "%s", what);
+}
+
+/* Verify finds what was broken (what names want), and an install puts
+ * it back. */
+static void found_and_put_back(struct rules_kernel *k,
+			       const struct rules_desc *d, const char *want)
+{
+	char what[512];
+
+	ck_assert_int_eq(verify_both(k, what, sizeof(what)), 1);
+	ck_assert_msg(strstr(what, want) != NULL, "\"%s\" not in \"%s\"",
+		      want, what);
+	install_ok(k, d);
+	intact(k);
+}
+
+static const struct rules_elem quarantined[] = {
+	{ { 100, 64, 1, 1 }, 32, false, 600 },
+	{ { 100, 64, 1, 2 }, 32, false, 1200 },
+	{ { 0x20, 0x01, 0x0d, 0xb8, 0x10, 0, 0, 1 }, 64, true, 900 },
+};
+
+/* The timeout the kernel holds for elem is at most want, and near it. */
+static void timeout_near(const char *set, const char *elem, long want)
+{
+	long t = elem_timeout(set, elem);
+
+	ck_assert_msg(t <= want && t >= want - 5, "%s in %s: timeout %ld, "
+		      "%ld expected", elem, set, t, want);
+}
+
+static void sync_ok(struct rules_kernel *k, const struct rules_elem *q,
+		    size_t n, int64_t now)
+{
+	char err[512];
+
+	ck_assert_msg(rules_quarantine_sync(k, q, n, now, err,
+					    sizeof(err)) == 0, "%s", err);
+}
+
+/* --- install and remove --------------------------------------------- */
+
+static const char *const sample_sets[] = {
+	"PORTCULLIS-q4", "PORTCULLIS-q6", "PORTCULLIS-4-0-0",
+	"PORTCULLIS-4-1-1", "PORTCULLIS-6-0-0",
+};
+static const long sample_set_entries[] = { 0, 0, 2, 1, 1 };
+
+/* Exactly the sample's sets, with their entries. */
+static void sample_sets_are_in(void)
+{
+	char *names = sh_out("ipset list -n");
+
+	for (size_t i = 0; i < 5; i++)
+		ck_assert_msg(set_entries(sample_sets[i]) ==
+			      sample_set_entries[i], "%s: %ld entries",
+			      sample_sets[i], set_entries(sample_sets[i]));
+	ck_assert_msg(count(names, "PORTCULLIS") == 5, "%s", names);
+	free(names);
+}
+
+/* Nothing named PORTCULLIS in either family's rules nor in the sets. */
+static void nothing_of_ours_left(void)
+{
+	char *out = sh_out("iptables -S; ip6tables -S; ipset list -n");
+
+	ck_assert_msg(strstr(out, "PORTCULLIS") == NULL, "%s", out);
+	free(out);
+}
+
+START_TEST(test_install_twice_leaves_one_jump_each_and_remove_cleans_up)
+{
+	struct rules_desc d = sample();
+	struct rules_kernel *k;
+	char *out;
+
+	if (!private_netns())
+		return;
+	sh_ok("iptables -A FORWARD -p udp -j ACCEPT && iptables -N OTHER && "
+	      "iptables -A OTHER -j RETURN && "
+	      "ip6tables -A FORWARD -p udp -j ACCEPT");
+	k = kernel_new(RULES_IPTABLES);
+	install_ok(k, &d);
+	install_ok(k, &d);
+	for (int f = 0; f < 2; f++) {
+		const char *udp;
+
+		out = sh_out("%s -S", f ? "ip6tables" : "iptables");
+		ck_assert_uint_eq(count(out, " -j PORTCULLIS\n"), 1);
+		ck_assert_uint_eq(count(out, " -j PORTCULLIS-FRAG\n"), 1);
+		/* Ours come first; the operator's rule stays, after. */
+		udp = strstr(out, "-A FORWARD -p udp -j ACCEPT\n");
+		ck_assert_ptr_nonnull(udp);
+		ck_assert(strstr(out, " -j PORTCULLIS\n") < udp);
+		ck_assert(strstr(out, " -j PORTCULLIS-FRAG\n") < udp);
+		free(out);
+	}
+	sample_sets_are_in();
+	intact(k);
+
+	remove_ok();
+	nothing_of_ours_left();
+	out = sh_out("iptables -S");
+	ck_assert_str_eq(out, "-P INPUT ACCEPT\n-P FORWARD ACCEPT\n"
+			 "-P OUTPUT ACCEPT\n-N OTHER\n"
+			 "-A FORWARD -p udp -j ACCEPT\n-A OTHER -j RETURN\n");
+	free(out);
+	out = sh_out("ip6tables -S");
+	ck_assert_ptr_nonnull(strstr(out, "-A FORWARD -p udp -j ACCEPT\n"));
+	free(out);
+	/* Nothing left to remove is no error. */
+	remove_ok();
+	rules_kernel_free(k);
+}
+END_TEST
+
+/* Our rules and sets as the kernel lists them. */
+static char *ours_listed(void)
+{
+	return sh_out("iptables -S; ip6tables -S; ipset list -n | sort");
+}
+
+START_TEST(test_install_replaces_a_stale_ruleset)
+{
+	struct rules_desc d = sample();
+	struct rules_kernel *k;
+	char *out, *fresh;
+
+	if (!private_netns())
+		return;
+	/* What a crashed older run might have left: jumps of other shapes,
+	 * junk in the chains, a chain and sets this policy has not, a half
+	 * made swap set. */
+	sh_ok("ipset create PORTCULLIS-4-3-9 hash:net && "
+	      "ipset add PORTCULLIS-4-3-9 10.0.0.0/8 && "
+	      "ipset create PORTCULLIS-4-0-0-T hash:net && "
+	      "iptables -N PORTCULLIS && iptables -N PORTCULLIS-P7 && "
+	      "iptables -N PORTCULLIS-FRAG && iptables -N PORTCULLIS-FBC && "
+	      "iptables -A PORTCULLIS -j DROP && "
+	      "iptables -A PORTCULLIS -p udp -j PORTCULLIS-P7 && "
+	      "iptables -A PORTCULLIS-P7 -j ACCEPT && "
+	      "iptables -A PORTCULLIS-FBC -m set --match-set "
+	      "PORTCULLIS-4-3-9 src -j PORTCULLIS-P7 && "
+	      "iptables -A FORWARD -j PORTCULLIS && "
+	      "iptables -A FORWARD -i lo -j PORTCULLIS && "
+	      "iptables -A FORWARD -p tcp -j PORTCULLIS-FRAG && "
+	      "ip6tables -N PORTCULLIS && ip6tables -A PORTCULLIS -j DROP && "
+	      "ip6tables -A FORWARD -j PORTCULLIS && "
+	      "ip6tables -A FORWARD -j PORTCULLIS");
+	k = kernel_new(RULES_IPTABLES);
+	install_ok(k, &d);
+	for (int f = 0; f < 2; f++) {
+		out = sh_out("%s -S", f ? "ip6tables" : "iptables");
+		ck_assert_uint_eq(count(out, " -j PORTCULLIS\n"), 1);
+		ck_assert_uint_eq(count(out, " -j PORTCULLIS-FRAG\n"), 1);
+		ck_assert_msg(!strstr(out, "-A PORTCULLIS -j DROP") &&
+			      !strstr(out, "-A PORTCULLIS -p udp") &&
+			      !strstr(out, "-i lo") &&
+			      !strstr(out, "PORTCULLIS-P7"), "%s", out);
+		free(out);
+	}
+	sample_sets_are_in();
+	intact(k);
+	rules_kernel_free(k);
+
+	/* The same as what a clean namespace gets. */
+	out = ours_listed();
+	ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
+	k = kernel_new(RULES_IPTABLES);
+	install_ok(k, &d);
+	fresh = ours_listed();
+	ck_assert_str_eq(out, fresh);
+	free(out);
+	free(fresh);
+	rules_kernel_free(k);
+}
+END_TEST
+
+/* The sample with its business /28 gone and deeper residential ones. */
+static const struct rules_entry changed_entries[] = {
+	{ { { 100, 64 }, 10, false, 0 }, 0, 0 },
+	{ { { 198, 18 }, 15, false, 0 }, 0, 0 },
+	{ { { 100, 64, 20, 0 }, 24, false, 0 }, 1, 0 },
+	{ { { 100, 64, 20, 4 }, 30, false, 600 }, 2, 0 },
+	{ { { 0x20, 0x01, 0x0d, 0xb8, 0x10 }, 36, true, 0 }, 0, 0 },
+	{ { { 0x20, 0x01, 0x0d, 0xb8, 0x10, 0, 0, 5 }, 64, true, 900 }, 1, 0 },
+};
+
+START_TEST(test_reinstall_with_changed_entries_replaces_the_old_layers)
+{
+	struct rules_desc d = sample();
+	struct rules_kernel *k;
+	char *out;
+
+	if (!private_netns())
+		return;
+	k = kernel_new(RULES_IPTABLES);
+	install_ok(k, &d);
+	d.entries = changed_entries;
+	d.nentries = 6;
+	install_ok(k, &d);
+	out = sh_out("iptables -S; ipset list -n");
+	ck_assert_msg(!strstr(out, "PORTCULLIS-4-1-1") &&
+		      !strstr(out, "PORTCULLIS-P1"), "%s", out);
+	/* Deepest first. */
+	ck_assert_ptr_nonnull(strstr(out, "-A PORTCULLIS-FBC -m set "
+		"--match-set PORTCULLIS-4-2-0 src -m comment --comment "
+		"\"profile residential\" -j PORTCULLIS-P0\n-A PORTCULLIS-FBC "
+		"-m set --match-set PORTCULLIS-4-1-0 src"));
+	free(out);
+	ck_assert_int_eq(set_entries("PORTCULLIS-4-0-0"), 2);
+	ck_assert_int_eq(set_entries("PORTCULLIS-4-1-0"), 1);
+	ck_assert_int_eq(set_entries("PORTCULLIS-4-2-0"), 1);
+	ck_assert_int_eq(set_entries("PORTCULLIS-6-1-0"), 1);
+	out = sh_out("ipset list PORTCULLIS-4-1-0; ipset list PORTCULLIS-4-2-0");
+	ck_assert_msg(strstr(out, "\n100.64.20.0/24 timeout 0\n") &&
+		      strstr(out, "\n100.64.20.4/30 timeout "), "%s", out);
+	free(out);
+	ck_assert_int_ge(elem_timeout("PORTCULLIS-6-1-0",
+				      "2001:db8:1000:5::/64"), 890);
+	intact(k);
+	rules_kernel_free(k);
+}
+END_TEST
+
+START_TEST(test_remove_refuses_a_chain_others_use)
+{
+	struct rules_desc d = sample();
+	struct rules_kernel *k;
+	char err[512];
+
+	if (!private_netns())
+		return;
+	k = kernel_new(RULES_IPTABLES);
+	install_ok(k, &d);
+	sh_ok("iptables -N OTHER && iptables -A OTHER -j PORTCULLIS");
+	ck_assert_int_eq(rules_remove(NULL, RULES_IPTABLES, err, sizeof(err)),
+			 -1);
+	ck_assert_msg(strstr(err, "iptables-restore failed") != NULL, "%s",
+		      err);
+	/* The transaction failed whole: our jump and the sets its rules
+	 * name are still there. */
+	sh_ok("iptables -C FORWARD -p tcp --tcp-flags SYN,ACK SYN "
+	      "-j PORTCULLIS");
+	ck_assert_int_eq(set_entries("PORTCULLIS-4-0-0"), 2);
+	rules_kernel_free(k);
+}
+END_TEST
+
+/* Another chain name is another ruleset: removing one leaves the other. */
+START_TEST(test_two_chain_names_are_kept_apart)
+{
+	struct rules_desc d = sample(), e = sample();
+	struct rules_kernel *k, *k2;
+	char err[512], *out;
+
+	if (!private_netns())
+		return;
+	e.chain = "PORTCULLIS_B";
+	k = kernel_new(RULES_IPTABLES);
+	k2 = rules_kernel_new("PORTCULLIS_B", RULES_IPTABLES);
+	ck_assert_ptr_nonnull(k2);
+	install_ok(k, &d);
+	install_ok(k2, &e);
+	install_ok(k, &d);
+	intact(k);
+	intact(k2);
+	remove_ok();
+	out = sh_out("iptables -S; ipset list -n");
+	ck_assert_msg(!strstr(out, "PORTCULLIS-") &&
+		      !strstr(out, "-j PORTCULLIS\n"), "%s", out);
+	ck_assert_uint_eq(count(out, " -j PORTCULLIS_B\n"), 1);
+	free(out);
+	ck_assert_int_eq(set_entries("PORTCULLIS_B-4-0-0"), 2);
+	intact(k2);
+	ck_assert_msg(rules_remove("PORTCULLIS_B", RULES_IPTABLES, err,
+				   sizeof(err)) == 0, "%s", err);
+	out = sh_out("iptables -S; ip6tables -S; ipset list -n");
+	ck_assert_msg(!strstr(out, "PORTCULLIS"), "%s", out);
+	free(out);
+	rules_kernel_free(k);
+	rules_kernel_free(k2);
+}
+END_TEST
+
+/* hash:net takes no /0: the install puts both halves in. */
+START_TEST(test_zero_prefix_entry_installs_as_two_halves)
+{
+	static const char *const any4[] = { "0.0.0.0/0" };
+	static const struct rules_entry all[] = {
+		{ { { 0 }, 0, false, 0 }, 0, 0 },
+		{ { { 0x20, 0x01, 0x0d, 0xb8, 0x10 }, 36, true, 0 }, 0, 0 },
+	};
+	struct rules_desc d = sample();
+	struct rules_kernel *k;
+	char *out;
+
+	if (!private_netns())
+		return;
+	d.v4 = any4;
+	d.nv4 = 1;
+	d.entries = all;
+	d.nentries = 2;
+	k = kernel_new(RULES_IPTABLES);
+	install_ok(k, &d);
+	ck_assert_int_eq(set_entries("PORTCULLIS-4-0-0"), 2);
+	out = sh_out("ipset list PORTCULLIS-4-0-0");
+	ck_assert_msg(strstr(out, "\n0.0.0.0/1 timeout 0\n") &&
+		      strstr(out, "\n128.0.0.0/1 timeout 0\n"), "%s", out);
+	free(out);
+	intact(k);
+	rules_kernel_free(k);
+}
+END_TEST
+
+START_TEST(test_missing_tool_is_reported)
+{
+	static const char *const tools[] = { "ipset", "iptables", "ip6tables" };
+	struct rules_desc d = sample();
+	struct rules_kernel *k = kernel_new(RULES_IPTABLES);
+	char err[512], *saved = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+	bool named = false;
+	int ret, e;
+
+	setenv("PATH", "/nonexistent", 1);
+	ret = rules_install(k, &d, err, sizeof(err));
+	e = errno;
+	if (saved)
+		setenv("PATH", saved, 1);
+	free(saved);
+	ck_assert_int_eq(ret, -1);
+	/* glibc reports the failed exec as ENOENT; under valgrind the
+	 * child exits 127 instead. */
+	for (size_t i = 0; i < 3 && !named; i++) {
+		char enoent[64], exit127[64];
+
+		snprintf(enoent, sizeof(enoent), "%s: No such file", tools[i]);
+		snprintf(exit127, sizeof(exit127), "%s failed (exit 127)",
+			 tools[i]);
+		named = (e == ENOENT && !strncmp(err, enoent, strlen(enoent))) ||
+			!strncmp(err, exit127, strlen(exit127));
+	}
+	ck_assert_msg(named, "errno %d: %s", e, err);
+	rules_kernel_free(k);
+}
+END_TEST
+
+/* --- the fallback ---------------------------------------------------- */
+
+#define SINCE	1700000123
+
+START_TEST(test_fallback_replaces_the_queue_dispatch_in_both_families)
+{
+	struct rules_desc d = sample();
+	struct rules_fallback_counts c;
+	struct rules_kernel *k;
+	char err[512], *out;
+
+	if (!private_netns())
+		return;
+	k = kernel_new(RULES_IPTABLES);
+	/* Nothing installed is no error. */
+	ck_assert_msg(rules_fallback_read(k, &c, err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert(!c.active);
+	install_ok(k, &d);
+	ck_assert_int_eq(rules_fallback_read(k, &c, err, sizeof(err)), 0);
+	ck_assert(!c.active);
+	ck_assert_msg(rules_to_fallback(k, &d, SINCE, err, sizeof(err)) == 0,
+		      "%s", err);
+	for (int f = 0; f < 2; f++) {
+		static const char fb[] = "\n-A PORTCULLIS -m comment "
+			"--comment \"portcullis fallback since 1700000123\" "
+			"-j PORTCULLIS-FB\n";
+		const char *last;
+
+		out = sh_out("%s -S PORTCULLIS", f ? "ip6tables" : "iptables");
+		last = strstr(out, fb);
+		/* Its last rule. */
+		ck_assert_msg(last && !strcmp(last, fb), "%s", out);
+		ck_assert_msg(!strstr(out, "-j PORTCULLIS-CLOSED") &&
+			      !strstr(out, "-j PORTCULLIS-OPEN"), "%s", out);
+		ck_assert_ptr_nonnull(strstr(out, "--mark 0x100/0x100 -j "
+					     "REJECT"));
+		free(out);
+	}
+	ck_assert_msg(rules_fallback_read(k, &c, err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert(c.active);
+	ck_assert_int_eq(c.since, SINCE);
+	ck_assert_uint_eq(c.accepted + c.dropped + c.rejected, 0);
+	rules_kernel_free(k);
+}
+END_TEST
+
+/* Give rule n of chain pk packets (tool: iptables), its spec as listed. */
+static void set_counter(const char *chain, int n, unsigned pk)
+{
+	char *out = sh_out("iptables -S %s", chain), *line = out, *nl, *cmd;
+	char head[64];
+	int i = 0;
+
+	snprintf(head, sizeof(head), "-A %s ", chain);
+	for (; line && *line; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		if (!strncmp(line, head, strlen(head)) && ++i == n)
+			break;
+	}
+	ck_assert_msg(i == n, "iptables %s has no rule %d", chain, n);
+	ck_assert_int_ge(asprintf(&cmd, "iptables -R %s %d -c %u %u %s", chain,
+				  n, pk, pk * 60, line + strlen(head)), 0);
+	sh_ok(cmd);
+	free(cmd);
+	free(out);
+}
+
+/*
+ * ip6tables (1.8.9, nf_tables) ignores -c, in -R, -A and restore alike.
+ * nft can set a counter, and iptables-nft still reads back a rule that is
+ * only a counter and a verdict: chain's "-j ACCEPT" gets pk packets.
+ */
+static void set_counter6_accept(const char *chain, unsigned pk)
+{
+	char *out = sh_out("nft -a list chain ip6 filter %s", chain), *cmd;
+	const char *h = strstr(out, "\tcounter packets 0 bytes 0 accept "
+			       "# handle ");
+
+	ck_assert_msg(h != NULL, "%s", out);
+	ck_assert_int_ge(asprintf(&cmd, "nft replace rule ip6 filter %s handle "
+				  "%ld counter packets %u bytes %u accept",
+				  chain, strtol(strstr(h, "handle ") + 7, NULL,
+						10), pk, pk * 60), 0);
+	sh_ok(cmd);
+	free(cmd);
+	free(out);
+	out = sh_out("ip6tables-save -c -t filter");
+	ck_assert_msg(strstr(out, "-A PORTCULLIS-P0 -j ACCEPT"), "%s", out);
+	free(out);
+}
+
+#define CLIENT_DST	"2001:db8:ffff::25"
+#define CLIENT_NET	"ip link set lo up && ip link set pc up && " \
+	"ip -6 addr add 2001:db8:1000::2/64 dev pc nodad && " \
+	"ip -6 addr add 2001:db8:1000:1::2/64 dev pc nodad && " \
+	"ip -6 route add default via 2001:db8:1000::1"
+#define ROUTER_NET	"ip -6 addr add 2001:db8:1000::1/64 dev pn nodad && " \
+	"ip link set pn up && ip -6 route add 2001:db8:ffff::/48 dev pn && " \
+	"sysctl -qw net.ipv6.conf.all.forwarding=1"
+
+/* The client's half of client_syns (a child: it never returns). */
+static void client(const char *const *src, size_t n, int port, int ready,
+		   int go, int res)
+{
+	char c;
+
+	if (unshare(CLONE_NEWNET) < 0 || write(ready, "r", 1) != 1 ||
+	    read(go, &c, 1) != 1 || system(CLIENT_NET) != 0)
+		_exit(2);
+	for (size_t i = 0; i < n; i++) {
+		struct sockaddr_in6 a = { .sin6_family = AF_INET6 }, b = a;
+		int s = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0), e = -1;
+		socklen_t l = sizeof(e);
+
+		inet_pton(AF_INET6, src[i], &a.sin6_addr);
+		inet_pton(AF_INET6, CLIENT_DST, &b.sin6_addr);
+		b.sin6_port = htons((uint16_t)port);
+		if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0)
+			_exit(3);
+		/* One SYN: no retransmission comes before the close. */
+		if (connect(s, (struct sockaddr *)&b, sizeof(b)) == 0 ||
+		    errno != EINPROGRESS)
+			_exit(4);
+		usleep(300000);
+		getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &l);
+		close(s);
+		if (write(res, &e, sizeof(e)) != sizeof(e))
+			_exit(5);
+	}
+	_exit(0);
+}
+
+/*
+ * One IPv6 SYN from each of src to CLIENT_DST port, sent by a client in
+ * a namespace of its own wired to this one by a veth pair; this one
+ * routes CLIENT_DST back out of it, so the SYNs meet FORWARD. err[i]:
+ * what connect made of it after 300 ms (ECONNREFUSED: a reset; 0: no
+ * answer).
+ */
+static void client_syns(const char *const *src, size_t n, int port, int *err)
+{
+	int ready[2], go[2], res[2], st;
+	char c, *cmd;
+	pid_t pid;
+
+	ck_assert(pipe(ready) == 0 && pipe(go) == 0 && pipe(res) == 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		client(src, n, port, ready[1], go[0], res[1]);
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	ck_assert_int_ge(asprintf(&cmd, "ip link add pn type veth peer name pc "
+				  "netns %d && " ROUTER_NET, (int)pid), 0);
+	sh_ok(cmd);
+	free(cmd);
+	ck_assert_int_eq(write(go[1], "g", 1), 1);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(read(res[0], &err[i], sizeof(*err)),
+				 sizeof(*err));
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "client: %d", st);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+	close(res[0]);
+	close(res[1]);
+}
+
+/* IPv4 counters set by hand, IPv6 ones by SYNs the fallback judges. */
+START_TEST(test_fallback_counters_are_summed_and_reset_by_install)
+{
+	static const char *const src[] = {
+		"2001:db8:1000::2",	/* residential: port 25 rejected */
+		"2001:db8:1000:1::2",	/* held: quarantine drops it */
+	};
+	struct rules_desc d = sample();
+	struct rules_fallback_counts c;
+	struct rules_kernel *k;
+	char err[512];
+	int res[2];
+
+	if (!private_netns())
+		return;
+	k = kernel_new(RULES_IPTABLES);
+	install_ok(k, &d);
+	sync_ok(k, &quarantined[2], 1, time(NULL));
+	ck_assert_int_eq(rules_to_fallback(k, &d, SINCE, err, sizeof(err)), 0);
+	set_counter("PORTCULLIS-P0", 1, 7);	/* reject */
+	set_counter("PORTCULLIS-P0", 2, 5);	/* accept */
+	set_counter("PORTCULLIS-P1", 1, 1);	/* accept */
+	set_counter("PORTCULLIS-QP", 1, 3);	/* drop */
+	/* Not the fallback's verdicts: the mark rule, fragments. */
+	set_counter("PORTCULLIS", 1, 100);
+	set_counter("PORTCULLIS-FRAGS", 2, 200);
+	set_counter6_accept("PORTCULLIS-P0", 2);
+	client_syns(src, 2, 25, res);
+	ck_assert_int_eq(res[0], ECONNREFUSED);
+	ck_assert_int_eq(res[1], 0);
+	ck_assert_msg(rules_fallback_read(k, &c, err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert(c.active);
+	ck_assert_int_eq(c.since, SINCE);
+	ck_assert_uint_eq(c.rejected, 7 + 1);
+	ck_assert_uint_eq(c.dropped, 3 + 1);
+	ck_assert_uint_eq(c.accepted, 5 + 1 + 2);
+
+	install_ok(k, &d);
+	ck_assert_msg(rules_fallback_read(k, &c, err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert(!c.active);
+	ck_assert_uint_eq(c.accepted + c.dropped + c.rejected, 0);
+	intact(k);
+	rules_kernel_free(k);
+}
+END_TEST
+
+/* --- checking -------------------------------------------------------- */
+
+START_TEST(test_flushed_forward_is_found_and_put_back)
+{
+	struct rules_desc d = sample();
+	struct rules_kernel *k;
+
+	if (!private_netns())
+		return;
+	k = kernel_new(RULES_IPTABLES);
+	install_ok(k, &d);
+	intact(k);
+	sh_ok("iptables -F FORWARD");
+	found_and_put_back(k, &d, "iptables lacks: -A FORWARD");
+	sh_ok("ip6tables -F FORWARD");
+	found_and_put_back(k, &d, "ip6tables lacks: -A FORWARD");
+	rules_kernel_free(k);
+}
+END_TEST
+
+START_TEST(test_deleted_fallback_rule_is_found_and_put_back)
+{
+	struct rules_desc d = sample();
+	struct rules_kernel *k;
+
+	if (!private_netns())
+		return;
+	k = kernel_new(RULES_IPTABLES);
+	install_ok(k, &d);
+	sh_ok("iptables -D PORTCULLIS-FBC 1");
+	found_and_put_back(k, &d, "iptables lacks: -A PORTCULLIS-FBC -m set "
+			   "--match-set PORTCULLIS-4-1-1 src");
+	rules_kernel_free(k);
+}
+END_TEST
+
+START_TEST(test_foreign_rule_in_our_chain_is_found_and_taken_out)
+{
+	struct rules_desc d = sample();
+	struct rules_kernel *k;
+	char *out;
+
+	if (!private_netns())
+		return;
+	k = kernel_new(RULES_IPTABLES);
+	install_ok(k, &d);
+	sh_ok("iptables -A PORTCULLIS -p tcp --dport 25 -j ACCEPT");
+	found_and_put_back(k, &d, "iptables has a rule it did not install: "
+			   "-A PORTCULLIS -p tcp -m tcp --dport 25 -j ACCEPT");
+	out = sh_out("iptables -S PORTCULLIS");
+	ck_assert_msg(!strstr(out, "-j ACCEPT"), "%s", out);
+	free(out);
+	rules_kernel_free(k);
+}
+END_TEST
+
+START_TEST(test_flushed_set_is_found_and_filled_again)
+{
+	struct rules_desc d = sample();
+	struct rules_kernel *k;
+
+	if (!private_netns())
+		return;
+	k = kernel_new(RULES_IPTABLES);
+	install_ok(k, &d);
+	sh_ok("ipset flush PORTCULLIS-4-1-1");
+	found_and_put_back(k, &d, "set PORTCULLIS-4-1-1 holds 0 elements, "
+			   "1 expected");
+	ck_assert_int_eq(set_entries("PORTCULLIS-4-1-1"), 1);
+	ck_assert_int_ge(elem_timeout("PORTCULLIS-4-1-1", "100.64.12.0/28"),
+			 3590);
+	sample_sets_are_in();
+	rules_kernel_free(k);
+}
+END_TEST
+
+/* --- quarantine ------------------------------------------------------ */
+
+START_TEST(test_quarantine_sets_follow_the_list)
+{
+	struct rules_elem q[2] = { quarantined[1], quarantined[2] };
+	struct rules_desc d = sample();
+	struct rules_kernel *k;
+	int64_t now = time(NULL);
+
+	if (!private_netns())
+		return;
+	k = kernel_new(RULES_IPTABLES);
+	install_ok(k, &d);
+	sync_ok(k, quarantined, 3, now);
+	ck_assert_int_eq(set_entries("PORTCULLIS-q4"), 2);
+	ck_assert_int_eq(set_entries("PORTCULLIS-q6"), 1);
+	timeout_near("PORTCULLIS-q4", "100.64.1.1", 600);
+	timeout_near("PORTCULLIS-q4", "100.64.1.2", 1200);
+	timeout_near("PORTCULLIS-q6", "2001:db8:1000:1::/64", 900);
+	intact(k);
+
+	/* One gone, one held longer. */
+	q[0].timeout = 3000;
+	sync_ok(k, q, 2, now);
+	ck_assert_int_eq(set_entries("PORTCULLIS-q4"), 1);
+	ck_assert_int_eq(elem_timeout("PORTCULLIS-q4", "100.64.1.1"), -1);
+	timeout_near("PORTCULLIS-q4", "100.64.1.2", 3000);
+	timeout_near("PORTCULLIS-q6", "2001:db8:1000:1::/64", 900);
+
+	/* The same list, said later or not, sends nothing: a timeout set
+	 * behind its back stays as it is. */
+	sh_ok("ipset -exist add PORTCULLIS-q4 100.64.1.2 timeout 77");
+	sync_ok(k, q, 2, now);
+	q[0].timeout -= 10;
+	q[1].timeout -= 10;
+	sync_ok(k, q, 2, now + 10);
+	ck_assert_int_le(elem_timeout("PORTCULLIS-q4", "100.64.1.2"), 77);
+	ck_assert_int_eq(set_entries("PORTCULLIS-q4"), 1);
+	intact(k);
+	rules_kernel_free(k);
+}
+END_TEST
+
+START_TEST(test_flushed_quarantine_set_is_found_and_filled_again)
+{
+	struct rules_desc d = sample();
+	struct rules_kernel *k;
+	int64_t now = time(NULL);
+	char what[512];
+
+	if (!private_netns())
+		return;
+	k = kernel_new(RULES_IPTABLES);
+	install_ok(k, &d);
+	sync_ok(k, quarantined, 3, now);
+	sh_ok("ipset flush PORTCULLIS-q4");
+	ck_assert_int_eq(rules_verify(k, false, time(NULL), what,
+				      sizeof(what)), 1);
+	ck_assert_msg(strstr(what, "set PORTCULLIS-q4 holds 0 elements, 2 "
+			     "expected"), "%s", what);
+	install_ok(k, &d);
+	sync_ok(k, quarantined, 3, now);
+	ck_assert_int_eq(set_entries("PORTCULLIS-q4"), 2);
+	ck_assert_int_eq(set_entries("PORTCULLIS-q6"), 1);
+	timeout_near("PORTCULLIS-q4", "100.64.1.1", 600);
+	intact(k);
+	rules_kernel_free(k);
+}
+END_TEST
+
+/* --- nft ------------------------------------------------------------- */
+
+/*
+ * nft -c checks in the kernel. This kernel has no native queue
+ * expression: then the queue rules, and only they, may be refused with
+ * ENOENT; any syntax error or other refusal fails the test.
+ */
+START_TEST(test_nft_accepts_the_text)
+{
+	struct rules_desc d = sample();
+	char buf[8192], *out, *line, *src, *save = NULL;
+	unsigned errors = 0;
+
+	if (!private_netns())
+		return;
+	ck_assert_int_gt(rules_nft_format(buf, sizeof(buf), &d, NULL, 0), 0);
+	if (pipe_through("nft -c -f -", buf, &out) == 0) {
+		free(out);
+		return;
+	}
+	/* Each error is three lines: message, source line, carets. */
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (!strstr(line, "Error:"))
+			continue;
+		errors++;
+		ck_assert_msg(strstr(line, "Could not process rule: No such "
+				     "file or directory") != NULL,
+			      "nft: %s", line);
+		src = strtok_r(NULL, "\n", &save);
+		ck_assert_msg(src && strstr(src, " queue "),
+			      "refused a rule without a queue: %s", src);
+	}
+	free(out);
+	ck_assert_uint_eq(errors, 4);
+	fprintf(stderr, "check_rules_kernel: this kernel has no nft queue "
+		"expression; checked the rest of the nft text\n");
+}
+END_TEST
+
+/* The nft text without its queue rules, in the kernel: the fallback,
+ * the maps with their timeouts and frag6 are real, and the switch to
+ * the fallback and its reading work on them. */
+START_TEST(test_nft_fallback_part_goes_in)
+{
+	struct rules_desc d = sample();
+	struct rules_fallback_counts c;
+	struct rules_kernel *k;
+	char buf[8192], err[512], *out, *l, *w;
+
+	if (!private_netns())
+		return;
+	ck_assert_int_gt(rules_nft_format(buf, sizeof(buf), &d, NULL, 0), 0);
+	for (l = w = buf; *l;) {
+		size_t n = strcspn(l, "\n") + (l[strcspn(l, "\n")] ? 1 : 0);
+
+		if (!memmem(l, n, " queue ", 7)) {
+			memmove(w, l, n);
+			w += n;
+		}
+		l += n;
+	}
+	*w = '\0';
+	ck_assert_msg(pipe_through("nft -f -", buf, &out) == 0, "%s", out);
+	free(out);
+	out = sh_out("nft list table inet portcullis");
+	ck_assert_msg(strstr(out, "\tchain fallback {\n") &&
+		      strstr(out, "\tchain frag6 {\n") &&
+		      strstr(out, "\tmap fb4_d0 {\n") &&
+		      strstr(out, "\tmap fb6_d0 {\n") &&
+		      strstr(out, "100.64.12.0/28 timeout 1h expires ") &&
+		      strstr(out, "jump p1"), "%s", out);
+	free(out);
+
+	k = kernel_new(RULES_NFT);
+	ck_assert_msg(rules_to_fallback(k, &d, SINCE, err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert_msg(rules_fallback_read(k, &c, err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert(c.active);
+	ck_assert_int_eq(c.since, SINCE);
+	rules_kernel_free(k);
+	ck_assert_msg(rules_remove(NULL, RULES_NFT, err, sizeof(err)) == 0,
+		      "%s", err);
+	out = sh_out("nft list tables");
+	ck_assert_msg(!strstr(out, "portcullis"), "%s", out);
+	free(out);
+}
+END_TEST
+
+START_TEST(test_nft_install_and_remove)
+{
+	struct rules_desc d = sample();
+	struct rules_kernel *k;
+	char err[512], *out;
+
+	if (!private_netns())
+		return;
+	/* Removing nothing is no error, whatever the kernel lacks. */
+	ck_assert_msg(rules_remove(NULL, RULES_NFT, err, sizeof(err)) == 0,
+		      "%s", err);
+	k = kernel_new(RULES_NFT);
+	if (rules_install(k, &d, err, sizeof(err)) < 0) {
+		ck_assert_msg(strstr(err, "nft failed") &&
+			      strstr(err, "queue"), "%s", err);
+		fprintf(stderr, "check_rules_kernel: nft install skipped: this "
+			"kernel has no nft queue expression\n");
+		rules_kernel_free(k);
+		return;
+	}
+	install_ok(k, &d);
+	intact(k);
+	out = sh_out("nft list tables");
+	ck_assert_uint_eq(count(out, "table inet portcullis"), 1);
+	free(out);
+	rules_kernel_free(k);
+	ck_assert_msg(rules_remove(NULL, RULES_NFT, err, sizeof(err)) == 0,
+		      "%s", err);
+	out = sh_out("nft list tables");
+	ck_assert_ptr_null(strstr(out, "portcullis"));
+	free(out);
+}
+END_TEST
+
+Suite *rules_kernel_suite(void)
+{
+	Suite *s = suite_create("rules_kernel");
+	TCase *ipt = tcase_create("iptables");
+	TCase *nft = tcase_create("nft");
+
+	tcase_set_timeout(ipt, 60);
+	tcase_add_test(ipt, test_install_twice_leaves_one_jump_each_and_remove_cleans_up);
+	tcase_add_test(ipt, test_install_replaces_a_stale_ruleset);
+	tcase_add_test(ipt, test_reinstall_with_changed_entries_replaces_the_old_layers);
+	tcase_add_test(ipt, test_remove_refuses_a_chain_others_use);
+	tcase_add_test(ipt, test_two_chain_names_are_kept_apart);
+	tcase_add_test(ipt, test_zero_prefix_entry_installs_as_two_halves);
+	tcase_add_test(ipt, test_missing_tool_is_reported);
+	tcase_add_test(ipt, test_fallback_replaces_the_queue_dispatch_in_both_families);
+	tcase_add_test(ipt, test_fallback_counters_are_summed_and_reset_by_install);
+	tcase_add_test(ipt, test_flushed_forward_is_found_and_put_back);
+	tcase_add_test(ipt, test_deleted_fallback_rule_is_found_and_put_back);
+	tcase_add_test(ipt, test_foreign_rule_in_our_chain_is_found_and_taken_out);
+	tcase_add_test(ipt, test_flushed_set_is_found_and_filled_again);
+	tcase_add_test(ipt, test_quarantine_sets_follow_the_list);
+	tcase_add_test(ipt, test_flushed_quarantine_set_is_found_and_filled_again);
+	suite_add_tcase(s, ipt);
+
+	tcase_set_timeout(nft, 60);
+	tcase_add_test(nft, test_nft_accepts_the_text);
+	tcase_add_test(nft, test_nft_fallback_part_goes_in);
+	tcase_add_test(nft, test_nft_install_and_remove);
+	suite_add_tcase(s, nft);
+	return s;
+}
