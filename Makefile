@@ -321,6 +321,12 @@ $(B)/bench/bench_log: LDLIBS += -lm
 bench-log: $(B)/bench/bench_log portcullis
 	$(Q)./$(B)/bench/bench_log $(BENCH_ARGS) ./portcullis
 
+# The kernel fallback at 1M prefixes (bench/fallback.sh): start, reload
+# and stop times, the sets' kernel memory, the idle check's CPU.
+bench-fallback: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash bench/fallback.sh
+
 # The SYN path against its references (bench/bench.sh): root, the lab's
 # namespaces, about ten minutes; BENCH_QUICK=1 for one short repetition.
 bench_tools := syngen leakcount minimal_consumer tcplat qwatch
@@ -337,7 +343,7 @@ clean:
 	rm -rf $(B) portcullisd portcullis
 
 .PHONY: all deps unit check check-cli e2e check-sandbox check-install demo \
-	bench bench-profile bench-policy bench-stats bench-log install uninstall clean FORCE \
+	bench bench-profile bench-policy bench-stats bench-log bench-fallback install uninstall clean FORCE \
 	fuzz fuzz-build fuzz-check valgrind
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

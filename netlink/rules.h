@@ -239,9 +239,11 @@ int rules_to_fallback(struct rules_kernel *k, const struct rules_desc *d,
 /*
  * Check that what the last install put in is still there: the FORWARD
  * jumps, every chain and rule as the kernel printed them after the
- * install, every set with no fewer elements than are still alive. With
- * full false, the rules are read only when the kernel's ruleset
- * generation moved (nf_tables; iptables-legacy is read each time).
+ * install, every set (ipset) still holding the canary element it was
+ * made with (so not flushed or destroyed) and, with full, no fewer
+ * elements than are still alive. With full false, the rules are read only
+ * when the kernel's ruleset generation moved (nf_tables; iptables-legacy
+ * is read each time).
  * Returns 0 when intact, 1 when something is missing or changed (what,
  * whatlen: what), -1 when the kernel could not be read (errno, what).
  */

@@ -93,6 +93,10 @@ void rules_ipt_rest(struct out *o, const struct rules_desc *d, int family);
 /* The FORWARD jumps, as inserted (-I FORWARD n ...). */
 void rules_ipt_jumps(struct out *o, const char *chain, int family);
 
+/* The element each of our ipset sets holds to show it was not emptied
+ * (rules_canary.c), as ipset's text. */
+const char *rules_canary_text(bool v6);
+
 /* ipset: the create line of a set (without the command word). */
 void rules_ipset_create(struct out *o, const char *name, bool v6,
 			bool quarantine, size_t elements);

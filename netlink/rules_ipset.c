@@ -31,6 +31,11 @@ void rules_ipset_create(struct out *o, const char *name, bool v6,
 	     quarantine ? " counters" : "");
 }
 
+const char *rules_canary_text(bool v6)
+{
+	return v6 ? "ff00::/128" : "255.255.255.255";
+}
+
 static void add_one(struct out *o, const char *name,
 		    const struct rules_elem *e)
 {
@@ -46,6 +51,7 @@ void rules_ipset_adds(struct out *o, const struct rules_desc *d,
 		      const char *name, bool v6, unsigned depth,
 		      size_t profile)
 {
+	outf(o, "add %s %s\n", name, rules_canary_text(v6));
 	for (size_t i = 0; i < d->nentries; i++) {
 		const struct rules_entry *e = &d->entries[i];
 		struct rules_elem half;
@@ -69,7 +75,7 @@ void rules_ipset_adds(struct out *o, const struct rules_desc *d,
 size_t rules_ipset_count(const struct rules_desc *d, bool v6, unsigned depth,
 			 size_t profile)
 {
-	size_t n = 0;
+	size_t n = 1;	/* the canary */
 
 	for (size_t i = 0; i < d->nentries; i++) {
 		const struct rules_entry *e = &d->entries[i];
@@ -90,13 +96,17 @@ int rules_ipset_write(FILE *f, const struct rules_desc *d,
 	if (rules_check(d, err, errlen) < 0)
 		return -1;
 	outf(&o, "# portcullis sets for ipset -exist restore, before the "
-	     "iptables rules\n");
+	     "iptables rules; each\n# holds %s (IPv4) or %s (IPv6), which "
+	     "no forwarded packet has as\n# its source: portcullisd checks "
+	     "by them that a set was not emptied\n", rules_canary_text(false),
+	     rules_canary_text(true));
 	for (int v6 = 0; v6 < 2; v6++) {
 		struct rules_layers l;
 
 		rules_qset_name(name, sizeof(name), c, v6);
 		outf(&o, "create ");
 		rules_ipset_create(&o, name, v6, true, 0);
+		outf(&o, "add %s %s\n", name, rules_canary_text(v6));
 		if (rules_layers_get(d, v6, &l) < 0) {
 			rules_seterr(err, errlen, "out of memory");
 			errno = ENOMEM;

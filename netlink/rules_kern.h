@@ -82,4 +82,14 @@ int rules_ipset_fill(struct rules_kernel *k, const struct rules_desc *d,
 int rules_ipset_prune(struct rules_kernel *k, const struct rules_desc *d,
 		       char *err, size_t errlen);
 
+/* The canaries (rules_canary.c): the element each of our sets holds,
+ * as ipset's text, and asking the kernel whether a set still has it. */
+struct rules_canary;
+/* Returns 0, or -1 with errno. */
+int rules_canary_open(struct rules_canary **c);
+void rules_canary_close(struct rules_canary *c);
+/* 1: set holds its canary; 0: it does not (flushed, destroyed); -1 with
+ * errno: the kernel could not be asked. */
+int rules_canary_test(struct rules_canary *c, const char *set, bool v6);
+
 #endif

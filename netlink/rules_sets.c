@@ -86,6 +86,7 @@ static int expect_set(struct rules_kernel *k, const struct rules_desc *d,
 	k->sets = ns;
 	s = &k->sets[k->nsets];
 	memset(s, 0, sizeof(*s));
+	s->perm = 1;	/* the canary */
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	for (size_t i = 0; i < d->nentries; i++) {
 		const struct rules_entry *e = &d->entries[i];
@@ -157,6 +158,8 @@ int rules_ipset_fill(struct rules_kernel *k, const struct rules_desc *d,
 			outf(&o, "create ");
 			rules_ipset_create(&o, name, v6, true, 0);
 		}
+		/* Also into one someone emptied (-exist: no harm if there). */
+		outf(&o, "add %s %s\n", name, rules_canary_text(v6));
 		if (rules_layers_get(d, v6, &l) < 0)
 			goto oom;
 		for (unsigned dp = 0; dp < l.depths; dp++)

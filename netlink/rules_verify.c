@@ -126,7 +126,7 @@ static int verify_sets(struct rules_kernel *k, int64_t now, char *what,
 		}
 		for (int v6 = 0; v6 < 2; v6++) {
 			char q[RULES_NAME_MAX];
-			size_t have = strtoull(p + 19, NULL, 10), want = 0;
+			size_t have = strtoull(p + 19, NULL, 10), want = 1;
 
 			rules_qset_name(q, sizeof(q), k->chain, v6);
 			if (strcmp(q, name))
@@ -165,6 +165,46 @@ static int verify_sets(struct rules_kernel *k, int64_t now, char *what,
 	return ret;
 }
 
+/* Every set of ours still holds its canary: one netlink message each. */
+static int verify_canaries(struct rules_kernel *k, char *what, size_t whatlen)
+{
+	struct rules_canary *c;
+	char q[RULES_NAME_MAX];
+	int ret = 0, r;
+
+	if (rules_canary_open(&c) < 0) {
+		rules_seterr(what, whatlen, "ipset: netlink: %s",
+			     strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < k->nsets + 2 && !ret; i++) {
+		bool v6;
+
+		if (i < k->nsets) {
+			snprintf(q, sizeof(q), "%s", k->sets[i].name);
+			v6 = q[strlen(k->chain) + 1] == '6';
+		} else {
+			v6 = i == k->nsets + 1;
+			rules_qset_name(q, sizeof(q), k->chain, v6);
+		}
+		r = rules_canary_test(c, q, v6);
+		if (r < 0) {
+			rules_seterr(what, whatlen, "ipset: asking for set "
+				     "%s: %s", q, strerror(errno));
+			ret = -1;
+		} else if (r == 0) {
+			rules_seterr(what, whatlen, "set %s was emptied or "
+				     "removed", q);
+			k->sets_filled = false;
+			if (i >= k->nsets)
+				k->nq = 0;	/* the next sync adds all */
+			ret = 1;
+		}
+	}
+	rules_canary_close(c);
+	return ret;
+}
+
 int rules_verify(struct rules_kernel *k, bool full, int64_t now,
 		 char *what, size_t whatlen)
 {
@@ -184,9 +224,15 @@ int rules_verify(struct rules_kernel *k, bool full, int64_t now,
 		k->genid = gen;
 		k->genid_ok = gen_ok;
 	}
-	if (k->backend == RULES_IPTABLES)
-		return verify_sets(k, now, what, whatlen);
-	return 0;
+	if (k->backend != RULES_IPTABLES)
+		return 0;
+	/* Each second, the canaries (a flushed or destroyed set); on a full
+	 * check also the counts (one element taken out by hand), which
+	 * costs a walk of every element. */
+	r = verify_canaries(k, what, whatlen);
+	if (r || !full)
+		return r;
+	return verify_sets(k, now, what, whatlen);
 }
 
 /* --- the fallback's counters ---------------------------------------- */

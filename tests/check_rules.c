@@ -210,18 +210,25 @@ static const char expect_nft[] =
 	"}\n";
 
 static const char expect_sets[] =
-	"# portcullis sets for ipset -exist restore, before the iptables rules\n"
+	"# portcullis sets for ipset -exist restore, before the iptables rules; each\n"
+	"# holds 255.255.255.255 (IPv4) or ff00::/128 (IPv6), which no forwarded packet has as\n"
+	"# its source: portcullisd checks by them that a set was not emptied\n"
 	"create PORTCULLIS-q4 hash:ip family inet hashsize 1024 maxelem 65536 timeout 0 counters\n"
+	"add PORTCULLIS-q4 255.255.255.255\n"
 	"create PORTCULLIS-4-0-0 hash:net family inet hashsize 1024 maxelem 65536 timeout 0\n"
 	"flush PORTCULLIS-4-0-0\n"
+	"add PORTCULLIS-4-0-0 255.255.255.255\n"
 	"add PORTCULLIS-4-0-0 100.64.0.0/10\n"
 	"add PORTCULLIS-4-0-0 198.18.0.0/15\n"
 	"create PORTCULLIS-4-1-1 hash:net family inet hashsize 1024 maxelem 65536 timeout 0\n"
 	"flush PORTCULLIS-4-1-1\n"
+	"add PORTCULLIS-4-1-1 255.255.255.255\n"
 	"add PORTCULLIS-4-1-1 100.64.12.0/28 timeout 3600\n"
 	"create PORTCULLIS-q6 hash:net family inet6 hashsize 1024 maxelem 65536 timeout 0 counters\n"
+	"add PORTCULLIS-q6 ff00::/128\n"
 	"create PORTCULLIS-6-0-0 hash:net family inet6 hashsize 1024 maxelem 65536 timeout 0\n"
 	"flush PORTCULLIS-6-0-0\n"
+	"add PORTCULLIS-6-0-0 ff00::/128\n"
 	"add PORTCULLIS-6-0-0 2001:db8:1000::/36\n";
 
 static size_t count(const char *hay, const char *needle)
@@ -708,7 +715,8 @@ START_TEST(test_ipset_splits_a_zero_prefix)
 	d.nentries = 2;
 	ck_assert_int_gt(rules_ipset_write(f, &d, NULL, 0), 0);
 	fclose(f);
-	ck_assert_ptr_nonnull(strstr(mem, "add PORTCULLIS-4-0-0 0.0.0.0/1\n"
+	ck_assert_ptr_nonnull(strstr(mem, "add PORTCULLIS-4-0-0 255.255.255.255\n"
+				     "add PORTCULLIS-4-0-0 0.0.0.0/1\n"
 				     "add PORTCULLIS-4-0-0 128.0.0.0/1\n"));
 	ck_assert_ptr_nonnull(strstr(mem, "add PORTCULLIS-6-0-1 ::/1 timeout "
 				     "60\nadd PORTCULLIS-6-0-1 8000::/1 timeout "

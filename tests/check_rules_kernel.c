@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -675,34 +676,51 @@ static void set_counter6_accept(const char *chain, unsigned pk)
 	"ip link set pn up && ip -6 route add 2001:db8:ffff::/48 dev pn && " \
 	"sysctl -qw net.ipv6.conf.all.forwarding=1"
 
+/* One SYN from src to [dst]:port, and what connect made of it within
+ * wait_ms (ECONNREFUSED: a reset; 0: no answer; -1: no SYN). The wait
+ * ends before the first retransmission (1 s). */
+static int one_syn(const char *src, const char *dst, int port, int wait_ms)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6 }, b = a;
+	int s = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0), e = -1;
+	socklen_t l = sizeof(e);
+	struct pollfd p = { .fd = s, .events = POLLOUT };
+
+	inet_pton(AF_INET6, src, &a.sin6_addr);
+	inet_pton(AF_INET6, dst, &b.sin6_addr);
+	b.sin6_port = htons((uint16_t)port);
+	if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    connect(s, (struct sockaddr *)&b, sizeof(b)) < 0 &&
+	    errno == EINPROGRESS) {
+		poll(&p, 1, wait_ms);
+		getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &l);
+	}
+	if (s >= 0)
+		close(s);
+	return e;
+}
+
 /* The client's half of client_syns (a child: it never returns). */
 static void client(const char *const *src, size_t n, int port, int ready,
 		   int go, int res)
 {
+	int tries = 0;
 	char c;
 
 	if (unshare(CLONE_NEWNET) < 0 || write(ready, "r", 1) != 1 ||
 	    read(go, &c, 1) != 1 || system(CLIENT_NET) != 0)
 		_exit(2);
-	for (size_t i = 0; i < n; i++) {
-		struct sockaddr_in6 a = { .sin6_family = AF_INET6 }, b = a;
-		int s = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0), e = -1;
-		socklen_t l = sizeof(e);
-
-		inet_pton(AF_INET6, src[i], &a.sin6_addr);
-		inet_pton(AF_INET6, CLIENT_DST, &b.sin6_addr);
-		b.sin6_port = htons((uint16_t)port);
-		if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0)
+	/* A link just up may drop what is sent before it is ready: SYNs
+	 * to the router itself (no FORWARD) until it answers, and the
+	 * neighbours are found too. */
+	while (one_syn(src[0], "2001:db8:1000::1", 9, 900) != ECONNREFUSED)
+		if (++tries == 10)
 			_exit(3);
-		/* One SYN: no retransmission comes before the close. */
-		if (connect(s, (struct sockaddr *)&b, sizeof(b)) == 0 ||
-		    errno != EINPROGRESS)
-			_exit(4);
-		usleep(300000);
-		getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &l);
-		close(s);
+	for (size_t i = 0; i < n; i++) {
+		int e = one_syn(src[i], CLIENT_DST, port, 500);
+
 		if (write(res, &e, sizeof(e)) != sizeof(e))
-			_exit(5);
+			_exit(4);
 	}
 	_exit(0);
 }
@@ -711,13 +729,13 @@ static void client(const char *const *src, size_t n, int port, int ready,
  * One IPv6 SYN from each of src to CLIENT_DST port, sent by a client in
  * a namespace of its own wired to this one by a veth pair; this one
  * routes CLIENT_DST back out of it, so the SYNs meet FORWARD. err[i]:
- * what connect made of it after 300 ms (ECONNREFUSED: a reset; 0: no
- * answer).
+ * what connect made of it (one_syn).
  */
 static void client_syns(const char *const *src, size_t n, int port, int *err)
 {
 	int ready[2], go[2], res[2], st;
 	char c, *cmd;
+	size_t got = 0;
 	pid_t pid;
 
 	ck_assert(pipe(ready) == 0 && pipe(go) == 0 && pipe(res) == 0);
@@ -725,23 +743,27 @@ static void client_syns(const char *const *src, size_t n, int port, int *err)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0)
 		client(src, n, port, ready[1], go[0], res[1]);
+	/* The child's ends: its exit is an end of file here. */
+	close(ready[1]);
+	close(go[0]);
+	close(res[1]);
 	ck_assert_int_eq(read(ready[0], &c, 1), 1);
 	ck_assert_int_ge(asprintf(&cmd, "ip link add pn type veth peer name pc "
 				  "netns %d && " ROUTER_NET, (int)pid), 0);
 	sh_ok(cmd);
 	free(cmd);
 	ck_assert_int_eq(write(go[1], "g", 1), 1);
-	for (size_t i = 0; i < n; i++)
-		ck_assert_int_eq(read(res[0], &err[i], sizeof(*err)),
-				 sizeof(*err));
+	while (got < n && read(res[0], &err[got], sizeof(*err)) ==
+			  (ssize_t)sizeof(*err))
+		got++;
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "client: %d", st);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the client "
+		      "failed (status %#x; exit 2: its setup, 3: no reset "
+		      "from the router)", st);
+	ck_assert_uint_eq(got, n);
 	close(ready[0]);
-	close(ready[1]);
-	close(go[0]);
 	close(go[1]);
 	close(res[0]);
-	close(res[1]);
 }
 
 /* IPv4 counters set by hand, IPv6 ones by SYNs the fallback judges. */
@@ -844,6 +866,31 @@ START_TEST(test_foreign_rule_in_our_chain_is_found_and_taken_out)
 	out = sh_out("iptables -S PORTCULLIS");
 	ck_assert_msg(!strstr(out, "-j ACCEPT"), "%s", out);
 	free(out);
+	rules_kernel_free(k);
+}
+END_TEST
+
+/* The fallback takes the deepest entry first: with the business /28
+ * moved behind the residential aggregates it would never match. */
+START_TEST(test_reordered_fallback_rules_are_found)
+{
+	struct rules_desc d = sample();
+	struct rules_kernel *k;
+	char what[512], *out;
+
+	if (!private_netns())
+		return;
+	k = kernel_new(RULES_IPTABLES);
+	install_ok(k, &d);
+	sh_ok("iptables -D PORTCULLIS-FBC 1 && iptables -A PORTCULLIS-FBC "
+	      "-m set --match-set PORTCULLIS-4-1-1 src -m comment --comment "
+	      "\"profile business\" -j PORTCULLIS-P1");
+	out = sh_out("iptables -S PORTCULLIS-FBC");
+	ck_assert_msg(verify_both(k, what, sizeof(what)) == 1,
+		      "the FBC rules swapped, verify says intact:\n%s", out);
+	free(out);
+	install_ok(k, &d);
+	intact(k);
 	rules_kernel_free(k);
 }
 END_TEST
@@ -978,31 +1025,70 @@ START_TEST(test_nft_accepts_the_text)
 }
 END_TEST
 
-/* The nft text without its queue rules, in the kernel: the fallback,
- * the maps with their timeouts and frag6 are real, and the switch to
- * the fallback and its reading work on them. */
-START_TEST(test_nft_fallback_part_goes_in)
+/* d's nft text without its queue rules, into the kernel. */
+static void nft_load_without_queue(const struct rules_desc *d)
 {
-	struct rules_desc d = sample();
-	struct rules_fallback_counts c;
-	struct rules_kernel *k;
-	char buf[8192], err[512], *out, *l, *w;
+	char buf[8192], *out, *l, *w;
+	unsigned dropped = 0;
 
-	if (!private_netns())
-		return;
-	ck_assert_int_gt(rules_nft_format(buf, sizeof(buf), &d, NULL, 0), 0);
+	ck_assert_int_gt(rules_nft_format(buf, sizeof(buf), d, NULL, 0), 0);
 	for (l = w = buf; *l;) {
 		size_t n = strcspn(l, "\n") + (l[strcspn(l, "\n")] ? 1 : 0);
 
-		if (!memmem(l, n, " queue ", 7)) {
+		if (memmem(l, n, " queue ", 7)) {
+			dropped++;
+		} else {
 			memmove(w, l, n);
 			w += n;
 		}
 		l += n;
 	}
 	*w = '\0';
+	ck_assert_uint_eq(dropped, 4);
 	ck_assert_msg(pipe_through("nft -f -", buf, &out) == 0, "%s", out);
 	free(out);
+}
+
+/* Give the nth rule of nft chain (table inet portcullis) pk packets. */
+static void nft_counter(const char *chain, int n, unsigned pk)
+{
+	char *out = sh_out("nft -a list chain inet portcullis %s", chain);
+	char *line, *save = NULL, *h, *cnt, *cmd;
+	int i = 0;
+
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!strncmp(line, "\t\t", 2) && strstr(line, " # handle ") &&
+		    ++i == n)
+			break;
+	ck_assert_msg(line != NULL, "nft chain %s has no rule %d", chain, n);
+	h = strstr(line, " # handle ");
+	*h = '\0';
+	cnt = strstr(line, "counter packets 0 bytes 0");
+	ck_assert_msg(cnt != NULL, "%s", line);
+	*cnt = '\0';
+	ck_assert_int_ge(asprintf(&cmd, "nft replace rule inet portcullis %s "
+				  "handle %ld '%scounter packets %u bytes %u%s'",
+				  chain, strtol(h + 10, NULL, 10), line + 2, pk,
+				  pk * 60, cnt + 25), 0);
+	sh_ok(cmd);
+	free(cmd);
+	free(out);
+}
+
+/* The nft text without its queue rules is accepted by the kernel: the
+ * fallback, the maps with their timeouts and frag6 are real, and the
+ * switch to the fallback and the reading of its counters work on them. */
+START_TEST(test_nft_fallback_part_goes_in_and_is_read_back)
+{
+	struct rules_desc d = sample();
+	struct rules_fallback_counts c;
+	struct rules_kernel *k;
+	char err[512], *out;
+
+	if (!private_netns())
+		return;
+	nft_load_without_queue(&d);
 	out = sh_out("nft list table inet portcullis");
 	ck_assert_msg(strstr(out, "\tchain fallback {\n") &&
 		      strstr(out, "\tchain frag6 {\n") &&
@@ -1015,10 +1101,21 @@ START_TEST(test_nft_fallback_part_goes_in)
 	k = kernel_new(RULES_NFT);
 	ck_assert_msg(rules_to_fallback(k, &d, SINCE, err, sizeof(err)) == 0,
 		      "%s", err);
+	out = sh_out("nft list chain inet portcullis PORTCULLIS");
+	ck_assert_msg(strstr(out, " jump fallback comment \"portcullis "
+			     "fallback since 1700000123\"\n"), "%s", out);
+	free(out);
+	nft_counter("p0", 1, 7);	/* reject */
+	nft_counter("p0", 2, 5);	/* accept */
+	nft_counter("p1", 1, 1);	/* accept */
+	nft_counter("qp", 1, 3);	/* drop */
 	ck_assert_msg(rules_fallback_read(k, &c, err, sizeof(err)) == 0,
 		      "%s", err);
 	ck_assert(c.active);
 	ck_assert_int_eq(c.since, SINCE);
+	ck_assert_uint_eq(c.rejected, 7);
+	ck_assert_uint_eq(c.accepted, 6);
+	ck_assert_uint_eq(c.dropped, 3);
 	rules_kernel_free(k);
 	ck_assert_msg(rules_remove(NULL, RULES_NFT, err, sizeof(err)) == 0,
 		      "%s", err);
@@ -1081,6 +1178,7 @@ Suite *rules_kernel_suite(void)
 	tcase_add_test(ipt, test_flushed_forward_is_found_and_put_back);
 	tcase_add_test(ipt, test_deleted_fallback_rule_is_found_and_put_back);
 	tcase_add_test(ipt, test_foreign_rule_in_our_chain_is_found_and_taken_out);
+	tcase_add_test(ipt, test_reordered_fallback_rules_are_found);
 	tcase_add_test(ipt, test_flushed_set_is_found_and_filled_again);
 	tcase_add_test(ipt, test_quarantine_sets_follow_the_list);
 	tcase_add_test(ipt, test_flushed_quarantine_set_is_found_and_filled_again);
@@ -1088,7 +1186,7 @@ Suite *rules_kernel_suite(void)
 
 	tcase_set_timeout(nft, 60);
 	tcase_add_test(nft, test_nft_accepts_the_text);
-	tcase_add_test(nft, test_nft_fallback_part_goes_in);
+	tcase_add_test(nft, test_nft_fallback_part_goes_in_and_is_read_back);
 	tcase_add_test(nft, test_nft_install_and_remove);
 	suite_add_tcase(s, nft);
 	return s;
