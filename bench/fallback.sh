@@ -14,7 +14,8 @@
 # to exit, the fallback swapped in); the sets' elements and the kernel
 # memory they take (ipset's "Size in memory", and the slab growth); and
 # the daemon's CPU per second while idle (its once-a-second check of the
-# kernel included, and the tools it runs). Medians, with min-max.
+# kernel included, and the tools it runs), beside the same daemon with
+# --no-rules (no check). Medians, with min-max.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/portcullis-bench-fb.XXXXXX)
@@ -24,7 +25,7 @@ LAB_ID=f$$
 
 REPS=${BENCH_REPS:-3}
 NPREFIX=${BENCH_PREFIXES:-1000000}
-IDLE_S=${BENCH_IDLE_S:-10}
+IDLE_S=${BENCH_IDLE_S:-20}
 RAW=$WORK/raw.tsv
 PC="$TOP/portcullis --control $WORK/control.sock"
 
@@ -103,6 +104,15 @@ run() {	# VARIANT REP
 	t1=$(now_ms)
 	record "$v" stop_s "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", (b-a)/1000}')"
 	in_rt iptables -S PORTCULLIS | grep -q "portcullis fallback since" || die "no fallback after stop ($v)"
+	# The same daemon with no ruleset of its own: what the check and
+	# the quarantine sync cost is the difference.
+	daemon_start "$WORK/policy.yaml" --metrics off --no-rules || die "start --no-rules ($v)"
+	sleep 1
+	c0=$(cpu_ms "$DAEMON_PID")
+	sleep "$IDLE_S"
+	c1=$(cpu_ms "$DAEMON_PID")
+	record "$v" idle_cpu_norules "$(awk -v a="$c0" -v b="$c1" -v s="$IDLE_S" 'BEGIN{printf "%.2f", (b-a)/s}')"
+	daemon_stop TERM
 	echo "bench: $v repetition $rep done"
 }
 
@@ -123,7 +133,8 @@ for line in open(sys.argv[1]):
 metrics = [("start_s", "start to ready, s"), ("reload_same_s", "reload, sets unchanged, s"),
            ("except_add_s", "except add (sets refilled), s"), ("stop_s", "clean stop, s"),
            ("elements", "set elements"), ("set_mib", "ipset memory, MiB"),
-           ("slab_mib", "slab growth, MiB"), ("idle_cpu_ms_per_s", "idle CPU, ms per s")]
+           ("slab_mib", "slab growth, MiB"), ("idle_cpu_ms_per_s", "idle CPU, ms per s"),
+           ("idle_cpu_norules", "idle CPU with --no-rules, ms/s")]
 print("fallback, %s prefixes (median [min-max])" % sys.argv[2])
 print("%-32s %-22s %-22s" % ("", "residential", "business"))
 for m, name in metrics:

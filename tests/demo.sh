@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # make demo: the lab, the daemon with the example policy, real connections
-# from the subscriber blocked and passed, then the block log.
+# from the subscriber blocked and passed, then the block log; then a clean
+# stop, the kernel's fallback judging alone, and the start that logs it.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/portcullis-demo.XXXXXX)
@@ -10,6 +11,7 @@ WORK=$(mktemp -d /tmp/portcullis-demo.XXXXXX)
 
 cleanup() {
 	daemon_stop TERM
+	in_rt "$TOP/portcullis" rules --remove >/dev/null 2>&1
 	lab_down
 	rm -rf "$WORK"
 }
@@ -29,8 +31,6 @@ echo
 echo "== the router's ruleset (iptables-save, the PORTCULLIS chain)"
 in_rt iptables-save | grep -E 'PORTCULLIS' | sed 's/^/   /'
 echo
-echo "== real TCP connects from the subscriber namespace"
-printf '   %-18s %-18s %5s  %-10s %-10s %8s\n' source destination port expected got ms
 row() {
 	local what=$1 src=$2 dst=$3 port=$4 expect=$5 out got ms mark
 	out=$(lab_connect "$src" "$dst" "$port" 1.0)
@@ -40,23 +40,38 @@ row() {
 	printf '   %-18s %-18s %5s  %-10s %-10s %8s  %s  %s\n' "$src" "$dst" "$port" \
 		"$expect" "$got" "$ms" "$mark" "$what"
 }
-row "residential, spam port" $LAB_RES4 $LAB_DST4 25 refused
-row "residential, submission" $LAB_RES4 $LAB_DST4 465 connected
-row "residential, submission" $LAB_RES4 $LAB_DST4 587 connected
-row "business exception" $LAB_BIZ4 $LAB_DST4 25 connected
-row "expired exception" $LAB_EXP4 $LAB_DST4 25 refused
-row "ISP relay" $LAB_RES4 $LAB_RELAY4 25 connected
-row "not a subscriber" $LAB_NON4 $LAB_DST4 25 connected
-row "residential, spam port" $LAB_RES6 $LAB_DST6 25 refused
-row "residential, submission" $LAB_RES6 $LAB_DST6 465 connected
-row "residential, submission" $LAB_RES6 $LAB_DST6 587 connected
-row "business exception" $LAB_BIZ6 $LAB_DST6 25 connected
-row "ISP relay" $LAB_RES6 $LAB_RELAY6 25 connected
-row "not a subscriber" $LAB_NON6 $LAB_DST6 25 connected
+connects() {
+	printf '   %-18s %-18s %5s  %-10s %-10s %8s\n' source destination port expected got ms
+	row "residential, spam port" $LAB_RES4 $LAB_DST4 25 refused
+	row "residential, submission" $LAB_RES4 $LAB_DST4 465 connected
+	row "residential, submission" $LAB_RES4 $LAB_DST4 587 connected
+	row "business exception" $LAB_BIZ4 $LAB_DST4 25 connected
+	row "business, list file" $LAB_LIST4 $LAB_DST4 25 connected
+	row "expired exception" $LAB_EXP4 $LAB_DST4 25 refused
+	row "ISP relay" $LAB_RES4 $LAB_RELAY4 25 connected
+	row "not a subscriber" $LAB_NON4 $LAB_DST4 25 connected
+	row "residential, spam port" $LAB_RES6 $LAB_DST6 25 refused
+	row "residential, submission" $LAB_RES6 $LAB_DST6 465 connected
+	row "residential, submission" $LAB_RES6 $LAB_DST6 587 connected
+	row "business exception" $LAB_BIZ6 $LAB_DST6 25 connected
+	row "ISP relay" $LAB_RES6 $LAB_RELAY6 25 connected
+	row "not a subscriber" $LAB_NON6 $LAB_DST6 25 connected
+}
+echo "== real TCP connects from the subscriber namespace"
+connects
 sleep 0.1
 echo
 echo "== the block log ($WORK/blocks.jsonl)"
 sed 's/^/   /' "$WORK/blocks.jsonl" 2>/dev/null
 echo
 daemon_stop TERM
-echo "== after a clean stop, portcullis rules left in the router: $(in_rt iptables-save | grep -c PORTCULLIS)"
+echo "== a clean stop: the kernel's fallback judges port 25 alone"
+in_rt iptables -S PORTCULLIS | grep fallback | sed 's/^/   /'
+connects
+echo
+echo "== the next start swaps the queue rules back and says what the kernel judged"
+: >"$WORK/blocks.jsonl"
+daemon_start "$WORK/policy.yaml" || exit 1
+sleep 0.2
+grep 'judged alone' "$WORK/daemon.log" | sed 's/^/   /'
+grep '"fallback"' "$WORK/blocks.jsonl" | sed 's/^/   /'

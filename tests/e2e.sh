@@ -406,6 +406,8 @@ if daemon_start "$WORK/monitor.yaml"; then
 	rc=$?
 	check "monitor: clean stop, exit status 0" test $rc -eq 0
 	[ $rc -eq 0 ] || sed 's/^/    /' "$WORK/daemon.log"
+	conn "monitor: stopped, the fallback accepts as monitor does" $LAB_RES4 $LAB_DST4 25 connected
+	conn "monitor: IPv6 too" $LAB_RES6 $LAB_DST6 25 connected
 else
 	no "daemon start (monitor)"
 fi
