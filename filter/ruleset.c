@@ -88,7 +88,7 @@ static int fallback_profiles(struct ruleset *rs, const struct policy *p)
 }
 
 /* Whether profiles a and b decide the fallback's SYNs alike: every
- * closed port, and with all_ports every other port too. */
+ * named port, and with all_ports every other port too. */
 static bool same_fallback(const struct ruleset *rs, int a, int b)
 {
 	const struct rules_profile *x = &rs->profiles[a], *y = &rs->profiles[b];
@@ -98,7 +98,7 @@ static bool same_fallback(const struct ruleset *rs, int a, int b)
 	if (rs->desc.all_ports && x->other != y->other)
 		return false;
 	for (size_t i = 0; i < rs->desc.nports; i++)
-		if (rs->ports[i].fail_closed && x->action[i] != y->action[i])
+		if (x->action[i] != y->action[i])
 			return false;
 	return true;
 }
@@ -352,7 +352,7 @@ int ruleset_union(struct ruleset *out, const struct ruleset *a,
 	out->desc.entries = y->entries;
 	out->desc.nentries = y->nentries;
 	out->desc.now = y->now;
-	if (y->nports && y->profiles) {
+	if (y->profiles) {
 		/* Profiles act on the union's ports, in its order. */
 		out->actions = calloc(y->nprofiles * n + 1, 1);
 		out->profiles = calloc(y->nprofiles + 1, sizeof(*out->profiles));

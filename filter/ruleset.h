@@ -27,7 +27,7 @@ struct ruleset {
  * Describe p's ruleset for `queues` queues per group: fail-closed queues
  * 0 .. queues-1, fail-open queues queues .. 2*queues-1; and its fallback
  * as decided at now (UNIX seconds): every entry live then, with the rest
- * of its life as its timeout, but those that decide the closed ports as
+ * of its life as its timeout, but those that decide the named ports as
  * the entry around them does for at least as long (they would change
  * nothing in the kernel). Returns 0, or -1 with errno ENOMEM.
  */

@@ -2,8 +2,8 @@
 /*
  * netlink/rules — the kernel side: the ruleset that sends subscriber SYNs
  * to the queues, the rules that keep fragments from carrying a SYN past
- * them, and the fallback that applies the last policy to the closed ports
- * while no daemon runs, with the kernel sets behind it (ipset for the
+ * them, and the fallback that applies the last policy to the ports it
+ * names while no daemon runs, with the kernel sets behind it (ipset for the
  * iptables backend, nft sets for nft). Their text, and installing,
  * switching, checking and removing them. Generated from a plain
  * description; this module never sees the policy.
@@ -32,13 +32,15 @@
  *              fallback since UNIXTIME" -j C-FB
  *   C-CLOSED one rule per aggregate: -s P -j NFQUEUE <closed range>
  *   C-OPEN   one rule per aggregate: -s P -j NFQUEUE <open range> --queue-bypass
- *   C-FB    quarantined sources (set C-q4 / C-q6) -j C-QP; fail-open
- *           ports RETURN; the closed ports (all_ports: every other port)
- *           -j C-FBC. Empty in monitor mode: everything passes.
+ *   C-FB    quarantined sources (set C-q4 / C-q6) -j C-QP; the named
+ *           ports (all_ports: every port) -j C-FBC. Empty in monitor
+ *           mode: everything passes.
  *   C-FBC   the entries, deepest first: -m set --match-set C-F-D-K src
  *           -j C-PK, one rule per family F, depth D and profile K that
  *           has entries; a source in none of them is no live subscriber.
- *   C-PK    profile K: its action for each closed port, then its default.
+ *   C-PK    profile K: its action for each named port, then its default
+ *           (so 465 and 587 pass for a profile that accepts them, and a
+ *           profile that blocks one is held there too).
  *   C-QP    the detection profile: its action for each named port, then
  *           its default.
  *

@@ -68,7 +68,7 @@ void rules_canary_close(struct rules_canary *c)
 
 int rules_canary_test(struct rules_canary *c, const char *set, bool v6)
 {
-	char buf[1024];
+	char buf[1024] = { 0 };	/* attribute padding goes out as is */
 	struct nlmsghdr *nlh;
 	struct nfgenmsg *nfg;
 	struct nlattr *data, *ip;

@@ -223,11 +223,14 @@ static void fallback_rules(struct out *o, const struct rules_desc *d,
 	{
 		char fb[64];
 
+		/* Every named port is judged by its profile: a profile may
+		 * block one that fails open in the queue (465 for some). */
 		snprintf(fb, sizeof(fb), "%s-FB", c);
-		dispatch(o, fb, " -p tcp", d, true, fbc);
 		if (d->all_ports) {
-			dispatch(o, fb, " -p tcp", d, false, "RETURN");
 			outf(o, "-A %s -j %s\n", fb, fbc);
+		} else {
+			dispatch(o, fb, " -p tcp", d, true, fbc);
+			dispatch(o, fb, " -p tcp", d, false, fbc);
 		}
 	}
 	if (rules_layers_get(d, v6, &l) < 0) {
@@ -257,7 +260,7 @@ static void fallback_rules(struct out *o, const struct rules_desc *d,
 		if (!used)
 			continue;
 		snprintf(pk, sizeof(pk), "%s-P%zu", c, k);
-		profile_chain(o, pk, d, &d->profiles[k], false, true);
+		profile_chain(o, pk, d, &d->profiles[k], true, true);
 	}
 	rules_layers_free(&l);
 	if (d->quarantine_profile >= 0) {

@@ -123,10 +123,12 @@ static void fallback_chains(struct out *o, const struct rules_desc *d,
 			outf(o, "\t\tip saddr @quarantine4 jump qp\n");
 		if (d->quarantine_profile >= 0 && d->nv6)
 			outf(o, "\t\tip6 saddr @quarantine6 jump qp\n");
-		outf(o, "\t\ttcp dport @ports_closed jump fbc\n");
 		if (d->all_ports)
-			outf(o, "\t\ttcp dport @ports_open return\n"
-			     "\t\tjump fbc\n");
+			outf(o, "\t\tjump fbc\n");
+		if (!d->all_ports && rules_port_count(d, true))
+			outf(o, "\t\ttcp dport @ports_closed jump fbc\n");
+		if (!d->all_ports && rules_port_count(d, false))
+			outf(o, "\t\ttcp dport @ports_open jump fbc\n");
 	}
 	outf(o, "\t}\n\tchain fbc {\n");
 	for (unsigned dp = l4->depths; dp-- > 0;)
@@ -147,7 +149,7 @@ static void fallback_chains(struct out *o, const struct rules_desc *d,
 		if (!used)
 			continue;
 		snprintf(name, sizeof(name), "p%zu", k);
-		profile_chain(o, name, d, &d->profiles[k], false, true);
+		profile_chain(o, name, d, &d->profiles[k], true, true);
 	}
 	if (d->quarantine_profile >= 0)
 		profile_chain(o, "qp", d, &d->profiles[d->quarantine_profile],

@@ -39,6 +39,20 @@ static bool first_missing(const char *a, const char *b, const char *where,
 	return false;
 }
 
+/* Where a and b (the same lines, in another order) first part. */
+static void first_moved(const char *a, const char *b, const char *fam,
+			char *what, size_t whatlen)
+{
+	size_t i = 0;
+
+	while (a[i] && a[i] == b[i])
+		i++;
+	while (i && a[i - 1] != '\n')
+		i--;
+	rules_seterr(what, whatlen, "%s has its rules out of order from: "
+		     "%.*s", fam, (int)strcspn(b + i, "\n"), b + i);
+}
+
 static int verify_rules(struct rules_kernel *k, char *what, size_t whatlen)
 {
 	for (int f = 0; f < (k->backend == RULES_NFT ? 1 : 2); f++) {
@@ -73,6 +87,12 @@ static int verify_rules(struct rules_kernel *k, char *what, size_t whatlen)
 				 "not install", fam);
 			bad = first_missing(now, k->ref[f], where, what,
 					    whatlen);
+		}
+		/* The same lines in another order (a deeper entry moved
+		 * behind a shallower one) or twice decide otherwise too. */
+		if (!bad && strcmp(k->ref[f], now)) {
+			first_moved(k->ref[f], now, fam, what, whatlen);
+			bad = true;
 		}
 		free(now);
 		if (bad)

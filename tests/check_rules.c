@@ -87,6 +87,7 @@ static const char expect_v4[] =
 	"-A PORTCULLIS-FRAGS -m u32 --u32 \"4&0x1FFF=0x1:0x2\" -j DROP\n"
 	"-A PORTCULLIS-FB -m set --match-set PORTCULLIS-q4 src -j PORTCULLIS-QP\n"
 	"-A PORTCULLIS-FB -p tcp --dport 25 -j PORTCULLIS-FBC\n"
+	"-A PORTCULLIS-FB -p tcp -m multiport --dports 465,587 -j PORTCULLIS-FBC\n"
 	"-A PORTCULLIS-FBC -m set --match-set PORTCULLIS-4-1-1 src -m comment --comment \"profile business\" -j PORTCULLIS-P1\n"
 	"-A PORTCULLIS-FBC -m set --match-set PORTCULLIS-4-0-0 src -m comment --comment \"profile residential\" -j PORTCULLIS-P0\n"
 	"-A PORTCULLIS-P0 -p tcp --dport 25 -j REJECT --reject-with tcp-reset\n"
@@ -110,6 +111,7 @@ static const char expect_v6_rules[] =
 	"-A PORTCULLIS-FRAGS -p tcp -m frag --fragfirst -m length --length 0:67 -j DROP\n"
 	"-A PORTCULLIS-FB -m set --match-set PORTCULLIS-q6 src -j PORTCULLIS-QP\n"
 	"-A PORTCULLIS-FB -p tcp --dport 25 -j PORTCULLIS-FBC\n"
+	"-A PORTCULLIS-FB -p tcp -m multiport --dports 465,587 -j PORTCULLIS-FBC\n"
 	"-A PORTCULLIS-FBC -m set --match-set PORTCULLIS-6-0-0 src -m comment --comment \"profile residential\" -j PORTCULLIS-P0\n"
 	"-A PORTCULLIS-P0 -p tcp --dport 25 -j REJECT --reject-with tcp-reset\n"
 	"-A PORTCULLIS-P0 -j ACCEPT\n"
@@ -180,6 +182,7 @@ static const char expect_nft[] =
 	"\t\tip saddr @quarantine4 jump qp\n"
 	"\t\tip6 saddr @quarantine6 jump qp\n"
 	"\t\ttcp dport @ports_closed jump fbc\n"
+	"\t\ttcp dport @ports_open jump fbc\n"
 	"\t}\n"
 	"\tchain fbc {\n"
 	"\t\tip saddr vmap @fb4_d1\n"
@@ -630,18 +633,22 @@ START_TEST(test_all_ports_fallback_judges_every_other_port)
 	d.all_ports = true;
 	ck_assert_int_gt(rules_iptables_format(buf, sizeof(buf), &d, AF_INET,
 					       NULL, 0), 0);
-	ret = strstr(buf, "-A PORTCULLIS-FB -p tcp -m multiport --dports "
-		     "465,587 -j RETURN\n");
+	/* Every SYN the kernel queues is judged by its entry. */
+	ret = strstr(buf, "-A PORTCULLIS-FB -m set --match-set PORTCULLIS-q4 "
+		     "src -j PORTCULLIS-QP\n");
 	any = strstr(buf, "-A PORTCULLIS-FB -j PORTCULLIS-FBC\n");
 	ck_assert(ret && any && ret < any);
+	ck_assert_ptr_null(strstr(buf, "-A PORTCULLIS-FB -p tcp"));
 	ck_assert_ptr_nonnull(strstr(buf, "-A PORTCULLIS-P0 -p tcp --dport 25 "
-		"-j REJECT --reject-with tcp-reset\n-A PORTCULLIS-P0 -j DROP\n"));
+		"-j REJECT --reject-with tcp-reset\n-A PORTCULLIS-P0 -p tcp -m "
+		"multiport --dports 465,587 -j ACCEPT\n-A PORTCULLIS-P0 -j DROP\n"));
 	/* The quarantine profile ends in its default too. */
 	ck_assert_ptr_nonnull(strstr(buf, "-A PORTCULLIS-QP -p tcp -m multiport "
 		"--dports 25,465,587 -j DROP\n-A PORTCULLIS-QP -j ACCEPT\n"));
 	ck_assert_int_gt(rules_nft_format(buf, sizeof(buf), &d, NULL, 0), 0);
-	ck_assert_ptr_nonnull(strstr(buf, "\t\ttcp dport @ports_open return\n"
-				     "\t\tjump fbc\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\tchain fallback {\n\t\tip saddr "
+		"@quarantine4 jump qp\n\t\tip6 saddr @quarantine6 jump qp\n"
+		"\t\tjump fbc\n\t}\n"));
 }
 END_TEST
 

@@ -46,7 +46,8 @@ static bool elem_holds(const struct rules_elem *x, const struct policy_addr *a)
 		return false;
 	if (memcmp(x->addr, b, full))
 		return false;
-	return !rest || !((x->addr[full] ^ b[full]) & (0xff00u >> rest) & 0xffu);
+	return !rest ||
+	       !((x->addr[full] ^ b[full]) & (0xff00u >> rest) & 0xffu);
 }
 
 /* An element is in its set until now + timeout (0: for good). */
@@ -135,8 +136,8 @@ static enum rules_action fb_action(const struct rules_desc *d,
 	*entry = -1;
 	if (is_relay(d, &f->dst) || d->monitor)
 		return RULES_ACCEPT;
-	if (i >= 0 ? !d->ports[i].fail_closed : !d->all_ports)
-		return RULES_ACCEPT;	/* fail-open or not queued: RETURN */
+	if (i < 0 && !d->all_ports)
+		return RULES_ACCEPT;	/* not queued: never reaches it */
 	k = *entry = fb_entry(d, &f->src, t);
 	if (k < 0)
 		return RULES_ACCEPT;	/* no live subscriber */
@@ -144,17 +145,16 @@ static enum rules_action fb_action(const struct rules_desc *d,
 		      : d->profiles[d->entries[k].profile].other;
 }
 
-/* The ports the fallback judges: every fail-closed one, and with
- * all_ports one the description does not name. Returns their number. */
+/* The ports the fallback judges: every named one, and with all_ports
+ * one the description does not name. Returns their number. */
 static size_t closed_ports(const struct rules_desc *d, uint16_t *out)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < d->nports; i++)
-		if (d->ports[i].fail_closed) {
-			must(n < MAXPORTS);
-			out[n++] = d->ports[i].port;
-		}
+	for (size_t i = 0; i < d->nports; i++) {
+		must(n < MAXPORTS);
+		out[n++] = d->ports[i].port;
+	}
 	if (d->all_ports) {
 		uint16_t other = 1;
 
@@ -185,7 +185,7 @@ static void agree_at(const struct policy *p, const struct rules_desc *d,
 	size_t n = closed_ports(d, ports);
 
 	if (t < d->now || t >= d->now + RULES_TIMEOUT_MAX)
-		return;		/* cut elements are refilled: not the kernel's */
+		return;	/* cut elements are refilled before they end */
 	for (size_t i = 0; i < n; i++) {
 		struct policy_flow f = flow_of(src, ports[i]);
 		struct policy_decision dec;
@@ -402,7 +402,8 @@ static const char *folder_put(struct folder *f, const char *name,
 	FILE *fp;
 
 	ck_assert_uint_lt(f->n, 4);
-	ck_assert_uint_lt(strlen(f->dir) + strlen(name) + 2, sizeof(f->path[0]));
+	ck_assert_uint_lt(strlen(f->dir) + strlen(name) + 2,
+			  sizeof(f->path[0]));
 	strcpy(path, f->dir);
 	strcat(path, "/");
 	strcat(path, name);
@@ -643,12 +644,12 @@ START_TEST(test_nested_entries_expire_in_the_kernel_as_in_the_policy)
 	struct ruleset rs;
 	const struct rules_desc *d = &rs.desc;
 	static const char *const left_out[] = {
-		"10.1.3.0/24",		/* biz2 decides 25 as biz, ends first */
-		"10.1.4.64/26",		/* as 10.1.4.0/24, ends with it */
-		"10.2.0.0/16",		/* res in res, neither ends */
-		"10.2.5.0/24",		/* ended */
-		"10.2.5.7/32",		/* its parent ended: 10.2/16 decides */
-		"2001:db8:1:2::/64",	/* ends a second before its parent */
+		"10.1.3.0/24",	/* biz2 decides 25 as biz, ends first */
+		"10.1.4.64/26",	/* as 10.1.4.0/24, ends with it */
+		"10.2.0.0/16",	/* res in res, neither ends */
+		"10.2.5.0/24",	/* ended */
+		"10.2.5.7/32",	/* its parent ended: 10.2/16 decides */
+		"2001:db8:1:2::/64",	/* ends before its parent */
 	};
 
 	ck_assert_int_eq(ruleset_build(&rs, p, 1, NOW), 0);
@@ -845,7 +846,11 @@ END_TEST
  * default must not fail open: its SYNs from that profile's subscribers
  * would pass with no daemon (and, queued with bypass, with a full queue).
  */
-START_TEST(test_port_blocked_by_a_default_fails_closed)
+/* A port one profile accepts and another blocks only by its default
+ * fails open in the queue (the port's class is the policy's, not the
+ * profile's: 465 must not depend on the daemon for residential), but the
+ * fallback judges it by profile: the strict subscriber stays held. */
+START_TEST(test_port_blocked_by_a_default_is_held_by_the_fallback)
 {
 	static const char yaml[] =
 		"version: 1\n"
@@ -868,9 +873,11 @@ START_TEST(test_port_blocked_by_a_default_fails_closed)
 	policy_decide(p, &f, NOW, false, &dec);
 	ck_assert_int_eq(dec.action, POLICY_REJECT);
 	ck_assert_int_ge(port_index(&rs.desc, 465), 0);
-	ck_assert_msg(rs.desc.ports[port_index(&rs.desc, 465)].fail_closed,
-		      "port 465 fails open, but profile strict rejects it");
+	ck_assert(!rs.desc.ports[port_index(&rs.desc, 465)].fail_closed);
 	ck_assert_int_eq(fb_action(&rs.desc, &f, NOW, &k), RULES_REJECT);
+	ck_assert_int_eq(policy_addr_parse("100.64.9.1", &src), 0);
+	f = flow_of(&src, 465);
+	ck_assert_int_eq(fb_action(&rs.desc, &f, NOW, &k), RULES_ACCEPT);
 	ruleset_free(&rs);
 	policy_free(p);
 }
@@ -950,10 +957,9 @@ static void gen_one(struct gen_prefix *g, const struct gen_prefix *all,
 		unsigned room = (parent->v6 ? 128u : 32u) - parent->len;
 
 		g->v6 = parent->v6;
-		g->len = parent->len + 1 + (unsigned)(rnd() % (room < 16 ? room
-								       : 16));
-		g->addr = parent->addr | (rnd128() & host_mask((g->v6 ? 128u
-							       : 32u) - parent->len));
+		g->len = parent->len + 1 +
+			 (unsigned)(rnd() % (room < 16 ? room : 16));
+		g->addr = parent->addr | (rnd128() & host_mask(room));
 		g->profile = rnd() % 3 ? (int)(rnd() % nprof) : parent->profile;
 	} else {
 		parent = NULL;
@@ -972,17 +978,17 @@ static void gen_one(struct gen_prefix *g, const struct gen_prefix *all,
 	max = g->v6 ? 128 : 32;
 	g->addr &= ~host_mask(max - g->len) & host_mask(max);
 	r = (unsigned)(rnd() % 20);
-	if (r < 7)
+	if (r < 7)			/* none */
 		g->expires = 0;
-	else if (r < 9)
-		g->expires = NOW - 1 - (int64_t)(rnd() % 1000000);	/* past */
-	else if (r < 12)
-		g->expires = NOW + 1 + (int64_t)(rnd() % 600);		/* soon */
-	else if (r < 15)
-		g->expires = NOW + 600 + (int64_t)(rnd() % 2000000);	/* later */
-	else if (r < 16)
+	else if (r < 9)			/* past */
+		g->expires = NOW - 1 - (int64_t)(rnd() % 1000000);
+	else if (r < 12)		/* soon */
+		g->expires = NOW + 1 + (int64_t)(rnd() % 600);
+	else if (r < 15)		/* later */
+		g->expires = NOW + 600 + (int64_t)(rnd() % 2000000);
+	else if (r < 16)		/* past the kernel's longest timeout */
 		g->expires = NOW + RULES_TIMEOUT_MAX +
-			     (int64_t)(rnd() % 10000000);		/* far */
+			     (int64_t)(rnd() % 10000000);
 	else if (parent && parent->expires)	/* about with its parent */
 		g->expires = parent->expires + (int64_t)(rnd() % 3) - 1;
 	else
@@ -1121,7 +1127,8 @@ static const char union_b[] =
 	"version: 1\n"
 	"profiles:\n"
 	"  biz: { ports: { 25: accept, 2525: drop } }\n"
-	"  res: { ports: { 25: reject, 465: accept, 2525: reject } }\n"
+	"  res: { ports: { 25: reject, 465: accept, 2525: reject },\n"
+	"         default: drop }\n"
 	"subscribers:\n"
 	"  - { prefix: 10.0.0.0/8, profile: res }\n"
 	"  - { prefix: 10.1.0.0/16, profile: biz,\n"
@@ -1147,12 +1154,12 @@ static void union_profiles_follow_its_ports(const struct ruleset *u,
 			int j = port_index(&b->desc, d->ports[i].port);
 			uint8_t want = j >= 0 ? b->desc.profiles[k].action[j]
 					      : b->desc.profiles[k].other;
+			uint8_t got = d->profiles[k].action[i];
 
-			ck_assert_msg(d->profiles[k].action[i] == want,
-				      "profile %s port %u: the union says %s, "
-				      "the second ruleset %s",
+			ck_assert_msg(got == want, "profile %s port %u: the "
+				      "union says %s, the second ruleset %s",
 				      d->profiles[k].name, d->ports[i].port,
-				      policy_action_name(d->profiles[k].action[i]),
+				      policy_action_name(got),
 				      policy_action_name(want));
 			ck_assert_int_eq(want, policy_profile_action(pb, (int)k,
 					 d->ports[i].port, NULL));
@@ -1162,8 +1169,10 @@ static void union_profiles_follow_its_ports(const struct ruleset *u,
 
 START_TEST(test_union_fallback_is_the_second_on_the_union_ports)
 {
-	struct policy *pa = load(union_a), *pb = load(union_b);
+	struct policy *pa = load(union_a), *pb = load(union_b), *pc;
 	struct ruleset a, b, u, again;
+	const char *at26 = strstr(union_a, "26: drop");
+	char *yaml;
 	static const uint16_t order[] = { 25, 26, 465, 2525 };
 	static const bool closed[] = { true, true, false, true };
 
@@ -1183,9 +1192,11 @@ START_TEST(test_union_fallback_is_the_second_on_the_union_ports)
 	ck_assert_uint_eq(u.desc.nentries, b.desc.nentries);
 	ck_assert_int_eq(u.desc.now, b.desc.now);
 	ck_assert(u.desc.monitor == b.desc.monitor);
-	/* Port 26 is closed in the union; b's default accepts it. */
+	ck_assert(u.desc.all_ports);
+	/* Port 26 is closed in the union, by a; b names it in no profile. */
 	agree_everywhere(pb, &u.desc);
-	ck_assert_int_eq(fb_at(&u.desc, "10.0.0.1", 26, NOW), RULES_ACCEPT);
+	ck_assert_int_eq(fb_at(&u.desc, "10.0.0.1", 26, NOW), RULES_DROP);
+	ck_assert_int_eq(fb_at(&u.desc, "10.2.0.1", 26, NOW), RULES_ACCEPT);
 	ck_assert_int_eq(fb_at(&u.desc, "10.0.0.1", 2525, NOW), RULES_REJECT);
 	ck_assert_int_eq(fb_at(&u.desc, "10.1.0.1", 2525, NOW), RULES_DROP);
 	ck_assert_int_eq(fb_at(&u.desc, "10.1.0.1", 2525, NOW + 100),
@@ -1204,8 +1215,20 @@ START_TEST(test_union_fallback_is_the_second_on_the_union_ports)
 	ruleset_free(&again);
 	ck_assert_int_eq(ruleset_build(&again, pb, 3, NOW), 0);
 	ck_assert(!ruleset_equal(&b, &again));	/* more queues */
-
 	ruleset_free(&again);
+	/* The same ports, 26 now failing open. */
+	ck_assert_ptr_nonnull(at26);
+	ck_assert_int_ge(asprintf(&yaml, "%.*s26: accept%s",
+				  (int)(at26 - union_a), union_a,
+				  at26 + strlen("26: drop")), 0);
+	pc = load(yaml);
+	ck_assert_int_eq(ruleset_build(&again, pc, 2, NOW), 0);
+	ck_assert_uint_eq(again.desc.nports, a.desc.nports);
+	ck_assert(!ruleset_equal(&a, &again));
+	ruleset_free(&again);
+	policy_free(pc);
+	free(yaml);
+
 	ruleset_free(&u);
 	ruleset_free(&b);
 	ruleset_free(&a);
@@ -1305,7 +1328,7 @@ Suite *ruleset_suite(void)
 	tcase_add_test(tc, test_live_exceptions_reach_the_fallback);
 	tcase_add_test(tc, test_zero_length_aggregates_cover_every_source);
 	tcase_add_test(tc, test_blocking_default_judges_unnamed_ports_in_the_fallback);
-	tcase_add_test(tc, test_port_blocked_by_a_default_fails_closed);
+	tcase_add_test(tc, test_port_blocked_by_a_default_is_held_by_the_fallback);
 	tcase_add_test(tc, test_union_fallback_is_the_second_on_the_union_ports);
 	tcase_add_test(tc, test_union_with_a_second_naming_no_port_uses_its_defaults);
 	tcase_add_test(tc, test_element_timeouts_are_the_rest_of_each_entry_life);
