@@ -111,7 +111,8 @@ static int expect_set(struct rules_kernel *k, const struct rules_desc *d,
 		if (!e->e.len)
 			s->perm++;	/* its other half; close enough */
 	}
-	qsort(s->ends, s->nends, sizeof(*s->ends), cmp_i64);
+	if (s->nends)
+		qsort(s->ends, s->nends, sizeof(*s->ends), cmp_i64);
 	k->nsets++;
 	return 0;
 }
