@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
-#include <stdarg.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
+#include "common/errbuf.h"
 #include "common/spawn.h"
 
 extern char **environ;
@@ -63,20 +63,6 @@ static char *slurp(int fd)
 	return buf;
 }
 
-static void seterr(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
-
 /* One line for a log: trailing newlines go, inner ones become ';'. */
 static void one_line(char *msg)
 {
@@ -105,7 +91,7 @@ int spawn_run(char *const argv[], const char *in, size_t inlen, char **out,
 	if (ofd >= 0)
 		efd = memfd_create("portcullis-err", MFD_CLOEXEC);
 	if (efd < 0) {
-		seterr(err, errlen, "%s: %s", argv[0], strerror(errno));
+		errbuf_set(err, errlen, "%s: %s", argv[0], strerror(errno));
 		goto out;
 	}
 	posix_spawn_file_actions_init(&fa);
@@ -116,18 +102,18 @@ int spawn_run(char *const argv[], const char *in, size_t inlen, char **out,
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc) {
 		errno = rc;
-		seterr(err, errlen, "%s: %s", argv[0], strerror(rc));
+		errbuf_set(err, errlen, "%s: %s", argv[0], strerror(rc));
 		goto out;
 	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR) {
-			seterr(err, errlen, "%s: wait: %s", argv[0],
+			errbuf_set(err, errlen, "%s: wait: %s", argv[0],
 			       strerror(errno));
 			goto out;
 		}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		if (out && !(*out = slurp(ofd))) {
-			seterr(err, errlen, "%s: reading its output: %s",
+			errbuf_set(err, errlen, "%s: reading its output: %s",
 			       argv[0], strerror(errno ? errno : EIO));
 			goto out;
 		}
@@ -138,10 +124,10 @@ int spawn_run(char *const argv[], const char *in, size_t inlen, char **out,
 	if (msg)
 		one_line(msg);
 	if (WIFEXITED(status))
-		seterr(err, errlen, "%s failed (exit %d): %s", argv[0],
+		errbuf_set(err, errlen, "%s failed (exit %d): %s", argv[0],
 		       WEXITSTATUS(status), msg && *msg ? msg : "no message");
 	else
-		seterr(err, errlen, "%s killed by signal %d", argv[0],
+		errbuf_set(err, errlen, "%s killed by signal %d", argv[0],
 		       WTERMSIG(status));
 	errno = EPROTO;
 out:

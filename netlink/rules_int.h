@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/errbuf.h"
 #include "netlink/rules.h"
 
 #define RULES_MULTIPORT_MAX	15	/* ports one -m multiport rule takes */
@@ -45,8 +46,6 @@ int text_open(struct text *t, struct out *o);
 int text_close(struct text *t, struct out *o);
 void text_free(struct text *t);
 
-void rules_seterr(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 const char *rules_chain(const struct rules_desc *d);
 int rules_chain_check(const char *c, char *err, size_t errlen);

@@ -108,7 +108,7 @@ int rules_ipset_write(FILE *f, const struct rules_desc *d,
 		rules_ipset_create(&o, name, v6, true, 0);
 		outf(&o, "add %s %s\n", name, rules_canary_text(v6));
 		if (rules_layers_get(d, v6, &l) < 0) {
-			rules_seterr(err, errlen, "out of memory");
+			errbuf_set(err, errlen, "out of memory");
 			errno = ENOMEM;
 			return -1;
 		}

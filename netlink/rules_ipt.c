@@ -286,8 +286,8 @@ static int ipt_write(struct out *o, const struct rules_desc *d, int family,
 	const char *c = rules_chain(d);
 
 	if (family != AF_INET && family != AF_INET6) {
-		rules_seterr(err, errlen, "family %d: expected AF_INET or "
-			     "AF_INET6", family);
+		errbuf_set(err, errlen, "family %d: expected AF_INET or "
+			   "AF_INET6", family);
 		errno = EINVAL;
 		return -1;
 	}

@@ -56,6 +56,30 @@ void rules_kernel_free(struct rules_kernel *k)
 
 static int read_ref(struct rules_kernel *k, char *err, size_t errlen);
 
+/* A transaction on the filter table of family: begun in t with our
+ * stale FORWARD jumps deleted; ipt_commit ends and runs it. */
+static int ipt_begin(struct text *t, struct out *o, const struct ipt_state *st)
+{
+	if (text_open(t, o) < 0)
+		return -1;
+	outf(o, "*filter\n");
+	for (size_t i = 0; i < st->njumps; i++)
+		outf(o, "-D%s\n", st->jumps[i] + 2);
+	return 0;
+}
+
+static int ipt_commit(struct text *t, struct out *o, int family, char *err,
+		      size_t errlen)
+{
+	outf(o, "COMMIT\n");
+	if (text_close(t, o) < 0) {
+		errbuf_set(err, errlen, "ruleset text: out of memory");
+		errno = ENOMEM;
+		return -1;
+	}
+	return rules_ipt_restore(family, t->s, t->len, err, errlen);
+}
+
 static int ipt_install(struct rules_kernel *k, const struct rules_desc *d,
 		       int family, char *err, size_t errlen)
 {
@@ -66,14 +90,11 @@ static int ipt_install(struct rules_kernel *k, const struct rules_desc *d,
 
 	if (rules_ipt_state_read(&st, k->chain, family, err, errlen) < 0)
 		return -1;
-	if (text_open(&t, &o) < 0)
-		goto oom;
 	/* One transaction: declaring a chain creates or flushes it, stale
 	 * jumps and chains go, ours come back first in FORWARD. */
-	outf(&o, "*filter\n");
+	if (ipt_begin(&t, &o, &st) < 0)
+		goto oom;
 	rules_ipt_chains(&o, d);
-	for (size_t i = 0; i < st.njumps; i++)
-		outf(&o, "-D%s\n", st.jumps[i] + 2);
 	rules_ipt_main(&o, d, family, false, 0);
 	rules_ipt_rest(&o, d, family);
 	rules_ipt_jumps(&o, k->chain, family);
@@ -102,13 +123,10 @@ static int ipt_install(struct rules_kernel *k, const struct rules_desc *d,
 		}
 		text_free(&decl);
 	}
-	outf(&o, "COMMIT\n");
-	if (text_close(&t, &o) < 0)
-		goto oom;
-	ret = rules_ipt_restore(family, t.s, t.len, err, errlen);
+	ret = ipt_commit(&t, &o, family, err, errlen);
 	goto out;
 oom:
-	rules_seterr(err, errlen, "ruleset text: out of memory");
+	errbuf_set(err, errlen, "ruleset text: out of memory");
 	errno = ENOMEM;
 out:
 	text_free(&t);
@@ -141,7 +159,7 @@ static int nft_install(struct rules_kernel *k, const struct rules_desc *d,
 	}
 	goto out;
 oom:
-	rules_seterr(err, errlen, "ruleset text: out of memory");
+	errbuf_set(err, errlen, "ruleset text: out of memory");
 	errno = ENOMEM;
 out:
 	text_free(&t);
@@ -212,7 +230,7 @@ int rules_to_fallback(struct rules_kernel *k, const struct rules_desc *d,
 	return 0;
 oom:
 	text_free(&t);
-	rules_seterr(err, errlen, "ruleset text: out of memory");
+	errbuf_set(err, errlen, "ruleset text: out of memory");
 	errno = ENOMEM;
 	return -1;
 }
@@ -261,11 +279,8 @@ static int ipt_remove(const char *chain, int family, char *err,
 		ret = 0;
 		goto out;
 	}
-	if (text_open(&t, &o) < 0)
+	if (ipt_begin(&t, &o, &st) < 0)
 		goto oom;
-	outf(&o, "*filter\n");
-	for (i = 0; i < st.njumps; i++)
-		outf(&o, "-D%s\n", st.jumps[i] + 2);
 	/* Flush all first: they jump to each other. */
 	for (i = 0; i < st.nchains; i++)
 		outf(&o, "-F %.*s\n", (int)strcspn(st.chains[i], " "),
@@ -273,13 +288,10 @@ static int ipt_remove(const char *chain, int family, char *err,
 	for (i = 0; i < st.nchains; i++)
 		outf(&o, "-X %.*s\n", (int)strcspn(st.chains[i], " "),
 		     st.chains[i]);
-	outf(&o, "COMMIT\n");
-	if (text_close(&t, &o) < 0)
-		goto oom;
-	ret = rules_ipt_restore(family, t.s, t.len, err, errlen);
+	ret = ipt_commit(&t, &o, family, err, errlen);
 	goto out;
 oom:
-	rules_seterr(err, errlen, "ruleset text: out of memory");
+	errbuf_set(err, errlen, "ruleset text: out of memory");
 	errno = ENOMEM;
 out:
 	text_free(&t);
@@ -312,7 +324,7 @@ int rules_remove(const char *chain, enum rules_backend backend,
 		saved = errno;
 		if (ipt_remove(chain, AF_INET6, err2, sizeof(err2)) < 0) {
 			if (ret == 0) {
-				rules_seterr(err, errlen, "%s", err2);
+				errbuf_set(err, errlen, "%s", err2);
 				saved = errno;
 			}
 			ret = -1;
@@ -327,7 +339,7 @@ int rules_remove(const char *chain, enum rules_backend backend,
 		return rules_nft_run(nft_del, sizeof(nft_del) - 1, err, errlen);
 	}
 	errno = EINVAL;
-	rules_seterr(err, errlen, "backend %d: expected iptables or nft",
-		     backend);
+	errbuf_set(err, errlen, "backend %d: expected iptables or nft",
+		   backend);
 	return -1;
 }

@@ -242,7 +242,7 @@ static int nft_write(struct out *o, const struct rules_desc *d,
 	if (rules_layers_get(d, false, &l4) < 0 ||
 	    rules_layers_get(d, true, &l6) < 0) {
 		rules_layers_free(&l4);
-		rules_seterr(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		errno = ENOMEM;
 		return -1;
 	}

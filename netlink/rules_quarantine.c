@@ -118,7 +118,7 @@ int rules_quarantine_sync(struct rules_kernel *k, const struct rules_elem *q,
 	ret = 0;
 	goto out;
 oom:
-	rules_seterr(err, errlen, "quarantine sets: out of memory");
+	errbuf_set(err, errlen, "quarantine sets: out of memory");
 	errno = ENOMEM;
 out:
 	free(want);

@@ -197,7 +197,7 @@ int rules_ipset_fill(struct rules_kernel *k, const struct rules_desc *d,
 	ret = 0;
 	goto out;
 oom:
-	rules_seterr(err, errlen, "the sets' text: out of memory");
+	errbuf_set(err, errlen, "the sets' text: out of memory");
 	errno = ENOMEM;
 out:
 	rules_layers_free(&l);

@@ -71,17 +71,6 @@ void text_free(struct text *t)
 	memset(t, 0, sizeof(*t));
 }
 
-void rules_seterr(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
-
 const char *rules_chain(const struct rules_desc *d)
 {
 	return d->chain ? d->chain : RULES_CHAIN_DEFAULT;
@@ -102,9 +91,9 @@ int rules_chain_check(const char *c, char *err, size_t errlen)
 			goto bad;
 	return 0;
 bad:
-	rules_seterr(err, errlen, "chain name \"%s\": expected 1 to %d "
-		     "letters, digits or '_', not starting with a digit", c,
-		     RULES_CHAIN_MAX);
+	errbuf_set(err, errlen, "chain name \"%s\": expected 1 to %d "
+		   "letters, digits or '_', not starting with a digit", c,
+		   RULES_CHAIN_MAX);
 	return -1;
 }
 
@@ -250,18 +239,18 @@ static int check_prefixes(const char *const *p, size_t n, int family,
 	size_t i;
 
 	if (n && !p) {
-		rules_seterr(err, errlen, "%zu %s %s but no array", n,
-			     family == AF_INET ? "IPv4" : "IPv6", what);
+		errbuf_set(err, errlen, "%zu %s %s but no array", n,
+			   family == AF_INET ? "IPv4" : "IPv6", what);
 		return -1;
 	}
 	for (i = 0; i < n; i++)
 		if (!p[i] || rules_prefix_canon(p[i], family, canon,
 						sizeof(canon)) < 0) {
-			rules_seterr(err, errlen, "%s %s %zu \"%s\": expected "
-				     "%s", family == AF_INET ? "IPv4" : "IPv6",
-				     what, i + 1, p[i] ? p[i] : "(null)",
-				     family == AF_INET ? "a.b.c.d/0-32"
-						       : "an IPv6 address/0-128");
+			errbuf_set(err, errlen, "%s %s %zu \"%s\": expected "
+				   "%s", family == AF_INET ? "IPv4" : "IPv6",
+				   what, i + 1, p[i] ? p[i] : "(null)",
+				   family == AF_INET ? "a.b.c.d/0-32"
+						     : "an IPv6 address/0-128");
 			return -1;
 		}
 	return 0;
@@ -270,18 +259,18 @@ static int check_prefixes(const char *const *p, size_t n, int family,
 static int check_ports(const struct rules_desc *d, char *err, size_t errlen)
 {
 	if (d->nports && !d->ports) {
-		rules_seterr(err, errlen, "%zu ports but no array", d->nports);
+		errbuf_set(err, errlen, "%zu ports but no array", d->nports);
 		return -1;
 	}
 	for (size_t i = 0; i < d->nports; i++) {
 		if (d->ports[i].port == 0) {
-			rules_seterr(err, errlen, "port 0: expected 1 to 65535");
+			errbuf_set(err, errlen, "port 0: expected 1 to 65535");
 			return -1;
 		}
 		for (size_t j = 0; j < i; j++)
 			if (d->ports[j].port == d->ports[i].port) {
-				rules_seterr(err, errlen, "port %u listed twice",
-					     d->ports[i].port);
+				errbuf_set(err, errlen, "port %u listed twice",
+					   d->ports[i].port);
 				return -1;
 			}
 	}
@@ -292,13 +281,13 @@ static int check_fallback(const struct rules_desc *d, char *err,
 			  size_t errlen)
 {
 	if ((d->nprofiles && !d->profiles) || (d->nentries && !d->entries)) {
-		rules_seterr(err, errlen, "fallback profiles or entries "
-			     "counted but no array");
+		errbuf_set(err, errlen, "fallback profiles or entries "
+			   "counted but no array");
 		return -1;
 	}
 	if (d->nprofiles > 65535) {
-		rules_seterr(err, errlen, "%zu profiles: at most 65535",
-			     d->nprofiles);
+		errbuf_set(err, errlen, "%zu profiles: at most 65535",
+			   d->nprofiles);
 		return -1;
 	}
 	for (size_t i = 0; i < d->nprofiles; i++) {
@@ -308,15 +297,15 @@ static int check_fallback(const struct rules_desc *d, char *err,
 		for (size_t j = 0; !bad && j < d->nports; j++)
 			bad = p->action[j] > RULES_REJECT;
 		if (bad) {
-			rules_seterr(err, errlen, "fallback profile %zu: an "
-				     "action is not accept, drop or reject", i);
+			errbuf_set(err, errlen, "fallback profile %zu: an "
+				   "action is not accept, drop or reject", i);
 			return -1;
 		}
 	}
 	if (d->quarantine_profile >= 0 &&
 	    (size_t)d->quarantine_profile >= d->nprofiles) {
-		rules_seterr(err, errlen, "quarantine profile %d: only %zu "
-			     "profiles", d->quarantine_profile, d->nprofiles);
+		errbuf_set(err, errlen, "quarantine profile %d: only %zu "
+			   "profiles", d->quarantine_profile, d->nprofiles);
 		return -1;
 	}
 	for (size_t i = 0; i < d->nentries; i++) {
@@ -325,10 +314,10 @@ static int check_fallback(const struct rules_desc *d, char *err,
 		if (e->e.len > (e->e.v6 ? 128 : 32) ||
 		    e->depth >= RULES_DEPTH_MAX || e->profile >= d->nprofiles ||
 		    e->e.timeout > RULES_TIMEOUT_MAX) {
-			rules_seterr(err, errlen, "fallback entry %zu: length "
-				     "%u, depth %u, profile %u or timeout %u "
-				     "out of range", i, e->e.len, e->depth,
-				     e->profile, e->e.timeout);
+			errbuf_set(err, errlen, "fallback entry %zu: length "
+				   "%u, depth %u, profile %u or timeout %u "
+				   "out of range", i, e->e.len, e->depth,
+				   e->profile, e->e.timeout);
 			return -1;
 		}
 	}
@@ -353,25 +342,25 @@ int rules_check(const struct rules_desc *d, char *err, size_t errlen)
 		goto bad;
 	if (d->closed_first > d->closed_last ||
 	    d->open_first > d->open_last) {
-		rules_seterr(err, errlen, "queue range %u-%u: expected first <= "
-			     "last", d->closed_first > d->closed_last ?
-			     d->closed_first : d->open_first,
-			     d->closed_first > d->closed_last ?
-			     d->closed_last : d->open_last);
+		errbuf_set(err, errlen, "queue range %u-%u: expected first <= "
+			   "last", d->closed_first > d->closed_last ?
+			   d->closed_first : d->open_first,
+			   d->closed_first > d->closed_last ?
+			   d->closed_last : d->open_last);
 		goto bad;
 	}
 	/* Fail-open is a property of the queue, set when it is bound. */
 	if (d->closed_first <= d->open_last && d->open_first <= d->closed_last) {
-		rules_seterr(err, errlen, "fail-closed queues %u-%u overlap "
-			     "fail-open queues %u-%u", d->closed_first,
-			     d->closed_last, d->open_first, d->open_last);
+		errbuf_set(err, errlen, "fail-closed queues %u-%u overlap "
+			   "fail-open queues %u-%u", d->closed_first,
+			   d->closed_last, d->open_first, d->open_last);
 		goto bad;
 	}
 	/* A zero value would reject every unmarked SYN. */
 	if (!d->reject_mark || (d->reject_mark & ~d->reject_mask)) {
-		rules_seterr(err, errlen, "reject mark 0x%x/0x%x: expected a "
-			     "non-zero value within the mask", d->reject_mark,
-			     d->reject_mask);
+		errbuf_set(err, errlen, "reject mark 0x%x/0x%x: expected a "
+			   "non-zero value within the mask", d->reject_mark,
+			   d->reject_mask);
 		goto bad;
 	}
 	return 0;

@@ -142,7 +142,7 @@ int rules_ipt_state_read(struct ipt_state *st, const char *c, int family,
 oom_t:
 	text_free(&t);
 oom:
-	rules_seterr(err, errlen, "reading the ruleset: out of memory");
+	errbuf_set(err, errlen, "reading the ruleset: out of memory");
 	rules_ipt_state_free(st);
 	errno = ENOMEM;
 	return -1;

@@ -30,8 +30,8 @@ static bool first_missing(const char *a, const char *b, const char *where,
 			q += ql + (qn ? 1 : 0);
 		}
 		if (!found) {
-			rules_seterr(what, whatlen, "%s: %.*s", where, (int)l,
-				     p);
+			errbuf_set(what, whatlen, "%s: %.*s", where, (int)l,
+				   p);
 			return true;
 		}
 		p += l + (nl ? 1 : 0);
@@ -49,8 +49,8 @@ static void first_moved(const char *a, const char *b, const char *fam,
 		i++;
 	while (i && a[i - 1] != '\n')
 		i--;
-	rules_seterr(what, whatlen, "%s has its rules out of order from: "
-		     "%.*s", fam, (int)strcspn(b + i, "\n"), b + i);
+	errbuf_set(what, whatlen, "%s has its rules out of order from: "
+		   "%.*s", fam, (int)strcspn(b + i, "\n"), b + i);
 }
 
 static int verify_rules(struct rules_kernel *k, char *what, size_t whatlen)
@@ -65,8 +65,8 @@ static int verify_rules(struct rules_kernel *k, char *what, size_t whatlen)
 		if (k->backend == RULES_NFT) {
 			if (rules_nft_listing(k->chain, &now, what, whatlen) < 0) {
 				/* No table at all is what a flush does. */
-				rules_seterr(what, whatlen, "nft: table inet "
-					     RULES_NFT_TABLE " is gone");
+				errbuf_set(what, whatlen, "nft: table inet "
+					   RULES_NFT_TABLE " is gone");
 				return 1;
 			}
 		} else {
@@ -137,9 +137,9 @@ static int verify_sets(struct rules_kernel *k, int64_t now, char *what,
 				continue;
 			seen[i] = true;
 			if (have < want) {
-				rules_seterr(what, whatlen, "set %s holds %zu "
-					     "elements, %zu expected", name,
-					     have, want);
+				errbuf_set(what, whatlen, "set %s holds %zu "
+					   "elements, %zu expected", name,
+					   have, want);
 				k->sets_filled = false;
 				ret = 1;
 			}
@@ -156,9 +156,9 @@ static int verify_sets(struct rules_kernel *k, int64_t now, char *what,
 				want += k->q[i].e.v6 == v6 &&
 					k->q[i].until > now + VERIFY_SLACK_S;
 			if (have < want) {
-				rules_seterr(what, whatlen, "set %s holds %zu "
-					     "elements, %zu expected", name,
-					     have, want);
+				errbuf_set(what, whatlen, "set %s holds %zu "
+					   "elements, %zu expected", name,
+					   have, want);
 				k->nq = 0;	/* the next sync adds them all */
 				ret = 1;
 			}
@@ -175,7 +175,7 @@ static int verify_sets(struct rules_kernel *k, int64_t now, char *what,
 		else
 			rules_qset_name(q, sizeof(q), k->chain,
 					i == k->nsets + 1);
-		rules_seterr(what, whatlen, "set %s is gone", q);
+		errbuf_set(what, whatlen, "set %s is gone", q);
 		k->sets_filled = false;
 		k->nq = 0;
 		ret = 1;
@@ -193,8 +193,8 @@ static int verify_canaries(struct rules_kernel *k, char *what, size_t whatlen)
 	int ret = 0, r;
 
 	if (rules_canary_open(&c) < 0) {
-		rules_seterr(what, whatlen, "ipset: netlink: %s",
-			     strerror(errno));
+		errbuf_set(what, whatlen, "ipset: netlink: %s",
+			   strerror(errno));
 		return -1;
 	}
 	for (size_t i = 0; i < k->nsets + 2 && !ret; i++) {
@@ -209,12 +209,12 @@ static int verify_canaries(struct rules_kernel *k, char *what, size_t whatlen)
 		}
 		r = rules_canary_test(c, q, v6);
 		if (r < 0) {
-			rules_seterr(what, whatlen, "ipset: asking for set "
-				     "%s: %s", q, strerror(errno));
+			errbuf_set(what, whatlen, "ipset: asking for set "
+				   "%s: %s", q, strerror(errno));
 			ret = -1;
 		} else if (r == 0) {
-			rules_seterr(what, whatlen, "set %s was emptied or "
-				     "removed", q);
+			errbuf_set(what, whatlen, "set %s was emptied or "
+				   "removed", q);
 			k->sets_filled = false;
 			if (i >= k->nsets)
 				k->nq = 0;	/* the next sync adds all */

@@ -15,47 +15,13 @@
 #include <sys/wait.h>
 
 #include "netlink/rules.h"
+#include "tests/rules_sample.h"
 
 Suite *rules_suite(void);
 
-static const char *const sample_v4[] = { "100.64.0.0/10", "198.18.0.0/15" };
-static const char *const sample_v6[] = { "2001:db8:1000::/36" };
-static const struct rules_port sample_ports[] = {
-	{ 25, true }, { 465, false }, { 587, false },
-};
-/* The example's profiles, actions in the order of sample_ports. */
-static const uint8_t act_res[] = { RULES_REJECT, RULES_ACCEPT, RULES_ACCEPT };
-static const uint8_t act_biz[] = { RULES_ACCEPT, RULES_ACCEPT, RULES_ACCEPT };
-static const uint8_t act_quar[] = { RULES_DROP, RULES_DROP, RULES_DROP };
-static const struct rules_profile sample_profiles[] = {
-	{ "residential", act_res, RULES_ACCEPT },
-	{ "business", act_biz, RULES_ACCEPT },
-	{ "quarantine", act_quar, RULES_ACCEPT },
-};
-/* Both aggregates residential; a business /28 inside for an hour. */
-static const struct rules_entry sample_entries[] = {
-	{ { { 100, 64 }, 10, false, 0 }, 0, 0 },
-	{ { { 198, 18 }, 15, false, 0 }, 0, 0 },
-	{ { { 100, 64, 12, 0 }, 28, false, 3600 }, 1, 1 },
-	{ { { 0x20, 0x01, 0x0d, 0xb8, 0x10 }, 36, true, 0 }, 0, 0 },
-};
-
 static struct rules_desc sample(void)
 {
-	struct rules_desc d = {
-		.v4 = sample_v4, .nv4 = 2,
-		.v6 = sample_v6, .nv6 = 1,
-		.ports = sample_ports, .nports = 3,
-		.closed_first = 0, .closed_last = 1,
-		.open_first = 2, .open_last = 3,
-		.reject_mark = 0x100, .reject_mask = 0x100,
-		.profiles = sample_profiles, .nprofiles = 3,
-		.quarantine_profile = 2,
-		.entries = sample_entries, .nentries = 4,
-		.now = 1700000000,
-	};
-
-	return d;
+	return rules_sample(1700000000);
 }
 
 static const char expect_v4[] =
