@@ -7,6 +7,9 @@
 #                that decide as the aggregate around them are left out,
 #                so the sets stay small
 #   business     the same prefixes as business entries: one element each
+#   apart        the same prefixes as residential entries with no aggregate
+#                around them (the policy's /10 and /36 taken out): each is
+#                an aggregate, matched through a set
 #
 # For each: seconds from start to ready (policy load, sets filled, rules
 # in), for a reload that changes nothing in the sets and for one that
@@ -66,7 +69,12 @@ make_policy() {	# VARIANT
 	[ -s "$list" ] || python3 "$TOP/bench/prefixes.py" "$list" "$NPREFIX" \
 		"$TOP/examples/business.list" || die "prefix list"
 	lab_policy "$TOP/examples/policy.yaml" "$WORK/policy.yaml"
-	sed -i "s|^  - { file: business.list, profile: business }|&\n  - { file: bench.list, profile: $1 }|" "$WORK/policy.yaml"
+	local profile=$1
+	if [ "$1" = apart ]; then
+		profile=residential
+		sed -i -e '/prefix: 100.64.0.0\/10,/d' -e '/prefix: 2001:db8:1000::\/36,/d' "$WORK/policy.yaml"
+	fi
+	sed -i "s|^  - { file: business.list, profile: business }|&\n  - { file: bench.list, profile: $profile }|" "$WORK/policy.yaml"
 	grep -q bench.list "$WORK/policy.yaml" || die "policy: no place for the list"
 }
 
@@ -120,7 +128,7 @@ run() {	# VARIANT REP
 lab_up >/dev/null || die "could not build the lab"
 echo "bench: fallback with $NPREFIX prefixes, $REPS repetition(s)"
 for rep in $(seq "$REPS"); do
-	for v in residential business; do
+	for v in residential business apart; do
 		run "$v" "$rep"
 	done
 done
@@ -136,10 +144,10 @@ metrics = [("start_s", "start to ready, s"), ("reload_same_s", "reload, sets unc
            ("slab_mib", "slab growth, MiB"), ("idle_cpu_ms_per_s", "idle CPU, ms per s"),
            ("idle_cpu_norules", "idle CPU with --no-rules, ms/s")]
 print("fallback, %s prefixes (median [min-max])" % sys.argv[2])
-print("%-32s %-22s %-22s" % ("", "residential", "business"))
+print("%-32s %-22s %-22s %-22s" % ("", "residential", "business", "apart"))
 for m, name in metrics:
     cells = []
-    for v in ("residential", "business"):
+    for v in ("residential", "business", "apart"):
         x = vals.get((v, m), [])
         if not x:
             cells.append("-")
@@ -147,5 +155,5 @@ for m, name in metrics:
             cells.append("%g" % x[0])
         else:
             cells.append("%g [%g-%g]" % (statistics.median(x), min(x), max(x)))
-    print("%-32s %-22s %-22s" % (name, cells[0], cells[1]))
+    print("%-32s %-22s %-22s %-22s" % (name, cells[0], cells[1], cells[2]))
 PY

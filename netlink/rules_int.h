@@ -58,10 +58,17 @@ int rules_prefix_canon(const char *s, int family, char *out, size_t outlen);
 const char *rules_elem_format(const struct rules_elem *e, char *buf,
 			      size_t len);
 
-/* Set names: C-4-D-K (entries), C-q4 / C-q6 (quarantine). */
+/* Set names: C-4-D-K (entries), C-q4 / C-q6 (quarantine), C-a4 / C-a6
+ * (aggregates, when there are many). */
 void rules_set_name(char *buf, size_t len, const char *chain, bool v6,
 		    unsigned depth, unsigned profile);
 void rules_qset_name(char *buf, size_t len, const char *chain, bool v6);
+void rules_aset_name(char *buf, size_t len, const char *chain, bool v6);
+
+/* Aggregates beyond this many a family are matched through a set (one
+ * lookup a SYN) instead of one rule each (a walk of them all). */
+#define RULES_AGG_RULES_MAX	64
+bool rules_agg_in_set(const struct rules_desc *d, bool v6);
 
 /* Which (depth, profile) pairs have entries, per family. */
 struct rules_layers {
@@ -104,6 +111,10 @@ void rules_ipset_create(struct out *o, const char *name, bool v6,
 void rules_ipset_adds(struct out *o, const struct rules_desc *d,
 		      const char *name, bool v6, unsigned depth,
 		      size_t profile);
+/* The same for the aggregate set of a family (rules_agg_in_set). */
+void rules_ipset_agg_adds(struct out *o, const struct rules_desc *d,
+			  const char *name, bool v6);
+
 /* Elements the set (v6, depth, profile) gets. */
 size_t rules_ipset_count(const struct rules_desc *d, bool v6, unsigned depth,
 			 size_t profile);

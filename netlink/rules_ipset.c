@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "netlink/rules_int.h"
 
@@ -72,6 +73,26 @@ void rules_ipset_adds(struct out *o, const struct rules_desc *d,
 	}
 }
 
+void rules_ipset_agg_adds(struct out *o, const struct rules_desc *d,
+			  const char *name, bool v6)
+{
+	const char *const *p = v6 ? d->v6 : d->v4;
+	size_t n = v6 ? d->nv6 : d->nv4;
+	char canon[RULES_PREFIX_MAX];
+
+	outf(o, "add %s %s\n", name, rules_canary_text(v6));
+	for (size_t i = 0; i < n; i++) {
+		rules_prefix_canon(p[i], v6 ? AF_INET6 : AF_INET, canon,
+				   sizeof(canon));
+		if (!strcmp(canon, v6 ? "::/0" : "0.0.0.0/0"))
+			outf(o, "add %s %s\nadd %s %s\n", name,
+			     v6 ? "::/1" : "0.0.0.0/1", name,
+			     v6 ? "8000::/1" : "128.0.0.0/1");
+		else
+			outf(o, "add %s %s\n", name, canon);
+	}
+}
+
 size_t rules_ipset_count(const struct rules_desc *d, bool v6, unsigned depth,
 			 size_t profile)
 {
@@ -107,6 +128,14 @@ int rules_ipset_write(FILE *f, const struct rules_desc *d,
 		outf(&o, "create ");
 		rules_ipset_create(&o, name, v6, true, 0);
 		outf(&o, "add %s %s\n", name, rules_canary_text(v6));
+		if (rules_agg_in_set(d, v6)) {
+			rules_aset_name(name, sizeof(name), c, v6);
+			outf(&o, "create ");
+			rules_ipset_create(&o, name, v6, false,
+					   v6 ? d->nv6 : d->nv4);
+			outf(&o, "flush %s\n", name);
+			rules_ipset_agg_adds(&o, d, name, v6);
+		}
 		if (rules_layers_get(d, v6, &l) < 0) {
 			errbuf_set(err, errlen, "out of memory");
 			errno = ENOMEM;

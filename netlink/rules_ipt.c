@@ -158,12 +158,19 @@ static void queue_rules(struct out *o, const struct rules_desc *d,
 	size_t i, n = family == AF_INET ? d->nv4 : d->nv6;
 	unsigned first = closed ? d->closed_first : d->open_first;
 	unsigned last = closed ? d->closed_last : d->open_last;
-	char canon[RULES_PREFIX_MAX];
+	char canon[RULES_PREFIX_MAX], set[RULES_NAME_MAX];
+	bool in_set = rules_agg_in_set(d, family == AF_INET6);
 
-	for (i = 0; i < n; i++) {
-		rules_prefix_canon(p[i], family, canon, sizeof(canon));
-		outf(o, "-A %s-%s -s %s -j NFQUEUE ", rules_chain(d),
-		     closed ? "CLOSED" : "OPEN", canon);
+	rules_aset_name(set, sizeof(set), rules_chain(d), family == AF_INET6);
+	for (i = 0; i < (in_set ? 1 : n); i++) {
+		outf(o, "-A %s-%s ", rules_chain(d), closed ? "CLOSED" : "OPEN");
+		if (in_set) {
+			outf(o, "-m set --match-set %s src", set);
+		} else {
+			rules_prefix_canon(p[i], family, canon, sizeof(canon));
+			outf(o, "-s %s", canon);
+		}
+		outf(o, " -j NFQUEUE ");
 		if (first == last)
 			outf(o, "--queue-num %u", first);
 		else
@@ -181,6 +188,14 @@ static void frag_rules(struct out *o, const struct rules_desc *d, int family)
 	char canon[RULES_PREFIX_MAX];
 	const char *c = rules_chain(d);
 
+	if (rules_agg_in_set(d, family == AF_INET6)) {
+		char set[RULES_NAME_MAX];
+
+		rules_aset_name(set, sizeof(set), c, family == AF_INET6);
+		outf(o, "-A %s-FRAG -m set --match-set %s src -j %s-FRAGS\n",
+		     c, set, c);
+		n = 0;
+	}
 	for (size_t i = 0; i < n; i++) {
 		rules_prefix_canon(p[i], family, canon, sizeof(canon));
 		outf(o, "-A %s-FRAG -s %s -j %s-FRAGS\n", c, canon, c);

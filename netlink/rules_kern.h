@@ -17,6 +17,7 @@
  * must still be there at a later time. */
 struct set_expect {
 	char name[RULES_NAME_MAX];
+	bool v6;
 	size_t perm;			/* elements that never time out */
 	int64_t *ends;			/* UNIX seconds, ascending */
 	size_t nends;

@@ -35,6 +35,17 @@ uint64_t rules_sets_hash(const struct rules_desc *d)
 	uint64_t h = 0xcbf29ce484222325ull;
 
 	h = fnv(h, &d->nprofiles, sizeof(d->nprofiles));
+	/* The aggregates, when a set holds them. */
+	for (int v6 = 0; v6 < 2; v6++) {
+		const char *const *p = v6 ? d->v6 : d->v4;
+		size_t n = v6 ? d->nv6 : d->nv4;
+
+		if (!rules_agg_in_set(d, v6))
+			continue;
+		h = fnv(h, &n, sizeof(n));
+		for (size_t i = 0; i < n; i++)
+			h = fnv(h, p[i], strlen(p[i]) + 1);
+	}
 	for (size_t i = 0; i < d->nentries; i++) {
 		const struct rules_entry *e = &d->entries[i];
 		/* One cut to the longest timeout ends later than it says:
@@ -88,6 +99,7 @@ static int expect_set(struct rules_kernel *k, const struct rules_desc *d,
 	memset(s, 0, sizeof(*s));
 	s->perm = 1;	/* the canary */
 	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->v6 = v6;
 	for (size_t i = 0; i < d->nentries; i++) {
 		const struct rules_entry *e = &d->entries[i];
 
@@ -113,6 +125,32 @@ static int expect_set(struct rules_kernel *k, const struct rules_desc *d,
 	}
 	if (s->nends)
 		qsort(s->ends, s->nends, sizeof(*s->ends), cmp_i64);
+	k->nsets++;
+	return 0;
+}
+
+/* Record the aggregate set of a family: its aggregates and canary. */
+static int expect_agg(struct rules_kernel *k, const struct rules_desc *d,
+		      const char *name, bool v6)
+{
+	struct set_expect *ns = realloc(k->sets, (k->nsets + 1) *
+					sizeof(*k->sets));
+	const char *const *p = v6 ? d->v6 : d->v4;
+	size_t n = v6 ? d->nv6 : d->nv4;
+
+	if (!ns)
+		return -1;
+	k->sets = ns;
+	memset(&ns[k->nsets], 0, sizeof(*ns));
+	snprintf(ns[k->nsets].name, sizeof(ns[k->nsets].name), "%s", name);
+	ns[k->nsets].v6 = v6;
+	ns[k->nsets].perm = 1 + n;
+	for (size_t i = 0; i < n; i++) {
+		const char *len = strrchr(p[i], '/');
+
+		if (len && !strcmp(len, "/0"))
+			ns[k->nsets].perm++;	/* a /0 is two /1 */
+	}
 	k->nsets++;
 	return 0;
 }
@@ -161,6 +199,23 @@ int rules_ipset_fill(struct rules_kernel *k, const struct rules_desc *d,
 		}
 		/* Also into one someone emptied (-exist: no harm if there). */
 		outf(&o, "add %s %s\n", name, rules_canary_text(v6));
+		if (rules_agg_in_set(d, v6)) {
+			rules_aset_name(name, sizeof(name), k->chain, v6);
+			snprintf(tmp, sizeof(tmp), "%s-T", name);
+			if (rules_name_in(names, tmp))
+				outf(&o, "destroy %s\n", tmp);
+			outf(&o, "create ");
+			rules_ipset_create(&o, tmp, v6, false,
+					   v6 ? d->nv6 : d->nv4);
+			rules_ipset_agg_adds(&o, d, tmp, v6);
+			if (rules_name_in(names, name))
+				outf(&o, "swap %s %s\ndestroy %s\n", tmp,
+				     name, tmp);
+			else
+				outf(&o, "rename %s %s\n", tmp, name);
+			if (expect_agg(k, d, name, v6) < 0)
+				goto oom;
+		}
 		if (rules_layers_get(d, v6, &l) < 0)
 			goto oom;
 		for (unsigned dp = 0; dp < l.depths; dp++)

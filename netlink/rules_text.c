@@ -158,6 +158,16 @@ void rules_qset_name(char *buf, size_t len, const char *chain, bool v6)
 	snprintf(buf, len, "%s-q%c", chain, v6 ? '6' : '4');
 }
 
+void rules_aset_name(char *buf, size_t len, const char *chain, bool v6)
+{
+	snprintf(buf, len, "%s-a%c", chain, v6 ? '6' : '4');
+}
+
+bool rules_agg_in_set(const struct rules_desc *d, bool v6)
+{
+	return (v6 ? d->nv6 : d->nv4) > RULES_AGG_RULES_MAX;
+}
+
 int rules_layers_get(const struct rules_desc *d, bool v6,
 		     struct rules_layers *l)
 {

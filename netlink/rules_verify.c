@@ -202,7 +202,7 @@ static int verify_canaries(struct rules_kernel *k, char *what, size_t whatlen)
 
 		if (i < k->nsets) {
 			snprintf(q, sizeof(q), "%s", k->sets[i].name);
-			v6 = q[strlen(k->chain) + 1] == '6';
+			v6 = k->sets[i].v6;
 		} else {
 			v6 = i == k->nsets + 1;
 			rules_qset_name(q, sizeof(q), k->chain, v6);

@@ -893,6 +893,51 @@ START_TEST(test_flushed_set_is_found_and_filled_again)
 }
 END_TEST
 
+/* Past RULES_AGG_RULES_MAX aggregates the queue and fragment rules match
+ * a set of them: a SYN is one lookup, and a flushed set is found. */
+START_TEST(test_many_aggregates_go_into_a_set)
+{
+	enum { N = 300 };
+	static char text[N][24];
+	static const char *v4[N];
+	struct rules_desc d = sample();
+	struct rules_kernel *k;
+	char *out;
+
+	if (!private_netns())
+		return;
+	for (int i = 0; i < N; i++) {
+		snprintf(text[i], sizeof(text[i]), "100.64.%d.%d/32", i / 200,
+			 i % 200);
+		v4[i] = text[i];
+	}
+	d.v4 = v4;
+	d.nv4 = N;
+	k = kernel_new(RULES_IPTABLES);
+	install_ok(k, &d);
+	ck_assert_int_eq(members("PORTCULLIS-a4"), N);
+	out = sh_out("iptables -S PORTCULLIS-CLOSED; iptables -S PORTCULLIS-FRAG");
+	ck_assert_ptr_nonnull(strstr(out, "-A PORTCULLIS-CLOSED -m set "
+				     "--match-set PORTCULLIS-a4 src -j NFQUEUE"));
+	ck_assert_ptr_null(strstr(out, " -s 100.64."));
+	ck_assert_ptr_nonnull(strstr(out, "--match-set PORTCULLIS-a4 src -j "
+				     "PORTCULLIS-FRAGS"));
+	free(out);
+	/* IPv6 has one aggregate: one rule, no set. */
+	out = sh_out("ip6tables -S PORTCULLIS-CLOSED");
+	ck_assert_ptr_nonnull(strstr(out, "-s 2001:db8:1000::/36"));
+	free(out);
+	sh_ok("ipset flush PORTCULLIS-a4");
+	found_and_put_back(k, &d, "set PORTCULLIS-a4");
+	ck_assert_int_eq(members("PORTCULLIS-a4"), N);
+	/* Back to few: the rules name them again and the set goes. */
+	d = sample();
+	install_ok(k, &d);
+	ck_assert_int_eq(members("PORTCULLIS-a4"), -1);
+	rules_kernel_free(k);
+}
+END_TEST
+
 /* One element taken out by hand: a full check counts them. */
 START_TEST(test_element_taken_from_a_set_is_found_by_a_full_check)
 {
@@ -1180,6 +1225,7 @@ Suite *rules_kernel_suite(void)
 	tcase_add_test(ipt, test_reordered_fallback_rules_are_found);
 	tcase_add_test(ipt, test_flushed_set_is_found_and_filled_again);
 	tcase_add_test(ipt, test_element_taken_from_a_set_is_found_by_a_full_check);
+	tcase_add_test(ipt, test_many_aggregates_go_into_a_set);
 	tcase_add_test(ipt, test_quarantine_sets_follow_the_list);
 	tcase_add_test(ipt, test_flushed_quarantine_set_is_found_and_filled_again);
 	suite_add_tcase(s, ipt);
