@@ -19,9 +19,16 @@ void log_init(const char *progname, enum log_level level, bool use_syslog)
 {
 	logger.prog = progname;
 	logger.level = level;
-	logger.syslog = use_syslog;
-	if (use_syslog)
-		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_syslog(use_syslog);
+}
+
+void log_syslog(bool on)
+{
+	if (on && !logger.syslog)
+		openlog(logger.prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	else if (!on && logger.syslog)
+		closelog();
+	logger.syslog = on;
 }
 
 bool log_enabled(enum log_level level)
@@ -29,23 +36,25 @@ bool log_enabled(enum log_level level)
 	return level <= logger.level;
 }
 
+/* Keeps errno: a caller may log, then look at it (ntpd log.c). */
 static void log_vemit(int prio, const char *err, const char *fmt, va_list ap)
 {
+	int saved = errno;
 	char msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (logger.syslog) {
 		if (err)
-			syslog(prio, "%s: %s", msg, err);
+			syslog(LOG_DAEMON | prio, "%s: %s", msg, err);
 		else
-			syslog(prio, "%s", msg);
-		return;
-	}
-	/* One write per line keeps lines whole across threads. */
-	if (err)
+			syslog(LOG_DAEMON | prio, "%s", msg);
+	} else if (err) {
+		/* One write per line keeps lines whole across threads. */
 		fprintf(stderr, "%s: %s: %s\n", logger.prog, msg, err);
-	else
+	} else {
 		fprintf(stderr, "%s: %s\n", logger.prog, msg);
+	}
+	errno = saved;
 }
 
 void log_warn(const char *fmt, ...)

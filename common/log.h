@@ -16,9 +16,11 @@ enum log_level {
 
 /* Set the program name, verbosity and whether to use syslog. */
 void log_init(const char *progname, enum log_level level, bool syslog);
+/* From now on to syslog (LOG_DAEMON, with the PID) or to stderr. */
+void log_syslog(bool on);
 bool log_enabled(enum log_level level);
 
-/* log_warn appends ": strerror(errno)". */
+/* log_warn appends ": strerror(errno)". None of them changes errno. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

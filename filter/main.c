@@ -268,22 +268,27 @@ static void run(struct daemon *d)
 	uint64_t watchdog_ms = notify_watchdog_ms();
 	int64_t period = watchdog_ms && watchdog_ms / 3 < 1000 ?
 			 (int64_t)watchdog_ms / 3 : 1000;
-	struct pollfd pfd = { .fd = d->control_fd, .events = POLLIN };
+	struct pollfd pfd[CONTROL_POLLFDS];
+	struct control *ctl = control_open(d, d->control_fd);
 	int64_t next = daemon_mono_ms() + period;
 	sigset_t none;
 
+	if (!ctl)
+		log_warn("control socket: not served");
 	sigemptyset(&none);
 	while (!got_stop) {
-		int64_t wait = next - daemon_mono_ms();
+		/* No client is waited on: the poll sleeps until the tick or
+		 * the first connection's deadline, whichever comes first. */
+		int64_t due = control_pollfds(ctl, pfd);
+		int64_t wait = (due < next ? due : next) - daemon_mono_ms();
 		struct timespec timeout = {
 			.tv_sec = wait > 0 ? wait / 1000 : 0,
 			.tv_nsec = wait > 0 ? (wait % 1000) * 1000000 : 0,
 		};
 
 		/* Signals are blocked everywhere but here, so they wake us. */
-		if (ppoll(&pfd, 1, &timeout, &none) > 0 &&
-		    (pfd.revents & POLLIN))
-			control_serve(d, d->control_fd);
+		if (ppoll(pfd, CONTROL_POLLFDS, &timeout, &none) >= 0)
+			control_dispatch(ctl, pfd, daemon_mono_ms());
 		if (daemon_mono_ms() >= next) {
 			tick(d, watchdog_ms);
 			next = daemon_mono_ms() + period;
@@ -300,6 +305,7 @@ static void run(struct daemon *d)
 				blocklog_reopen(d->blocklog);
 		}
 	}
+	control_close(ctl);
 }
 
 /* Leave root, keeping CAP_NET_ADMIN, before any verdict thread starts:
@@ -358,6 +364,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigset_t block, old;
 	struct policy *p;
+	bool judged;
 	int ret = 1;
 
 	parse_opts(&d.opts, argc, argv);
@@ -373,6 +380,8 @@ int main(int argc, char **argv)
 		free(d.ex);
 		return 1;
 	}
+	/* The policy's log.syslog: from here on, daemon messages too. */
+	log_syslog(policy_log_config(p)->syslog);
 	pthread_mutex_init(&d.gen_lock, NULL);
 	d.nworkers = 2 * d.opts.queues;
 	if (daemon_swap(&d, p) < 0)
@@ -461,12 +470,16 @@ out:
 	 * then the verdict threads judge what was queued before it. */
 	kernel_stop(&d);
 	drain(&d);
-	for (unsigned i = 0; i < d.nworkers; i++)
+	/* Only a daemon that judged has verdicts to sum up. */
+	judged = d.workers && d.workers[0].started;
+	/* nworkers is set before the workers exist (the generation needs
+	 * it): a start that fails earlier has none to stop. */
+	for (unsigned i = 0; d.workers && i < d.nworkers; i++)
 		worker_stop(&d.workers[i]);
 	metrics_stop(d.metrics);
-	if (d.workers)
+	if (judged)
 		counters_line(&d);
-	for (unsigned i = 0; i < d.nworkers; i++)
+	for (unsigned i = 0; d.workers && i < d.nworkers; i++)
 		queue_close(d.workers[i].q);
 	free(d.workers);
 	if (d.control_fd >= 0) {

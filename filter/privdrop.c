@@ -1,14 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "filter/privdrop.h"
+
+/* Give path to uid:gid, never through a symbolic link: the daemon's own
+ * account could plant one in its folders and have root give it any file
+ * at the next start. A regular file is opened and changed by its
+ * descriptor; a socket (which cannot be opened) by its own inode. */
+static int chown_nofollow(const char *path, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int ret = -1;
+
+	if (fd < 0)
+		return errno == ENXIO ?
+		       fchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW) :
+		       -1;
+	if (fstat(fd, &st) == 0) {
+		if (S_ISREG(st.st_mode))
+			ret = fchown(fd, uid, gid);
+		else
+			errno = EINVAL;
+	}
+	close(fd);
+	return ret;
+}
 
 static int fail(char *err, size_t errlen, const char *what)
 {
@@ -55,10 +81,19 @@ int privdrop(const char *user, const char *const *chown_paths,
 			 errno == ENOENT ? "no such user" : strerror(errno));
 		return -1;
 	}
-	for (size_t i = 0; chown_paths && chown_paths[i]; i++)
-		if (chown(chown_paths[i], pw->pw_uid, pw->pw_gid) < 0 &&
-		    errno != ENOENT)
-			return fail(err, errlen, chown_paths[i]);
+	for (size_t i = 0; chown_paths && chown_paths[i]; i++) {
+		if (chown_nofollow(chown_paths[i], pw->pw_uid, pw->pw_gid) == 0 ||
+		    errno == ENOENT)
+			continue;
+		if (errno == ELOOP || errno == EINVAL) {
+			snprintf(err, errlen, "%s is %s: not giving it to %s",
+				 chown_paths[i], errno == ELOOP ?
+				 "a symbolic link" : "not a regular file",
+				 user);
+			return -1;
+		}
+		return fail(err, errlen, chown_paths[i]);
+	}
 	if (prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) < 0)
 		return fail(err, errlen, "PR_SET_KEEPCAPS");
 	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
