@@ -83,6 +83,10 @@ int daemon_rebuild(struct daemon *d, const struct policy_exception *ex,
 	if (daemon_swap(d, p) < 0) {
 		p = NULL;
 		strbuf_printf(errs, "out of memory\n");
+		/* The union is in, the old policy runs: its ruleset back, or
+		 * the check once a second tries again. */
+		if (change && install(d, &d->rules, errs) < 0)
+			d->rules_stale = true;
 		goto fail;
 	}
 	/* The new queue rules, fallback and sets (refilled only when their

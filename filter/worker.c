@@ -13,6 +13,7 @@
 #include "filter/daemon.h"
 
 #define WORKER_BEAT_MS 500
+#define RECV_LOG_EVERY_MS 60000	/* a persistent receive error: once a minute */
 
 static int64_t clock_ms(void)
 {
@@ -143,11 +144,16 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 	}
 	gen_counter_bump(&w->parse[st]);
 	if (st != PARSE_SYN) {
-		/* The kernel queues only subscriber SYNs to named ports. One
-		 * we cannot read whole (an IPv6 extension chain padded past
-		 * the copy range, a first fragment without its TCP header)
-		 * on a fail-closed queue is judged by its source, so padding
-		 * cannot carry a SYN past port 25; the rest pass, counted. */
+		/* The kernel queues only subscriber SYNs to named ports, so
+		 * on a fail-closed queue anything that does not parse as a
+		 * whole SYN is one the kernel read otherwise: cut at the copy
+		 * range (an IPv6 extension chain padded past it), a first
+		 * fragment cut inside its TCP options (fragment), a header
+		 * chain the parser does not walk (not-tcp, not-syn). Each is
+		 * judged by its source, with the port unknown: dropped when
+		 * the profile blocks a fail-closed port, so no way of writing
+		 * a SYN carries it past port 25. On a fail-open queue they
+		 * pass, counted. */
 		if (w->fail_closed && syn.family &&
 		    unreadable_blocks(w, &syn, &dec)) {
 			account(w, &syn.flow, &dec);
@@ -199,6 +205,8 @@ int worker_burst(struct worker *w, int timeout_ms)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	int64_t logged_ms = daemon_mono_ms() - RECV_LOG_EVERY_MS;
+	uint64_t errors = 0;
 	char name[16];
 
 	/* Seen in top -H, perf and /proc: which queue's thread is busy. */
@@ -213,10 +221,19 @@ static void *worker_main(void *arg)
 		if (n < 0 && errno == EINTR)
 			break;
 		if (n < 0) {
-			/* Rate-limited by the error's rarity; the loop
-			 * goes on: a socket error never stops verdicts. */
-			log_warn("queue %u: receive", queue_num(w->q));
-			struct timespec nap = { 0, 10 * 1000 * 1000 };
+			/* The loop goes on (a socket error never stops
+			 * verdicts), the log once a minute with a count. */
+			const struct timespec nap = { 0, 10 * 1000 * 1000 };
+			int64_t now = daemon_mono_ms();
+
+			errors++;
+			if (now - logged_ms >= RECV_LOG_EVERY_MS) {
+				log_warn("queue %u: receive (%llu failures since "
+					 "the last report)", queue_num(w->q),
+					 (unsigned long long)errors);
+				errors = 0;
+				logged_ms = now;
+			}
 			nanosleep(&nap, NULL);
 		}
 	}
