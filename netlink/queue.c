@@ -520,8 +520,8 @@ static int flush(struct queue *q)
 	return ret;
 }
 
-static int put_verdict(struct queue *q, int type, uint32_t id,
-		       enum queue_verdict v, uint32_t mark)
+int queue_verdict(struct queue *q, uint32_t id, enum queue_verdict v,
+		  uint32_t mark)
 {
 	char buf[VERDICT_MSG_MAX];
 	struct nlmsghdr *nlh;
@@ -532,16 +532,13 @@ static int put_verdict(struct queue *q, int type, uint32_t id,
 		return -1;
 	}
 	if (!q->in_burst || q->cfg.verdict_immediate) {
-		nlh = nfq_nlmsg_put(buf, type, q->num);
+		nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, q->num);
 		nfq_nlmsg_verdict_put(nlh, (int)id, nf_verdict(v));
 		if (v == QUEUE_REPEAT)
 			nfq_nlmsg_verdict_put_mark(nlh, mark);
-		if (type == NFQNL_MSG_VERDICT_BATCH)
-			COUNT(q, batch_msgs, 1);
 		return send_buf(q, nlh, nlh->nlmsg_len, 1);
 	}
-	if (type == NFQNL_MSG_VERDICT && id == q->cur_id && q->cur_open &&
-	    !q->no_runs) {
+	if (id == q->cur_id && q->cur_open && !q->no_runs) {
 		/* The packet of this callback, every one before it
 		 * answered: it may join the run. */
 		q->cur_open = false;
@@ -560,21 +557,9 @@ static int put_verdict(struct queue *q, int type, uint32_t id,
 	}
 	/* Anything else keeps its place after the run. */
 	ret = run_end(q);
-	if (batch_put(q, type, id, v, mark, 1) < 0)
+	if (batch_put(q, NFQNL_MSG_VERDICT, id, v, mark, 1) < 0)
 		ret = -1;
 	return ret;
-}
-
-int queue_verdict(struct queue *q, uint32_t id, enum queue_verdict v,
-		  uint32_t mark)
-{
-	return put_verdict(q, NFQNL_MSG_VERDICT, id, v, mark);
-}
-
-int queue_verdict_batch(struct queue *q, uint32_t id, enum queue_verdict v,
-			uint32_t mark)
-{
-	return put_verdict(q, NFQNL_MSG_VERDICT_BATCH, id, v, mark);
 }
 
 static uint32_t attr_u32(const struct nlattr *a)

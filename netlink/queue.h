@@ -127,13 +127,6 @@ int queue_receive(struct queue *q, queue_cb cb, void *arg, int timeout_ms);
 int queue_verdict(struct queue *q, uint32_t id, enum queue_verdict v,
 		  uint32_t mark);
 
-/*
- * One verdict for every packet with an id up to and including id that has
- * none yet (NFQNL_MSG_VERDICT_BATCH); mark as for queue_verdict. Returns
- * 0, or -1 with errno.
- */
-int queue_verdict_batch(struct queue *q, uint32_t id, enum queue_verdict v,
-			uint32_t mark);
 
 /* Have queue_receive() show each burst to look(q, pkts, n, arg) (look
  * NULL: no more) before calling its cb for each packet. */
