@@ -268,27 +268,22 @@ static void run(struct daemon *d)
 	uint64_t watchdog_ms = notify_watchdog_ms();
 	int64_t period = watchdog_ms && watchdog_ms / 3 < 1000 ?
 			 (int64_t)watchdog_ms / 3 : 1000;
-	struct pollfd pfd[CONTROL_POLLFDS];
-	struct control *ctl = control_open(d, d->control_fd);
+	struct pollfd pfd = { .fd = d->control_fd, .events = POLLIN };
 	int64_t next = daemon_mono_ms() + period;
 	sigset_t none;
 
-	if (!ctl)
-		log_warn("control socket: not served");
 	sigemptyset(&none);
 	while (!got_stop) {
-		/* No client is waited on: the poll sleeps until the tick or
-		 * the first connection's deadline, whichever comes first. */
-		int64_t due = control_pollfds(ctl, pfd);
-		int64_t wait = (due < next ? due : next) - daemon_mono_ms();
+		int64_t wait = next - daemon_mono_ms();
 		struct timespec timeout = {
 			.tv_sec = wait > 0 ? wait / 1000 : 0,
 			.tv_nsec = wait > 0 ? (wait % 1000) * 1000000 : 0,
 		};
 
 		/* Signals are blocked everywhere but here, so they wake us. */
-		if (ppoll(pfd, CONTROL_POLLFDS, &timeout, &none) >= 0)
-			control_dispatch(ctl, pfd, daemon_mono_ms());
+		if (ppoll(&pfd, 1, &timeout, &none) > 0 &&
+		    (pfd.revents & POLLIN))
+			control_serve(d, d->control_fd);
 		if (daemon_mono_ms() >= next) {
 			tick(d, watchdog_ms);
 			next = daemon_mono_ms() + period;
@@ -305,7 +300,6 @@ static void run(struct daemon *d)
 				blocklog_reopen(d->blocklog);
 		}
 	}
-	control_close(ctl);
 }
 
 /* Leave root, keeping CAP_NET_ADMIN, before any verdict thread starts:
