@@ -99,16 +99,23 @@ static void print_expiring(const struct policy *p, int64_t now)
 	free(ids);
 }
 
-int cmd_check(int argc, char **argv)
+static int run_check(const struct cli_cmd *c, const struct cli_req *r,
+		     int argc, char **argv)
 {
+	struct cli_args a;
 	struct policy *p;
+	int o;
 
-	if (argc != 2)
-		return 2;
-	p = cli_load_policy(argv[1]);
+	(void)r;
+	cli_args_init(&a, c, argc, argv);
+	while ((o = cli_args_next(&a)) > 0)
+		;
+	if (o < 0)
+		return a.exit;
+	p = cli_load_policy(a.operands[0]);
 	if (!p)
 		return 1;
-	printf("%s: OK, mode %s\n", argv[1],
+	printf("%s: OK, mode %s\n", a.operands[0],
 	       policy_mode(p) == POLICY_MODE_MONITOR ? "monitor" : "enforce");
 	print_profiles(p);
 	printf("  subscribers:  %zu IPv4 and %zu IPv6 entries "
@@ -122,3 +129,15 @@ int cmd_check(int argc, char **argv)
 	policy_free(p);
 	return 0;
 }
+
+const struct cli_cmd cli_cmd_check = {
+	.name = "check",
+	.synopsis = "POLICY",
+	.help = "Validate POLICY. On success a summary: mode, profiles, "
+		"entries and aggregates,\nrelays, detection, and the entries "
+		"that expire within seven days. On a broken\npolicy every "
+		"error, each as file:line:col: message, and exit 1.\n",
+	.need = { "POLICY" },
+	.max = 1,
+	.run = run_check,
+};

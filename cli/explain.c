@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* portcullis explain POLICY SRC DST PORT: the verdict and the chain of why. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,57 +128,51 @@ static int parse_port(const char *s, uint16_t *port)
 	return 0;
 }
 
-int cmd_explain(int argc, char **argv)
+static const struct option explain_opts[] = {
+	{ "at", required_argument, NULL, 'a' },
+	{ "quarantined", no_argument, NULL, 'q' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int run_explain(const struct cli_cmd *c, const struct cli_req *r,
+		       int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "at", required_argument, NULL, 'a' },
-		{ "quarantined", no_argument, NULL, 'q' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct policy_decision d;
 	struct policy_flow f;
 	struct policy *p;
+	struct cli_args a;
 	int64_t now = time(NULL);
 	bool quarantined = false;
 	char src[64], dst[64], when[32];
-	int c;
+	int o;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
+	(void)r;
+	cli_args_init(&a, c, argc, argv);
+	while ((o = cli_args_next(&a)) > 0) {
+		switch (o) {
 		case 'a':
-			if (policy_time_parse(optarg, &now) < 0) {
-				fprintf(stderr, "portcullis: --at: '%s' is not "
-					"an RFC 3339 time such as "
-					"2027-03-01T00:00:00Z\n", optarg);
-				return 2;
-			}
+			if (policy_time_parse(a.arg, &now) < 0)
+				return cli_fail(c, "--at: '%s' is not an RFC "
+						"3339 time such as "
+						"2027-03-01T00:00:00Z", a.arg);
 			break;
 		case 'q':
 			quarantined = true;
 			break;
-		default:
-			return 2;
 		}
 	}
-	if (argc - optind != 4)
-		return 2;
-	if (policy_addr_parse(argv[optind + 1], &f.src) < 0 ||
-	    policy_addr_parse(argv[optind + 2], &f.dst) < 0) {
-		fprintf(stderr, "portcullis: SRC and DST must be IPv4 or IPv6 "
-			"addresses\n");
-		return 2;
-	}
-	if (policy_addr_is_v4(&f.src) != policy_addr_is_v4(&f.dst)) {
-		fprintf(stderr, "portcullis: SRC and DST must be of one "
-			"family\n");
-		return 2;
-	}
-	if (parse_port(argv[optind + 3], &f.dport) < 0) {
-		fprintf(stderr, "portcullis: PORT must be a number from 1 to "
-			"65535, found '%s'\n", argv[optind + 3]);
-		return 2;
-	}
-	p = cli_load_policy(argv[optind]);
+	if (o < 0)
+		return a.exit;
+	if (policy_addr_parse(a.operands[1], &f.src) < 0 ||
+	    policy_addr_parse(a.operands[2], &f.dst) < 0)
+		return cli_fail(c, "SRC and DST must be IPv4 or IPv6 "
+				"addresses");
+	if (policy_addr_is_v4(&f.src) != policy_addr_is_v4(&f.dst))
+		return cli_fail(c, "SRC and DST must be of one family");
+	if (parse_port(a.operands[3], &f.dport) < 0)
+		return cli_fail(c, "PORT must be a number from 1 to 65535, "
+				"found '%s'", a.operands[3]);
+	p = cli_load_policy(a.operands[0]);
 	if (!p)
 		return 1;
 	policy_decide(p, &f, now, quarantined, &d);
@@ -197,3 +190,17 @@ int cmd_explain(int argc, char **argv)
 	policy_free(p);
 	return 0;
 }
+
+const struct cli_cmd cli_cmd_explain = {
+	.name = "explain",
+	.synopsis = "POLICY SRC DST PORT [--at TIME] [--quarantined]",
+	.help = "The verdict for a SYN from SRC to DST port PORT, and the "
+		"chain of why: the\nrelay, the entry that decides SRC, what "
+		"the next one would decide without it.\n\n"
+		"  --at TIME       judge at TIME (RFC 3339), not now\n"
+		"  --quarantined   judge as if SRC were quarantined\n",
+	.opts = explain_opts,
+	.need = { "POLICY", "SRC", "DST", "PORT" },
+	.max = 4,
+	.run = run_explain,
+};

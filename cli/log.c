@@ -5,7 +5,6 @@
  * A timeline of the matching lines, or the top offenders.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,65 +171,61 @@ static void print_top_json(const struct logread_sub *s, size_t shown)
 	json_object_put(a);
 }
 
-static int parse_opts(int argc, char **argv, struct log_opts *o)
-{
-	static const struct option opts[] = {
-		{ "since", required_argument, NULL, 's' },
-		{ "until", required_argument, NULL, 'u' },
-		{ "src", required_argument, NULL, 'S' },
-		{ "top", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
-	char err[160], *end;
-	int c;
+static const struct option log_opts[] = {
+	{ "since", required_argument, NULL, 's' },
+	{ "until", required_argument, NULL, 'u' },
+	{ "src", required_argument, NULL, 'S' },
+	{ "top", required_argument, NULL, 't' },
+	{ "json", no_argument, NULL, 'j' },
+	{ NULL, 0, NULL, 0 },
+};
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
+/* a's options into o (the files are a's operands). Returns -1 to go on,
+ * else the exit code: --help, a usage error. */
+static int parse_opts(struct cli_args *a, struct log_opts *o)
+{
+	const struct cli_cmd *c = a->cmd;
+	char err[160], *end;
+	int opt;
+
+	while ((opt = cli_args_next(a)) > 0) {
+		switch (opt) {
 		case 's':
 		case 'u':
-			if (logread_time_parse(optarg, o->now, c == 's' ?
+			if (logread_time_parse(a->arg, o->now, opt == 's' ?
 					       &o->filter.since_ms :
-					       &o->filter.until_ms) < 0) {
-				fprintf(stderr, "portcullis log: --%s: '%s' is "
-					"neither an RFC 3339 time such as "
-					"2026-11-28T01:00:00Z nor a duration "
-					"such as 30m, 1h, 7d\n",
-					c == 's' ? "since" : "until", optarg);
-				return -1;
-			}
-			if (c == 's')
+					       &o->filter.until_ms) < 0)
+				return cli_fail(c, "--%s: '%s' is neither an "
+						"RFC 3339 time such as "
+						"2026-11-28T01:00:00Z nor a "
+						"duration such as 30m, 1h, 7d",
+						opt == 's' ? "since" : "until",
+						a->arg);
+			if (opt == 's')
 				o->filter.has_since = true;
 			else
 				o->filter.has_until = true;
 			break;
 		case 'S':
-			if (logread_filter_src(&o->filter, optarg, err,
-					       sizeof(err)) < 0) {
-				fprintf(stderr, "portcullis log: --src: %s\n",
-					err);
-				return -1;
-			}
+			if (logread_filter_src(&o->filter, a->arg, err,
+					       sizeof(err)) < 0)
+				return cli_fail(c, "--src: %s", err);
 			break;
 		case 't':
 			errno = 0;
-			o->top = strtoul(optarg, &end, 10);
-			if (errno || *end || !*optarg || optarg[0] == '-' ||
-			    o->top < 1 || o->top > TOP_MAX) {
-				fprintf(stderr, "portcullis log: --top: N must "
-					"be a number from 1 to %d, found "
-					"'%s'\n", TOP_MAX, optarg);
-				return -1;
-			}
+			o->top = strtoul(a->arg, &end, 10);
+			if (errno || *end || a->arg[0] < '0' ||
+			    a->arg[0] > '9' || o->top < 1 || o->top > TOP_MAX)
+				return cli_fail(c, "--top: N must be a number "
+						"from 1 to %d, found '%s'",
+						TOP_MAX, a->arg);
 			break;
 		case 'j':
 			o->json = true;
 			break;
-		default:
-			return -1;
 		}
 	}
-	return 0;
+	return opt < 0 ? a->exit : -1;
 }
 
 /* The files named (default: the daemon's log and its rotations). */
@@ -238,7 +233,7 @@ static int collect_files(int argc, char **argv, struct logread_files *files)
 {
 	int ret = 0;
 
-	if (optind == argc) {
+	if (!argc) {
 		if (logread_files_expand(LOG_DEFAULT, true, files) < 0) {
 			fprintf(stderr, "portcullis log: %s: %s\n",
 				LOG_DEFAULT, strerror(errno));
@@ -246,7 +241,7 @@ static int collect_files(int argc, char **argv, struct logread_files *files)
 		}
 		return ret;
 	}
-	for (int i = optind; i < argc; i++) {
+	for (int i = 0; i < argc; i++) {
 		if (logread_files_expand(argv[i], false, files) < 0) {
 			fprintf(stderr, "portcullis log: %s: %s\n", argv[i],
 				strerror(errno));
@@ -256,9 +251,11 @@ static int collect_files(int argc, char **argv, struct logread_files *files)
 	return ret;
 }
 
-int cmd_log(int argc, char **argv)
+static int run_log(const struct cli_cmd *c, const struct cli_req *r,
+		   int argc, char **argv)
 {
 	struct log_opts o = { .now = time(NULL) };
+	struct cli_args a;
 	struct logread_files files = { 0 };
 	struct logread_parser *parser = NULL;
 	struct logread_agg *agg = NULL;
@@ -266,11 +263,15 @@ int cmd_log(int argc, char **argv)
 	struct file_counts *counts = NULL;
 	uint64_t matched = 0;
 	bool failed = false;
-	int ret = 1;
+	int ret;
 
-	if (parse_opts(argc, argv, &o) < 0)
-		return 2;
-	if (collect_files(argc, argv, &files) < 0) {
+	(void)r;
+	cli_args_init(&a, c, argc, argv);
+	ret = parse_opts(&a, &o);
+	if (ret >= 0)
+		return ret;
+	ret = 1;
+	if (collect_files(a.noperands, a.operands, &files) < 0) {
 		if (!files.count)
 			goto out;
 		failed = true;
@@ -339,3 +340,24 @@ out:
 	logread_files_free(&files);
 	return ret;
 }
+
+const struct cli_cmd cli_cmd_log = {
+	.name = "log",
+	.synopsis = "[FILE…] [--since T] [--until T] [--src PREFIX] [--top N] "
+		    "[--json]",
+	.help = "Review block logs, without the daemon: by default\n"
+		LOG_DEFAULT " and its rotations, oldest first;\na folder "
+		"stands for each *.jsonl in it with its rotations. The "
+		"matching lines\nin time order, or with --top the subscribers "
+		"with the most blocked SYNs.\n\n"
+		"  --since T       from T on: RFC 3339, or a span back from now "
+		"(30m, 1h, 7d)\n"
+		"  --until T       before T, as --since\n"
+		"  --src PREFIX    one IPv4 or IPv6 prefix\n"
+		"  --top N         rank subscribers, N from 1 to 1000000\n"
+		"  --json          the lines themselves, or the ranking as a "
+		"JSON array\n",
+	.opts = log_opts,
+	.max = CLI_ANY,
+	.run = run_log,
+};

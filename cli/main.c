@@ -1,47 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* portcullis(8): validate, explain and (later) drive the live daemon. */
+/* portcullis(8): validate, explain, review, and drive the live daemon. */
 #include <stdio.h>
-#include <string.h>
 
 #include "cli/cli.h"
 
-static const struct command {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *usage;
-} commands[] = {
-	{ "check", cmd_check, "check POLICY" },
-	{ "explain", cmd_explain,
-	  "explain POLICY SRC DST PORT [--at TIME] [--quarantined]" },
-	{ "rules", cmd_rules,
-	  "rules POLICY [--backend iptables|nft] [-4|-6] [--queues N] "
-	  "[--sets]\n  portcullis rules --remove [--backend iptables|nft]" },
-	{ "log", cmd_log,
-	  "log [FILE…] [--since T] [--until T] [--src PREFIX] [--top N] "
-	  "[--json]" },
+static const struct cli_cmd *const commands[] = {
+	&cli_cmd_check, &cli_cmd_explain, &cli_cmd_rules, &cli_cmd_log,
+	&cli_cmd_stats, &cli_cmd_top, &cli_cmd_quarantine, &cli_cmd_release,
+	&cli_cmd_reload, &cli_cmd_except, NULL,
 };
 
-#define CONTROL_DEFAULT "/run/portcullis/control.sock"
+static const struct option top_opts[] = {
+	{ "control", required_argument, NULL, 'c' },
+	{ NULL, 0, NULL, 0 },
+};
 
-/* Answered by the live daemon over its control socket. */
-static const char *const remote[] = { "stats", "top", "quarantine",
-				       "release", "reload", "except" };
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  portcullis %s\n", commands[i].usage);
-	fprintf(f, "  portcullis [--control PATH] stats [--json]\n"
-		   "  portcullis [--control PATH] top [N] [--json]\n"
-		   "  portcullis [--control PATH] quarantine [--json]\n"
-		   "  portcullis [--control PATH] release SRC\n"
-		   "  portcullis [--control PATH] reload\n"
-		   "  portcullis [--control PATH] except add PREFIX --profile P "
-		   "[--for 24h|--until T] [--note TEXT]\n"
-		   "  portcullis [--control PATH] except del PREFIX\n"
-		   "  portcullis [--control PATH] except list [--json]\n");
-}
+static const struct cli_cmd top = {
+	.help = "The daemon's commands go to its control socket: --control "
+		"PATH, by default\n" CLI_CONTROL_DEFAULT ". The others need "
+		"no daemon.\n"
+		"portcullis COMMAND --help says more about each.\n",
+	.opts = top_opts,
+	.need = { "COMMAND" },
+	.max = CLI_ANY,
+	.in_order = true,
+	.subs = commands,
+};
 
 struct policy *cli_load_policy(const char *path)
 {
@@ -59,33 +43,17 @@ struct policy *cli_load_policy(const char *path)
 
 int main(int argc, char **argv)
 {
-	const char *control = CONTROL_DEFAULT;
+	struct cli_req r = { .control = CLI_CONTROL_DEFAULT };
+	struct cli_args a;
+	int o;
 
-	if (argc >= 3 && !strcmp(argv[1], "--control")) {
-		control = argv[2];
-		argv[2] = argv[0];
-		argv += 2;
-		argc -= 2;
-	}
-	for (size_t i = 0; argc >= 2 && i < sizeof(remote) / sizeof(remote[0]);
-	     i++)
-		if (!strcmp(argv[1], remote[i]))
-			return cmd_remote(control, argc - 1, argv + 1);
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (!strcmp(argv[1], commands[i].name)) {
-			int ret = commands[i].run(argc - 1, argv + 1);
-
-			if (ret == 2)
-				fprintf(stderr, "usage: portcullis %s\n",
-					commands[i].usage);
-			return ret;
-		}
-	}
-	fprintf(stderr, "portcullis: unknown command '%s'\n", argv[1]);
-	usage(stderr);
-	return 2;
+	cli_args_init(&a, &top, argc, argv);
+	while ((o = cli_args_next(&a)) > 0)
+		if (o == 'c')
+			r.control = a.arg;
+	if (o < 0)
+		return a.exit;
+	r.argc = a.noperands;
+	r.argv = a.operands;
+	return cli_dispatch(&top, &r, a.noperands, a.operands);
 }

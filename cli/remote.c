@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The commands the live daemon answers, over its control socket. */
+/* The live daemon's commands, once parsed: sent over its control socket. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,8 +10,21 @@
 #include "cli/cli.h"
 #include "common/ctlproto.h"
 
-int cmd_remote(const char *path, int argc, char **argv)
+int cli_remote_run(const struct cli_cmd *c, const struct cli_req *r,
+		   int argc, char **argv)
 {
+	struct cli_args a;
+	int o;
+
+	cli_args_init(&a, c, argc, argv);
+	while ((o = cli_args_next(&a)) > 0)
+		;
+	return o < 0 ? a.exit : cli_remote(r);
+}
+
+int cli_remote(const struct cli_req *r)
+{
+	const char *path = r->control;
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	const struct timeval timeout = { 30, 0 };
 	char req[CTL_REQUEST_MAX], buf[4096];
@@ -19,11 +32,11 @@ int cmd_remote(const char *path, int argc, char **argv)
 	FILE *out = stdout;
 	ssize_t n;
 
-	len = ctlproto_encode(req, sizeof(req), argc, argv);
+	len = ctlproto_encode(req, sizeof(req), r->argc, r->argv);
 	if (len < 0) {
-		fprintf(stderr, "portcullis: %s: arguments must be non-empty, "
-			"hold no newline, and fit in %d bytes\n", argv[0],
-			CTL_REQUEST_MAX);
+		fprintf(stderr, "portcullis: %s: at most %d arguments, "
+			"%d bytes in all, none empty or holding a newline\n",
+			r->argv[0], CTL_ARGS_MAX, CTL_REQUEST_MAX);
 		return 2;
 	}
 	if (strlen(path) >= sizeof(sun.sun_path)) {

@@ -3,7 +3,6 @@
  * portcullis rules POLICY: the kernel ruleset portcullisd would install;
  * portcullis rules --remove: take all of it out of the kernel.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +11,6 @@
 
 #include "cli/cli.h"
 #include "filter/ruleset.h"
-
-#define USAGE "usage: portcullis rules POLICY [--backend iptables|nft] " \
-	      "[-4|-6] [--queues N] [--sets]\n" \
-	      "       portcullis rules --remove [--backend iptables|nft]\n"
 
 static int print_iptables(const struct ruleset *rs, int family)
 {
@@ -58,26 +53,30 @@ static int remove_all(enum rules_backend backend)
 	return 0;
 }
 
-int cmd_rules(int argc, char **argv)
+static const struct option rules_opts[] = {
+	{ "backend", required_argument, NULL, 'b' },
+	{ "queues", required_argument, NULL, 'q' },
+	{ "sets", no_argument, NULL, 'S' },
+	{ "remove", no_argument, NULL, 'r' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int run_rules(const struct cli_cmd *c, const struct cli_req *r,
+		     int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "backend", required_argument, NULL, 'b' },
-		{ "queues", required_argument, NULL, 'q' },
-		{ "sets", no_argument, NULL, 'S' },
-		{ "remove", no_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	enum rules_backend backend = RULES_IPTABLES;
-	int family = 0, c, ret = 1;
+	int family = 0, o, ret = 1;
 	bool sets = false, remove = false;
+	struct cli_args a;
 	struct ruleset rs;
 	struct policy *p;
-	unsigned queues = 1;
+	unsigned long queues = 1;
 	char err[256], *end;
 
-	while ((c = getopt_long(argc, argv, "46", opts, NULL)) != -1) {
-		switch (c) {
+	(void)r;
+	cli_args_init(&a, c, argc, argv);
+	while ((o = cli_args_next(&a)) > 0) {
+		switch (o) {
 		case '4':
 			family = AF_INET;
 			break;
@@ -85,21 +84,20 @@ int cmd_rules(int argc, char **argv)
 			family = AF_INET6;
 			break;
 		case 'b':
-			if (!strcmp(optarg, "nft")) {
+			if (!strcmp(a.arg, "nft"))
 				backend = RULES_NFT;
-			} else if (strcmp(optarg, "iptables")) {
-				fprintf(stderr, "portcullis: --backend must be "
-					"iptables or nft, found '%s'\n", optarg);
-				return 2;
-			}
+			else if (!strcmp(a.arg, "iptables"))
+				backend = RULES_IPTABLES;
+			else
+				return cli_fail(c, "--backend must be iptables "
+						"or nft, found '%s'", a.arg);
 			break;
 		case 'q':
-			queues = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || queues < 1 || queues > 32) {
-				fprintf(stderr, "portcullis: --queues must be "
-					"from 1 to 32, found '%s'\n", optarg);
-				return 2;
-			}
+			queues = strtoul(a.arg, &end, 10);
+			if (*end || a.arg[0] < '0' || a.arg[0] > '9' ||
+			    queues < 1 || queues > 32)
+				return cli_fail(c, "--queues must be from 1 to "
+						"32, found '%s'", a.arg);
 			break;
 		case 'S':
 			sets = true;
@@ -107,35 +105,28 @@ int cmd_rules(int argc, char **argv)
 		case 'r':
 			remove = true;
 			break;
-		case 'h':
-			fputs(USAGE, stdout);
-			return 0;
-		default:
-			fputs(USAGE, stderr);
-			return 2;
 		}
 	}
+	if (o < 0)
+		return a.exit;
 	if (remove) {
-		if (argc != optind || sets || family) {
-			fprintf(stderr, "portcullis: rules --remove takes no "
-				"policy, --sets, -4 or -6\n" USAGE);
-			return 2;
-		}
+		if (a.noperands)
+			return cli_fail(c, "unexpected argument '%s' (--remove "
+					"takes no POLICY)", a.operands[0]);
+		if (sets || family)
+			return cli_fail(c, "--remove takes no --sets, -4 or "
+					"-6");
 		return remove_all(backend);
 	}
-	if (argc - optind != 1) {
-		fputs(USAGE, stderr);
-		return 2;
-	}
-	if (sets && backend == RULES_NFT) {
-		fprintf(stderr, "portcullis: --sets is for the iptables "
-			"backend; the nft script holds its sets\n");
-		return 2;
-	}
-	p = cli_load_policy(argv[optind]);
+	if (!a.noperands)
+		return cli_fail(c, "missing POLICY");
+	if (sets && backend == RULES_NFT)
+		return cli_fail(c, "--sets is for the iptables backend; the "
+				"nft script holds its sets");
+	p = cli_load_policy(a.operands[0]);
 	if (!p)
 		return 1;
-	if (ruleset_build(&rs, p, queues, time(NULL)) < 0) {
+	if (ruleset_build(&rs, p, (unsigned)queues, time(NULL)) < 0) {
 		perror("portcullis: ruleset");
 		goto out;
 	}
@@ -159,3 +150,23 @@ out:
 	policy_free(p);
 	return ret;
 }
+
+const struct cli_cmd cli_cmd_rules = {
+	.name = "rules",
+	.synopsis = "POLICY [--backend iptables|nft] [-4|-6] [--queues N] "
+		    "[--sets]\n--remove [--backend iptables|nft]",
+	.help = "The kernel ruleset portcullisd installs for POLICY: text for "
+		"iptables-restore\n--noflush (IPv4, then IPv6), or a script "
+		"for nft -f. --remove takes all of\nit out of the kernel: "
+		"chains, FORWARD jumps, sets, or the nft table.\n\n"
+		"  --backend B     iptables (default) or nft\n"
+		"  -4, -6          only the IPv4 or the IPv6 half (iptables)\n"
+		"  --queues N      as portcullisd --queues: 1 to 32, default 1\n"
+		"  --sets          instead, the ipset input for the iptables "
+		"backend's sets\n"
+		"  --remove        take the ruleset out of the kernel\n",
+	.shortopts = "46",
+	.opts = rules_opts,
+	.max = 1,
+	.run = run_rules,
+};

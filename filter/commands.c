@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* What the control socket's commands do; the reply text for each. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +12,57 @@
 #include "filter/except.h"
 #include "filter/kernel.h"
 
-static bool has_flag(int argc, char **argv, const char *flag)
+/*
+ * argv[0]'s options and operands, refused as the command line refuses
+ * them (cli/), for clients other than portcullis(8): --json only where
+ * json is not NULL, and min to max operands (need: the first one
+ * required). Returns the index of the first operand, or -1 with one line
+ * in out.
+ */
+static int parse(int argc, char **argv, bool *json, int min, int max,
+		 const char *need, struct strbuf *out)
 {
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], flag))
-			return true;
-	return false;
+	static const struct option with_json[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cmd = argv[0];
+	int c;
+
+	optind = 0;		/* glibc: start afresh */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", json ? with_json :
+				with_json + 1, NULL)) != -1) {
+		const char *el = argv[optind - 1];
+
+		if (c == 'j') {
+			*json = true;
+			continue;
+		}
+		if (c == ':')
+			strbuf_printf(out, "%s: option '%s' needs a value\n",
+				      cmd, el);
+		else if (!strncmp(el, "--", 2) &&
+			 (!optopt || strchr(el, '=')))
+			strbuf_printf(out, optopt ? "%s: option '%.*s' takes "
+				      "no value\n" : "%s: unknown option "
+				      "'%.*s'\n", cmd, (int)strcspn(el, "="),
+				      el);
+		else
+			strbuf_printf(out, "%s: unknown option '-%c'\n", cmd,
+				      optopt);
+		return -1;
+	}
+	if (argc - optind < min) {
+		strbuf_printf(out, "%s: missing %s\n", cmd, need);
+		return -1;
+	}
+	if (argc - optind > max) {
+		strbuf_printf(out, "%s: unexpected argument '%s'\n", cmd,
+			      argv[optind + max]);
+		return -1;
+	}
+	return optind;
 }
 
 static void stats_text(struct daemon *d, struct strbuf *o)
@@ -184,19 +230,21 @@ static int cmd_top(struct daemon *d, int argc, char **argv,
 		   struct strbuf *o)
 {
 	struct stats_subscriber *subs;
-	bool json = has_flag(argc, argv, "--json");
+	bool json = false;
 	size_t n = 10, got;
 	char name[80], last[32];
+	int at = parse(argc, argv, &json, 0, 1, "", o);
 
-	for (int i = 1; i < argc; i++) {
+	if (at < 0)
+		return 1;
+	if (at < argc) {
+		const char *s = argv[at];
 		char *end;
 
-		if (!strcmp(argv[i], "--json"))
-			continue;
-		n = strtoul(argv[i], &end, 10);
-		if (*end || n < 1 || n > 10000) {
-			strbuf_printf(o, "top: N must be from 1 to 10000, "
-				      "found '%s'\n", argv[i]);
+		n = strtoul(s, &end, 10);
+		if (*end || *s < '0' || *s > '9' || n < 1 || n > 10000) {
+			strbuf_printf(o, "top: N must be a number from 1 to "
+				      "10000, found '%s'\n", s);
 			return 1;
 		}
 	}
@@ -235,12 +283,18 @@ static int cmd_top(struct daemon *d, int argc, char **argv,
 	return 0;
 }
 
-static int cmd_quarantine(struct daemon *d, bool json, struct strbuf *o)
+static int cmd_quarantine(struct daemon *d, int argc, char **argv,
+			  struct strbuf *o)
 {
-	size_t n = stats_quarantined_list(d->stats, now_ms(), NULL, 0), got;
-	struct stats_subscriber *subs = calloc(n ? n : 1, sizeof(*subs));
+	struct stats_subscriber *subs;
 	char name[80], until[32];
+	bool json = false;
+	size_t n, got;
 
+	if (parse(argc, argv, &json, 0, 0, "", o) < 0)
+		return 1;
+	n = stats_quarantined_list(d->stats, now_ms(), NULL, 0);
+	subs = calloc(n ? n : 1, sizeof(*subs));
 	if (!subs) {
 		strbuf_printf(o, "out of memory\n");
 		return 1;
@@ -277,19 +331,22 @@ static int cmd_release(struct daemon *d, int argc, char **argv,
 		       struct strbuf *o)
 {
 	struct policy_addr a;
+	int at = parse(argc, argv, NULL, 1, 1, "SRC", o);
 
-	if (argc != 2 || policy_addr_parse(argv[1], &a) < 0) {
-		strbuf_printf(o, "usage: release SRC (an IPv4 or IPv6 "
-			      "address)\n");
+	if (at < 0)
+		return 1;
+	if (policy_addr_parse(argv[at], &a) < 0) {
+		strbuf_printf(o, "release: SRC must be an IPv4 or IPv6 "
+			      "address, found '%s'\n", argv[at]);
 		return 1;
 	}
 	if (stats_release(d->stats, &a, now_ms()) < 0) {
-		strbuf_printf(o, "%s is not quarantined\n", argv[1]);
+		strbuf_printf(o, "%s is not quarantined\n", argv[at]);
 		return 1;
 	}
 	/* Out of the kernel's quarantine set now, not at the next tick. */
 	kernel_sync_quarantine(d);
-	strbuf_printf(o, "released %s\n", argv[1]);
+	strbuf_printf(o, "released %s\n", argv[at]);
 	return 0;
 }
 
@@ -297,15 +354,20 @@ int control_command(struct daemon *d, int argc, char **argv,
 		    struct strbuf *out)
 {
 	const char *cmd = argv[0];
+	bool json = false;
 
 	if (!strcmp(cmd, "stats")) {
-		if (has_flag(argc, argv, "--json"))
+		if (parse(argc, argv, &json, 0, 0, "", out) < 0)
+			return 1;
+		if (json)
 			stats_json(d, out);
 		else
 			stats_text(d, out);
 		return 0;
 	}
 	if (!strcmp(cmd, "reload")) {
+		if (parse(argc, argv, NULL, 0, 0, "", out) < 0)
+			return 1;
 		if (daemon_reload(d, out) < 0) {
 			strbuf_printf(out, "reload failed; the running policy "
 				      "stays\n");
@@ -319,7 +381,7 @@ int control_command(struct daemon *d, int argc, char **argv,
 	if (!strcmp(cmd, "top"))
 		return cmd_top(d, argc, argv, out);
 	if (!strcmp(cmd, "quarantine"))
-		return cmd_quarantine(d, has_flag(argc, argv, "--json"), out);
+		return cmd_quarantine(d, argc, argv, out);
 	if (!strcmp(cmd, "release"))
 		return cmd_release(d, argc, argv, out);
 	strbuf_printf(out, "unknown command '%s'\n", cmd);

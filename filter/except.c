@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,44 +127,86 @@ static struct policy_exception *copy_with_room(const struct daemon *d)
 	return ex;
 }
 
+/* getopt_long refused argv[optind - 1] (c is ':' or '?'): one line. */
+static void bad_option(struct strbuf *out, const char *cmd, int c,
+		       char **argv)
+{
+	const char *el = argv[optind - 1];
+
+	if (c == ':')
+		strbuf_printf(out, "%s: option '%s' needs a value\n", cmd, el);
+	else if (!strncmp(el, "--", 2) && (!optopt || strchr(el, '=')))
+		strbuf_printf(out, optopt ? "%s: option '%.*s' takes no value\n"
+			      : "%s: unknown option '%.*s'\n", cmd,
+			      (int)strcspn(el, "="), el);
+	else
+		strbuf_printf(out, "%s: unknown option '-%c'\n", cmd, optopt);
+}
+
+/* The operands from argv[optind] on must be n (the first one needed is
+ * named need). Returns 0, or -1 with the line in out. */
+static int operands(int argc, char **argv, int n, const char *cmd,
+		    const char *need, struct strbuf *out)
+{
+	if (argc - optind < n) {
+		strbuf_printf(out, "%s: missing %s\n", cmd, need);
+		return -1;
+	}
+	if (argc - optind > n) {
+		strbuf_printf(out, "%s: unexpected argument '%s'\n", cmd,
+			      argv[optind + n]);
+		return -1;
+	}
+	return 0;
+}
+
+/* argv[0] is "add", as the subcommands' below. */
 static int cmd_add(struct daemon *d, int argc, char **argv,
 		   struct strbuf *out)
 {
+	static const struct option opts[] = {
+		{ "profile", required_argument, NULL, 'p' },
+		{ "for", required_argument, NULL, 'f' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "note", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct policy_exception e = { .added = time(NULL) }, *ex;
 	char canon[64], when[32];
 	size_t nex = d->nex;
+	bool expiry = false;
 	long at;
+	int c;
 
-	if (argc < 3) {
-		strbuf_printf(out, "usage: except add PREFIX --profile NAME "
-			      "[--for DURATION | --until TIME] [--note TEXT]\n");
-		return 1;
-	}
-	if (policy_prefix_normalize(argv[2], canon, sizeof(canon)) < 0) {
-		strbuf_printf(out, "%s\n", canon);
-		return 1;
-	}
-	snprintf(e.prefix, sizeof(e.prefix), "%s", canon);
-	for (int i = 3; i < argc; i++) {
-		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1]
-							       : NULL;
+	optind = 0;		/* glibc: start afresh */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		const char *val = optarg;
 		int64_t secs;
 
-		if (!val) {
-			strbuf_printf(out, "%s needs a value\n", opt);
+		if ((c == 'f' || c == 'u') && expiry) {
+			strbuf_printf(out, "except add: --for and --until "
+				      "exclude each other\n");
 			return 1;
 		}
-		i++;
-		if (!strcmp(opt, "--profile")) {
+		switch (c) {
+		case 'p':
 			snprintf(e.profile, sizeof(e.profile), "%s", val);
-		} else if (!strcmp(opt, "--note")) {
-			if (strlen(val) >= sizeof(e.note)) {
-				strbuf_printf(out, "--note: at most %zu "
-					      "bytes\n", sizeof(e.note) - 1);
+			break;
+		case 'n': {
+			/* UTF-8 text without controls: it goes into JSON
+			 * lines, the state file and terminals. */
+			char why[192];
+
+			if (policy_note_check(val, strlen(val), why,
+					      sizeof(why)) < 0) {
+				strbuf_printf(out, "--note: %s\n", why);
 				return 1;
 			}
 			snprintf(e.note, sizeof(e.note), "%s", val);
-		} else if (!strcmp(opt, "--for")) {
+			break;
+		}
+		case 'f':
 			secs = duration(val);
 			if (secs < 0) {
 				strbuf_printf(out, "--for: expected a duration "
@@ -172,7 +215,9 @@ static int cmd_add(struct daemon *d, int argc, char **argv,
 				return 1;
 			}
 			e.expires = e.added + secs;
-		} else if (!strcmp(opt, "--until")) {
+			expiry = true;
+			break;
+		case 'u':
 			if (policy_time_parse(val, &e.expires) < 0) {
 				strbuf_printf(out, "--until: expected an RFC "
 					      "3339 time such as "
@@ -185,13 +230,22 @@ static int cmd_add(struct daemon *d, int argc, char **argv,
 					      "future\n", val);
 				return 1;
 			}
-		} else {
-			strbuf_printf(out, "unknown option %s\n", opt);
+			expiry = true;
+			break;
+		default:
+			bad_option(out, "except add", c, argv);
 			return 1;
 		}
 	}
+	if (operands(argc, argv, 1, "except add", "PREFIX", out) < 0)
+		return 1;
+	if (policy_prefix_normalize(argv[optind], canon, sizeof(canon)) < 0) {
+		strbuf_printf(out, "%s\n", canon);
+		return 1;
+	}
+	snprintf(e.prefix, sizeof(e.prefix), "%s", canon);
 	if (!e.profile[0]) {
-		strbuf_printf(out, "except add needs --profile NAME\n");
+		strbuf_printf(out, "except add: missing --profile NAME\n");
 		return 1;
 	}
 	at = find(d, e.prefix);
@@ -226,15 +280,21 @@ static int cmd_add(struct daemon *d, int argc, char **argv,
 static int cmd_del(struct daemon *d, int argc, char **argv,
 		   struct strbuf *out)
 {
+	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
 	struct policy_exception *ex, gone;
 	char canon[64];
 	long at;
+	int c;
 
-	if (argc != 3) {
-		strbuf_printf(out, "usage: except del PREFIX\n");
+	optind = 0;
+	opterr = 0;
+	if ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		bad_option(out, "except del", c, argv);
 		return 1;
 	}
-	if (policy_prefix_normalize(argv[2], canon, sizeof(canon)) < 0) {
+	if (operands(argc, argv, 1, "except del", "PREFIX", out) < 0)
+		return 1;
+	if (policy_prefix_normalize(argv[optind], canon, sizeof(canon)) < 0) {
 		strbuf_printf(out, "%s\n", canon);
 		return 1;
 	}
@@ -259,9 +319,28 @@ static int cmd_del(struct daemon *d, int argc, char **argv,
 	return 0;
 }
 
-static void cmd_list(struct daemon *d, bool json, struct strbuf *out)
+static int cmd_list(struct daemon *d, int argc, char **argv,
+		    struct strbuf *out)
 {
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
 	char added[32], until[32];
+	bool json = false;
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		if (c != 'j') {
+			bad_option(out, "except list", c, argv);
+			return 1;
+		}
+		json = true;
+	}
+	if (operands(argc, argv, 0, "except list", "", out) < 0)
+		return 1;
 
 	if (json)
 		strbuf_printf(out, "[");
@@ -299,23 +378,24 @@ static void cmd_list(struct daemon *d, bool json, struct strbuf *out)
 	}
 	if (json)
 		strbuf_printf(out, "]\n");
+	return 0;
 }
 
 int except_command(struct daemon *d, int argc, char **argv,
 		   struct strbuf *out)
 {
-	if (argc >= 2 && !strcmp(argv[1], "add"))
-		return cmd_add(d, argc, argv, out) ? 1 : 0;
-	if (argc >= 2 && !strcmp(argv[1], "del"))
-		return cmd_del(d, argc, argv, out) ? 1 : 0;
-	if (argc >= 2 && !strcmp(argv[1], "list")) {
-		cmd_list(d, argc == 3 && !strcmp(argv[2], "--json"), out);
-		return 0;
+	if (argc < 2) {
+		strbuf_printf(out, "except: missing add, del or list\n");
+		return 1;
 	}
-	strbuf_printf(out, "usage: except add PREFIX --profile NAME [--for "
-		      "DURATION | --until TIME] [--note TEXT]\n"
-		      "       except del PREFIX\n"
-		      "       except list [--json]\n");
+	if (!strcmp(argv[1], "add"))
+		return cmd_add(d, argc - 1, argv + 1, out) ? 1 : 0;
+	if (!strcmp(argv[1], "del"))
+		return cmd_del(d, argc - 1, argv + 1, out) ? 1 : 0;
+	if (!strcmp(argv[1], "list"))
+		return cmd_list(d, argc - 1, argv + 1, out);
+	strbuf_printf(out, "except: unknown command '%s'; expected add, del "
+		      "or list\n", argv[1]);
 	return 1;
 }
 

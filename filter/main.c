@@ -340,6 +340,7 @@ static struct blocklog *open_blocklog(const struct policy *p, unsigned n)
 	struct blocklog_config cfg = {
 		.path = lc->blocks,
 		.syslog = lc->syslog,
+		.facility = lc->syslog_facility,
 		.producers = stats_log_producers(n),	/* + the main thread */
 	};
 	struct blocklog *bl;

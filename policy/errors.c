@@ -173,7 +173,8 @@ void load_errors_flush(struct loader *l, struct policy_errors *errs)
 {
 	size_t i;
 
-	qsort(l->errs, l->nerrs, sizeof(*l->errs), err_cmp);
+	if (l->nerrs)
+		qsort(l->errs, l->nerrs, sizeof(*l->errs), err_cmp);
 	for (i = 0; i < l->nerrs; i++) {
 		if (!errs || errs_push(errs, l->errs[i].msg) < 0)
 			free(l->errs[i].msg);

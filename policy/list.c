@@ -74,7 +74,7 @@ void list_load(struct loader *l, const char *path, uint16_t profile,
 	struct stat st;
 	int64_t file, meta;
 	uint32_t line = 0;
-	char *buf;
+	char *buf, enc[80];
 	int fd;
 
 	/* O_NONBLOCK: a FIFO named by mistake must not hang a reload. */
@@ -103,6 +103,12 @@ void list_load(struct loader *l, const char *path, uint16_t profile,
 		return;
 	}
 	close(fd);
+	if (text_encoding_problem(buf, len, enc, sizeof(enc))) {
+		load_error_in(l, aline0, acol0, path, 1, 1, "expected UTF-8 "
+			      "text, found %s; save the list as UTF-8", enc);
+		free(note);
+		goto out;
+	}
 
 	file = file_add(l, strdup(path));
 	if (file < 0) {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -19,7 +20,7 @@
 
 #define MAX_KEYS 16
 #define MAX_PROFILES 65535
-#define MAX_ALIAS_ERRORS 10
+#define MAX_ALIAS_ERRORS 10	/* anchors, aliases and tags named */
 
 struct walk {
 	struct loader *l;
@@ -168,34 +169,50 @@ static bool map_fields(struct walk *w, yaml_node_t *m, const char *where,
 	return true;
 }
 
-/* Digits only. Returns 0, or -1 when not a number or above max. */
+/*
+ * Decimal digits only. Returns 0; -1 when not a number or above max; -2,
+ * with the value in *out, for a leading zero: YAML 1.1 tools (PyYAML,
+ * yq, Ansible) read 025 as octal 21, so it means two things.
+ */
 static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
+	const char *d = s;
 	uint64_t v = 0;
 
 	if (!*s)
 		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
+	for (; *d; d++) {
+		if (*d < '0' || *d > '9')
 			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
+		v = v * 10 + (uint64_t)(*d - '0');
 		if (v > max)
 			return -1;
 	}
 	*out = v;
-	return 0;
+	return s[0] == '0' && s[1] ? -2 : 0;
 }
 
 /* An integer key within [min, max]. Returns 0, or -1 reported. */
 static int uint_field(struct walk *w, const yaml_node_t *n, const char *name,
 		      unsigned min, unsigned max, unsigned *out)
 {
-	char buf[80];
+	char buf[80], octal[80];
 	uint64_t v;
+	int r;
 
 	if (!want_scalar(w, n, name))
 		return -1;
-	if (parse_uint(sv(n), max, &v) < 0 || v < min) {
+	r = parse_uint(sv(n), max, &v);
+	if (r == -2 && v >= min) {
+		load_error(w->l, line0(n), col0(n), "%s must be an integer from "
+			   "%u to %u without a leading zero, found %s%s; write "
+			   "%llu", name, min, max, raw(n, buf, sizeof(buf)),
+			   text_octal_note(sv(n), strlen(sv(n)), octal,
+					   sizeof(octal)),
+			   (unsigned long long)v);
+		return -1;
+	}
+	if (r < 0 || v < min) {
 		load_error(w->l, line0(n), col0(n), "%s must be an integer from "
 			   "%u to %u, found %s", name, min, max,
 			   raw(n, buf, sizeof(buf)));
@@ -236,6 +253,7 @@ static int duration_field(struct walk *w, const yaml_node_t *n,
 	char buf[80], lo[16], hi[16], num[24];
 	uint64_t v, mult;
 	size_t len;
+	int r;
 
 	if (!want_scalar(w, n, name))
 		return -1;
@@ -260,9 +278,19 @@ static int duration_field(struct walk *w, const yaml_node_t *n,
 	}
 	memcpy(num, sv(n), len - 1);
 	num[len - 1] = '\0';
-	if (parse_uint(num, UINT32_MAX, &v) < 0 || v * mult < min ||
-	    v * mult > max)
+	r = parse_uint(num, UINT32_MAX, &v);
+	if (r == -1 || v * mult < min || v * mult > max)
 		goto bad;
+	if (r == -2) {
+		load_error(w->l, line0(n), col0(n), "%s must be a duration from "
+			   "%s to %s (an integer and s, m, h or d) without a "
+			   "leading zero, found %s; write %llu%c", name,
+			   dur_text(min, lo, sizeof(lo)),
+			   dur_text(max, hi, sizeof(hi)),
+			   raw(n, buf, sizeof(buf)), (unsigned long long)v,
+			   sv(n)[len - 1]);
+		return -1;
+	}
 	*out = (unsigned)(v * mult);
 	return 0;
 bad:
@@ -392,12 +420,57 @@ static void walk_ports(struct walk *w, yaml_node_t *m, const char *where,
 	free(pa);
 }
 
+struct name_at {
+	const char *name;
+	size_t at;			/* the pair's index */
+};
+
+static int name_at_cmp(const void *a, const void *b)
+{
+	const struct name_at *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+/*
+ * For each pair of mapping m whose key repeats an earlier one, the index
+ * of the earlier pair in first[], else SIZE_MAX. Sorted rather than
+ * compared pair by pair: 65535 profiles are allowed. Returns first
+ * (malloc'd), or NULL when out of memory.
+ */
+static size_t *repeated_keys(struct walk *w, yaml_node_t *m, size_t n)
+{
+	struct name_at *na = calloc(n ? n : 1, sizeof(*na));
+	size_t *first = malloc((n ? n : 1) * sizeof(*first));
+	size_t i, k = 0;
+
+	if (!na || !first) {
+		free(na);
+		free(first);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		yaml_node_t *kn = node(w, m->data.mapping.pairs.start[i].key);
+
+		first[i] = SIZE_MAX;
+		if (kn->type == YAML_SCALAR_NODE && *sv(kn))
+			na[k++] = (struct name_at){ sv(kn), i };
+	}
+	qsort(na, k, sizeof(*na), name_at_cmp);
+	for (i = 1; i < k; i++)
+		if (!strcmp(na[i].name, na[i - 1].name))
+			first[na[i].at] = first[na[i - 1].at] != SIZE_MAX ?
+					  first[na[i - 1].at] : na[i - 1].at;
+	free(na);
+	return first;
+}
+
 static void walk_profiles(struct walk *w, yaml_node_t *m)
 {
 	static const char *const keys[] = { "ports", "default" };
 	struct policy *p = w->l->p;
-	yaml_node_pair_t *pp;
-	size_t n;
+	size_t n, i, *first;
 
 	if (!want(w, m, YAML_MAPPING_NODE, "profiles"))
 		return;
@@ -408,36 +481,29 @@ static void walk_profiles(struct walk *w, yaml_node_t *m)
 		return;
 	}
 	p->profiles = calloc(n ? n : 1, sizeof(*p->profiles));
-	if (!p->profiles) {
+	first = repeated_keys(w, m, n);
+	if (!p->profiles || !first) {
+		free(first);
 		load_oom(w->l);
 		return;
 	}
-	for (pp = m->data.mapping.pairs.start; pp < m->data.mapping.pairs.top;
-	     pp++) {
+	for (i = 0; i < n; i++) {
+		yaml_node_pair_t *pp = &m->data.mapping.pairs.start[i];
 		yaml_node_t *kn = node(w, pp->key), *vn = node(w, pp->value);
 		struct profile *pr;
 		struct fields f;
 		char where[128];
-		unsigned i;
 
 		if (!want_scalar(w, kn, "profile name"))
 			continue;
-		for (i = 0; i < p->nprofiles; i++)
-			if (!strcmp(p->profiles[i].name, sv(kn)))
-				break;
-		if (i < p->nprofiles) {
-			yaml_node_pair_t *q;
+		if (first[i] != SIZE_MAX) {
+			yaml_node_t *q = node(w, m->data.mapping.pairs
+						  .start[first[i]].key);
 
-			/* Find where the first was written to say so. */
-			for (q = m->data.mapping.pairs.start; q < pp; q++)
-				if (node(w, q->key)->type == YAML_SCALAR_NODE &&
-				    !strcmp(sv(node(w, q->key)), sv(kn)))
-					break;
 			load_error(w->l, line0(kn), col0(kn), "duplicate key "
 				   "\"%.60s\" in profiles; first given at line "
-				   "%u, column %u", sv(kn),
-				   line0(node(w, q->key)) + 1,
-				   col0(node(w, q->key)) + 1);
+				   "%u, column %u", sv(kn), line0(q) + 1,
+				   col0(q) + 1);
 			continue;
 		}
 		if (!*sv(kn)) {
@@ -464,6 +530,7 @@ static void walk_profiles(struct walk *w, yaml_node_t *m)
 		if (f.val[1])
 			action_parse(w, f.val[1], &pr->def);
 	}
+	free(first);
 }
 
 static char *resolve(const struct loader *l, const char *file)
@@ -751,16 +818,53 @@ static void walk_detection(struct walk *w, yaml_node_t *m)
 			   &d->max_subscribers);
 }
 
+static const struct facility {
+	const char *name;
+	int value;
+} facilities[] = {
+	{ "kern", LOG_KERN }, { "user", LOG_USER }, { "mail", LOG_MAIL },
+	{ "daemon", LOG_DAEMON }, { "auth", LOG_AUTH },
+	{ "syslog", LOG_SYSLOG }, { "lpr", LOG_LPR }, { "news", LOG_NEWS },
+	{ "uucp", LOG_UUCP }, { "cron", LOG_CRON },
+	{ "authpriv", LOG_AUTHPRIV }, { "ftp", LOG_FTP },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+	{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+};
+
+static void facility_parse(struct walk *w, const yaml_node_t *n, int *out)
+{
+	const size_t nf = sizeof(facilities) / sizeof(facilities[0]);
+	char list[256] = "", buf[80];
+	size_t i, used = 0;
+
+	if (!want_scalar(w, n, "log.syslog_facility"))
+		return;
+	for (i = 0; i < nf; i++) {
+		if (!strcmp(sv(n), facilities[i].name)) {
+			*out = facilities[i].value;
+			return;
+		}
+		used += (size_t)snprintf(list + used, sizeof(list) - used,
+					 "%s%s", i ? ", " : "",
+					 facilities[i].name);
+	}
+	load_error(w->l, line0(n), col0(n), "unknown syslog_facility %s; "
+		   "expected one of: %s", found(n, buf, sizeof(buf)), list);
+}
+
 static void walk_log(struct walk *w, yaml_node_t *m)
 {
-	enum { BLOCKS, SYSLOG, PER_SUB };
+	enum { BLOCKS, SYSLOG, FACILITY, PER_SUB };
 	static const char *const keys[] = { "blocks", "syslog",
+					    "syslog_facility",
 					    "per_subscriber" };
 	struct policy *p = w->l->p;
 	struct fields f;
 	char buf[80];
 
-	if (!map_fields(w, m, "log", keys, 3, &f))
+	if (!map_fields(w, m, "log", keys, 4, &f))
 		return;
 	if (f.val[BLOCKS] && want_scalar(w, f.val[BLOCKS], "log.blocks")) {
 		yaml_node_t *b = f.val[BLOCKS];
@@ -790,6 +894,8 @@ static void walk_log(struct walk *w, yaml_node_t *m)
 				   "false, found %s",
 				   raw(f.val[SYSLOG], buf, sizeof(buf)));
 	}
+	if (f.val[FACILITY])
+		facility_parse(w, f.val[FACILITY], &p->log.syslog_facility);
 	if (f.val[PER_SUB] &&
 	    want_scalar(w, f.val[PER_SUB], "log.per_subscriber")) {
 		yaml_node_t *r = f.val[PER_SUB];
@@ -797,6 +903,7 @@ static void walk_log(struct walk *w, yaml_node_t *m)
 		char num[16];
 		unsigned per = 0;
 		uint64_t n;
+		int pr = -1;
 
 		if (slash && (size_t)(slash - v) < sizeof(num)) {
 			memcpy(num, v, (size_t)(slash - v));
@@ -811,8 +918,15 @@ static void walk_log(struct walk *w, yaml_node_t *m)
 			strcpy(num, v);
 			per = 1;	/* only 0 is valid without a unit */
 		}
-		if (!per || parse_uint(num, 1000000, &n) < 0 ||
-		    (!slash && n != 0)) {
+		if (per)
+			pr = parse_uint(num, 1000000, &n);
+		if (pr == -2 && slash) {
+			load_error(w->l, line0(r), col0(r), "per_subscriber "
+				   "must be a rate like 10/min without a leading "
+				   "zero, found %s; write %llu%s",
+				   raw(r, buf, sizeof(buf)),
+				   (unsigned long long)n, slash);
+		} else if (pr < 0 || (!slash && n != 0)) {
 			load_error(w->l, line0(r), col0(r), "per_subscriber "
 				   "must be a rate like 10/min (N/s, N/min or "
 				   "N/h, N from 0 to 1000000; 0 for unlimited), "
@@ -833,6 +947,7 @@ static void walk_root(struct walk *w, yaml_node_t *root)
 	struct policy *p = w->l->p;
 	struct fields f;
 	char buf[80];
+	uint64_t v;
 
 	if (!root) {
 		load_error(w->l, 0, 0, "the policy is empty; expected a "
@@ -844,6 +959,11 @@ static void walk_root(struct walk *w, yaml_node_t *root)
 	if (!f.val[VERSION]) {
 		load_error(w->l, line0(root), col0(root), "version is missing; "
 			   "expected version: 1");
+	} else if (f.val[VERSION]->type == YAML_SCALAR_NODE &&
+		   parse_uint(sv(f.val[VERSION]), 1, &v) == -2 && v == 1) {
+		load_error(w->l, line0(f.val[VERSION]), col0(f.val[VERSION]),
+			   "version must be 1 without a leading zero, found "
+			   "%s; write 1", raw(f.val[VERSION], buf, sizeof(buf)));
 	} else if (f.val[VERSION]->type != YAML_SCALAR_NODE ||
 		   strcmp(sv(f.val[VERSION]), "1")) {
 		load_error(w->l, line0(f.val[VERSION]), col0(f.val[VERSION]),
@@ -891,14 +1011,16 @@ static char char_at(const char *buf, size_t len, uint32_t line, uint32_t col)
 }
 
 /* What an operator likely did, for libyaml's terser problems. */
-static const char *syntax_hint(const yaml_parser_t *ps, const char *buf,
+static const char *syntax_hint(const struct loader *l,
+			       const yaml_parser_t *ps, const char *buf,
 			       size_t len, uint32_t line, uint32_t col)
 {
 	const char *problem = ps->problem ? ps->problem : "";
 	char c = char_at(buf, len, line, col);
 
 	if (ps->error == YAML_READER_ERROR && strstr(problem, "UTF-8"))
-		return "; a policy is UTF-8 text";
+		return l->state ? "; the state file is UTF-8 text"
+				: "; a policy is UTF-8 text";
 	if (c == '\t' && !strstr(problem, "tab"))
 		return "; YAML indents with spaces, not tabs";
 	if (c == ':' && !strcmp(problem, "did not find expected node content"))
@@ -909,8 +1031,8 @@ static const char *syntax_hint(const yaml_parser_t *ps, const char *buf,
 	return "";
 }
 
-static void syntax_error(struct loader *l, const yaml_parser_t *ps,
-			 const char *buf, size_t len)
+void load_syntax_error(struct loader *l, const yaml_parser_t *ps,
+		       const char *buf, size_t len)
 {
 	const char *problem = ps->problem ? ps->problem : "unknown problem";
 	uint32_t line = (uint32_t)ps->problem_mark.line;
@@ -939,29 +1061,135 @@ static void syntax_error(struct loader *l, const yaml_parser_t *ps,
 		load_error(l, line, col, "YAML syntax error: %s (%s that starts "
 			   "at line %u)%s", problem, ps->context,
 			   (unsigned)ps->context_mark.line + 1,
-			   syntax_hint(ps, buf, len, line, col));
+			   syntax_hint(l, ps, buf, len, line, col));
 	else
 		load_error(l, line, col, "YAML syntax error: %s%s", problem,
-			   syntax_hint(ps, buf, len, line, col));
+			   syntax_hint(l, ps, buf, len, line, col));
+}
+
+enum extra { EXTRA_ANCHOR, EXTRA_ALIAS, EXTRA_TAG };
+
+struct extras {
+	struct loader *l;
+	const char *buf;
+	size_t len;
+	size_t n[3];			/* found, by enum extra */
+	size_t hidden[3];		/* of them, not reported */
+	size_t shown;
+};
+
+/* The byte of buf at mark m (libyaml counts characters, not bytes, and
+ * not the byte order mark), or len. */
+static size_t mark_byte(const struct extras *x, yaml_mark_t m)
+{
+	size_t i = x->len >= 3 && !memcmp(x->buf, "\xef\xbb\xbf", 3) ? 3 : 0;
+	size_t line = m.line, col = m.column;
+
+	for (; line && i < x->len; i++)
+		if (x->buf[i] == '\n')
+			line--;
+	for (; i < x->len; i++) {
+		if (((unsigned char)x->buf[i] & 0xc0) == 0x80)
+			continue;	/* inside a UTF-8 sequence */
+		if (!col--)
+			break;
+	}
+	return i;
+}
+
+/* The mark of the first c at or after m (a tag after an anchor). */
+static yaml_mark_t mark_next(const struct extras *x, yaml_mark_t m, char c)
+{
+	size_t i = mark_byte(x, m);
+
+	for (; i < x->len && x->buf[i] != c; i++) {
+		if (x->buf[i] == '\n') {
+			m.line++;
+			m.column = 0;
+		} else if (((unsigned char)x->buf[i] & 0xc0) != 0x80) {
+			m.column++;	/* a character, not a UTF-8 octet */
+		}
+	}
+	return m;
+}
+
+/* A tag as it is usually written: "!!str" for the standard ones. */
+static const char *tag_text(const char *tag, char *buf, size_t size)
+{
+	static const char std[] = "tag:yaml.org,2002:";
+
+	if (!strncmp(tag, std, sizeof(std) - 1))
+		snprintf(buf, size, "!!%.60s", tag + sizeof(std) - 1);
+	else if (tag[0] == '!')
+		snprintf(buf, size, "%.60s", tag);
+	else
+		snprintf(buf, size, "!<%.60s>", tag);
+	return buf;
+}
+
+static void extra_found(struct extras *x, enum extra kind, yaml_mark_t m,
+			const yaml_char_t *what)
+{
+	static const char *const fmt[] = {
+		[EXTRA_ANCHOR] = "YAML anchor &%.60s: anchors and aliases are "
+				 "not supported; remove the anchor",
+		[EXTRA_ALIAS] = "YAML alias *%.60s: anchors and aliases are not "
+				"supported; write the value out in full",
+		[EXTRA_TAG] = "YAML tag %s: tags are not supported; write the "
+			      "plain value without it",
+	};
+	char buf[80];
+	const char *arg = (const char *)what;
+
+	x->n[kind]++;
+	if (++x->shown > MAX_ALIAS_ERRORS) {
+		x->hidden[kind]++;
+		return;
+	}
+	if (kind == EXTRA_TAG)
+		arg = tag_text(arg, buf, sizeof(buf));
+	load_error(x->l, (uint32_t)m.line, (uint32_t)m.column, fmt[kind], arg);
+}
+
+/* The properties of a node: &anchor and !tag, in either order. */
+static void extra_props(struct extras *x, const yaml_event_t *ev,
+			const yaml_char_t *anchor, const yaml_char_t *tag)
+{
+	yaml_mark_t m = ev->start_mark;
+
+	if (anchor)
+		extra_found(x, EXTRA_ANCHOR, m, anchor);
+	if (tag) {
+		size_t at = mark_byte(x, m);
+
+		if (anchor && at < x->len && x->buf[at] == '&')
+			m = mark_next(x, m, '!');
+		extra_found(x, EXTRA_TAG, m, tag);
+	}
 }
 
 /*
- * Aliases are refused. A policy is reviewed line by line: an alias makes
- * one written value count in several places, and an error in it would be
- * reported at the anchor once per use. (libyaml's loader shares aliased
- * nodes, so an alias bomb costs no memory, but refusing also keeps the
- * walk linear in the text.) Only a text with a '*' is scanned. Returns
- * the number of aliases reported; a syntax error ends the scan and is
- * reported here only if aliases were found (else the load reports it).
+ * Anchors, aliases and tags are refused. A policy is reviewed line by
+ * line: an alias makes one written value count in several places, and an
+ * error in it would be reported at the anchor once per use. (libyaml's
+ * loader shares aliased nodes, so an alias bomb costs no memory, but
+ * refusing also keeps the walk linear in the text.) A tag (!!str,
+ * !!python/object:...) changes what a value means to other YAML tools,
+ * never to this loader: the value is read as the text it is, and the tag
+ * would be a silent difference. Only a text with a '*', '&' or '!' is
+ * scanned. Returns the number of aliases found (the walk is skipped
+ * then); a syntax error ends the scan and is reported here only in that
+ * case (else the load reports it).
  */
-static size_t refuse_aliases(struct loader *l, const char *buf, size_t len)
+static size_t refuse_extras(struct loader *l, const char *buf, size_t len)
 {
+	struct extras x = { .l = l, .buf = buf, .len = len };
 	yaml_parser_t ps;
 	yaml_event_t ev;
 	bool end = false;
-	size_t n = 0;
 
-	if (!memchr(buf, '*', len))
+	if (!memchr(buf, '*', len) && !memchr(buf, '&', len) &&
+	    !memchr(buf, '!', len))
 		return 0;
 	if (!yaml_parser_initialize(&ps)) {
 		load_oom(l);
@@ -969,23 +1197,48 @@ static size_t refuse_aliases(struct loader *l, const char *buf, size_t len)
 	}
 	yaml_parser_set_input_string(&ps, (const unsigned char *)buf, len);
 	while (!end && yaml_parser_parse(&ps, &ev)) {
-		if (ev.type == YAML_ALIAS_EVENT && ++n <= MAX_ALIAS_ERRORS) {
-			load_error(l, (uint32_t)ev.start_mark.line,
-				   (uint32_t)ev.start_mark.column, "YAML alias "
-				   "*%.60s: anchors and aliases are not "
-				   "supported; write the value out in full",
-				   (const char *)ev.data.alias.anchor);
+		switch (ev.type) {
+		case YAML_ALIAS_EVENT:
+			extra_found(&x, EXTRA_ALIAS, ev.start_mark,
+				    ev.data.alias.anchor);
+			break;
+		case YAML_SCALAR_EVENT:
+			extra_props(&x, &ev, ev.data.scalar.anchor,
+				    ev.data.scalar.tag);
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			extra_props(&x, &ev, ev.data.sequence_start.anchor,
+				    ev.data.sequence_start.tag);
+			break;
+		case YAML_MAPPING_START_EVENT:
+			extra_props(&x, &ev, ev.data.mapping_start.anchor,
+				    ev.data.mapping_start.tag);
+			break;
+		default:
+			break;
 		}
 		end = ev.type == YAML_STREAM_END_EVENT;
 		yaml_event_delete(&ev);
 	}
-	if (!end && n)
-		syntax_error(l, &ps, buf, len);
-	if (n > MAX_ALIAS_ERRORS)
-		load_error_raw(l, UINT32_MAX, 0, 0, "%s: %zu more aliases not "
-			       "shown", l->name, n - MAX_ALIAS_ERRORS);
+	if (!end && x.n[EXTRA_ALIAS])
+		load_syntax_error(l, &ps, buf, len);
+	if (x.shown > MAX_ALIAS_ERRORS) {
+		static const char *const names[] = {
+			"", "anchors", "aliases", "anchors and aliases", "tags",
+			"anchors and tags", "aliases and tags",
+			"anchors, aliases and tags",
+		};
+		unsigned kinds = 0;
+
+		for (int i = 0; i < 3; i++)
+			if (x.hidden[i])
+				kinds |= 1u << i;
+		load_error_raw(l, UINT32_MAX, 0, 0, "%s: %zu more %s not shown",
+			       l->name, x.shown - MAX_ALIAS_ERRORS,
+			       names[kinds]);
+	}
 	yaml_parser_delete(&ps);
-	return n;
+	return x.n[EXTRA_ALIAS];
 }
 
 /* A "\0" escape puts a NUL inside a scalar: the walk reads C strings and
@@ -1017,6 +1270,7 @@ static void policy_defaults(struct policy *p)
 	d->profile = -1;
 	d->ipv6_prefix_len = 64;
 	d->max_subscribers = 1000000;
+	p->log.syslog_facility = LOG_MAIL;
 }
 
 static struct policy *load_buffer(const char *name, const char *dir,
@@ -1029,6 +1283,7 @@ static struct policy *load_buffer(const char *name, const char *dir,
 	yaml_parser_t parser;
 	struct policy *p;
 	struct walk w;
+	char enc[80];
 
 	p = l.p = calloc(1, sizeof(*p));
 	if (!p || !(p->path = strdup(name)) || file_add(&l, strdup(name)) < 0) {
@@ -1036,7 +1291,14 @@ static struct policy *load_buffer(const char *name, const char *dir,
 		goto out;
 	}
 	policy_defaults(p);
-	if (refuse_aliases(&l, buf, len))
+	/* libyaml reads UTF-16 too; a policy is UTF-8 (README), and what
+	 * was saved by an editor as UTF-16 is best said as such. */
+	if (text_encoding_problem(buf, len, enc, sizeof(enc))) {
+		load_error(&l, 0, 0, "expected UTF-8 text, found %s; save the "
+			   "policy as UTF-8", enc);
+		goto out;
+	}
+	if (refuse_extras(&l, buf, len))
 		goto out;
 	if (!yaml_parser_initialize(&parser)) {
 		load_oom(&l);
@@ -1044,7 +1306,7 @@ static struct policy *load_buffer(const char *name, const char *dir,
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		syntax_error(&l, &parser, buf, len);
+		load_syntax_error(&l, &parser, buf, len);
 		yaml_parser_delete(&parser);
 		goto out;
 	}
@@ -1053,7 +1315,7 @@ static struct policy *load_buffer(const char *name, const char *dir,
 	refuse_nuls(&w);
 	walk_root(&w, yaml_document_get_root_node(&doc));
 	if (!yaml_parser_load(&parser, &more)) {
-		syntax_error(&l, &parser, buf, len);
+		load_syntax_error(&l, &parser, buf, len);
 	} else {
 		yaml_node_t *r = yaml_document_get_root_node(&more);
 

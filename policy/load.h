@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <yaml.h>
 
 #include "internal.h"
 
@@ -46,6 +47,7 @@ struct meta_anchor {
 struct loader {
 	const char *name;		/* the policy as named in messages */
 	const char *dir;		/* `file:` lists are relative to it */
+	bool state;			/* reading the exceptions' state file */
 	struct policy *p;		/* being built; owned until returned */
 
 	struct load_err *errs;
@@ -79,16 +81,38 @@ void load_oom(struct loader *l);
 /* Sort the errors and move them into errs (may be NULL); frees them. */
 void load_errors_flush(struct loader *l, struct policy_errors *errs);
 
+/* A YAML parse that failed, as one error at its position. */
+void load_syntax_error(struct loader *l, const yaml_parser_t *ps,
+		       const char *buf, size_t len);
+
+/* Text. The UTF-8 character at s[0 .. n): its length (1 to 4) and code
+ * point, or 0 when s does not start with one (overlong forms and
+ * surrogates are none). */
+size_t text_utf8_char(const unsigned char *s, size_t n, uint32_t *cp);
+/* What buf is when it is no UTF-8 but UTF-16 or UTF-32 ("UTF-16
+ * (little-endian, byte order mark FF FE)", written into out), or NULL. */
+const char *text_encoding_problem(const char *buf, size_t len, char *out,
+				  size_t size);
+
+/* For digits d[0 .. n) with a leading zero: " (YAML 1.1 tools read 025
+ * as octal, 21)" in out, or "" when they are no octal number. */
+const char *text_octal_note(const char *d, size_t n, char *out, size_t size);
+
 /* Prefixes. */
 enum prefix_result {
 	PREFIX_OK = 0,
 	PREFIX_MALFORMED,		/* not an address */
 	PREFIX_BAD_LENGTH,		/* /len missing digits or too long */
 	PREFIX_HOST_BITS,		/* out holds the network it should be */
+	PREFIX_LENGTH_ZERO,		/* /010: len holds 10 */
+	PREFIX_V4_MAPPED,		/* ::ffff:a.b.c.d[/len], refused */
 };
 /* Parse s[0..n) as ADDR[/LEN]; a bare address is a host route. On
- * PREFIX_HOST_BITS, addr/len hold the masked network. *v4 says the family
- * (a v4-mapped IPv6 prefix of length >= 96 counts as IPv4, len - 96). */
+ * PREFIX_HOST_BITS, addr/len hold the masked network. *v4 says the family.
+ * An IPv4-mapped IPv6 prefix (::ffff:0:0/96 and what it holds, also
+ * written with a shorter length) is PREFIX_V4_MAPPED: with a length of 96
+ * or more, addr/len hold the IPv4 network to write instead (*v4 set),
+ * else *v4 is clear. */
 enum prefix_result prefix_parse(const char *s, size_t n,
 				struct policy_addr *addr, uint8_t *len,
 				bool *v4);

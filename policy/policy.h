@@ -82,6 +82,9 @@ struct policy_detection {
 struct policy_log {
 	const char *blocks;		/* block log path, NULL for none */
 	bool syslog;
+	int syslog_facility;		/* of the block lines: LOG_MAIL (the
+					 * default), LOG_LOCAL0 ... from
+					 * <syslog.h> */
 	unsigned per_subscriber;	/* block lines per subscriber ... */
 	unsigned per_subscriber_s;	/* ... per this many seconds; 0 = unlimited */
 };
@@ -106,6 +109,10 @@ struct policy *policy_load_buffer(const char *name, const char *dir,
 				  const char *buf, size_t len,
 				  struct policy_errors *errs);
 
+/* The longest note of a live exception, in bytes (the block log's
+ * event holds as many: stats/blocklog.h). */
+#define POLICY_NOTE_MAX 199
+
 /*
  * A live exception (portcullis except add): a subscriber entry added at
  * run time. It beats the policy file's entry for the same prefix; the
@@ -116,8 +123,17 @@ struct policy_exception {
 	char profile[64];
 	int64_t added;			/* UNIX seconds */
 	int64_t expires;		/* UNIX seconds, 0 for never */
-	char note[200];
+	char note[POLICY_NOTE_MAX + 1];	/* policy_note_check() holds */
 };
+
+/*
+ * Check s[0 .. len) as the note of a live exception: UTF-8, no control
+ * character (C0, DEL, C1 U+0080-U+009F), at most POLICY_NOTE_MAX bytes.
+ * Returns 0, or -1 with what was expected and what was found, and at
+ * which byte, in why ("expected UTF-8 text, found the byte 0xfc at byte
+ * 2, ...").
+ */
+int policy_note_check(const char *s, size_t len, char *why, size_t size);
 
 /* As policy_load, with ex[0 .. nex) added. An exception that names a
  * profile the file does not define, or a malformed prefix, is an error
@@ -128,8 +144,10 @@ struct policy *policy_load_ex(const char *path,
 
 /*
  * Normalise prefix text s ("100.64.12.0/28"; a bare address is a host
- * route) into out (64 bytes). Returns 0, or -1 with what is wrong in out
- * (e.g. "has host bits set; did you mean 100.64.12.0/28?").
+ * route) into out (64 bytes hold any prefix; what is wrong may take up
+ * to 200). Returns 0, or -1 with what is wrong in out (e.g. "has host
+ * bits set; did you mean 100.64.12.0/28?", "is an IPv4-mapped IPv6
+ * prefix; write the IPv4 prefix 100.64.0.0/10 instead").
  */
 int policy_prefix_normalize(const char *s, char *out, size_t len);
 

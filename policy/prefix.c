@@ -102,11 +102,27 @@ enum prefix_result prefix_parse(const char *s, size_t n,
 		}
 		if (bits > max)
 			return PREFIX_BAD_LENGTH;
+		/* YAML 1.1 tools read 010 as octal; a length is decimal. */
+		if (end - slash > 2 && slash[1] == '0') {
+			*len = (uint8_t)bits;
+			return PREFIX_LENGTH_ZERO;
+		}
 	}
-	/* ::ffff:a.b.c.d/104 is the IPv4 prefix a.b.c.d/8. */
-	if (!*v4 && bits >= 96 && policy_addr_is_v4(addr)) {
-		*v4 = true;
-		bits -= 96;
+	/*
+	 * ::ffff:a.b.c.d is how policy/ holds an IPv4 address, but written
+	 * as a prefix it is ambiguous: ::ffff:0:0/96 would become
+	 * 0.0.0.0/0, a shorter length reaches outside IPv4. The operator
+	 * writes the IPv4 prefix.
+	 */
+	if (!*v4 && policy_addr_is_v4(addr)) {
+		if (bits >= 96) {
+			*v4 = true;
+			*len = (uint8_t)(bits - 96);
+			mask(addr, bits);
+		} else {
+			*len = (uint8_t)bits;
+		}
+		return PREFIX_V4_MAPPED;
 	}
 	full = *v4 ? bits + 96 : bits;
 	*len = (uint8_t)bits;
@@ -131,29 +147,53 @@ const char *prefix_format(const struct policy_addr *addr, uint8_t len,
 	return buf;
 }
 
-/* "::ffff:100.64.0.0/10" is an IPv4 prefix written with the IPv4 length:
- * the mapped form counts the 96 bits before it. Say so, else "". */
-static const char *mapped_hint(const char *s, size_t n, bool v4,
-			       uint8_t len, char *buf, size_t size)
+/*
+ * What is wrong with text (s as shown) for the results that need no
+ * loader: a length with a leading zero, an IPv4-mapped prefix.
+ */
+static void problem_text(enum prefix_result r, const char *s, size_t n,
+			 const struct policy_addr *net, uint8_t len, bool v4,
+			 const char *text, char *msg, size_t size)
 {
 	const char *slash = memchr(s, '/', n);
-	char a[INET_ADDRSTRLEN];
-	struct in_addr in;
-	size_t alen;
+	char a[INET6_ADDRSTRLEN], want[64], octal[64];
 
-	if (v4 || len > 32 || !slash || n < 7 || strncasecmp(s, "::ffff:", 7))
-		return "";
-	alen = (size_t)(slash - s) - 7;
-	if (alen >= sizeof(a))
-		return "";
-	memcpy(a, s + 7, alen);
-	a[alen] = '\0';
-	if (inet_pton(AF_INET, a, &in) != 1)
-		return "";
-	snprintf(buf, size, " For the IPv4 prefix write %s/%u or "
-		 "::ffff:%s/%u (a mapped length counts the 96 bits before the "
-		 "IPv4 address)", a, len, a, len + 96u);
-	return buf;
+	if (r == PREFIX_LENGTH_ZERO) {
+		snprintf(msg, size, "malformed prefix \"%s\": expected a "
+			 "length without a leading zero%s; write %.*s/%u", text,
+			 text_octal_note(slash + 1, (size_t)(s + n - slash - 1),
+					 octal, sizeof(octal)),
+			 (int)(slash - s), s, len);
+		return;
+	}
+	if (!v4 && len <= 32) {
+		/* ::ffff:100.64.0.0/10: the IPv4 length, most likely. */
+		struct policy_addr a4 = *net;
+
+		mask(&a4, 96u + len);
+		snprintf(msg, size, "%s is an IPv4-mapped IPv6 address with a "
+			 "length below 96; write the IPv4 prefix %s instead",
+			 text, prefix_format(&a4, len, true, want,
+					     sizeof(want)));
+		return;
+	}
+	if (!v4) {
+		snprintf(msg, size, "%s is an IPv4-mapped IPv6 address with a "
+			 "length below 96, which reaches outside IPv4; write "
+			 "an IPv4 prefix instead (0.0.0.0/0 for all of IPv4)",
+			 text);
+		return;
+	}
+	if (!slash) {
+		if (!policy_addr_format(net, a, sizeof(a)))
+			strcpy(a, "?");
+		snprintf(msg, size, "%s is an IPv4-mapped IPv6 address; write "
+			 "the IPv4 address %s instead", text, a);
+		return;
+	}
+	snprintf(msg, size, "%s is an IPv4-mapped IPv6 prefix; write the IPv4 "
+		 "prefix %s instead", text,
+		 prefix_format(net, len, true, want, sizeof(want)));
 }
 
 void prefix_report(struct loader *l, enum prefix_result r, const char *s,
@@ -161,7 +201,7 @@ void prefix_report(struct loader *l, enum prefix_result r, const char *s,
 		   bool v4, uint32_t aline0, uint32_t acol0, const char *file,
 		   uint32_t line, uint32_t col)
 {
-	char text[256], msg[640], want[64], hint[192];
+	char text[256], msg[640], want[64];
 	size_t i, t = 0;
 
 	/* Byte by byte: a NUL in a list line is shown, not an end. */
@@ -189,9 +229,12 @@ void prefix_report(struct loader *l, enum prefix_result r, const char *s,
 		break;
 	case PREFIX_HOST_BITS:
 		snprintf(msg, sizeof(msg), "%s has host bits set; did you "
-			 "mean %s?%s", text,
-			 prefix_format(net, len, v4, want, sizeof(want)),
-			 mapped_hint(s, n, v4, len, hint, sizeof(hint)));
+			 "mean %s?", text,
+			 prefix_format(net, len, v4, want, sizeof(want)));
+		break;
+	case PREFIX_LENGTH_ZERO:
+	case PREFIX_V4_MAPPED:
+		problem_text(r, s, n, net, len, v4, text, msg, sizeof(msg));
 		break;
 	}
 	if (file)
@@ -203,11 +246,13 @@ void prefix_report(struct loader *l, enum prefix_result r, const char *s,
 int policy_prefix_normalize(const char *s, char *out, size_t len)
 {
 	struct policy_addr addr;
+	enum prefix_result r;
 	char net[64];
 	uint8_t plen;
 	bool v4;
 
-	switch (prefix_parse(s, strlen(s), &addr, &plen, &v4)) {
+	r = prefix_parse(s, strlen(s), &addr, &plen, &v4);
+	switch (r) {
 	case PREFIX_OK:
 		prefix_format(&addr, plen, v4, out, len);
 		return 0;
@@ -218,6 +263,10 @@ int policy_prefix_normalize(const char *s, char *out, size_t len)
 	case PREFIX_BAD_LENGTH:
 		snprintf(out, len, "%s: the length must be 0-32 for IPv4, "
 			 "0-128 for IPv6", s);
+		return -1;
+	case PREFIX_LENGTH_ZERO:
+	case PREFIX_V4_MAPPED:
+		problem_text(r, s, strlen(s), &addr, plen, v4, s, out, len);
 		return -1;
 	default:
 		snprintf(out, len, "%s is not an IPv4 or IPv6 prefix", s);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@ struct ring {
 struct blocklog {
 	char *path;
 	bool syslog;
+	int facility;
 	int fd;
 	unsigned nrings;
 	size_t mask;
@@ -42,6 +44,8 @@ struct blocklog {
 	/* Written by the writer thread only; read with relaxed loads. */
 	atomic_uint_fast64_t written;
 	atomic_uint_fast64_t lost_io;
+	atomic_uint_fast64_t lost_producer;	/* pushed by a producer number
+						 * with no ring of its own */
 	atomic_uint_fast64_t reopens;
 	uint64_t reported_lost;		/* losses said in a line written */
 	uint64_t buf_lost;		/* losses said by the lines in buf */
@@ -54,21 +58,86 @@ struct blocklog {
 	unsigned lines;			/* lines in buf */
 };
 
+/*
+ * The character s[0 .. n) starts with, for JSON: returns how many bytes
+ * it takes (at least 1); *elen is 0 when they are copied as they are,
+ * else the escape to write instead is esc[0 .. *elen). Quotes and
+ * backslashes are escaped; C0, DEL and C1 controls and U+2028/U+2029
+ * become \u00XX / \u20XX; a byte that is no UTF-8 (Latin-1, a cut
+ * sequence) becomes \ufffd: every line is valid JSON whatever bytes a
+ * note, prefix or profile brought.
+ */
+static size_t json_char(const unsigned char *s, size_t n, char esc[8],
+			size_t *elen)
+{
+	uint32_t c = s[0], min = 0;
+	size_t len = 1, i;
+
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		c &= 0x1f;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		c &= 0x0f;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		c &= 0x07;
+		min = 0x10000;
+	} else if (c >= 0x80) {
+		len = 0;
+	}
+	if (len > n)
+		len = 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80) {
+			len = 0;
+			break;
+		}
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (len > 1 && (c < min || (c >= 0xd800 && c <= 0xdfff) ||
+			c > 0x10ffff))
+		len = 0;
+	*elen = 0;
+	if (!len) {
+		memcpy(esc, "\\ufffd", 6);
+		*elen = 6;
+		return 1;
+	}
+	if (c == '"' || c == '\\') {
+		esc[0] = '\\';
+		esc[1] = (char)c;
+		*elen = 2;
+	} else if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 ||
+		   c == 0x2029) {
+		static const char hex[] = "0123456789abcdef";
+
+		memcpy(esc, "\\u", 2);
+		for (i = 0; i < 4; i++)
+			esc[2 + i] = hex[c >> (12 - 4 * i) & 15];
+		*elen = 6;
+	}
+	return len;
+}
+
 static size_t json_str(char *out, size_t len, const char *s)
 {
-	size_t o = 0;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t o = 0, i = 0, n = strlen(s), k, elen;
+	char esc[8];
 
-	for (; *s && o + 7 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)c;
-		} else if (c < 0x20) {
-			o += (size_t)snprintf(out + o, len - o, "\\u%04x", c);
-		} else {
-			out[o++] = (char)c;
-		}
+	while (i < n) {
+		k = json_char(u + i, n - i, esc, &elen);
+		if (o + (elen ? elen : k) + 1 > len)
+			break;
+		if (elen)
+			memcpy(out + o, esc, elen);
+		else
+			memcpy(out + o, u + i, k);
+		o += elen ? elen : k;
+		i += k;
 	}
 	out[o] = '\0';
 	return o;
@@ -165,24 +234,24 @@ static void put_u64(struct line *l, uint64_t v)
 /* s (at most max bytes) as the inside of a JSON string. */
 static void put_json(struct line *l, const char *s, size_t max)
 {
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, from = 0, n = strnlen(s, max), k, elen;
 	char esc[8];
-	size_t i, from = 0, n = strnlen(s, max);
 
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c != '"' && c != '\\' && c >= 0x20)
+	while (i < n) {
+		/* Printable ASCII, the common case, is copied in runs. */
+		if (u[i] >= 0x20 && u[i] < 0x7f && u[i] != '"' &&
+		    u[i] != '\\') {
+			i++;
 			continue;
-		put(l, s + from, i - from);
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			put(l, esc, 2);
-		} else {
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-			put(l, esc, 6);
 		}
-		from = i + 1;
+		k = json_char(u + i, n - i, esc, &elen);
+		if (elen) {
+			put(l, s + from, i - from);
+			put(l, esc, elen);
+			from = i + k;
+		}
+		i += k;
 	}
 	put(l, s + from, n - from);
 }
@@ -383,7 +452,9 @@ int blocklog_format(const struct blocklog_event *ev, uint64_t lost,
 
 static uint64_t lost_total(struct blocklog *bl)
 {
-	uint64_t t = atomic_load_explicit(&bl->lost_io, memory_order_relaxed);
+	uint64_t t = atomic_load_explicit(&bl->lost_io, memory_order_relaxed) +
+		     atomic_load_explicit(&bl->lost_producer,
+					  memory_order_relaxed);
 
 	for (unsigned i = 0; i < bl->nrings; i++)
 		t += atomic_load_explicit(&bl->rings[i].lost,
@@ -398,10 +469,25 @@ static void open_file(struct blocklog *bl)
 	if (!bl->path)
 		return;
 	bl->last_open = time(NULL);
-	fd = open(bl->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	/* Not through a link the daemon's own account could plant in its
+	 * log folder, and nothing but a regular file (a FIFO would block). */
+	fd = open(bl->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+		  O_NOFOLLOW | O_NONBLOCK, 0640);
+	if (fd >= 0) {
+		struct stat st;
+
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			close(fd);
+			fd = -1;
+			errno = EINVAL;
+		}
+	}
 	if (fd < 0) {
-		log_warn("block log %s: lines are lost (and counted) until it "
-			 "can be opened; retrying every %d s", bl->path,
+		log_warn("block log %s%s: lines are lost (and counted) until "
+			 "it can be opened; retrying every %d s", bl->path,
+			 errno == ELOOP ? " is a symbolic link" :
+			 errno == EINVAL || errno == ENXIO ?
+			 " is not a regular file" : "",
 			 REOPEN_EVERY_S);
 		return;
 	}
@@ -465,7 +551,8 @@ static void emit(struct blocklog *bl, const struct blocklog_event *ev)
 		return;
 	bl->buf_lost = lost;
 	if (bl->syslog)
-		syslog(LOG_NOTICE, "%.*s", n - 1, bl->buf + bl->used);
+		syslog(bl->facility | LOG_NOTICE, "%.*s", n - 1,
+		       bl->buf + bl->used);
 	if (!bl->path)
 		return;
 	bl->used += (size_t)n;
@@ -531,6 +618,7 @@ struct blocklog *blocklog_open(const struct blocklog_config *cfg)
 		return NULL;
 	bl->fd = -1;
 	bl->syslog = cfg->syslog;
+	bl->facility = cfg->facility ? cfg->facility : LOG_USER;
 	bl->nrings = cfg->producers;
 	bl->mask = slots - 1;
 	bl->rings = aligned_alloc(64, sizeof(*bl->rings) * bl->nrings);
@@ -575,9 +663,20 @@ fail:
 int blocklog_push(struct blocklog *bl, unsigned producer,
 		  const struct blocklog_event *ev)
 {
-	struct ring *r = &bl->rings[producer % bl->nrings];
-	size_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-	size_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+	struct ring *r;
+	size_t h, t;
+
+	/* A ring has one producer: another one's number taken modulo would
+	 * be a second writer on it, a race. Counted as lost instead. */
+	if (producer >= bl->nrings) {
+		atomic_fetch_add_explicit(&bl->lost_producer, 1,
+					  memory_order_relaxed);
+		errno = EINVAL;
+		return -1;
+	}
+	r = &bl->rings[producer];
+	h = atomic_load_explicit(&r->head, memory_order_relaxed);
+	t = atomic_load_explicit(&r->tail, memory_order_acquire);
 
 	if (h - t > bl->mask) {
 		atomic_fetch_add_explicit(&r->lost, 1, memory_order_relaxed);
@@ -598,7 +697,8 @@ void blocklog_counters(const struct blocklog *bl, struct blocklog_counters *c)
 	c->written = atomic_load_explicit(&bl->written, memory_order_relaxed);
 	c->lost_io = atomic_load_explicit(&bl->lost_io, memory_order_relaxed);
 	c->reopens = atomic_load_explicit(&bl->reopens, memory_order_relaxed);
-	c->lost_full = 0;
+	c->lost_full = atomic_load_explicit(&bl->lost_producer,
+					    memory_order_relaxed);
 	for (unsigned i = 0; i < bl->nrings; i++)
 		c->lost_full += atomic_load_explicit(&bl->rings[i].lost,
 						     memory_order_relaxed);

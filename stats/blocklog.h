@@ -70,6 +70,9 @@ struct blocklog_event {
 struct blocklog_config {
 	const char *path;		/* NULL: no file */
 	bool syslog;			/* also one syslog line per event */
+	int facility;			/* theirs: LOG_MAIL, ...; 0 is LOG_KERN,
+					 * which no user process may use, so
+					 * 0 means LOG_USER */
 	unsigned producers;		/* verdict threads, >= 1 */
 	unsigned ring_slots;		/* per producer, power of two */
 	bool no_writer_thread;		/* the caller drains (tests, tools) */
@@ -90,8 +93,9 @@ struct blocklog_counters {
  */
 struct blocklog *blocklog_open(const struct blocklog_config *cfg);
 
-/* From producer thread `producer` only. Never blocks. Returns 0, or -1
- * when the ring is full (counted). */
+/* From producer thread `producer` only (0 .. producers - 1). Never
+ * blocks. Returns 0, or -1 when the ring is full or the producer has no
+ * ring (EINVAL); either is counted as a lost line. */
 int blocklog_push(struct blocklog *bl, unsigned producer,
 		  const struct blocklog_event *ev);
 

@@ -236,6 +236,33 @@ START_TEST(test_full_ring_counts_loss_and_next_line_says_it)
 }
 END_TEST
 
+/* A producer number past the rings is refused and counted, never taken
+ * modulo onto another thread's single-producer ring. */
+START_TEST(test_unknown_producer_is_refused_not_wrapped)
+{
+	struct blocklog_config cfg = { .path = NULL, .syslog = true,
+				       .producers = 2, .ring_slots = 4,
+				       .no_writer_thread = true };
+	struct blocklog_event ev = block_event();
+	struct blocklog_counters c;
+	struct blocklog *bl = blocklog_open(&cfg);
+
+	ck_assert_ptr_nonnull(bl);
+	errno = 0;
+	ck_assert_int_eq(blocklog_push(bl, 2, &ev), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(blocklog_push(bl, 7, &ev), -1);
+	/* Rings 0 and 1 stay empty and usable. */
+	ck_assert_uint_eq(blocklog_drain(bl), 0);
+	ck_assert_int_eq(blocklog_push(bl, 0, &ev), 0);
+	ck_assert_int_eq(blocklog_push(bl, 1, &ev), 0);
+	ck_assert_uint_eq(blocklog_drain(bl), 2);
+	blocklog_counters(bl, &c);
+	ck_assert_uint_eq(c.lost_full, 2);
+	blocklog_close(bl);
+}
+END_TEST
+
 START_TEST(test_full_disk_costs_lines_not_pushes)
 {
 	struct blocklog_config cfg = { .path = "/dev/full", .producers = 2,
@@ -323,6 +350,7 @@ Suite *blocklog_suite(void)
 	tcase_add_test(tc, test_time_is_right_across_seconds_and_days);
 	tcase_add_test(tc, test_full_ring_counts_loss_and_next_line_says_it);
 	tcase_add_test(tc, test_full_disk_costs_lines_not_pushes);
+	tcase_add_test(tc, test_unknown_producer_is_refused_not_wrapped);
 	tcase_add_test(tc, test_unwritable_path_costs_lines_not_the_start);
 	tcase_add_test(tc, test_writer_thread_writes_every_line_at_close);
 	suite_add_tcase(s, tc);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -330,19 +331,16 @@ START_TEST(test_bare_address_is_a_host_prefix)
 	struct policy *p = load(PROFILES
 				"subscribers:\n"
 				"  - { prefix: 100.64.3.7, profile: business }\n"
-				"  - { prefix: '2001:db8::1', profile: business }\n"
-				"  - { prefix: '::ffff:100.64.0.0/106', "
-				"profile: business }\n", NULL);
+				"  - { prefix: '2001:db8::1', profile: business }\n",
+				NULL);
 	struct table_entry e;
 
 	ck_assert_ptr_nonnull(p);
-	ck_assert_uint_eq(table_count(p->v4), 2);
+	ck_assert_uint_eq(table_count(p->v4), 1);
 	ck_assert_uint_eq(table_count(p->v6), 1);
 	ck_assert_int_eq(table_entry_get(p->v6, 0, &e), 0);
 	ck_assert_uint_eq(e.len, 128);
 	ck_assert_int_eq(table_entry_get(p->v4, 0, &e), 0);
-	ck_assert_uint_eq(e.len, 10);	/* the v4-mapped one, as IPv4 */
-	ck_assert_int_eq(table_entry_get(p->v4, 1, &e), 0);
 	ck_assert_uint_eq(e.len, 32);
 	policy_free(p);
 }
@@ -825,6 +823,8 @@ START_TEST(test_aliases_are_refused_where_used)
 	expect_errors("version: 1\nprofiles:\n"
 		      "  residential: &res { ports: { 25: reject } }\n"
 		      "  home: *res\n",
+		      "policy.yaml:3:16: YAML anchor &res: anchors and aliases "
+		      "are not supported; remove the anchor",
 		      "policy.yaml:4:9: YAML alias *res: anchors and aliases are "
 		      "not supported; write the value out in full", NULL);
 }
@@ -854,12 +854,16 @@ START_TEST(test_alias_bomb_is_refused_at_once)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	ck_assert_msg(s < 1.0, "took %.3f s", s);
-	/* Ten aliases named, then one line for the other 93. */
+	/* Ten named (the anchors &l0, &l1, then aliases), then one line
+	 * for the other 9 anchors and 95 aliases. */
 	ck_assert_uint_eq(errs.count, 11);
-	ck_assert_str_eq(errs.msg[0], "bomb.yaml:3:10: YAML alias *l0: anchors "
+	ck_assert_str_eq(errs.msg[0], "bomb.yaml:2:5: YAML anchor &l0: anchors "
+			 "and aliases are not supported; remove the anchor");
+	ck_assert_str_eq(errs.msg[2], "bomb.yaml:3:10: YAML alias *l0: anchors "
 			 "and aliases are not supported; write the value out "
 			 "in full");
-	ck_assert_str_eq(errs.msg[10], "bomb.yaml: 93 more aliases not shown");
+	ck_assert_str_eq(errs.msg[10], "bomb.yaml: 104 more anchors and "
+			 "aliases not shown");
 	policy_errors_free(&errs);
 	free(yaml);
 }
@@ -972,16 +976,17 @@ START_TEST(test_syntax_errors_say_what_was_likely_meant)
 }
 END_TEST
 
-START_TEST(test_prefix_messages_explain_mapped_lengths_and_zones)
+START_TEST(test_prefix_messages_explain_mapped_prefixes_and_zones)
 {
 	expect_errors(PROFILES "subscribers:\n"
 		      "  - { prefix: \"::ffff:100.64.0.0/10\", profile: business }\n"
 		      "  - { prefix: \"::ffff:100.64.0.0/106\", profile: business }\n"
 		      "  - { prefix: \"fe80::1%eth0\", profile: business }\n",
-		      "policy.yaml:11:15: ::ffff:100.64.0.0/10 has host bits set; "
-		      "did you mean ::/10? For the IPv4 prefix write "
-		      "100.64.0.0/10 or ::ffff:100.64.0.0/106 (a mapped length "
-		      "counts the 96 bits before the IPv4 address)",
+		      "policy.yaml:11:15: ::ffff:100.64.0.0/10 is an IPv4-mapped "
+		      "IPv6 address with a length below 96; write the IPv4 "
+		      "prefix 100.64.0.0/10 instead",
+		      "policy.yaml:12:15: ::ffff:100.64.0.0/106 is an IPv4-mapped "
+		      "IPv6 prefix; write the IPv4 prefix 100.64.0.0/10 instead",
 		      "policy.yaml:13:15: malformed prefix \"fe80::1%eth0\": "
 		      "expected an IPv4 or IPv6 address, optionally with "
 		      "/LENGTH; a zone index (%) has no place in a prefix", NULL);
@@ -1007,6 +1012,331 @@ START_TEST(test_expires_messages_name_the_mistake)
 		      "exist, found 2027-03-01T25:00:00+01:00",
 		      "policy.yaml:14:56: expires must be an RFC 3339 time like "
 		      "2027-03-01T00:00:00Z, found 1", NULL);
+}
+END_TEST
+
+START_TEST(test_anchor_without_alias_is_refused)
+{
+	expect_errors("version: 1\nprofiles:\n"
+		      "  residential: &res { ports: { 25: reject } }\n"
+		      "  business: { ports: &p { 25: accept } }\n",
+		      "policy.yaml:3:16: YAML anchor &res: anchors and aliases "
+		      "are not supported; remove the anchor",
+		      "policy.yaml:4:22: YAML anchor &p: anchors and aliases are "
+		      "not supported; remove the anchor", NULL);
+}
+END_TEST
+
+START_TEST(test_tags_are_refused_with_their_position)
+{
+	expect_errors("version: !!python/object:os.system 1\n",
+		      "policy.yaml:1:10: YAML tag !!python/object:os.system: "
+		      "tags are not supported; write the plain value without it",
+		      NULL);
+	expect_errors("version: 1\nmode: !!str enforce\n"
+		      "profiles: !local { b: { ports: { 25: accept } } }\n"
+		      "relays: &r !!seq [192.0.2.25]\n"
+		      "log: { syslog: !<tag:yaml.org,2002:bool> true }\n",
+		      "policy.yaml:2:7: YAML tag !!str: tags are not supported; "
+		      "write the plain value without it",
+		      "policy.yaml:3:11: YAML tag !local: tags are not supported; "
+		      "write the plain value without it",
+		      "policy.yaml:4:9: YAML anchor &r: anchors and aliases are "
+		      "not supported; remove the anchor",
+		      "policy.yaml:4:12: YAML tag !!seq: tags are not supported; "
+		      "write the plain value without it",
+		      "policy.yaml:5:16: YAML tag !!bool: tags are not supported; "
+		      "write the plain value without it", NULL);
+	/* Columns count characters, after a byte order mark too. */
+	expect_errors("\xef\xbb\xbfversion: 1\n"
+		      "mode: { \xc3\xa9t\xc3\xa9: &a\n   !!str x }\n",
+		      "policy.yaml:2:7: mode: expected a scalar, found a mapping",
+		      "policy.yaml:2:14: YAML anchor &a: anchors and "
+		      "aliases are not supported; remove the anchor",
+		      "policy.yaml:3:4: YAML tag !!str: tags are not supported; "
+		      "write the plain value without it", NULL);
+	/* The walk goes on: other errors are still found. */
+	expect_errors("version: !!int 2\n",
+		      "policy.yaml:1:10: YAML tag !!int: tags are not supported; "
+		      "write the plain value without it",
+		      "policy.yaml:1:10: version must be 1, found 2", NULL);
+}
+END_TEST
+
+START_TEST(test_exclamation_mark_in_text_is_no_tag)
+{
+	struct policy *p = load(PROFILES "subscribers:\n"
+				"  - { prefix: 10.0.0.0/8, profile: business, "
+				"note: Urgent! & more }\n", NULL);
+
+	ck_assert_ptr_nonnull(p);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_utf16_policy_is_refused_utf8_bom_is_fine)
+{
+	static const char le[] = "\xff\xfev\0e\0r\0s\0i\0o\0n\0:\0 \0001\0\n\0";
+	static const char be[] = "\xfe\xff\0v\0e\0r\0s\0i\0o\0n\0:\0 \0001\0\n";
+	static const char bare[] = "v\0e\0r\0s\0i\0o\0n\0:\0 \0001\0\n\0";
+	struct policy_errors errs = { 0 };
+	struct policy *p;
+
+	ck_assert_ptr_null(policy_load_buffer("p.yaml", NULL, le,
+					      sizeof(le) - 1, &errs));
+	ck_assert_ptr_null(policy_load_buffer("p.yaml", NULL, be,
+					      sizeof(be) - 1, &errs));
+	ck_assert_ptr_null(policy_load_buffer("p.yaml", NULL, bare,
+					      sizeof(bare) - 1, &errs));
+	ck_assert_uint_eq(errs.count, 3);
+	ck_assert_str_eq(errs.msg[0], "p.yaml:1:1: expected UTF-8 text, found "
+			 "UTF-16 (little-endian, byte order mark FF FE); save "
+			 "the policy as UTF-8");
+	ck_assert_str_eq(errs.msg[1], "p.yaml:1:1: expected UTF-8 text, found "
+			 "UTF-16 (big-endian, byte order mark FE FF); save the "
+			 "policy as UTF-8");
+	ck_assert_str_eq(errs.msg[2], "p.yaml:1:1: expected UTF-8 text, found "
+			 "UTF-16 (a NUL byte beside each ASCII character); save "
+			 "the policy as UTF-8");
+	policy_errors_free(&errs);
+	p = load("\xef\xbb\xbfversion: 1\n", NULL);
+	ck_assert_ptr_nonnull(p);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_utf16_list_is_refused)
+{
+	static const char list[] = "\xff\xfe" "1\0" "0\0" ".\0" "0\0" ".\0"
+				   "0\0" ".\0" "0\0" "/\0" "8\0";
+	char want[512];
+
+	write_bytes("u.list", list, sizeof(list) - 1);
+	snprintf(want, sizeof(want), "%s/u.list:1:1: expected UTF-8 text, "
+		 "found UTF-16 (little-endian, byte order mark FF FE); save "
+		 "the list as UTF-8", tmpdir);
+	expect_errors(PROFILES "subscribers:\n"
+		      "  - { file: u.list, profile: business }\n", want, NULL);
+}
+END_TEST
+
+START_TEST(test_integers_with_leading_zeros_are_refused_everywhere)
+{
+	expect_errors("version: 1\nprofiles:\n"
+		      "  b: { ports: { 025: drop, 0587: accept, 09: drop } }\n"
+		      "detection:\n  ports: [025]\n  syns: 0100\n"
+		      "  distinct_destinations: 020\n  ipv6_prefix: 064\n"
+		      "  max_subscribers: 01000\n  window: 060s\n"
+		      "  quarantine_for: 01h\n"
+		      "log: { per_subscriber: 010/min }\n",
+		      "policy.yaml:3:17: port must be an integer from 1 to 65535 "
+		      "without a leading zero, found 025 (YAML 1.1 tools read 025 "
+		      "as octal, 21); write 25",
+		      "policy.yaml:3:28: port must be an integer from 1 to 65535 "
+		      "without a leading zero, found 0587; write 587",
+		      "policy.yaml:3:42: port must be an integer from 1 to 65535 "
+		      "without a leading zero, found 09; write 9",
+		      "policy.yaml:5:11: port must be an integer from 1 to 65535 "
+		      "without a leading zero, found 025 (YAML 1.1 tools read 025 "
+		      "as octal, 21); write 25",
+		      "policy.yaml:6:9: syns must be an integer from 1 to 1000000 "
+		      "without a leading zero, found 0100 (YAML 1.1 tools read "
+		      "0100 as octal, 64); write 100",
+		      "policy.yaml:7:26: distinct_destinations must be an integer "
+		      "from 1 to 1000000 without a leading zero, found 020 (YAML "
+		      "1.1 tools read 020 as octal, 16); write 20",
+		      "policy.yaml:8:16: ipv6_prefix must be an integer from 1 to "
+		      "64 without a leading zero, found 064 (YAML 1.1 tools read "
+		      "064 as octal, 52); write 64",
+		      "policy.yaml:9:20: max_subscribers must be an integer from "
+		      "1 to 100000000 without a leading zero, found 01000 (YAML "
+		      "1.1 tools read 01000 as octal, 512); write 1000",
+		      "policy.yaml:10:11: window must be a duration from 1s to 1d "
+		      "(an integer and s, m, h or d) without a leading zero, "
+		      "found 060s; write 60s",
+		      "policy.yaml:11:19: quarantine_for must be a duration from "
+		      "1s to 30d (an integer and s, m, h or d) without a leading "
+		      "zero, found 01h; write 1h",
+		      "policy.yaml:12:24: per_subscriber must be a rate like "
+		      "10/min without a leading zero, found 010/min; write 10/min",
+		      NULL);
+	/* Zero alone is a number; out of bounds stays a bounds error. */
+	expect_errors("version: 01\nprofiles: { b: { ports: { 00: drop, "
+		      "070000: drop } } }\n",
+		      "policy.yaml:1:10: version must be 1 without a leading "
+		      "zero, found 01; write 1",
+		      "policy.yaml:2:27: port must be an integer from 1 to "
+		      "65535, found 00",
+		      "policy.yaml:2:37: port must be an integer from 1 to "
+		      "65535, found 070000", NULL);
+}
+END_TEST
+
+START_TEST(test_zero_alone_is_no_leading_zero)
+{
+	struct policy *p = load("version: 1\nlog: { per_subscriber: 0 }\n"
+				"profiles: { b: { ports: { 10: drop } } }\n",
+				NULL);
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->profiles[0].ports[0], 10);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_prefix_length_with_leading_zero_is_refused)
+{
+	char want1[512], want[512], out[160];
+
+	write_file("z.list", "100.64.0.0/010\n2001:db8::/032\n0.0.0.0/0\n");
+	snprintf(want1, sizeof(want1), "%s/z.list:1:1: malformed prefix "
+		 "\"100.64.0.0/010\": expected a length without a leading zero "
+		 "(YAML 1.1 tools read 010 as octal, 8); write 100.64.0.0/10",
+		 tmpdir);
+	snprintf(want, sizeof(want), "%s/z.list:2:1: malformed prefix "
+		 "\"2001:db8::/032\": expected a length without a leading zero "
+		 "(YAML 1.1 tools read 032 as octal, 26); write 2001:db8::/32",
+		 tmpdir);
+	expect_errors(PROFILES "subscribers:\n"
+		      "  - { prefix: 100.64.0.0/010, profile: business }\n"
+		      "  - { prefix: 100.65.0.0/016, profile: business }\n"
+		      "  - { prefix: 100.66.0.0/09, profile: business }\n"
+		      "  - { file: z.list, profile: residential }\n",
+		      "policy.yaml:11:15: malformed prefix \"100.64.0.0/010\": "
+		      "expected a length without a leading zero (YAML 1.1 tools "
+		      "read 010 as octal, 8); write 100.64.0.0/10",
+		      "policy.yaml:12:15: malformed prefix \"100.65.0.0/016\": "
+		      "expected a length without a leading zero (YAML 1.1 tools "
+		      "read 016 as octal, 14); write 100.65.0.0/16",
+		      "policy.yaml:13:15: malformed prefix \"100.66.0.0/09\": "
+		      "expected a length without a leading zero; write "
+		      "100.66.0.0/9", want1, want, NULL);
+	ck_assert_int_eq(policy_prefix_normalize("100.64.0.0/010", out,
+						 sizeof(out)), -1);
+	ck_assert_str_eq(out, "malformed prefix \"100.64.0.0/010\": expected a "
+			 "length without a leading zero (YAML 1.1 tools read "
+			 "010 as octal, 8); write 100.64.0.0/10");
+}
+END_TEST
+
+START_TEST(test_v4_mapped_prefixes_are_refused)
+{
+	char want[512], out[160];
+
+	write_file("m.list", "::ffff:192.0.2.0/120\n");
+	snprintf(want, sizeof(want), "%s/m.list:1:1: ::ffff:192.0.2.0/120 is "
+		 "an IPv4-mapped IPv6 prefix; write the IPv4 prefix "
+		 "192.0.2.0/24 instead", tmpdir);
+	expect_errors(PROFILES "subscribers:\n"
+		      "  - { prefix: \"::ffff:0:0/96\", profile: business }\n"
+		      "  - { prefix: \"::ffff:0:0/95\", profile: business }\n"
+		      "  - { prefix: \"::ffff:0:0/80\", profile: business }\n"
+		      "  - { prefix: \"::FFFF:6440:0/106\", profile: business }\n"
+		      "  - { prefix: \"::ffff:100.64.3.7/106\", profile: business }\n"
+		      "  - { prefix: \"::ffff:100.64.3.7\", profile: business }\n"
+		      "  - { prefix: \"0:0:0:0:0:ffff:100.64.3.7/128\", "
+		      "profile: business }\n"
+		      "  - { file: m.list, profile: residential }\n",
+		      "policy.yaml:11:15: ::ffff:0:0/96 is an IPv4-mapped IPv6 "
+		      "prefix; write the IPv4 prefix 0.0.0.0/0 instead",
+		      "policy.yaml:12:15: ::ffff:0:0/95 is an IPv4-mapped IPv6 "
+		      "address with a length below 96, which reaches outside "
+		      "IPv4; write an IPv4 prefix instead (0.0.0.0/0 for all of "
+		      "IPv4)",
+		      "policy.yaml:13:15: ::ffff:0:0/80 is an IPv4-mapped IPv6 "
+		      "address with a length below 96, which reaches outside "
+		      "IPv4; write an IPv4 prefix instead (0.0.0.0/0 for all of "
+		      "IPv4)",
+		      "policy.yaml:14:15: ::FFFF:6440:0/106 is an IPv4-mapped "
+		      "IPv6 prefix; write the IPv4 prefix 100.64.0.0/10 instead",
+		      "policy.yaml:15:15: ::ffff:100.64.3.7/106 is an IPv4-mapped "
+		      "IPv6 prefix; write the IPv4 prefix 100.64.0.0/10 instead",
+		      "policy.yaml:16:15: ::ffff:100.64.3.7 is an IPv4-mapped "
+		      "IPv6 address; write the IPv4 address 100.64.3.7 instead",
+		      "policy.yaml:17:15: 0:0:0:0:0:ffff:100.64.3.7/128 is an "
+		      "IPv4-mapped IPv6 prefix; write the IPv4 prefix "
+		      "100.64.3.7/32 instead", want, NULL);
+	/* The same words for `except add`. */
+	ck_assert_int_eq(policy_prefix_normalize("::ffff:0:0/96", out,
+						 sizeof(out)), -1);
+	ck_assert_str_eq(out, "::ffff:0:0/96 is an IPv4-mapped IPv6 prefix; "
+			 "write the IPv4 prefix 0.0.0.0/0 instead");
+	/* IPv6 prefixes around the mapped range are IPv6 as before. */
+	ck_assert_int_eq(policy_prefix_normalize("::/80", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "::/80");
+	ck_assert_int_eq(policy_prefix_normalize("::fffe:0:0/96", out,
+						 sizeof(out)), 0);
+}
+END_TEST
+
+START_TEST(test_syslog_facility_by_name)
+{
+	struct policy *p = load("version: 1\n", NULL);
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(p->log.syslog_facility, LOG_MAIL);
+	policy_free(p);
+	p = load("version: 1\nlog: { syslog: true, syslog_facility: local3 }\n",
+		 NULL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(p->log.syslog_facility, LOG_LOCAL3);
+	policy_free(p);
+	p = load("version: 1\nlog: { syslog_facility: authpriv }\n", NULL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(p->log.syslog_facility, LOG_AUTHPRIV);
+	policy_free(p);
+	expect_errors("version: 1\nlog:\n  syslog_facility: LOCAL0\n"
+		      "  syslog_facility: mail\n",
+		      "policy.yaml:3:20: unknown syslog_facility \"LOCAL0\"; "
+		      "expected one of: kern, user, mail, daemon, auth, syslog, "
+		      "lpr, news, uucp, cron, authpriv, ftp, local0, local1, "
+		      "local2, local3, local4, local5, local6, local7",
+		      "policy.yaml:4:3: duplicate key \"syslog_facility\" in "
+		      "log; first given at line 3, column 3", NULL);
+	expect_errors("version: 1\nlog: { syslog_facility: [mail] }\n",
+		      "policy.yaml:2:25: log.syslog_facility: expected a scalar, "
+		      "found a sequence", NULL);
+}
+END_TEST
+
+START_TEST(test_most_profiles_allowed_load_and_repeats_are_found)
+{
+	const unsigned n = 65535;
+	size_t cap = (size_t)n * 48 + 256, used = 0;
+	char *yaml = malloc(cap);
+	struct policy_errors errs = { 0 };
+	struct timespec t0, t1;
+	struct policy *p;
+	double secs;
+
+	ck_assert_ptr_nonnull(yaml);
+	used += (size_t)snprintf(yaml, cap, "version: 1\nprofiles:\n");
+	for (unsigned i = 0; i < n; i++)
+		used += (size_t)snprintf(yaml + used, cap - used,
+					 "  p%u: { ports: { 25: %s } }\n", i,
+					 i == n - 1 ? "accept" : "drop");
+	used += (size_t)snprintf(yaml + used, cap - used, "subscribers:\n"
+				 "  - { prefix: 10.0.0.0/8, profile: p%u }\n",
+				 n - 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	p = policy_load_buffer("many.yaml", NULL, yaml, used, &errs);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->nprofiles, n);
+	ck_assert_str_eq(p->profiles[n - 1].name, "p65534");
+	policy_free(p);
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_msg(secs < 5.0, "65535 profiles took %.2f s", secs);
+	/* The same name thrice: each repeat names the first. */
+	expect_errors("version: 1\nprofiles:\n  b: {}\n  a: {}\n  b: {}\n"
+		      "  \"\": {}\n  b: {}\n",
+		      "policy.yaml:5:3: duplicate key \"b\" in profiles; first "
+		      "given at line 3, column 3",
+		      "policy.yaml:6:3: a profile needs a name",
+		      "policy.yaml:7:3: duplicate key \"b\" in profiles; first "
+		      "given at line 3, column 3", NULL);
+	free(yaml);
 }
 END_TEST
 
@@ -1134,8 +1464,21 @@ Suite *load_suite(void)
 	tcase_add_test(tc, test_list_line_with_nul_is_malformed);
 	tcase_add_test(tc, test_list_that_is_no_regular_file_is_refused);
 	tcase_add_test(tc, test_syntax_errors_say_what_was_likely_meant);
-	tcase_add_test(tc, test_prefix_messages_explain_mapped_lengths_and_zones);
+	tcase_add_test(tc, test_prefix_messages_explain_mapped_prefixes_and_zones);
 	tcase_add_test(tc, test_expires_messages_name_the_mistake);
+	tcase_add_test(tc, test_anchor_without_alias_is_refused);
+	tcase_add_test(tc, test_tags_are_refused_with_their_position);
+	tcase_add_test(tc, test_exclamation_mark_in_text_is_no_tag);
+	tcase_add_test(tc, test_utf16_policy_is_refused_utf8_bom_is_fine);
+	tcase_add_test(tc, test_utf16_list_is_refused);
+	tcase_add_test(tc,
+		test_integers_with_leading_zeros_are_refused_everywhere);
+	tcase_add_test(tc, test_zero_alone_is_no_leading_zero);
+	tcase_add_test(tc, test_prefix_length_with_leading_zero_is_refused);
+	tcase_add_test(tc, test_v4_mapped_prefixes_are_refused);
+	tcase_add_test(tc, test_syslog_facility_by_name);
+	tcase_add_test(tc,
+		test_most_profiles_allowed_load_and_repeats_are_found);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The command line as an operator meets it: portcullis check and explain on
 # the example policy and on every broken policy in examples/bad/ and
-# tests/bad-policies/, and portcullis log on a small block log.
+# tests/bad-policies/, portcullis log on a small block log, and every
+# command's --help and usage errors (tests/cli_args.sh). No daemon needed.
 set -u
 cd "$(dirname "$0")/.."
 PC=./portcullis
@@ -244,6 +245,8 @@ expect "log: bad --since" 2 "--since: 'tomorrow' is neither an RFC 3339 time" \
 	-- $PC log --since tomorrow "$logdir"
 expect "log: --src with host bits" 2 "did you mean 100.64.3.0/24?" \
 	-- $PC log --src 100.64.3.7/24 "$logdir"
+
+. tests/cli_args.sh
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

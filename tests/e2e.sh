@@ -374,6 +374,29 @@ else
 	no "daemon start (exceptions)"
 fi
 
+echo "e2e: links and FIFOs the daemon's account could plant"
+# The block log as a link to a root-owned file: never given to the user.
+: >"$WORK/root-owned"
+ln -sf "$WORK/root-owned" "$WORK/planted.jsonl"
+sed "s|^  blocks: .*|  blocks: $WORK/planted.jsonl|" "$WORK/policy.yaml" >"$WORK/planted.yaml"
+out=$(in_rt "$TOP/portcullisd" -c "$WORK/planted.yaml" --control "$WORK/c4.sock" \
+	--state "$WORK/state" --user nobody --metrics off 2>&1)
+rc=$?
+check "planted link: the start refuses it ($(grep -m1 'symbolic link' <<<"$out"))" \
+	bash -c "[ $rc -ne 0 ] && grep -q 'planted.jsonl is a symbolic link: not giving it to nobody' <<<'$out'"
+check "planted link: the file behind it is still root's" test "$(stat -c %U "$WORK/root-owned")" = root
+check "planted link: nothing written through it" test ! -s "$WORK/root-owned"
+rm -f "$WORK/planted.jsonl"
+mkfifo "$WORK/planted.jsonl"
+if daemon_start "$WORK/planted.yaml"; then
+	conn "block log a FIFO: the daemon judges on" $LAB_RES4 $LAB_DST4 25 refused 100
+	check "block log a FIFO: said so" grep -q "planted.jsonl is not a regular file" "$WORK/daemon.log"
+	daemon_stop TERM
+else
+	no "block log a FIFO: the start hung or failed"
+fi
+rm -f "$WORK/planted.jsonl" "$WORK/planted.yaml" "$WORK/root-owned"
+
 echo "e2e: started as root, runs as nobody with CAP_NET_ADMIN only"
 if daemon_start "$WORK/policy.yaml" --user nobody; then
 	st=$(cat /proc/$DAEMON_PID/status)
@@ -425,6 +448,8 @@ if daemon_start "$WORK/policy.yaml"; then
 	rc=$?
 	check "second daemon: refused" test $rc -ne 0
 	check "second daemon: says the queue is taken" grep -qi "queue .* in use\|already bound\|busy" <<<"$out"
+	check "second daemon: one line, no summary of a daemon that never ran ($(wc -l <<<"$out") lines)" \
+		bash -c "[ $(grep -vc 'block log' <<<"$out") -eq 1 ] && ! grep -q 'verdicts:' <<<'$out'"
 	conn "second daemon: the first still judges" $LAB_RES4 $LAB_DST4 25 refused 100
 	daemon_stop TERM
 fi

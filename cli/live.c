@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The live daemon's counters and quarantines: stats, top, quarantine,
+ * release, reload. Parsed here, whole, before cli_remote sends them; the
+ * daemon checks again (filter/commands.c).
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "cli/cli.h"
+
+#define TOP_MAX 10000		/* as the daemon's */
+
+static const struct option json_opts[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ NULL, 0, NULL, 0 },
+};
+
+const struct cli_cmd cli_cmd_stats = {
+	.name = "stats",
+	.synopsis = "[--json]",
+	.help = "The live daemon's counters: its policy and loads, verdicts, "
+		"packets it did not\njudge, queues, block log, subscribers, "
+		"live exceptions, the kernel ruleset.\n\n"
+		"  --json          as one JSON object\n",
+	.opts = json_opts,
+	.remote = true,
+	.run = cli_remote_run,
+};
+
+static int run_top(const struct cli_cmd *c, const struct cli_req *r,
+		   int argc, char **argv)
+{
+	struct cli_args a;
+	unsigned long n;
+	char *end;
+	int o;
+
+	cli_args_init(&a, c, argc, argv);
+	while ((o = cli_args_next(&a)) > 0)
+		;
+	if (o < 0)
+		return a.exit;
+	if (a.noperands) {
+		errno = 0;
+		n = strtoul(a.operands[0], &end, 10);
+		if (errno || *end || a.operands[0][0] < '0' ||
+		    a.operands[0][0] > '9' || n < 1 || n > TOP_MAX)
+			return cli_fail(c, "N must be a number from 1 to %d, "
+					"found '%s'", TOP_MAX, a.operands[0]);
+	}
+	return cli_remote(r);
+}
+
+const struct cli_cmd cli_cmd_top = {
+	.name = "top",
+	.synopsis = "[N] [--json]",
+	.help = "The N subscribers (default 10, at most 10000) with the most "
+		"blocked SYNs, live:\nSYNs, blocked, accepted, the current "
+		"detection window, last seen, quarantined.\n\n"
+		"  --json          as a JSON array\n",
+	.opts = json_opts,
+	.max = 1,
+	.remote = true,
+	.run = run_top,
+};
+
+const struct cli_cmd cli_cmd_quarantine = {
+	.name = "quarantine",
+	.synopsis = "[--json]",
+	.help = "The subscribers held in quarantine, soonest release first: "
+		"until when, and the\nSYNs and destinations that caused it.\n\n"
+		"  --json          as a JSON array\n",
+	.opts = json_opts,
+	.remote = true,
+	.run = cli_remote_run,
+};
+
+const struct cli_cmd cli_cmd_release = {
+	.name = "release",
+	.synopsis = "SRC",
+	.help = "End the quarantine of SRC's subscriber now; exit 1 when it "
+		"is not quarantined.\n",
+	.need = { "SRC" },
+	.max = 1,
+	.remote = true,
+	.run = cli_remote_run,
+};
+
+const struct cli_cmd cli_cmd_reload = {
+	.name = "reload",
+	.synopsis = "",
+	.help = "Make the daemon load its policy file again, as SIGHUP does, "
+		"and wait for the\noutcome: on failure every error, exit 1, "
+		"and the running policy stays.\n",
+	.remote = true,
+	.run = cli_remote_run,
+};
