@@ -28,6 +28,35 @@ bool stats_is_det_port(const struct stats *st, uint16_t port)
 	return false;
 }
 
+/*
+ * The eviction searches ask this of records at the cold end of their
+ * lists, where each one read is a cache miss: flags and det_start are in
+ * the record's first 24 bytes, which the search reads anyway, the
+ * distinct count 60 bytes in and beyond. So half-way is noted as the
+ * window counts (stats_detect()), not worked out here.
+ */
+bool stats_rec_suspect(const struct stats *st, const struct rec *r,
+		       int64_t now)
+{
+	return st->tun.det &&
+	       (r->flags & (REC_DET | REC_HALF)) == (REC_DET | REC_HALF) &&
+	       now < r->det_start + st->tun.window_ms;
+}
+
+/*
+ * Either half counts: a spammer that floods few hosts fills the SYN
+ * threshold first, one that sprays many hosts the distinct one. The
+ * estimate is O(1) (distinct.c), taken only until the window is half-way
+ * and only when the SYNs alone do not decide.
+ */
+static bool half_way(const struct tun *t, const struct rec *r)
+{
+	if ((uint64_t)r->det_syns * 2 >= t->syns)
+		return true;
+	return t->distinct &&
+	       (uint64_t)stats_distinct_estimate(&r->det) * 2 >= t->distinct;
+}
+
 static struct blocklog_event *ev_new(struct evbuf *eb, const struct shard *sh,
 				     const struct rec *r, uint8_t kind,
 				     int64_t ts)
@@ -108,7 +137,7 @@ bool stats_rec_roll(struct stats *st, struct shard *sh, struct rec *r,
 	stats_rec_rate_roll(st, sh, r, now, eb);
 	if ((r->flags & REC_DET) &&
 	    (!t->det || now >= r->det_start + t->window_ms))
-		r->flags &= ~(REC_DET | REC_FIRED);
+		r->flags &= ~(REC_DET | REC_FIRED | REC_HALF);
 	return !(r->flags & (REC_DET | REC_RATE | REC_QUAR));
 }
 
@@ -130,13 +159,15 @@ void stats_detect(struct stats *st, struct shard *sh, struct rec *r,
 	uint32_t distinct;
 
 	if (!(r->flags & REC_DET)) {
-		r->flags = (r->flags | REC_DET) & ~REC_FIRED;
+		r->flags = (r->flags | REC_DET) & ~(REC_FIRED | REC_HALF);
 		r->det_start = now;
 		r->det_syns = 0;
 		stats_distinct_reset(&r->det);
 	}
 	r->det_syns = sat_inc(r->det_syns);
 	stats_distinct_add(&r->det, dh);
+	if (!(r->flags & REC_HALF) && half_way(t, r))
+		r->flags |= REC_HALF;
 	if ((r->flags & REC_FIRED) || r->det_syns < t->syns)
 		return;
 	distinct = stats_distinct_estimate(&r->det);

@@ -122,6 +122,7 @@ enum {
 	REC_FIRED = 1 << 1,		/* ... and it has detected */
 	REC_RATE = 1 << 2,		/* block-log rate window open */
 	REC_QUAR = 1 << 3,		/* quarantined until `until` */
+	REC_HALF = 1 << 4,		/* detection window half-way */
 };
 
 struct rec {
@@ -143,6 +144,7 @@ struct shard_counters {
 	uint64_t syns;
 	uint64_t by_action[3];
 	uint64_t evictions;
+	uint64_t evictions_suspect;	/* ... of them, suspects */
 	uint64_t detections;
 	uint64_t quarantines;
 	uint64_t releases_expired;
@@ -151,6 +153,7 @@ struct shard_counters {
 	uint64_t lines_suppressed;
 	uint64_t summaries;
 	uint64_t windows_stolen;
+	uint64_t windows_stolen_suspect;	/* ... of them, suspects' */
 	uint64_t windows_missed;
 	uint64_t untracked;
 };
@@ -209,6 +212,16 @@ struct stats {
 	size_t nall_subs, nall_slots;
 };
 
+/*
+ * A full shard looks at most this many of its least recently seen
+ * subscribers (quarantined ones aside) for one without live suspicion
+ * (stats_rec_suspect()) to evict, and as many of its least recently used
+ * window records for one to take over; when all of them are suspects',
+ * the least recent goes. Bounded so that a table full of suspects costs a
+ * SYN a few entries, not a walk.
+ */
+#define EVICT_LOOK 8
+
 /* Events made under a shard lock, pushed after it is let go. One SYN
  * makes at most 5 (summary at eviction, release, summary, detection,
  * block). */
@@ -256,6 +269,11 @@ bool stats_rate_allows(struct stats *st, struct shard *sh, struct rec *r,
 void stats_release_rec(struct stats *st, struct shard *sh, struct rec *r,
 		       int64_t ts, bool manual, struct evbuf *eb);
 bool stats_is_det_port(const struct stats *st, uint16_t port);
+/* Whether r's detection window is open at now and has reached half of
+ * either threshold (as they were then): a subscriber on its way to
+ * detection. Reads only the record's first bytes. */
+bool stats_rec_suspect(const struct stats *st, const struct rec *r,
+		       int64_t now);
 
 static inline uint32_t sat_inc(uint32_t v)
 {

@@ -179,6 +179,7 @@ void stats_counters(struct stats *st, struct stats_counters *c)
 			c->by_action[a] += k->by_action[a];
 		c->tracked += sh->nsubs;
 		c->evictions += k->evictions;
+		c->evictions_suspect += k->evictions_suspect;
 		c->quarantined += sh->quar.n;
 		c->detections += k->detections;
 		c->quarantines += k->quarantines;
@@ -189,6 +190,7 @@ void stats_counters(struct stats *st, struct stats_counters *c)
 		c->summaries += k->summaries;
 		c->windows_used += sh->active.n + sh->quar.n;
 		c->windows_stolen += k->windows_stolen;
+		c->windows_stolen_suspect += k->windows_stolen_suspect;
 		c->windows_missed += k->windows_missed;
 		c->untracked += k->untracked;
 		pthread_mutex_unlock(&sh->lock);

@@ -161,6 +161,8 @@ struct stats_counters {
 	uint64_t tracked;		/* subscribers now */
 	uint64_t capacity;		/* the cap */
 	uint64_t evictions;		/* least recently seen given up */
+	uint64_t evictions_suspect;	/* ... of them, half-way to detection:
+					 * every candidate was */
 	uint64_t quarantined;		/* now */
 	uint64_t detections;		/* windows over both thresholds */
 	uint64_t quarantines;		/* detections that quarantined */
@@ -172,6 +174,9 @@ struct stats_counters {
 	uint64_t windows_used;		/* window records in use now */
 	uint64_t windows_capacity;
 	uint64_t windows_stolen;	/* taken from the least recent user */
+	uint64_t windows_stolen_suspect;	/* ... of them, from one
+						 * half-way to detection:
+						 * every candidate was */
 	uint64_t windows_missed;	/* SYNs that found no record free */
 	uint64_t untracked;		/* SYNs that found no entry free */
 	size_t memory;			/* bytes allocated by stats_open() */

@@ -11,11 +11,15 @@
  * Entries never move: a full shard gives the least recently seen
  * subscriber's entry to the newcomer (its index slot is deleted by
  * backward shift, so no tombstones build up). A quarantined subscriber
- * is never evicted: its quarantine would be forgotten.
+ * is never evicted: its quarantine would be forgotten. One half-way to
+ * detection is evicted only when the few least recent are all such
+ * (victim()).
  *
  * Window records are taken from a free list; when none is free, the
  * least recently used one is taken over (its summary written first), and
- * that is counted: it means `windows` is too small for the traffic.
+ * that is counted: it means `windows` is too small for the traffic. Like
+ * eviction, taking over prefers a record whose owner is not half-way to
+ * detection (steal_victim()).
  */
 #include <errno.h>
 #include <math.h>
@@ -342,28 +346,49 @@ struct rec *stats_sub_rec(const struct shard *sh, uint32_t si)
 	return r ? &sh->recs[r - 1] : NULL;
 }
 
-static bool sub_quarantined(const struct shard *sh, uint32_t si)
+/*
+ * The subscriber to evict, NIL if every one is quarantined; *suspect says
+ * whether it is on its way to detection. The least recently seen that is
+ * neither quarantined nor a suspect, among the EVICT_LOOK least recent
+ * that are not quarantined; when all of those are suspects, the least
+ * recent of them. Otherwise a spammer hiding in a flood of spoofed
+ * sources would be forgotten, its window with it, before it reaches the
+ * thresholds.
+ *
+ * Quarantined subscribers go to the head, so that the next search does
+ * not meet them again before the list has turned over; suspects stay
+ * where they are, so that recency stays true and the least recent
+ * suspect is the one that goes. A suspect whose window ends is an
+ * ordinary subscriber again.
+ */
+static uint32_t victim(const struct stats *st, struct shard *sh, int64_t now,
+		       bool *suspect)
 {
-	const struct rec *r = stats_sub_rec(sh, si);
+	uint32_t si = sh->lru.tail, first = NIL, looked = 0;
 
-	return r && (r->flags & REC_QUAR);
-}
+	for (uint32_t n = sh->lru.n; n-- > 0 && si != NIL;) {
+		uint32_t prev = sh->subs[si].lru.prev;
+		const struct rec *r = stats_sub_rec(sh, si);
 
-/* The least recently seen subscriber not quarantined; NIL if none. */
-static uint32_t victim(struct shard *sh)
-{
-	for (uint32_t n = sh->lru.n; n-- > 0;) {
-		uint32_t si = sh->lru.tail;
-
-		if (!sub_quarantined(sh, si))
+		if (r && (r->flags & REC_QUAR)) {
+			dl_to_head(&sh->lru, sh->subs, sizeof(*sh->subs), si);
+		} else if (!r || !stats_rec_suspect(st, r, now)) {
+			*suspect = false;
 			return si;
-		dl_to_head(&sh->lru, sh->subs, sizeof(*sh->subs), si);
+		} else {
+			if (first == NIL)
+				first = si;
+			if (++looked == EVICT_LOOK)
+				break;
+		}
+		si = prev;
 	}
-	return NIL;
+	*suspect = first != NIL;
+	return first;
 }
 
 static void evict(struct stats *st, struct shard *sh, uint32_t si,
-		  int64_t now, struct evbuf *eb)
+		  bool suspect, int64_t now, struct evbuf *eb)
 {
 	struct sub *s = &sh->subs[si];
 	struct rec *r = stats_sub_rec(sh, si);
@@ -380,13 +405,15 @@ static void evict(struct stats *st, struct shard *sh, uint32_t si,
 		slot_delete(st, sh, i);
 	dl_unlink(&sh->lru, sh->subs, sizeof(*sh->subs), si);
 	sh->c.evictions++;
+	if (suspect)
+		sh->c.evictions_suspect++;
 }
 
 uint32_t stats_sub_get(struct stats *st, struct shard *sh, uint64_t key,
 		       bool v6, uint64_t h, int64_t now, struct evbuf *eb)
 {
 	struct sub *s;
-	bool found;
+	bool found, suspect;
 	uint32_t i = probe(sh, key, v6, h, &found), si;
 
 	if (found) {
@@ -405,10 +432,10 @@ uint32_t stats_sub_get(struct stats *st, struct shard *sh, uint64_t key,
 		if (sh->nsubs < sh->cap)
 			atomic_fetch_sub_explicit(&st->tracked, 1,
 						  memory_order_relaxed);
-		si = victim(sh);
+		si = victim(st, sh, now, &suspect);
 		if (si == NIL)
 			return NIL;
-		evict(st, sh, si, now, eb);
+		evict(st, sh, si, suspect, now, eb);
 		/* The deletion may have moved the run this probe ended in. */
 		i = probe(sh, key, v6, h, &found);
 	}
@@ -434,10 +461,36 @@ static void rec_attach(struct shard *sh, uint32_t si, struct rec *r)
 		     (uint32_t)(r - sh->recs));
 }
 
+/*
+ * The window record to take over when none is free (the active list is
+ * not empty): the least recently used whose owner is not a suspect, among
+ * the EVICT_LOOK least recent; when all of those are suspects, the least
+ * recent of them (*suspect). The same flood that evicts subscribers takes
+ * records, and there are far fewer records than entries: losing its
+ * window loses a spammer its count as surely as eviction does.
+ */
+static struct rec *steal_victim(const struct stats *st, struct shard *sh,
+				int64_t now, bool *suspect)
+{
+	uint32_t ri = sh->active.tail;
+
+	for (unsigned looked = 0; ri != NIL && looked < EVICT_LOOK;
+	     looked++) {
+		if (!stats_rec_suspect(st, &sh->recs[ri], now)) {
+			*suspect = false;
+			return &sh->recs[ri];
+		}
+		ri = sh->recs[ri].link.prev;
+	}
+	*suspect = true;
+	return &sh->recs[sh->active.tail];
+}
+
 struct rec *stats_rec_get(struct stats *st, struct shard *sh, uint32_t si,
 			  int64_t now, struct evbuf *eb)
 {
 	struct rec *r = stats_sub_rec(sh, si);
+	bool suspect;
 	uint32_t ri;
 
 	if (r) {
@@ -459,10 +512,12 @@ struct rec *stats_rec_get(struct stats *st, struct shard *sh, uint32_t si,
 		sh->c.windows_missed++;
 		return NULL;
 	}
-	r = &sh->recs[sh->active.tail];
+	r = steal_victim(st, sh, now, &suspect);
 	if (!stats_rec_roll(st, sh, r, now, eb)) {
 		stats_rec_flush(st, sh, r, now, eb);
 		sh->c.windows_stolen++;
+		if (suspect)
+			sh->c.windows_stolen_suspect++;
 	}
 	stats_rec_put(sh, r);
 	r = &sh->recs[sh->rec_free];

@@ -496,6 +496,175 @@ START_TEST(test_quarantined_subscriber_is_not_evicted)
 }
 END_TEST
 
+/* A spoofed source's one SYN to 25 (a window record, never a suspect):
+ * source 10.0.0.0 + n. */
+static void spoofed(struct fx *fx, uint32_t n, int64_t now)
+{
+	struct policy_flow f = flow("10.0.0.0", "198.51.100.1", 25);
+
+	policy_addr_from_v4(&f.src, 0x0a000000u + n);
+	fx_syn_on(fx, 0, &f, now, POLICY_ACCEPT);
+}
+
+/* `syns` SYNs from src to 25, spread over `hosts` hosts, at now. */
+static void sends(struct fx *fx, const char *src, unsigned syns,
+		  unsigned hosts, int64_t now)
+{
+	char dst[32];
+
+	for (unsigned i = 0; i < syns; i++) {
+		dst_n(dst, sizeof(dst), i % hosts);
+		fx_syn(fx, src, dst, 25, now, POLICY_REJECT);
+	}
+}
+
+START_TEST(test_spammer_in_a_spoofed_flood_is_quarantined)
+{
+	struct stats_config cfg = base_cfg();
+	struct stats_counters c;
+	struct policy_addr a;
+	const int64_t now = T0 + 500;
+	char dst[32];
+	uint32_t n = 0;
+	struct fx fx;
+
+	/* Issue 12. 64 places, one shard, a window record each: only
+	 * eviction can lose the spammer's window. */
+	cfg.max_subscribers = 64;
+	fx_open(&fx, &cfg, NULL);
+	while (n < 64)
+		spoofed(&fx, n++, now);
+	/*
+	 * 160 SYNs to as many hosts, 20 new spoofed sources after each, all
+	 * in one second (a flood is fast), so the spammer is never moved up
+	 * the LRU (it moves once a second). Any entry is evicted 64 new
+	 * subscribers after its first SYN, when the spammer has sent 4 SYNs:
+	 * evicting the least recent, it never reaches the 5 of either
+	 * threshold. It is half-way (3 SYNs, 3 hosts) after 40.
+	 */
+	for (unsigned i = 0; i < 160; i++) {
+		dst_n(dst, sizeof(dst), i);
+		fx_syn(&fx, "100.64.3.7", dst, 25, now, POLICY_REJECT);
+		for (unsigned j = 0; j < 20; j++)
+			spoofed(&fx, n++, now);
+	}
+	policy_addr_parse("100.64.3.7", &a);
+	ck_assert(stats_quarantined(fx.st, &a, now));
+	stats_counters(fx.st, &c);
+	ck_assert_uint_eq(c.quarantines, 1);
+	/* Every spoofed source and the spammer once through 64 places. */
+	ck_assert_uint_eq(c.evictions, n + 1 - 64);
+	ck_assert_uint_eq(c.evictions_suspect, 0);
+	ck_assert_uint_eq(sub_of(&fx, "100.64.3.7", now).syns, 160);
+	fx_close(&fx);
+}
+END_TEST
+
+START_TEST(test_suspect_is_evicted_only_when_every_candidate_is_one)
+{
+	struct stats_config cfg = base_cfg();
+	struct stats_counters c;
+	char src[32];
+	uint32_t n = 0;
+	struct fx fx;
+
+	cfg.max_subscribers = 2 * EVICT_LOOK;
+	fx_open(&fx, &cfg, NULL);
+	/* The least recent: one suspect too few to fill the candidates
+	 * (3 SYNs to 3 hosts: half of 5 and 5, not detected). */
+	for (unsigned i = 0; i < EVICT_LOOK - 1; i++) {
+		snprintf(src, sizeof(src), "100.64.0.%u", i);
+		sends(&fx, src, 3, 3, T0);
+	}
+	while (n < 100)
+		spoofed(&fx, n++, T0);
+	stats_counters(fx.st, &c);
+	ck_assert_uint_eq(c.evictions, 100 - (cfg.max_subscribers -
+					      (EVICT_LOOK - 1)));
+	ck_assert_uint_eq(c.evictions_suspect, 0);
+	for (unsigned i = 0; i < EVICT_LOOK - 1; i++) {
+		snprintf(src, sizeof(src), "100.64.0.%u", i);
+		ck_assert(tracked(&fx, src));
+	}
+
+	/* One more suspect; once every spoofed source older than it is
+	 * gone, the EVICT_LOOK least recent are suspects, and the least
+	 * recent of them goes, counted. */
+	snprintf(src, sizeof(src), "100.64.0.%u", EVICT_LOOK - 1);
+	sends(&fx, src, 3, 3, T0);
+	for (unsigned i = 0; i < cfg.max_subscribers - EVICT_LOOK; i++)
+		spoofed(&fx, n++, T0);
+	ck_assert(tracked(&fx, "100.64.0.0"));
+	stats_counters(fx.st, &c);
+	ck_assert_uint_eq(c.evictions_suspect, 0);
+	spoofed(&fx, n++, T0);
+	ck_assert(!tracked(&fx, "100.64.0.0"));
+	stats_counters(fx.st, &c);
+	ck_assert_uint_eq(c.evictions_suspect, 1);
+
+	/* The candidates hold a spoofed source again: it goes. */
+	for (unsigned i = 0; i < 50; i++)
+		spoofed(&fx, n++, T0);
+	stats_counters(fx.st, &c);
+	ck_assert_uint_eq(c.evictions_suspect, 1);
+	ck_assert_uint_eq(c.evictions, n + EVICT_LOOK - cfg.max_subscribers);
+	for (unsigned i = 1; i < EVICT_LOOK; i++) {
+		snprintf(src, sizeof(src), "100.64.0.%u", i);
+		ck_assert(tracked(&fx, src));
+	}
+
+	/* Their windows over, they are the least recent like any other. */
+	spoofed(&fx, n++, T0 + 60000);
+	ck_assert(!tracked(&fx, "100.64.0.1"));
+	stats_counters(fx.st, &c);
+	ck_assert_uint_eq(c.evictions_suspect, 1);
+	fx_close(&fx);
+}
+END_TEST
+
+/* Whether a subscriber that sent `syns` SYNs over `hosts` hosts at T0
+ * outlives a newer one (one 587 SYN at T0) when a third comes at `at`,
+ * with 2 places and thresholds syns_thr and distinct_thr. */
+static bool outlives_newer(unsigned syns_thr, unsigned distinct_thr,
+			   unsigned syns, unsigned hosts, int64_t at)
+{
+	struct stats_config cfg = base_cfg();
+	struct stats_counters c;
+	struct fx fx;
+	bool kept;
+
+	cfg.max_subscribers = 2;
+	cfg.detection.syns = syns_thr;
+	cfg.detection.distinct_destinations = distinct_thr;
+	fx_open(&fx, &cfg, NULL);
+	sends(&fx, "100.64.0.1", syns, hosts, T0);
+	seen(&fx, "100.64.0.2", 0);
+	fx_syn(&fx, "100.64.0.3", "198.51.0.1", 587, at, POLICY_ACCEPT);
+	kept = tracked(&fx, "100.64.0.1");
+	ck_assert(tracked(&fx, "100.64.0.3"));
+	ck_assert(tracked(&fx, "100.64.0.2") == !kept);
+	stats_counters(fx.st, &c);
+	ck_assert_uint_eq(c.detections, 0);
+	ck_assert_uint_eq(c.evictions, 1);
+	ck_assert_uint_eq(c.evictions_suspect, 0);
+	fx_close(&fx);
+	return kept;
+}
+
+START_TEST(test_half_of_either_threshold_makes_a_suspect)
+{
+	/* Half the SYNs, to one host. */
+	ck_assert(outlives_newer(10, 100, 5, 1, T0));
+	ck_assert(!outlives_newer(10, 100, 4, 4, T0));
+	/* Half the hosts, with few SYNs. */
+	ck_assert(outlives_newer(100, 10, 5, 5, T0));
+	ck_assert(!outlives_newer(100, 10, 49, 4, T0));
+	/* Only while the window lasts. */
+	ck_assert(outlives_newer(5, 5, 3, 3, T0 + 59999));
+	ck_assert(!outlives_newer(5, 5, 3, 3, T0 + 60000));
+}
+END_TEST
+
 /* ---- block lines and their rate ---- */
 
 START_TEST(test_rate_limit_then_one_summary_with_its_numbers)
@@ -900,6 +1069,99 @@ START_TEST(test_window_records_are_reused_and_stealing_is_counted)
 }
 END_TEST
 
+START_TEST(test_bursty_spammer_keeps_its_window_through_a_flood)
+{
+	struct stats_config cfg = base_cfg();
+	struct stats_counters c;
+	struct policy_addr a;
+	const int64_t now = T0 + 500;
+	char dst[32];
+	uint32_t n = 0;
+	struct fx fx;
+
+	/* Room for everyone (no eviction), 16 window records. */
+	cfg.max_subscribers = 256;
+	cfg.windows = 16;
+	fx_open(&fx, &cfg, NULL);
+	/*
+	 * Bursts of 3 SYNs to new hosts, 40 new spoofed sources, each with
+	 * a window, after each: taking the least recently used record, the
+	 * spammer's is taken in every pause and no window sees more than 3
+	 * of its SYNs. 3 of 5 is half-way.
+	 */
+	for (unsigned i = 0; i < 5; i++) {
+		for (unsigned j = 0; j < 3; j++) {
+			dst_n(dst, sizeof(dst), 3 * i + j);
+			fx_syn(&fx, "100.64.3.7", dst, 25, now, POLICY_REJECT);
+		}
+		for (unsigned j = 0; j < 40; j++)
+			spoofed(&fx, n++, now);
+	}
+	policy_addr_parse("100.64.3.7", &a);
+	ck_assert(stats_quarantined(fx.st, &a, now));
+	stats_counters(fx.st, &c);
+	ck_assert_uint_eq(c.quarantines, 1);
+	ck_assert_uint_eq(c.evictions, 0);
+	/* The spoofed sources' records, but for the 15 first free. */
+	ck_assert_uint_eq(c.windows_stolen, n - 15);
+	ck_assert_uint_eq(c.windows_stolen_suspect, 0);
+	fx_close(&fx);
+}
+END_TEST
+
+START_TEST(test_suspect_window_is_taken_when_every_candidate_is_one)
+{
+	struct stats_config cfg = base_cfg();
+	struct stats_counters c;
+	char src[32];
+	uint32_t n = 0;
+	struct fx fx;
+
+	cfg.max_subscribers = 256;
+	cfg.windows = 2 * EVICT_LOOK;
+	fx_open(&fx, &cfg, NULL);
+	for (unsigned i = 0; i < EVICT_LOOK - 1; i++) {
+		snprintf(src, sizeof(src), "100.64.0.%u", i);
+		sends(&fx, src, 3, 3, T0);
+	}
+	while (n < 100)
+		spoofed(&fx, n++, T0);
+	stats_counters(fx.st, &c);
+	ck_assert_uint_eq(c.windows_stolen, 100 - (cfg.windows -
+						   (EVICT_LOOK - 1)));
+	ck_assert_uint_eq(c.windows_stolen_suspect, 0);
+	for (unsigned i = 0; i < EVICT_LOOK - 1; i++) {
+		snprintf(src, sizeof(src), "100.64.0.%u", i);
+		ck_assert_uint_eq(sub_of(&fx, src, T0).window_syns, 3);
+	}
+
+	/* One more suspect; once the spoofed windows older than its are
+	 * taken, the EVICT_LOOK least recent are suspects', and the least
+	 * recent of them is taken, counted. */
+	snprintf(src, sizeof(src), "100.64.0.%u", EVICT_LOOK - 1);
+	sends(&fx, src, 3, 3, T0);
+	for (unsigned i = 0; i < cfg.windows - EVICT_LOOK; i++)
+		spoofed(&fx, n++, T0);
+	ck_assert_uint_eq(sub_of(&fx, "100.64.0.0", T0).window_syns, 3);
+	spoofed(&fx, n++, T0);
+	ck_assert_uint_eq(sub_of(&fx, "100.64.0.0", T0).window_syns, 0);
+	stats_counters(fx.st, &c);
+	ck_assert_uint_eq(c.windows_stolen_suspect, 1);
+
+	for (unsigned i = 0; i < 50; i++)
+		spoofed(&fx, n++, T0);
+	stats_counters(fx.st, &c);
+	ck_assert_uint_eq(c.windows_stolen_suspect, 1);
+	ck_assert_uint_eq(c.windows_stolen, n + EVICT_LOOK - cfg.windows);
+	ck_assert_uint_eq(c.evictions, 0);
+	for (unsigned i = 1; i < EVICT_LOOK; i++) {
+		snprintf(src, sizeof(src), "100.64.0.%u", i);
+		ck_assert_uint_eq(sub_of(&fx, src, T0).window_syns, 3);
+	}
+	fx_close(&fx);
+}
+END_TEST
+
 /* ---- read side ---- */
 
 START_TEST(test_top_orders_by_blocked)
@@ -1082,6 +1344,10 @@ Suite *stats_suite(void)
 	tcase_add_test(tc, test_full_table_evicts_least_recently_seen);
 	tcase_add_test(tc, test_eviction_in_a_big_table_keeps_the_index_whole);
 	tcase_add_test(tc, test_quarantined_subscriber_is_not_evicted);
+	tcase_add_test(tc, test_spammer_in_a_spoofed_flood_is_quarantined);
+	tcase_add_test(tc,
+		       test_suspect_is_evicted_only_when_every_candidate_is_one);
+	tcase_add_test(tc, test_half_of_either_threshold_makes_a_suspect);
 	tcase_add_test(tc, test_rate_limit_then_one_summary_with_its_numbers);
 	tcase_add_test(tc,
 		       test_summary_is_written_by_the_next_syn_without_a_tick);
@@ -1098,6 +1364,10 @@ Suite *stats_suite(void)
 	tcase_add_test(tc, test_ipv6_prefix_length_is_configurable);
 	tcase_add_test(tc,
 		       test_window_records_are_reused_and_stealing_is_counted);
+	tcase_add_test(tc,
+		       test_bursty_spammer_keeps_its_window_through_a_flood);
+	tcase_add_test(tc,
+		       test_suspect_window_is_taken_when_every_candidate_is_one);
 	tcase_add_test(tc, test_top_orders_by_blocked);
 	tcase_add_test(tc, test_two_threads_count_exactly);
 	tcase_add_test(tc, test_syn_path_does_not_grow_the_heap);
