@@ -9,6 +9,7 @@ WORK=$(mktemp -d /tmp/portcullis-e2e.XXXXXX)
 . "$TOP/tests/lab.sh"
 . "$TOP/tests/daemon.sh"
 . "$TOP/tests/e2e_kernel.sh"
+. "$TOP/tests/e2e_control.sh"
 
 # Built with SANITIZE=1, the daemon and the CLI write any ASan, LSan or
 # UBSan report to $WORK/sanitizer.PID (a report from a process whose exit
@@ -115,6 +116,19 @@ if daemon_start "$WORK/policy.yaml"; then
 	check "stats: counts the failed load" grep -q "(3 loads, 1 failed)\|(2 loads, 1 failed)" <<<"$($PC stats)"
 	out=$($PC frobnicate 2>&1)
 	check "control: unknown command is refused" grep -q "unknown command" <<<"$out"
+	# Raw requests, as any client of the socket may send: refused, not run.
+	loads=$($PC stats | sed -n 's/.*(\([0-9]*\) loads.*/\1/p')
+	for req in 'reload\n--bogus\n\n' 'reload\n--help\n\n' 'reload\nextra\n\n' \
+		   'stats\n--bogus\n\n' 'release\n\n' 'top\n-5\n\n'; do
+		out=$(python3 -c 'import socket,sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode())
+print(s.recv(4096).decode(), end="")' "$WORK/control.sock" "$req")
+		check "control: raw '${req//\\n/ }' is refused with one line ($(sed -n 2p <<<"$out"))" \
+			bash -c "[ '$(head -n 1 <<<"$out")' = 1 ] && [ $(wc -l <<<"$out") -eq 2 ]"
+	done
+	check "control: none of them reloaded" grep -qF "($loads loads," <<<"$($PC stats)"
 
 	out=$(in_sub python3 "$LAB_DIR/lab_tcp.py" connect-padded $LAB_RES6 $LAB_DST6 25 1.0)
 	check "512-byte IPv6 options past the copy range do not sneak to 25 ($out)" grep -q "^timeout" <<<"$out"
@@ -153,6 +167,7 @@ fi
 
 e2e_fragments
 e2e_fallback
+e2e_control
 
 echo "e2e: 50 reloads under a steady connect loop"
 lab_policy "$TOP/examples/policy.yaml" "$WORK/policy.yaml"
