@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "common/strbuf.h"
 
 static bool grow(struct strbuf *b, size_t need)
@@ -45,16 +46,18 @@ void strbuf_printf(struct strbuf *b, const char *fmt, ...)
 
 void strbuf_json(struct strbuf *b, const char *s)
 {
-	strbuf_printf(b, "\"");
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = s ? strlen(s) : 0, i = 0, k, elen;
+	char esc[8];
 
-		if (c == '"' || c == '\\')
-			strbuf_printf(b, "\\%c", c);
-		else if (c < 0x20)
-			strbuf_printf(b, "\\u%04x", c);
+	strbuf_printf(b, "\"");
+	while (i < n) {
+		k = json_char(u + i, n - i, esc, &elen);
+		if (elen)
+			strbuf_printf(b, "%.*s", (int)elen, esc);
 		else
-			strbuf_printf(b, "%c", c);
+			strbuf_printf(b, "%.*s", (int)k, s + i);
+		i += k;
 	}
 	strbuf_printf(b, "\"");
 }

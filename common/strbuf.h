@@ -16,7 +16,8 @@ struct strbuf {
  * set; callers check once at the end. A NULL b takes nothing. */
 void strbuf_printf(struct strbuf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Append s as a JSON string (with quotes). */
+/* Append s as a JSON string (with quotes), valid whatever its bytes
+ * (common/json.h). */
 void strbuf_json(struct strbuf *b, const char *s);
 void strbuf_free(struct strbuf *b);
 
