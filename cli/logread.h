@@ -151,9 +151,6 @@ const struct logread_sub *logread_agg_result(struct logread_agg *a,
 /* The number of subscribers seen. */
 size_t logread_agg_count(const struct logread_agg *a);
 
-/* Bytes held by its tables. */
-size_t logread_agg_memory(const struct logread_agg *a);
-
 /* NULL-safe. */
 void logread_agg_free(struct logread_agg *a);
 

@@ -103,15 +103,6 @@ void logread_agg_free(struct logread_agg *a)
 	free(a);
 }
 
-size_t logread_agg_memory(const struct logread_agg *a)
-{
-	return sizeof(*a) + a->subs_cap * sizeof(*a->subs) +
-	       a->index_slots * sizeof(*a->index) +
-	       a->slots4 * sizeof(*a->pairs4) +
-	       a->slots6 * sizeof(*a->pairs6) +
-	       a->nresult * sizeof(*a->result);
-}
-
 size_t logread_agg_count(const struct logread_agg *a)
 {
 	return a->nsubs;

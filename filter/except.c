@@ -172,7 +172,7 @@ static int cmd_add(struct daemon *d, int argc, char **argv,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct policy_exception e = { .added = time(NULL) }, *ex;
-	char canon[64], when[32];
+	char canon[256], when[32];
 	size_t nex = d->nex;
 	bool expiry = false;
 	long at;
@@ -243,7 +243,9 @@ static int cmd_add(struct daemon *d, int argc, char **argv,
 		strbuf_printf(out, "%s\n", canon);
 		return 1;
 	}
-	snprintf(e.prefix, sizeof(e.prefix), "%s", canon);
+	/* A prefix normalised fits its 64 bytes; the 256 are for errors. */
+	memcpy(e.prefix, canon, strnlen(canon, sizeof(e.prefix) - 1));
+	e.prefix[strnlen(canon, sizeof(e.prefix) - 1)] = '\0';
 	if (!e.profile[0]) {
 		strbuf_printf(out, "except add: missing --profile NAME\n");
 		return 1;
@@ -282,7 +284,7 @@ static int cmd_del(struct daemon *d, int argc, char **argv,
 {
 	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
 	struct policy_exception *ex, gone;
-	char canon[64];
+	char canon[256];
 	long at;
 	int c;
 

@@ -396,26 +396,6 @@ void stats_tick(struct stats *st, int64_t now)
 	pthread_mutex_unlock(&st->house);
 }
 
-bool stats_quarantined(struct stats *st, const struct policy_addr *src,
-		       int64_t now)
-{
-	uint64_t key, h;
-	struct shard *sh;
-	struct rec *r;
-	uint32_t si;
-	bool v6, q = false;
-
-	stats_key(st, src, &key, &v6);
-	h = stats_key_hash(st, key, v6);
-	sh = stats_shard(st, h);
-	pthread_mutex_lock(&sh->lock);
-	si = stats_sub_find(st, sh, key, v6, h);
-	r = si == NIL ? NULL : stats_sub_rec(sh, si);
-	q = r && (r->flags & REC_QUAR) && now < r->until;
-	pthread_mutex_unlock(&sh->lock);
-	return q;
-}
-
 int stats_release(struct stats *st, const struct policy_addr *src,
 		  int64_t now)
 {

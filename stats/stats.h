@@ -110,10 +110,6 @@ void stats_prefetch(const struct stats *st, const struct policy_addr *src);
  * window records nobody needs. */
 void stats_tick(struct stats *st, int64_t now_ms);
 
-/* Whether src's subscriber is quarantined now. */
-bool stats_quarantined(struct stats *st, const struct policy_addr *src,
-		       int64_t now_ms);
-
 /* End src's subscriber's quarantine now (release line). Returns 0, or -1
  * with errno ENOENT when it is not quarantined. From the thread that
  * calls stats_tick(): it pushes on the same block-log ring. */
