@@ -5,6 +5,7 @@
  * last policy to port 25 while no daemon runs.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -185,6 +186,33 @@ static void counters_line(struct daemon *d)
 		 (unsigned long long)bad, (unsigned long long)t.enobufs);
 }
 
+/*
+ * portcullisd.pid beside the control socket (which only this daemon may
+ * hold), for whoever must signal this daemon and no other without
+ * systemd: logrotate's SIGUSR1. Never through a link; not fatal.
+ */
+static void pid_file(struct daemon *d, bool create)
+{
+	char path[4096], *slash;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s", d->opts.control_path);
+	slash = strrchr(path, '/');
+	snprintf(slash ? slash + 1 : path,
+		 sizeof(path) - (size_t)(slash ? slash + 1 - path : 0),
+		 "portcullisd.pid");
+	if (!create) {
+		unlink(path);
+		return;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		  0644);
+	if (fd < 0 || dprintf(fd, "%d\n", (int)getpid()) < 0)
+		log_warn("pid file %s", path);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Packets our queues hold in the kernel, or -1 when it cannot say. */
 static long waiting(struct daemon *d)
 {
@@ -268,22 +296,27 @@ static void run(struct daemon *d)
 	uint64_t watchdog_ms = notify_watchdog_ms();
 	int64_t period = watchdog_ms && watchdog_ms / 3 < 1000 ?
 			 (int64_t)watchdog_ms / 3 : 1000;
-	struct pollfd pfd = { .fd = d->control_fd, .events = POLLIN };
+	struct pollfd pfd[CONTROL_POLLFDS];
+	struct control *ctl = control_open(d, d->control_fd);
 	int64_t next = daemon_mono_ms() + period;
 	sigset_t none;
 
+	if (!ctl)
+		log_warn("control socket: not served");
 	sigemptyset(&none);
 	while (!got_stop) {
-		int64_t wait = next - daemon_mono_ms();
+		/* No client is waited on: the poll sleeps until the tick or
+		 * the first connection's deadline, whichever comes first. */
+		int64_t due = control_pollfds(ctl, pfd, daemon_mono_ms());
+		int64_t wait = (due < next ? due : next) - daemon_mono_ms();
 		struct timespec timeout = {
 			.tv_sec = wait > 0 ? wait / 1000 : 0,
 			.tv_nsec = wait > 0 ? (wait % 1000) * 1000000 : 0,
 		};
 
 		/* Signals are blocked everywhere but here, so they wake us. */
-		if (ppoll(&pfd, 1, &timeout, &none) > 0 &&
-		    (pfd.revents & POLLIN))
-			control_serve(d, d->control_fd);
+		if (ppoll(pfd, CONTROL_POLLFDS, &timeout, &none) >= 0)
+			control_dispatch(ctl, pfd, daemon_mono_ms());
 		if (daemon_mono_ms() >= next) {
 			tick(d, watchdog_ms);
 			next = daemon_mono_ms() + period;
@@ -300,6 +333,7 @@ static void run(struct daemon *d)
 				blocklog_reopen(d->blocklog);
 		}
 	}
+	control_close(ctl);
 }
 
 /* Leave root, keeping CAP_NET_ADMIN, before any verdict thread starts:
@@ -424,6 +458,7 @@ int main(int argc, char **argv)
 			 "there)" : "");
 		goto out;
 	}
+	pid_file(&d, true);
 	if (strcmp(d.opts.metrics, "off")) {
 		char err[256];
 
@@ -480,6 +515,7 @@ out:
 	if (d.control_fd >= 0) {
 		close(d.control_fd);
 		unlink(d.opts.control_path);
+		pid_file(&d, false);
 	}
 	stats_close(d.stats);
 	blocklog_close(d.blocklog);

@@ -2,9 +2,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "filter/daemon.h"
@@ -12,9 +14,36 @@
 
 #define NFQ_PROC "/proc/net/netfilter/nfnetlink_queue"
 
+/*
+ * Who may hold the port. A scrape must get in whatever other local users
+ * do, and libmicrohttpd alone does not see to it: at its connection
+ * limit it stops accepting (a scrape then waits in the backlog behind
+ * every idle connection), its timeout is one of inactivity (a byte now
+ * and then keeps a connection), and its per-address limit refuses a
+ * scrape outright when another user of 127.0.0.1 holds that many. So
+ * past CONN_MAX open connections each newcomer closes the oldest one of
+ * the address holding the most: a scrape, the newest, is served, and an
+ * address flooding the port displaces only its own. libmicrohttpd's own
+ * limits sit above ours, a backstop the eviction keeps us under.
+ */
+#define CONN_MAX 64		/* open at once; past it, the oldest goes */
+#define CONN_SLACK 16		/* libmicrohttpd's limit: CONN_MAX + this */
+#define CONN_PER_ADDR (CONN_MAX + CONN_SLACK / 2)
+#define CONN_IDLE_S 2u		/* idle this long: closed */
+
+/* One open connection, oldest first (the MHD thread's alone). */
+struct metrics_conn {
+	struct metrics_conn *prev, *next;
+	struct sockaddr_storage addr;
+	int fd;
+	bool evicted;		/* shut down, its close to come */
+};
+
 struct metrics {
 	struct MHD_Daemon *mhd;
 	struct daemon *d;
+	struct metrics_conn *oldest, *newest;
+	unsigned open;		/* not evicted */
 };
 
 static void counter(struct strbuf *o, const char *name, const char *help,
@@ -136,6 +165,16 @@ void metrics_text(struct daemon *d, struct strbuf *o)
 		counter(o, "portcullis_subscriber_evictions_total",
 			"Least recently seen subscribers given up at the cap.",
 			sc.evictions);
+		counter(o, "portcullis_subscriber_evictions_suspect_total",
+			"Of those, subscribers half-way to a detection: the "
+			"eight least recent were all such (a spoofed flood?).",
+			sc.evictions_suspect);
+		counter(o, "portcullis_windows_stolen_total",
+			"Detection windows taken from the least recent user.",
+			sc.windows_stolen);
+		counter(o, "portcullis_windows_stolen_suspect_total",
+			"Of those, windows half-way to a detection.",
+			sc.windows_stolen_suspect);
 		gauge(o, "portcullis_quarantined_subscribers",
 		      "Subscribers in quarantine now.", sc.quarantined);
 		counter(o, "portcullis_detections_total",
@@ -194,6 +233,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c,
 	}
 	MHD_add_response_header(r, "Content-Type",
 				"text/plain; version=0.0.4; charset=utf-8");
+	/* One scrape a connection: none sits idle between scrapes. */
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -241,12 +282,115 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss)
 	return -1;
 }
 
+static bool same_addr(const struct sockaddr_storage *a,
+		      const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			       &((const struct sockaddr_in6 *)b)->sin6_addr,
+			       sizeof(struct in6_addr));
+	return true;
+}
+
+/* The oldest connection of the address that holds the most. */
+static struct metrics_conn *victim(struct metrics *m)
+{
+	struct metrics_conn *best = NULL;
+	unsigned most = 0;
+
+	/* Counted from each connection on: an address's oldest one sees
+	 * all of its address, and the first to count the most wins. */
+	for (struct metrics_conn *a = m->oldest; a; a = a->next) {
+		unsigned n = 0;
+
+		if (a->evicted)
+			continue;
+		for (struct metrics_conn *b = a; b; b = b->next)
+			n += !b->evicted && same_addr(&a->addr, &b->addr);
+		if (n > most) {
+			most = n;
+			best = a;
+		}
+	}
+	return best;
+}
+
+/* libmicrohttpd calls this from its thread as a connection opens and as
+ * it closes, before the socket is closed: shutting down a tracked one is
+ * safe, and libmicrohttpd then closes it as a client that left. */
+static void notify(void *cls, struct MHD_Connection *c, void **state,
+		   enum MHD_ConnectionNotificationCode code)
+{
+	struct metrics *m = cls;
+	struct metrics_conn *mc = *state;
+
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (!mc)
+			return;
+		if (mc->prev)
+			mc->prev->next = mc->next;
+		else
+			m->oldest = mc->next;
+		if (mc->next)
+			mc->next->prev = mc->prev;
+		else
+			m->newest = mc->prev;
+		if (!mc->evicted)
+			m->open--;
+		free(mc);
+		*state = NULL;
+		return;
+	}
+	if (code != MHD_CONNECTION_NOTIFY_STARTED)
+		return;
+	{
+		const union MHD_ConnectionInfo *fd, *addr;
+
+		fd = MHD_get_connection_info(c,
+					     MHD_CONNECTION_INFO_CONNECTION_FD);
+		addr = MHD_get_connection_info(c,
+					       MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		mc = calloc(1, sizeof(*mc));
+		if (!mc || !fd || !addr) {
+			free(mc);	/* untracked: the idle timeout alone */
+			return;
+		}
+		mc->fd = fd->connect_fd;
+		if (addr->client_addr->sa_family == AF_INET6)
+			memcpy(&mc->addr, addr->client_addr,
+			       sizeof(struct sockaddr_in6));
+		else if (addr->client_addr->sa_family == AF_INET)
+			memcpy(&mc->addr, addr->client_addr,
+			       sizeof(struct sockaddr_in));
+	}
+	mc->prev = m->newest;
+	if (m->newest)
+		m->newest->next = mc;
+	else
+		m->oldest = mc;
+	m->newest = mc;
+	*state = mc;
+	if (++m->open > CONN_MAX) {
+		struct metrics_conn *v = victim(m);
+
+		shutdown(v->fd, SHUT_RDWR);
+		v->evicted = true;
+		m->open--;
+	}
+}
+
 struct metrics *metrics_start(struct daemon *d, const char *listen,
 			      char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	struct metrics *m;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	/* poll(), not select(): no descriptor is too high for it. */
+	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD;
 
 	if (parse_listen(listen, &ss) < 0) {
 		snprintf(err, errlen, "--metrics: expected ADDRESS:PORT such "
@@ -263,8 +407,12 @@ struct metrics *metrics_start(struct daemon *d, const char *listen,
 		flags |= MHD_USE_IPv6;
 	m->mhd = MHD_start_daemon(flags, 0, NULL, NULL, answer, m,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				  MHD_OPTION_CONNECTION_LIMIT, 16u,
-				  MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+				  MHD_OPTION_CONNECTION_LIMIT,
+				  (unsigned)(CONN_MAX + CONN_SLACK),
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				  (unsigned)CONN_PER_ADDR,
+				  MHD_OPTION_CONNECTION_TIMEOUT, CONN_IDLE_S,
+				  MHD_OPTION_NOTIFY_CONNECTION, notify, m,
 				  MHD_OPTION_END);
 	if (!m->mhd) {
 		snprintf(err, errlen, "metrics on %s: cannot listen (%s)",
@@ -280,5 +428,13 @@ void metrics_stop(struct metrics *m)
 	if (!m)
 		return;
 	MHD_stop_daemon(m->mhd);
+	/* Every connection was closed, and told, by now; any left over
+	 * was never told. */
+	while (m->oldest) {
+		struct metrics_conn *next = m->oldest->next;
+
+		free(m->oldest);
+		m->oldest = next;
+	}
 	free(m);
 }

@@ -389,6 +389,38 @@ else
 	no "daemon start (exceptions)"
 fi
 
+echo "e2e: log.syslog: daemon messages and block lines to syslog"
+# A private /dev with a socket of our own as /dev/log, the daemon inside.
+sed -e "s|^  syslog: false|  syslog: true\n  syslog_facility: local3|" \
+	"$WORK/policy.yaml" >"$WORK/syslog.yaml"
+rm -f "$WORK/syslog.out" "$WORK/syslog.stop"
+unshare -m --propagation private sh -c '
+	lab=$1 work=$2 ns=$3 top=$4
+	mount -t tmpfs -o mode=755 tmpfs /dev || exit 1
+	for n in "null 3" "zero 5" "full 7" "random 8" "urandom 9"; do
+		mknod -m 666 "/dev/${n% *}" c 1 "${n#* }"
+	done
+	python3 "$lab/syslog_recv.py" /dev/log "$work/syslog.out" 12 & r=$!
+	sleep 0.3
+	ip netns exec "$ns" "$top/portcullisd" -c "$work/syslog.yaml" \
+		--control "$work/c5.sock" --state "$work/state" --user root \
+		--metrics off 2>"$work/syslog.err" & d=$!
+	for i in $(seq 100); do [ -e "$work/syslog.stop" ] && break; sleep 0.1; done
+	kill -TERM $d; wait $d; kill $r 2>/dev/null' sh "$LAB_DIR" "$WORK" "$NS_RT" "$TOP" &
+sl=$!
+for i in $(seq 50); do grep -q "ready" "$WORK/syslog.out" 2>/dev/null && break; sleep 0.1; done
+conn "log.syslog: residential 25 reset" $LAB_RES4 $LAB_DST4 25 refused 100
+sleep 0.3
+touch "$WORK/syslog.stop"
+wait $sl
+# daemon.info is <30>, local3.notice <157>; both with the PID.
+check "log.syslog: daemon messages at daemon.info with the PID" \
+	grep -qE '^<30>.* portcullisd\[[0-9]+\]: ready' "$WORK/syslog.out"
+check "log.syslog: block lines at the chosen facility (local3.notice)" \
+	grep -qE "^<157>.* portcullisd\[[0-9]+\]: \{\"ts\":.*\"event\":\"block\",\"src\":\"$LAB_RES4\"" "$WORK/syslog.out"
+check "log.syslog: nothing but the start-up on stderr ($(head -c 200 "$WORK/syslog.err"))" \
+	bash -c "! grep -q 'ready' '$WORK/syslog.err'"
+
 echo "e2e: links and FIFOs the daemon's account could plant"
 # The block log as a link to a root-owned file: never given to the user.
 : >"$WORK/root-owned"
