@@ -73,8 +73,9 @@ void logread_parser_free(struct logread_parser *p);
  * Parse one line (without its '\n'; a trailing '\r' or blanks are allowed)
  * into out. Pure: no I/O, no clock, the result depends on the bytes only.
  * Fields the writer does not write are ignored; a line that is not one
- * JSON object, names no known event, lacks a field its event needs, or
- * has a field of the wrong type or out of range is malformed.
+ * JSON object, names no known event, lacks a field its event needs, has
+ * a field of the wrong type or out of range, or a string that is not
+ * UTF-8 is malformed.
  * Returns 0, or -1 when the line is malformed (out is then undefined).
  */
 int logread_line_parse(struct logread_parser *p, const char *buf, size_t len,

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/logread.h"
+#include "common/utf8.h"
 
 /* The writer nests nothing; a deep line is malformed early. */
 #define MAX_DEPTH 4
@@ -73,7 +74,9 @@ static int get_str(struct json_object *o, const char *key, char *buf,
 		return -1;
 	s = json_object_get_string(v);
 	n = (size_t)json_object_get_string_len(v);
-	if (n >= len || strlen(s) != n)
+	/* The writer writes UTF-8 only (common/json.c): anything else is
+	 * a damaged or forged line. */
+	if (n >= len || strlen(s) != n || !utf8_valid(s, n))
 		return -1;
 	memcpy(buf, s, n + 1);
 	return 0;

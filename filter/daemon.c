@@ -110,6 +110,7 @@ int daemon_rebuild(struct daemon *d, const struct policy_exception *ex,
 				  "refused; the old ones stay");
 	}
 	ruleset_free(&both);
+	log_syslog(policy_log_config(p)->syslog);
 	d->loads++;
 	d->loaded = time(NULL);
 	log_info("loaded %s: %zu IPv4 and %zu IPv6 entries, %zu live "

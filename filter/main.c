@@ -409,8 +409,6 @@ int main(int argc, char **argv)
 		free(d.ex);
 		return 1;
 	}
-	/* The policy's log.syslog: from here on, daemon messages too. */
-	log_syslog(policy_log_config(p)->syslog);
 	pthread_mutex_init(&d.gen_lock, NULL);
 	d.nworkers = 2 * d.opts.queues;
 	if (daemon_swap(&d, p) < 0)
@@ -490,6 +488,9 @@ int main(int argc, char **argv)
 		 d.opts.no_rules ? "left to the operator" :
 		 d.opts.backend == RULES_NFT ? "installed (nft)" :
 					       "installed (iptables)");
+	/* The policy's log.syslog: what the start said went to stderr,
+	 * where whoever started it looks; from here on, to syslog. */
+	log_syslog(policy_log_config(p)->syslog);
 	notify_ready("judging SYNs");
 	run(&d);
 	notify_stopping();

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "common/utf8.h"
 #include "load.h"
 
 #define EXCEPTION_SOURCE "live exception"
@@ -161,7 +162,7 @@ static void put_quoted(FILE *f, const char *s)
 
 	fputc('"', f);
 	while (i < n) {
-		k = text_utf8_char(u + i, n - i, &c);
+		k = utf8_char(u + i, n - i, &c);
 		if (!k) {
 			fputs("\\uFFFD", f);
 			i++;

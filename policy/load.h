@@ -85,10 +85,7 @@ void load_errors_flush(struct loader *l, struct policy_errors *errs);
 void load_syntax_error(struct loader *l, const yaml_parser_t *ps,
 		       const char *buf, size_t len);
 
-/* Text. The UTF-8 character at s[0 .. n): its length (1 to 4) and code
- * point, or 0 when s does not start with one (overlong forms and
- * surrogates are none). */
-size_t text_utf8_char(const unsigned char *s, size_t n, uint32_t *cp);
+/* Text. */
 /* What buf is when it is no UTF-8 but UTF-16 or UTF-32 ("UTF-16
  * (little-endian, byte order mark FF FE)", written into out), or NULL. */
 const char *text_encoding_problem(const char *buf, size_t len, char *out,

@@ -233,6 +233,53 @@ static const char *const malformed[] = {
 	"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"except\",\"op\":\"add\",\"profile\":\"business\"}",
 };
 
+/* What the writer writes is UTF-8 whatever it was given; a string in a
+ * line that is not UTF-8 is damage (found by fuzz_logread). */
+START_TEST(test_non_utf8_string_is_malformed_writer_output_is_not)
+{
+	static const char bad[] = "{\"ts\":\"2026-11-28T01:23:45.123Z\","
+		"\"event\":\"block\",\"src\":\"2001:db8:1::2\",\"dst\":"
+		"\"2001:db8:2::2\",\"dport\":25,\"action\":\"drop\","
+		"\"profile\":\"residential\",\"prefix\":\"\xff\xff~\xff\"}";
+	struct blocklog_event ev = event(BLOCKLOG_EXCEPT);
+	struct logread_line l;
+
+	ck_assert_int_eq(parse(bad, &l), -1);
+	ev.op = BLOCKLOG_EXCEPT_ADD;
+	strcpy(ev.prefix, "100.64.12.0/28");
+	strcpy(ev.profile, "business");
+	strcpy(ev.note, "M\xfcller \xc2\x85");	/* Latin-1, then U+0085 */
+	roundtrip(&ev, 0, &l);
+	ck_assert_str_eq(l.note, "M\xef\xbf\xbdller \xc2\x85");
+}
+END_TEST
+
+START_TEST(test_fallback_line_reads_back)
+{
+	struct blocklog_event ev = event(BLOCKLOG_FALLBACK);
+	struct logread_line l;
+	char text[256];
+
+	ev.since = 1795832000;
+	ev.until = 1795832625;
+	ev.fb[POLICY_REJECT] = 118;
+	ev.fb[POLICY_DROP] = 3;
+	ev.fb[POLICY_ACCEPT] = 12;
+	roundtrip(&ev, 0, &l);
+	ck_assert_int_eq(l.kind, LOGREAD_FALLBACK);
+	ck_assert(!l.has_src);
+	ck_assert_int_eq(l.since, 1795832000);
+	ck_assert_int_eq(l.until, 1795832625);
+	ck_assert_uint_eq(l.fallback[POLICY_REJECT], 118);
+	ck_assert_uint_eq(l.fallback[POLICY_DROP], 3);
+	ck_assert_uint_eq(l.fallback[POLICY_ACCEPT], 12);
+	logread_line_format(&l, text, sizeof(text));
+	ck_assert_msg(strstr(text, "no daemon from 2026-11-28T") &&
+		      strstr(text, "rejected 118 SYNs, dropped 3, accepted 12"),
+		      "%s", text);
+}
+END_TEST
+
 START_TEST(test_malformed_lines_are_refused)
 {
 	struct logread_line l;
@@ -745,6 +792,8 @@ Suite *logread_suite(void)
 	tcase_add_test(tc, test_except_line_reads_back_without_src);
 	tcase_add_test(tc, test_crlf_blanks_and_unknown_fields_are_fine);
 	tcase_add_test(tc, test_malformed_lines_are_refused);
+	tcase_add_test(tc, test_non_utf8_string_is_malformed_writer_output_is_not);
+	tcase_add_test(tc, test_fallback_line_reads_back);
 	tcase_add_test(tc, test_nul_in_line_or_string_is_malformed);
 	tcase_add_test(tc, test_time_parse_relative_and_rfc3339);
 	tcase_add_test(tc, test_since_is_inclusive_until_exclusive);

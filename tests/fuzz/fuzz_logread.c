@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (logread_line_parse(parser, (const char *)data, size, &l) < 0)
 		return 0;
-	FUZZ_ASSERT(l.kind >= LOGREAD_BLOCK && l.kind <= LOGREAD_EXCEPT);
+	FUZZ_ASSERT(l.kind >= LOGREAD_BLOCK && l.kind <= LOGREAD_FALLBACK);
 	FUZZ_ASSERT(memchr(l.profile, '\0', sizeof(l.profile)));
 	FUZZ_ASSERT(memchr(l.prefix, '\0', sizeof(l.prefix)));
 	FUZZ_ASSERT(memchr(l.note, '\0', sizeof(l.note)));
