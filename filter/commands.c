@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "filter/cmdargs.h"
 #include "filter/control.h"
 #include "filter/daemon.h"
 #include "filter/except.h"
@@ -33,35 +34,15 @@ static int parse(int argc, char **argv, bool *json, int min, int max,
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":", json ? with_json :
 				with_json + 1, NULL)) != -1) {
-		const char *el = argv[optind - 1];
-
 		if (c == 'j') {
 			*json = true;
 			continue;
 		}
-		if (c == ':')
-			strbuf_printf(out, "%s: option '%s' needs a value\n",
-				      cmd, el);
-		else if (!strncmp(el, "--", 2) &&
-			 (!optopt || strchr(el, '=')))
-			strbuf_printf(out, optopt ? "%s: option '%.*s' takes "
-				      "no value\n" : "%s: unknown option "
-				      "'%.*s'\n", cmd, (int)strcspn(el, "="),
-				      el);
-		else
-			strbuf_printf(out, "%s: unknown option '-%c'\n", cmd,
-				      optopt);
+		cmdargs_bad_option(out, cmd, c, argv);
 		return -1;
 	}
-	if (argc - optind < min) {
-		strbuf_printf(out, "%s: missing %s\n", cmd, need);
+	if (cmdargs_operands(argc, argv, min, max, cmd, need, out) < 0)
 		return -1;
-	}
-	if (argc - optind > max) {
-		strbuf_printf(out, "%s: unexpected argument '%s'\n", cmd,
-			      argv[optind + max]);
-		return -1;
-	}
 	return optind;
 }
 
@@ -93,8 +74,8 @@ static void stats_text(struct daemon *d, struct strbuf *o)
 		strbuf_printf(o, "%s%llu %s", s == PARSE_NOT_SYN ? "" : ", ",
 			      (unsigned long long)t.parse[s],
 			      parse_status_name(s));
-	strbuf_printf(o, " (accepted, but for truncated SYNs on a fail-closed "
-		      "queue: judged by source)\n");
+	strbuf_printf(o, " (accepted; on a fail-closed queue judged by "
+		      "source)\n");
 	strbuf_printf(o, "queues:       %llu packets, %llu socket overruns, "
 		      "%llu verdict errors\n",
 		      (unsigned long long)t.packets,

@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "filter/daemon.h"
+#include "filter/cmdargs.h"
 #include "filter/except.h"
 
 #define STATE_FILE "exceptions.yaml"
@@ -127,39 +128,6 @@ static struct policy_exception *copy_with_room(const struct daemon *d)
 	return ex;
 }
 
-/* getopt_long refused argv[optind - 1] (c is ':' or '?'): one line. */
-static void bad_option(struct strbuf *out, const char *cmd, int c,
-		       char **argv)
-{
-	const char *el = argv[optind - 1];
-
-	if (c == ':')
-		strbuf_printf(out, "%s: option '%s' needs a value\n", cmd, el);
-	else if (!strncmp(el, "--", 2) && (!optopt || strchr(el, '=')))
-		strbuf_printf(out, optopt ? "%s: option '%.*s' takes no value\n"
-			      : "%s: unknown option '%.*s'\n", cmd,
-			      (int)strcspn(el, "="), el);
-	else
-		strbuf_printf(out, "%s: unknown option '-%c'\n", cmd, optopt);
-}
-
-/* The operands from argv[optind] on must be n (the first one needed is
- * named need). Returns 0, or -1 with the line in out. */
-static int operands(int argc, char **argv, int n, const char *cmd,
-		    const char *need, struct strbuf *out)
-{
-	if (argc - optind < n) {
-		strbuf_printf(out, "%s: missing %s\n", cmd, need);
-		return -1;
-	}
-	if (argc - optind > n) {
-		strbuf_printf(out, "%s: unexpected argument '%s'\n", cmd,
-			      argv[optind + n]);
-		return -1;
-	}
-	return 0;
-}
-
 /* argv[0] is "add", as the subcommands' below. */
 static int cmd_add(struct daemon *d, int argc, char **argv,
 		   struct strbuf *out)
@@ -233,11 +201,11 @@ static int cmd_add(struct daemon *d, int argc, char **argv,
 			expiry = true;
 			break;
 		default:
-			bad_option(out, "except add", c, argv);
+			cmdargs_bad_option(out, "except add", c, argv);
 			return 1;
 		}
 	}
-	if (operands(argc, argv, 1, "except add", "PREFIX", out) < 0)
+	if (cmdargs_operands(argc, argv, 1, 1, "except add", "PREFIX", out) < 0)
 		return 1;
 	if (policy_prefix_normalize(argv[optind], canon, sizeof(canon)) < 0) {
 		strbuf_printf(out, "%s\n", canon);
@@ -291,10 +259,10 @@ static int cmd_del(struct daemon *d, int argc, char **argv,
 	optind = 0;
 	opterr = 0;
 	if ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-		bad_option(out, "except del", c, argv);
+		cmdargs_bad_option(out, "except del", c, argv);
 		return 1;
 	}
-	if (operands(argc, argv, 1, "except del", "PREFIX", out) < 0)
+	if (cmdargs_operands(argc, argv, 1, 1, "except del", "PREFIX", out) < 0)
 		return 1;
 	if (policy_prefix_normalize(argv[optind], canon, sizeof(canon)) < 0) {
 		strbuf_printf(out, "%s\n", canon);
@@ -336,12 +304,12 @@ static int cmd_list(struct daemon *d, int argc, char **argv,
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		if (c != 'j') {
-			bad_option(out, "except list", c, argv);
+			cmdargs_bad_option(out, "except list", c, argv);
 			return 1;
 		}
 		json = true;
 	}
-	if (operands(argc, argv, 0, "except list", "", out) < 0)
+	if (cmdargs_operands(argc, argv, 0, 0, "except list", "", out) < 0)
 		return 1;
 
 	if (json)
