@@ -27,6 +27,7 @@ LAB_ID=f$$
 . "$TOP/tests/daemon.sh"
 
 REPS=${BENCH_REPS:-3}
+export DAEMON_WAIT_S=60
 NPREFIX=${BENCH_PREFIXES:-1000000}
 IDLE_S=${BENCH_IDLE_S:-20}
 RAW=$WORK/raw.tsv

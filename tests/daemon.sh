@@ -24,7 +24,9 @@ daemon_start() {
 		--state "$WORK/state" --user root \
 		"$@" >>"$WORK/daemon.log" 2>&1 &
 	DAEMON_PID=$!
-	for i in $(seq 100); do
+	# DAEMON_WAIT_S: how long a start may take (a bench's million
+	# prefixes take longer than the tests' few).
+	for i in $(seq $(( ${DAEMON_WAIT_S:-5} * 20 ))); do
 		grep -q 'ready' "$WORK/daemon.log" && return 0
 		kill -0 "$DAEMON_PID" 2>/dev/null || break
 		sleep 0.05

@@ -90,6 +90,8 @@ if daemon_start "$WORK/policy.yaml"; then
 		"import json,sys; [json.loads(l) for l in open(sys.argv[1])]" "$WORK/blocks.jsonl"
 
 	PC="$TOP/portcullis --control $WORK/control.sock"
+	check "the pid file beside the control socket names the daemon" \
+		test "$(cat "$WORK/portcullisd.pid" 2>/dev/null)" = "$DAEMON_PID"
 	out=$($PC stats 2>&1)
 	check "stats: every verdict counted (relays and non-subscribers never queued)" \
 		grep -qF "verdicts:     6 accept, 0 drop, 3 reject" <<<"$out"
