@@ -54,6 +54,11 @@ int rules_chain_check(const char *c, char *err, size_t errlen);
  * (RULES_PREFIX_MAX). Returns 0, or -1 if malformed. */
 int rules_prefix_canon(const char *s, int family, char *out, size_t outlen);
 
+/* Order of elements: family, address, length (qsort, bsearch). */
+int rules_elem_cmp(const void *a, const void *b);
+/* "addr[/len]" of a family into e (no timeout). Returns 0, or -1. */
+int rules_elem_parse(const char *s, bool v6, struct rules_elem *e);
+
 /* e as "addr/len" into buf (RULES_PREFIX_MAX). */
 const char *rules_elem_format(const struct rules_elem *e, char *buf,
 			      size_t len);
@@ -103,6 +108,8 @@ void rules_ipt_jumps(struct out *o, const char *chain, int family);
  * (rules_canary.c), as ipset's text. */
 const char *rules_canary_text(bool v6);
 
+/* ipset: the most elements a set made for this many may take. */
+size_t rules_ipset_maxelem(size_t elements);
 /* ipset: the create line of a set (without the command word). */
 void rules_ipset_create(struct out *o, const char *name, bool v6,
 			bool quarantine, size_t elements);

@@ -19,11 +19,16 @@ static size_t hashsize(size_t n)
 	return h;
 }
 
+size_t rules_ipset_maxelem(size_t elements)
+{
+	return elements * 2 > IPSET_MAXELEM_MIN ? elements * 2
+						: IPSET_MAXELEM_MIN;
+}
+
 void rules_ipset_create(struct out *o, const char *name, bool v6,
 			bool quarantine, size_t elements)
 {
-	size_t max = elements * 2 > IPSET_MAXELEM_MIN ? elements * 2
-						      : IPSET_MAXELEM_MIN;
+	size_t max = rules_ipset_maxelem(elements);
 
 	/* Quarantined IPv4 sources are addresses, IPv6 ones prefixes. */
 	outf(o, "%s %s family %s hashsize %zu maxelem %zu timeout 0%s\n",

@@ -13,20 +13,27 @@
 #define WAIT_ARG	"--wait=5"	/* for the xtables lock (legacy) */
 #define VERIFY_SLACK_S	2		/* kernel timeouts are not to the ms */
 
-/* A set as the last fill left it: its elements' ends, to tell how many
- * must still be there at a later time. */
+/* An element as the kernel holds it: when its timeout ends. */
+struct qelem {
+	struct rules_elem e;
+	int64_t until;			/* UNIX seconds; 0: never */
+};
+
+/* A set as the last fill left it: its elements (sorted, the canary
+ * aside), to send only what changed next time, and their ends, to tell
+ * how many must still be there at a later time. */
 struct set_expect {
 	char name[RULES_NAME_MAX];
 	bool v6;
+	struct qelem *elems;
+	size_t nelems;
+	size_t maxelem;			/* as it was made */
+	bool lost;			/* the check found it changed: what it
+					 * holds is unknown, the next fill
+					 * makes it anew */
 	size_t perm;			/* elements that never time out */
 	int64_t *ends;			/* UNIX seconds, ascending */
 	size_t nends;
-};
-
-/* A quarantine element as the kernel holds it. */
-struct qelem {
-	struct rules_elem e;
-	int64_t until;			/* UNIX seconds */
 };
 
 struct rules_kernel {

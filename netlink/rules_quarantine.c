@@ -11,17 +11,6 @@
 
 /* --- quarantine ------------------------------------------------------ */
 
-static int cmp_elem(const void *a, const void *b)
-{
-	const struct rules_elem *x = a, *y = b;
-	int c = (int)x->v6 - (int)y->v6;
-
-	if (c)
-		return c;
-	c = memcmp(x->addr, y->addr, sizeof(x->addr));
-	return c ? c : (int)x->len - (int)y->len;
-}
-
 static const char *qelem_text(const struct rules_elem *e, char *buf,
 			      size_t len)
 {
@@ -56,12 +45,12 @@ int rules_quarantine_sync(struct rules_kernel *k, const struct rules_elem *q,
 			want[i].e.timeout = 1;
 		want[i].until = now + want[i].e.timeout;
 	}
-	qsort(want, n, sizeof(*want), cmp_elem);
+	qsort(want, n, sizeof(*want), rules_elem_cmp);
 	/* Merge the two sorted lists: what is new or moved is added, what
 	 * went is deleted (ipset -exist: either may already be so). */
 	for (i = j = 0; i < n || j < k->nq;) {
 		int c = i == n ? 1 : j == k->nq ? -1 :
-			cmp_elem(&want[i].e, &k->q[j].e);
+			rules_elem_cmp(&want[i].e, &k->q[j].e);
 
 		if (c > 0) {
 			change = true;

@@ -134,6 +134,34 @@ int rules_prefix_canon(const char *s, int family, char *out, size_t outlen)
 	return 0;
 }
 
+int rules_elem_cmp(const void *a, const void *b)
+{
+	const struct rules_elem *x = a, *y = b;
+	int c = (int)x->v6 - (int)y->v6;
+
+	if (c)
+		return c;
+	c = memcmp(x->addr, y->addr, sizeof(x->addr));
+	return c ? c : (int)x->len - (int)y->len;
+}
+
+int rules_elem_parse(const char *s, bool v6, struct rules_elem *e)
+{
+	char canon[RULES_PREFIX_MAX], *slash;
+
+	memset(e, 0, sizeof(*e));
+	if (rules_prefix_canon(s, v6 ? AF_INET6 : AF_INET, canon,
+			       sizeof(canon)) < 0)
+		return -1;
+	slash = strchr(canon, '/');
+	*slash = '\0';
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, canon, e->addr) != 1)
+		return -1;
+	e->len = (uint8_t)atoi(slash + 1);
+	e->v6 = v6;
+	return 0;
+}
+
 const char *rules_elem_format(const struct rules_elem *e, char *buf,
 			      size_t len)
 {

@@ -141,6 +141,7 @@ static int verify_sets(struct rules_kernel *k, int64_t now, char *what,
 					   "elements, %zu expected", name,
 					   have, want);
 				k->sets_filled = false;
+				k->sets[i].lost = true;
 				ret = 1;
 			}
 		}
@@ -177,6 +178,8 @@ static int verify_sets(struct rules_kernel *k, int64_t now, char *what,
 					i == k->nsets + 1);
 		errbuf_set(what, whatlen, "set %s is gone", q);
 		k->sets_filled = false;
+		if (i < k->nsets)
+			k->sets[i].lost = true;
 		k->nq = 0;
 		ret = 1;
 	}
@@ -216,6 +219,8 @@ static int verify_canaries(struct rules_kernel *k, char *what, size_t whatlen)
 			errbuf_set(what, whatlen, "set %s was emptied or "
 				   "removed", q);
 			k->sets_filled = false;
+			if (i < k->nsets)
+				k->sets[i].lost = true;
 			if (i >= k->nsets)
 				k->nq = 0;	/* the next sync adds all */
 			ret = 1;

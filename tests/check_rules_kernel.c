@@ -893,6 +893,45 @@ START_TEST(test_flushed_set_is_found_and_filled_again)
 }
 END_TEST
 
+/* A second fill of a set the kernel still holds sends what changed: a
+ * new entry added, one gone deleted, a new lifetime re-added, the rest
+ * left as they were (an element the test put in by hand survives: no
+ * swap took the set away). */
+START_TEST(test_changed_entries_are_updated_in_place)
+{
+	struct rules_entry e[5];
+	struct rules_desc d = sample();
+	struct rules_kernel *k;
+
+	if (!private_netns())
+		return;
+	memcpy(e, sample_entries, sizeof(sample_entries));
+	e[4] = (struct rules_entry){ { { 100, 64, 13, 0 }, 28, false, 0 },
+				     1, 1 };
+	d.entries = e;
+	d.nentries = 5;
+	k = kernel_new(RULES_IPTABLES);
+	install_ok(k, &d);
+	ck_assert_int_eq(members("PORTCULLIS-4-1-1"), 2);
+	sh_ok("ipset add PORTCULLIS-4-1-1 100.64.99.0/24");
+	/* 100.64.13.0/28 goes, 100.64.14.0/28 comes, 100.64.12.0/28 lives
+	 * two hours now. */
+	e[4].e.addr[2] = 14;
+	e[2].e.timeout = 7200;
+	install_ok(k, &d);
+	ck_assert_int_eq(members("PORTCULLIS-4-1-1"), 3);
+	ck_assert_int_eq(elem_timeout("PORTCULLIS-4-1-1", "100.64.13.0/28"),
+			 -1);
+	ck_assert_int_ge(elem_timeout("PORTCULLIS-4-1-1", "100.64.14.0/28"),
+			 0);
+	ck_assert_int_ge(elem_timeout("PORTCULLIS-4-1-1", "100.64.12.0/28"),
+			 7100);
+	ck_assert_int_ge(elem_timeout("PORTCULLIS-4-1-1", "100.64.99.0/24"),
+			 0);
+	rules_kernel_free(k);
+}
+END_TEST
+
 /* Past RULES_AGG_RULES_MAX aggregates the queue and fragment rules match
  * a set of them: a SYN is one lookup, and a flushed set is found. */
 START_TEST(test_many_aggregates_go_into_a_set)
@@ -1226,6 +1265,7 @@ Suite *rules_kernel_suite(void)
 	tcase_add_test(ipt, test_flushed_set_is_found_and_filled_again);
 	tcase_add_test(ipt, test_element_taken_from_a_set_is_found_by_a_full_check);
 	tcase_add_test(ipt, test_many_aggregates_go_into_a_set);
+	tcase_add_test(ipt, test_changed_entries_are_updated_in_place);
 	tcase_add_test(ipt, test_quarantine_sets_follow_the_list);
 	tcase_add_test(ipt, test_flushed_quarantine_set_is_found_and_filled_again);
 	suite_add_tcase(s, ipt);
