@@ -140,7 +140,7 @@ for line in open(sys.argv[1]):
     v, m, x = line.rstrip("\n").split("\t")
     vals[(v, m)].append(float(x))
 metrics = [("start_s", "start to ready, s"), ("reload_same_s", "reload, sets unchanged, s"),
-           ("except_add_s", "except add (sets refilled), s"), ("stop_s", "clean stop, s"),
+           ("except_add_s", "except add (sets updated), s"), ("stop_s", "clean stop, s"),
            ("elements", "set elements"), ("set_mib", "ipset memory, MiB"),
            ("slab_mib", "slab growth, MiB"), ("idle_cpu_ms_per_s", "idle CPU, ms per s"),
            ("idle_cpu_norules", "idle CPU with --no-rules, ms/s")]
