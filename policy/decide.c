@@ -71,6 +71,18 @@ static int32_t lookup_profile(const struct policy *p,
 	return id < 0 ? -1 : id + (int32_t)table_count(p->v4);
 }
 
+void policy_decide_quarantined(const struct policy *p,
+			       const struct policy_flow *flow,
+			       struct policy_decision *d)
+{
+	if (p->detection.profile < 0)
+		return;
+	d->profile = p->detection.profile;
+	d->action = policy_profile_action(p, d->profile, flow->dport, NULL);
+	d->reason = POLICY_REASON_QUARANTINE;
+	d->verdict = p->mode == POLICY_MODE_MONITOR ? POLICY_ACCEPT : d->action;
+}
+
 /* The decision for a flow from a subscriber source (entry id, with its
  * profile), or from none (id -1). */
 static void judge(const struct policy *p, const struct policy_flow *flow,
@@ -85,11 +97,8 @@ static void judge(const struct policy *p, const struct policy_flow *flow,
 		goto out;
 	}
 	if (quarantined && p->detection.profile >= 0) {
-		d->profile = p->detection.profile;
-		d->action = policy_profile_action(p, d->profile, flow->dport,
-						  NULL);
-		d->reason = POLICY_REASON_QUARANTINE;
-		goto out;
+		policy_decide_quarantined(p, flow, d);
+		return;
 	}
 	d->profile = profile;
 	d->action = policy_profile_action(p, d->profile, flow->dport, &listed);

@@ -177,6 +177,19 @@ void policy_decide(const struct policy *p, const struct policy_flow *flow,
 		   int64_t now, bool quarantined, struct policy_decision *d);
 
 /*
+ * Decision rule 3 (DESIGN.md), the one place it is made: flow's source is
+ * quarantined, so the detection profile decides its port. d, a decision
+ * policy_decide() made for a subscriber source, is rewritten (profile,
+ * action, reason, verdict); nothing changes when the policy names no
+ * detection profile. policy_decide(..., true, ...) calls it; so do the
+ * daemon's stats, which learn of a quarantine on the verdict path, and the
+ * kernel fallback's description. Allocates nothing.
+ */
+void policy_decide_quarantined(const struct policy *p,
+			       const struct policy_flow *flow,
+			       struct policy_decision *d);
+
+/*
  * policy_decide(flows[i], now, not quarantined, d[i]) for i < n, the
  * lookups interleaved so that their cache misses overlap: what a burst
  * of queued SYNs costs is then nearer one miss than n.

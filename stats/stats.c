@@ -215,21 +215,6 @@ static void push_all(struct stats *st, unsigned producer,
 		blocklog_push(st->bl, producer, &eb->ev[i]);
 }
 
-static void quarantine_decide(const struct policy *p,
-			      const struct policy_flow *f,
-			      struct policy_decision *d)
-{
-	int profile = policy_detection(p)->profile;
-
-	if (profile < 0)
-		return;
-	d->profile = profile;
-	d->action = policy_profile_action(p, profile, f->dport, NULL);
-	d->reason = POLICY_REASON_QUARANTINE;
-	d->verdict = policy_mode(p) == POLICY_MODE_MONITOR ? POLICY_ACCEPT
-							    : d->action;
-}
-
 /* Prefixes fit (at most 43 bytes); a long profile name is cut. */
 static void copy_str(char *dst, size_t len, const char *src)
 {
@@ -327,8 +312,9 @@ void stats_syn(struct stats *st, unsigned thread, const struct policy *p,
 		if (r)
 			stats_detect(st, sh, r, now, dh, &eb);
 	}
+	/* Learnt here, on the verdict path: rule 3 is policy's to apply. */
 	if (p && r && (r->flags & REC_QUAR))
-		quarantine_decide(p, f, d);
+		policy_decide_quarantined(p, f, d);
 	sh->c.by_action[d->action]++;
 	if (d->action != POLICY_ACCEPT) {
 		s->blocked = sat_inc(s->blocked);
