@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "common/errbuf.h"
@@ -63,6 +64,40 @@ static char *slurp(int fd)
 	return buf;
 }
 
+/*
+ * argv[0] found in PATH as execvp would find it, into path (len bytes), or
+ * -1 with ENOENT. Looked up here rather than left to posix_spawnp so that
+ * a missing tool is told as such, and not as whatever the child's failed
+ * exec turned into (exit 127, or under valgrind exit 1 with no message).
+ */
+static int find_tool(const char *name, char *path, size_t len)
+{
+	const char *dirs = getenv("PATH"), *p, *end;
+	struct stat st;
+
+	if (strchr(name, '/')) {
+		snprintf(path, len, "%s", name);
+		return 0;
+	}
+	if (!dirs || !*dirs)
+		dirs = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
+		       "/sbin:/bin";
+	for (p = dirs; *p; p = *end ? end + 1 : end) {
+		int n;
+
+		end = strchrnul(p, ':');
+		n = snprintf(path, len, "%.*s/%s", (int)(end - p),
+			     end == p ? "." : p, name);
+		if (n < 0 || (size_t)n >= len)
+			continue;
+		if (!stat(path, &st) && S_ISREG(st.st_mode) &&
+		    !access(path, X_OK))
+			return 0;
+	}
+	errno = ENOENT;
+	return -1;
+}
+
 /* One line for a log: trailing newlines go, inner ones become ';'. */
 static void one_line(char *msg)
 {
@@ -80,11 +115,16 @@ int spawn_run(char *const argv[], const char *in, size_t inlen, char **out,
 {
 	posix_spawn_file_actions_t fa;
 	int ifd, ofd = -1, efd = -1, status, rc, ret = -1;
-	char *msg = NULL;
+	char *msg = NULL, path[4096];
 	pid_t pid;
 
 	if (out)
 		*out = NULL;
+	if (find_tool(argv[0], path, sizeof(path)) < 0) {
+		errbuf_set(err, errlen, "%s: not found in PATH (%s)", argv[0],
+			   getenv("PATH") ? getenv("PATH") : "unset");
+		return -1;
+	}
 	ifd = memfd_with("portcullis-in", in ? in : "", in ? inlen : 0);
 	if (ifd >= 0)
 		ofd = memfd_create("portcullis-out", MFD_CLOEXEC);
@@ -98,7 +138,7 @@ int spawn_run(char *const argv[], const char *in, size_t inlen, char **out,
 	posix_spawn_file_actions_adddup2(&fa, ifd, STDIN_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, ofd, STDOUT_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, efd, STDERR_FILENO);
-	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc) {
 		errno = rc;

@@ -13,8 +13,9 @@
  * Run argv (argv[0] searched in PATH) with in[0 .. inlen) as standard
  * input. With out, its standard output is returned there (malloc'd,
  * NUL-terminated; caller frees). Returns 0 if it exited 0; else -1 with
- * errno (EPROTO: it ran and failed) and, in err (errlen bytes), "argv[0]
- * failed (exit N): its standard error" on one line.
+ * errno (ENOENT: "argv[0]: not found in PATH (…)"; EPROTO: it ran and
+ * failed, "argv[0] failed (exit N): its standard error") and the message,
+ * on one line, in err (errlen bytes).
  */
 int spawn_run(char *const argv[], const char *in, size_t inlen, char **out,
 	      char *err, size_t errlen);

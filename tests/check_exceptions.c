@@ -577,15 +577,13 @@ START_TEST(test_fifo_or_link_as_state_file_is_refused_at_once)
 	char path[300], target[300], msg[400];
 	struct policy_errors errs = { 0 };
 	struct policy_exception *out;
-	struct timespec t0, t1;
 	size_t n;
 
+	/* Opened for reading, a FIFO with no writer would block: the test's
+	 * timeout is what catches that. */
 	snprintf(path, sizeof(path), "%s/exceptions.yaml", dir);
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ck_assert_int_eq(policy_exceptions_load(path, &out, &n, &errs), -1);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 2);
 	ck_assert_uint_eq(errs.count, 1);
 	snprintf(msg, sizeof(msg), "%s: cannot read: a FIFO; the state file "
 		 "must be a regular file", path);
