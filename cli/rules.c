@@ -10,9 +10,10 @@
 #include <time.h>
 
 #include "cli/cli.h"
-#include "filter/ruleset.h"
+#include "netlink/rules.h"
+#include "policy/ruleset.h"
 
-static int print_iptables(const struct ruleset *rs, int family)
+static int print_iptables(const struct policy_ruleset *rs, int family)
 {
 	char err[256];
 
@@ -25,7 +26,7 @@ static int print_iptables(const struct ruleset *rs, int family)
 	return 0;
 }
 
-static int print_sets(const struct ruleset *rs)
+static int print_sets(const struct policy_ruleset *rs)
 {
 	char err[256];
 
@@ -68,7 +69,7 @@ static int run_rules(const struct cli_cmd *c, const struct cli_req *r,
 	int family = 0, o, ret = 1;
 	bool sets = false, remove = false;
 	struct cli_args a;
-	struct ruleset rs;
+	struct policy_ruleset rs;
 	struct policy *p;
 	unsigned long queues = 1;
 	char err[256], *end;
@@ -126,7 +127,7 @@ static int run_rules(const struct cli_cmd *c, const struct cli_req *r,
 	p = cli_load_policy(a.operands[0]);
 	if (!p)
 		return 1;
-	if (ruleset_build(&rs, p, (unsigned)queues, time(NULL)) < 0) {
+	if (policy_ruleset_build(&rs, p, (unsigned)queues, time(NULL)) < 0) {
 		perror("portcullis: ruleset");
 		goto out;
 	}
@@ -145,7 +146,7 @@ static int run_rules(const struct cli_cmd *c, const struct cli_req *r,
 		if (family != AF_INET)
 			ret |= print_iptables(&rs, AF_INET6);
 	}
-	ruleset_free(&rs);
+	policy_ruleset_free(&rs);
 out:
 	policy_free(p);
 	return ret;

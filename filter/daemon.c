@@ -35,7 +35,7 @@ struct policy *daemon_load(const char *path,
 
 /* Wait until no verdict thread still reads old: each holds the policy
  * only for one burst, so this takes at most a burst's time. */
-static void wait_unused(struct daemon *d, const struct gen *old)
+static void wait_unused(struct daemon *d, const struct generation *old)
 {
 	const struct timespec nap = { 0, 100 * 1000 };
 
@@ -45,7 +45,7 @@ static void wait_unused(struct daemon *d, const struct gen *old)
 }
 
 /* Put rs in the kernel; errors to the log and errs. */
-static int install(struct daemon *d, const struct ruleset *rs,
+static int install(struct daemon *d, const struct policy_ruleset *rs,
 		   struct strbuf *errs)
 {
 	char err[512];
@@ -61,23 +61,23 @@ static int install(struct daemon *d, const struct ruleset *rs,
 int daemon_rebuild(struct daemon *d, const struct policy_exception *ex,
 		   size_t nex, struct strbuf *errs)
 {
-	struct ruleset next = { 0 }, both = { 0 };
+	struct policy_ruleset next = { 0 }, both = { 0 };
 	struct policy *p;
 	bool change;
 
 	p = daemon_load(d->opts.policy_path, ex, nex, errs);
 	if (!p)
 		goto fail;
-	if (ruleset_build(&next, p, d->opts.queues, time(NULL)) < 0) {
+	if (policy_ruleset_build(&next, p, d->opts.queues, time(NULL)) < 0) {
 		strbuf_printf(errs, "out of memory\n");
 		goto fail;
 	}
 	/* What the kernel holds is checked, not assumed: a flushed FORWARD
 	 * is put back before anything else. */
 	kernel_check(d, true, errs);
-	change = d->kernel && !ruleset_equal(&next, &d->rules);
+	change = d->kernel && !policy_ruleset_equal(&next, &d->rules);
 	/* Both policies' SYNs queue while the pointer swaps. */
-	if (change && (ruleset_union(&both, &d->rules, &next) < 0 ||
+	if (change && (policy_ruleset_union(&both, &d->rules, &next) < 0 ||
 		       install(d, &both, errs) < 0))
 		goto fail;
 	if (daemon_swap(d, p) < 0) {
@@ -97,7 +97,7 @@ int daemon_rebuild(struct daemon *d, const struct policy_exception *ex,
 			  "new" : "old");
 		d->rules_stale = true;
 	}
-	ruleset_free(&d->rules);
+	policy_ruleset_free(&d->rules);
 	d->rules = next;
 	{
 		struct stats_config sc = { 0 };
@@ -109,7 +109,7 @@ int daemon_rebuild(struct daemon *d, const struct policy_exception *ex,
 			log_warnx("detection settings of the new policy "
 				  "refused; the old ones stay");
 	}
-	ruleset_free(&both);
+	policy_ruleset_free(&both);
 	log_syslog(policy_log_config(p)->syslog);
 	d->loads++;
 	d->loaded = time(NULL);
@@ -121,8 +121,8 @@ int daemon_rebuild(struct daemon *d, const struct policy_exception *ex,
 	return 0;
 fail:
 	policy_free(p);
-	ruleset_free(&next);
-	ruleset_free(&both);
+	policy_ruleset_free(&next);
+	policy_ruleset_free(&both);
 	d->load_failures++;
 	return -1;
 }
@@ -159,27 +159,27 @@ void daemon_totals(struct daemon *d, struct daemon_totals *t)
 
 const struct policy *daemon_policy(struct daemon *d)
 {
-	return atomic_load(&d->gen)->p;
+	return atomic_load(&d->generation)->p;
 }
 
 int daemon_swap(struct daemon *d, struct policy *p)
 {
-	struct gen *g = gen_new(p, d->nworkers), *old;
+	struct generation *g = generation_new(p, d->nworkers), *old;
 
 	if (!g) {
 		policy_free(p);
 		return -1;
 	}
-	old = atomic_exchange(&d->gen, g);
+	old = atomic_exchange(&d->generation, g);
 	if (!old)
 		return 0;
 	wait_unused(d, old);
-	pthread_mutex_lock(&d->gen_lock);
-	if (gen_fold(old, &d->retired) < 0)
+	pthread_mutex_lock(&d->generation_lock);
+	if (generation_fold(old, &d->retired) < 0)
 		log_warnx("metrics: out of memory; counts of the old policy "
 			  "are lost");
-	gen_free(old);
-	pthread_mutex_unlock(&d->gen_lock);
+	generation_free(old);
+	pthread_mutex_unlock(&d->generation_lock);
 	return 0;
 }
 

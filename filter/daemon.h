@@ -14,11 +14,12 @@
 #include <stdint.h>
 
 #include "common/strbuf.h"
-#include "filter/gen.h"
+#include "filter/generation.h"
 #include "filter/parse.h"
-#include "filter/ruleset.h"
 #include "netlink/queue.h"
+#include "netlink/rules.h"
 #include "policy/policy.h"
+#include "policy/ruleset.h"
 #include "stats/blocklog.h"
 #include "stats/stats.h"
 
@@ -47,8 +48,8 @@ struct worker {
 	/* The generation this thread is using right now (NULL between
 	 * bursts): a hazard pointer, so a reload frees the old policy only
 	 * when no thread still reads it. */
-	_Atomic(struct gen *) in_use;
-	struct gen *gen;		/* this burst's generation */
+	_Atomic(struct generation *) in_use;
+	struct generation *generation;	/* this burst's generation */
 	const struct policy *cur;	/* and its policy */
 	int64_t now_ms;			/* this burst's clock */
 
@@ -87,14 +88,16 @@ struct daemon_opts {
 
 struct daemon {
 	struct daemon_opts opts;
-	_Atomic(struct gen *) gen;	/* the running policy and counts */
-	pthread_mutex_t gen_lock;	/* readers off the SYN path (metrics)
-					 * against the free of a retired one */
-	struct gen_totals retired;	/* counts of retired generations */
+	/* The running policy and its counts. */
+	_Atomic(struct generation *) generation;
+	/* Readers off the SYN path (metrics) against the free of a retired
+	 * generation. */
+	pthread_mutex_t generation_lock;
+	struct generation_totals retired; /* counts of retired generations */
 	struct blocklog *blocklog;
 	struct stats *stats;		/* per subscriber: counts, detection,
 					 * quarantine, block lines */
-	struct ruleset rules;
+	struct policy_ruleset rules;
 	struct rules_kernel *kernel;	/* NULL: --no-rules, or not yet in */
 	atomic_uint_fast64_t rules_restored;	/* put back by the check */
 	bool rules_broken;		/* the last check found damage it
@@ -134,7 +137,7 @@ struct policy *daemon_load(const char *path,
 
 /*
  * Load the policy file with exceptions ex[0 .. nex) and swap it in, the
- * kernel ruleset updated around the swap (see ruleset_union). On failure
+ * kernel ruleset updated around the swap (see policy_ruleset_union). On failure
  * nothing changes and the errors are appended to errs. Returns 0 or -1.
  */
 int daemon_rebuild(struct daemon *d, const struct policy_exception *ex,

@@ -46,7 +46,7 @@ int kernel_start(struct daemon *d, const struct policy *p)
 	int64_t now = time(NULL);
 	char err[1024];
 
-	if (ruleset_build(&d->rules, p, d->opts.queues, now) < 0) {
+	if (policy_ruleset_build(&d->rules, p, d->opts.queues, now) < 0) {
 		log_warn("ruleset");
 		return -1;
 	}
@@ -155,11 +155,11 @@ int kernel_check(struct daemon *d, bool full, struct strbuf *errs)
 	if (rules_refill_due(d->kernel, time(NULL))) {
 		/* Entries longer than the kernel's longest timeout: their
 		 * elements are renewed before they run out. */
-		struct ruleset next;
+		struct policy_ruleset next;
 
-		if (ruleset_build(&next, daemon_policy(d), d->opts.queues,
-				  time(NULL)) == 0) {
-			ruleset_free(&d->rules);
+		if (policy_ruleset_build(&next, daemon_policy(d),
+					 d->opts.queues, time(NULL)) == 0) {
+			policy_ruleset_free(&d->rules);
 			d->rules = next;
 			d->rules_stale = true;
 		}

@@ -409,7 +409,7 @@ int main(int argc, char **argv)
 		free(d.ex);
 		return 1;
 	}
-	pthread_mutex_init(&d.gen_lock, NULL);
+	pthread_mutex_init(&d.generation_lock, NULL);
 	d.nworkers = 2 * d.opts.queues;
 	if (daemon_swap(&d, p) < 0)
 		fatal("policy");
@@ -520,9 +520,9 @@ out:
 	}
 	stats_close(d.stats);
 	blocklog_close(d.blocklog);
-	ruleset_free(&d.rules);
+	policy_ruleset_free(&d.rules);
 	free(d.ex);
-	gen_free(atomic_load(&d.gen));
-	gen_totals_free(&d.retired);
+	generation_free(atomic_load(&d.generation));
+	generation_totals_free(&d.retired);
 	return ret;
 }

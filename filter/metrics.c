@@ -110,9 +110,9 @@ void metrics_text(struct daemon *d, struct strbuf *o)
 	struct blocklog_counters bc = { 0 };
 	struct daemon_totals t;
 
-	pthread_mutex_lock(&d->gen_lock);
-	gen_metrics(atomic_load(&d->gen), &d->retired, o);
-	pthread_mutex_unlock(&d->gen_lock);
+	pthread_mutex_lock(&d->generation_lock);
+	generation_metrics(atomic_load(&d->generation), &d->retired, o);
+	pthread_mutex_unlock(&d->generation_lock);
 	daemon_totals(d, &t);
 	strbuf_printf(o, "# HELP portcullis_not_judged_total Packets "
 		      "accepted without a decision, by why.\n# TYPE "

@@ -28,13 +28,13 @@ static int64_t clock_ms(void)
  * between our load and our store. */
 static void burst_begin(struct worker *w)
 {
-	struct gen *g;
+	struct generation *g;
 
 	do {
-		g = atomic_load(&w->d->gen);
+		g = atomic_load(&w->d->generation);
 		atomic_store(&w->in_use, g);
-	} while (g != atomic_load(&w->d->gen));
-	w->gen = g;
+	} while (g != atomic_load(&w->d->generation));
+	w->generation = g;
 	w->cur = g->p;
 	w->now_ms = clock_ms();
 }
@@ -45,7 +45,7 @@ static void burst_end(struct worker *w)
 	w->nlook = 0;
 	w->next = 0;
 	w->cur = NULL;
-	w->gen = NULL;
+	w->generation = NULL;
 	atomic_store(&w->in_use, NULL);
 }
 
@@ -61,14 +61,14 @@ static void account(struct worker *w, const struct policy_flow *f,
 /* A fail-closed queue's SYN we cannot read whole: the addresses are
  * known, the port is not, but the kernel only queues here ports some
  * profile blocks. Drop it when the source's profile blocks one of them
- * (see struct gen). */
+ * (see struct generation). */
 static bool unreadable_blocks(struct worker *w, struct parse_syn *syn,
 			     struct policy_decision *dec)
 {
 	syn->flow.dport = 0;
 	policy_decide(w->cur, &syn->flow, w->now_ms / 1000, false, dec);
 	if (dec->entry < 0 || dec->profile < 0 ||
-	    !w->gen->blocks_closed[dec->profile])
+	    !w->generation->blocks_closed[dec->profile])
 		return false;
 	dec->action = POLICY_DROP;
 	if (policy_mode(w->cur) != POLICY_MODE_MONITOR)
@@ -142,7 +142,7 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 			policy_decide(w->cur, &syn.flow, w->now_ms / 1000,
 				      false, &dec);
 	}
-	gen_counter_bump(&w->parse[st]);
+	generation_counter_bump(&w->parse[st]);
 	if (st != PARSE_SYN) {
 		/* The kernel queues only subscriber SYNs to named ports, so
 		 * on a fail-closed queue anything that does not parse as a
@@ -157,8 +157,9 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 		if (w->fail_closed && syn.family &&
 		    unreadable_blocks(w, &syn, &dec)) {
 			account(w, &syn.flow, &dec);
-			gen_count(w->gen, w->index, dec.action, dec.profile, 0);
-			gen_counter_bump(&w->verdicts[dec.verdict]);
+			generation_count(w->generation, w->index, dec.action,
+					 dec.profile, 0);
+			generation_counter_bump(&w->verdicts[dec.verdict]);
 			queue_verdict(q, pkt->id, dec.verdict == POLICY_ACCEPT ?
 				      QUEUE_ACCEPT : QUEUE_DROP, 0);
 			return;
@@ -176,11 +177,12 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 		break;
 	case POLICY_REJECT:
 		v = QUEUE_REPEAT;
-		mark = (pkt->mark & ~RULESET_REJECT_MARK) | RULESET_REJECT_MARK;
+		mark = (pkt->mark & ~RULES_REJECT_MARK) | RULES_REJECT_MARK;
 		break;
 	}
-	gen_counter_bump(&w->verdicts[dec.verdict]);
-	gen_count(w->gen, w->index, dec.action, dec.profile, syn.flow.dport);
+	generation_counter_bump(&w->verdicts[dec.verdict]);
+	generation_count(w->generation, w->index, dec.action, dec.profile,
+			 syn.flow.dport);
 	if (queue_verdict(q, pkt->id, v, mark) < 0)
 		log_debug("queue %u: verdict for %u: %s", queue_num(q),
 			  pkt->id, strerror(errno));

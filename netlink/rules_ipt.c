@@ -229,7 +229,7 @@ static void fallback_rules(struct out *o, const struct rules_desc *d,
 
 	if (d->monitor)
 		return;
-	if (d->quarantine_profile >= 0) {
+	if (d->quarantine) {
 		rules_qset_name(name, sizeof(name), c, v6);
 		outf(o, "-A %s-FB -m set --match-set %s src -j %s-QP\n", c,
 		     name, c);
@@ -278,11 +278,11 @@ static void fallback_rules(struct out *o, const struct rules_desc *d,
 		profile_chain(o, pk, d, &d->profiles[k], true, true);
 	}
 	rules_layers_free(&l);
-	if (d->quarantine_profile >= 0) {
+	if (d->quarantine) {
 		char qp[64];
 
 		snprintf(qp, sizeof(qp), "%s-QP", c);
-		profile_chain(o, qp, d, &d->profiles[d->quarantine_profile],
+		profile_chain(o, qp, d, d->quarantine,
 			      true, d->all_ports);
 	}
 }

@@ -119,9 +119,9 @@ static void fallback_chains(struct out *o, const struct rules_desc *d,
 	     "\t}\n");
 	outf(o, "\tchain fallback {\n");
 	if (!d->monitor) {
-		if (d->quarantine_profile >= 0 && d->nv4)
+		if (d->quarantine && d->nv4)
 			outf(o, "\t\tip saddr @quarantine4 jump qp\n");
-		if (d->quarantine_profile >= 0 && d->nv6)
+		if (d->quarantine && d->nv6)
 			outf(o, "\t\tip6 saddr @quarantine6 jump qp\n");
 		if (d->all_ports)
 			outf(o, "\t\tjump fbc\n");
@@ -151,8 +151,8 @@ static void fallback_chains(struct out *o, const struct rules_desc *d,
 		snprintf(name, sizeof(name), "p%zu", k);
 		profile_chain(o, name, d, &d->profiles[k], true, true);
 	}
-	if (d->quarantine_profile >= 0)
-		profile_chain(o, "qp", d, &d->profiles[d->quarantine_profile],
+	if (d->quarantine)
+		profile_chain(o, "qp", d, d->quarantine,
 			      true, d->all_ports);
 }
 

@@ -315,6 +315,18 @@ static int check_ports(const struct rules_desc *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* Whether every action of profile p is one the fallback can write. */
+static bool profile_ok(const struct rules_desc *d,
+		       const struct rules_profile *p)
+{
+	if (p->other > RULES_REJECT || (d->nports && !p->action))
+		return false;
+	for (size_t j = 0; j < d->nports; j++)
+		if (p->action[j] > RULES_REJECT)
+			return false;
+	return true;
+}
+
 static int check_fallback(const struct rules_desc *d, char *err,
 			  size_t errlen)
 {
@@ -328,22 +340,15 @@ static int check_fallback(const struct rules_desc *d, char *err,
 			   d->nprofiles);
 		return -1;
 	}
-	for (size_t i = 0; i < d->nprofiles; i++) {
-		const struct rules_profile *p = &d->profiles[i];
-		bool bad = p->other > RULES_REJECT || (d->nports && !p->action);
-
-		for (size_t j = 0; !bad && j < d->nports; j++)
-			bad = p->action[j] > RULES_REJECT;
-		if (bad) {
+	for (size_t i = 0; i < d->nprofiles; i++)
+		if (!profile_ok(d, &d->profiles[i])) {
 			errbuf_set(err, errlen, "fallback profile %zu: an "
 				   "action is not accept, drop or reject", i);
 			return -1;
 		}
-	}
-	if (d->quarantine_profile >= 0 &&
-	    (size_t)d->quarantine_profile >= d->nprofiles) {
-		errbuf_set(err, errlen, "quarantine profile %d: only %zu "
-			   "profiles", d->quarantine_profile, d->nprofiles);
+	if (d->quarantine && !profile_ok(d, d->quarantine)) {
+		errbuf_set(err, errlen, "the quarantine's actions: one is "
+			   "not accept, drop or reject");
 		return -1;
 	}
 	for (size_t i = 0; i < d->nentries; i++) {

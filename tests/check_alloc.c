@@ -456,8 +456,8 @@ START_TEST(test_real_bursts_through_the_verdict_loop_allocate_nothing)
 	fx_open(&fx, 1);
 	d.opts.queues = 1;
 	d.stats = fx.st;
-	atomic_store(&d.gen, gen_new(fx.p, 1));
-	ck_assert_ptr_nonnull(atomic_load(&d.gen));
+	atomic_store(&d.generation, generation_new(fx.p, 1));
+	ck_assert_ptr_nonnull(atomic_load(&d.generation));
 	q = queue_open(QNUM, NULL, err, sizeof(err));
 	ck_assert_msg(q != NULL, "%s", err);
 	w.d = &d;
@@ -482,7 +482,7 @@ START_TEST(test_real_bursts_through_the_verdict_loop_allocate_nothing)
 		close(fds[i]);
 	queue_close(q);
 	/* The generation owns the policy now. */
-	gen_free(atomic_load(&d.gen));
+	generation_free(atomic_load(&d.generation));
 	fx.p = NULL;
 	fx_close(&fx);
 }
@@ -566,8 +566,8 @@ START_TEST(test_a_mixed_burst_gets_each_packet_its_own_verdict)
 	fx_open(&fx, 1);
 	d.opts.queues = 1;
 	d.stats = fx.st;
-	atomic_store(&d.gen, gen_new(fx.p, 1));
-	ck_assert_ptr_nonnull(atomic_load(&d.gen));
+	atomic_store(&d.generation, generation_new(fx.p, 1));
+	ck_assert_ptr_nonnull(atomic_load(&d.generation));
 	q = queue_open(QNUM, &cfg, err, sizeof(err));
 	ck_assert_msg(q != NULL, "%s", err);
 	w.d = &d;
@@ -610,7 +610,7 @@ START_TEST(test_a_mixed_burst_gets_each_packet_its_own_verdict)
 	for (int i = 0; i < 3; i++)
 		close(lfd[i]);
 	queue_close(q);
-	gen_free(atomic_load(&d.gen));
+	generation_free(atomic_load(&d.generation));
 	fx.p = NULL;
 	fx_close(&fx);
 }

@@ -349,7 +349,7 @@ START_TEST(test_more_than_fifteen_ports_are_split)
 	d.nports = 20;
 	d.nprofiles = 0;	/* no fallback: its actions follow the ports */
 	d.nentries = 0;
-	d.quarantine_profile = -1;
+	d.quarantine = NULL;
 	ck_assert_int_gt(rules_iptables_format(buf, sizeof(buf), &d, AF_INET,
 					       NULL, 0), 0);
 	ck_assert_ptr_nonnull(strstr(buf, "-m multiport --dports 1000,1001,"
@@ -620,7 +620,7 @@ END_TEST
 
 /* Without a closing default every port's action is written out, or a
  * quarantined SYN to an accepted port would fall to its entry. */
-START_TEST(test_quarantine_profile_names_every_port)
+START_TEST(test_quarantine_names_every_port)
 {
 	static const uint8_t mixed[] = { RULES_DROP, RULES_ACCEPT,
 					 RULES_REJECT };
@@ -631,13 +631,14 @@ START_TEST(test_quarantine_profile_names_every_port)
 	memcpy(p, sample_profiles, sizeof(p));
 	p[2].action = mixed;
 	d.profiles = p;
+	d.quarantine = &p[2];
 	ck_assert_int_gt(rules_iptables_format(buf, sizeof(buf), &d, AF_INET,
 					       NULL, 0), 0);
 	ck_assert_ptr_nonnull(strstr(buf, "-A PORTCULLIS-QP -p tcp --dport 587 "
 		"-j REJECT --reject-with tcp-reset\n-A PORTCULLIS-QP -p tcp "
 		"--dport 25 -j DROP\n-A PORTCULLIS-QP -p tcp --dport 465 -j "
 		"ACCEPT\nCOMMIT\n"));
-	d.quarantine_profile = -1;
+	d.quarantine = NULL;
 	ck_assert_int_gt(rules_iptables_format(buf, sizeof(buf), &d, AF_INET,
 					       NULL, 0), 0);
 	ck_assert_ptr_null(strstr(buf, "PORTCULLIS-q4"));
@@ -701,7 +702,7 @@ END_TEST
 START_TEST(test_bad_fallbacks_are_refused)
 {
 	static const uint8_t bad_action[] = { 7, RULES_ACCEPT, RULES_ACCEPT };
-	struct rules_profile p[3];
+	struct rules_profile p[3], q;
 	struct rules_entry e[4];
 	struct rules_desc d;
 
@@ -713,8 +714,10 @@ START_TEST(test_bad_fallbacks_are_refused)
 	p[2].other = 3;
 	d = sample(); d.profiles = p;
 	refused(&d, "fallback profile 2");
-	d = sample(); d.quarantine_profile = 3;
-	refused(&d, "quarantine profile 3");
+	q = sample_profiles[2];
+	q.other = 3;
+	d = sample(); d.quarantine = &q;
+	refused(&d, "the quarantine's actions");
 	d = sample(); d.profiles = NULL;
 	refused(&d, "no array");
 	memcpy(e, sample_entries, sizeof(e));
@@ -756,7 +759,7 @@ Suite *rules_suite(void)
 	tcase_add_test(text, test_fallback_takes_the_deepest_entry_first);
 	tcase_add_test(text, test_monitor_fallback_passes_everything);
 	tcase_add_test(text, test_all_ports_fallback_judges_every_other_port);
-	tcase_add_test(text, test_quarantine_profile_names_every_port);
+	tcase_add_test(text, test_quarantine_names_every_port);
 	tcase_add_test(text, test_profile_names_that_could_inject_are_left_out);
 	tcase_add_test(text, test_ipset_splits_a_zero_prefix);
 	tcase_add_test(text, test_bad_fallbacks_are_refused);

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * filter/ruleset.c: the kernel fallback it describes, run here by a small
+ * policy/ruleset.c: the kernel fallback it describes, run here by a small
  * simulator of netlink/rules' C-FB chains, judges every closed port as
  * policy_decide() does, now and as entries expire (fixed and random
  * policies); the entries it leaves out; element timeouts; the union of
- * two rulesets and ruleset_equal().
+ * two rulesets and policy_ruleset_equal().
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "filter/ruleset.h"
+#include "policy/ruleset.h"
 #include "policy/policy.h"
 #include "tests/suites.h"
 
@@ -176,6 +176,25 @@ static struct policy_flow flow_of(const struct policy_addr *src, uint16_t port)
 	return f;
 }
 
+/* A quarantined subscriber's SYN: the fallback's C-QP chain (d's
+ * quarantine) answers as policy_decide(..., quarantined) does. */
+static void agree_quarantined(const struct policy *p,
+			      const struct rules_desc *d,
+			      const struct policy_flow *f, int64_t t)
+{
+	struct policy_decision dec;
+	int i = port_index(d, f->dport);
+	enum rules_action got = i >= 0 ? d->quarantine->action[i] :
+					 d->quarantine->other;
+
+	policy_decide(p, f, t, true, &dec);
+	ck_assert_msg(got == (enum rules_action)dec.action,
+		      "quarantined, port %u: the fallback says %s, the "
+		      "policy %s", f->dport,
+		      policy_action_name((enum policy_action)got),
+		      policy_action_name(dec.action));
+}
+
 /* At t, the fallback judges src's SYNs to every closed port as the
  * policy does. */
 static void agree_at(const struct policy *p, const struct rules_desc *d,
@@ -195,6 +214,8 @@ static void agree_at(const struct policy *p, const struct rules_desc *d,
 		enum rules_action got = fb_action(d, &f, t, &k);
 
 		policy_decide(p, &f, t, false, &dec);
+		if (d->quarantine && dec.entry >= 0)
+			agree_quarantined(p, d, &f, t);
 		if (got == (enum rules_action)dec.action)
 			continue;
 		if (dec.entry >= 0)
@@ -531,19 +552,20 @@ START_TEST(test_example_policy_fallback_judges_port_25_as_the_policy)
 	/* Nine days before ACME's exception ends, so its expiry is seen. */
 	int64_t now = at("2027-02-20T00:00:00Z");
 	struct folder f;
-	struct ruleset rs;
+	struct policy_ruleset rs;
 	struct policy *p;
 	const struct rules_entry *e;
 
 	folder_open(&f);
 	folder_put(&f, "business.list", business_list);
 	p = load_ex(folder_put(&f, "policy.yaml", example), NULL, 0);
-	ck_assert_int_eq(ruleset_build(&rs, p, 2, now), 0);
+	ck_assert_int_eq(policy_ruleset_build(&rs, p, 2, now), 0);
 	agree_everywhere(p, &rs.desc);
 
 	ck_assert(!rs.desc.monitor);
 	ck_assert(!rs.desc.all_ports);
-	ck_assert_int_eq(rs.desc.quarantine_profile, 2);
+	ck_assert_ptr_nonnull(rs.desc.quarantine);
+	ck_assert_str_eq(rs.desc.quarantine->name, "quarantine");
 	/* Every live entry differs from the one around it; the bakery's
 	 * ended last June. */
 	ck_assert_uint_eq(rs.desc.nentries, 12);
@@ -579,7 +601,7 @@ START_TEST(test_example_policy_fallback_judges_port_25_as_the_policy)
 		ck_assert_int_eq(fb_action(&rs.desc, &fl, now, &k),
 				 RULES_ACCEPT);
 	}
-	ruleset_free(&rs);
+	policy_ruleset_free(&rs);
 	policy_free(p);
 	folder_close(&f);
 }
@@ -641,7 +663,7 @@ START_TEST(test_nested_entries_expire_in_the_kernel_as_in_the_policy)
 {
 	char *yaml = nested_yaml("enforce");
 	struct policy *p = load(yaml);
-	struct ruleset rs;
+	struct policy_ruleset rs;
 	const struct rules_desc *d = &rs.desc;
 	static const char *const left_out[] = {
 		"10.1.3.0/24",	/* biz2 decides 25 as biz, ends first */
@@ -652,7 +674,7 @@ START_TEST(test_nested_entries_expire_in_the_kernel_as_in_the_policy)
 		"2001:db8:1:2::/64",	/* ends before its parent */
 	};
 
-	ck_assert_int_eq(ruleset_build(&rs, p, 1, NOW), 0);
+	ck_assert_int_eq(policy_ruleset_build(&rs, p, 1, NOW), 0);
 	agree_everywhere(p, d);
 	ck_assert_uint_eq(d->nentries, 11);
 	for (size_t i = 0; i < sizeof(left_out) / sizeof(*left_out); i++)
@@ -679,7 +701,7 @@ START_TEST(test_nested_entries_expire_in_the_kernel_as_in_the_policy)
 	ck_assert_int_eq(fb_at(d, "10.3.0.17", 25, NOW + 60), RULES_DROP);
 	ck_assert_int_eq(fb_at(d, "10.3.0.17", 25, NOW + 100), RULES_REJECT);
 	ck_assert_int_eq(fb_at(d, "10.3.0.17", 587, NOW), RULES_ACCEPT);
-	ruleset_free(&rs);
+	policy_ruleset_free(&rs);
 	policy_free(p);
 	free(yaml);
 }
@@ -691,14 +713,14 @@ START_TEST(test_monitor_mode_describes_entries_and_the_fallback_accepts)
 {
 	char *yaml = nested_yaml("monitor");
 	struct policy *p = load(yaml);
-	struct ruleset rs;
+	struct policy_ruleset rs;
 
-	ck_assert_int_eq(ruleset_build(&rs, p, 1, NOW), 0);
+	ck_assert_int_eq(policy_ruleset_build(&rs, p, 1, NOW), 0);
 	ck_assert(rs.desc.monitor);
 	ck_assert_uint_eq(rs.desc.nentries, 11);
 	ck_assert_int_eq(fb_at(&rs.desc, "10.1.2.200", 25, NOW + 300),
 			 RULES_ACCEPT);
-	ruleset_free(&rs);
+	policy_ruleset_free(&rs);
 	policy_free(p);
 	free(yaml);
 }
@@ -728,13 +750,13 @@ START_TEST(test_live_exceptions_reach_the_fallback)
 		  .added = NOW - 100 },
 	};
 	struct folder f;
-	struct ruleset rs;
+	struct policy_ruleset rs;
 	struct policy *p;
 
 	folder_open(&f);
 	p = load_ex(folder_put(&f, "policy.yaml", yaml), ex,
 		    sizeof(ex) / sizeof(*ex));
-	ck_assert_int_eq(ruleset_build(&rs, p, 1, NOW), 0);
+	ck_assert_int_eq(policy_ruleset_build(&rs, p, 1, NOW), 0);
 	agree_everywhere(p, &rs.desc);
 	/* The replacing exception decides as the /10 for less long. */
 	ck_assert_ptr_null(find(&rs.desc, "100.64.12.0/28"));
@@ -751,7 +773,7 @@ START_TEST(test_live_exceptions_reach_the_fallback)
 			 RULES_REJECT);
 	ck_assert_int_eq(fb_at(&rs.desc, "2001:db8:5::1", 25, NOW),
 			 RULES_ACCEPT);
-	ruleset_free(&rs);
+	policy_ruleset_free(&rs);
 	policy_free(p);
 	folder_close(&f);
 }
@@ -775,9 +797,9 @@ START_TEST(test_zero_length_aggregates_cover_every_source)
 		"      expires: 2027-01-15T09:00:00Z }\n"
 		"  - { prefix: 2001:db8::/48, profile: res }\n";
 	struct policy *p = load(yaml);
-	struct ruleset rs;
+	struct policy_ruleset rs;
 
-	ck_assert_int_eq(ruleset_build(&rs, p, 1, NOW), 0);
+	ck_assert_int_eq(policy_ruleset_build(&rs, p, 1, NOW), 0);
 	agree_everywhere(p, &rs.desc);
 	ck_assert_uint_eq(rs.desc.nentries, 5);
 	ck_assert_ptr_null(find(&rs.desc, "2001:db8::/32"));
@@ -786,7 +808,7 @@ START_TEST(test_zero_length_aggregates_cover_every_source)
 	ck_assert_uint_eq(must_find(&rs.desc, "2001:db8::/48")->depth, 2);
 	ck_assert_int_eq(fb_at(&rs.desc, "8.8.8.8", 25, NOW), RULES_REJECT);
 	ck_assert_int_eq(fb_at(&rs.desc, "2a00::1", 25, NOW), RULES_ACCEPT);
-	ruleset_free(&rs);
+	policy_ruleset_free(&rs);
 	policy_free(p);
 }
 END_TEST
@@ -817,9 +839,9 @@ START_TEST(test_blocking_default_judges_unnamed_ports_in_the_fallback)
 		"      expires: 2027-01-15T08:10:00Z }\n"
 		"  - { prefix: 2001:db8::/32, profile: strict }\n";
 	struct policy *p = load(yaml);
-	struct ruleset rs;
+	struct policy_ruleset rs;
 
-	ck_assert_int_eq(ruleset_build(&rs, p, 1, NOW), 0);
+	ck_assert_int_eq(policy_ruleset_build(&rs, p, 1, NOW), 0);
 	ck_assert(rs.desc.all_ports);
 	agree_everywhere(p, &rs.desc);
 	ck_assert_ptr_null(find(&rs.desc, "100.64.9.0/24"));
@@ -836,7 +858,7 @@ START_TEST(test_blocking_default_judges_unnamed_ports_in_the_fallback)
 	ck_assert_int_eq(fb_at(&rs.desc, "100.64.10.65", 8080, NOW + 600),
 			 RULES_DROP);
 	ck_assert_int_eq(fb_at(&rs.desc, "100.64.9.1", 80, NOW), RULES_ACCEPT);
-	ruleset_free(&rs);
+	policy_ruleset_free(&rs);
 	policy_free(p);
 }
 END_TEST
@@ -861,13 +883,13 @@ START_TEST(test_port_blocked_by_a_default_is_held_by_the_fallback)
 		"  - { prefix: 100.64.0.0/10, profile: res }\n"
 		"  - { prefix: 100.64.8.0/24, profile: strict }\n";
 	struct policy *p = load(yaml);
-	struct ruleset rs;
+	struct policy_ruleset rs;
 	struct policy_addr src;
 	struct policy_decision dec;
 	struct policy_flow f;
 	int k;
 
-	ck_assert_int_eq(ruleset_build(&rs, p, 1, NOW), 0);
+	ck_assert_int_eq(policy_ruleset_build(&rs, p, 1, NOW), 0);
 	ck_assert_int_eq(policy_addr_parse("100.64.8.1", &src), 0);
 	f = flow_of(&src, 465);
 	policy_decide(p, &f, NOW, false, &dec);
@@ -878,7 +900,7 @@ START_TEST(test_port_blocked_by_a_default_is_held_by_the_fallback)
 	ck_assert_int_eq(policy_addr_parse("100.64.9.1", &src), 0);
 	f = flow_of(&src, 465);
 	ck_assert_int_eq(fb_action(&rs.desc, &f, NOW, &k), RULES_ACCEPT);
-	ruleset_free(&rs);
+	policy_ruleset_free(&rs);
 	policy_free(p);
 }
 END_TEST
@@ -1079,11 +1101,11 @@ START_TEST(test_random_policies_fallback_agrees_with_policy_decide)
 	rng = 0x5eed5eed12345678ull;
 	for (int round = 0; round < 200; round++) {
 		struct policy *p = gen_policy(b);
-		struct ruleset rs;
+		struct policy_ruleset rs;
 		size_t live = 0, total = policy_entry_count(p, AF_INET) +
 					 policy_entry_count(p, AF_INET6);
 
-		ck_assert_int_eq(ruleset_build(&rs, p, 2, NOW), 0);
+		ck_assert_int_eq(policy_ruleset_build(&rs, p, 2, NOW), 0);
 		for (size_t id = 0; id < total; id++) {
 			struct policy_entry_info info;
 
@@ -1101,7 +1123,7 @@ START_TEST(test_random_policies_fallback_agrees_with_policy_decide)
 
 			agree(p, &rs.desc, &src);
 		}
-		ruleset_free(&rs);
+		policy_ruleset_free(&rs);
 		policy_free(p);
 	}
 	/* The generator does reach the redundancy rule both ways. */
@@ -1139,8 +1161,8 @@ static const char union_b[] =
 
 /* The union's profiles act on the union's ports, in its order: as b
  * says for a port b names, by b's default for one only a names. */
-static void union_profiles_follow_its_ports(const struct ruleset *u,
-					    const struct ruleset *b,
+static void union_profiles_follow_its_ports(const struct policy_ruleset *u,
+					    const struct policy_ruleset *b,
 					    const struct policy *pb)
 {
 	const struct rules_desc *d = &u->desc;
@@ -1170,15 +1192,15 @@ static void union_profiles_follow_its_ports(const struct ruleset *u,
 START_TEST(test_union_fallback_is_the_second_on_the_union_ports)
 {
 	struct policy *pa = load(union_a), *pb = load(union_b), *pc;
-	struct ruleset a, b, u, again;
+	struct policy_ruleset a, b, u, again;
 	const char *at26 = strstr(union_a, "26: drop");
 	char *yaml;
 	static const uint16_t order[] = { 25, 26, 465, 2525 };
 	static const bool closed[] = { true, true, false, true };
 
-	ck_assert_int_eq(ruleset_build(&a, pa, 2, NOW - 50), 0);
-	ck_assert_int_eq(ruleset_build(&b, pb, 2, NOW), 0);
-	ck_assert_int_eq(ruleset_union(&u, &a, &b), 0);
+	ck_assert_int_eq(policy_ruleset_build(&a, pa, 2, NOW - 50), 0);
+	ck_assert_int_eq(policy_ruleset_build(&b, pb, 2, NOW), 0);
+	ck_assert_int_eq(policy_ruleset_union(&u, &a, &b), 0);
 
 	ck_assert_uint_eq(u.desc.nports, 4);
 	for (size_t i = 0; i < 4; i++) {
@@ -1202,36 +1224,36 @@ START_TEST(test_union_fallback_is_the_second_on_the_union_ports)
 	ck_assert_int_eq(fb_at(&u.desc, "10.1.0.1", 2525, NOW + 100),
 			 RULES_REJECT);
 
-	ck_assert(!ruleset_equal(&a, &b));
-	ck_assert(!ruleset_equal(&u, &b));
-	ck_assert(!ruleset_equal(&u, &a));
-	ck_assert(ruleset_equal(&a, &a));
+	ck_assert(!policy_ruleset_equal(&a, &b));
+	ck_assert(!policy_ruleset_equal(&u, &b));
+	ck_assert(!policy_ruleset_equal(&u, &a));
+	ck_assert(policy_ruleset_equal(&a, &a));
 	/* Rebuilt later from the same policy: the same SYNs queue. */
-	ck_assert_int_eq(ruleset_build(&again, pa, 2, NOW + 3600), 0);
-	ck_assert(ruleset_equal(&a, &again));
-	ruleset_free(&again);
-	ck_assert_int_eq(ruleset_build(&again, pb, 2, NOW + 3600), 0);
-	ck_assert(ruleset_equal(&b, &again));
-	ruleset_free(&again);
-	ck_assert_int_eq(ruleset_build(&again, pb, 3, NOW), 0);
-	ck_assert(!ruleset_equal(&b, &again));	/* more queues */
-	ruleset_free(&again);
+	ck_assert_int_eq(policy_ruleset_build(&again, pa, 2, NOW + 3600), 0);
+	ck_assert(policy_ruleset_equal(&a, &again));
+	policy_ruleset_free(&again);
+	ck_assert_int_eq(policy_ruleset_build(&again, pb, 2, NOW + 3600), 0);
+	ck_assert(policy_ruleset_equal(&b, &again));
+	policy_ruleset_free(&again);
+	ck_assert_int_eq(policy_ruleset_build(&again, pb, 3, NOW), 0);
+	ck_assert(!policy_ruleset_equal(&b, &again));	/* more queues */
+	policy_ruleset_free(&again);
 	/* The same ports, 26 now failing open. */
 	ck_assert_ptr_nonnull(at26);
 	ck_assert_int_ge(asprintf(&yaml, "%.*s26: accept%s",
 				  (int)(at26 - union_a), union_a,
 				  at26 + strlen("26: drop")), 0);
 	pc = load(yaml);
-	ck_assert_int_eq(ruleset_build(&again, pc, 2, NOW), 0);
+	ck_assert_int_eq(policy_ruleset_build(&again, pc, 2, NOW), 0);
 	ck_assert_uint_eq(again.desc.nports, a.desc.nports);
-	ck_assert(!ruleset_equal(&a, &again));
-	ruleset_free(&again);
+	ck_assert(!policy_ruleset_equal(&a, &again));
+	policy_ruleset_free(&again);
 	policy_free(pc);
 	free(yaml);
 
-	ruleset_free(&u);
-	ruleset_free(&b);
-	ruleset_free(&a);
+	policy_ruleset_free(&u);
+	policy_ruleset_free(&b);
+	policy_ruleset_free(&a);
 	policy_free(pb);
 	policy_free(pa);
 }
@@ -1251,19 +1273,19 @@ START_TEST(test_union_with_a_second_naming_no_port_uses_its_defaults)
 		"  - { prefix: 10.0.0.0/8, profile: res }\n"
 		"  - { prefix: 10.1.0.0/16, profile: biz }\n";
 	struct policy *pa = load(union_a), *pb = load(yaml);
-	struct ruleset a, b, u;
+	struct policy_ruleset a, b, u;
 
-	ck_assert_int_eq(ruleset_build(&a, pa, 1, NOW), 0);
-	ck_assert_int_eq(ruleset_build(&b, pb, 1, NOW), 0);
+	ck_assert_int_eq(policy_ruleset_build(&a, pa, 1, NOW), 0);
+	ck_assert_int_eq(policy_ruleset_build(&b, pb, 1, NOW), 0);
 	ck_assert_uint_eq(b.desc.nports, 0);
 	ck_assert(b.desc.all_ports);
-	ck_assert_int_eq(ruleset_union(&u, &a, &b), 0);
+	ck_assert_int_eq(policy_ruleset_union(&u, &a, &b), 0);
 	ck_assert_uint_eq(u.desc.nports, 3);
 	union_profiles_follow_its_ports(&u, &b, pb);
 	agree_everywhere(pb, &u.desc);
-	ruleset_free(&u);
-	ruleset_free(&b);
-	ruleset_free(&a);
+	policy_ruleset_free(&u);
+	policy_ruleset_free(&b);
+	policy_ruleset_free(&a);
 	policy_free(pb);
 	policy_free(pa);
 }
@@ -1279,7 +1301,7 @@ START_TEST(test_element_timeouts_are_the_rest_of_each_entry_life)
 		NOW + RULES_TIMEOUT_MAX, NOW + 1,
 	};
 	struct policy *p;
-	struct ruleset rs;
+	struct policy_ruleset rs;
 
 	for (int i = 0; i < 6; i++)
 		policy_time_format(ends[i], when[i], sizeof(when[i]));
@@ -1298,7 +1320,7 @@ START_TEST(test_element_timeouts_are_the_rest_of_each_entry_life)
 		"  - { prefix: 10.6.0.0/16, profile: biz, expires: %s }\n",
 		when[0], when[1], when[2], when[3], when[4], when[5]), 0);
 	p = load(yaml);
-	ck_assert_int_eq(ruleset_build(&rs, p, 1, NOW), 0);
+	ck_assert_int_eq(policy_ruleset_build(&rs, p, 1, NOW), 0);
 	ck_assert_uint_eq(must_find(&rs.desc, "10.1.0.0/16")->e.timeout, 30);
 	ck_assert_uint_eq(must_find(&rs.desc, "10.2.0.0/16")->e.timeout,
 			  RULES_TIMEOUT_MAX);
@@ -1310,7 +1332,7 @@ START_TEST(test_element_timeouts_are_the_rest_of_each_entry_life)
 	ck_assert_uint_eq(must_find(&rs.desc, "10.0.0.0/8")->e.timeout, 0);
 	ck_assert_uint_eq(rs.desc.nentries, 5);
 	agree_everywhere(p, &rs.desc);
-	ruleset_free(&rs);
+	policy_ruleset_free(&rs);
 	policy_free(p);
 	free(yaml);
 }

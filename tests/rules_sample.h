@@ -42,7 +42,7 @@ static inline struct rules_desc rules_sample(int64_t now)
 		.open_first = 2, .open_last = 3,
 		.reject_mark = 0x100, .reject_mask = 0x100,
 		.profiles = sample_profiles, .nprofiles = 3,
-		.quarantine_profile = 2,
+		.quarantine = &sample_profiles[2],
 		.entries = sample_entries, .nentries = 4,
 		.now = now,
 	};

@@ -7,8 +7,8 @@
  * when a generation retires its counts are folded into totals kept by
  * name, so a reload never loses or mislabels a count.
  */
-#ifndef PORTCULLIS_GEN_H
-#define PORTCULLIS_GEN_H
+#ifndef PORTCULLIS_GENERATION_H
+#define PORTCULLIS_GENERATION_H
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -16,22 +16,24 @@
 #include "common/strbuf.h"
 #include "policy/policy.h"
 
-#define GEN_PROFILES 32		/* counted by name; more count as "other" */
-#define GEN_PORTS 16		/* named ports counted apart, else "other" */
+#define GENERATION_PROFILES 32	/* counted by name; more count as "other" */
+#define GENERATION_PORTS 16	/* named ports counted apart, else "other" */
 
-struct gen_counts {
-	/* [action][profile slot][port slot]; profile slot GEN_PROFILES is
-	 * "none" (relay, not a subscriber), GEN_PROFILES + 1 "other". */
-	atomic_uint_fast64_t v[3][GEN_PROFILES + 2][GEN_PORTS + 1];
+struct generation_counts {
+	/* [action][profile slot][port slot]; profile slot
+	 * GENERATION_PROFILES is "none" (relay, not a subscriber),
+	 * GENERATION_PROFILES + 1 "other". */
+	atomic_uint_fast64_t
+		v[3][GENERATION_PROFILES + 2][GENERATION_PORTS + 1];
 };
 
-struct gen {
+struct generation {
 	struct policy *p;
-	uint16_t ports[GEN_PORTS];	/* the policy's ports, slot order */
+	uint16_t ports[GENERATION_PORTS]; /* the policy's ports, slot order */
 	unsigned nports;		/* slot nports: any other port */
 	uint8_t port_slot[65536];
 	unsigned nthreads;
-	struct gen_counts *counts;	/* one per verdict thread */
+	struct generation_counts *counts;	/* one per verdict thread */
 	/* Per profile: whether it blocks some fail-closed port. A SYN the
 	 * fail-closed queue got whose TCP header lies past the copy range
 	 * (a long IPv6 extension chain) is dropped for such a profile: the
@@ -41,49 +43,53 @@ struct gen {
 };
 
 /* One retired count, by name. */
-struct gen_total {
+struct generation_total {
 	uint8_t action;
 	char profile[64];
 	uint16_t port;			/* 0: other */
 	uint64_t count;
 };
 
-struct gen_totals {
-	struct gen_total *t;
+struct generation_totals {
+	struct generation_total *t;
 	size_t n, cap;
 };
 
 /* A generation for p (ownership of p passes to it) with nthreads verdict
  * threads. Returns NULL with errno ENOMEM (p is then not freed). */
-struct gen *gen_new(struct policy *p, unsigned nthreads);
+struct generation *generation_new(struct policy *p, unsigned nthreads);
 
 /* Bump a counter that one thread alone writes: no locked instruction on
  * the SYN path; readers use atomic loads. */
-static inline void gen_counter_bump(atomic_uint_fast64_t *c)
+static inline void generation_counter_bump(atomic_uint_fast64_t *c)
 {
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed)
 			      + 1, memory_order_relaxed);
 }
 
 /* Count one verdict from thread `thread`: only that thread may call. */
-static inline void gen_count(struct gen *g, unsigned thread,
-			     enum policy_action a, int profile, uint16_t port)
+static inline void generation_count(struct generation *g, unsigned thread,
+				    enum policy_action a, int profile,
+				    uint16_t port)
 {
-	unsigned ps = profile < 0 ? GEN_PROFILES :
-		      profile < GEN_PROFILES ? (unsigned)profile
-					     : GEN_PROFILES + 1;
-	gen_counter_bump(&g->counts[thread].v[a][ps][g->port_slot[port]]);
+	unsigned ps = profile < 0 ? GENERATION_PROFILES :
+		      profile < GENERATION_PROFILES ? (unsigned)profile
+					     : GENERATION_PROFILES + 1;
+	generation_counter_bump(
+		&g->counts[thread].v[a][ps][g->port_slot[port]]);
 }
 
 /* Add g's counts into totals by name. Returns 0, or -1 with ENOMEM. */
-int gen_fold(const struct gen *g, struct gen_totals *totals);
+int generation_fold(const struct generation *g,
+		    struct generation_totals *totals);
 
 /* Prometheus lines for g's counts plus the retired totals. */
-void gen_metrics(const struct gen *g, const struct gen_totals *totals,
-		 struct strbuf *out);
+void generation_metrics(const struct generation *g,
+			const struct generation_totals *totals,
+			struct strbuf *out);
 
 /* Free g and its policy. NULL-safe. */
-void gen_free(struct gen *g);
-void gen_totals_free(struct gen_totals *t);
+void generation_free(struct generation *g);
+void generation_totals_free(struct generation_totals *t);
 
 #endif

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "filter/ruleset.h"
+#include "policy/ruleset.h"
 
 /* The aggregates of family as "prefix/len" strings. */
 static char **aggregates(const struct policy *p, int family, size_t *n)
@@ -60,15 +60,65 @@ fail:
 	return NULL;
 }
 
+/* A port no profile lists, to ask a profile its default through the
+ * decision itself; 0 when every port is listed. */
+static uint16_t unlisted_port(const struct policy_ruleset *rs)
+{
+	static const unsigned bits = 8 * sizeof(unsigned long);
+	unsigned long seen[65536 / (8 * sizeof(unsigned long))] = { 0 };
+
+	for (size_t i = 0; i < rs->desc.nports; i++)
+		seen[rs->ports[i].port / bits] |=
+			1ul << rs->ports[i].port % bits;
+	for (unsigned port = 1; port < 65536; port++)
+		if (!(seen[port / bits] & 1ul << port % bits))
+			return (uint16_t)port;
+	return 0;
+}
+
+/*
+ * What a quarantined source may do, port by port, into q (actions a):
+ * decision rule 3 exactly as the daemon applies it, by
+ * policy_decide_quarantined. False when the policy quarantines nobody.
+ */
+static bool fallback_quarantine(struct policy_ruleset *rs,
+				const struct policy *p,
+				struct rules_profile *q, uint8_t *a)
+{
+	const struct policy_detection *det = policy_detection(p);
+	struct policy_flow flow = { .dport = 0 };
+	struct policy_decision d = { .reason = POLICY_REASON_DEFAULT };
+	uint16_t other = unlisted_port(rs);
+
+	if (!det->enabled || !det->quarantine)
+		return false;
+	for (size_t i = 0; i <= rs->desc.nports; i++) {
+		flow.dport = i < rs->desc.nports ? rs->ports[i].port : other;
+		d.reason = POLICY_REASON_DEFAULT;
+		policy_decide_quarantined(p, &flow, &d);
+		if (d.reason != POLICY_REASON_QUARANTINE)
+			return false;
+		if (i < rs->desc.nports)
+			a[i] = (uint8_t)d.action;
+		else
+			q->other = (uint8_t)(other ? d.action :
+				   policy_profile_default(p, d.profile));
+	}
+	q->name = policy_profile_name(p, d.profile);
+	q->action = a;
+	return true;
+}
+
 /* The fallback's profiles: each one's action on every port of the
- * description (listed or its default), and its default. */
-static int fallback_profiles(struct ruleset *rs, const struct policy *p)
+ * description (listed or its default), and its default; after them, at
+ * index n, what a quarantined source may do. */
+static int fallback_profiles(struct policy_ruleset *rs, const struct policy *p)
 {
 	unsigned n = policy_profile_count(p);
 	size_t np = rs->desc.nports;
 
-	rs->profiles = calloc(n ? n : 1, sizeof(*rs->profiles));
-	rs->actions = calloc(n * np + 1, 1);
+	rs->profiles = calloc(n + 1, sizeof(*rs->profiles));
+	rs->actions = calloc((n + 1) * np + 1, 1);
 	if (!rs->profiles || !rs->actions)
 		return -1;
 	for (unsigned k = 0; k < n; k++) {
@@ -84,12 +134,15 @@ static int fallback_profiles(struct ruleset *rs, const struct policy *p)
 	}
 	rs->desc.profiles = rs->profiles;
 	rs->desc.nprofiles = n;
+	if (fallback_quarantine(rs, p, &rs->profiles[n],
+				rs->actions + (size_t)n * np))
+		rs->desc.quarantine = &rs->profiles[n];
 	return 0;
 }
 
 /* Whether profiles a and b decide the fallback's SYNs alike: every
  * named port, and with all_ports every other port too. */
-static bool same_fallback(const struct ruleset *rs, int a, int b)
+static bool same_fallback(const struct policy_ruleset *rs, int a, int b)
 {
 	const struct rules_profile *x = &rs->profiles[a], *y = &rs->profiles[b];
 
@@ -114,7 +167,7 @@ static bool live(const struct policy_entry_info *e, int64_t now)
  * same and outlives it: then the kernel's answer is that entry's anyway,
  * for as long as it would have been its own.
  */
-static int fallback_entries(struct ruleset *rs, const struct policy *p,
+static int fallback_entries(struct policy_ruleset *rs, const struct policy *p,
 			    int64_t now)
 {
 	size_t total = policy_entry_count(p, AF_INET) +
@@ -165,8 +218,8 @@ static int fallback_entries(struct ruleset *rs, const struct policy *p,
 	return 0;
 }
 
-int ruleset_build(struct ruleset *rs, const struct policy *p,
-		  unsigned queues, int64_t now)
+int policy_ruleset_build(struct policy_ruleset *rs, const struct policy *p,
+			 unsigned queues, int64_t now)
 {
 	struct policy_port *pp = NULL;
 	bool all_ports;
@@ -200,28 +253,22 @@ int ruleset_build(struct ruleset *rs, const struct policy *p,
 	rs->desc.closed_last = (uint16_t)(queues - 1);
 	rs->desc.open_first = (uint16_t)queues;
 	rs->desc.open_last = (uint16_t)(2 * queues - 1);
-	rs->desc.reject_mark = RULESET_REJECT_MARK;
-	rs->desc.reject_mask = RULESET_REJECT_MARK;
+	rs->desc.reject_mark = RULES_REJECT_MARK;
+	rs->desc.reject_mask = RULES_REJECT_MARK;
 	rs->desc.monitor = policy_mode(p) == POLICY_MODE_MONITOR;
 	rs->desc.now = now;
-	{
-		const struct policy_detection *det = policy_detection(p);
-
-		rs->desc.quarantine_profile = det->enabled && det->quarantine ?
-					      det->profile : -1;
-	}
 	if (fallback_profiles(rs, p) < 0 || fallback_entries(rs, p, now) < 0)
 		goto fail;
 	free(pp);
 	return 0;
 fail:
 	free(pp);
-	ruleset_free(rs);
+	policy_ruleset_free(rs);
 	errno = ENOMEM;
 	return -1;
 }
 
-void ruleset_free(struct ruleset *rs)
+void policy_ruleset_free(struct policy_ruleset *rs)
 {
 	for (size_t i = 0; rs->v4 && i < rs->desc.nv4; i++)
 		free(rs->v4[i]);
@@ -253,7 +300,8 @@ static bool strings_equal(const char *const *a, size_t na,
 	return true;
 }
 
-bool ruleset_equal(const struct ruleset *a, const struct ruleset *b)
+bool policy_ruleset_equal(const struct policy_ruleset *a,
+			  const struct policy_ruleset *b)
 {
 	const struct rules_desc *x = &a->desc, *y = &b->desc;
 
@@ -325,8 +373,9 @@ fail:
 	return NULL;
 }
 
-int ruleset_union(struct ruleset *out, const struct ruleset *a,
-		  const struct ruleset *b)
+int policy_ruleset_union(struct policy_ruleset *out,
+			 const struct policy_ruleset *a,
+			 const struct policy_ruleset *b)
 {
 	const struct rules_desc *x = &a->desc, *y = &b->desc;
 	size_t n = 0;
@@ -343,7 +392,7 @@ int ruleset_union(struct ruleset *out, const struct ruleset *a,
 				y->nrelays6, false, &out->desc.nrelays6);
 	out->ports = calloc(x->nports + y->nports + 1, sizeof(*out->ports));
 	if (!out->v4 || !out->v6 || !out->r4 || !out->r6 || !out->ports) {
-		ruleset_free(out);
+		policy_ruleset_free(out);
 		errno = ENOMEM;
 		return -1;
 	}
@@ -370,34 +419,40 @@ int ruleset_union(struct ruleset *out, const struct ruleset *a,
 	out->desc.monitor = y->monitor;
 	out->desc.profiles = y->profiles;
 	out->desc.nprofiles = y->nprofiles;
-	out->desc.quarantine_profile = y->quarantine_profile;
+	out->desc.quarantine = y->quarantine;
 	out->desc.entries = y->entries;
 	out->desc.nentries = y->nentries;
 	out->desc.now = y->now;
 	if (y->profiles) {
-		/* Profiles act on the union's ports, in its order. */
-		out->actions = calloc(y->nprofiles * n + 1, 1);
-		out->profiles = calloc(y->nprofiles + 1, sizeof(*out->profiles));
+		/* Profiles, the quarantine's last, act on the union's ports,
+		 * in its order. */
+		size_t np = y->nprofiles + !!y->quarantine;
+
+		out->actions = calloc(np * n + 1, 1);
+		out->profiles = calloc(np + 1, sizeof(*out->profiles));
 		if (!out->actions || !out->profiles) {
-			ruleset_free(out);
+			policy_ruleset_free(out);
 			errno = ENOMEM;
 			return -1;
 		}
-		for (size_t k = 0; k < y->nprofiles; k++) {
+		for (size_t k = 0; k < np; k++) {
+			const struct rules_profile *from = k < y->nprofiles ?
+				&y->profiles[k] : y->quarantine;
 			uint8_t *act = out->actions + k * n;
 
 			for (size_t i = 0; i < n; i++) {
-				size_t j;
-
-				act[i] = y->profiles[k].other;
-				for (j = 0; j < y->nports; j++)
-					if (y->ports[j].port == out->ports[i].port)
-						act[i] = y->profiles[k].action[j];
+				act[i] = from->other;
+				for (size_t j = 0; j < y->nports; j++)
+					if (y->ports[j].port ==
+					    out->ports[i].port)
+						act[i] = from->action[j];
 			}
-			out->profiles[k] = y->profiles[k];
+			out->profiles[k] = *from;
 			out->profiles[k].action = act;
 		}
 		out->desc.profiles = out->profiles;
+		if (y->quarantine)
+			out->desc.quarantine = &out->profiles[y->nprofiles];
 	}
 	return 0;
 }

@@ -1,19 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The policy's kernel ruleset: which aggregates and ports go to which
- * queues. The one place that turns a policy into netlink/rules' plain
- * description, used by portcullisd and by `portcullis rules`.
+ * queues, and the fallback that judges them with no daemon. The one place
+ * that turns a policy into the plain description of common/rules_desc.h
+ * (which netlink/rules writes and installs), used by portcullisd and by
+ * `portcullis rules`. Pure, as the rest of policy/: time is an argument.
  */
-#ifndef PORTCULLIS_RULESET_H
-#define PORTCULLIS_RULESET_H
+#ifndef PORTCULLIS_POLICY_RULESET_H
+#define PORTCULLIS_POLICY_RULESET_H
 
-#include "netlink/rules.h"
+#include "common/rules_desc.h"
 #include "policy/policy.h"
 
-/* NF_REPEAT marks this bit; the chain's first rule rejects it (TCP reset). */
-#define RULESET_REJECT_MARK 0x40000000u
-
-struct ruleset {
+struct policy_ruleset {
 	struct rules_desc desc;
 	char **v4, **v6;		/* owned strings behind desc */
 	char **r4, **r6;
@@ -31,11 +30,12 @@ struct ruleset {
  * the entry around them does for at least as long (they would change
  * nothing in the kernel). Returns 0, or -1 with errno ENOMEM.
  */
-int ruleset_build(struct ruleset *rs, const struct policy *p,
-		  unsigned queues, int64_t now);
+int policy_ruleset_build(struct policy_ruleset *rs, const struct policy *p,
+			 unsigned queues, int64_t now);
 
 /* Whether a and b queue the same SYNs (their fallbacks aside). */
-bool ruleset_equal(const struct ruleset *a, const struct ruleset *b);
+bool policy_ruleset_equal(const struct policy_ruleset *a,
+			  const struct policy_ruleset *b);
 
 /*
  * The union of a and b into out, for the moment between two policies:
@@ -45,10 +45,11 @@ bool ruleset_equal(const struct ruleset *a, const struct ruleset *b);
  * passes unjudged. Its fallback is b's (borrowed: b must outlive it).
  * Returns 0, or -1 with errno ENOMEM.
  */
-int ruleset_union(struct ruleset *out, const struct ruleset *a,
-		  const struct ruleset *b);
+int policy_ruleset_union(struct policy_ruleset *out,
+			 const struct policy_ruleset *a,
+			 const struct policy_ruleset *b);
 
 /* NULL-safe on a zeroed ruleset. */
-void ruleset_free(struct ruleset *rs);
+void policy_ruleset_free(struct policy_ruleset *rs);
 
 #endif

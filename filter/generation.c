@@ -3,12 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "filter/gen.h"
+#include "filter/generation.h"
 
-struct gen *gen_new(struct policy *p, unsigned nthreads)
+struct generation *generation_new(struct policy *p, unsigned nthreads)
 {
-	struct policy_port ports[GEN_PORTS];
-	struct gen *g = calloc(1, sizeof(*g));
+	struct policy_port ports[GENERATION_PORTS];
+	struct generation *g = calloc(1, sizeof(*g));
 	unsigned n;
 
 	if (!g)
@@ -27,14 +27,14 @@ struct gen *gen_new(struct policy *p, unsigned nthreads)
 		errno = ENOMEM;
 		return NULL;
 	}
-	n = policy_ports(p, ports, GEN_PORTS, NULL);
-	for (unsigned i = 0; i < n && i < GEN_PORTS; i++)
+	n = policy_ports(p, ports, GENERATION_PORTS, NULL);
+	for (unsigned i = 0; i < n && i < GENERATION_PORTS; i++)
 		for (unsigned pr = 0; ports[i].fail_closed &&
 		     pr < policy_profile_count(p); pr++)
 			if (policy_profile_action(p, (int)pr, ports[i].port,
 						  NULL) != POLICY_ACCEPT)
 				g->blocks_closed[pr] = true;
-	g->nports = n < GEN_PORTS ? n : GEN_PORTS;
+	g->nports = n < GENERATION_PORTS ? n : GENERATION_PORTS;
 	memset(g->port_slot, (int)g->nports, sizeof(g->port_slot));
 	for (unsigned i = 0; i < g->nports; i++) {
 		g->ports[i] = ports[i].port;
@@ -45,17 +45,17 @@ struct gen *gen_new(struct policy *p, unsigned nthreads)
 	return g;
 }
 
-static const char *profile_label(const struct gen *g, unsigned slot)
+static const char *profile_label(const struct generation *g, unsigned slot)
 {
-	if (slot == GEN_PROFILES)
+	if (slot == GENERATION_PROFILES)
 		return "";
-	if (slot == GEN_PROFILES + 1)
+	if (slot == GENERATION_PROFILES + 1)
 		return "(other)";
 	return policy_profile_name(g->p, (int)slot);
 }
 
 /* Sum over threads of one cell. */
-static uint64_t cell(const struct gen *g, unsigned a, unsigned ps,
+static uint64_t cell(const struct generation *g, unsigned a, unsigned ps,
 		     unsigned pt)
 {
 	uint64_t sum = 0;
@@ -66,8 +66,9 @@ static uint64_t cell(const struct gen *g, unsigned a, unsigned ps,
 	return sum;
 }
 
-static struct gen_total *total_find(struct gen_totals *t, uint8_t action,
-				    const char *profile, uint16_t port)
+static struct generation_total *total_find(struct generation_totals *t,
+					   uint8_t action, const char *profile,
+					   uint16_t port)
 {
 	for (size_t i = 0; i < t->n; i++)
 		if (t->t[i].action == action && t->t[i].port == port &&
@@ -75,7 +76,7 @@ static struct gen_total *total_find(struct gen_totals *t, uint8_t action,
 			return &t->t[i];
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? 2 * t->cap : 32;
-		struct gen_total *n = realloc(t->t, cap * sizeof(*n));
+		struct generation_total *n = realloc(t->t, cap * sizeof(*n));
 
 		if (!n)
 			return NULL;
@@ -89,14 +90,15 @@ static struct gen_total *total_find(struct gen_totals *t, uint8_t action,
 	return &t->t[t->n++];
 }
 
-int gen_fold(const struct gen *g, struct gen_totals *totals)
+int generation_fold(const struct generation *g,
+		    struct generation_totals *totals)
 {
 	for (unsigned a = 0; a < 3; a++)
-		for (unsigned ps = 0; ps < GEN_PROFILES + 2; ps++)
+		for (unsigned ps = 0; ps < GENERATION_PROFILES + 2; ps++)
 			for (unsigned pt = 0; pt <= g->nports; pt++) {
 				uint64_t c = cell(g, a, ps, pt);
 				const char *name = profile_label(g, ps);
-				struct gen_total *t;
+				struct generation_total *t;
 
 				if (!c || !name)
 					continue;
@@ -112,20 +114,22 @@ int gen_fold(const struct gen *g, struct gen_totals *totals)
 	return 0;
 }
 
-void gen_metrics(const struct gen *g, const struct gen_totals *totals,
-		 struct strbuf *out)
+void generation_metrics(const struct generation *g,
+			const struct generation_totals *totals,
+			struct strbuf *out)
 {
-	struct gen_totals now = { 0 };
+	struct generation_totals now = { 0 };
 
 	/* The live counts join the retired ones by name, then print. */
 	for (size_t i = 0; i < totals->n; i++) {
-		struct gen_total *t = total_find(&now, totals->t[i].action,
-						 totals->t[i].profile,
-						 totals->t[i].port);
+		struct generation_total *t;
+
+		t = total_find(&now, totals->t[i].action,
+			       totals->t[i].profile, totals->t[i].port);
 		if (t)
 			t->count += totals->t[i].count;
 	}
-	gen_fold(g, &now);
+	generation_fold(g, &now);
 	strbuf_printf(out, "# HELP portcullis_verdicts_total SYNs judged, by "
 		      "the policy's action, profile (empty: relay or not a "
 		      "subscriber) and port (other: a port the policy does "
@@ -142,10 +146,10 @@ void gen_metrics(const struct gen *g, const struct gen_totals *totals,
 			strbuf_printf(out, ",port=\"other\"} %llu\n",
 				      (unsigned long long)now.t[i].count);
 	}
-	gen_totals_free(&now);
+	generation_totals_free(&now);
 }
 
-void gen_free(struct gen *g)
+void generation_free(struct generation *g)
 {
 	if (!g)
 		return;
@@ -155,7 +159,7 @@ void gen_free(struct gen *g)
 	free(g);
 }
 
-void gen_totals_free(struct gen_totals *t)
+void generation_totals_free(struct generation_totals *t)
 {
 	free(t->t);
 	memset(t, 0, sizeof(*t));
