@@ -16,7 +16,6 @@
 
 #include "policy/policy.h"
 
-#define CLI_CONTROL_DEFAULT "/run/portcullis/control.sock"
 #define CLI_ANY (-1)		/* max operands: no limit */
 #define CLI_NEED_MAX 4
 #define CLI_OPTS_MAX 12

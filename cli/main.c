@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* portcullis(8): validate, explain, review, and drive the live daemon. */
-#include <stdio.h>
-
 #include "cli/cli.h"
+#include "common/ctlproto.h"
 
 static const struct cli_cmd *const commands[] = {
 	&cli_cmd_check, &cli_cmd_explain, &cli_cmd_rules, &cli_cmd_log,
@@ -17,7 +16,7 @@ static const struct option top_opts[] = {
 
 static const struct cli_cmd top = {
 	.help = "The daemon's commands go to its control socket: --control "
-		"PATH, by default\n" CLI_CONTROL_DEFAULT ". The others need "
+		"PATH, by default\n" CTL_SOCKET_DEFAULT ". The others need "
 		"no daemon.\n"
 		"portcullis COMMAND --help says more about each.\n",
 	.opts = top_opts,
@@ -27,23 +26,9 @@ static const struct cli_cmd top = {
 	.subs = commands,
 };
 
-struct policy *cli_load_policy(const char *path)
-{
-	struct policy_errors errs = { 0 };
-	struct policy *p = policy_load(path, &errs);
-
-	for (size_t i = 0; i < errs.count; i++)
-		fprintf(stderr, "%s\n", errs.msg[i]);
-	if (!p)
-		fprintf(stderr, "portcullis: %s: %zu error%s, policy not loaded\n",
-			path, errs.count, errs.count == 1 ? "" : "s");
-	policy_errors_free(&errs);
-	return p;
-}
-
 int main(int argc, char **argv)
 {
-	struct cli_req r = { .control = CLI_CONTROL_DEFAULT };
+	struct cli_req r = { .control = CTL_SOCKET_DEFAULT };
 	struct cli_args a;
 	int o;
 

@@ -11,6 +11,10 @@
 
 #include <stddef.h>
 
+/* Where portcullisd listens and portcullis connects unless told
+ * otherwise (--control); systemd's RuntimeDirectory makes the folder. */
+#define CTL_SOCKET_DEFAULT "/run/portcullis/control.sock"
+
 #define CTL_REQUEST_MAX 4096	/* bytes in one request */
 #define CTL_ARGS_MAX 16
 

@@ -157,11 +157,6 @@ void daemon_totals(struct daemon *d, struct daemon_totals *t)
 	}
 }
 
-const struct policy *daemon_policy(struct daemon *d)
-{
-	return atomic_load(&d->generation)->p;
-}
-
 int daemon_swap(struct daemon *d, struct policy *p)
 {
 	struct generation *g = generation_new(p, d->nworkers), *old;

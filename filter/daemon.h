@@ -151,7 +151,10 @@ int daemon_rebuild(struct daemon *d, const struct policy_exception *ex,
 int daemon_reload(struct daemon *d, struct strbuf *errs);
 
 /* The running policy, for the main thread (which alone swaps it). */
-const struct policy *daemon_policy(struct daemon *d);
+static inline const struct policy *daemon_policy(struct daemon *d)
+{
+	return atomic_load(&d->generation)->p;
+}
 
 /* Make p (owned from now on) the running policy: a new generation
  * swapped in, the old one folded and freed once no thread holds it.

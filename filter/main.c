@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/ctlproto.h"
 #include "common/log.h"
 #include "filter/control.h"
 #include "filter/daemon.h"
@@ -72,7 +73,7 @@ static void parse_opts(struct daemon_opts *o, int argc, char **argv)
 
 	o->queues = 1;
 	o->backend = RULES_IPTABLES;
-	o->control_path = "/run/portcullis/control.sock";
+	o->control_path = CTL_SOCKET_DEFAULT;
 	o->user = "portcullis";
 	o->state_dir = "/var/lib/portcullis";
 	o->metrics = "127.0.0.1:9638";
