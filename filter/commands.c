@@ -12,6 +12,7 @@
 #include "filter/daemon.h"
 #include "filter/except.h"
 #include "filter/kernel.h"
+#include "filter/reply_json.h"
 
 /*
  * argv[0]'s options and operands, refused as the command line refuses
@@ -118,42 +119,40 @@ static void stats_text(struct daemon *d, struct strbuf *o)
 	}
 }
 
-static void stats_json(struct daemon *d, struct strbuf *o)
+static int stats_json(struct daemon *d, struct strbuf *o)
 {
 	const struct policy *p = daemon_policy(d);
+	struct json_object *j = json_object_new_object(), *v, *nj;
 	struct daemon_totals t;
 	struct blocklog_counters bc = { 0 };
 
 	daemon_totals(d, &t);
 	if (d->blocklog)
 		blocklog_counters(d->blocklog, &bc);
-	strbuf_printf(o, "{\"policy\":");
-	strbuf_json(o, d->opts.policy_path);
-	strbuf_printf(o, ",\"mode\":\"%s\",\"loaded\":%lld,\"loads\":%llu,"
-		      "\"load_failures\":%llu,\"uptime_s\":%lld,\"queues\":%u,"
-		      "\"verdicts\":{\"accept\":%llu,\"drop\":%llu,"
-		      "\"reject\":%llu},\"not_judged\":{",
-		      policy_mode(p) == POLICY_MODE_MONITOR ? "monitor"
-							    : "enforce",
-		      (long long)d->loaded, (unsigned long long)d->loads,
-		      (unsigned long long)d->load_failures,
-		      (long long)(time(NULL) - d->started), d->nworkers,
-		      (unsigned long long)t.verdicts[POLICY_ACCEPT],
-		      (unsigned long long)t.verdicts[POLICY_DROP],
-		      (unsigned long long)t.verdicts[POLICY_REJECT]);
+	reply_json_str(j, "policy", d->opts.policy_path);
+	reply_json_str(j, "mode", policy_mode(p) == POLICY_MODE_MONITOR ?
+			  "monitor" : "enforce");
+	reply_json_i64(j, "loaded", d->loaded);
+	reply_json_u64(j, "loads", d->loads);
+	reply_json_u64(j, "load_failures", d->load_failures);
+	reply_json_i64(j, "uptime_s", time(NULL) - d->started);
+	reply_json_u64(j, "queues", d->nworkers);
+	v = json_object_new_object();
+	reply_json_u64(v, "accept", t.verdicts[POLICY_ACCEPT]);
+	reply_json_u64(v, "drop", t.verdicts[POLICY_DROP]);
+	reply_json_u64(v, "reject", t.verdicts[POLICY_REJECT]);
+	reply_json_add(j, "verdicts", v);
+	nj = json_object_new_object();
 	for (int s = PARSE_NOT_SYN; s <= PARSE_MALFORMED; s++)
-		strbuf_printf(o, "%s\"%s\":%llu", s == PARSE_NOT_SYN ? "" : ",",
-			      parse_status_name(s),
-			      (unsigned long long)t.parse[s]);
-	strbuf_printf(o, "},\"packets\":%llu,\"enobufs\":%llu,"
-		      "\"verdict_errors\":%llu,\"log_written\":%llu,"
-		      "\"log_lost_full\":%llu,\"log_lost_io\":%llu}\n",
-		      (unsigned long long)t.packets,
-		      (unsigned long long)t.enobufs,
-		      (unsigned long long)t.verdict_errors,
-		      (unsigned long long)bc.written,
-		      (unsigned long long)bc.lost_full,
-		      (unsigned long long)bc.lost_io);
+		reply_json_u64(nj, parse_status_name(s), t.parse[s]);
+	reply_json_add(j, "not_judged", nj);
+	reply_json_u64(j, "packets", t.packets);
+	reply_json_u64(j, "enobufs", t.enobufs);
+	reply_json_u64(j, "verdict_errors", t.verdict_errors);
+	reply_json_u64(j, "log_written", bc.written);
+	reply_json_u64(j, "log_lost_full", bc.lost_full);
+	reply_json_u64(j, "log_lost_io", bc.lost_io);
+	return reply_json_write(o, j) < 0;
 }
 
 static int64_t now_ms(void)
@@ -178,33 +177,48 @@ static const char *sub_name(const struct stats_subscriber *s, char *buf,
 	return buf;
 }
 
-static void sub_json(struct strbuf *o, const struct stats_subscriber *s)
+static struct json_object *sub_json(const struct stats_subscriber *s)
 {
-	char name[80], first[32], last[32], until[32];
+	struct json_object *j = json_object_new_object(), *ports;
+	char name[80], t[32], port[8];
 
-	policy_time_format(s->first_seen, first, sizeof(first));
-	policy_time_format(s->last_seen, last, sizeof(last));
-	strbuf_printf(o, "{\"src\":\"%s\",\"syns\":%llu,\"accepted\":%llu,"
-		      "\"blocked\":%llu,\"syns_by_port\":{",
-		      sub_name(s, name, sizeof(name)),
-		      (unsigned long long)s->syns,
-		      (unsigned long long)s->accepted,
-		      (unsigned long long)s->blocked);
-	for (int i = 0; i < STATS_PORTS; i++)
-		strbuf_printf(o, "\"%u\":%u,", s->ports[i], s->syns_port[i]);
-	strbuf_printf(o, "\"other\":%u},\"first_seen\":\"%s\","
-		      "\"last_seen\":\"%s\",\"window_syns\":%u,"
-		      "\"window_distinct\":%u,\"quarantined\":%s",
-		      s->syns_port[STATS_PORT_OTHER], first, last,
-		      s->window_syns, s->window_distinct,
-		      s->quarantined ? "true" : "false");
-	if (s->quarantined)
-		strbuf_printf(o, ",\"until\":\"%s\",\"quarantine_syns\":%u,"
-			      "\"quarantine_distinct\":%u",
-			      policy_time_format(s->until_ms / 1000, until,
-						 sizeof(until)),
-			      s->quarantine_syns, s->quarantine_distinct);
-	strbuf_printf(o, "}");
+	reply_json_str(j, "src", sub_name(s, name, sizeof(name)));
+	reply_json_u64(j, "syns", s->syns);
+	reply_json_u64(j, "accepted", s->accepted);
+	reply_json_u64(j, "blocked", s->blocked);
+	ports = json_object_new_object();
+	for (int i = 0; i < STATS_PORTS; i++) {
+		snprintf(port, sizeof(port), "%u", s->ports[i]);
+		reply_json_u64(ports, port, s->syns_port[i]);
+	}
+	reply_json_u64(ports, "other", s->syns_port[STATS_PORT_OTHER]);
+	reply_json_add(j, "syns_by_port", ports);
+	reply_json_str(j, "first_seen",
+		       policy_time_format(s->first_seen, t, sizeof(t)));
+	reply_json_str(j, "last_seen",
+		       policy_time_format(s->last_seen, t, sizeof(t)));
+	reply_json_u64(j, "window_syns", s->window_syns);
+	reply_json_u64(j, "window_distinct", s->window_distinct);
+	reply_json_bool(j, "quarantined", s->quarantined);
+	if (s->quarantined) {
+		reply_json_str(j, "until", policy_time_format(s->until_ms / 1000,
+							      t, sizeof(t)));
+		reply_json_u64(j, "quarantine_syns", s->quarantine_syns);
+		reply_json_u64(j, "quarantine_distinct",
+			       s->quarantine_distinct);
+	}
+	return j;
+}
+
+/* The subscribers as a JSON array. */
+static int subs_json(struct strbuf *o, const struct stats_subscriber *subs,
+		     size_t n)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++)
+		reply_json_push(arr, sub_json(&subs[i]));
+	return reply_json_write(o, arr) < 0;
 }
 
 static int cmd_top(struct daemon *d, int argc, char **argv,
@@ -235,19 +249,16 @@ static int cmd_top(struct daemon *d, int argc, char **argv,
 		return 1;
 	}
 	got = stats_top(d->stats, now_ms(), subs, n);
-	if (json)
-		strbuf_printf(o, "[");
-	else
-		strbuf_printf(o, "%-24s %10s %10s %10s %6s %6s  %-20s %s\n",
-			      "SUBSCRIBER", "SYNS", "BLOCKED", "ACCEPTED",
-			      "WIN", "DESTS", "LAST SEEN", "STATE");
+	if (json) {
+		int ret = subs_json(o, subs, got);
+
+		free(subs);
+		return ret;
+	}
+	strbuf_printf(o, "%-24s %10s %10s %10s %6s %6s  %-20s %s\n",
+		      "SUBSCRIBER", "SYNS", "BLOCKED", "ACCEPTED", "WIN",
+		      "DESTS", "LAST SEEN", "STATE");
 	for (size_t i = 0; i < got; i++) {
-		if (json) {
-			if (i)
-				strbuf_printf(o, ",");
-			sub_json(o, &subs[i]);
-			continue;
-		}
 		strbuf_printf(o, "%-24s %10llu %10llu %10llu %6u %6u  %-20s "
 			      "%s\n", sub_name(&subs[i], name, sizeof(name)),
 			      (unsigned long long)subs[i].syns,
@@ -258,8 +269,6 @@ static int cmd_top(struct daemon *d, int argc, char **argv,
 						 sizeof(last)),
 			      subs[i].quarantined ? "quarantined" : "");
 	}
-	if (json)
-		strbuf_printf(o, "]\n");
 	free(subs);
 	return 0;
 }
@@ -281,20 +290,20 @@ static int cmd_quarantine(struct daemon *d, int argc, char **argv,
 		return 1;
 	}
 	got = stats_quarantined_list(d->stats, now_ms(), subs, n);
-	if (json)
-		strbuf_printf(o, "[");
-	else if (!got)
+	if (got > n)
+		got = n;
+	if (json) {
+		int ret = subs_json(o, subs, got);
+
+		free(subs);
+		return ret;
+	}
+	if (!got)
 		strbuf_printf(o, "no subscriber is quarantined\n");
 	else
 		strbuf_printf(o, "%-24s %-21s %8s %8s\n", "SUBSCRIBER",
 			      "UNTIL", "SYNS", "DESTS");
-	for (size_t i = 0; i < got && i < n; i++) {
-		if (json) {
-			if (i)
-				strbuf_printf(o, ",");
-			sub_json(o, &subs[i]);
-			continue;
-		}
+	for (size_t i = 0; i < got; i++) {
 		strbuf_printf(o, "%-24s %-21s %8u %8u\n",
 			      sub_name(&subs[i], name, sizeof(name)),
 			      policy_time_format(subs[i].until_ms / 1000,
@@ -302,8 +311,6 @@ static int cmd_quarantine(struct daemon *d, int argc, char **argv,
 			      subs[i].quarantine_syns,
 			      subs[i].quarantine_distinct);
 	}
-	if (json)
-		strbuf_printf(o, "]\n");
 	free(subs);
 	return 0;
 }
@@ -341,9 +348,8 @@ int control_command(struct daemon *d, int argc, char **argv,
 		if (parse(argc, argv, &json, 0, 0, "", out) < 0)
 			return 1;
 		if (json)
-			stats_json(d, out);
-		else
-			stats_text(d, out);
+			return stats_json(d, out);
+		stats_text(d, out);
 		return 0;
 	}
 	if (!strcmp(cmd, "reload")) {
