@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "common/duration.h"
 
 #define EXPIRY_HORIZON (7 * 86400)
 
@@ -31,24 +32,10 @@ static void print_profiles(const struct policy *p)
 	printf("\n");
 }
 
-/* 3600 → "1h", 90 → "90s": as an operator would write it. */
-static const char *duration(unsigned s, char *buf, size_t len)
-{
-	if (s && s % 86400 == 0)
-		snprintf(buf, len, "%ud", s / 86400);
-	else if (s && s % 3600 == 0)
-		snprintf(buf, len, "%uh", s / 3600);
-	else if (s && s % 60 == 0)
-		snprintf(buf, len, "%um", s / 60);
-	else
-		snprintf(buf, len, "%us", s);
-	return buf;
-}
-
 static void print_detection(const struct policy *p)
 {
 	const struct policy_detection *d = policy_detection(p);
-	char window[16], hold[16];
+	char window[32], hold[32];
 
 	if (!d->enabled) {
 		printf("  detection:    off\n");
@@ -59,11 +46,12 @@ static void print_detection(const struct policy *p)
 		printf("%s%u", i ? "," : " ", d->ports[i]);
 	printf("; %u SYNs to %u destinations in %s → %s", d->syns,
 	       d->distinct_destinations,
-	       duration(d->window_s, window, sizeof(window)),
+	       duration_format(d->window_s, window, sizeof(window)),
 	       d->quarantine ? "quarantine" : "log");
 	if (d->quarantine)
 		printf(" for %s as profile %s",
-		       duration(d->quarantine_for_s, hold, sizeof(hold)),
+		       duration_format(d->quarantine_for_s, hold,
+				       sizeof(hold)),
 		       policy_profile_name(p, d->profile));
 	printf("\n");
 }

@@ -7,10 +7,12 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/duration.h"
 #include "common/log.h"
 #include "filter/daemon.h"
 #include "filter/cmdargs.h"
 #include "filter/except.h"
+#include "filter/reply_json.h"
 
 #define STATE_FILE "exceptions.yaml"
 #define EXCEPTIONS_MAX 100000
@@ -98,26 +100,8 @@ static long find(const struct daemon *d, const char *prefix)
 	return -1;
 }
 
-/* "90s", "30m", "24h", "7d" → seconds; -1 if malformed. */
-static int64_t duration(const char *s)
-{
-	char *end;
-	long long v = strtoll(s, &end, 10);
-
-	if (end == s || v <= 0 || v > 100000000 || end[0] == '\0' || end[1])
-		return -1;
-	switch (*end) {
-	case 's':
-		return v;
-	case 'm':
-		return v * 60;
-	case 'h':
-		return v * 3600;
-	case 'd':
-		return v * 86400;
-	}
-	return -1;
-}
+/* The longest --for: a century, so added + it stays a time. */
+#define FOR_MAX (100ULL * 36525 * 864)
 
 static struct policy_exception *copy_with_room(const struct daemon *d)
 {
@@ -150,7 +134,7 @@ static int cmd_add(struct daemon *d, int argc, char **argv,
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		const char *val = optarg;
-		int64_t secs;
+		uint64_t secs;
 
 		if ((c == 'f' || c == 'u') && expiry) {
 			strbuf_printf(out, "except add: --for and --until "
@@ -175,14 +159,13 @@ static int cmd_add(struct daemon *d, int argc, char **argv,
 			break;
 		}
 		case 'f':
-			secs = duration(val);
-			if (secs < 0) {
+			if (duration_parse(val, FOR_MAX, &secs) < 0 || !secs) {
 				strbuf_printf(out, "--for: expected a duration "
-					      "such as 90s, 30m, 24h or 7d, "
+					      DURATION_EXAMPLES ", up to 36525d, "
 					      "found '%s'\n", val);
 				return 1;
 			}
-			e.expires = e.added + secs;
+			e.expires = e.added + (int64_t)secs;
 			expiry = true;
 			break;
 		case 'u':
@@ -289,6 +272,29 @@ static int cmd_del(struct daemon *d, int argc, char **argv,
 	return 0;
 }
 
+/* The live exceptions as a JSON array: expires null when never. */
+static int list_json(const struct daemon *d, struct strbuf *out)
+{
+	struct json_object *arr = json_object_new_array();
+	char t[32];
+
+	for (size_t i = 0; i < d->nex; i++) {
+		const struct policy_exception *e = &d->ex[i];
+		struct json_object *j = json_object_new_object();
+
+		reply_json_str(j, "prefix", e->prefix);
+		reply_json_str(j, "profile", e->profile);
+		reply_json_str(j, "added",
+			       policy_time_format(e->added, t, sizeof(t)));
+		reply_json_str(j, "expires", e->expires ?
+			       policy_time_format(e->expires, t, sizeof(t)) :
+			       NULL);
+		reply_json_str(j, "note", e->note);
+		reply_json_push(arr, j);
+	}
+	return reply_json_write(out, arr) < 0;
+}
+
 static int cmd_list(struct daemon *d, int argc, char **argv,
 		    struct strbuf *out)
 {
@@ -313,8 +319,8 @@ static int cmd_list(struct daemon *d, int argc, char **argv,
 		return 1;
 
 	if (json)
-		strbuf_printf(out, "[");
-	else if (!d->nex)
+		return list_json(d, out);
+	if (!d->nex)
 		strbuf_printf(out, "no live exceptions\n");
 	else
 		strbuf_printf(out, "%-24s %-14s %-21s %-21s %s\n", "PREFIX",
@@ -327,27 +333,9 @@ static int cmd_list(struct daemon *d, int argc, char **argv,
 			policy_time_format(e->expires, until, sizeof(until));
 		else
 			strcpy(until, "never");
-		if (!json) {
-			strbuf_printf(out, "%-24s %-14s %-21s %-21s %s\n",
-				      e->prefix, e->profile, added, until,
-				      e->note);
-			continue;
-		}
-		strbuf_printf(out, "%s{\"prefix\":", i ? "," : "");
-		strbuf_json(out, e->prefix);
-		strbuf_printf(out, ",\"profile\":");
-		strbuf_json(out, e->profile);
-		strbuf_printf(out, ",\"added\":\"%s\",\"expires\":", added);
-		if (e->expires)
-			strbuf_printf(out, "\"%s\"", until);
-		else
-			strbuf_printf(out, "null");
-		strbuf_printf(out, ",\"note\":");
-		strbuf_json(out, e->note);
-		strbuf_printf(out, "}");
+		strbuf_printf(out, "%-24s %-14s %-21s %-21s %s\n", e->prefix,
+			      e->profile, added, until, e->note);
 	}
-	if (json)
-		strbuf_printf(out, "]\n");
 	return 0;
 }
 

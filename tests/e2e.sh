@@ -363,6 +363,8 @@ if daemon_start "$WORK/policy.yaml"; then
 	conn "except add: IPv6 untouched, still reset" $LAB_RES6 $LAB_DST6 25 refused 100
 	out=$($PC except add 100.64.0.3/29 --profile business 2>&1)
 	check "except add: host bits named" grep -qF "100.64.0.3/29 has host bits set; did you mean 100.64.0.0/29?" <<<"$out"
+	out=$($PC except add 100.64.0.8/29 --profile business --for " +24h" 2>&1)
+	check "except add: a duration with a space or sign is refused" grep -qF -- "--for: expected a duration such as 90s, 30m, 1h30m or 7d, up to 36525d, found ' +24h'" <<<"$out"
 	out=$($PC except add 100.64.0.8/29 --profile nosuch 2>&1)
 	check "except add: unknown profile refused, file:line:col-free but clear" grep -qF 'live exception 100.64.0.8/29 names profile "nosuch", which the policy does not define' <<<"$out"
 	check "except list: shows it" grep -qE "^100.64.0.0/29 +business .* never +ticket 5000, mail server$" <<<"$($PC except list)"
