@@ -62,7 +62,8 @@ cli_obj := $(patsubst %.c,$(B)/%.o,$(wildcard cli/*.c))
 # portcullis log's pieces, also linked into the unit tests.
 logread_obj := $(patsubst %.c,$(B)/%.o,$(wildcard cli/logread_*.c))
 test_src := $(wildcard tests/check_*.c)
-test_obj := $(test_src:%.c=$(B)/%.o) $(B)/tests/runner.o
+# tests/helpers.c: what the suites share (tests/helpers.h), no suite itself.
+test_obj := $(test_src:%.c=$(B)/%.o) $(B)/tests/runner.o $(B)/tests/helpers.o
 suites := $(patsubst tests/check_%.c,%,$(test_src))
 bench_src := $(wildcard bench/*.c)
 bench_bin := $(patsubst bench/%.c,$(B)/bench/%,$(bench_src))

@@ -23,7 +23,6 @@
 #include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +34,7 @@
 #include "policy/policy.h"
 #include "stats/blocklog.h"
 #include "stats/stats.h"
+#include "tests/helpers.h"
 #include "tests/suites.h"
 
 static size_t allocs;		/* every allocation in this process */
@@ -190,31 +190,6 @@ void *aligned_alloc(size_t align, size_t n)
 }
 #endif
 
-/* The example policy's shape: residential with business exceptions,
- * relays, detection that quarantines, a block-log rate. */
-static const char yaml[] =
-	"version: 1\n"
-	"profiles:\n"
-	"  residential: { ports: { 25: reject, 465: accept, 587: accept } }\n"
-	"  business: { ports: { 25: accept, 465: accept, 587: accept } }\n"
-	"  quarantine: { ports: { 25: drop, 465: drop, 587: drop } }\n"
-	"subscribers:\n"
-	"  - { prefix: 100.64.0.0/10, profile: residential }\n"
-	"  - { prefix: 2001:db8:1::/48, profile: residential }\n"
-	"  - { prefix: 100.64.0.16/28, profile: business }\n"
-	"  - { prefix: 2001:db8:1:10::/64, profile: business }\n"
-	"relays: [192.0.2.25, 2001:db8:25::25]\n"
-	"detection:\n"
-	"  ports: [25]\n"
-	"  window: 60s\n"
-	"  syns: 100\n"
-	"  distinct_destinations: 20\n"
-	"  action: quarantine\n"
-	"  quarantine_for: 1h\n"
-	"  profile: quarantine\n"
-	"log:\n"
-	"  per_subscriber: 10/min\n";
-
 #define NOW_MS 1795829025123LL	/* 2026-11-28T01:23:45.123Z */
 #define NPKT 512
 
@@ -227,24 +202,17 @@ struct fx {
 
 static void fx_open(struct fx *fx, unsigned threads)
 {
-	struct policy_errors errs = { 0 };
 	struct blocklog_config bc = {
 		.producers = stats_log_producers(threads),
 		.no_writer_thread = true,
 	};
 	struct stats_config sc = { .threads = threads, .seed = 6,
 				   .now_ms = NOW_MS };
-	int fd;
 
 	memset(fx, 0, sizeof(*fx));
-	fx->p = policy_load_buffer("alloc.yaml", NULL, yaml, strlen(yaml),
-				   &errs);
-	ck_assert_msg(fx->p != NULL, "%s", errs.count ? errs.msg[0] : "?");
-	policy_errors_free(&errs);
-	strcpy(fx->path, "/tmp/portcullis-alloc-XXXXXX");
-	fd = mkstemp(fx->path);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
+	/* The example policy's shape, with nothing that expires. */
+	fx->p = tests_fixture_policy("example_without_expiry.yaml", NULL);
+	tests_tmpfile(fx->path, sizeof(fx->path), "alloc");
 	bc.path = fx->path;
 	fx->bl = blocklog_open(&bc);
 	ck_assert_ptr_nonnull(fx->bl);
@@ -402,17 +370,6 @@ START_TEST(test_parse_decide_and_stats_allocate_nothing)
 }
 END_TEST
 
-/* Into a fresh network namespace; false (and a message) if we may not. */
-static bool private_netns(void)
-{
-	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0) {
-		fprintf(stderr, "check_alloc: real-queue test skipped, needs "
-			"root to make a network namespace\n");
-		return false;
-	}
-	return true;
-}
-
 #define QNUM 65001
 
 /* n connects from 100.64.0.2 (residential) to 198.51.100.1:25, queued. */
@@ -444,7 +401,7 @@ START_TEST(test_real_bursts_through_the_verdict_loop_allocate_nothing)
 	size_t before, after;
 	struct fx fx;
 
-	if (!private_netns())
+	if (!tests_netns("check_alloc: real-queue test"))
 		return;
 	ck_assert_int_eq(system(
 		"ip link set lo up && ip addr add 198.51.100.1/32 dev lo && "
@@ -548,7 +505,7 @@ START_TEST(test_a_mixed_burst_gets_each_packet_its_own_verdict)
 	char err[256];
 	struct fx fx;
 
-	if (!private_netns())
+	if (!tests_netns("check_alloc: real-queue test"))
 		return;
 	ck_assert_int_eq(system(
 		"ip link set lo up && ip addr add 198.51.100.1/32 dev lo && "

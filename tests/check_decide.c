@@ -6,49 +6,13 @@
 #include <sys/socket.h>
 
 #include "policy/policy.h"
+#include "tests/helpers.h"
 #include "tests/suites.h"
 
 #define T_2027 1798761600	/* 2027-01-01T00:00:00Z */
 
-static const char base[] =
-	"version: 1\n"
-	"profiles:\n"
-	"  residential: { ports: { 25: reject, 465: accept, 587: accept } }\n"
-	"  business: { ports: { 25: accept } }\n"
-	"  strict: { ports: { 80: accept }, default: drop }\n"
-	"  quarantine: { ports: { 25: drop, 465: drop, 587: drop } }\n"
-	"subscribers:\n"
-	"  - { prefix: 100.64.0.0/10, profile: residential }\n"
-	"  - { prefix: 100.64.12.0/28, profile: business, note: ACME }\n"
-	"  - { prefix: 100.64.12.16/28, profile: strict }\n"
-	"  - prefix: 100.64.12.8/29\n"
-	"    profile: strict\n"
-	"    expires: 2027-01-01T00:00:00Z\n"
-	"  - { prefix: 100.64.99.7/32, profile: business }\n"
-	"  - { prefix: 2001:db8:1000::/36, profile: residential }\n"
-	"  - { prefix: 2001:db8:1000::25/128, profile: business }\n"
-	"relays: [192.0.2.25, 2001:db8:25::25]\n"
-	"detection:\n"
-	"  ports: [25]\n"
-	"  window: 60s\n"
-	"  syns: 100\n"
-	"  distinct_destinations: 20\n"
-	"  action: quarantine\n"
-	"  quarantine_for: 1h\n"
-	"  profile: quarantine\n";
-
-static struct policy *load(const char *yaml)
-{
-	struct policy_errors errs = { 0 };
-	struct policy *p = policy_load_buffer("test.yaml", NULL, yaml,
-					      strlen(yaml), &errs);
-
-	for (size_t i = 0; i < errs.count; i++)
-		fprintf(stderr, "%s\n", errs.msg[i]);
-	ck_assert_msg(p != NULL, "policy failed to load");
-	policy_errors_free(&errs);
-	return p;
-}
+/* The policy most tests judge by. */
+#define BASE "nested_exceptions.yaml"
 
 static struct policy_decision judge_at(const struct policy *p, const char *src,
 				       const char *dst, uint16_t port,
@@ -78,7 +42,7 @@ static const char *profile_of(const struct policy *p,
 
 START_TEST(test_residential_port_25_is_rejected)
 {
-	struct policy *p = load(base);
+	struct policy *p = tests_fixture_policy(BASE, NULL);
 	struct policy_decision d = judge(p, "100.64.3.7", "203.0.113.9", 25);
 
 	ck_assert_int_eq(d.action, POLICY_REJECT);
@@ -91,7 +55,7 @@ END_TEST
 
 START_TEST(test_submission_ports_are_accepted)
 {
-	struct policy *p = load(base);
+	struct policy *p = tests_fixture_policy(BASE, NULL);
 
 	ck_assert_int_eq(judge(p, "100.64.3.7", "203.0.113.9", 587).verdict,
 			 POLICY_ACCEPT);
@@ -103,7 +67,7 @@ END_TEST
 
 START_TEST(test_nested_exception_beats_aggregate)
 {
-	struct policy *p = load(base);
+	struct policy *p = tests_fixture_policy(BASE, NULL);
 	struct policy_decision d = judge(p, "100.64.12.7", "203.0.113.9", 25);
 	struct policy_entry_info e;
 
@@ -118,7 +82,7 @@ END_TEST
 
 START_TEST(test_longer_live_prefix_inside_exception_wins)
 {
-	struct policy *p = load(base);
+	struct policy *p = tests_fixture_policy(BASE, NULL);
 	/* 100.64.12.8/29 (strict, live before 2027) sits inside the /28. */
 	struct policy_decision d = judge(p, "100.64.12.9", "203.0.113.9", 25);
 
@@ -131,7 +95,7 @@ END_TEST
 
 START_TEST(test_expired_exception_falls_back_to_parent)
 {
-	struct policy *p = load(base);
+	struct policy *p = tests_fixture_policy(BASE, NULL);
 	struct policy_decision d;
 
 	d = judge_at(p, "100.64.12.9", "203.0.113.9", 25, T_2027 - 1, false);
@@ -146,7 +110,7 @@ END_TEST
 
 START_TEST(test_equal_length_siblings_stay_apart)
 {
-	struct policy *p = load(base);
+	struct policy *p = tests_fixture_policy(BASE, NULL);
 
 	ck_assert_str_eq(profile_of(p, judge(p, "100.64.12.7", "203.0.113.9",
 					      25)), "business");
@@ -160,7 +124,7 @@ END_TEST
 
 START_TEST(test_host_route_32_and_128)
 {
-	struct policy *p = load(base);
+	struct policy *p = tests_fixture_policy(BASE, NULL);
 
 	ck_assert_str_eq(profile_of(p, judge(p, "100.64.99.7", "203.0.113.9",
 					      25)), "business");
@@ -178,7 +142,7 @@ END_TEST
 
 START_TEST(test_relay_is_accepted_before_anything)
 {
-	struct policy *p = load(base);
+	struct policy *p = tests_fixture_policy(BASE, NULL);
 	struct policy_decision d = judge(p, "100.64.3.7", "192.0.2.25", 25);
 
 	ck_assert_int_eq(d.verdict, POLICY_ACCEPT);
@@ -193,7 +157,7 @@ END_TEST
 
 START_TEST(test_non_subscriber_passes)
 {
-	struct policy *p = load(base);
+	struct policy *p = tests_fixture_policy(BASE, NULL);
 	struct policy_decision d = judge(p, "198.51.100.7", "203.0.113.9", 25);
 
 	ck_assert_int_eq(d.verdict, POLICY_ACCEPT);
@@ -211,7 +175,7 @@ END_TEST
 
 START_TEST(test_unlisted_port_takes_profile_default_then_accept)
 {
-	struct policy *p = load(base);
+	struct policy *p = tests_fixture_policy(BASE, NULL);
 	struct policy_decision d;
 
 	d = judge(p, "100.64.3.7", "203.0.113.9", 443);
@@ -229,7 +193,7 @@ END_TEST
 
 START_TEST(test_quarantine_applies_detection_profile_to_all_mail_ports)
 {
-	struct policy *p = load(base);
+	struct policy *p = tests_fixture_policy(BASE, NULL);
 	struct policy_decision d;
 
 	d = judge_at(p, "100.64.3.7", "203.0.113.9", 587, 0, true);
@@ -248,12 +212,9 @@ END_TEST
 
 START_TEST(test_monitor_mode_logs_the_action_but_accepts)
 {
-	char yaml[4096];
-	struct policy *p;
+	struct policy *p = tests_fixture_policy(BASE, "mode: monitor\n");
 	struct policy_decision d;
 
-	snprintf(yaml, sizeof(yaml), "%smode: monitor\n", base);
-	p = load(yaml);
 	ck_assert_int_eq(policy_mode(p), POLICY_MODE_MONITOR);
 	d = judge(p, "100.64.3.7", "203.0.113.9", 25);
 	ck_assert_int_eq(d.action, POLICY_REJECT);
@@ -264,7 +225,7 @@ END_TEST
 
 START_TEST(test_v4_mapped_v6_source_is_judged_as_ipv4)
 {
-	struct policy *p = load(base);
+	struct policy *p = tests_fixture_policy(BASE, NULL);
 	struct policy_decision d;
 
 	d = judge(p, "::ffff:100.64.3.7", "::ffff:203.0.113.9", 25);
@@ -284,7 +245,7 @@ START_TEST(test_zero_length_prefix_covers_everything)
 		"subscribers:\n"
 		"  - { prefix: 0.0.0.0/0, profile: residential }\n"
 		"  - { prefix: '::/0', profile: residential }\n";
-	struct policy *p = load(yaml);
+	struct policy *p = tests_policy(yaml);
 
 	ck_assert_int_eq(judge(p, "0.0.0.0", "203.0.113.9", 25).verdict,
 			 POLICY_REJECT);
@@ -298,7 +259,7 @@ END_TEST
 
 START_TEST(test_aggregates_are_the_outermost_entries)
 {
-	struct policy *p = load(base);
+	struct policy *p = tests_fixture_policy(BASE, NULL);
 	struct policy_entry_info e;
 	int32_t ids[8];
 
@@ -328,7 +289,7 @@ START_TEST(test_ports_blocked_by_a_subscriber_profile_fail_closed)
 		"detection: { ports: [25, 26], window: 60s, syns: 100,\n"
 		"  distinct_destinations: 20, action: quarantine,\n"
 		"  quarantine_for: 1h, profile: quarantine }\n";
-	struct policy *p = load(yaml);
+	struct policy *p = tests_policy(yaml);
 	struct policy_port ports[8];
 	bool all;
 
@@ -351,7 +312,7 @@ END_TEST
 
 START_TEST(test_blocking_default_queues_every_port)
 {
-	struct policy *p = load(base);
+	struct policy *p = tests_fixture_policy(BASE, NULL);
 	struct policy_port ports[8];
 	bool all;
 
@@ -382,14 +343,11 @@ START_TEST(test_decide_many_matches_decide_one_by_one)
 	struct policy_decision many[N], one;
 	const struct policy_flow *fp[N];
 	struct policy_decision *dp[N];
-	char yaml[sizeof(base) + 32];
 
 	for (int mode = 0; mode < 2; mode++) {
-		struct policy *p;
+		const char *more = mode ? "mode: monitor\n" : NULL;
+		struct policy *p = tests_fixture_policy(BASE, more);
 
-		snprintf(yaml, sizeof(yaml), "%s%s", base,
-			 mode ? "mode: monitor\n" : "");
-		p = load(yaml);
 		for (size_t i = 0; i < N; i++) {
 			ck_assert_int_eq(policy_addr_parse(srcs[i % 10],
 							   &flows[i].src), 0);

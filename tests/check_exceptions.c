@@ -14,27 +14,17 @@
 
 #include "policy/policy.h"
 #include "stats/blocklog.h"
+#include "tests/helpers.h"
 #include "tests/suites.h"
 
+/* The policy live exceptions join; dir holds each test's state files. */
+static const char yaml_path[] = TESTS_FIXTURES
+	"/business_28_in_residential.yaml";
 static char dir[] = "/tmp/portcullis-except-XXXXXX";
-static char yaml_path[256];
 
 static void setup(void)
 {
-	FILE *f;
-
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(yaml_path, sizeof(yaml_path), "%s/policy.yaml", dir);
-	f = fopen(yaml_path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("version: 1\n"
-	      "profiles:\n"
-	      "  residential: { ports: { 25: reject } }\n"
-	      "  business: { ports: { 25: accept } }\n"
-	      "subscribers:\n"
-	      "  - { prefix: 100.64.0.0/10, profile: residential }\n"
-	      "  - { prefix: 100.64.12.0/28, profile: business }\n", f);
-	fclose(f);
 }
 
 static void teardown(void)
@@ -79,7 +69,7 @@ START_TEST(test_exception_beats_file_entry_of_same_prefix)
 	ck_assert_int_eq(judge(p, "100.64.12.5", 2000), POLICY_REJECT);
 	ck_assert_uint_eq(policy_entry_count(p, AF_INET), 2);
 	policy_free(p);
-	p = policy_load_ex(yaml_path, NULL, 0, &errs);
+	p = tests_policy_file(yaml_path, NULL, 0);
 	ck_assert_int_eq(judge(p, "100.64.12.5", 1000), POLICY_ACCEPT);
 	policy_free(p);
 }
@@ -106,10 +96,10 @@ START_TEST(test_exception_with_unknown_profile_fails_the_load)
 
 	ck_assert_ptr_null(policy_load_ex(yaml_path, &ex, 1, &errs));
 	ck_assert_uint_eq(errs.count, 1);
-	ck_assert_ptr_nonnull(strstr(errs.msg[0], "/policy.yaml: live "
-		"exception 100.64.0.0/16 names profile \"gold\", which the "
-		"policy does not define; delete the exception or restore "
-		"the profile"));
+	ck_assert_str_eq(errs.msg[0], TESTS_FIXTURES
+		"/business_28_in_residential.yaml: live exception "
+		"100.64.0.0/16 names profile \"gold\", which the policy does "
+		"not define; delete the exception or restore the profile");
 	policy_errors_free(&errs);
 }
 END_TEST

@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,22 +22,12 @@
 
 #include "filter/parse.h"
 #include "netlink/queue.h"
+#include "tests/helpers.h"
 
 Suite *queue_suite(void);
 
 #define QNUM		65000
 #define REJECT_MARK	0x100
-
-/* Into a fresh network namespace; false (and a message) if we may not. */
-static bool private_netns(void)
-{
-	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0) {
-		fprintf(stderr, "check_queue: skipped, needs root to make a "
-			"network namespace\n");
-		return false;
-	}
-	return true;
-}
 
 /* Loopback up, 198.51.100.1 on it, SYNs to :25 queued to QNUM in OUTPUT,
  * marked ones rejected first. */
@@ -85,7 +74,7 @@ START_TEST(test_second_bind_is_refused_with_a_clear_error)
 	char err[256];
 	struct queue *a, *b;
 
-	if (!private_netns())
+	if (!tests_netns("check_queue"))
 		return;
 	a = queue_open(QNUM, NULL, err, sizeof(err));
 	ck_assert_msg(a != NULL, "first open: %s", err);
@@ -142,7 +131,7 @@ START_TEST(test_receive_times_out_and_counts_refused_verdicts)
 	struct queue *q;
 	char err[256];
 
-	if (!private_netns())
+	if (!tests_netns("check_queue"))
 		return;
 	q = queue_open(QNUM, NULL, err, sizeof(err));
 	ck_assert_msg(q != NULL, "%s", err);
@@ -171,7 +160,7 @@ START_TEST(test_interrupt_wakes_a_blocked_receive)
 	pthread_t t;
 	char err[256];
 
-	if (!private_netns())
+	if (!tests_netns("check_queue"))
 		return;
 	q = queue_open(QNUM, NULL, err, sizeof(err));
 	ck_assert_msg(q != NULL, "%s", err);
@@ -214,7 +203,7 @@ START_TEST(test_repeat_with_mark_rejects_a_syn)
 	char err[256];
 	int fd;
 
-	if (!private_netns())
+	if (!tests_netns("check_queue"))
 		return;
 	local_lab();
 	q = queue_open(QNUM, NULL, err, sizeof(err));
@@ -243,7 +232,7 @@ START_TEST(test_drop_verdict_leaves_the_connect_waiting)
 	char err[256];
 	int fd;
 
-	if (!private_netns())
+	if (!tests_netns("check_queue"))
 		return;
 	local_lab();
 	q = queue_open(QNUM, NULL, err, sizeof(err));
@@ -268,7 +257,7 @@ START_TEST(test_overrun_is_counted_not_fatal)
 	char err[256];
 	int fds[64], i, n, total = 0;
 
-	if (!private_netns())
+	if (!tests_netns("check_queue"))
 		return;
 	local_lab();
 	q = queue_open(QNUM, &cfg, err, sizeof(err));
@@ -353,7 +342,7 @@ START_TEST(test_equal_verdicts_go_as_one_batch_message)
 	char err[256];
 	int fds[16], i;
 
-	if (!private_netns())
+	if (!tests_netns("check_queue"))
 		return;
 	local_lab();
 	q = queue_open(QNUM, NULL, err, sizeof(err));
@@ -413,7 +402,7 @@ static void left_for_later(bool look)
 	char err[256];
 	int fds[8], i;
 
-	if (!private_netns())
+	if (!tests_netns("check_queue"))
 		return;
 	local_lab();
 	q = queue_open(QNUM, NULL, err, sizeof(err));
@@ -469,7 +458,7 @@ START_TEST(test_lookahead_sees_each_burst_before_its_packets)
 	char err[256];
 	int fds[20], i, n;
 
-	if (!private_netns())
+	if (!tests_netns("check_queue"))
 		return;
 	local_lab();
 	q = queue_open(QNUM, &cfg, err, sizeof(err));

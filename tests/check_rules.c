@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 
 #include "netlink/rules.h"
+#include "tests/helpers.h"
 #include "tests/rules_sample.h"
 
 Suite *rules_suite(void);
@@ -200,15 +201,6 @@ static const char expect_sets[] =
 	"add PORTCULLIS-6-0-0 ff00::/128\n"
 	"add PORTCULLIS-6-0-0 2001:db8:1000::/36\n";
 
-static size_t count(const char *hay, const char *needle)
-{
-	size_t n = 0;
-
-	for (; (hay = strstr(hay, needle)); hay++)
-		n++;
-	return n;
-}
-
 START_TEST(test_iptables_text_for_sample)
 {
 	struct rules_desc d = sample();
@@ -358,7 +350,7 @@ START_TEST(test_more_than_fifteen_ports_are_split)
 	ck_assert_ptr_nonnull(strstr(buf, "-m multiport --dports 1016,1017,"
 		"1018,1019 -j PORTCULLIS-CLOSED\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "--dport 1003 -j PORTCULLIS-OPEN\n"));
-	ck_assert_uint_eq(count(buf, "-j PORTCULLIS-CLOSED"), 2);
+	ck_assert_uint_eq(tests_count(buf, "-j PORTCULLIS-CLOSED"), 2);
 }
 END_TEST
 
@@ -514,15 +506,15 @@ START_TEST(test_fragments_are_checked_before_any_queue)
 					       NULL, 0), 0);
 	ck_assert_ptr_nonnull(strstr(buf, "# -I FORWARD 2 -p tcp -m u32 --u32 "
 		"\"4&0x3FFF=0x1:0x3FFF\" -j PORTCULLIS-FRAG\n"));
-	ck_assert_uint_eq(count(buf, "-A PORTCULLIS-FRAG -s "), 2);
-	ck_assert_uint_eq(count(buf, "-A PORTCULLIS-FRAGS "), 2);
+	ck_assert_uint_eq(tests_count(buf, "-A PORTCULLIS-FRAG -s "), 2);
+	ck_assert_uint_eq(tests_count(buf, "-A PORTCULLIS-FRAGS "), 2);
 	ck_assert_int_gt(rules_iptables_format(buf, sizeof(buf), &d, AF_INET6,
 					       NULL, 0), 0);
 	ck_assert_ptr_nonnull(strstr(buf, "# -I FORWARD 2 -m ipv6header "
 		"--header frag --soft -j PORTCULLIS-FRAG\n"));
 	/* --soft means "has this one": one rule for each header. */
-	ck_assert_uint_eq(count(buf, "-A PORTCULLIS-FRAGS -m ipv6header "
-				"--header "), 4);
+	ck_assert_uint_eq(tests_count(buf, "-A PORTCULLIS-FRAGS -m ipv6header "
+				      "--header "), 4);
 	ck_assert_ptr_nonnull(strstr(buf, "--fragfirst -m length --length "
 				     "0:67 -j DROP\n"));
 	ck_assert_int_gt(rules_nft_format(buf, sizeof(buf), &d, NULL, 0), 0);

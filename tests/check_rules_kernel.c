@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 
 #include "netlink/rules.h"
+#include "tests/helpers.h"
 #include "tests/rules_sample.h"
 
 Suite *rules_kernel_suite(void);
@@ -45,12 +46,7 @@ static bool private_netns(void)
 			"network namespace\n");
 		return false;
 	}
-	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0) {
-		fprintf(stderr, "check_rules_kernel: skipped, needs root to "
-			"make a network namespace\n");
-		return false;
-	}
-	return true;
+	return tests_netns("check_rules_kernel");
 }
 
 /* Run cmd with stdin from text (NULL: nothing); its exit status, and
@@ -105,15 +101,6 @@ static void sh_ok(const char *cmd)
 
 	ck_assert_msg(pipe_through(cmd, NULL, &out) == 0, "%s: %s", cmd, out);
 	free(out);
-}
-
-static size_t count(const char *hay, const char *needle)
-{
-	size_t n = 0;
-
-	for (; (hay = strstr(hay, needle)); hay++)
-		n++;
-	return n;
 }
 
 /*
@@ -260,7 +247,7 @@ static void sample_sets_are_in(void)
 		ck_assert_msg(members(sample_sets[i]) ==
 			      sample_set_entries[i], "%s: %ld entries",
 			      sample_sets[i], members(sample_sets[i]));
-	ck_assert_msg(count(names, "PORTCULLIS") == 5, "%s", names);
+	ck_assert_msg(tests_count(names, "PORTCULLIS") == 5, "%s", names);
 	free(names);
 }
 
@@ -291,8 +278,8 @@ START_TEST(test_install_twice_leaves_one_jump_each_and_remove_cleans_up)
 		const char *udp;
 
 		out = sh_out("%s -S", f ? "ip6tables" : "iptables");
-		ck_assert_uint_eq(count(out, " -j PORTCULLIS\n"), 1);
-		ck_assert_uint_eq(count(out, " -j PORTCULLIS-FRAG\n"), 1);
+		ck_assert_uint_eq(tests_count(out, " -j PORTCULLIS\n"), 1);
+		ck_assert_uint_eq(tests_count(out, " -j PORTCULLIS-FRAG\n"), 1);
 		/* Ours come first; the operator's rule stays, after. */
 		udp = strstr(out, "-A FORWARD -p udp -j ACCEPT\n");
 		ck_assert_ptr_nonnull(udp);
@@ -357,8 +344,8 @@ START_TEST(test_install_replaces_a_stale_ruleset)
 	install_ok(k, &d);
 	for (int f = 0; f < 2; f++) {
 		out = sh_out("%s -S", f ? "ip6tables" : "iptables");
-		ck_assert_uint_eq(count(out, " -j PORTCULLIS\n"), 1);
-		ck_assert_uint_eq(count(out, " -j PORTCULLIS-FRAG\n"), 1);
+		ck_assert_uint_eq(tests_count(out, " -j PORTCULLIS\n"), 1);
+		ck_assert_uint_eq(tests_count(out, " -j PORTCULLIS-FRAG\n"), 1);
 		ck_assert_msg(!strstr(out, "-A PORTCULLIS -j DROP") &&
 			      !strstr(out, "-A PORTCULLIS -p udp") &&
 			      !strstr(out, "-i lo") &&
@@ -475,7 +462,7 @@ START_TEST(test_two_chain_names_are_kept_apart)
 	out = sh_out("iptables -S; ipset list -n");
 	ck_assert_msg(!strstr(out, "PORTCULLIS-") &&
 		      !strstr(out, "-j PORTCULLIS\n"), "%s", out);
-	ck_assert_uint_eq(count(out, " -j PORTCULLIS_B\n"), 1);
+	ck_assert_uint_eq(tests_count(out, " -j PORTCULLIS_B\n"), 1);
 	free(out);
 	ck_assert_int_eq(members("PORTCULLIS_B-4-0-0"), 2);
 	intact(k2);
@@ -1228,7 +1215,7 @@ START_TEST(test_nft_install_and_remove)
 	install_ok(k, &d);
 	intact(k);
 	out = sh_out("nft list tables");
-	ck_assert_uint_eq(count(out, "table inet portcullis"), 1);
+	ck_assert_uint_eq(tests_count(out, "table inet portcullis"), 1);
 	free(out);
 	rules_kernel_free(k);
 	ck_assert_msg(rules_remove(NULL, RULES_NFT, err, sizeof(err)) == 0,

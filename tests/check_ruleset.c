@@ -17,6 +17,7 @@
 
 #include "policy/ruleset.h"
 #include "policy/policy.h"
+#include "tests/helpers.h"
 #include "tests/suites.h"
 
 #define NOW 1800000000		/* 2027-01-15T08:00:00Z */
@@ -383,76 +384,6 @@ static void agree_everywhere(const struct policy *p, const struct rules_desc *d)
 
 /* ---- policies ---- */
 
-static void print_errors(struct policy_errors *errs)
-{
-	for (size_t i = 0; i < errs->count; i++)
-		fprintf(stderr, "%s\n", errs->msg[i]);
-	policy_errors_free(errs);
-}
-
-static struct policy *load(const char *yaml)
-{
-	struct policy_errors errs = { 0 };
-	struct policy *p = policy_load_buffer("test.yaml", NULL, yaml,
-					      strlen(yaml), &errs);
-
-	print_errors(&errs);
-	ck_assert_msg(p != NULL, "policy failed to load:\n%s", yaml);
-	return p;
-}
-
-/* A folder of files for policies that read a list, or take exceptions. */
-struct folder {
-	char dir[64];
-	char path[4][128];
-	unsigned n;
-};
-
-static void folder_open(struct folder *f)
-{
-	memset(f, 0, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/portcullis-ruleset-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(f->dir));
-}
-
-/* Write text into the folder's file name; returns its path. */
-static const char *folder_put(struct folder *f, const char *name,
-			      const char *text)
-{
-	char *path = f->path[f->n];
-	FILE *fp;
-
-	ck_assert_uint_lt(f->n, 4);
-	ck_assert_uint_lt(strlen(f->dir) + strlen(name) + 2,
-			  sizeof(f->path[0]));
-	strcpy(path, f->dir);
-	strcat(path, "/");
-	strcat(path, name);
-	fp = fopen(f->path[f->n], "w");
-	ck_assert_ptr_nonnull(fp);
-	fputs(text, fp);
-	ck_assert_int_eq(fclose(fp), 0);
-	return f->path[f->n++];
-}
-
-static void folder_close(struct folder *f)
-{
-	for (unsigned i = 0; i < f->n; i++)
-		ck_assert_int_eq(unlink(f->path[i]), 0);
-	ck_assert_int_eq(rmdir(f->dir), 0);
-}
-
-static struct policy *load_ex(const char *path,
-			      const struct policy_exception *ex, size_t nex)
-{
-	struct policy_errors errs = { 0 };
-	struct policy *p = policy_load_ex(path, ex, nex, &errs);
-
-	print_errors(&errs);
-	ck_assert_msg(p != NULL, "policy %s failed to load", path);
-	return p;
-}
-
 static int64_t at(const char *rfc3339)
 {
 	int64_t t;
@@ -502,63 +433,15 @@ static enum rules_action fb_at(const struct rules_desc *d, const char *src,
 
 /* ---- 1. fixed policies ---- */
 
-static const char example[] =
-	"version: 1\n"
-	"mode: enforce\n"
-	"profiles:\n"
-	"  residential:\n"
-	"    ports: { 25: reject, 465: accept, 587: accept }\n"
-	"    default: accept\n"
-	"  business:\n"
-	"    ports: { 25: accept, 465: accept, 587: accept }\n"
-	"  quarantine:\n"
-	"    ports: { 25: drop, 465: drop, 587: drop }\n"
-	"subscribers:\n"
-	"  - { prefix: 100.64.0.0/10, profile: residential }\n"
-	"  - { prefix: 2001:db8:1::/48, profile: residential }\n"
-	"  - { prefix: 2001:db8:1000::/36, profile: residential }\n"
-	"  - prefix: 100.64.0.16/28\n"
-	"    profile: business\n"
-	"    note: ACME Corp, ticket 4411\n"
-	"    expires: 2027-03-01T00:00:00Z\n"
-	"  - prefix: 100.64.0.32/28\n"
-	"    profile: business\n"
-	"    note: Bakery trial, ticket 3920 (ended)\n"
-	"    expires: 2026-06-01T00:00:00Z\n"
-	"  - { prefix: 2001:db8:1:10::/64, profile: business }\n"
-	"  - { file: business.list, profile: business }\n"
-	"relays: [192.0.2.25, 2001:db8:25::25]\n"
-	"detection:\n"
-	"  ports: [25]\n"
-	"  window: 60s\n"
-	"  syns: 100\n"
-	"  distinct_destinations: 20\n"
-	"  action: quarantine\n"
-	"  quarantine_for: 1h\n"
-	"  profile: quarantine\n";
-
-static const char business_list[] =
-	"# CRM export\n"
-	"100.64.20.0/24     # Northwind Traders\n"
-	"100.64.21.0/26     # Contoso Ltd\n"
-	"100.64.21.64/27\n"
-	"100.64.33.8/29     # Fabrikam\n"
-	"100.100.7.0/24     # Tailspin Toys\n"
-	"2001:db8:1000:4400::/56\n"
-	"2001:db8:1020::/48 # Wide World Importers\n";
-
 START_TEST(test_example_policy_fallback_judges_port_25_as_the_policy)
 {
 	/* Nine days before ACME's exception ends, so its expiry is seen. */
 	int64_t now = at("2027-02-20T00:00:00Z");
-	struct folder f;
+	/* The policy shipped as the example, with its business.list. */
+	struct policy *p = tests_policy_file("examples/policy.yaml", NULL, 0);
 	struct policy_ruleset rs;
-	struct policy *p;
 	const struct rules_entry *e;
 
-	folder_open(&f);
-	folder_put(&f, "business.list", business_list);
-	p = load_ex(folder_put(&f, "policy.yaml", example), NULL, 0);
 	ck_assert_int_eq(policy_ruleset_build(&rs, p, 2, now), 0);
 	agree_everywhere(p, &rs.desc);
 
@@ -603,7 +486,6 @@ START_TEST(test_example_policy_fallback_judges_port_25_as_the_policy)
 	}
 	policy_ruleset_free(&rs);
 	policy_free(p);
-	folder_close(&f);
 }
 END_TEST
 
@@ -662,7 +544,7 @@ static char *nested_yaml(const char *mode)
 START_TEST(test_nested_entries_expire_in_the_kernel_as_in_the_policy)
 {
 	char *yaml = nested_yaml("enforce");
-	struct policy *p = load(yaml);
+	struct policy *p = tests_policy(yaml);
 	struct policy_ruleset rs;
 	const struct rules_desc *d = &rs.desc;
 	static const char *const left_out[] = {
@@ -712,7 +594,7 @@ END_TEST
 START_TEST(test_monitor_mode_describes_entries_and_the_fallback_accepts)
 {
 	char *yaml = nested_yaml("monitor");
-	struct policy *p = load(yaml);
+	struct policy *p = tests_policy(yaml);
 	struct policy_ruleset rs;
 
 	ck_assert_int_eq(policy_ruleset_build(&rs, p, 1, NOW), 0);
@@ -749,13 +631,13 @@ START_TEST(test_live_exceptions_reach_the_fallback)
 		{ .prefix = "2001:db8:5::/48", .profile = "biz",
 		  .added = NOW - 100 },
 	};
-	struct folder f;
 	struct policy_ruleset rs;
+	struct tests_dir dir;
 	struct policy *p;
 
-	folder_open(&f);
-	p = load_ex(folder_put(&f, "policy.yaml", yaml), ex,
-		    sizeof(ex) / sizeof(*ex));
+	tests_dir_open(&dir, "ruleset");
+	p = tests_policy_file(tests_dir_put(&dir, "policy.yaml", yaml), ex,
+			      sizeof(ex) / sizeof(*ex));
 	ck_assert_int_eq(policy_ruleset_build(&rs, p, 1, NOW), 0);
 	agree_everywhere(p, &rs.desc);
 	/* The replacing exception decides as the /10 for less long. */
@@ -775,7 +657,7 @@ START_TEST(test_live_exceptions_reach_the_fallback)
 			 RULES_ACCEPT);
 	policy_ruleset_free(&rs);
 	policy_free(p);
-	folder_close(&f);
+	tests_dir_close(&dir);
 }
 END_TEST
 
@@ -796,7 +678,7 @@ START_TEST(test_zero_length_aggregates_cover_every_source)
 		"  - { prefix: 2001:db8::/32, profile: biz,\n"
 		"      expires: 2027-01-15T09:00:00Z }\n"
 		"  - { prefix: 2001:db8::/48, profile: res }\n";
-	struct policy *p = load(yaml);
+	struct policy *p = tests_policy(yaml);
 	struct policy_ruleset rs;
 
 	ck_assert_int_eq(policy_ruleset_build(&rs, p, 1, NOW), 0);
@@ -838,7 +720,7 @@ START_TEST(test_blocking_default_judges_unnamed_ports_in_the_fallback)
 		"  - { prefix: 100.64.10.64/26, profile: res,\n"
 		"      expires: 2027-01-15T08:10:00Z }\n"
 		"  - { prefix: 2001:db8::/32, profile: strict }\n";
-	struct policy *p = load(yaml);
+	struct policy *p = tests_policy(yaml);
 	struct policy_ruleset rs;
 
 	ck_assert_int_eq(policy_ruleset_build(&rs, p, 1, NOW), 0);
@@ -882,7 +764,7 @@ START_TEST(test_port_blocked_by_a_default_is_held_by_the_fallback)
 		"subscribers:\n"
 		"  - { prefix: 100.64.0.0/10, profile: res }\n"
 		"  - { prefix: 100.64.8.0/24, profile: strict }\n";
-	struct policy *p = load(yaml);
+	struct policy *p = tests_policy(yaml);
 	struct policy_ruleset rs;
 	struct policy_addr src;
 	struct policy_decision dec;
@@ -1065,7 +947,7 @@ static struct policy *gen_policy(struct buf *b)
 			continue;
 		put_prefix(b, &g[have++]);
 	}
-	return load(b->s);
+	return tests_policy(b->s);
 }
 
 /* A source in or next to a prefix, or anywhere. */
@@ -1191,7 +1073,8 @@ static void union_profiles_follow_its_ports(const struct policy_ruleset *u,
 
 START_TEST(test_union_fallback_is_the_second_on_the_union_ports)
 {
-	struct policy *pa = load(union_a), *pb = load(union_b), *pc;
+	struct policy *pa = tests_policy(union_a);
+	struct policy *pb = tests_policy(union_b), *pc;
 	struct policy_ruleset a, b, u, again;
 	const char *at26 = strstr(union_a, "26: drop");
 	char *yaml;
@@ -1243,7 +1126,7 @@ START_TEST(test_union_fallback_is_the_second_on_the_union_ports)
 	ck_assert_int_ge(asprintf(&yaml, "%.*s26: accept%s",
 				  (int)(at26 - union_a), union_a,
 				  at26 + strlen("26: drop")), 0);
-	pc = load(yaml);
+	pc = tests_policy(yaml);
 	ck_assert_int_eq(policy_ruleset_build(&again, pc, 2, NOW), 0);
 	ck_assert_uint_eq(again.desc.nports, a.desc.nports);
 	ck_assert(!policy_ruleset_equal(&a, &again));
@@ -1272,7 +1155,7 @@ START_TEST(test_union_with_a_second_naming_no_port_uses_its_defaults)
 		"subscribers:\n"
 		"  - { prefix: 10.0.0.0/8, profile: res }\n"
 		"  - { prefix: 10.1.0.0/16, profile: biz }\n";
-	struct policy *pa = load(union_a), *pb = load(yaml);
+	struct policy *pa = tests_policy(union_a), *pb = tests_policy(yaml);
 	struct policy_ruleset a, b, u;
 
 	ck_assert_int_eq(policy_ruleset_build(&a, pa, 1, NOW), 0);
@@ -1319,7 +1202,7 @@ START_TEST(test_element_timeouts_are_the_rest_of_each_entry_life)
 		"  - { prefix: 10.5.0.0/16, profile: biz, expires: %s }\n"
 		"  - { prefix: 10.6.0.0/16, profile: biz, expires: %s }\n",
 		when[0], when[1], when[2], when[3], when[4], when[5]), 0);
-	p = load(yaml);
+	p = tests_policy(yaml);
 	ck_assert_int_eq(policy_ruleset_build(&rs, p, 1, NOW), 0);
 	ck_assert_uint_eq(must_find(&rs.desc, "10.1.0.0/16")->e.timeout, 30);
 	ck_assert_uint_eq(must_find(&rs.desc, "10.2.0.0/16")->e.timeout,

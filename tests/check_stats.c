@@ -12,6 +12,7 @@
 
 #include "stats/internal.h"
 #include "stats/stats.h"
+#include "tests/helpers.h"
 #include "tests/suites.h"
 
 #define T0 1795829025000LL		/* 2026-11-28T01:23:45.000Z */
@@ -29,26 +30,8 @@ static bool quarantined(struct stats *st, const struct policy_addr *src,
 	       sub.quarantined;
 }
 
-static const char yaml[] =
-	"version: 1\n"
-	"profiles:\n"
-	"  residential: { ports: { 25: reject, 465: accept, 587: accept } }\n"
-	"  business: { ports: { 25: accept } }\n"
-	"  quarantine: { ports: { 25: drop, 465: drop, 587: drop } }\n"
-	"subscribers:\n"
-	"  - { prefix: 100.64.0.0/10, profile: residential }\n"
-	"  - { prefix: 100.64.12.0/28, profile: business }\n"
-	"  - { prefix: 2001:db8:1000::/36, profile: residential }\n"
-	"detection:\n"
-	"  ports: [25]\n"
-	"  window: 60s\n"
-	"  syns: 5\n"
-	"  distinct_destinations: 5\n"
-	"  action: quarantine\n"
-	"  quarantine_for: 1h\n"
-	"  profile: quarantine\n"
-	"log:\n"
-	"  per_subscriber: 10/min\n";
+/* The policy of the tests that decide by one. */
+#define POLICY "quarantine_at_5_syns.yaml"
 
 struct fx {
 	char path[40];
@@ -80,40 +63,22 @@ static struct stats_config base_cfg(void)
 	return cfg;
 }
 
-static struct policy *load(const char *text)
-{
-	struct policy_errors errs = { 0 };
-	struct policy *p = policy_load_buffer("stats.yaml", NULL, text,
-					      strlen(text), &errs);
-
-	for (size_t i = 0; i < errs.count; i++)
-		fprintf(stderr, "%s\n", errs.msg[i]);
-	ck_assert_msg(p != NULL, "policy failed to load");
-	policy_errors_free(&errs);
-	return p;
-}
-
-/* policy_text NULL: decisions are made up by fx_syn(). */
+/* Takes p; p NULL: decisions are made up by fx_syn(). */
 static void fx_open(struct fx *fx, const struct stats_config *cfg,
-		    const char *policy_text)
+		    struct policy *p)
 {
 	struct blocklog_config bc = {
 		.producers = stats_log_producers(cfg->threads),
 		.ring_slots = 1 << 14,
 		.no_writer_thread = true,
 	};
-	int fd;
 
 	memset(fx, 0, sizeof(*fx));
-	strcpy(fx->path, "/tmp/portcullis-stats-XXXXXX");
-	fd = mkstemp(fx->path);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
+	tests_tmpfile(fx->path, sizeof(fx->path), "stats");
 	bc.path = fx->path;
 	fx->bl = blocklog_open(&bc);
 	ck_assert_ptr_nonnull(fx->bl);
-	if (policy_text)
-		fx->p = load(policy_text);
+	fx->p = p;
 	fx->st = stats_open(cfg, fx->bl);
 	ck_assert_ptr_nonnull(fx->st);
 }
@@ -130,27 +95,10 @@ static void fx_close(struct fx *fx)
 /* Everything written to the log so far. */
 static const char *fx_log(struct fx *fx)
 {
-	FILE *f;
-	size_t n;
-
 	blocklog_drain(fx->bl);
 	free(fx->text);
-	fx->text = calloc(1, 1 << 22);
-	f = fopen(fx->path, "r");
-	ck_assert_ptr_nonnull(f);
-	n = fread(fx->text, 1, (1 << 22) - 1, f);
-	fx->text[n] = '\0';
-	fclose(f);
+	fx->text = tests_slurp(fx->path, NULL);
 	return fx->text;
-}
-
-static int count(const char *text, const char *needle)
-{
-	int n = 0;
-
-	for (const char *p = text; (p = strstr(p, needle)); p++)
-		n++;
-	return n;
 }
 
 static struct policy_flow flow(const char *src, const char *dst,
@@ -372,7 +320,8 @@ START_TEST(test_syn_at_window_end_opens_the_next_window)
 	stats_counters(fx.st, &c);
 	ck_assert_uint_eq(c.detections, 1);
 	ck_assert_uint_eq(c.quarantines, 0);
-	ck_assert_int_eq(count(fx_log(&fx), "\"event\":\"detection\""), 1);
+	ck_assert_int_eq(tests_count(fx_log(&fx), "\"event\":\"detection\""),
+			 1);
 	ck_assert_ptr_nonnull(strstr(fx.text,
 		"{\"ts\":\"2026-11-28T01:24:44.999Z\",\"event\":\"detection\","
 		"\"src\":\"100.64.3.8\",\"syns\":5,\"distinct_destinations\":5,"
@@ -688,14 +637,14 @@ START_TEST(test_rate_limit_then_one_summary_with_its_numbers)
 	struct fx fx;
 
 	cfg.detection.enabled = false;
-	fx_open(&fx, &cfg, yaml);
+	fx_open(&fx, &cfg, tests_fixture_policy(POLICY, NULL));
 	/* 25 blocked SYNs in one minute to 12 hosts: 10 lines, 15 held. */
 	for (unsigned i = 0; i < 25; i++) {
 		dst_n(dst, sizeof(dst), i < 10 ? i : 10 + i % 2);
 		fx_syn(&fx, "100.64.3.7", dst, 25, T0 + i * 1000, 0);
 	}
-	ck_assert_int_eq(count(fx_log(&fx), "\"event\":\"block\""), 10);
-	ck_assert_int_eq(count(fx.text, "\"event\":\"summary\""), 0);
+	ck_assert_int_eq(tests_count(fx_log(&fx), "\"event\":\"block\""), 10);
+	ck_assert_int_eq(tests_count(fx.text, "\"event\":\"summary\""), 0);
 	ck_assert_ptr_nonnull(strstr(fx.text,
 		"{\"ts\":\"2026-11-28T01:23:45.000Z\",\"event\":\"block\","
 		"\"src\":\"100.64.3.7\",\"dst\":\"198.51.0.0\",\"dport\":25,"
@@ -703,20 +652,20 @@ START_TEST(test_rate_limit_then_one_summary_with_its_numbers)
 		"\"prefix\":\"100.64.0.0/10\"}\n"));
 
 	stats_tick(fx.st, T0 + 59999);
-	ck_assert_int_eq(count(fx_log(&fx), "\"event\":\"summary\""), 0);
+	ck_assert_int_eq(tests_count(fx_log(&fx), "\"event\":\"summary\""), 0);
 	stats_tick(fx.st, T0 + 60000);
 	log = fx_log(&fx);
-	ck_assert_int_eq(count(log, "\"event\":\"summary\""), 1);
+	ck_assert_int_eq(tests_count(log, "\"event\":\"summary\""), 1);
 	ck_assert_ptr_nonnull(strstr(log,
 		"{\"ts\":\"2026-11-28T01:24:45.000Z\",\"event\":\"summary\","
 		"\"src\":\"100.64.3.7\",\"blocked\":15,"
 		"\"distinct_destinations\":2,\"window_s\":60}\n"));
 	stats_tick(fx.st, T0 + 61000);
-	ck_assert_int_eq(count(fx_log(&fx), "\"event\":\"summary\""), 1);
+	ck_assert_int_eq(tests_count(fx_log(&fx), "\"event\":\"summary\""), 1);
 
 	/* The next window logs again. */
 	fx_syn(&fx, "100.64.3.7", "198.51.0.1", 25, T0 + 70000, 0);
-	ck_assert_int_eq(count(fx_log(&fx), "\"event\":\"block\""), 11);
+	ck_assert_int_eq(tests_count(fx_log(&fx), "\"event\":\"block\""), 11);
 	stats_counters(fx.st, &c);
 	ck_assert_uint_eq(c.block_lines, 11);
 	ck_assert_uint_eq(c.lines_suppressed, 15);
@@ -741,7 +690,7 @@ START_TEST(test_summary_is_written_by_the_next_syn_without_a_tick)
 		       POLICY_DROP);
 	fx_syn(&fx, "100.64.3.7", "198.51.0.1", 25, T0 + 60000, POLICY_DROP);
 	log = fx_log(&fx);
-	ck_assert_int_eq(count(log, "\"event\":\"block\""), 2);
+	ck_assert_int_eq(tests_count(log, "\"event\":\"block\""), 2);
 	ck_assert_ptr_nonnull(strstr(log,
 		"{\"ts\":\"2026-11-28T01:24:45.000Z\",\"event\":\"summary\","
 		"\"src\":\"100.64.3.7\",\"blocked\":3,"
@@ -766,11 +715,11 @@ START_TEST(test_quarantined_spammer_is_summarised_on_time)
 	}
 	policy_addr_parse("100.64.3.7", &a);
 	ck_assert(quarantined(fx.st, &a, T0 + 8));
-	ck_assert_int_eq(count(fx_log(&fx), "\"event\":\"summary\""), 0);
+	ck_assert_int_eq(tests_count(fx_log(&fx), "\"event\":\"summary\""), 0);
 	/* The tick that ends the rate window writes it, though the
 	 * subscriber is still held. */
 	stats_tick(fx.st, T0 + 60000);
-	ck_assert_int_eq(count(fx_log(&fx), "\"event\":\"summary\""), 1);
+	ck_assert_int_eq(tests_count(fx_log(&fx), "\"event\":\"summary\""), 1);
 	ck_assert(quarantined(fx.st, &a, T0 + 60000));
 	fx_close(&fx);
 }
@@ -782,7 +731,7 @@ START_TEST(test_accepted_syns_write_no_lines)
 	struct stats_subscriber s;
 	struct fx fx;
 
-	fx_open(&fx, &cfg, yaml);
+	fx_open(&fx, &cfg, tests_fixture_policy(POLICY, NULL));
 	fx_syn(&fx, "100.64.3.7", "198.51.0.1", 587, T0, 0);
 	fx_syn(&fx, "100.64.3.7", "198.51.0.1", 465, T0, 0);
 	fx_syn(&fx, "100.64.12.1", "198.51.0.1", 25, T0, 0);
@@ -817,7 +766,7 @@ START_TEST(test_quarantined_business_gets_detection_profile_on_587)
 	const char *log;
 	struct fx fx;
 
-	fx_open(&fx, &cfg, yaml);
+	fx_open(&fx, &cfg, tests_fixture_policy(POLICY, NULL));
 	stats_config_from_policy(&cfg, fx.p);
 	ck_assert_int_eq(stats_configure(fx.st, &cfg), 0);
 
@@ -834,7 +783,7 @@ START_TEST(test_quarantined_business_gets_detection_profile_on_587)
 	ck_assert_int_eq(d.verdict, POLICY_DROP);
 
 	log = fx_log(&fx);
-	ck_assert_int_eq(count(log, "\"event\":\"quarantine\""), 1);
+	ck_assert_int_eq(tests_count(log, "\"event\":\"quarantine\""), 1);
 	ck_assert_ptr_nonnull(strstr(log,
 		"{\"ts\":\"2026-11-28T01:23:45.004Z\",\"event\":\"quarantine\","
 		"\"src\":\"100.64.12.1\",\"until\":\"2026-11-28T02:23:45Z\","
@@ -859,13 +808,11 @@ END_TEST
 
 START_TEST(test_quarantined_residential_and_monitor_mode)
 {
-	static const char monitor[] = "mode: monitor\n";
-	char *text = malloc(sizeof(yaml) + sizeof(monitor));
 	struct stats_config cfg = base_cfg();
 	struct policy_decision d;
 	struct fx fx;
 
-	fx_open(&fx, &cfg, yaml);
+	fx_open(&fx, &cfg, tests_fixture_policy(POLICY, NULL));
 	spam_run(&fx, "100.64.3.7", T0, 5);
 	d = fx_syn(&fx, "100.64.3.7", "198.51.0.200", 587, T0 + 10, 0);
 	ck_assert_int_eq(d.verdict, POLICY_DROP);
@@ -873,9 +820,7 @@ START_TEST(test_quarantined_residential_and_monitor_mode)
 	fx_close(&fx);
 
 	/* Monitor: decided and logged as it would be, verdict accept. */
-	strcpy(text, monitor);
-	strcat(text, yaml);
-	fx_open(&fx, &cfg, text);
+	fx_open(&fx, &cfg, tests_fixture_policy(POLICY, "mode: monitor\n"));
 	spam_run(&fx, "100.64.3.7", T0, 5);
 	d = fx_syn(&fx, "100.64.3.7", "198.51.0.200", 587, T0 + 10, 0);
 	ck_assert_int_eq(d.action, POLICY_DROP);
@@ -884,7 +829,6 @@ START_TEST(test_quarantined_residential_and_monitor_mode)
 		"\"dport\":587,\"action\":\"drop\",\"profile\":\"quarantine\","
 		"\"prefix\":\"100.64.0.0/10\",\"mode\":\"monitor\"}\n"));
 	fx_close(&fx);
-	free(text);
 }
 END_TEST
 
@@ -896,12 +840,12 @@ START_TEST(test_quarantine_expires_with_a_release_line)
 	struct policy_addr a;
 	struct fx fx;
 
-	fx_open(&fx, &cfg, yaml);
+	fx_open(&fx, &cfg, tests_fixture_policy(POLICY, NULL));
 	spam_run(&fx, "100.64.12.1", T0, 5);
 	policy_addr_parse("100.64.12.1", &a);
 	stats_tick(fx.st, T0 + 4 + 3600000 - 1);
 	ck_assert(quarantined(fx.st, &a, T0 + 4 + 3600000 - 1));
-	ck_assert_int_eq(count(fx_log(&fx), "\"event\":\"release\""), 0);
+	ck_assert_int_eq(tests_count(fx_log(&fx), "\"event\":\"release\""), 0);
 	stats_tick(fx.st, T0 + 4 + 3600000);
 	ck_assert(!quarantined(fx.st, &a, T0 + 4 + 3600000));
 	ck_assert_ptr_nonnull(strstr(fx_log(&fx),
@@ -924,11 +868,11 @@ START_TEST(test_expiry_without_a_tick_is_noticed_by_the_next_syn)
 	struct policy_decision d;
 	struct fx fx;
 
-	fx_open(&fx, &cfg, yaml);
+	fx_open(&fx, &cfg, tests_fixture_policy(POLICY, NULL));
 	spam_run(&fx, "100.64.12.1", T0, 5);
 	d = fx_syn(&fx, "100.64.12.1", "198.51.0.200", 587, T0 + 3600004, 0);
 	ck_assert_int_eq(d.verdict, POLICY_ACCEPT);
-	ck_assert_int_eq(count(fx_log(&fx), "\"reason\":\"expired\""), 1);
+	ck_assert_int_eq(tests_count(fx_log(&fx), "\"reason\":\"expired\""), 1);
 	fx_close(&fx);
 }
 END_TEST
@@ -941,7 +885,7 @@ START_TEST(test_manual_release_ends_quarantine_with_a_line)
 	struct policy_addr a;
 	struct fx fx;
 
-	fx_open(&fx, &cfg, yaml);
+	fx_open(&fx, &cfg, tests_fixture_policy(POLICY, NULL));
 	spam_run(&fx, "100.64.12.1", T0, 5);
 	policy_addr_parse("100.64.12.1", &a);
 	ck_assert_int_eq(stats_release(fx.st, &a, T0 + 30000), 0);
@@ -982,7 +926,7 @@ START_TEST(test_ipv6_addresses_of_one_64_are_one_subscriber)
 	char buf[64];
 	struct fx fx;
 
-	fx_open(&fx, &cfg, yaml);
+	fx_open(&fx, &cfg, tests_fixture_policy(POLICY, NULL));
 	fx_syn(&fx, "2001:db8:1000:1::1", "2001:db8:2::1", 25, T0, 0);
 	fx_syn(&fx, "2001:db8:1000:1:aaaa::2", "2001:db8:2::2", 25, T0 + 1,
 	       0);
@@ -1282,7 +1226,7 @@ START_TEST(test_syn_path_does_not_grow_the_heap)
 	struct fx fx;
 
 	cfg.max_subscribers = 4096;	/* full: evictions too */
-	fx_open(&fx, &cfg, yaml);
+	fx_open(&fx, &cfg, tests_fixture_policy(POLICY, NULL));
 	/* Warm up whatever the C library sets up on first use. */
 	fx_syn_on(&fx, 0, &f, T0, 0);
 	stats_tick(fx.st, T0);
@@ -1328,7 +1272,7 @@ END_TEST
 START_TEST(test_config_from_policy_takes_detection_and_log)
 {
 	struct stats_config cfg = { .threads = 1 };
-	struct policy *p = load(yaml);
+	struct policy *p = tests_fixture_policy(POLICY, NULL);
 
 	stats_config_from_policy(&cfg, p);
 	ck_assert(cfg.detection.enabled);
