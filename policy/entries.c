@@ -278,8 +278,6 @@ int entries_finish(struct loader *l)
 	size_t nreported = 0;
 	ssize_t d4, d6;
 
-	if (l->nex)
-		exceptions_apply(l);
 	d4 = dups4(l, &nreported);
 	d6 = dups6(l, &nreported);
 	if (d4 < 0 || d6 < 0) {

@@ -81,19 +81,24 @@ static char *vformat(const char *head, const char *fmt, va_list ap)
 	return msg ? one_line(msg) : NULL;
 }
 
-void load_error(struct loader *l, uint32_t line0, uint32_t col0,
-		const char *fmt, ...)
+void load_verror(struct loader *l, uint32_t line0, uint32_t col0,
+		 const char *fmt, va_list ap)
 {
 	char head[4352];
-	va_list ap;
-	char *msg;
 
 	snprintf(head, sizeof(head), "%s:%u:%u: ", l->name, line0 + 1,
 		 col0 + 1);
+	err_push(l, line0, col0, 0, vformat(head, fmt, ap));
+}
+
+void load_error(struct loader *l, uint32_t line0, uint32_t col0,
+		const char *fmt, ...)
+{
+	va_list ap;
+
 	va_start(ap, fmt);
-	msg = vformat(head, fmt, ap);
+	load_verror(l, line0, col0, fmt, ap);
 	va_end(ap);
-	err_push(l, line0, col0, 0, msg);
 }
 
 void load_error_in(struct loader *l, uint32_t aline0, uint32_t acol0,

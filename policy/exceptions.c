@@ -14,7 +14,7 @@
 #include <yaml.h>
 
 #include "common/utf8.h"
-#include "load.h"
+#include "node.h"
 
 #define EXCEPTION_SOURCE "live exception"
 
@@ -93,9 +93,10 @@ void exceptions_apply(struct loader *l)
 	qsort(names, p->nprofiles, sizeof(*names), pname_cmp);
 	for (size_t i = 0; i < l->nex; i++) {
 		const struct policy_exception *e = &l->ex[i];
+		size_t n = strlen(e->prefix);
 		struct exkey k;
-		enum prefix_result r = prefix_parse(e->prefix, strlen(e->prefix),
-						    &k.addr, &k.len, &k.v4);
+		enum prefix_result r = prefix_parse(e->prefix, n, &k.addr,
+						    &k.len, &k.v4);
 
 		profiles[i] = -1;
 		if (r != PREFIX_OK) {
@@ -344,8 +345,8 @@ static int state_read(struct loader *l, const char *path, char **buf,
 							 : NULL;
 
 			if (!g) {
-				load_error_nopos(l, "cannot read: it grows as it "
-						 "is read");
+				load_error_nopos(l, "cannot read: it grows as "
+						 "it is read");
 				goto out;
 			}
 			b = g;
@@ -541,16 +542,8 @@ int policy_exceptions_load(const char *path, struct policy_exception **ex,
 		load_error(&l, 0, 0, "expected UTF-8 text, found %s", enc);
 		goto out;
 	}
-	if (!yaml_parser_initialize(&parser)) {
-		load_oom(&l);
+	if (doc_load(&l, &parser, &doc, buf, len) < 0)
 		goto out;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		load_syntax_error(&l, &parser, buf, len);
-		yaml_parser_delete(&parser);
-		goto out;
-	}
 	root = yaml_document_get_root_node(&doc);
 	if (!root) {
 		ret = 0;

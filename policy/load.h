@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The loader's working state, shared by load.c (the YAML walk), list.c
- * (`file:` lists), prefix.c (prefix and time parsing), errors.c (the error
- * list) and entries.c (duplicate check and table build). Internal to
- * policy/; nothing here outlives one policy_load().
+ * The loader's working state, shared by load.c and load_*.c (the YAML
+ * walk, with node.c and document.c: node.h), list.c (`file:` lists),
+ * prefix.c (prefix parsing), errors.c (the error list), entries.c
+ * (duplicate check and table build) and exceptions.c (live exceptions
+ * and their state file). Internal to policy/; nothing here outlives one
+ * policy_load().
  */
 #ifndef PORTCULLIS_POLICY_LOAD_H
 #define PORTCULLIS_POLICY_LOAD_H
@@ -12,7 +14,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <yaml.h>
 
 #include "internal.h"
 
@@ -66,6 +67,9 @@ struct loader {
 /* Errors. The message is "name:line:col: text" with 1-based line/col. */
 void load_error(struct loader *l, uint32_t line0, uint32_t col0,
 		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void load_verror(struct loader *l, uint32_t line0, uint32_t col0,
+		 const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
 /* An error in another file (a list): file:line:col: text, sorted under
  * the YAML anchor (0-based) that named the file. line/col are 1-based. */
 void load_error_in(struct loader *l, uint32_t aline0, uint32_t acol0,
@@ -80,10 +84,6 @@ void load_error_raw(struct loader *l, uint32_t aline0, uint32_t acol0,
 void load_oom(struct loader *l);
 /* Sort the errors and move them into errs (may be NULL); frees them. */
 void load_errors_flush(struct loader *l, struct policy_errors *errs);
-
-/* A YAML parse that failed, as one error at its position. */
-void load_syntax_error(struct loader *l, const yaml_parser_t *ps,
-		       const char *buf, size_t len);
 
 /* Text. */
 /* What buf is when it is no UTF-8 but UTF-16 or UTF-32 ("UTF-16
@@ -136,7 +136,8 @@ int64_t file_add(struct loader *l, char *name);
  * build both tables. Returns 0, or -1 when the policy cannot be built. */
 int entries_finish(struct loader *l);
 void entries_free(struct loader *l);
-/* Add the live exceptions, replacing file entries of the same prefix. */
+/* Add the live exceptions, replacing file entries of the same prefix
+ * (exceptions.c). Called before entries_finish. */
 void exceptions_apply(struct loader *l);
 
 /* Read the list file at path (as named in messages), adding its
