@@ -3,9 +3,9 @@
  * The loader's working state, shared by load.c and load_*.c (the YAML
  * walk, with node.c and document.c: node.h), list.c (`file:` lists),
  * prefix.c (prefix parsing), errors.c (the error list), entries.c
- * (duplicate check and table build) and exceptions.c (live exceptions
- * and their state file). Internal to policy/; nothing here outlives one
- * policy_load().
+ * (duplicate check and table build), exceptions.c (live exceptions
+ * added) and state_file.c (the exceptions' state file). Internal to
+ * policy/; nothing here outlives one policy_load().
  */
 #ifndef PORTCULLIS_POLICY_LOAD_H
 #define PORTCULLIS_POLICY_LOAD_H

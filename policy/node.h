@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Reading a libyaml document, shared by the policy's walk (load*.c) and
- * the state file's reader (exceptions.c): node.c reads nodes (their text
+ * the state file's reader (state_file.c): node.c reads nodes (their text
  * and place, mappings of known keys, integers with their bounds,
  * durations, booleans), document.c reads the text into one document.
  * Every problem goes to the loader's error list (errors.c) at its
