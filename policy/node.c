@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/duration.h"
 #include "node.h"
 
 bool node_is_null(const yaml_node_t *n)
@@ -192,71 +193,53 @@ int node_port(struct walk *w, const yaml_node_t *n, uint16_t *port)
 	return 0;
 }
 
-static const char *dur_text(unsigned s, char *buf, size_t size)
+static bool digit(char c)
 {
-	if (s % 86400 == 0)
-		snprintf(buf, size, "%ud", s / 86400);
-	else if (s % 3600 == 0)
-		snprintf(buf, size, "%uh", s / 3600);
-	else if (s % 60 == 0)
-		snprintf(buf, size, "%um", s / 60);
-	else
-		snprintf(buf, size, "%us", s);
+	return c >= '0' && c <= '9';
+}
+
+/* s with each number's leading zeros dropped: "01h05m" → "1h5m". */
+static const char *without_zeros(const char *s, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	for (const char *p = s; *p && n + 1 < size; p++) {
+		if (digit(*p) && (p == s || !digit(p[-1])))
+			while (*p == '0' && digit(p[1]))
+				p++;
+		buf[n++] = *p;
+	}
+	buf[n] = '\0';
 	return buf;
 }
 
 int node_duration(struct walk *w, const yaml_node_t *n, const char *name,
 		  unsigned min, unsigned max, unsigned *out)
 {
-	char buf[80], lo[16], hi[16], num[24];
-	const char *s;
-	uint64_t v, mult;
-	size_t len;
+	char buf[80], lo[32], hi[32], fix[80];
+	uint64_t v;
 	int r;
 
 	if (!node_want_scalar(w, n, name))
 		return -1;
-	s = node_text(n);
-	len = strlen(s);
-	if (len < 2 || len > sizeof(num))
-		goto bad;
-	switch (s[len - 1]) {
-	case 's':
-		mult = 1;
-		break;
-	case 'm':
-		mult = 60;
-		break;
-	case 'h':
-		mult = 3600;
-		break;
-	case 'd':
-		mult = 86400;
-		break;
-	default:
-		goto bad;
-	}
-	memcpy(num, s, len - 1);
-	num[len - 1] = '\0';
-	r = node_uint_parse(num, UINT32_MAX, &v);
-	if (r == -1 || v * mult < min || v * mult > max)
+	r = duration_parse(node_text(n), max, &v);
+	if (r == -1 || v < min)
 		goto bad;
 	if (r == -2) {
-		node_error(w, n, "%s must be a duration from %s to %s (an "
-			   "integer and s, m, h or d) without a leading zero, "
-			   "found %s; write %llu%c", name,
-			   dur_text(min, lo, sizeof(lo)),
-			   dur_text(max, hi, sizeof(hi)),
-			   node_raw(n, buf, sizeof(buf)),
-			   (unsigned long long)v, s[len - 1]);
+		node_error(w, n, "%s must be a duration from %s to %s (%s) "
+			   "without a leading zero, found %s; write %s", name,
+			   duration_format(min, lo, sizeof(lo)),
+			   duration_format(max, hi, sizeof(hi)),
+			   DURATION_EXAMPLES, node_raw(n, buf, sizeof(buf)),
+			   without_zeros(node_text(n), fix, sizeof(fix)));
 		return -1;
 	}
-	*out = (unsigned)(v * mult);
+	*out = (unsigned)v;
 	return 0;
 bad:
-	node_error(w, n, "%s must be a duration from %s to %s (an integer and "
-		   "s, m, h or d), found %s", name,
-		   dur_text(min, lo, sizeof(lo)), dur_text(max, hi, sizeof(hi)),
+	node_error(w, n, "%s must be a duration from %s to %s (%s), found %s",
+		   name, duration_format(min, lo, sizeof(lo)),
+		   duration_format(max, hi, sizeof(hi)), DURATION_EXAMPLES,
 		   node_raw(n, buf, sizeof(buf)));
 	return -1;
 }

@@ -312,6 +312,18 @@ START_TEST(test_rates_and_durations_in_every_unit)
 	ck_assert_uint_eq(p->log.per_subscriber_s, 3600);
 	policy_free(p);
 
+	/* The grammar every command reads: compounds and weeks too. */
+	p = load("version: 1\n"
+		 "detection: { window: 1h30m, quarantine_for: 2w }\n", NULL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->detection.window_s, 5400);
+	ck_assert_uint_eq(p->detection.quarantine_for_s, 14 * 86400);
+	policy_free(p);
+	expect_errors("version: 1\ndetection: { window: 01h05m }\n",
+		      "policy.yaml:2:22: window must be a duration from 1s to 1d "
+		      "(such as 90s, 30m, 1h30m or 7d) without a leading zero, "
+		      "found 01h05m; write 1h5m", NULL);
+
 	p = load("version: 1\nlog: { per_subscriber: 3/s, syslog: no }\n",
 		 NULL);
 	ck_assert_ptr_nonnull(p);
@@ -691,9 +703,9 @@ START_TEST(test_numeric_keys_state_their_bounds)
 		      "policy.yaml:6:20: max_subscribers must be an integer "
 		      "from 1 to 100000000, found -1",
 		      "policy.yaml:7:11: window must be a duration from 1s to 1d "
-		      "(an integer and s, m, h or d), found 2d",
+		      "(such as 90s, 30m, 1h30m or 7d), found 2d",
 		      "policy.yaml:8:19: quarantine_for must be a duration from "
-		      "1s to 30d (an integer and s, m, h or d), found 5w", NULL);
+		      "1s to 30d (such as 90s, 30m, 1h30m or 7d), found 5w", NULL);
 	expect_errors("version: 1\nlog: { per_subscriber: 10/day }\n",
 		      "policy.yaml:2:24: per_subscriber must be a rate like "
 		      "10/min (N/s, N/min or N/h, N from 0 to 1000000; 0 for "
@@ -1146,10 +1158,10 @@ START_TEST(test_integers_with_leading_zeros_are_refused_everywhere)
 		      "1 to 100000000 without a leading zero, found 01000 (YAML "
 		      "1.1 tools read 01000 as octal, 512); write 1000",
 		      "policy.yaml:10:11: window must be a duration from 1s to 1d "
-		      "(an integer and s, m, h or d) without a leading zero, "
+		      "(such as 90s, 30m, 1h30m or 7d) without a leading zero, "
 		      "found 060s; write 60s",
 		      "policy.yaml:11:19: quarantine_for must be a duration from "
-		      "1s to 30d (an integer and s, m, h or d) without a leading "
+		      "1s to 30d (such as 90s, 30m, 1h30m or 7d) without a leading "
 		      "zero, found 01h; write 1h",
 		      "policy.yaml:12:24: per_subscriber must be a rate like "
 		      "10/min without a leading zero, found 010/min; write 10/min",
