@@ -55,12 +55,10 @@ quiet = @printf '  %-7s %s\n'
 endif
 
 B := build
-mods := common policy netlink stats filter
+mods := common policy netlink stats blocklog filter
 lib_src := $(filter-out %/main.c,$(foreach m,$(mods),$(wildcard $(m)/*.c)))
 lib_obj := $(lib_src:%.c=$(B)/%.o)
 cli_obj := $(patsubst %.c,$(B)/%.o,$(wildcard cli/*.c))
-# portcullis log's pieces, also linked into the unit tests.
-logread_obj := $(patsubst %.c,$(B)/%.o,$(wildcard cli/logread_*.c))
 test_src := $(wildcard tests/check_*.c)
 # tests/helpers.c: what the suites share (tests/helpers.h), no suite itself.
 test_obj := $(test_src:%.c=$(B)/%.o) $(B)/tests/runner.o $(B)/tests/helpers.o
@@ -113,7 +111,7 @@ $(B)/tests/suites.inc: $(test_src) Makefile
 	  (cmp -s $@.tmp $@ || mv $@.tmp $@); rm -f $@.tmp
 $(test_obj): $(B)/tests/suites.inc
 
-$(B)/tests/check: $(test_obj) $(logread_obj) $(B)/libportcullis.a
+$(B)/tests/check: $(test_obj) $(B)/libportcullis.a
 	$(quiet) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) $(CHECK_LIBS) $(LDLIBS)
 
@@ -221,13 +219,6 @@ $(FB)/fuzz_%: $(FB)/tests/fuzz/fuzz_%.o $(FB)/libportcullis.a
 	$(quiet) LD $@
 	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $(FUZZ_LDFLAGS_$*) -o $@ \
 	  $^ $(DEP_LIBS) $(LDLIBS)
-
-# The block-log reader lives in the command, not the library.
-$(FB)/fuzz_logread: $(FB)/tests/fuzz/fuzz_logread.o $(FB)/cli/logread_line.o \
-		    $(FB)/libportcullis.a
-	$(quiet) LD $@
-	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(DEP_LIBS) \
-	  $(LDLIBS)
 
 fuzz-build: $(fuzz_bin)
 .SECONDARY: $(fuzz_bin) $(fuzz_names:%=$(FB)/tests/fuzz/fuzz_%.o)

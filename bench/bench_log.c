@@ -5,15 +5,16 @@
  *
  *   bench_log [-n LINES] [-s SUBSCRIBERS] [-k] [PORTCULLIS]
  *
- * The log is written by stats/blocklog.c's own formatter, so its lines are
- * the daemon's: 10 million by default over one week, from 200,000
- * subscribers (one in ten IPv6) chosen Zipf-like (s = 1.1: a few infected
- * machines write most of it), to destinations drawn half from 2,000 big
- * mail providers and half from a million others; block lines with the
- * summary, detection, quarantine and release lines a rate-limited daemon
- * writes, now and then a "lost" field, a few except lines. It goes in a
- * temporary folder (TMPDIR, else /tmp) that is removed afterwards, unless
- * -k keeps it. The figures are for a warm page cache.
+ * The log is written by the daemon's own formatter (blocklog_format()),
+ * so its lines are the daemon's: 10 million by default over one week,
+ * from 200,000 subscribers (one in ten IPv6) chosen Zipf-like (s = 1.1: a
+ * few infected machines write most of it), to destinations drawn half
+ * from 2,000 big mail providers and half from a million others; block
+ * lines with the summary, detection, quarantine and release lines a
+ * rate-limited daemon writes, now and then a "lost" field, a few except
+ * lines. It goes in a temporary folder (TMPDIR, else /tmp) that is
+ * removed afterwards, unless -k keeps it. The figures are for a warm page
+ * cache.
  */
 #include <errno.h>
 #include <math.h>
@@ -26,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "stats/blocklog.h"
+#include "blocklog/blocklog.h"
 
 #define DEFAULT_LINES 10000000UL
 #define DEFAULT_SUBS 200000UL

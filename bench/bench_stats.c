@@ -32,8 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blocklog/blocklog.h"
 #include "policy/policy.h"
-#include "stats/blocklog.h"
 #include "stats/stats.h"
 
 #define T0 1800000000000LL

@@ -11,14 +11,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "blocklog/blocklog.h"
 #include "cli/cli.h"
-#include "cli/logread.h"
 
 #define LOG_DEFAULT "/var/log/portcullis/blocks.jsonl"
 #define TOP_MAX 1000000
 
 struct log_opts {
-	struct logread_filter filter;
+	struct blocklog_filter filter;
 	unsigned long top;		/* 0: timeline */
 	bool json;
 	int64_t now;
@@ -33,11 +33,11 @@ struct file_counts {
 /* Feed each line of path to the aggregate or the timeline. Returns 0, or
  * -1 after saying why on stderr (lines read before an error count). */
 static int read_file(const char *path, const struct log_opts *o,
-		     struct logread_parser *parser, struct logread_agg *agg,
-		     struct logread_timeline *tl, struct file_counts *c)
+		     struct blocklog_parser *parser, struct blocklog_agg *agg,
+		     struct blocklog_timeline *tl, struct file_counts *c)
 {
-	struct logread_reader *r = logread_reader_open(path);
-	struct logread_line l;
+	struct blocklog_reader *r = blocklog_reader_open(path);
+	struct blocklog_line l;
 	const char *line;
 	char text[1024];
 	size_t len;
@@ -49,45 +49,46 @@ static int read_file(const char *path, const struct log_opts *o,
 			strerror(errno));
 		return -1;
 	}
-	while ((got = logread_reader_next(r, &line, &len, &too_long)) > 0) {
+	while ((got = blocklog_reader_next(r, &line, &len, &too_long)) > 0) {
 		c->lines++;
-		if (too_long || logread_line_parse(parser, line, len, &l) < 0) {
+		if (too_long ||
+		    blocklog_line_parse(parser, line, len, &l) < 0) {
 			if (!c->malformed++)
 				c->first_malformed = c->lines;
 			continue;
 		}
 		c->lost += l.lost;
-		if (!logread_filter_match(&o->filter, &l))
+		if (!blocklog_filter_match(&o->filter, &l))
 			continue;
 		c->matched++;
 		if (agg) {
-			if (logread_agg_add(agg, &l) < 0)
+			if (blocklog_agg_add(agg, &l) < 0)
 				goto nomem;
 			continue;
 		}
 		if (!o->json) {
-			logread_line_format(&l, text, sizeof(text));
+			blocklog_line_format(&l, text, sizeof(text));
 			line = text;
 			len = strlen(text);
 		}
 		while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
 			len--;
-		if (logread_timeline_add(tl, l.ts_ms, line, len) < 0)
+		if (blocklog_timeline_add(tl, l.ts_ms, line, len) < 0)
 			goto nomem;
 	}
 	if (got < 0)
 		fprintf(stderr, "portcullis log: %s: %s (after line %llu)\n",
-			path, logread_reader_error(r),
+			path, blocklog_reader_error(r),
 			(unsigned long long)c->lines);
 	else
 		ret = 0;
-	logread_reader_close(r);
+	blocklog_reader_close(r);
 	return ret;
 nomem:
 	fprintf(stderr, "portcullis log: %s: out of memory at line %llu\n",
 		path, (unsigned long long)c->lines);
 	c->nomem = true;
-	logread_reader_close(r);
+	blocklog_reader_close(r);
 	return -1;
 }
 
@@ -98,7 +99,7 @@ static void time_short(int64_t ms, char *buf, size_t len)
 	policy_time_format(s, buf, len);
 }
 
-static void print_top_text(const struct logread_sub *s, size_t n,
+static void print_top_text(const struct blocklog_sub *s, size_t n,
 			   size_t shown, uint64_t lines)
 {
 	char name[80], first[32], last[32], until[32];
@@ -110,7 +111,7 @@ static void print_top_text(const struct logread_sub *s, size_t n,
 		time_short(s[i].first_ms, first, sizeof(first));
 		time_short(s[i].last_ms, last, sizeof(last));
 		printf("%-24s %10llu %13llu  %-20s  %-20s  ",
-		       logread_sub_name(&s[i], name, sizeof(name)),
+		       blocklog_sub_name(&s[i], name, sizeof(name)),
 		       (unsigned long long)s[i].blocked,
 		       (unsigned long long)s[i].distinct, first, last);
 		if (s[i].quarantined)
@@ -127,14 +128,15 @@ static void print_top_text(const struct logread_sub *s, size_t n,
 	       shown, n, (unsigned long long)lines);
 }
 
-static json_object *sub_json(const struct logread_sub *s)
+static json_object *sub_json(const struct blocklog_sub *s)
 {
 	json_object *o = json_object_new_object();
 	char buf[80];
 
 	json_object_object_add(o, "src", json_object_new_string(
-		logread_sub_name(s, buf, sizeof(buf))));
-	json_object_object_add(o, "blocked", json_object_new_uint64(s->blocked));
+		blocklog_sub_name(s, buf, sizeof(buf))));
+	json_object_object_add(o, "blocked",
+			       json_object_new_uint64(s->blocked));
 	json_object_object_add(o, "block_lines",
 			       json_object_new_uint64(s->block_lines));
 	json_object_object_add(o, "summarized",
@@ -142,9 +144,9 @@ static json_object *sub_json(const struct logread_sub *s)
 	json_object_object_add(o, "distinct_destinations",
 			       json_object_new_uint64(s->distinct));
 	json_object_object_add(o, "first_seen", json_object_new_string(
-		logread_ts_format(s->first_ms, buf, sizeof(buf))));
+		blocklog_ts_format(s->first_ms, buf, sizeof(buf))));
 	json_object_object_add(o, "last_seen", json_object_new_string(
-		logread_ts_format(s->last_ms, buf, sizeof(buf))));
+		blocklog_ts_format(s->last_ms, buf, sizeof(buf))));
 	json_object_object_add(o, "quarantined",
 			       json_object_new_boolean(s->quarantined));
 	if (s->quarantined)
@@ -160,7 +162,7 @@ static json_object *sub_json(const struct logread_sub *s)
 	return o;
 }
 
-static void print_top_json(const struct logread_sub *s, size_t shown)
+static void print_top_json(const struct blocklog_sub *s, size_t shown)
 {
 	json_object *a = json_object_new_array();
 
@@ -192,9 +194,9 @@ static int parse_opts(struct cli_args *a, struct log_opts *o)
 		switch (opt) {
 		case 's':
 		case 'u':
-			if (logread_time_parse(a->arg, o->now, opt == 's' ?
-					       &o->filter.since_ms :
-					       &o->filter.until_ms) < 0)
+			if (blocklog_time_parse(a->arg, o->now, opt == 's' ?
+					        &o->filter.since_ms :
+					        &o->filter.until_ms) < 0)
 				return cli_fail(c, "--%s: '%s' is neither an "
 						"RFC 3339 time such as "
 						"2026-11-28T01:00:00Z nor a "
@@ -207,8 +209,8 @@ static int parse_opts(struct cli_args *a, struct log_opts *o)
 				o->filter.has_until = true;
 			break;
 		case 'S':
-			if (logread_filter_src(&o->filter, a->arg, err,
-					       sizeof(err)) < 0)
+			if (blocklog_filter_src(&o->filter, a->arg, err,
+					        sizeof(err)) < 0)
 				return cli_fail(c, "--src: %s", err);
 			break;
 		case 't':
@@ -229,12 +231,12 @@ static int parse_opts(struct cli_args *a, struct log_opts *o)
 }
 
 /* The files named (default: the daemon's log and its rotations). */
-static int collect_files(int argc, char **argv, struct logread_files *files)
+static int collect_files(int argc, char **argv, struct blocklog_files *files)
 {
 	int ret = 0;
 
 	if (!argc) {
-		if (logread_files_expand(LOG_DEFAULT, true, files) < 0) {
+		if (blocklog_files_expand(LOG_DEFAULT, true, files) < 0) {
 			fprintf(stderr, "portcullis log: %s: %s\n",
 				LOG_DEFAULT, strerror(errno));
 			ret = -1;
@@ -242,7 +244,7 @@ static int collect_files(int argc, char **argv, struct logread_files *files)
 		return ret;
 	}
 	for (int i = 0; i < argc; i++) {
-		if (logread_files_expand(argv[i], false, files) < 0) {
+		if (blocklog_files_expand(argv[i], false, files) < 0) {
 			fprintf(stderr, "portcullis log: %s: %s\n", argv[i],
 				strerror(errno));
 			ret = -1;
@@ -256,10 +258,10 @@ static int run_log(const struct cli_cmd *c, const struct cli_req *r,
 {
 	struct log_opts o = { .now = time(NULL) };
 	struct cli_args a;
-	struct logread_files files = { 0 };
-	struct logread_parser *parser = NULL;
-	struct logread_agg *agg = NULL;
-	struct logread_timeline *tl = NULL;
+	struct blocklog_files files = { 0 };
+	struct blocklog_parser *parser = NULL;
+	struct blocklog_agg *agg = NULL;
+	struct blocklog_timeline *tl = NULL;
 	struct file_counts *counts = NULL;
 	uint64_t matched = 0;
 	bool failed = false;
@@ -276,12 +278,12 @@ static int run_log(const struct cli_cmd *c, const struct cli_req *r,
 			goto out;
 		failed = true;
 	}
-	parser = logread_parser_new();
+	parser = blocklog_parser_new();
 	counts = calloc(files.count, sizeof(*counts));
 	if (o.top)
-		agg = logread_agg_new();
+		agg = blocklog_agg_new();
 	else
-		tl = logread_timeline_new();
+		tl = blocklog_timeline_new();
 	if (!parser || !counts || (!agg && !tl)) {
 		fprintf(stderr, "portcullis log: out of memory\n");
 		goto out;
@@ -298,12 +300,12 @@ static int run_log(const struct cli_cmd *c, const struct cli_req *r,
 	if (agg) {
 		int64_t at = o.now;
 		size_t n, shown;
-		const struct logread_sub *s;
+		const struct blocklog_sub *s;
 
 		if (o.filter.has_until && o.filter.until_ms / 1000 < at)
 			at = o.filter.until_ms / 1000;
-		n = logread_agg_count(agg);
-		s = logread_agg_result(agg, at, o.top, &shown);
+		n = blocklog_agg_count(agg);
+		s = blocklog_agg_result(agg, at, o.top, &shown);
 		if (!s && n) {
 			fprintf(stderr, "portcullis log: out of memory\n");
 			ret = 1;
@@ -314,7 +316,7 @@ static int run_log(const struct cli_cmd *c, const struct cli_req *r,
 		else
 			print_top_text(s, n, shown, matched);
 	} else {
-		if (!logread_timeline_print(tl, stdout))
+		if (!blocklog_timeline_print(tl, stdout))
 			fprintf(stderr, "portcullis log: no matching lines\n");
 	}
 	fflush(stdout);
@@ -333,11 +335,11 @@ static int run_log(const struct cli_cmd *c, const struct cli_req *r,
 				(unsigned long long)counts[i].lost);
 	}
 out:
-	logread_timeline_free(tl);
-	logread_agg_free(agg);
-	logread_parser_free(parser);
+	blocklog_timeline_free(tl);
+	blocklog_agg_free(agg);
+	blocklog_parser_free(parser);
 	free(counts);
-	logread_files_free(&files);
+	blocklog_files_free(&files);
 	return ret;
 }
 

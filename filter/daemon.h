@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "blocklog/blocklog.h"
 #include "common/strbuf.h"
 #include "filter/generation.h"
 #include "filter/parse.h"
@@ -20,7 +21,6 @@
 #include "netlink/rules.h"
 #include "policy/policy.h"
 #include "policy/ruleset.h"
-#include "stats/blocklog.h"
 #include "stats/stats.h"
 
 struct daemon;

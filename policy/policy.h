@@ -110,7 +110,7 @@ struct policy *policy_load_buffer(const char *name, const char *dir,
 				  struct policy_errors *errs);
 
 /* The longest note of a live exception, in bytes (the block log's
- * event holds as many: stats/blocklog.h). */
+ * event holds as many: blocklog/blocklog.h). */
 #define POLICY_NOTE_MAX 199
 
 /*

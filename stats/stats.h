@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blocklog/blocklog.h"
 #include "policy/policy.h"
-#include "stats/blocklog.h"
 
 struct stats;
 

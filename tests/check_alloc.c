@@ -29,10 +29,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "blocklog/blocklog.h"
 #include "filter/daemon.h"
 #include "filter/parse.h"
 #include "policy/policy.h"
-#include "stats/blocklog.h"
 #include "stats/stats.h"
 #include "tests/helpers.h"
 #include "tests/suites.h"

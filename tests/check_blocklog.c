@@ -3,12 +3,14 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "stats/blocklog.h"
+#include "blocklog/blocklog.h"
+#include "common/utf8.h"
 #include "tests/suites.h"
 
 static struct blocklog_event block_event(void)
@@ -190,6 +192,171 @@ START_TEST(test_addresses_are_written_as_inet_ntop_writes_them)
 }
 END_TEST
 
+static struct blocklog_event except_event(void)
+{
+	struct blocklog_event ev = {
+		.kind = BLOCKLOG_EXCEPT,
+		.op = BLOCKLOG_EXCEPT_ADD,
+		.ts_ms = 1795829025123LL,
+		.until = 1795832625,
+	};
+
+	strcpy(ev.prefix, "100.64.12.0/28");
+	strcpy(ev.profile, "business");
+	strcpy(ev.note, "ACME, ticket 4411");
+	return ev;
+}
+
+/* a and b hold the same members in the same order, of equal values. */
+static void assert_same_json(const char *a, const char *b)
+{
+	struct json_object *x = json_tokener_parse(a);
+	struct json_object *y = json_tokener_parse(b);
+	struct json_object_iterator i, j, end_x, end_y;
+
+	ck_assert_ptr_nonnull(x);
+	ck_assert_ptr_nonnull(y);
+	i = json_object_iter_begin(x);
+	j = json_object_iter_begin(y);
+	end_x = json_object_iter_end(x);
+	end_y = json_object_iter_end(y);
+	for (; !json_object_iter_equal(&i, &end_x) &&
+	       !json_object_iter_equal(&j, &end_y);
+	     json_object_iter_next(&i), json_object_iter_next(&j)) {
+		const char *name = json_object_iter_peek_name(&i);
+		struct json_object *u = json_object_iter_peek_value(&i);
+		struct json_object *v = json_object_iter_peek_value(&j);
+
+		ck_assert_str_eq(name, json_object_iter_peek_name(&j));
+		ck_assert_msg(json_object_equal(u, v), "%s differs", name);
+	}
+	ck_assert(json_object_iter_equal(&i, &end_x));
+	ck_assert(json_object_iter_equal(&j, &end_y));
+	json_object_put(x);
+	json_object_put(y);
+}
+
+/*
+ * except and fallback lines are built by json-c now; before, by snprintf.
+ * The lines below are what the snprintf writer wrote (main at 609d4b4):
+ * byte for byte the same, except that json-c escapes \n \t \r \b \f in
+ * their short forms where the old writer wrote \u000a …, the same JSON.
+ */
+START_TEST(test_except_fallback_lines_are_the_json_they_were)
+{
+	struct blocklog_event ev = except_event();
+	char line[2048];
+
+	ck_assert_int_gt(blocklog_format(&ev, 1, line, sizeof(line)), 0);
+	ck_assert_str_eq(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"except\","
+		"\"op\":\"add\",\"prefix\":\"100.64.12.0/28\","
+		"\"profile\":\"business\",\"until\":\"2026-11-28T02:23:45Z\","
+		"\"note\":\"ACME, ticket 4411\",\"lost\":1}\n");
+	ev.op = BLOCKLOG_EXCEPT_DEL;
+	ev.until = 0;
+	ev.note[0] = '\0';
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_str_eq(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"except\","
+		"\"op\":\"del\",\"prefix\":\"100.64.12.0/28\","
+		"\"profile\":\"business\"}\n");
+
+	ev.op = BLOCKLOG_EXCEPT_EXPIRE;
+	ev.until = 1795832625;
+	strcpy(ev.prefix, "2001:db8:1::/48");
+	strcpy(ev.profile, "b\"iz\\/");
+	strcpy(ev.note, "M\xc3\xbcller \xc2\x85 \xe2\x80\xa8 \n\t\r\b\f\x01"
+	       "\x1f\"\\ / \x7f \xff\xfe end \xf0\x9f\x98\x80");
+	ck_assert_int_gt(blocklog_format(&ev, 7, line, sizeof(line)), 0);
+	/* Still UTF-8, no raw control, DEL, C1 or line separator. */
+	ck_assert(utf8_valid(line, strlen(line)));
+	ck_assert_ptr_null(strpbrk(line, "\x01\x1f\x7f\r\t\b\f"));
+	ck_assert_ptr_eq(strchr(line, '\n'), line + strlen(line) - 1);
+	ck_assert_ptr_null(strstr(line, "\xc2\x85"));
+	ck_assert_ptr_null(strstr(line, "\xe2\x80\xa8"));
+	assert_same_json(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"except\","
+		"\"op\":\"expire\",\"prefix\":\"2001:db8:1::/48\","
+		"\"profile\":\"b\\\"iz\\\\/\","
+		"\"until\":\"2026-11-28T02:23:45Z\","
+		"\"note\":\"M\xc3\xbcller \\u0085 \\u2028 \\u000a\\u0009\\u000d"
+		"\\u0008\\u000c\\u0001\\u001f\\\"\\\\ / \\u007f \\ufffd\\ufffd "
+		"end \xf0\x9f\x98\x80\",\"lost\":7}");
+
+	ev = (struct blocklog_event){
+		.kind = BLOCKLOG_FALLBACK,
+		.ts_ms = 1795829025123LL,
+		.since = 1795832000,
+		.until = 1795832625,
+		.fb = { [POLICY_REJECT] = 118, [POLICY_DROP] = 3,
+			[POLICY_ACCEPT] = 12 },
+	};
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_str_eq(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"fallback\","
+		"\"since\":\"2026-11-28T02:13:20Z\","
+		"\"until\":\"2026-11-28T02:23:45Z\",\"rejected\":118,"
+		"\"dropped\":3,\"accepted\":12}\n");
+	ev.fb[POLICY_REJECT] = UINT64_MAX;
+	ck_assert_int_gt(blocklog_format(&ev, 2, line, sizeof(line)), 0);
+	ck_assert_str_eq(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"fallback\","
+		"\"since\":\"2026-11-28T02:13:20Z\","
+		"\"until\":\"2026-11-28T02:23:45Z\","
+		"\"rejected\":18446744073709551615,\"dropped\":3,"
+		"\"accepted\":12,\"lost\":2}\n");
+}
+END_TEST
+
+/*
+ * An except line whose note is all controls (each six bytes escaped) is
+ * longer than the room the writer keeps after a nearly full buffer: it
+ * goes out whole after the buffer, not lost. The buffer is 64 KiB
+ * (writer.c); the block lines before it leave less room than it needs.
+ */
+START_TEST(test_long_except_line_after_full_buffer_is_written)
+{
+	char path[] = "/tmp/portcullis-blocklog-XXXXXX";
+	struct blocklog_config cfg = { .producers = 1, .ring_slots = 1024,
+				       .no_writer_thread = true };
+	struct blocklog_event blk = block_event(), exc = except_event();
+	struct blocklog_counters c;
+	struct blocklog *bl;
+	char line[2048], *text, *last;
+	int fd = mkstemp(path), blk_len, exc_len, k;
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	memset(exc.note, '\x01', sizeof(exc.note) - 1);
+	exc.note[sizeof(exc.note) - 1] = '\0';
+	blk_len = blocklog_format(&blk, 0, line, sizeof(line));
+	exc_len = blocklog_format(&exc, 0, line, sizeof(line));
+	ck_assert_int_gt(blk_len, 0);
+	ck_assert_int_gt(exc_len, 1024);
+	/* No flush before it (the writer keeps 1 KiB), too little room. */
+	k = (64 * 1024 - 1024) / blk_len;
+	ck_assert_int_lt(64 * 1024 - k * blk_len, exc_len + 1);
+	cfg.path = path;
+	bl = blocklog_open(&cfg);
+	ck_assert_ptr_nonnull(bl);
+	for (int i = 0; i < k; i++)
+		ck_assert_int_eq(blocklog_push(bl, 0, &blk), 0);
+	ck_assert_int_eq(blocklog_push(bl, 0, &exc), 0);
+	ck_assert_uint_eq(blocklog_drain(bl), (size_t)k + 1);
+	blocklog_counters(bl, &c);
+	ck_assert_uint_eq(c.written, (uint64_t)k + 1);
+	ck_assert_uint_eq(c.lost_io, 0);
+	blocklog_close(bl);
+	text = slurp(path);
+	ck_assert_uint_eq(strlen(text), (size_t)k * blk_len + exc_len);
+	last = text + (size_t)k * blk_len;
+	ck_assert_int_eq(strncmp(last, line, (size_t)exc_len), 0);
+	free(text);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(test_short_buffer_is_refused)
 {
 	struct blocklog_event ev = block_event();
@@ -345,6 +512,8 @@ Suite *blocklog_suite(void)
 	tcase_add_test(tc, test_strings_are_json_escaped);
 	tcase_add_test(tc, test_subscriber_events_have_design_shapes);
 	tcase_add_test(tc, test_short_buffer_is_refused);
+	tcase_add_test(tc, test_except_fallback_lines_are_the_json_they_were);
+	tcase_add_test(tc, test_long_except_line_after_full_buffer_is_written);
 	tcase_add_test(tc, test_prefix_given_as_address_is_written_as_text);
 	tcase_add_test(tc, test_addresses_are_written_as_inet_ntop_writes_them);
 	tcase_add_test(tc, test_time_is_right_across_seconds_and_days);

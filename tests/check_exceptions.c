@@ -12,8 +12,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "blocklog/blocklog.h"
 #include "policy/policy.h"
-#include "stats/blocklog.h"
 #include "tests/helpers.h"
 #include "tests/suites.h"
 

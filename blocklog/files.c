@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include "cli/logread.h"
+#include "blocklog/blocklog.h"
 
 #define READ_BUF (256 * 1024)
 #define MAX_LINE (64 * 1024)
@@ -76,7 +76,7 @@ static bool is_regular(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static int push(struct logread_files *out, char *path)
+static int push(struct blocklog_files *out, char *path)
 {
 	char **n = realloc(out->path, (out->count + 1) * sizeof(*n));
 
@@ -103,7 +103,7 @@ static char *join(const char *dir, const char *name)
  * Returns the number added, or -1 with errno.
  */
 static int add_with_rotations(const char *dir, const char *base,
-			      struct logread_files *out)
+			      struct blocklog_files *out)
 {
 	struct found *f = NULL;
 	size_t nf = 0;
@@ -160,7 +160,7 @@ static int cmp_str(const void *x, const void *y)
 }
 
 /* Every *.jsonl in dir, each with its rotations. */
-static int expand_dir(const char *dir, struct logread_files *out)
+static int expand_dir(const char *dir, struct blocklog_files *out)
 {
 	char **bases = NULL;
 	size_t nb = 0;
@@ -213,8 +213,8 @@ out:
 	return ret;
 }
 
-int logread_files_expand(const char *path, bool rotations,
-			 struct logread_files *out)
+int blocklog_files_expand(const char *path, bool rotations,
+			  struct blocklog_files *out)
 {
 	struct stat st;
 	const char *slash;
@@ -246,7 +246,7 @@ int logread_files_expand(const char *path, bool rotations,
 	return n > 0 ? 0 : -1;
 }
 
-void logread_files_free(struct logread_files *f)
+void blocklog_files_free(struct blocklog_files *f)
 {
 	if (!f)
 		return;
@@ -259,7 +259,7 @@ void logread_files_free(struct logread_files *f)
 
 /* ---- reading lines ----------------------------------------------------- */
 
-struct logread_reader {
+struct blocklog_reader {
 	gzFile gz;
 	char *buf;
 	size_t start, end;		/* unread bytes: buf[start, end) */
@@ -268,9 +268,9 @@ struct logread_reader {
 	char err[256];
 };
 
-struct logread_reader *logread_reader_open(const char *path)
+struct blocklog_reader *blocklog_reader_open(const char *path)
 {
-	struct logread_reader *r = calloc(1, sizeof(*r));
+	struct blocklog_reader *r = calloc(1, sizeof(*r));
 	int err;
 
 	if (!r)
@@ -295,7 +295,7 @@ fail:
 	return NULL;
 }
 
-void logread_reader_close(struct logread_reader *r)
+void blocklog_reader_close(struct blocklog_reader *r)
 {
 	if (!r)
 		return;
@@ -305,13 +305,13 @@ void logread_reader_close(struct logread_reader *r)
 	free(r);
 }
 
-const char *logread_reader_error(const struct logread_reader *r)
+const char *blocklog_reader_error(const struct blocklog_reader *r)
 {
 	return r->err;
 }
 
 /* Read more into buf. Returns 0, or -1 with r->err. */
-static int fill(struct logread_reader *r)
+static int fill(struct blocklog_reader *r)
 {
 	int n, zerr;
 	const char *msg;
@@ -342,8 +342,8 @@ static int fill(struct logread_reader *r)
 	return 0;
 }
 
-int logread_reader_next(struct logread_reader *r, const char **line,
-			size_t *len, bool *too_long)
+int blocklog_reader_next(struct blocklog_reader *r, const char **line,
+			 size_t *len, bool *too_long)
 {
 	for (;;) {
 		char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);

@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The block log's writer: events into lines, the producers' rings and
+ * the thread that drains them into the file (blocklog/blocklog.h).
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -12,12 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/log.h"
+#include "blocklog/schema.h"
 #include "common/json.h"
-#include "stats/blocklog.h"
+#include "common/log.h"
 
 #define WRITE_BUF (64 * 1024)
-#define IDLE_NS (10 * 1000 * 1000)	/* writer's nap when all rings are empty */
+#define IDLE_NS (10 * 1000 * 1000)	/* the nap when all rings are empty */
 #define WARN_EVERY_S 60
 #define REOPEN_EVERY_S 5	/* a file that could not be opened */
 
@@ -59,78 +64,11 @@ struct blocklog {
 	unsigned lines;			/* lines in buf */
 };
 
-static size_t json_str(char *out, size_t len, const char *s)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t o = 0, i = 0, n = strlen(s), k, elen;
-	char esc[8];
-
-	while (i < n) {
-		k = json_char(u + i, n - i, esc, &elen);
-		if (o + (elen ? elen : k) + 1 > len)
-			break;
-		if (elen)
-			memcpy(out + o, esc, elen);
-		else
-			memcpy(out + o, u + i, k);
-		o += elen ? elen : k;
-		i += k;
-	}
-	out[o] = '\0';
-	return o;
-}
-
-static const char *kind_name(uint8_t kind)
-{
-	static const char *const names[] = {
-		[BLOCKLOG_BLOCK] = "block",
-		[BLOCKLOG_SUMMARY] = "summary",
-		[BLOCKLOG_QUARANTINE] = "quarantine",
-		[BLOCKLOG_RELEASE] = "release",
-		[BLOCKLOG_DETECTION] = "detection",
-		[BLOCKLOG_EXCEPT] = "except",
-		[BLOCKLOG_FALLBACK] = "fallback",
-	};
-
-	return kind < sizeof(names) / sizeof(names[0]) && names[kind] ?
-		names[kind] : "unknown";
-}
-
-/* {"ts","event":"except","op","prefix","profile"[,"until"][,"note"]} */
-static int format_except(const struct blocklog_event *ev, const char *ts,
-			 uint64_t lost, char *buf, size_t len)
-{
-	static const char *const ops[] = { "add", "del", "expire" };
-	char prefix[sizeof(ev->prefix) * 6 + 1];
-	char profile[sizeof(ev->profile) * 6 + 1];
-	char note[sizeof(ev->note) * 6 + 1], until[32];
-	int w;
-
-	json_str(prefix, sizeof(prefix), ev->prefix);
-	json_str(profile, sizeof(profile), ev->profile);
-	json_str(note, sizeof(note), ev->note);
-	w = snprintf(buf, len, "{\"ts\":\"%s\",\"event\":\"except\","
-		     "\"op\":\"%s\",\"prefix\":\"%s\",\"profile\":\"%s\"",
-		     ts, ops[ev->op < 3 ? ev->op : 0], prefix, profile);
-	if (ev->until)
-		w += snprintf(buf + w, len > (size_t)w ? len - (size_t)w : 0,
-			      ",\"until\":\"%s\"",
-			      policy_time_format(ev->until, until,
-						 sizeof(until)));
-	if (ev->note[0])
-		w += snprintf(buf + w, len > (size_t)w ? len - (size_t)w : 0,
-			      ",\"note\":\"%s\"", note);
-	if (lost)
-		w += snprintf(buf + w, len > (size_t)w ? len - (size_t)w : 0,
-			      ",\"lost\":%llu", (unsigned long long)lost);
-	w += snprintf(buf + w, len > (size_t)w ? len - (size_t)w : 0, "}\n");
-	return (size_t)w < len ? w : -1;
-}
-
 /*
  * The writer formats every block line, tens of thousands a second under a
- * spam run, on a core the verdict threads need: lines are put together
- * here piece by piece rather than through snprintf, and the date is
+ * spam run, on a core the verdict threads need: the verdict threads' lines
+ * (block, summary, quarantine, release, detection) are put together here
+ * piece by piece rather than through snprintf or json-c, and the date is
  * worked out once a second.
  */
 struct line {
@@ -151,6 +89,9 @@ static void put(struct line *l, const char *s, size_t n)
 }
 
 #define PUT_LIT(l, s) put((l), (s), sizeof(s) - 1)
+/* ,"name": and ,"name":" — name one of schema.h's field names. */
+#define FIELD(name) ",\"" name "\":"
+#define FIELD_STR(name) ",\"" name "\":\""
 
 static void put_str(struct line *l, const char *s)
 {
@@ -276,65 +217,168 @@ static void put_ts(struct line *l, int64_t ts_ms)
 	put(l, frac, sizeof(frac));
 }
 
-/* {"ts","event":"fallback","since","until","rejected","dropped","accepted"} */
-static int format_fallback(const struct blocklog_event *ev, const char *ts,
-			   uint64_t lost, char *buf, size_t len)
-{
-	char since[32], until[32];
-	int w;
+/*
+ * except and fallback lines are rare (an operator's change, a start
+ * after the kernel judged alone): json-c builds them. It escapes quotes,
+ * backslashes and C0 controls but copies every byte from 0x7f on as it
+ * is, valid UTF-8 or not; those bytes can only be inside its strings
+ * (JSON's own characters are ASCII), so json_out() gives them the
+ * escaping of every other line (common/json.h): a byte that is no UTF-8
+ * becomes \ufffd, DEL, C1 and U+2028/U+2029 \u escapes. The line is
+ * valid UTF-8 JSON whatever bytes a note, prefix or profile held.
+ */
 
-	w = snprintf(buf, len, "{\"ts\":\"%s\",\"event\":\"fallback\","
-		     "\"since\":\"%s\",\"until\":\"%s\",\"rejected\":%llu,"
-		     "\"dropped\":%llu,\"accepted\":%llu", ts,
-		     policy_time_format(ev->since, since, sizeof(since)),
-		     policy_time_format(ev->until, until, sizeof(until)),
-		     (unsigned long long)ev->fb[POLICY_REJECT],
-		     (unsigned long long)ev->fb[POLICY_DROP],
-		     (unsigned long long)ev->fb[POLICY_ACCEPT]);
-	if (lost)
-		w += snprintf(buf + w, len > (size_t)w ? len - (size_t)w : 0,
-			      ",\"lost\":%llu", (unsigned long long)lost);
-	w += snprintf(buf + w, len > (size_t)w ? len - (size_t)w : 0, "}\n");
-	return (size_t)w < len ? w : -1;
+/* Add key (a literal) with v to o, taking v (freed on failure). Returns
+ * 0, or -1 when out of memory. */
+static int add(struct json_object *o, const char *key, struct json_object *v)
+{
+	if (!v)
+		return -1;
+	if (json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW |
+				      JSON_C_OBJECT_ADD_CONSTANT_KEY) < 0) {
+		json_object_put(v);
+		return -1;
+	}
+	return 0;
+}
+
+static int add_str(struct json_object *o, const char *key, const char *s)
+{
+	return add(o, key, json_object_new_string(s));
+}
+
+/* A string of an event's: at most max bytes, NUL or not. */
+static int add_field(struct json_object *o, const char *key, const char *s,
+		     size_t max)
+{
+	return add(o, key, json_object_new_string_len(s,
+						      (int)strnlen(s, max)));
+}
+
+/* UNIX seconds t as RFC 3339. */
+static int add_time(struct json_object *o, const char *key, int64_t t)
+{
+	char buf[32];
+
+	return add_str(o, key, policy_time_format(t, buf, sizeof(buf)));
+}
+
+static int add_u64(struct json_object *o, const char *key, uint64_t v)
+{
+	return add(o, key, json_object_new_uint64(v));
+}
+
+/* json-c's text of o, escaped as above, with '\n', into buf. Returns the
+ * length, or -1 if buf is short. */
+static int json_out(struct json_object *o, char *buf, size_t len)
+{
+	struct line l = { .p = buf, .len = len };
+	size_t n, i = 0, from = 0, k, elen;
+	const char *s = json_object_to_json_string_length(o,
+		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	const unsigned char *u = (const unsigned char *)s;
+	char esc[8];
+
+	if (!s)
+		return -1;
+	while (i < n) {
+		if (u[i] < 0x7f) {
+			i++;
+			continue;
+		}
+		k = json_char(u + i, n - i, esc, &elen);
+		if (elen) {
+			put(&l, s + from, i - from);
+			put(&l, esc, elen);
+			from = i + k;
+		}
+		i += k;
+	}
+	put(&l, s + from, n - from);
+	PUT_LIT(&l, "\n");
+	if (l.full)
+		return -1;
+	buf[l.used] = '\0';
+	return (int)l.used;
+}
+
+/* {"ts","event":"except","op","prefix","profile"[,"until"][,"note"]}
+ * {"ts","event":"fallback","since","until","rejected","dropped","accepted"}
+ * [,"lost"] */
+static int format_json(const struct blocklog_event *ev, uint64_t lost,
+		       char *buf, size_t len)
+{
+	struct json_object *o = json_object_new_object();
+	char ts[40];
+	struct line t = { .p = ts, .len = sizeof(ts) };
+	int ret = -1;
+
+	if (!o)
+		return -1;
+	put_ts(&t, ev->ts_ms);
+	ts[t.used] = '\0';
+	/* json-c writes the members in the order added: || keeps it. */
+	if (add_str(o, BLOCKLOG_F_TS, ts) < 0 ||
+	    add_str(o, BLOCKLOG_F_EVENT, blocklog_kind_name(ev->kind)) < 0)
+		goto out;
+	if (ev->kind == BLOCKLOG_EXCEPT) {
+		if (add_str(o, BLOCKLOG_F_OP,
+			    blocklog_except_op_name(ev->op)) < 0 ||
+		    add_field(o, BLOCKLOG_F_PREFIX, ev->prefix,
+			      sizeof(ev->prefix)) < 0 ||
+		    add_field(o, BLOCKLOG_F_PROFILE, ev->profile,
+			      sizeof(ev->profile)) < 0 ||
+		    (ev->until &&
+		     add_time(o, BLOCKLOG_F_UNTIL, ev->until) < 0) ||
+		    (ev->note[0] &&
+		     add_field(o, BLOCKLOG_F_NOTE, ev->note,
+			       sizeof(ev->note)) < 0))
+			goto out;
+	} else if (add_time(o, BLOCKLOG_F_SINCE, ev->since) < 0 ||
+		   add_time(o, BLOCKLOG_F_UNTIL, ev->until) < 0 ||
+		   add_u64(o, BLOCKLOG_F_REJECTED,
+			   ev->fb[POLICY_REJECT]) < 0 ||
+		   add_u64(o, BLOCKLOG_F_DROPPED, ev->fb[POLICY_DROP]) < 0 ||
+		   add_u64(o, BLOCKLOG_F_ACCEPTED,
+			   ev->fb[POLICY_ACCEPT]) < 0) {
+		goto out;
+	}
+	if (lost && add_u64(o, BLOCKLOG_F_LOST, lost) < 0)
+		goto out;
+	ret = json_out(o, buf, len);
+out:
+	json_object_put(o);
+	return ret;
 }
 
 int blocklog_format(const struct blocklog_event *ev, uint64_t lost,
 		    char *buf, size_t len)
 {
 	struct line l = { .p = buf, .len = len };
-	char ts[40], until[32];
+	char until[32];
 
 	if (!len)
 		return -1;
-	if (ev->kind == BLOCKLOG_EXCEPT || ev->kind == BLOCKLOG_FALLBACK) {
-		put_ts(&l, ev->ts_ms);
-		ts[0] = '\0';
-		if (!l.full && l.used < sizeof(ts)) {
-			memcpy(ts, buf, l.used);
-			ts[l.used] = '\0';
-		}
-		if (ev->kind == BLOCKLOG_FALLBACK)
-			return format_fallback(ev, ts, lost, buf, len);
-		return format_except(ev, ts, lost, buf, len);
-	}
-	PUT_LIT(&l, "{\"ts\":\"");
+	if (ev->kind == BLOCKLOG_EXCEPT || ev->kind == BLOCKLOG_FALLBACK)
+		return format_json(ev, lost, buf, len);
+	PUT_LIT(&l, "{\"" BLOCKLOG_F_TS "\":\"");
 	put_ts(&l, ev->ts_ms);
-	PUT_LIT(&l, "\",\"event\":\"");
-	put_str(&l, kind_name(ev->kind));
-	PUT_LIT(&l, "\",\"src\":\"");
+	PUT_LIT(&l, "\"" FIELD_STR(BLOCKLOG_F_EVENT));
+	put_str(&l, blocklog_kind_name(ev->kind));
+	PUT_LIT(&l, "\"" FIELD_STR(BLOCKLOG_F_SRC));
 	put_addr(&l, &ev->src);
 	PUT_LIT(&l, "\"");
 	switch (ev->kind) {
 	case BLOCKLOG_BLOCK:
-		PUT_LIT(&l, ",\"dst\":\"");
+		PUT_LIT(&l, FIELD_STR(BLOCKLOG_F_DST));
 		put_addr(&l, &ev->dst);
-		PUT_LIT(&l, "\",\"dport\":");
+		PUT_LIT(&l, "\"" FIELD(BLOCKLOG_F_DPORT));
 		put_u64(&l, ev->dport);
-		PUT_LIT(&l, ",\"action\":\"");
+		PUT_LIT(&l, FIELD_STR(BLOCKLOG_F_ACTION));
 		put_str(&l, policy_action_name(ev->action));
-		PUT_LIT(&l, "\",\"profile\":\"");
+		PUT_LIT(&l, "\"" FIELD_STR(BLOCKLOG_F_PROFILE));
 		put_json(&l, ev->profile, sizeof(ev->profile));
-		PUT_LIT(&l, "\",\"prefix\":\"");
+		PUT_LIT(&l, "\"" FIELD_STR(BLOCKLOG_F_PREFIX));
 		if (ev->prefix[0]) {
 			put_json(&l, ev->prefix, sizeof(ev->prefix));
 		} else if (ev->prefix_set) {
@@ -344,40 +388,40 @@ int blocklog_format(const struct blocklog_event *ev, uint64_t lost,
 		}
 		PUT_LIT(&l, "\"");
 		if (ev->monitor)
-			PUT_LIT(&l, ",\"mode\":\"monitor\"");
+			PUT_LIT(&l, FIELD_STR(BLOCKLOG_F_MODE)
+				BLOCKLOG_MODE_MONITOR "\"");
 		break;
 	case BLOCKLOG_SUMMARY:
 	case BLOCKLOG_DETECTION:
 		if (ev->kind == BLOCKLOG_SUMMARY)
-			PUT_LIT(&l, ",\"blocked\":");
+			PUT_LIT(&l, FIELD(BLOCKLOG_F_BLOCKED));
 		else
-			PUT_LIT(&l, ",\"syns\":");
+			PUT_LIT(&l, FIELD(BLOCKLOG_F_SYNS));
 		put_u64(&l, ev->count);
-		PUT_LIT(&l, ",\"distinct_destinations\":");
+		PUT_LIT(&l, FIELD(BLOCKLOG_F_DISTINCT));
 		put_u64(&l, ev->distinct);
-		PUT_LIT(&l, ",\"window_s\":");
+		PUT_LIT(&l, FIELD(BLOCKLOG_F_WINDOW));
 		put_u64(&l, ev->window_s);
 		break;
 	case BLOCKLOG_QUARANTINE:
-		PUT_LIT(&l, ",\"until\":\"");
+		PUT_LIT(&l, FIELD_STR(BLOCKLOG_F_UNTIL));
 		put_str(&l, policy_time_format(ev->until, until,
 					       sizeof(until)));
-		PUT_LIT(&l, "\",\"syns\":");
+		PUT_LIT(&l, "\"" FIELD(BLOCKLOG_F_SYNS));
 		put_u64(&l, ev->count);
-		PUT_LIT(&l, ",\"distinct_destinations\":");
+		PUT_LIT(&l, FIELD(BLOCKLOG_F_DISTINCT));
 		put_u64(&l, ev->distinct);
 		break;
 	case BLOCKLOG_RELEASE:
-		if (ev->reason == BLOCKLOG_RELEASE_MANUAL)
-			PUT_LIT(&l, ",\"reason\":\"manual\"");
-		else
-			PUT_LIT(&l, ",\"reason\":\"expired\"");
+		PUT_LIT(&l, FIELD_STR(BLOCKLOG_F_REASON));
+		put_str(&l, blocklog_release_name(ev->reason));
+		PUT_LIT(&l, "\"");
 		break;
 	default:
 		break;
 	}
 	if (lost) {
-		PUT_LIT(&l, ",\"lost\":");
+		PUT_LIT(&l, FIELD(BLOCKLOG_F_LOST));
 		put_u64(&l, lost);
 	}
 	PUT_LIT(&l, "}\n");
@@ -484,8 +528,19 @@ static void emit(struct blocklog *bl, const struct blocklog_event *ev)
 		flush(bl);
 	n = blocklog_format(ev, lost - bl->buf_lost, bl->buf + bl->used,
 			    sizeof(bl->buf) - bl->used);
-	if (n < 0)
+	if (n < 0 && bl->used) {
+		/* A line longer than the room kept (an except line's note
+		 * escaped): the whole buffer is its. */
+		flush(bl);
+		n = blocklog_format(ev, lost - bl->buf_lost, bl->buf,
+				    sizeof(bl->buf));
+	}
+	if (n < 0) {
+		/* json-c out of memory: the line is lost, and said so. */
+		atomic_fetch_add_explicit(&bl->lost_io, 1,
+					  memory_order_relaxed);
 		return;
+	}
 	bl->buf_lost = lost;
 	if (bl->syslog)
 		syslog(bl->facility | LOG_NOTICE, "%.*s", n - 1,

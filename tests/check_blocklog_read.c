@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * portcullis log's pieces: every line the writer writes reads back as it
- * was meant, malformed lines are refused, the time and prefix filters, the
- * per-subscriber numbers, rotated and compressed files, the timeline order.
+ * The block log's reader (blocklog/, for portcullis log): every line the
+ * writer writes reads back as it was meant, malformed lines are refused,
+ * the time and prefix filters, the per-subscriber numbers, rotated and
+ * compressed files, the timeline order.
  */
 #include <check.h>
 #include <errno.h>
@@ -13,29 +14,28 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "cli/logread.h"
-#include "stats/blocklog.h"
+#include "blocklog/blocklog.h"
 #include "tests/suites.h"
 
 #define TS_MS 1795829025123LL		/* 2026-11-28T01:23:45.123Z */
 
-static struct logread_parser *parser;
+static struct blocklog_parser *parser;
 
 static void setup(void)
 {
-	parser = logread_parser_new();
+	parser = blocklog_parser_new();
 	ck_assert_ptr_nonnull(parser);
 }
 
 static void teardown(void)
 {
-	logread_parser_free(parser);
+	blocklog_parser_free(parser);
 	parser = NULL;
 }
 
-static int parse(const char *s, struct logread_line *l)
+static int parse(const char *s, struct blocklog_line *l)
 {
-	return logread_line_parse(parser, s, strlen(s), l);
+	return blocklog_line_parse(parser, s, strlen(s), l);
 }
 
 static struct blocklog_event event(enum blocklog_kind kind)
@@ -48,13 +48,13 @@ static struct blocklog_event event(enum blocklog_kind kind)
 
 /* The writer formats ev; the reader must get it back. */
 static void roundtrip(const struct blocklog_event *ev, uint64_t lost,
-		      struct logread_line *l)
+		      struct blocklog_line *l)
 {
 	char line[2048];
 	int n = blocklog_format(ev, lost, line, sizeof(line));
 
 	ck_assert_int_gt(n, 0);
-	ck_assert_int_eq(logread_line_parse(parser, line, (size_t)n, l), 0);
+	ck_assert_int_eq(blocklog_line_parse(parser, line, (size_t)n, l), 0);
 	ck_assert_int_eq(l->ts_ms, TS_MS);
 	ck_assert_uint_eq(l->lost, lost);
 }
@@ -69,7 +69,7 @@ static void assert_addr(const struct policy_addr *a, const char *want)
 START_TEST(test_block_line_reads_back_every_field)
 {
 	struct blocklog_event ev = event(BLOCKLOG_BLOCK);
-	struct logread_line l;
+	struct blocklog_line l;
 
 	ev.action = POLICY_REJECT;
 	ev.dport = 25;
@@ -77,7 +77,7 @@ START_TEST(test_block_line_reads_back_every_field)
 	strcpy(ev.profile, "residential");
 	strcpy(ev.prefix, "100.64.0.0/10");
 	roundtrip(&ev, 0, &l);
-	ck_assert_int_eq(l.kind, LOGREAD_BLOCK);
+	ck_assert_int_eq(l.kind, BLOCKLOG_BLOCK);
 	ck_assert(l.has_src);
 	assert_addr(&l.src, "100.64.3.7");
 	assert_addr(&l.dst, "203.0.113.9");
@@ -92,7 +92,7 @@ END_TEST
 START_TEST(test_monitor_ipv6_block_with_lost_reads_back)
 {
 	struct blocklog_event ev = event(BLOCKLOG_BLOCK);
-	struct logread_line l;
+	struct blocklog_line l;
 
 	ev.action = POLICY_DROP;
 	ev.dport = 587;
@@ -114,13 +114,13 @@ END_TEST
 START_TEST(test_summary_detection_quarantine_release_read_back)
 {
 	struct blocklog_event ev = event(BLOCKLOG_SUMMARY);
-	struct logread_line l;
+	struct blocklog_line l;
 
 	ev.count = 4512;
 	ev.distinct = 1203;
 	ev.window_s = 60;
 	roundtrip(&ev, 0, &l);
-	ck_assert_int_eq(l.kind, LOGREAD_SUMMARY);
+	ck_assert_int_eq(l.kind, BLOCKLOG_SUMMARY);
 	ck_assert_uint_eq(l.count, 4512);
 	ck_assert_uint_eq(l.distinct, 1203);
 	ck_assert_uint_eq(l.window_s, 60);
@@ -129,7 +129,7 @@ START_TEST(test_summary_detection_quarantine_release_read_back)
 	ev.count = 812;
 	ev.distinct = 377;
 	roundtrip(&ev, 2, &l);
-	ck_assert_int_eq(l.kind, LOGREAD_DETECTION);
+	ck_assert_int_eq(l.kind, BLOCKLOG_DETECTION);
 	ck_assert_uint_eq(l.count, 812);
 	ck_assert_uint_eq(l.distinct, 377);
 	ck_assert_uint_eq(l.window_s, 60);
@@ -137,28 +137,36 @@ START_TEST(test_summary_detection_quarantine_release_read_back)
 	ev.kind = BLOCKLOG_QUARANTINE;
 	ev.until = 1795832625;
 	roundtrip(&ev, 0, &l);
-	ck_assert_int_eq(l.kind, LOGREAD_QUARANTINE);
+	ck_assert_int_eq(l.kind, BLOCKLOG_QUARANTINE);
 	ck_assert_int_eq(l.until, 1795832625);
 	ck_assert_uint_eq(l.count, 812);
 	ck_assert_uint_eq(l.distinct, 377);
 
 	ev.kind = BLOCKLOG_RELEASE;
 	roundtrip(&ev, 5, &l);
-	ck_assert_int_eq(l.kind, LOGREAD_RELEASE);
+	ck_assert_int_eq(l.kind, BLOCKLOG_RELEASE);
 	assert_addr(&l.src, "100.64.3.7");
-	ck_assert_str_eq(l.reason, "expired");
-	/* The reader keeps whatever reason a line gives. */
+	ck_assert(l.has_reason);
+	ck_assert_int_eq(l.reason, BLOCKLOG_RELEASE_EXPIRED);
+	ev.reason = BLOCKLOG_RELEASE_MANUAL;
+	roundtrip(&ev, 0, &l);
+	ck_assert(l.has_reason);
+	ck_assert_int_eq(l.reason, BLOCKLOG_RELEASE_MANUAL);
+	/* The reason is optional; given, it is one the schema names. */
+	ck_assert_int_eq(parse("{\"ts\":\"2026-11-28T01:23:45.123Z\","
+			       "\"event\":\"release\",\"src\":\"100.64.3.7\""
+			       "}", &l), 0);
+	ck_assert(!l.has_reason);
 	ck_assert_int_eq(parse("{\"ts\":\"2026-11-28T01:23:45.123Z\","
 			       "\"event\":\"release\",\"src\":\"100.64.3.7\","
-			       "\"reason\":\"manual\"}", &l), 0);
-	ck_assert_str_eq(l.reason, "manual");
+			       "\"reason\":\"bored\"}", &l), -1);
 }
 END_TEST
 
 START_TEST(test_except_line_reads_back_without_src)
 {
 	struct blocklog_event ev = event(BLOCKLOG_EXCEPT);
-	struct logread_line l;
+	struct blocklog_line l;
 
 	ev.op = BLOCKLOG_EXCEPT_ADD;
 	strcpy(ev.prefix, "100.64.12.0/28");
@@ -166,9 +174,9 @@ START_TEST(test_except_line_reads_back_without_src)
 	strcpy(ev.note, "ACME, ticket 4411");
 	ev.until = 1795832625;
 	roundtrip(&ev, 1, &l);
-	ck_assert_int_eq(l.kind, LOGREAD_EXCEPT);
+	ck_assert_int_eq(l.kind, BLOCKLOG_EXCEPT);
 	ck_assert(!l.has_src);
-	ck_assert_str_eq(l.op, "add");
+	ck_assert_int_eq(l.op, BLOCKLOG_EXCEPT_ADD);
 	ck_assert_str_eq(l.prefix, "100.64.12.0/28");
 	ck_assert_str_eq(l.profile, "business");
 	ck_assert_str_eq(l.note, "ACME, ticket 4411");
@@ -178,15 +186,43 @@ START_TEST(test_except_line_reads_back_without_src)
 	ev.until = 0;
 	ev.note[0] = '\0';
 	roundtrip(&ev, 0, &l);
-	ck_assert_str_eq(l.op, "del");
+	ck_assert_int_eq(l.op, BLOCKLOG_EXCEPT_DEL);
 	ck_assert_int_eq(l.until, 0);
 	ck_assert_str_eq(l.note, "");
 }
 END_TEST
 
+/* What json-c escapes (short forms, quotes) and what the writer escapes
+ * after it (DEL, C1, U+2028) reads back as the bytes given, up to the
+ * longest note an exception may have. */
+START_TEST(test_except_note_reads_back_byte_for_byte)
+{
+	static const char note[] = "a\tb\nc\rd\be\ff\x01g\x1f\"q\\ /s \x7f "
+				   "\xc2\x85 \xe2\x80\xa8 \xe2\x80\xa9 "
+				   "M\xc3\xbcller \xf0\x9f\x98\x80";
+	struct blocklog_event ev = event(BLOCKLOG_EXCEPT);
+	struct blocklog_line l;
+
+	ev.op = BLOCKLOG_EXCEPT_EXPIRE;
+	strcpy(ev.prefix, "2001:db8:1::/48");
+	strcpy(ev.profile, "b\"iz\\");
+	strcpy(ev.note, note);
+	roundtrip(&ev, 3, &l);
+	ck_assert_int_eq(l.op, BLOCKLOG_EXCEPT_EXPIRE);
+	ck_assert_str_eq(l.prefix, "2001:db8:1::/48");
+	ck_assert_str_eq(l.profile, "b\"iz\\");
+	ck_assert_str_eq(l.note, note);
+
+	memset(ev.note, '\n', POLICY_NOTE_MAX);
+	ev.note[POLICY_NOTE_MAX] = '\0';
+	roundtrip(&ev, 0, &l);
+	ck_assert_str_eq(l.note, ev.note);
+}
+END_TEST
+
 START_TEST(test_crlf_blanks_and_unknown_fields_are_fine)
 {
-	struct logread_line l;
+	struct blocklog_line l;
 
 	ck_assert_int_eq(parse(" {\"ts\":\"2026-11-28T01:23:45Z\",\"event\":"
 			       "\"release\",\"src\":\"100.64.3.7\",\"new\":"
@@ -234,7 +270,7 @@ static const char *const malformed[] = {
 };
 
 /* What the writer writes is UTF-8 whatever it was given; a string in a
- * line that is not UTF-8 is damage (found by fuzz_logread). */
+ * line that is not UTF-8 is damage (found by fuzz_blocklog_read). */
 START_TEST(test_non_utf8_string_is_malformed_writer_output_is_not)
 {
 	static const char bad[] = "{\"ts\":\"2026-11-28T01:23:45.123Z\","
@@ -242,7 +278,7 @@ START_TEST(test_non_utf8_string_is_malformed_writer_output_is_not)
 		"\"2001:db8:2::2\",\"dport\":25,\"action\":\"drop\","
 		"\"profile\":\"residential\",\"prefix\":\"\xff\xff~\xff\"}";
 	struct blocklog_event ev = event(BLOCKLOG_EXCEPT);
-	struct logread_line l;
+	struct blocklog_line l;
 
 	ck_assert_int_eq(parse(bad, &l), -1);
 	ev.op = BLOCKLOG_EXCEPT_ADD;
@@ -257,7 +293,7 @@ END_TEST
 START_TEST(test_fallback_line_reads_back)
 {
 	struct blocklog_event ev = event(BLOCKLOG_FALLBACK);
-	struct logread_line l;
+	struct blocklog_line l;
 	char text[256];
 
 	ev.since = 1795832000;
@@ -266,14 +302,14 @@ START_TEST(test_fallback_line_reads_back)
 	ev.fb[POLICY_DROP] = 3;
 	ev.fb[POLICY_ACCEPT] = 12;
 	roundtrip(&ev, 0, &l);
-	ck_assert_int_eq(l.kind, LOGREAD_FALLBACK);
+	ck_assert_int_eq(l.kind, BLOCKLOG_FALLBACK);
 	ck_assert(!l.has_src);
 	ck_assert_int_eq(l.since, 1795832000);
 	ck_assert_int_eq(l.until, 1795832625);
 	ck_assert_uint_eq(l.fallback[POLICY_REJECT], 118);
 	ck_assert_uint_eq(l.fallback[POLICY_DROP], 3);
 	ck_assert_uint_eq(l.fallback[POLICY_ACCEPT], 12);
-	logread_line_format(&l, text, sizeof(text));
+	blocklog_line_format(&l, text, sizeof(text));
 	ck_assert_msg(strstr(text, "no daemon from 2026-11-28T") &&
 		      strstr(text, "rejected 118 SYNs, dropped 3, accepted 12"),
 		      "%s", text);
@@ -282,7 +318,7 @@ END_TEST
 
 START_TEST(test_malformed_lines_are_refused)
 {
-	struct logread_line l;
+	struct blocklog_line l;
 
 	for (size_t i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++)
 		ck_assert_msg(parse(malformed[i], &l) == -1,
@@ -296,12 +332,12 @@ START_TEST(test_nul_in_line_or_string_is_malformed)
 				   "\"release\",\"src\":\"100.64.3.7\"}\0x";
 	static const char esc[] = "{\"ts\":\"2026-11-28T01:23:45Z\",\"event\":"
 				  "\"release\",\"src\":\"100.64.3.7\\u0000\"}";
-	struct logread_line l;
+	struct blocklog_line l;
 
-	ck_assert_int_eq(logread_line_parse(parser, line, sizeof(line) - 3,
-					    &l), 0);
-	ck_assert_int_eq(logread_line_parse(parser, line, sizeof(line) - 1,
-					    &l), -1);
+	ck_assert_int_eq(blocklog_line_parse(parser, line, sizeof(line) - 3,
+					     &l), 0);
+	ck_assert_int_eq(blocklog_line_parse(parser, line, sizeof(line) - 1,
+					     &l), -1);
 	ck_assert_int_eq(parse(esc, &l), -1);
 }
 END_TEST
@@ -311,36 +347,36 @@ START_TEST(test_time_parse_relative_and_rfc3339)
 	const int64_t now = 1795829025;
 	int64_t ms;
 
-	ck_assert_int_eq(logread_time_parse("1h", now, &ms), 0);
+	ck_assert_int_eq(blocklog_time_parse("1h", now, &ms), 0);
 	ck_assert_int_eq(ms, (now - 3600) * 1000);
-	ck_assert_int_eq(logread_time_parse("30m", now, &ms), 0);
+	ck_assert_int_eq(blocklog_time_parse("30m", now, &ms), 0);
 	ck_assert_int_eq(ms, (now - 1800) * 1000);
-	ck_assert_int_eq(logread_time_parse("7d", now, &ms), 0);
+	ck_assert_int_eq(blocklog_time_parse("7d", now, &ms), 0);
 	ck_assert_int_eq(ms, (now - 7 * 86400) * 1000);
-	ck_assert_int_eq(logread_time_parse("1h30m", now, &ms), 0);
+	ck_assert_int_eq(blocklog_time_parse("1h30m", now, &ms), 0);
 	ck_assert_int_eq(ms, (now - 5400) * 1000);
-	ck_assert_int_eq(logread_time_parse("2026-11-28T01:00:00Z", now, &ms),
+	ck_assert_int_eq(blocklog_time_parse("2026-11-28T01:00:00Z", now, &ms),
 			 0);
 	ck_assert_int_eq(ms, 1795827600LL * 1000);
-	ck_assert_int_eq(logread_time_parse("2026-11-28T02:00:00+01:00", now,
-					    &ms), 0);
+	ck_assert_int_eq(blocklog_time_parse("2026-11-28T02:00:00+01:00", now,
+					     &ms), 0);
 	ck_assert_int_eq(ms, 1795827600LL * 1000);
-	ck_assert_int_eq(logread_time_parse("", now, &ms), -1);
-	ck_assert_int_eq(logread_time_parse("1", now, &ms), -1);
-	ck_assert_int_eq(logread_time_parse("h", now, &ms), -1);
-	ck_assert_int_eq(logread_time_parse("1y", now, &ms), -1);
-	ck_assert_int_eq(logread_time_parse("-1h", now, &ms), -1);
-	ck_assert_int_eq(logread_time_parse("1h ", now, &ms), -1);
-	ck_assert_int_eq(logread_time_parse("99999999999999999999d", now,
-					    &ms), -1);
-	ck_assert_int_eq(logread_time_parse("2026-11-28", now, &ms), -1);
+	ck_assert_int_eq(blocklog_time_parse("", now, &ms), -1);
+	ck_assert_int_eq(blocklog_time_parse("1", now, &ms), -1);
+	ck_assert_int_eq(blocklog_time_parse("h", now, &ms), -1);
+	ck_assert_int_eq(blocklog_time_parse("1y", now, &ms), -1);
+	ck_assert_int_eq(blocklog_time_parse("-1h", now, &ms), -1);
+	ck_assert_int_eq(blocklog_time_parse("1h ", now, &ms), -1);
+	ck_assert_int_eq(blocklog_time_parse("99999999999999999999d", now,
+					     &ms), -1);
+	ck_assert_int_eq(blocklog_time_parse("2026-11-28", now, &ms), -1);
 }
 END_TEST
 
-static struct logread_line line_at(int64_t ts_ms, const char *src)
+static struct blocklog_line line_at(int64_t ts_ms, const char *src)
 {
-	struct logread_line l = { .kind = LOGREAD_BLOCK, .ts_ms = ts_ms,
-				  .has_src = true, .dport = 25 };
+	struct blocklog_line l = { .kind = BLOCKLOG_BLOCK, .ts_ms = ts_ms,
+				   .has_src = true, .dport = 25 };
 
 	ck_assert_int_eq(policy_addr_parse(src, &l.src), 0);
 	policy_addr_parse("203.0.113.9", &l.dst);
@@ -349,35 +385,35 @@ static struct logread_line line_at(int64_t ts_ms, const char *src)
 
 START_TEST(test_since_is_inclusive_until_exclusive)
 {
-	struct logread_filter f = { .has_since = true, .since_ms = 1000,
-				    .has_until = true, .until_ms = 2000 };
-	struct logread_line l;
+	struct blocklog_filter f = { .has_since = true, .since_ms = 1000,
+				     .has_until = true, .until_ms = 2000 };
+	struct blocklog_line l;
 
 	l = line_at(999, "100.64.3.7");
-	ck_assert_int_eq(logread_filter_match(&f, &l), 0);
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 0);
 	l = line_at(1000, "100.64.3.7");
-	ck_assert_int_eq(logread_filter_match(&f, &l), 1);
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 1);
 	l = line_at(1999, "100.64.3.7");
-	ck_assert_int_eq(logread_filter_match(&f, &l), 1);
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 1);
 	l = line_at(2000, "100.64.3.7");
-	ck_assert_int_eq(logread_filter_match(&f, &l), 0);
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 0);
 }
 END_TEST
 
 static int src_match(const char *prefix, const char *src)
 {
-	struct logread_filter f = { 0 };
-	struct logread_line l = line_at(0, src);
+	struct blocklog_filter f = { 0 };
+	struct blocklog_line l = line_at(0, src);
 	char err[160];
 
-	ck_assert_int_eq(logread_filter_src(&f, prefix, err, sizeof(err)), 0);
-	return logread_filter_match(&f, &l);
+	ck_assert_int_eq(blocklog_filter_src(&f, prefix, err, sizeof(err)), 0);
+	return blocklog_filter_match(&f, &l);
 }
 
 START_TEST(test_src_prefix_ipv4_and_ipv6)
 {
-	struct logread_filter f = { 0 };
-	struct logread_line l = { .kind = LOGREAD_EXCEPT };
+	struct blocklog_filter f = { 0 };
+	struct blocklog_line l = { .kind = BLOCKLOG_EXCEPT };
 	char err[160];
 
 	ck_assert_int_eq(src_match("100.64.3.0/24", "100.64.3.7"), 1);
@@ -394,33 +430,33 @@ START_TEST(test_src_prefix_ipv4_and_ipv6)
 	ck_assert_int_eq(src_match("2001:db8:1:2::/64", "2001:db8:1:3::9"), 0);
 	ck_assert_int_eq(src_match("::/0", "100.64.3.7"), 1);
 
-	ck_assert_int_eq(logread_filter_src(&f, "100.64.3.7/24", err,
-					    sizeof(err)), -1);
+	ck_assert_int_eq(blocklog_filter_src(&f, "100.64.3.7/24", err,
+					     sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "did you mean 100.64.3.0/24"));
-	ck_assert_int_eq(logread_filter_src(&f, "100.64.3/24", err,
-					    sizeof(err)), -1);
+	ck_assert_int_eq(blocklog_filter_src(&f, "100.64.3/24", err,
+					     sizeof(err)), -1);
 
 	/* An exception's prefix and the filter overlap either way round. */
-	ck_assert_int_eq(logread_filter_src(&f, "100.64.12.0/24", err,
-					    sizeof(err)), 0);
+	ck_assert_int_eq(blocklog_filter_src(&f, "100.64.12.0/24", err,
+					     sizeof(err)), 0);
 	strcpy(l.prefix, "100.64.12.0/28");
-	ck_assert_int_eq(logread_filter_match(&f, &l), 1);
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 1);
 	strcpy(l.prefix, "100.64.0.0/10");
-	ck_assert_int_eq(logread_filter_match(&f, &l), 1);
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 1);
 	strcpy(l.prefix, "100.64.13.0/28");
-	ck_assert_int_eq(logread_filter_match(&f, &l), 0);
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 0);
 }
 END_TEST
 
-static void agg_add(struct logread_agg *a, const struct logread_line *l)
+static void agg_add(struct blocklog_agg *a, const struct blocklog_line *l)
 {
-	ck_assert_int_eq(logread_agg_add(a, l), 0);
+	ck_assert_int_eq(blocklog_agg_add(a, l), 0);
 }
 
-static void agg_block(struct logread_agg *a, int64_t ts, const char *src,
+static void agg_block(struct blocklog_agg *a, int64_t ts, const char *src,
 		      const char *dst)
 {
-	struct logread_line l = line_at(ts, src);
+	struct blocklog_line l = line_at(ts, src);
 
 	ck_assert_int_eq(policy_addr_parse(dst, &l.dst), 0);
 	agg_add(a, &l);
@@ -428,9 +464,9 @@ static void agg_block(struct logread_agg *a, int64_t ts, const char *src,
 
 START_TEST(test_top_counts_blocks_summaries_and_exact_destinations)
 {
-	struct logread_agg *a = logread_agg_new();
-	struct logread_line l;
-	const struct logread_sub *s;
+	struct blocklog_agg *a = blocklog_agg_new();
+	struct blocklog_line l;
+	const struct blocklog_sub *s;
 	char name[80];
 	size_t n;
 
@@ -438,7 +474,7 @@ START_TEST(test_top_counts_blocks_summaries_and_exact_destinations)
 	agg_block(a, 3000, "100.64.3.7", "203.0.113.9");	/* again */
 	agg_block(a, 4000, "100.64.3.7", "203.0.113.10");
 	l = line_at(9000, "100.64.3.7");
-	l.kind = LOGREAD_SUMMARY;
+	l.kind = BLOCKLOG_SUMMARY;
 	l.count = 40;
 	l.distinct = 12;
 	agg_add(a, &l);
@@ -449,12 +485,12 @@ START_TEST(test_top_counts_blocks_summaries_and_exact_destinations)
 	agg_block(a, 2500, "2001:db8:1:2::6", "2001:db8:2::2");
 	agg_block(a, 2600, "2001:db8:1:2::6", "2001:db8:2::1");
 	agg_block(a, 2700, "2001:db8:1:3::6", "2001:db8:2::1");
-	l = (struct logread_line){ .kind = LOGREAD_EXCEPT, .ts_ms = 1 };
+	l = (struct blocklog_line){ .kind = BLOCKLOG_EXCEPT, .ts_ms = 1 };
 	agg_add(a, &l);		/* no src: not a subscriber */
 
-	s = logread_agg_result(a, 0, SIZE_MAX, &n);
+	s = blocklog_agg_result(a, 0, SIZE_MAX, &n);
 	ck_assert_uint_eq(n, 4);
-	ck_assert_str_eq(logread_sub_name(&s[0], name, sizeof(name)),
+	ck_assert_str_eq(blocklog_sub_name(&s[0], name, sizeof(name)),
 			 "100.64.3.7");
 	ck_assert_uint_eq(s[0].blocked, 43);
 	ck_assert_uint_eq(s[0].block_lines, 3);
@@ -462,26 +498,26 @@ START_TEST(test_top_counts_blocks_summaries_and_exact_destinations)
 	ck_assert_uint_eq(s[0].distinct, 2);
 	ck_assert_int_eq(s[0].first_ms, 3000);
 	ck_assert_int_eq(s[0].last_ms, 9000);
-	ck_assert_str_eq(logread_sub_name(&s[1], name, sizeof(name)),
+	ck_assert_str_eq(blocklog_sub_name(&s[1], name, sizeof(name)),
 			 "2001:db8:1:2::/64");
 	ck_assert_uint_eq(s[1].blocked, 3);
 	ck_assert_uint_eq(s[1].distinct, 2);
 	ck_assert_int_eq(s[1].first_ms, 2000);
 	ck_assert_int_eq(s[1].last_ms, 2600);
 	/* Equal blocked and destinations: in address order. */
-	ck_assert_str_eq(logread_sub_name(&s[2], name, sizeof(name)),
+	ck_assert_str_eq(blocklog_sub_name(&s[2], name, sizeof(name)),
 			 "100.64.3.8");
 	ck_assert_uint_eq(s[2].blocked, 1);
-	ck_assert_str_eq(logread_sub_name(&s[3], name, sizeof(name)),
+	ck_assert_str_eq(blocklog_sub_name(&s[3], name, sizeof(name)),
 			 "2001:db8:1:3::/64");
 
 	/* --top 2: the same first two, the count still of all. */
-	s = logread_agg_result(a, 0, 2, &n);
+	s = blocklog_agg_result(a, 0, 2, &n);
 	ck_assert_uint_eq(n, 2);
-	ck_assert_uint_eq(logread_agg_count(a), 4);
+	ck_assert_uint_eq(blocklog_agg_count(a), 4);
 	ck_assert_uint_eq(s[0].blocked, 43);
 	ck_assert_uint_eq(s[1].blocked, 3);
-	logread_agg_free(a);
+	blocklog_agg_free(a);
 }
 END_TEST
 
@@ -489,27 +525,27 @@ static bool quarantined_after(const int64_t *quar, size_t nq,
 			      const int64_t *rel, size_t nr, int64_t until,
 			      int64_t at)
 {
-	struct logread_agg *a = logread_agg_new();
-	struct logread_line l = line_at(0, "100.64.3.7");
-	const struct logread_sub *s;
+	struct blocklog_agg *a = blocklog_agg_new();
+	struct blocklog_line l = line_at(0, "100.64.3.7");
+	const struct blocklog_sub *s;
 	size_t n;
 	bool q;
 
-	l.kind = LOGREAD_QUARANTINE;
+	l.kind = BLOCKLOG_QUARANTINE;
 	l.until = until;
 	for (size_t i = 0; i < nq; i++) {
 		l.ts_ms = quar[i];
 		agg_add(a, &l);
 	}
-	l.kind = LOGREAD_RELEASE;
+	l.kind = BLOCKLOG_RELEASE;
 	for (size_t i = 0; i < nr; i++) {
 		l.ts_ms = rel[i];
 		agg_add(a, &l);
 	}
-	s = logread_agg_result(a, at, SIZE_MAX, &n);
+	s = blocklog_agg_result(a, at, SIZE_MAX, &n);
 	ck_assert_uint_eq(n, 1);
 	q = s[0].quarantined;
-	logread_agg_free(a);
+	blocklog_agg_free(a);
 	return q;
 }
 
@@ -530,21 +566,21 @@ END_TEST
 
 START_TEST(test_top_distinct_is_exact_through_growth)
 {
-	struct logread_agg *a = logread_agg_new();
-	const struct logread_sub *s;
+	struct blocklog_agg *a = blocklog_agg_new();
+	const struct blocklog_sub *s;
 	size_t n;
 
 	/* 100,000 destinations for one subscriber, each twice, and 3,000
 	 * subscribers with 3 each: every table grows many times. */
 	for (int rep = 0; rep < 2; rep++) {
 		for (uint32_t i = 0; i < 100000; i++) {
-			struct logread_line l = line_at(i, "100.64.3.7");
+			struct blocklog_line l = line_at(i, "100.64.3.7");
 
 			policy_addr_from_v4(&l.dst, 0xcb000000u + i);
 			agg_add(a, &l);
 		}
 		for (uint32_t i = 0; i < 3000 * 3; i++) {
-			struct logread_line l = line_at(i, "100.64.3.7");
+			struct blocklog_line l = line_at(i, "100.64.3.7");
 
 			policy_addr_from_v4(&l.src, 0x64800000u + i / 3);
 			policy_addr_from_v4(&l.dst, 0xcb000000u + i % 3);
@@ -552,13 +588,13 @@ START_TEST(test_top_distinct_is_exact_through_growth)
 		}
 	}
 	for (uint32_t i = 0; i < 50000; i++) {
-		struct logread_line l = line_at(i, "2001:db8:1::1");
+		struct blocklog_line l = line_at(i, "2001:db8:1::1");
 
 		ck_assert_int_eq(policy_addr_parse("2001:db8:2::", &l.dst), 0);
 		memcpy(l.dst.b + 12, &i, 4);
 		agg_add(a, &l);
 	}
-	s = logread_agg_result(a, 0, SIZE_MAX, &n);
+	s = blocklog_agg_result(a, 0, SIZE_MAX, &n);
 	ck_assert_uint_eq(n, 3002);
 	ck_assert_uint_eq(s[0].blocked, 200000);
 	ck_assert_uint_eq(s[0].distinct, 100000);
@@ -567,7 +603,7 @@ START_TEST(test_top_distinct_is_exact_through_growth)
 		ck_assert_uint_eq(s[i].blocked, 6);
 		ck_assert_uint_eq(s[i].distinct, 3);
 	}
-	logread_agg_free(a);
+	blocklog_agg_free(a);
 }
 END_TEST
 
@@ -576,7 +612,7 @@ static char tmpdir[64];
 static void tmp_setup(void)
 {
 	setup();
-	strcpy(tmpdir, "/tmp/portcullis-logread-XXXXXX");
+	strcpy(tmpdir, "/tmp/portcullis-blocklog-read-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
 
@@ -616,8 +652,8 @@ static void write_file(const char *name, const char *text, bool gz)
 /* Read path; count lines, lines that parse, malformed ones. */
 static int scan(const char *name, size_t *good, size_t *bad)
 {
-	struct logread_reader *r;
-	struct logread_line l;
+	struct blocklog_reader *r;
+	struct blocklog_line l;
 	const char *line;
 	char path[128];
 	size_t len;
@@ -625,16 +661,16 @@ static int scan(const char *name, size_t *good, size_t *bad)
 	int got;
 
 	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	r = logread_reader_open(path);
+	r = blocklog_reader_open(path);
 	ck_assert_ptr_nonnull(r);
 	*good = *bad = 0;
-	while ((got = logread_reader_next(r, &line, &len, &too_long)) > 0) {
-		if (too_long || logread_line_parse(parser, line, len, &l) < 0)
+	while ((got = blocklog_reader_next(r, &line, &len, &too_long)) > 0) {
+		if (too_long || blocklog_line_parse(parser, line, len, &l) < 0)
 			(*bad)++;
 		else
 			(*good)++;
 	}
-	logread_reader_close(r);
+	blocklog_reader_close(r);
 	return got;
 }
 
@@ -697,7 +733,7 @@ END_TEST
 
 START_TEST(test_rotations_are_found_oldest_first)
 {
-	struct logread_files f = { 0 };
+	struct blocklog_files f = { 0 };
 	static const char *const want[] = {
 		"blocks.jsonl.10.gz", "blocks.jsonl.2.gz", "blocks.jsonl.1",
 		"blocks.jsonl",
@@ -713,25 +749,25 @@ START_TEST(test_rotations_are_found_oldest_first)
 	write_file("notes.txt", "", false);
 	snprintf(path, sizeof(path), "%s/blocks.jsonl", tmpdir);
 
-	ck_assert_int_eq(logread_files_expand(path, true, &f), 0);
+	ck_assert_int_eq(blocklog_files_expand(path, true, &f), 0);
 	ck_assert_uint_eq(f.count, 4);
 	for (size_t i = 0; i < 4; i++)
 		ck_assert_str_eq(strrchr(f.path[i], '/') + 1, want[i]);
-	logread_files_free(&f);
+	blocklog_files_free(&f);
 
 	/* A folder: the same, for each log in it. */
-	ck_assert_int_eq(logread_files_expand(tmpdir, false, &f), 0);
+	ck_assert_int_eq(blocklog_files_expand(tmpdir, false, &f), 0);
 	ck_assert_uint_eq(f.count, 4);
 	ck_assert_str_eq(strrchr(f.path[3], '/') + 1, "blocks.jsonl");
-	logread_files_free(&f);
+	blocklog_files_free(&f);
 
 	/* A file named alone is read alone. */
-	ck_assert_int_eq(logread_files_expand(path, false, &f), 0);
+	ck_assert_int_eq(blocklog_files_expand(path, false, &f), 0);
 	ck_assert_uint_eq(f.count, 1);
-	logread_files_free(&f);
+	blocklog_files_free(&f);
 
 	snprintf(path, sizeof(path), "%s/none.jsonl", tmpdir);
-	ck_assert_int_eq(logread_files_expand(path, true, &f), -1);
+	ck_assert_int_eq(blocklog_files_expand(path, true, &f), -1);
 	ck_assert_int_eq(errno, ENOENT);
 	ck_assert_uint_eq(f.count, 0);
 }
@@ -739,57 +775,58 @@ END_TEST
 
 START_TEST(test_timeline_in_time_order_ties_as_read)
 {
-	struct logread_timeline *t = logread_timeline_new();
+	struct blocklog_timeline *t = blocklog_timeline_new();
 	char *buf;
 	size_t len;
 	FILE *f = open_memstream(&buf, &len);
 
-	ck_assert_int_eq(logread_timeline_add(t, 30, "c", 1), 0);
-	ck_assert_int_eq(logread_timeline_add(t, 10, "a1", 2), 0);
-	ck_assert_int_eq(logread_timeline_add(t, 20, "b", 1), 0);
-	ck_assert_int_eq(logread_timeline_add(t, 10, "a2", 2), 0);
-	ck_assert_uint_eq(logread_timeline_print(t, f), 4);
+	ck_assert_int_eq(blocklog_timeline_add(t, 30, "c", 1), 0);
+	ck_assert_int_eq(blocklog_timeline_add(t, 10, "a1", 2), 0);
+	ck_assert_int_eq(blocklog_timeline_add(t, 20, "b", 1), 0);
+	ck_assert_int_eq(blocklog_timeline_add(t, 10, "a2", 2), 0);
+	ck_assert_uint_eq(blocklog_timeline_print(t, f), 4);
 	fclose(f);
 	ck_assert_str_eq(buf, "a1\na2\nb\nc\n");
 	free(buf);
-	logread_timeline_free(t);
+	blocklog_timeline_free(t);
 }
 END_TEST
 
 START_TEST(test_line_format_for_people)
 {
-	struct logread_line l = line_at(TS_MS, "100.64.3.7");
+	struct blocklog_line l = line_at(TS_MS, "100.64.3.7");
 	char buf[512];
 
 	l.action = POLICY_REJECT;
 	strcpy(l.profile, "residential");
 	strcpy(l.prefix, "100.64.0.0/10");
-	ck_assert_str_eq(logread_line_format(&l, buf, sizeof(buf)),
+	ck_assert_str_eq(blocklog_line_format(&l, buf, sizeof(buf)),
 		"2026-11-28T01:23:45.123Z  block       100.64.3.7 → "
 		"203.0.113.9:25  reject  residential  100.64.0.0/10");
-	l.kind = LOGREAD_QUARANTINE;
+	l.kind = BLOCKLOG_QUARANTINE;
 	l.until = 1795832625;
 	l.count = 812;
 	l.distinct = 377;
 	l.lost = 4;
-	ck_assert_str_eq(logread_line_format(&l, buf, sizeof(buf)),
+	ck_assert_str_eq(blocklog_line_format(&l, buf, sizeof(buf)),
 		"2026-11-28T01:23:45.123Z  quarantine  100.64.3.7  "
 		"quarantined until 2026-11-28T02:23:45Z (812 SYNs to 377 "
 		"destinations)  [4 lines lost before this]");
 }
 END_TEST
 
-Suite *logread_suite(void)
+Suite *blocklog_read_suite(void)
 {
-	Suite *s = suite_create("logread");
-	TCase *tc = tcase_create("logread");
-	TCase *files = tcase_create("logread_files");
+	Suite *s = suite_create("blocklog_read");
+	TCase *tc = tcase_create("blocklog_read");
+	TCase *files = tcase_create("blocklog_files");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_block_line_reads_back_every_field);
 	tcase_add_test(tc, test_monitor_ipv6_block_with_lost_reads_back);
 	tcase_add_test(tc, test_summary_detection_quarantine_release_read_back);
 	tcase_add_test(tc, test_except_line_reads_back_without_src);
+	tcase_add_test(tc, test_except_note_reads_back_byte_for_byte);
 	tcase_add_test(tc, test_crlf_blanks_and_unknown_fields_are_fine);
 	tcase_add_test(tc, test_malformed_lines_are_refused);
 	tcase_add_test(tc, test_non_utf8_string_is_malformed_writer_output_is_not);

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/logread.h"
+#include "blocklog/blocklog.h"
 
-int logread_time_parse(const char *s, int64_t now, int64_t *ms)
+int blocklog_time_parse(const char *s, int64_t now, int64_t *ms)
 {
 	int64_t total = 0, t;
 
@@ -46,8 +46,8 @@ int logread_time_parse(const char *s, int64_t now, int64_t *ms)
 	return 0;
 }
 
-int logread_filter_src(struct logread_filter *f, const char *s, char *err,
-		       size_t errlen)
+int blocklog_filter_src(struct blocklog_filter *f, const char *s, char *err,
+			size_t errlen)
 {
 	char norm[64], *slash;
 	unsigned long len;
@@ -84,19 +84,19 @@ static bool same_bits(const struct policy_addr *a, const struct policy_addr *b,
 
 /* An except line's prefix against the filter: they overlap when the
  * shorter one contains the other's network. */
-static bool prefix_overlaps(const struct logread_filter *f, const char *s)
+static bool prefix_overlaps(const struct blocklog_filter *f, const char *s)
 {
-	struct logread_filter p = { 0 };
+	struct blocklog_filter p = { 0 };
 	char err[128];
 
-	if (logread_filter_src(&p, s, err, sizeof(err)) < 0)
+	if (blocklog_filter_src(&p, s, err, sizeof(err)) < 0)
 		return false;
 	return same_bits(&f->src, &p.src,
 			 f->src_len < p.src_len ? f->src_len : p.src_len);
 }
 
-int logread_filter_match(const struct logread_filter *f,
-			 const struct logread_line *l)
+int blocklog_filter_match(const struct blocklog_filter *f,
+			  const struct blocklog_line *l)
 {
 	if (f->has_since && l->ts_ms < f->since_ms)
 		return 0;
@@ -106,5 +106,5 @@ int logread_filter_match(const struct logread_filter *f,
 		return 1;
 	if (l->has_src)
 		return same_bits(&l->src, &f->src, f->src_len);
-	return l->kind == LOGREAD_EXCEPT && prefix_overlaps(f, l->prefix);
+	return l->kind == BLOCKLOG_EXCEPT && prefix_overlaps(f, l->prefix);
 }

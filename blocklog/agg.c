@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/logread.h"
+#include "blocklog/blocklog.h"
 
 #define MIN_SLOTS 1024
 
@@ -29,8 +29,8 @@ struct pair6 {
 	uint32_t sub;
 };
 
-struct logread_agg {
-	struct logread_sub *subs;
+struct blocklog_agg {
+	struct blocklog_sub *subs;
 	size_t nsubs, subs_cap;
 	uint32_t *index;		/* subscriber index + 1; 0: empty */
 	size_t index_slots;		/* a power of two */
@@ -38,7 +38,7 @@ struct logread_agg {
 	size_t npairs4, slots4;		/* a power of two */
 	struct pair6 *pairs6;
 	size_t npairs6, slots6;		/* a power of two */
-	struct logread_sub *result;	/* sorted copy for the caller */
+	struct blocklog_sub *result;	/* sorted copy for the caller */
 	size_t nresult;
 };
 
@@ -73,9 +73,9 @@ static uint64_t pair_hash(uint64_t dst, uint32_t sub)
 	return mix64(dst ^ mix64((uint64_t)sub * 0x9e3779b97f4a7c15ULL));
 }
 
-struct logread_agg *logread_agg_new(void)
+struct blocklog_agg *blocklog_agg_new(void)
 {
-	struct logread_agg *a = calloc(1, sizeof(*a));
+	struct blocklog_agg *a = calloc(1, sizeof(*a));
 
 	if (!a)
 		return NULL;
@@ -84,14 +84,14 @@ struct logread_agg *logread_agg_new(void)
 	a->pairs4 = calloc(a->slots4, sizeof(*a->pairs4));
 	a->pairs6 = calloc(a->slots6, sizeof(*a->pairs6));
 	if (!a->index || !a->pairs4 || !a->pairs6) {
-		logread_agg_free(a);
+		blocklog_agg_free(a);
 		errno = ENOMEM;
 		return NULL;
 	}
 	return a;
 }
 
-void logread_agg_free(struct logread_agg *a)
+void blocklog_agg_free(struct blocklog_agg *a)
 {
 	if (!a)
 		return;
@@ -103,12 +103,12 @@ void logread_agg_free(struct logread_agg *a)
 	free(a);
 }
 
-size_t logread_agg_count(const struct logread_agg *a)
+size_t blocklog_agg_count(const struct blocklog_agg *a)
 {
 	return a->nsubs;
 }
 
-static int index_grow(struct logread_agg *a)
+static int index_grow(struct blocklog_agg *a)
 {
 	size_t slots = a->index_slots * 2, mask = slots - 1;
 	uint32_t *idx = calloc(slots, sizeof(*idx));
@@ -129,12 +129,12 @@ static int index_grow(struct logread_agg *a)
 }
 
 /* The subscriber of key, added if new. NULL with errno ENOMEM. */
-static struct logread_sub *sub_get(struct logread_agg *a,
-				   const struct policy_addr *key,
-				   uint32_t *id)
+static struct blocklog_sub *sub_get(struct blocklog_agg *a,
+				    const struct policy_addr *key,
+				    uint32_t *id)
 {
 	size_t mask = a->index_slots - 1, s = addr_hash(key) & mask;
-	struct logread_sub *sub;
+	struct blocklog_sub *sub;
 
 	for (; a->index[s]; s = (s + 1) & mask) {
 		sub = &a->subs[a->index[s] - 1];
@@ -149,7 +149,7 @@ static struct logread_sub *sub_get(struct logread_agg *a,
 	}
 	if (a->nsubs == a->subs_cap) {
 		size_t cap = a->subs_cap ? a->subs_cap * 2 : 1024;
-		struct logread_sub *n = realloc(a->subs, cap * sizeof(*n));
+		struct blocklog_sub *n = realloc(a->subs, cap * sizeof(*n));
 
 		if (!n)
 			return NULL;
@@ -181,7 +181,7 @@ static bool too_full(size_t n, size_t slots)
 	return (n + 1) * 4 > slots * 3;
 }
 
-static int grow4(struct logread_agg *a)
+static int grow4(struct blocklog_agg *a)
 {
 	size_t slots = a->slots4 * 2, mask = slots - 1;
 	uint64_t *p = calloc(slots, sizeof(*p));
@@ -205,7 +205,7 @@ static int grow4(struct logread_agg *a)
 }
 
 /* Add (sub, IPv4 dst). Returns 1 if new, 0 if seen, -1 ENOMEM. */
-static int add4(struct logread_agg *a, uint32_t id, uint32_t dst)
+static int add4(struct blocklog_agg *a, uint32_t id, uint32_t dst)
 {
 	uint64_t k = (uint64_t)(id + 1) << 32 | dst;
 	size_t mask = a->slots4 - 1, s = mix64(k) & mask;
@@ -225,7 +225,7 @@ static int add4(struct logread_agg *a, uint32_t id, uint32_t dst)
 	return 1;
 }
 
-static int grow6(struct logread_agg *a)
+static int grow6(struct blocklog_agg *a)
 {
 	size_t slots = a->slots6 * 2, mask = slots - 1;
 	struct pair6 *p = calloc(slots, sizeof(*p));
@@ -250,7 +250,7 @@ static int grow6(struct logread_agg *a)
 }
 
 /* Add (sub, IPv6 dst). Returns 1 if new, 0 if seen, -1 ENOMEM. */
-static int add6(struct logread_agg *a, uint32_t id,
+static int add6(struct blocklog_agg *a, uint32_t id,
 		const struct policy_addr *addr)
 {
 	uint32_t sub = id + 1;
@@ -274,7 +274,7 @@ static int add6(struct logread_agg *a, uint32_t id,
 	return 1;
 }
 
-static int pair_add(struct logread_agg *a, uint32_t id,
+static int pair_add(struct blocklog_agg *a, uint32_t id,
 		    const struct policy_addr *dst)
 {
 	uint32_t v4;
@@ -285,18 +285,19 @@ static int pair_add(struct logread_agg *a, uint32_t id,
 	return add4(a, id, v4);
 }
 
-int logread_agg_add(struct logread_agg *a, const struct logread_line *l)
+int blocklog_agg_add(struct blocklog_agg *a, const struct blocklog_line *l)
 {
 	struct policy_addr key;
-	struct logread_sub *sub;
+	struct blocklog_sub *sub;
 	uint32_t id;
 	int r;
 
 	if (!l->has_src)
 		return 0;
 	key = l->src;
+	/* The daemon counts an IPv6 subscriber by its /64. */
 	if (!policy_addr_is_v4(&key))
-		memset(key.b + 8, 0, 8);	/* the daemon's IPv6 subscriber: /64 */
+		memset(key.b + 8, 0, 8);
 	sub = sub_get(a, &key, &id);
 	if (!sub)
 		return -1;
@@ -305,7 +306,7 @@ int logread_agg_add(struct logread_agg *a, const struct logread_line *l)
 	if (l->ts_ms > sub->last_ms)
 		sub->last_ms = l->ts_ms;
 	switch (l->kind) {
-	case LOGREAD_BLOCK:
+	case BLOCKLOG_BLOCK:
 		r = pair_add(a, id, &l->dst);
 		if (r < 0)
 			return -1;
@@ -314,14 +315,14 @@ int logread_agg_add(struct logread_agg *a, const struct logread_line *l)
 		sub->block_lines++;
 		sub->monitor_lines += l->monitor;
 		break;
-	case LOGREAD_SUMMARY:
+	case BLOCKLOG_SUMMARY:
 		sub->blocked += l->count;
 		sub->summarized += l->count;
 		break;
-	case LOGREAD_DETECTION:
+	case BLOCKLOG_DETECTION:
 		sub->detections++;
 		break;
-	case LOGREAD_QUARANTINE:
+	case BLOCKLOG_QUARANTINE:
 		sub->quarantines++;
 		/* At equal times the later line wins. */
 		if (l->ts_ms >= sub->quarantine_ms) {
@@ -329,7 +330,7 @@ int logread_agg_add(struct logread_agg *a, const struct logread_line *l)
 			sub->quarantine_until = l->until;
 		}
 		break;
-	case LOGREAD_RELEASE:
+	case BLOCKLOG_RELEASE:
 		sub->releases++;
 		if (l->ts_ms >= sub->release_ms)
 			sub->release_ms = l->ts_ms;
@@ -342,8 +343,8 @@ int logread_agg_add(struct logread_agg *a, const struct logread_line *l)
 
 static int cmp_sub(const void *x, const void *y)
 {
-	const struct logread_sub *a = *(const struct logread_sub *const *)x;
-	const struct logread_sub *b = *(const struct logread_sub *const *)y;
+	const struct blocklog_sub *a = *(const struct blocklog_sub *const *)x;
+	const struct blocklog_sub *b = *(const struct blocklog_sub *const *)y;
 
 	if (a->blocked != b->blocked)
 		return a->blocked > b->blocked ? -1 : 1;
@@ -352,11 +353,11 @@ static int cmp_sub(const void *x, const void *y)
 	return memcmp(a->addr.b, b->addr.b, sizeof(a->addr.b));
 }
 
-const struct logread_sub *logread_agg_result(struct logread_agg *a,
-					     int64_t at_s, size_t limit,
-					     size_t *n)
+const struct blocklog_sub *blocklog_agg_result(struct blocklog_agg *a,
+					       int64_t at_s, size_t limit,
+					       size_t *n)
 {
-	struct logread_sub **order;
+	struct blocklog_sub **order;
 
 	*n = 0;
 	free(a->result);
@@ -377,7 +378,7 @@ const struct logread_sub *logread_agg_result(struct logread_agg *a,
 		return NULL;
 	}
 	for (size_t i = 0; i < a->nsubs; i++) {
-		struct logread_sub *s = &a->subs[i];
+		struct blocklog_sub *s = &a->subs[i];
 
 		s->quarantined = s->quarantines &&
 				 s->quarantine_ms > s->release_ms &&
@@ -393,8 +394,8 @@ const struct logread_sub *logread_agg_result(struct logread_agg *a,
 	return a->result;
 }
 
-const char *logread_sub_name(const struct logread_sub *s, char *buf,
-			     size_t len)
+const char *blocklog_sub_name(const struct blocklog_sub *s, char *buf,
+			      size_t len)
 {
 	char a[64];
 

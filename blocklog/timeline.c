@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/logread.h"
+#include "blocklog/blocklog.h"
 
 struct rec {
 	int64_t ts_ms;
@@ -20,14 +20,14 @@ struct rec {
 	size_t len;
 };
 
-struct logread_timeline {
+struct blocklog_timeline {
 	struct rec *recs;
 	size_t n, cap;
 	char *text;
 	size_t used, size;
 };
 
-const char *logread_ts_format(int64_t ms, char *buf, size_t len)
+const char *blocklog_ts_format(int64_t ms, char *buf, size_t len)
 {
 	int64_t sec = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
 	char t[40];
@@ -40,21 +40,21 @@ const char *logread_ts_format(int64_t ms, char *buf, size_t len)
 	return buf;
 }
 
-const char *logread_line_format(const struct logread_line *l, char *buf,
-				size_t len)
+const char *blocklog_line_format(const struct blocklog_line *l, char *buf,
+				 size_t len)
 {
 	char ts[40], src[64], dst[64], until[40];
 	size_t w;
 
-	logread_ts_format(l->ts_ms, ts, sizeof(ts));
+	blocklog_ts_format(l->ts_ms, ts, sizeof(ts));
 	if (l->has_src)
 		policy_addr_format(&l->src, src, sizeof(src));
 	w = (size_t)snprintf(buf, len, "%s  %-10s  ", ts,
-			     logread_kind_name(l->kind));
+			     blocklog_kind_name(l->kind));
 	if (w >= len)
 		return buf;
 	switch (l->kind) {
-	case LOGREAD_BLOCK:
+	case BLOCKLOG_BLOCK:
 		policy_addr_format(&l->dst, dst, sizeof(dst));
 		w += (size_t)snprintf(buf + w, len - w,
 				      policy_addr_is_v4(&l->dst) ?
@@ -66,7 +66,7 @@ const char *logread_line_format(const struct logread_line *l, char *buf,
 				      l->monitor ? "  (monitor: accepted)" :
 				      "");
 		break;
-	case LOGREAD_SUMMARY:
+	case BLOCKLOG_SUMMARY:
 		w += (size_t)snprintf(buf + w, len - w,
 				      "%s  %llu more blocked SYNs to %llu "
 				      "destinations in %us (not logged one "
@@ -75,7 +75,7 @@ const char *logread_line_format(const struct logread_line *l, char *buf,
 				      (unsigned long long)l->distinct,
 				      l->window_s);
 		break;
-	case LOGREAD_DETECTION:
+	case BLOCKLOG_DETECTION:
 		w += (size_t)snprintf(buf + w, len - w,
 				      "%s  %llu SYNs to %llu destinations in "
 				      "%us", src,
@@ -83,7 +83,7 @@ const char *logread_line_format(const struct logread_line *l, char *buf,
 				      (unsigned long long)l->distinct,
 				      l->window_s);
 		break;
-	case LOGREAD_QUARANTINE:
+	case BLOCKLOG_QUARANTINE:
 		w += (size_t)snprintf(buf + w, len - w,
 				      "%s  quarantined until %s (%llu SYNs "
 				      "to %llu destinations)", src,
@@ -92,14 +92,17 @@ const char *logread_line_format(const struct logread_line *l, char *buf,
 				      (unsigned long long)l->count,
 				      (unsigned long long)l->distinct);
 		break;
-	case LOGREAD_RELEASE:
+	case BLOCKLOG_RELEASE:
 		w += (size_t)snprintf(buf + w, len - w, "%s  released%s%s%s",
-				      src, l->reason[0] ? " (" : "",
-				      l->reason, l->reason[0] ? ")" : "");
+				      src, l->has_reason ? " (" : "",
+				      l->has_reason ?
+				      blocklog_release_name(l->reason) : "",
+				      l->has_reason ? ")" : "");
 		break;
-	case LOGREAD_EXCEPT:
+	case BLOCKLOG_EXCEPT:
 		w += (size_t)snprintf(buf + w, len - w, "%s %s  profile %s",
-				      l->op, l->prefix, l->profile);
+				      blocklog_except_op_name(l->op),
+				      l->prefix, l->profile);
 		if (w < len && l->until)
 			w += (size_t)snprintf(buf + w, len - w, "  until %s",
 					      policy_time_format(l->until,
@@ -108,7 +111,7 @@ const char *logread_line_format(const struct logread_line *l, char *buf,
 			w += (size_t)snprintf(buf + w, len - w, "  \"%s\"",
 					      l->note);
 		break;
-	case LOGREAD_FALLBACK: {
+	case BLOCKLOG_FALLBACK: {
 		char since[40];
 
 		w += (size_t)snprintf(buf + w, len - w, "no daemon from %s to "
@@ -133,12 +136,12 @@ const char *logread_line_format(const struct logread_line *l, char *buf,
 	return buf;
 }
 
-struct logread_timeline *logread_timeline_new(void)
+struct blocklog_timeline *blocklog_timeline_new(void)
 {
-	return calloc(1, sizeof(struct logread_timeline));
+	return calloc(1, sizeof(struct blocklog_timeline));
 }
 
-void logread_timeline_free(struct logread_timeline *t)
+void blocklog_timeline_free(struct blocklog_timeline *t)
 {
 	if (!t)
 		return;
@@ -147,8 +150,8 @@ void logread_timeline_free(struct logread_timeline *t)
 	free(t);
 }
 
-int logread_timeline_add(struct logread_timeline *t, int64_t ts_ms,
-			 const char *text, size_t len)
+int blocklog_timeline_add(struct blocklog_timeline *t, int64_t ts_ms,
+			  const char *text, size_t len)
 {
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 1024;
@@ -187,7 +190,7 @@ static int cmp_rec(const void *x, const void *y)
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-size_t logread_timeline_print(struct logread_timeline *t, FILE *f)
+size_t blocklog_timeline_print(struct blocklog_timeline *t, FILE *f)
 {
 	if (t->n)
 		qsort(t->recs, t->n, sizeof(*t->recs), cmp_rec);

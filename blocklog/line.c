@@ -1,43 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * One block-log line → struct logread_line. Pure (no I/O), so that a fuzz
- * target can call logread_line_parse() on any bytes. JSON is json-c's job;
- * this file only checks that the object is one the writer writes.
+ * One block-log line → struct blocklog_line. Pure (no I/O), so that a fuzz
+ * target can call blocklog_line_parse() on any bytes. JSON is json-c's job;
+ * this file only checks that the object is one the writer writes, by the
+ * schema's names (schema.h, schema.c).
  */
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/logread.h"
+#include "blocklog/schema.h"
 #include "common/utf8.h"
 
 /* The writer nests nothing; a deep line is malformed early. */
 #define MAX_DEPTH 4
 
-struct logread_parser {
+struct blocklog_parser {
 	struct json_tokener *tok;
 };
 
-static const char *const kind_names[] = {
-	[LOGREAD_BLOCK] = "block",
-	[LOGREAD_SUMMARY] = "summary",
-	[LOGREAD_QUARANTINE] = "quarantine",
-	[LOGREAD_RELEASE] = "release",
-	[LOGREAD_DETECTION] = "detection",
-	[LOGREAD_EXCEPT] = "except",
-	[LOGREAD_FALLBACK] = "fallback",
-};
-
-const char *logread_kind_name(enum logread_kind k)
+struct blocklog_parser *blocklog_parser_new(void)
 {
-	return (unsigned)k < sizeof(kind_names) / sizeof(kind_names[0]) ?
-		kind_names[k] : "unknown";
-}
-
-struct logread_parser *logread_parser_new(void)
-{
-	struct logread_parser *p = calloc(1, sizeof(*p));
+	struct blocklog_parser *p = calloc(1, sizeof(*p));
 
 	if (!p)
 		return NULL;
@@ -51,7 +36,7 @@ struct logread_parser *logread_parser_new(void)
 	return p;
 }
 
-void logread_parser_free(struct logread_parser *p)
+void blocklog_parser_free(struct blocklog_parser *p)
 {
 	if (!p)
 		return;
@@ -150,54 +135,60 @@ static int parse_addr(struct json_object *o, const char *key,
 	return policy_addr_parse(buf, a);
 }
 
-static int parse_block(struct json_object *o, struct logread_line *l)
+/* The action the writer named with policy_action_name(); reject, the
+ * most lines' action, is tried first. */
+static int parse_action(const char *s, enum policy_action *out)
+{
+	for (int a = POLICY_REJECT; a >= POLICY_ACCEPT; a--) {
+		if (!strcmp(s, policy_action_name((enum policy_action)a))) {
+			*out = (enum policy_action)a;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int parse_block(struct json_object *o, struct blocklog_line *l)
 {
 	char action[16], mode[16];
 	uint64_t port;
 	int r;
 
-	if (parse_addr(o, "dst", &l->dst) < 0 ||
-	    need_uint(o, "dport", 65535, &port) < 0 ||
-	    need_str(o, "action", action, sizeof(action)) < 0 ||
-	    need_str(o, "profile", l->profile, sizeof(l->profile)) < 0 ||
-	    need_str(o, "prefix", l->prefix, sizeof(l->prefix)) < 0)
+	if (parse_addr(o, BLOCKLOG_F_DST, &l->dst) < 0 ||
+	    need_uint(o, BLOCKLOG_F_DPORT, 65535, &port) < 0 ||
+	    need_str(o, BLOCKLOG_F_ACTION, action, sizeof(action)) < 0 ||
+	    parse_action(action, &l->action) < 0 ||
+	    need_str(o, BLOCKLOG_F_PROFILE, l->profile,
+		     sizeof(l->profile)) < 0 ||
+	    need_str(o, BLOCKLOG_F_PREFIX, l->prefix, sizeof(l->prefix)) < 0)
 		return -1;
 	l->dport = (uint16_t)port;
-	if (!strcmp(action, "reject"))
-		l->action = POLICY_REJECT;
-	else if (!strcmp(action, "drop"))
-		l->action = POLICY_DROP;
-	else if (!strcmp(action, "accept"))
-		l->action = POLICY_ACCEPT;
-	else
-		return -1;
-	r = get_str(o, "mode", mode, sizeof(mode));
+	r = get_str(o, BLOCKLOG_F_MODE, mode, sizeof(mode));
 	if (r < 0)
 		return -1;
-	l->monitor = r == 0 && !strcmp(mode, "monitor");
+	l->monitor = r == 0 && !strcmp(mode, BLOCKLOG_MODE_MONITOR);
 	return 0;
 }
 
 /* summary: blocked; detection: syns; both distinct and window_s. */
 static int parse_window(struct json_object *o, const char *count,
-			struct logread_line *l)
+			struct blocklog_line *l)
 {
 	uint64_t w;
 
 	if (need_uint(o, count, UINT64_MAX, &l->count) < 0 ||
-	    need_uint(o, "distinct_destinations", UINT64_MAX,
-		      &l->distinct) < 0 ||
-	    need_uint(o, "window_s", UINT32_MAX, &w) < 0)
+	    need_uint(o, BLOCKLOG_F_DISTINCT, UINT64_MAX, &l->distinct) < 0 ||
+	    need_uint(o, BLOCKLOG_F_WINDOW, UINT32_MAX, &w) < 0)
 		return -1;
 	l->window_s = (uint32_t)w;
 	return 0;
 }
 
 static int parse_until(struct json_object *o, bool required,
-		       struct logread_line *l)
+		       struct blocklog_line *l)
 {
 	char buf[64];
-	int r = get_str(o, "until", buf, sizeof(buf));
+	int r = get_str(o, BLOCKLOG_F_UNTIL, buf, sizeof(buf));
 
 	if (r == 1 && !required)
 		return 0;
@@ -206,77 +197,86 @@ static int parse_until(struct json_object *o, bool required,
 	return policy_time_parse(buf, &l->until);
 }
 
-static int parse_except(struct json_object *o, struct logread_line *l)
+static int parse_except(struct json_object *o, struct blocklog_line *l)
 {
-	if (need_str(o, "op", l->op, sizeof(l->op)) < 0 ||
-	    (strcmp(l->op, "add") && strcmp(l->op, "del") &&
-	     strcmp(l->op, "expire")) ||
-	    need_str(o, "prefix", l->prefix, sizeof(l->prefix)) < 0 ||
-	    need_str(o, "profile", l->profile, sizeof(l->profile)) < 0 ||
+	char op[16];
+
+	if (need_str(o, BLOCKLOG_F_OP, op, sizeof(op)) < 0 ||
+	    blocklog_except_op_find(op, &l->op) < 0 ||
+	    need_str(o, BLOCKLOG_F_PREFIX, l->prefix, sizeof(l->prefix)) < 0 ||
+	    need_str(o, BLOCKLOG_F_PROFILE, l->profile,
+		     sizeof(l->profile)) < 0 ||
 	    parse_until(o, false, l) < 0 ||
-	    get_str(o, "note", l->note, sizeof(l->note)) < 0)
+	    get_str(o, BLOCKLOG_F_NOTE, l->note, sizeof(l->note)) < 0)
 		return -1;
 	return 0;
 }
 
-static int parse_fallback(struct json_object *o, struct logread_line *l)
+static int parse_fallback(struct json_object *o, struct blocklog_line *l)
 {
 	char buf[64];
 
-	if (need_str(o, "since", buf, sizeof(buf)) < 0 ||
+	if (need_str(o, BLOCKLOG_F_SINCE, buf, sizeof(buf)) < 0 ||
 	    policy_time_parse(buf, &l->since) < 0 ||
 	    parse_until(o, true, l) < 0 ||
-	    need_uint(o, "rejected", UINT64_MAX,
+	    need_uint(o, BLOCKLOG_F_REJECTED, UINT64_MAX,
 		      &l->fallback[POLICY_REJECT]) < 0 ||
-	    need_uint(o, "dropped", UINT64_MAX,
+	    need_uint(o, BLOCKLOG_F_DROPPED, UINT64_MAX,
 		      &l->fallback[POLICY_DROP]) < 0 ||
-	    need_uint(o, "accepted", UINT64_MAX,
+	    need_uint(o, BLOCKLOG_F_ACCEPTED, UINT64_MAX,
 		      &l->fallback[POLICY_ACCEPT]) < 0)
 		return -1;
 	return 0;
 }
 
-static int parse_object(struct json_object *o, struct logread_line *l)
+/* A release line's reason is optional; when given it is one of the
+ * schema's. */
+static int parse_release(struct json_object *o, struct blocklog_line *l)
+{
+	char buf[16];
+	int r = get_str(o, BLOCKLOG_F_REASON, buf, sizeof(buf));
+
+	if (r == 1)
+		return 0;
+	if (r < 0 || blocklog_release_find(buf, &l->reason) < 0)
+		return -1;
+	l->has_reason = true;
+	return 0;
+}
+
+static int parse_object(struct json_object *o, struct blocklog_line *l)
 {
 	char buf[64];
-	size_t k;
 
-	if (need_str(o, "ts", buf, sizeof(buf)) < 0 ||
+	if (need_str(o, BLOCKLOG_F_TS, buf, sizeof(buf)) < 0 ||
 	    parse_ts(buf, &l->ts_ms) < 0 ||
-	    need_str(o, "event", buf, sizeof(buf)) < 0)
+	    need_str(o, BLOCKLOG_F_EVENT, buf, sizeof(buf)) < 0 ||
+	    blocklog_kind_find(buf, &l->kind) < 0 ||
+	    get_uint(o, BLOCKLOG_F_LOST, UINT64_MAX, &l->lost) < 0)
 		return -1;
-	for (k = 0; k < sizeof(kind_names) / sizeof(kind_names[0]); k++)
-		if (!strcmp(buf, kind_names[k]))
-			break;
-	if (k == sizeof(kind_names) / sizeof(kind_names[0]))
-		return -1;
-	l->kind = (enum logread_kind)k;
-	if (get_uint(o, "lost", UINT64_MAX, &l->lost) < 0)
-		return -1;
-	if (l->kind == LOGREAD_EXCEPT)
+	if (l->kind == BLOCKLOG_EXCEPT)
 		return parse_except(o, l);
-	if (l->kind == LOGREAD_FALLBACK)
+	if (l->kind == BLOCKLOG_FALLBACK)
 		return parse_fallback(o, l);
-	if (parse_addr(o, "src", &l->src) < 0)
+	if (parse_addr(o, BLOCKLOG_F_SRC, &l->src) < 0)
 		return -1;
 	l->has_src = true;
 	switch (l->kind) {
-	case LOGREAD_BLOCK:
+	case BLOCKLOG_BLOCK:
 		return parse_block(o, l);
-	case LOGREAD_SUMMARY:
-		return parse_window(o, "blocked", l);
-	case LOGREAD_DETECTION:
-		return parse_window(o, "syns", l);
-	case LOGREAD_QUARANTINE:
+	case BLOCKLOG_SUMMARY:
+		return parse_window(o, BLOCKLOG_F_BLOCKED, l);
+	case BLOCKLOG_DETECTION:
+		return parse_window(o, BLOCKLOG_F_SYNS, l);
+	case BLOCKLOG_QUARANTINE:
 		if (parse_until(o, true, l) < 0 ||
-		    need_uint(o, "syns", UINT64_MAX, &l->count) < 0 ||
-		    need_uint(o, "distinct_destinations", UINT64_MAX,
+		    need_uint(o, BLOCKLOG_F_SYNS, UINT64_MAX, &l->count) < 0 ||
+		    need_uint(o, BLOCKLOG_F_DISTINCT, UINT64_MAX,
 			      &l->distinct) < 0)
 			return -1;
 		return 0;
-	case LOGREAD_RELEASE:
-		return get_str(o, "reason", l->reason, sizeof(l->reason)) < 0 ?
-			-1 : 0;
+	case BLOCKLOG_RELEASE:
+		return parse_release(o, l);
 	default:
 		return -1;
 	}
@@ -287,8 +287,8 @@ static bool blank(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-int logread_line_parse(struct logread_parser *p, const char *buf, size_t len,
-		       struct logread_line *out)
+int blocklog_line_parse(struct blocklog_parser *p, const char *buf,
+			size_t len, struct blocklog_line *out)
 {
 	struct json_object *o;
 	size_t end;

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The block log (DESIGN.md): JSON lines, one object a line, UTC. One
+ * schema, written by the daemon and read back by portcullis log.
+ *
+ * The pieces, one file each: schema.c names the events, except ops and
+ * release reasons (the one table of each, the writer's and the reader's;
+ * schema.h lists the field names);
+ * writer.c formats events and writes them from a thread of its own;
+ * line.c parses one line (bytes in, a struct out, no I/O: the entry
+ * point for a fuzz target); filter.c parses and applies --since/--until/
+ * --src; agg.c counts per subscriber; files.c finds rotated files and
+ * reads their lines, plain or gzip; timeline.c formats lines for a person
+ * and puts them in time order.
+ *
+ * The writer: each verdict thread is a producer with its own
+ * single-producer ring, so pushing an event takes no lock, makes no
+ * system call and never waits: when a ring is full the event is counted
+ * as lost, and the next line written says how many were lost. A full disk
+ * or an unwritable file costs lines, never verdicts, and is counted the
+ * same way.
+ */
+#ifndef PORTCULLIS_BLOCKLOG_H
+#define PORTCULLIS_BLOCKLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "policy/policy.h"
+
+/* ---- the schema --------------------------------------------------------- */
+
+/* The "event" of a line. */
+enum blocklog_kind {
+	BLOCKLOG_BLOCK = 0,
+	BLOCKLOG_SUMMARY,
+	BLOCKLOG_QUARANTINE,
+	BLOCKLOG_RELEASE,
+	BLOCKLOG_DETECTION,
+	BLOCKLOG_EXCEPT,		/* audit: a live exception changed */
+	BLOCKLOG_FALLBACK,		/* what the kernel judged alone */
+};
+
+/* The "op" of an except line. */
+enum blocklog_except_op {
+	BLOCKLOG_EXCEPT_ADD = 0,
+	BLOCKLOG_EXCEPT_DEL,
+	BLOCKLOG_EXCEPT_EXPIRE,
+};
+
+/* The "reason" of a release line: why a quarantine ended. */
+enum blocklog_release {
+	BLOCKLOG_RELEASE_EXPIRED = 0,	/* quarantine_for ran out */
+	BLOCKLOG_RELEASE_MANUAL,	/* portcullis release */
+};
+
+/* The names the lines carry: "block", "summary", …; "unknown" for a
+ * value that is none of enum blocklog_kind. */
+const char *blocklog_kind_name(enum blocklog_kind k);
+/* "add", "del", "expire"; a value out of range is named as add. */
+const char *blocklog_except_op_name(enum blocklog_except_op op);
+/* "expired", "manual"; a value out of range is named as expired. */
+const char *blocklog_release_name(enum blocklog_release r);
+
+/* ---- writing ------------------------------------------------------------ */
+
+struct blocklog;
+
+struct blocklog_event {
+	uint8_t kind;			/* enum blocklog_kind */
+	uint8_t action;			/* enum policy_action (block) */
+	bool monitor;			/* monitor mode: not enforced */
+	uint8_t reason;			/* release: enum blocklog_release */
+	uint16_t dport;
+	int64_t ts_ms;			/* UNIX milliseconds */
+	struct policy_addr src;
+	struct policy_addr dst;
+	char profile[64];
+	char prefix[64];		/* block: the entry; if empty, and
+					 * prefix_set, the writer formats
+					 * prefix_addr/prefix_len (no text
+					 * made on the verdict path) */
+	struct policy_addr prefix_addr;
+	uint8_t prefix_len;
+	bool prefix_set;
+	uint64_t count;			/* summary: blocked; quarantine: syns */
+	uint64_t distinct;		/* distinct destinations */
+	uint32_t window_s;
+	int64_t until;			/* quarantine, except, fallback:
+					 * UNIX seconds */
+	int64_t since;			/* fallback: UNIX seconds */
+	uint64_t fb[3];			/* fallback: SYNs by policy_action */
+	uint8_t op;			/* except: enum blocklog_except_op */
+	char note[200];			/* except: the operator's note */
+};
+
+struct blocklog_config {
+	const char *path;		/* NULL: no file */
+	bool syslog;			/* also one syslog line per event */
+	int facility;			/* theirs: LOG_MAIL, ...; 0 is LOG_KERN,
+					 * which no user process may use, so
+					 * 0 means LOG_USER */
+	unsigned producers;		/* verdict threads, >= 1 */
+	unsigned ring_slots;		/* per producer, power of two */
+	bool no_writer_thread;		/* the caller drains (tests, tools) */
+};
+
+struct blocklog_counters {
+	uint64_t written;		/* lines written */
+	uint64_t lost_full;		/* events dropped: ring full */
+	uint64_t lost_io;		/* lines lost: write failed (or no
+					 * memory to format one) */
+	uint64_t reopens;
+};
+
+/*
+ * Open the log and start its writer thread. A file that cannot be opened
+ * (unwritable folder, full disk) is no failure: it is logged, its lines
+ * are counted as lost, and the writer tries again every few seconds.
+ * Returns NULL with errno only for a bad config or no memory.
+ */
+struct blocklog *blocklog_open(const struct blocklog_config *cfg);
+
+/* From producer thread `producer` only (0 .. producers - 1). Never
+ * blocks. Returns 0, or -1 when the ring is full or the producer has no
+ * ring (EINVAL); either is counted as a lost line. */
+int blocklog_push(struct blocklog *bl, unsigned producer,
+		  const struct blocklog_event *ev);
+
+/* Ask the writer to reopen the file (logrotate's SIGUSR1). Signal-safe. */
+void blocklog_reopen(struct blocklog *bl);
+
+void blocklog_counters(const struct blocklog *bl, struct blocklog_counters *c);
+
+/* The number of producers (rings) bl was opened with. */
+unsigned blocklog_producers(const struct blocklog *bl);
+
+/* Format ev as one JSON line (with '\n') into buf. lost: events lost
+ * before it (0: no field). Returns the length, or -1 if buf is short. */
+int blocklog_format(const struct blocklog_event *ev, uint64_t lost,
+		    char *buf, size_t len);
+
+/* Write what the rings hold now, from the thread that drains (the
+ * writer, or the caller with no_writer_thread). Returns events taken. */
+size_t blocklog_drain(struct blocklog *bl);
+
+/* Drain what is queued, stop the writer, close. NULL-safe. */
+void blocklog_close(struct blocklog *bl);
+
+/* ---- reading: one line -------------------------------------------------- */
+
+/* One line as the writer meant it. Which fields are set depends on kind,
+ * as noted; the others are zero. */
+struct blocklog_line {
+	enum blocklog_kind kind;
+	int64_t ts_ms;			/* UNIX milliseconds */
+	bool has_src;			/* every kind but except, fallback */
+	struct policy_addr src;
+	struct policy_addr dst;		/* block */
+	uint16_t dport;			/* block */
+	enum policy_action action;	/* block */
+	bool monitor;			/* block: "mode":"monitor" (accepted) */
+	char profile[64];		/* block, except */
+	char prefix[64];		/* block, except */
+	uint64_t count;			/* summary: blocked; quarantine,
+					 * detection: syns */
+	uint64_t distinct;		/* summary, quarantine, detection */
+	uint32_t window_s;		/* summary, detection */
+	int64_t until;			/* quarantine, except (0: none),
+					 * fallback: UNIX s */
+	int64_t since;			/* fallback: UNIX s */
+	uint64_t fallback[3];		/* fallback: SYNs by policy_action */
+	enum blocklog_except_op op;	/* except */
+	bool has_reason;		/* release: the line gives one */
+	enum blocklog_release reason;	/* release, if has_reason */
+	char note[256];			/* except, "" if absent */
+	uint64_t lost;			/* lines the writer lost before it */
+};
+
+/* The parser keeps a JSON tokener to reuse between lines; it is owned by
+ * the caller, one per thread. */
+struct blocklog_parser;
+
+/* Returns the parser, or NULL with errno ENOMEM. */
+struct blocklog_parser *blocklog_parser_new(void);
+/* NULL-safe. */
+void blocklog_parser_free(struct blocklog_parser *p);
+
+/*
+ * Parse one line (without its '\n'; a trailing '\r' or blanks are allowed)
+ * into out. Pure: no I/O, no clock, the result depends on the bytes only.
+ * Fields the writer does not write are ignored; a line that is not one
+ * JSON object, names no known event, lacks a field its event needs, has
+ * a field of the wrong type or out of range, or a string that is not
+ * UTF-8 is malformed.
+ * Returns 0, or -1 when the line is malformed (out is then undefined).
+ */
+int blocklog_line_parse(struct blocklog_parser *p, const char *buf, size_t len,
+			struct blocklog_line *out);
+
+/* ---- filters ------------------------------------------------------------ */
+
+struct blocklog_filter {
+	bool has_since, has_until;
+	int64_t since_ms;		/* lines at or after it */
+	int64_t until_ms;		/* lines before it */
+	bool has_src;
+	struct policy_addr src;		/* the prefix's network, IPv4-mapped */
+	unsigned src_len;		/* bits of the 128 (IPv4: 96 + len) */
+};
+
+/*
+ * Parse a --since/--until value: RFC 3339 ("2026-11-28T01:00:00Z") or a
+ * duration before now ("90s", "30m", "1h", "7d", "2w", "1h30m").
+ * Returns 0 with *ms (UNIX milliseconds), or -1 if malformed.
+ */
+int blocklog_time_parse(const char *s, int64_t now, int64_t *ms);
+
+/* Parse a --src prefix ("100.64.3.0/24", "2001:db8:1::/48", or a bare
+ * address) into f. Returns 0, or -1 with what is wrong in err. */
+int blocklog_filter_src(struct blocklog_filter *f, const char *s, char *err,
+			size_t errlen);
+
+/* Whether l passes f: 1 yes, 0 no. An except line (no src) passes --src
+ * when its prefix and the filter's overlap. */
+int blocklog_filter_match(const struct blocklog_filter *f,
+			  const struct blocklog_line *l);
+
+/* ---- per-subscriber aggregation ----------------------------------------- */
+
+/* A subscriber as the daemon counts it: an IPv4 address, an IPv6 /64. */
+struct blocklog_sub {
+	struct policy_addr addr;	/* IPv6: the /64's network */
+	uint64_t blocked;		/* block lines + summaries' "blocked" */
+	uint64_t block_lines;
+	uint64_t summarized;		/* the summaries' "blocked" */
+	uint64_t monitor_lines;		/* block lines in monitor mode */
+	uint64_t distinct;		/* distinct dst of the block lines */
+	int64_t first_ms, last_ms;	/* any line of it */
+	uint32_t detections, quarantines, releases;
+	int64_t quarantine_ms;		/* latest quarantine line, 0 none */
+	int64_t quarantine_until;	/* its until (UNIX s) */
+	int64_t release_ms;		/* latest release line, 0 none */
+	bool quarantined;		/* set by blocklog_agg_result */
+};
+
+struct blocklog_agg;
+
+/* Returns an empty aggregate, or NULL with errno ENOMEM. */
+struct blocklog_agg *blocklog_agg_new(void);
+
+/* Count line l (lines without src are ignored). Returns 0, or -1 with
+ * errno ENOMEM (the aggregate stays usable). */
+int blocklog_agg_add(struct blocklog_agg *a, const struct blocklog_line *l);
+
+/*
+ * The first limit subscribers, sorted by blocked SYNs (descending; then
+ * distinct destinations, then address). quarantined is set for a
+ * subscriber whose latest quarantine line has no later release line and
+ * whose until is after at_s (the end of the period read). The array
+ * belongs to a and is valid until the next call on a. *n receives the
+ * number of rows: limit, or fewer when fewer subscribers were seen.
+ * NULL with *n 0 when there are none, or with errno ENOMEM.
+ */
+const struct blocklog_sub *blocklog_agg_result(struct blocklog_agg *a,
+					       int64_t at_s, size_t limit,
+					       size_t *n);
+
+/* The number of subscribers seen. */
+size_t blocklog_agg_count(const struct blocklog_agg *a);
+
+/* NULL-safe. */
+void blocklog_agg_free(struct blocklog_agg *a);
+
+/* Format the subscriber's address: "100.64.3.7", "2001:db8:1:2::/64". */
+const char *blocklog_sub_name(const struct blocklog_sub *s, char *buf,
+			      size_t len);
+
+/* ---- files -------------------------------------------------------------- */
+
+struct blocklog_files {
+	char **path;			/* oldest first */
+	size_t count;
+};
+
+/*
+ * Append the files that path stands for to out, oldest first: a directory
+ * stands for each *.jsonl file in it with its rotations; with rotations
+ * set, a file stands for itself and its rotations (NAME.1, NAME.2.gz, …
+ * and dated NAME-20261128[.gz]); else only for itself.
+ * Returns 0, or -1 with errno (ENOENT: nothing to read there).
+ */
+int blocklog_files_expand(const char *path, bool rotations,
+			  struct blocklog_files *out);
+
+/* Free the paths of f (not f itself). NULL-safe. */
+void blocklog_files_free(struct blocklog_files *f);
+
+/* Lines of one file, plain or gzip-compressed. */
+struct blocklog_reader;
+
+/* Returns the reader, or NULL with errno. */
+struct blocklog_reader *blocklog_reader_open(const char *path);
+
+/*
+ * The next line, without its '\n', valid until the next call. A line
+ * longer than the reader holds (64 KiB) is returned with *len 0 and
+ * *too_long set; the caller counts it as malformed.
+ * Returns 1 with a line, 0 at the end, -1 on a read error
+ * (blocklog_reader_error() says what, e.g. a truncated gzip stream);
+ * the lines before it were returned.
+ */
+int blocklog_reader_next(struct blocklog_reader *r, const char **line,
+			 size_t *len, bool *too_long);
+
+/* The error of the last -1, as text. */
+const char *blocklog_reader_error(const struct blocklog_reader *r);
+
+/* NULL-safe. */
+void blocklog_reader_close(struct blocklog_reader *r);
+
+/* ---- timeline ----------------------------------------------------------- */
+
+/* Format l for a person, on one line (no '\n'): time, event, src → dst:port,
+ * action, profile, prefix; summaries, quarantines and releases as such.
+ * Returns buf. */
+const char *blocklog_line_format(const struct blocklog_line *l, char *buf,
+				 size_t len);
+
+/* Format UNIX milliseconds as the log does: "2026-11-28T01:23:45.123Z". */
+const char *blocklog_ts_format(int64_t ms, char *buf, size_t len);
+
+struct blocklog_timeline;
+
+/* Returns an empty timeline, or NULL with errno ENOMEM. */
+struct blocklog_timeline *blocklog_timeline_new(void);
+/* Keep text (len bytes, copied) to print at ts_ms. Returns 0, or -1 with
+ * errno ENOMEM. */
+int blocklog_timeline_add(struct blocklog_timeline *t, int64_t ts_ms,
+			  const char *text, size_t len);
+/* Print the texts in time order (equal times in the order added), each
+ * followed by '\n'. Returns the number printed. */
+size_t blocklog_timeline_print(struct blocklog_timeline *t, FILE *f);
+/* NULL-safe. */
+void blocklog_timeline_free(struct blocklog_timeline *t);
+
+#endif

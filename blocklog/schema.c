@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The names of the block log's events, except ops and release reasons:
+ * one table each, from which the writer writes and the reader reads.
+ */
+#include <string.h>
+
+#include "blocklog/schema.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const kind_names[] = {
+	[BLOCKLOG_BLOCK] = "block",
+	[BLOCKLOG_SUMMARY] = "summary",
+	[BLOCKLOG_QUARANTINE] = "quarantine",
+	[BLOCKLOG_RELEASE] = "release",
+	[BLOCKLOG_DETECTION] = "detection",
+	[BLOCKLOG_EXCEPT] = "except",
+	[BLOCKLOG_FALLBACK] = "fallback",
+};
+
+static const char *const op_names[] = {
+	[BLOCKLOG_EXCEPT_ADD] = "add",
+	[BLOCKLOG_EXCEPT_DEL] = "del",
+	[BLOCKLOG_EXCEPT_EXPIRE] = "expire",
+};
+
+static const char *const release_names[] = {
+	[BLOCKLOG_RELEASE_EXPIRED] = "expired",
+	[BLOCKLOG_RELEASE_MANUAL] = "manual",
+};
+
+_Static_assert(COUNT(kind_names) == BLOCKLOG_FALLBACK + 1,
+	       "every event kind has its name");
+_Static_assert(COUNT(op_names) == BLOCKLOG_EXCEPT_EXPIRE + 1,
+	       "every except op has its name");
+_Static_assert(COUNT(release_names) == BLOCKLOG_RELEASE_MANUAL + 1,
+	       "every release reason has its name");
+
+/* s's index in names[0 .. n), or -1. */
+static int find(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(s, names[i]))
+			return (int)i;
+	return -1;
+}
+
+const char *blocklog_kind_name(enum blocklog_kind k)
+{
+	return (unsigned)k < COUNT(kind_names) ? kind_names[k] : "unknown";
+}
+
+const char *blocklog_except_op_name(enum blocklog_except_op op)
+{
+	return op_names[(unsigned)op < COUNT(op_names) ? op : 0];
+}
+
+const char *blocklog_release_name(enum blocklog_release r)
+{
+	return release_names[(unsigned)r < COUNT(release_names) ? r : 0];
+}
+
+int blocklog_kind_find(const char *s, enum blocklog_kind *out)
+{
+	int i = find(kind_names, COUNT(kind_names), s);
+
+	if (i < 0)
+		return -1;
+	*out = (enum blocklog_kind)i;
+	return 0;
+}
+
+int blocklog_except_op_find(const char *s, enum blocklog_except_op *out)
+{
+	int i = find(op_names, COUNT(op_names), s);
+
+	if (i < 0)
+		return -1;
+	*out = (enum blocklog_except_op)i;
+	return 0;
+}
+
+int blocklog_release_find(const char *s, enum blocklog_release *out)
+{
+	int i = find(release_names, COUNT(release_names), s);
+
+	if (i < 0)
+		return -1;
+	*out = (enum blocklog_release)i;
+	return 0;
+}

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The block-log reader under libFuzzer: any bytes as one line of a block
+ * log (a log may be damaged, or written by someone else). A line that
+ * parses must name a known event, keep its strings terminated, and, for a
+ * block, except or fallback line, read back the same after the writer
+ * formats it again.
+ */
+#include <string.h>
+
+#include "blocklog/blocklog.h"
+#include "tests/fuzz/fuzz.h"
+
+static struct blocklog_parser *parser;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	parser = blocklog_parser_new();
+	FUZZ_ASSERT(parser);
+	return 0;
+}
+
+static void check_block_round_trip(const struct blocklog_line *l)
+{
+	struct blocklog_event ev = {
+		.kind = BLOCKLOG_BLOCK,
+		.action = (uint8_t)l->action,
+		.monitor = l->monitor,
+		.dport = l->dport,
+		.ts_ms = l->ts_ms,
+		.src = l->src,
+		.dst = l->dst,
+	};
+	struct blocklog_line again;
+	char buf[2048];
+	int n;
+
+	memcpy(ev.profile, l->profile, sizeof(ev.profile));
+	memcpy(ev.prefix, l->prefix, sizeof(ev.prefix));
+	n = blocklog_format(&ev, 0, buf, sizeof(buf));
+	FUZZ_ASSERT(n > 0);
+	FUZZ_ASSERT(blocklog_line_parse(parser, buf, (size_t)n - 1,
+					&again) == 0);
+	FUZZ_ASSERT(again.kind == BLOCKLOG_BLOCK);
+	FUZZ_ASSERT(again.dport == l->dport && again.action == l->action);
+	FUZZ_ASSERT(!memcmp(&again.src, &l->src, sizeof(l->src)));
+	FUZZ_ASSERT(!memcmp(&again.dst, &l->dst, sizeof(l->dst)));
+	FUZZ_ASSERT(!strcmp(again.profile, l->profile));
+	FUZZ_ASSERT(!strcmp(again.prefix, l->prefix));
+}
+
+/* The lines json-c builds (except, fallback) read back the same too. */
+static void check_json_round_trip(const struct blocklog_line *l)
+{
+	struct blocklog_event ev = {
+		.kind = (uint8_t)l->kind,
+		.op = (uint8_t)l->op,
+		.ts_ms = l->ts_ms,
+		.until = l->until,
+		.since = l->since,
+	};
+	struct blocklog_line again;
+	char buf[4096];
+	int n;
+
+	/* The event holds a note of POLICY_NOTE_MAX bytes, a line more. */
+	if (strlen(l->note) >= sizeof(ev.note))
+		return;
+	memcpy(ev.profile, l->profile, sizeof(ev.profile));
+	memcpy(ev.prefix, l->prefix, sizeof(ev.prefix));
+	memcpy(ev.note, l->note, strlen(l->note) + 1);
+	memcpy(ev.fb, l->fallback, sizeof(ev.fb));
+	n = blocklog_format(&ev, l->lost, buf, sizeof(buf));
+	FUZZ_ASSERT(n > 0);
+	FUZZ_ASSERT(blocklog_line_parse(parser, buf, (size_t)n - 1,
+					&again) == 0);
+	FUZZ_ASSERT(again.kind == l->kind && again.ts_ms == l->ts_ms);
+	FUZZ_ASSERT(again.lost == l->lost);
+	FUZZ_ASSERT(again.until == l->until && again.since == l->since);
+	FUZZ_ASSERT(!memcmp(again.fallback, l->fallback, sizeof(l->fallback)));
+	FUZZ_ASSERT(again.op == l->op);
+	FUZZ_ASSERT(!strcmp(again.profile, l->profile));
+	FUZZ_ASSERT(!strcmp(again.prefix, l->prefix));
+	FUZZ_ASSERT(!strcmp(again.note, l->note));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct blocklog_line l;
+
+	if (blocklog_line_parse(parser, (const char *)data, size, &l) < 0)
+		return 0;
+	FUZZ_ASSERT(l.kind >= BLOCKLOG_BLOCK && l.kind <= BLOCKLOG_FALLBACK);
+	FUZZ_ASSERT(memchr(l.profile, '\0', sizeof(l.profile)));
+	FUZZ_ASSERT(memchr(l.prefix, '\0', sizeof(l.prefix)));
+	FUZZ_ASSERT(memchr(l.note, '\0', sizeof(l.note)));
+	FUZZ_ASSERT(l.op <= BLOCKLOG_EXCEPT_EXPIRE);
+	FUZZ_ASSERT(l.reason <= BLOCKLOG_RELEASE_MANUAL);
+	if (l.kind == BLOCKLOG_BLOCK)
+		check_block_round_trip(&l);
+	if (l.kind == BLOCKLOG_EXCEPT || l.kind == BLOCKLOG_FALLBACK)
+		check_json_round_trip(&l);
+	return 0;
+}
