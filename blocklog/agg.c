@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "blocklog/blocklog.h"
+#include "common/hash.h"
 
 #define MIN_SLOTS 1024
 
@@ -42,17 +43,6 @@ struct blocklog_agg {
 	size_t nresult;
 };
 
-/* The finaliser of MurmurHash3: every input bit moves every output bit. */
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 static void addr_words(const struct policy_addr *a, uint64_t *hi,
 		       uint64_t *lo)
 {
@@ -65,12 +55,13 @@ static uint64_t addr_hash(const struct policy_addr *a)
 	uint64_t hi, lo;
 
 	addr_words(a, &hi, &lo);
-	return mix64(hi ^ mix64(lo + 0x9e3779b97f4a7c15ULL));
+	return hash_mix64(hi ^ hash_mix64(lo + 0x9e3779b97f4a7c15ULL));
 }
 
 static uint64_t pair_hash(uint64_t dst, uint32_t sub)
 {
-	return mix64(dst ^ mix64((uint64_t)sub * 0x9e3779b97f4a7c15ULL));
+	return hash_mix64(dst ^
+			  hash_mix64((uint64_t)sub * 0x9e3779b97f4a7c15ULL));
 }
 
 struct blocklog_agg *blocklog_agg_new(void)
@@ -194,7 +185,7 @@ static int grow4(struct blocklog_agg *a)
 
 		if (!k)
 			continue;
-		for (s = mix64(k) & mask; p[s]; s = (s + 1) & mask)
+		for (s = hash_mix64(k) & mask; p[s]; s = (s + 1) & mask)
 			;
 		p[s] = k;
 	}
@@ -208,7 +199,7 @@ static int grow4(struct blocklog_agg *a)
 static int add4(struct blocklog_agg *a, uint32_t id, uint32_t dst)
 {
 	uint64_t k = (uint64_t)(id + 1) << 32 | dst;
-	size_t mask = a->slots4 - 1, s = mix64(k) & mask;
+	size_t mask = a->slots4 - 1, s = hash_mix64(k) & mask;
 
 	for (; a->pairs4[s]; s = (s + 1) & mask)
 		if (a->pairs4[s] == k)
@@ -217,7 +208,7 @@ static int add4(struct blocklog_agg *a, uint32_t id, uint32_t dst)
 		if (grow4(a) < 0)
 			return -1;
 		mask = a->slots4 - 1;
-		for (s = mix64(k) & mask; a->pairs4[s]; s = (s + 1) & mask)
+		for (s = hash_mix64(k) & mask; a->pairs4[s]; s = (s + 1) & mask)
 			;
 	}
 	a->pairs4[s] = k;

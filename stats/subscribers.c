@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/hash.h"
 #include "internal.h"
 
 #define TAG_SHIFT 24
@@ -38,16 +39,6 @@
 _Static_assert(sizeof(struct sub) == 48, "a subscriber entry is 48 bytes");
 _Static_assert(offsetof(struct sub, lru) == 0, "dlist link first");
 _Static_assert(offsetof(struct rec, link) == 0, "dlist link first");
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
 
 static uint64_t be64(const uint8_t *b)
 {
@@ -84,14 +75,14 @@ void stats_key_addr(uint64_t key, bool v6, struct policy_addr *a)
 
 uint64_t stats_key_hash(const struct stats *st, uint64_t key, bool v6)
 {
-	return mix64(key ^ st->seed ^ (v6 ? 0x9e3779b97f4a7c15ULL : 0));
+	return hash_mix64(key ^ st->seed ^ (v6 ? 0x9e3779b97f4a7c15ULL : 0));
 }
 
 uint32_t stats_dst_hash(const struct stats *st, const struct policy_addr *a)
 {
 	uint64_t hi = be64(a->b), lo = be64(a->b + 8);
 
-	return (uint32_t)(mix64(lo ^ mix64(hi ^ ~st->seed)) >> 32);
+	return (uint32_t)(hash_mix64(lo ^ hash_mix64(hi ^ ~st->seed)) >> 32);
 }
 
 /* The hash's top bits pick the shard, its low 32 the home slot and bits
