@@ -282,6 +282,24 @@ static int parse_object(struct json_object *o, struct blocklog_line *l)
 	}
 }
 
+/*
+ * json-c (0.16) keeps a pending UTF-16 high surrogate across
+ * json_tokener_reset(): after a line cut just past one ("\ud83d), the
+ * next line's first \u escape would come out with a U+FFFD glued on. A
+ * parse that completes leaves none pending, so only a line that did not
+ * parse needs a fresh tokener. Out of memory, the old one stays.
+ */
+static void parser_renew(struct blocklog_parser *p)
+{
+	struct json_tokener *tok = json_tokener_new_ex(MAX_DEPTH);
+
+	if (!tok)
+		return;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	json_tokener_free(p->tok);
+	p->tok = tok;
+}
+
 static bool blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -301,8 +319,10 @@ int blocklog_line_parse(struct blocklog_parser *p, const char *buf,
 	memset(out, 0, sizeof(*out));
 	json_tokener_reset(p->tok);
 	o = json_tokener_parse_ex(p->tok, buf, (int)len);
-	if (!o)
+	if (!o) {
+		parser_renew(p);
 		return -1;
+	}
 	end = json_tokener_get_parse_end(p->tok);
 	while (end < len && blank(buf[end]))
 		end++;

@@ -220,6 +220,26 @@ START_TEST(test_except_note_reads_back_byte_for_byte)
 }
 END_TEST
 
+/* A line cut inside a surrogate pair leaves nothing behind for the next
+ * line (json-c's tokener would: blocklog/line.c). */
+START_TEST(test_cut_surrogate_does_not_reach_the_next_line)
+{
+	static const char cut[] = "{\"ts\":\"2026-11-28T01:23:45.123Z\","
+		"\"event\":\"except\",\"op\":\"add\",\"prefix\":"
+		"\"100.64.12.0/28\",\"profile\":\"business\","
+		"\"note\":\"\\ud83d";
+	static const char good[] = "{\"ts\":\"2026-11-28T01:23:45.123Z\","
+		"\"event\":\"except\",\"op\":\"add\",\"prefix\":"
+		"\"100.64.12.0/28\",\"profile\":\"business\",\"note\":"
+		"\"a\\u000db\"}";
+	struct blocklog_line l;
+
+	ck_assert_int_eq(parse(cut, &l), -1);
+	ck_assert_int_eq(parse(good, &l), 0);
+	ck_assert_str_eq(l.note, "a\rb");
+}
+END_TEST
+
 START_TEST(test_crlf_blanks_and_unknown_fields_are_fine)
 {
 	struct blocklog_line l;
@@ -827,6 +847,7 @@ Suite *blocklog_read_suite(void)
 	tcase_add_test(tc, test_summary_detection_quarantine_release_read_back);
 	tcase_add_test(tc, test_except_line_reads_back_without_src);
 	tcase_add_test(tc, test_except_note_reads_back_byte_for_byte);
+	tcase_add_test(tc, test_cut_surrogate_does_not_reach_the_next_line);
 	tcase_add_test(tc, test_crlf_blanks_and_unknown_fields_are_fine);
 	tcase_add_test(tc, test_malformed_lines_are_refused);
 	tcase_add_test(tc, test_non_utf8_string_is_malformed_writer_output_is_not);
