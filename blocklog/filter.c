@@ -1,48 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* --since, --until and --src: parsing them and applying them to a line. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "blocklog/blocklog.h"
+#include "common/duration.h"
+
+/* Past a thousand years is a typo, not a question. */
+#define SINCE_MAX (1000ULL * 366 * 86400)
 
 int blocklog_time_parse(const char *s, int64_t now, int64_t *ms)
 {
-	int64_t total = 0, t;
+	uint64_t secs;
+	int64_t t;
 
 	if (policy_time_parse(s, &t) == 0) {
 		*ms = t * 1000;
 		return 0;
 	}
-	/* A duration: one or more NUMBER UNIT, as in "1h30m". */
-	if (!*s)
+	if (duration_parse(s, SINCE_MAX, &secs) < 0)
 		return -1;
-	while (*s) {
-		char *end;
-		unsigned long long v;
-		int64_t unit;
-
-		if (!isdigit((unsigned char)*s))
-			return -1;
-		v = strtoull(s, &end, 10);
-		switch (*end) {
-		case 's': unit = 1; break;
-		case 'm': unit = 60; break;
-		case 'h': unit = 3600; break;
-		case 'd': unit = 86400; break;
-		case 'w': unit = 7 * 86400; break;
-		default: return -1;
-		}
-		/* Past a thousand years is a typo, not a question. */
-		if (v > 1000ULL * 366 * 86400 / (unsigned long long)unit)
-			return -1;
-		total += (int64_t)v * unit;
-		if (total > 1000LL * 366 * 86400)
-			return -1;
-		s = end + 1;
-	}
-	*ms = (now - total) * 1000;
+	*ms = (now - (int64_t)secs) * 1000;
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 
 #include "blocklog/blocklog.h"
 #include "cli/cli.h"
+#include "common/duration.h"
 
 #define LOG_DEFAULT "/var/log/portcullis/blocks.jsonl"
 #define TOP_MAX 1000000
@@ -200,7 +201,7 @@ static int parse_opts(struct cli_args *a, struct log_opts *o)
 				return cli_fail(c, "--%s: '%s' is neither an "
 						"RFC 3339 time such as "
 						"2026-11-28T01:00:00Z nor a "
-						"duration such as 30m, 1h, 7d",
+						"duration " DURATION_EXAMPLES,
 						opt == 's' ? "since" : "until",
 						a->arg);
 			if (opt == 's')
