@@ -6,6 +6,7 @@
 
 #include "blocklog/blocklog.h"
 #include "common/duration.h"
+#include "common/rfc3339.h"
 
 /* Past a thousand years is a typo, not a question. */
 #define SINCE_MAX (1000ULL * 366 * 86400)
@@ -15,7 +16,7 @@ int blocklog_time_parse(const char *s, int64_t now, int64_t *ms)
 	uint64_t secs;
 	int64_t t;
 
-	if (policy_time_parse(s, &t) == 0) {
+	if (rfc3339_parse(s, &t) == 0) {
 		*ms = t * 1000;
 		return 0;
 	}

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "blocklog/schema.h"
+#include "common/rfc3339.h"
 #include "common/utf8.h"
 
 /* The writer nests nothing; a deep line is malformed early. */
@@ -100,31 +101,6 @@ static int need_uint(struct json_object *o, const char *key, uint64_t max,
 	return get_uint(o, key, max, out) == 0 ? 0 : -1;
 }
 
-/* "2026-11-28T01:23:45.123Z" → UNIX ms. The writer writes milliseconds;
- * finer digits are dropped, coarser ones padded. */
-static int parse_ts(const char *s, int64_t *ms)
-{
-	int64_t sec;
-	int frac = 0;
-
-	if (policy_time_parse(s, &sec) < 0)
-		return -1;
-	/* policy_time_parse checked the shape: seconds end at 19. */
-	if (s[19] == '.') {
-		const char *d = s + 20;
-
-		for (int i = 0; i < 3; i++) {
-			frac *= 10;
-			if (*d >= '0' && *d <= '9')
-				frac += *d++ - '0';
-		}
-	}
-	if (sec > INT64_MAX / 1000 - 1 || sec < INT64_MIN / 1000 + 1)
-		return -1;
-	*ms = sec * 1000 + frac;
-	return 0;
-}
-
 static int parse_addr(struct json_object *o, const char *key,
 		      struct policy_addr *a)
 {
@@ -194,7 +170,7 @@ static int parse_until(struct json_object *o, bool required,
 		return 0;
 	if (r != 0)
 		return -1;
-	return policy_time_parse(buf, &l->until);
+	return rfc3339_parse(buf, &l->until);
 }
 
 static int parse_except(struct json_object *o, struct blocklog_line *l)
@@ -217,7 +193,7 @@ static int parse_fallback(struct json_object *o, struct blocklog_line *l)
 	char buf[64];
 
 	if (need_str(o, BLOCKLOG_F_SINCE, buf, sizeof(buf)) < 0 ||
-	    policy_time_parse(buf, &l->since) < 0 ||
+	    rfc3339_parse(buf, &l->since) < 0 ||
 	    parse_until(o, true, l) < 0 ||
 	    need_uint(o, BLOCKLOG_F_REJECTED, UINT64_MAX,
 		      &l->fallback[POLICY_REJECT]) < 0 ||
@@ -249,7 +225,7 @@ static int parse_object(struct json_object *o, struct blocklog_line *l)
 	char buf[64];
 
 	if (need_str(o, BLOCKLOG_F_TS, buf, sizeof(buf)) < 0 ||
-	    parse_ts(buf, &l->ts_ms) < 0 ||
+	    rfc3339_parse_ms(buf, &l->ts_ms) < 0 ||
 	    need_str(o, BLOCKLOG_F_EVENT, buf, sizeof(buf)) < 0 ||
 	    blocklog_kind_find(buf, &l->kind) < 0 ||
 	    get_uint(o, BLOCKLOG_F_LOST, UINT64_MAX, &l->lost) < 0)

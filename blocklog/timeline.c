@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "blocklog/blocklog.h"
+#include "common/rfc3339.h"
 
 struct rec {
 	int64_t ts_ms;
@@ -33,7 +34,7 @@ const char *blocklog_ts_format(int64_t ms, char *buf, size_t len)
 	char t[40];
 	size_t n;
 
-	policy_time_format(sec, t, sizeof(t));
+	rfc3339_format(sec, t, sizeof(t));
 	n = strlen(t);
 	snprintf(buf, len, "%.*s.%03dZ", (int)(n - 1), t,
 		 (int)(ms - sec * 1000));
@@ -87,7 +88,7 @@ const char *blocklog_line_format(const struct blocklog_line *l, char *buf,
 		w += (size_t)snprintf(buf + w, len - w,
 				      "%s  quarantined until %s (%llu SYNs "
 				      "to %llu destinations)", src,
-				      policy_time_format(l->until, until,
+				      rfc3339_format(l->until, until,
 							 sizeof(until)),
 				      (unsigned long long)l->count,
 				      (unsigned long long)l->distinct);
@@ -105,7 +106,7 @@ const char *blocklog_line_format(const struct blocklog_line *l, char *buf,
 				      l->prefix, l->profile);
 		if (w < len && l->until)
 			w += (size_t)snprintf(buf + w, len - w, "  until %s",
-					      policy_time_format(l->until,
+					      rfc3339_format(l->until,
 						until, sizeof(until)));
 		if (w < len && l->note[0])
 			w += (size_t)snprintf(buf + w, len - w, "  \"%s\"",
@@ -117,9 +118,9 @@ const char *blocklog_line_format(const struct blocklog_line *l, char *buf,
 		w += (size_t)snprintf(buf + w, len - w, "no daemon from %s to "
 				      "%s: the kernel rejected %llu SYNs, "
 				      "dropped %llu, accepted %llu",
-				      policy_time_format(l->since, since,
+				      rfc3339_format(l->since, since,
 							 sizeof(since)),
-				      policy_time_format(l->until, until,
+				      rfc3339_format(l->until, until,
 							 sizeof(until)),
 				      (unsigned long long)
 				      l->fallback[POLICY_REJECT],

@@ -20,6 +20,7 @@
 #include "blocklog/schema.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/rfc3339.h"
 
 #define WRITE_BUF (64 * 1024)
 #define IDLE_NS (10 * 1000 * 1000)	/* the nap when all rings are empty */
@@ -208,7 +209,7 @@ static void put_ts(struct line *l, int64_t ts_ms)
 			 'Z' };
 
 	if (!last.set || last.sec != sec) {
-		policy_time_format(sec, last.s, sizeof(last.s));
+		rfc3339_format(sec, last.s, sizeof(last.s));
 		last.n = strlen(last.s) - 1;	/* without the Z */
 		last.sec = sec;
 		last.set = true;
@@ -260,7 +261,7 @@ static int add_time(struct json_object *o, const char *key, int64_t t)
 {
 	char buf[32];
 
-	return add_str(o, key, policy_time_format(t, buf, sizeof(buf)));
+	return add_str(o, key, rfc3339_format(t, buf, sizeof(buf)));
 }
 
 static int add_u64(struct json_object *o, const char *key, uint64_t v)
@@ -405,7 +406,7 @@ int blocklog_format(const struct blocklog_event *ev, uint64_t lost,
 		break;
 	case BLOCKLOG_QUARANTINE:
 		PUT_LIT(&l, FIELD_STR(BLOCKLOG_F_UNTIL));
-		put_str(&l, policy_time_format(ev->until, until,
+		put_str(&l, rfc3339_format(ev->until, until,
 					       sizeof(until)));
 		PUT_LIT(&l, "\"" FIELD(BLOCKLOG_F_SYNS));
 		put_u64(&l, ev->count);

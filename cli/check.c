@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "common/duration.h"
+#include "common/rfc3339.h"
 
 #define EXPIRY_HORIZON (7 * 86400)
 
@@ -77,7 +78,7 @@ static void print_expiring(const struct policy *p, int64_t now)
 		if (policy_entry_info(p, ids[i], &e) < 0)
 			continue;
 		printf("    %-22s %-12s %s", e.prefix, e.profile,
-		       policy_time_format(e.expires, when, sizeof(when)));
+		       rfc3339_format(e.expires, when, sizeof(when)));
 		if (e.note)
 			printf("  \"%s\"", e.note);
 		if (e.file)

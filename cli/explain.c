@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "common/rfc3339.h"
 
 static void print_entry(const struct policy *p, int32_t id)
 {
@@ -19,7 +20,7 @@ static void print_entry(const struct policy *p, int32_t id)
 		printf(", note \"%s\"", e.note);
 	if (e.expires)
 		printf(", expires %s",
-		       policy_time_format(e.expires, when, sizeof(when)));
+		       rfc3339_format(e.expires, when, sizeof(when)));
 	if (e.file && e.line)
 		printf(" (%s:%u)", e.file, e.line);
 	else if (e.file)
@@ -64,7 +65,7 @@ static void explain_subscriber(const struct policy *p,
 		if (e.expires && e.expires <= now) {
 			printf("  skipped:    %s (profile %s) expired at %s\n",
 			       e.prefix, e.profile,
-			       policy_time_format(e.expires, when,
+			       rfc3339_format(e.expires, when,
 						  sizeof(when)));
 			continue;
 		}
@@ -151,7 +152,7 @@ static int run_explain(const struct cli_cmd *c, const struct cli_req *r,
 	while ((o = cli_args_next(&a)) > 0) {
 		switch (o) {
 		case 'a':
-			if (policy_time_parse(a.arg, &now) < 0)
+			if (rfc3339_parse(a.arg, &now) < 0)
 				return cli_fail(c, "--at: '%s' is not an RFC "
 						"3339 time such as "
 						"2027-03-01T00:00:00Z", a.arg);
@@ -180,7 +181,7 @@ static int run_explain(const struct cli_cmd *c, const struct cli_req *r,
 							    sizeof(src)),
 	       policy_addr_format(&f.dst, dst, sizeof(dst)), f.dport,
 	       policy_action_name(d.verdict));
-	printf("  at:         %s\n", policy_time_format(now, when,
+	printf("  at:         %s\n", rfc3339_format(now, when,
 							 sizeof(when)));
 	printf("  relay:      %s is %sa relay\n", dst,
 	       d.reason == POLICY_REASON_RELAY ? "" : "not ");

@@ -14,6 +14,7 @@
 #include "blocklog/blocklog.h"
 #include "cli/cli.h"
 #include "common/duration.h"
+#include "common/rfc3339.h"
 
 #define LOG_DEFAULT "/var/log/portcullis/blocks.jsonl"
 #define TOP_MAX 1000000
@@ -97,7 +98,7 @@ static void time_short(int64_t ms, char *buf, size_t len)
 {
 	int64_t s = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
 
-	policy_time_format(s, buf, len);
+	rfc3339_format(s, buf, len);
 }
 
 static void print_top_text(const struct blocklog_sub *s, size_t n,
@@ -117,7 +118,7 @@ static void print_top_text(const struct blocklog_sub *s, size_t n,
 		       (unsigned long long)s[i].distinct, first, last);
 		if (s[i].quarantined)
 			printf("until %s\n",
-			       policy_time_format(s[i].quarantine_until,
+			       rfc3339_format(s[i].quarantine_until,
 						  until, sizeof(until)));
 		else
 			printf("no\n");
@@ -152,7 +153,7 @@ static json_object *sub_json(const struct blocklog_sub *s)
 			       json_object_new_boolean(s->quarantined));
 	if (s->quarantined)
 		json_object_object_add(o, "quarantined_until",
-			json_object_new_string(policy_time_format(
+			json_object_new_string(rfc3339_format(
 				s->quarantine_until, buf, sizeof(buf))));
 	json_object_object_add(o, "quarantines",
 			       json_object_new_uint64(s->quarantines));

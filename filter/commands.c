@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "common/rfc3339.h"
 #include "filter/cmdargs.h"
 #include "filter/control.h"
 #include "filter/daemon.h"
@@ -61,7 +62,7 @@ static void stats_text(struct daemon *d, struct strbuf *o)
 		      "(%llu loads, %llu failed)\n", d->opts.policy_path,
 		      policy_mode(p) == POLICY_MODE_MONITOR ? "monitor"
 							    : "enforce",
-		      policy_time_format(d->loaded, when, sizeof(when)),
+		      rfc3339_format(d->loaded, when, sizeof(when)),
 		      (unsigned long long)d->loads,
 		      (unsigned long long)d->load_failures);
 	strbuf_printf(o, "uptime:       %llds, %u queues\n",
@@ -194,14 +195,14 @@ static struct json_object *sub_json(const struct stats_subscriber *s)
 	reply_json_u64(ports, "other", s->syns_port[STATS_PORT_OTHER]);
 	reply_json_add(j, "syns_by_port", ports);
 	reply_json_str(j, "first_seen",
-		       policy_time_format(s->first_seen, t, sizeof(t)));
+		       rfc3339_format(s->first_seen, t, sizeof(t)));
 	reply_json_str(j, "last_seen",
-		       policy_time_format(s->last_seen, t, sizeof(t)));
+		       rfc3339_format(s->last_seen, t, sizeof(t)));
 	reply_json_u64(j, "window_syns", s->window_syns);
 	reply_json_u64(j, "window_distinct", s->window_distinct);
 	reply_json_bool(j, "quarantined", s->quarantined);
 	if (s->quarantined) {
-		reply_json_str(j, "until", policy_time_format(s->until_ms / 1000,
+		reply_json_str(j, "until", rfc3339_format(s->until_ms / 1000,
 							      t, sizeof(t)));
 		reply_json_u64(j, "quarantine_syns", s->quarantine_syns);
 		reply_json_u64(j, "quarantine_distinct",
@@ -265,7 +266,7 @@ static int cmd_top(struct daemon *d, int argc, char **argv,
 			      (unsigned long long)subs[i].blocked,
 			      (unsigned long long)subs[i].accepted,
 			      subs[i].window_syns, subs[i].window_distinct,
-			      policy_time_format(subs[i].last_seen, last,
+			      rfc3339_format(subs[i].last_seen, last,
 						 sizeof(last)),
 			      subs[i].quarantined ? "quarantined" : "");
 	}
@@ -306,7 +307,7 @@ static int cmd_quarantine(struct daemon *d, int argc, char **argv,
 	for (size_t i = 0; i < got; i++) {
 		strbuf_printf(o, "%-24s %-21s %8u %8u\n",
 			      sub_name(&subs[i], name, sizeof(name)),
-			      policy_time_format(subs[i].until_ms / 1000,
+			      rfc3339_format(subs[i].until_ms / 1000,
 						 until, sizeof(until)),
 			      subs[i].quarantine_syns,
 			      subs[i].quarantine_distinct);

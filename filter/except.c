@@ -9,6 +9,7 @@
 
 #include "common/duration.h"
 #include "common/log.h"
+#include "common/rfc3339.h"
 #include "filter/daemon.h"
 #include "filter/cmdargs.h"
 #include "filter/except.h"
@@ -169,7 +170,7 @@ static int cmd_add(struct daemon *d, int argc, char **argv,
 			expiry = true;
 			break;
 		case 'u':
-			if (policy_time_parse(val, &e.expires) < 0) {
+			if (rfc3339_parse(val, &e.expires) < 0) {
 				strbuf_printf(out, "--until: expected an RFC "
 					      "3339 time such as "
 					      "2027-03-01T00:00:00Z, found "
@@ -224,7 +225,7 @@ static int cmd_add(struct daemon *d, int argc, char **argv,
 	strbuf_printf(out, "%s %s: profile %s, %s%s%s%s\n",
 		      at >= 0 ? "replaced" : "added", e.prefix, e.profile,
 		      e.expires ? "until " : "no expiry",
-		      e.expires ? policy_time_format(e.expires, when,
+		      e.expires ? rfc3339_format(e.expires, when,
 						     sizeof(when)) : "",
 		      e.note[0] ? ", note: " : "", e.note);
 	return 0;
@@ -285,9 +286,9 @@ static int list_json(const struct daemon *d, struct strbuf *out)
 		reply_json_str(j, "prefix", e->prefix);
 		reply_json_str(j, "profile", e->profile);
 		reply_json_str(j, "added",
-			       policy_time_format(e->added, t, sizeof(t)));
+			       rfc3339_format(e->added, t, sizeof(t)));
 		reply_json_str(j, "expires", e->expires ?
-			       policy_time_format(e->expires, t, sizeof(t)) :
+			       rfc3339_format(e->expires, t, sizeof(t)) :
 			       NULL);
 		reply_json_str(j, "note", e->note);
 		reply_json_push(arr, j);
@@ -328,9 +329,9 @@ static int cmd_list(struct daemon *d, int argc, char **argv,
 	for (size_t i = 0; i < d->nex; i++) {
 		const struct policy_exception *e = &d->ex[i];
 
-		policy_time_format(e->added, added, sizeof(added));
+		rfc3339_format(e->added, added, sizeof(added));
 		if (e->expires)
-			policy_time_format(e->expires, until, sizeof(until));
+			rfc3339_format(e->expires, until, sizeof(until));
 		else
 			strcpy(until, "never");
 		strbuf_printf(out, "%-24s %-14s %-21s %-21s %s\n", e->prefix,

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/rfc3339.h"
 #include "filter/daemon.h"
 #include "filter/kernel.h"
 
@@ -32,7 +33,7 @@ static void fallback_line(struct daemon *d,
 
 	log_info("the kernel judged alone since %s: %llu SYNs rejected, "
 		 "%llu dropped, %llu accepted",
-		 policy_time_format(fc->since, since, sizeof(since)),
+		 rfc3339_format(fc->since, since, sizeof(since)),
 		 (unsigned long long)fc->rejected,
 		 (unsigned long long)fc->dropped,
 		 (unsigned long long)fc->accepted);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/rfc3339.h"
 #include "walk.h"
 
 /* A list's path: relative to the policy's folder. NULL when out of
@@ -37,12 +38,12 @@ static const char *expires_problem(const char *s)
 	snprintf(t, sizeof(t), "%s", s);
 	if (strlen(t) > 10 && t[10] == ' ') {
 		t[10] = 'T';
-		if (policy_time_parse(t, &x) == 0)
+		if (rfc3339_parse(t, &x) == 0)
 			return "expires needs a T between the date and the "
 			       "time";
 	}
 	snprintf(t, sizeof(t), "%sZ", s);
-	if (policy_time_parse(t, &x) == 0)
+	if (rfc3339_parse(t, &x) == 0)
 		return "expires needs a time zone: Z for UTC or an offset "
 		       "like +01:00";
 	/* Right form, wrong values: the same with every digit of a date
@@ -52,7 +53,7 @@ static const char *expires_problem(const char *s)
 		    form[i] <= '9')
 			t[i] = form[i];
 	t[strlen(s)] = '\0';
-	if (policy_time_parse(t, &x) == 0)
+	if (rfc3339_parse(t, &x) == 0)
 		return "expires must be a date and time that exist";
 other:
 	return "expires must be an RFC 3339 time like 2027-03-01T00:00:00Z";
@@ -83,7 +84,7 @@ static void walk_subscriber(struct walk *w, yaml_node_t *m)
 	if (f.val[EXPIRES] && node_want_scalar(w, f.val[EXPIRES], "expires")) {
 		yaml_node_t *e = f.val[EXPIRES];
 
-		if (policy_time_parse(node_text(e), &expires) < 0)
+		if (rfc3339_parse(node_text(e), &expires) < 0)
 			node_error(w, e, "%s, found %s",
 				   expires_problem(node_text(e)),
 				   node_raw(e, buf, sizeof(buf)));

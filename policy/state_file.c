@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/rfc3339.h"
 #include "common/utf8.h"
 #include "node.h"
 
@@ -102,10 +103,10 @@ int policy_exceptions_save(const char *path,
 		fprintf(f, "\n  profile: ");
 		put_quoted(f, ex[i].profile);
 		fprintf(f, "\n  added: %s",
-			policy_time_format(ex[i].added, when, sizeof(when)));
+			rfc3339_format(ex[i].added, when, sizeof(when)));
 		if (ex[i].expires)
 			fprintf(f, "\n  expires: %s",
-				policy_time_format(ex[i].expires, when,
+				rfc3339_format(ex[i].expires, when,
 						   sizeof(when)));
 		if (ex[i].note[0]) {
 			fprintf(f, "\n  note: ");
@@ -322,7 +323,7 @@ static int read_entry(struct walk *w, yaml_node_t *n,
 		if (!val[t])
 			continue;
 		ts = node_text(val[t]);
-		if (policy_time_parse(ts, t == ADDED ? &e->added
+		if (rfc3339_parse(ts, t == ADDED ? &e->added
 						     : &e->expires) < 0)
 			node_error(w, val[t], "%s of the live exception %s: "
 				   "expected an RFC 3339 time like "

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/rfc3339.h"
 #include "policy/policy.h"
 #include "tests/helpers.h"
 #include "tests/suites.h"
@@ -381,18 +382,18 @@ START_TEST(test_time_parse_and_format_round_trip)
 	int64_t t;
 	char buf[32];
 
-	ck_assert_int_eq(policy_time_parse("2027-01-01T00:00:00Z", &t), 0);
+	ck_assert_int_eq(rfc3339_parse("2027-01-01T00:00:00Z", &t), 0);
 	ck_assert_int_eq(t, T_2027);
-	ck_assert_str_eq(policy_time_format(t, buf, sizeof(buf)),
+	ck_assert_str_eq(rfc3339_format(t, buf, sizeof(buf)),
 			 "2027-01-01T00:00:00Z");
-	ck_assert_int_eq(policy_time_parse("2027-01-01T02:00:00+02:00", &t),
+	ck_assert_int_eq(rfc3339_parse("2027-01-01T02:00:00+02:00", &t),
 			 0);
 	ck_assert_int_eq(t, T_2027);
-	ck_assert_int_eq(policy_time_parse("2024-02-29T12:00:00.5Z", &t), 0);
-	ck_assert_int_eq(policy_time_parse("2025-02-29T12:00:00Z", &t), -1);
-	ck_assert_int_eq(policy_time_parse("2027-01-01", &t), -1);
-	ck_assert_int_eq(policy_time_parse("2027-13-01T00:00:00Z", &t), -1);
-	ck_assert_int_eq(policy_time_parse("2027-01-01T00:00:00Zjunk", &t),
+	ck_assert_int_eq(rfc3339_parse("2024-02-29T12:00:00.5Z", &t), 0);
+	ck_assert_int_eq(rfc3339_parse("2025-02-29T12:00:00Z", &t), -1);
+	ck_assert_int_eq(rfc3339_parse("2027-01-01", &t), -1);
+	ck_assert_int_eq(rfc3339_parse("2027-13-01T00:00:00Z", &t), -1);
+	ck_assert_int_eq(rfc3339_parse("2027-01-01T00:00:00Zjunk", &t),
 			 -1);
 }
 END_TEST

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/rfc3339.h"
 #include "policy/ruleset.h"
 #include "policy/policy.h"
 #include "tests/helpers.h"
@@ -388,7 +389,7 @@ static int64_t at(const char *rfc3339)
 {
 	int64_t t;
 
-	ck_assert_int_eq(policy_time_parse(rfc3339, &t), 0);
+	ck_assert_int_eq(rfc3339_parse(rfc3339, &t), 0);
 	return t;
 }
 
@@ -922,7 +923,7 @@ static void put_prefix(struct buf *b, const struct gen_prefix *g)
 	put(b, "  - { prefix: \"%s/%u\", profile: p%d", a, g->len, g->profile);
 	if (g->expires)
 		put(b, ", expires: %s",
-		    policy_time_format(g->expires, when, sizeof(when)));
+		    rfc3339_format(g->expires, when, sizeof(when)));
 	put(b, " }\n");
 }
 
@@ -1187,7 +1188,7 @@ START_TEST(test_element_timeouts_are_the_rest_of_each_entry_life)
 	struct policy_ruleset rs;
 
 	for (int i = 0; i < 6; i++)
-		policy_time_format(ends[i], when[i], sizeof(when[i]));
+		rfc3339_format(ends[i], when[i], sizeof(when[i]));
 	ck_assert_int_ge(asprintf(&yaml,
 		"version: 1\n"
 		"profiles:\n"

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "policy.h"
+#include "common/rfc3339.h"
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's method). */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
@@ -42,7 +42,7 @@ static int expect(const char **s, const char *set)
 	return 0;
 }
 
-int policy_time_parse(const char *s, int64_t *t)
+int rfc3339_parse(const char *s, int64_t *t)
 {
 	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30,
 					  31, 30, 31 };
@@ -81,7 +81,7 @@ int policy_time_parse(const char *s, int64_t *t)
 	return 0;
 }
 
-const char *policy_time_format(int64_t t, char *buf, size_t len)
+const char *rfc3339_format(int64_t t, char *buf, size_t len)
 {
 	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
 	int64_t secs = t - days * 86400;
@@ -100,4 +100,29 @@ const char *policy_time_format(int64_t t, char *buf, size_t len)
 		 m, d, (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60),
 		 (unsigned)(secs % 60));
 	return buf;
+}
+
+/* "2026-11-28T01:23:45.123Z" → UNIX ms. The writer writes milliseconds;
+ * finer digits are dropped, coarser ones padded. */
+int rfc3339_parse_ms(const char *s, int64_t *ms)
+{
+	int64_t sec;
+	int frac = 0;
+
+	if (rfc3339_parse(s, &sec) < 0)
+		return -1;
+	/* rfc3339_parse checked the shape: seconds end at 19. */
+	if (s[19] == '.') {
+		const char *d = s + 20;
+
+		for (int i = 0; i < 3; i++) {
+			frac *= 10;
+			if (*d >= '0' && *d <= '9')
+				frac += *d++ - '0';
+		}
+	}
+	if (sec > INT64_MAX / 1000 - 1 || sec < INT64_MIN / 1000 + 1)
+		return -1;
+	*ms = sec * 1000 + frac;
+	return 0;
 }
