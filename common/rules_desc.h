@@ -78,6 +78,12 @@ struct rules_desc {
 	uint16_t closed_last;
 	uint16_t open_first;		/* fail-open queues, balanced; must */
 	uint16_t open_last;		/* not overlap the fail-closed ones */
+	bool kernel_quarantine;		/* queue mode too: SYNs from the
+					 * quarantine sets to the ports the
+					 * quarantine blocks are dropped or
+					 * rejected before the queues, each
+					 * port's rule and each element
+					 * counting them */
 	uint32_t reject_mark;		/* packets with mark & mask == value */
 	uint32_t reject_mask;		/* are rejected with a TCP reset */
 

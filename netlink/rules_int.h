@@ -20,6 +20,9 @@
 #define RULES_PREFIX_MAX	(46 + 5)	/* "addr/len" and NUL */
 #define RULES_SYN_IPT		"-p tcp --tcp-flags SYN,ACK SYN"
 #define RULES_SYN_NFT		"tcp flags & (syn | ack) == syn"
+/* The comment on each kernel quarantine rule: the tag, then its port
+ * or "other", for reading their counters back. */
+#define RULES_KQ_TAG		"portcullis quarantine port "
 #define RULES_FALLBACK_TAG	"portcullis fallback since "
 
 /* Where text goes: a FILE, or a buffer filled snprintf-style. */

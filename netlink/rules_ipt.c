@@ -124,6 +124,48 @@ void rules_ipt_jumps(struct out *o, const char *chain, int family)
 		     "-j %s-FRAG\n", chain);
 }
 
+/*
+ * The kernel quarantine, ahead of the queues: for each port the quarantine
+ * blocks, one rule (its packet counter is that port's count), the port
+ * tested before the set so that an element counts only what was blocked;
+ * with all_ports, the other ports' action last, when the ports it accepts
+ * fit one multiport match (else the daemon goes on judging those).
+ */
+static void kernel_quarantine(struct out *o, const struct rules_desc *d,
+			      int family)
+{
+	const struct rules_profile *q = d->quarantine;
+	char set[RULES_NAME_MAX];
+	const char *c = rules_chain(d);
+	size_t naccept = 0;
+
+	if (!d->kernel_quarantine || !q || d->monitor)
+		return;
+	rules_qset_name(set, sizeof(set), c, family == AF_INET6);
+	for (size_t i = 0; i < d->nports; i++) {
+		if (q->action[i] == RULES_ACCEPT) {
+			naccept++;
+			continue;
+		}
+		outf(o, "-A %s -p tcp --dport %u -m set --match-set %s src "
+		     "-m comment --comment \"" RULES_KQ_TAG "%u\" -j %s\n", c,
+		     d->ports[i].port, set, d->ports[i].port, target[q->action[i]]);
+	}
+	if (!d->all_ports || q->other == RULES_ACCEPT ||
+	    naccept > RULES_MULTIPORT_MAX)
+		return;
+	outf(o, "-A %s -p tcp", c);
+	if (naccept) {
+		outf(o, " -m multiport ! --dports ");
+		for (size_t i = 0, n = 0; i < d->nports; i++)
+			if (q->action[i] == RULES_ACCEPT)
+				outf(o, "%s%u", n++ ? "," : "",
+				     d->ports[i].port);
+	}
+	outf(o, " -m set --match-set %s src -m comment --comment \""
+	     RULES_KQ_TAG "other\" -j %s\n", set, target[q->other]);
+}
+
 void rules_ipt_main(struct out *o, const struct rules_desc *d, int family,
 		    bool fallback, int64_t since)
 {
@@ -143,6 +185,7 @@ void rules_ipt_main(struct out *o, const struct rules_desc *d, int family,
 		     "%lld\" -j %s-FB\n", c, (long long)since, c);
 		return;
 	}
+	kernel_quarantine(o, d, family);
 	snprintf(closed, sizeof(closed), "%s-CLOSED", c);
 	snprintf(open, sizeof(open), "%s-OPEN", c);
 	dispatch(o, c, " " RULES_SYN_IPT, d, true, closed);

@@ -190,6 +190,45 @@ static void queue_rules(struct out *o, const struct rules_desc *d,
 }
 
 /* The hooked chain's rules (its body, without the braces). */
+/* The kernel quarantine (as rules_ipt.c's): a counted rule a blocked
+ * port, then, with all_ports, one for the others. */
+static void kernel_quarantine(struct out *o, const struct rules_desc *d)
+{
+	static const char *const from[] = { "ip saddr @quarantine4",
+					    "ip6 saddr @quarantine6" };
+	const struct rules_profile *q = d->quarantine;
+	size_t naccept = 0;
+
+	if (!d->kernel_quarantine || !q || d->monitor)
+		return;
+	for (size_t i = 0; i < d->nports; i++) {
+		if (q->action[i] == RULES_ACCEPT) {
+			naccept++;
+			continue;
+		}
+		for (int f = 0; f < 2; f++)
+			outf(o, "\t\t" RULES_SYN_NFT " tcp dport %u %s counter "
+			     "%s comment \"" RULES_KQ_TAG "%u\"\n",
+			     d->ports[i].port, from[f], verdict[q->action[i]],
+			     d->ports[i].port);
+	}
+	if (!d->all_ports || q->other == RULES_ACCEPT)
+		return;
+	for (int f = 0; f < 2; f++) {
+		outf(o, "\t\t" RULES_SYN_NFT);
+		if (naccept) {
+			outf(o, " tcp dport != {");
+			for (size_t i = 0, n = 0; i < d->nports; i++)
+				if (q->action[i] == RULES_ACCEPT)
+					outf(o, "%s %u", n++ ? "," : "",
+					     d->ports[i].port);
+			outf(o, " }");
+		}
+		outf(o, " %s counter %s comment \"" RULES_KQ_TAG "other\"\n",
+		     from[f], verdict[q->other]);
+	}
+}
+
 static void forward_rules(struct out *o, const struct rules_desc *d,
 			  bool fallback, int64_t since)
 {
@@ -216,6 +255,7 @@ static void forward_rules(struct out *o, const struct rules_desc *d,
 		     RULES_FALLBACK_TAG "%lld\"\n", (long long)since);
 		return;
 	}
+	kernel_quarantine(o, d);
 	queue_rules(o, d, true, false);
 	queue_rules(o, d, false, false);
 	if (d->all_ports)

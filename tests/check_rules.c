@@ -610,6 +610,80 @@ START_TEST(test_all_ports_fallback_judges_every_other_port)
 }
 END_TEST
 
+/* The kernel quarantine: ahead of the queues, one counted rule a port
+ * it blocks (port before set, so an element counts only what was
+ * blocked), the others' action last, and nothing in monitor mode. */
+START_TEST(test_kernel_quarantine_comes_before_the_queues)
+{
+	static const uint8_t mixed[] = { RULES_DROP, RULES_REJECT,
+					 RULES_ACCEPT };
+	struct rules_profile q = { "quarantine", mixed, RULES_REJECT };
+	struct rules_desc d = sample();
+	char buf[16384];
+	const char *k25, *k465, *other, *queue;
+
+	d.kernel_quarantine = true;
+	d.quarantine = &q;
+	ck_assert_int_gt(rules_iptables_format(buf, sizeof(buf), &d, AF_INET,
+					       NULL, 0), 0);
+	k25 = strstr(buf, "-A PORTCULLIS -p tcp --dport 25 -m set --match-set "
+		     "PORTCULLIS-q4 src -m comment --comment \"portcullis "
+		     "quarantine port 25\" -j DROP\n");
+	k465 = strstr(buf, "-A PORTCULLIS -p tcp --dport 465 -m set "
+		      "--match-set PORTCULLIS-q4 src -m comment --comment "
+		      "\"portcullis quarantine port 465\" -j REJECT "
+		      "--reject-with tcp-reset\n");
+	queue = strstr(buf, "-j PORTCULLIS-CLOSED\n");
+	ck_assert(k25 && k465 && queue && k25 < k465 && k465 < queue);
+	/* 587 is the quarantine's to accept: the daemon judges it. */
+	ck_assert_ptr_null(strstr(buf, "--dport 587 -m set"));
+	ck_assert_ptr_null(strstr(buf, "quarantine port other"));
+	/* Relays still come first. */
+	d.relays4 = (const char *const[]){ "192.0.2.25" };
+	d.nrelays4 = 1;
+	ck_assert_int_gt(rules_iptables_format(buf, sizeof(buf), &d, AF_INET,
+					       NULL, 0), 0);
+	ck_assert(strstr(buf, "-d 192.0.2.25/32 -j RETURN") <
+		  strstr(buf, "quarantine port 25"));
+	ck_assert_int_gt(rules_iptables_format(buf, sizeof(buf), &d, AF_INET6,
+					       NULL, 0), 0);
+	ck_assert_ptr_nonnull(strstr(buf, "--dport 25 -m set --match-set "
+				     "PORTCULLIS-q6 src"));
+	d.all_ports = true;
+	ck_assert_int_gt(rules_iptables_format(buf, sizeof(buf), &d, AF_INET,
+					       NULL, 0), 0);
+	other = strstr(buf, "-A PORTCULLIS -p tcp -m multiport ! --dports 587 "
+		       "-m set --match-set PORTCULLIS-q4 src -m comment "
+		       "--comment \"portcullis quarantine port other\" -j "
+		       "REJECT --reject-with tcp-reset\n");
+	ck_assert(other && other > strstr(buf, "quarantine port 465") &&
+		  other < strstr(buf, "-j PORTCULLIS-CLOSED\n"));
+	ck_assert_int_gt(rules_nft_format(buf, sizeof(buf), &d, NULL, 0), 0);
+	ck_assert_ptr_nonnull(strstr(buf, "\t\ttcp flags & (syn | ack) == syn "
+		"tcp dport 25 ip saddr @quarantine4 counter drop comment "
+		"\"portcullis quarantine port 25\"\n\t\ttcp flags & (syn | "
+		"ack) == syn tcp dport 25 ip6 saddr @quarantine6 counter drop "
+		"comment \"portcullis quarantine port 25\"\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "tcp dport != { 587 } ip saddr "
+		"@quarantine4 counter reject with tcp reset comment "
+		"\"portcullis quarantine port other\"\n"));
+	ck_assert(strstr(buf, "quarantine port other") <
+		  strstr(buf, " queue "));
+	/* Monitor mode never blocks; off, nothing either. */
+	d.monitor = true;
+	ck_assert_int_gt(rules_iptables_format(buf, sizeof(buf), &d, AF_INET,
+					       NULL, 0), 0);
+	ck_assert_ptr_null(strstr(buf, "quarantine port"));
+	ck_assert_int_gt(rules_nft_format(buf, sizeof(buf), &d, NULL, 0), 0);
+	ck_assert_ptr_null(strstr(buf, "quarantine port"));
+	d.monitor = false;
+	d.kernel_quarantine = false;
+	ck_assert_int_gt(rules_iptables_format(buf, sizeof(buf), &d, AF_INET,
+					       NULL, 0), 0);
+	ck_assert_ptr_null(strstr(buf, "quarantine port"));
+}
+END_TEST
+
 /* Without a closing default every port's action is written out, or a
  * quarantined SYN to an accepted port would fall to its entry. */
 START_TEST(test_quarantine_names_every_port)
@@ -752,6 +826,7 @@ Suite *rules_suite(void)
 	tcase_add_test(text, test_monitor_fallback_passes_everything);
 	tcase_add_test(text, test_all_ports_fallback_judges_every_other_port);
 	tcase_add_test(text, test_quarantine_names_every_port);
+	tcase_add_test(text, test_kernel_quarantine_comes_before_the_queues);
 	tcase_add_test(text, test_profile_names_that_could_inject_are_left_out);
 	tcase_add_test(text, test_ipset_splits_a_zero_prefix);
 	tcase_add_test(text, test_bad_fallbacks_are_refused);
