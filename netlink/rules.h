@@ -188,6 +188,23 @@ bool rules_refill_due(const struct rules_kernel *k, int64_t now);
 int rules_quarantine_sync(struct rules_kernel *k, const struct rules_elem *q,
 			  size_t n, int64_t now, char *err, size_t errlen);
 
+/* A quarantined source's SYNs the kernel blocked since the last read. */
+struct rules_qcount {
+	struct rules_elem e;		/* as rules_quarantine_sync had it */
+	uint64_t packets;
+};
+
+/*
+ * Read the quarantine sets' element counters (ipset: over netlink, one
+ * dump a family; whatever their size, no tool is run). In *out (malloc'd,
+ * the caller frees; NULL when *n is 0), each element whose counter moved
+ * since the last read or since it was added, with by how much. Returns 0,
+ * or -1 with errno and err (nothing is counted twice: the next call reads
+ * from where this one could not).
+ */
+int rules_quarantine_counts(struct rules_kernel *k, struct rules_qcount **out,
+			    size_t *n, char *err, size_t errlen);
+
 /*
  * Remove everything the installs made for chain (NULL: the default): the
  * FORWARD jumps, the chains and the sets, or the nft table; nothing

@@ -17,6 +17,7 @@
 struct qelem {
 	struct rules_elem e;
 	int64_t until;			/* UNIX seconds; 0: never */
+	uint64_t packets;		/* its counter when last read */
 };
 
 /* A set as the last fill left it: its elements (sorted, the canary

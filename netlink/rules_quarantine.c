@@ -61,6 +61,10 @@ int rules_quarantine_sync(struct rules_kernel *k, const struct rules_elem *q,
 			j++;
 			continue;
 		}
+		/* ipset -exist keeps an element's counter when it is added
+		 * again with a new timeout. */
+		if (c == 0 && k->backend == RULES_IPTABLES)
+			want[i].packets = k->q[j].packets;
 		if (c < 0 || want[i].until > k->q[j].until + 1 ||
 		    want[i].until + 1 < k->q[j].until) {
 			change = true;

@@ -985,6 +985,83 @@ END_TEST
 
 /* --- quarantine ------------------------------------------------------ */
 
+/* The counters read back: n elements moved, and by how much. */
+static struct rules_qcount *counts_ok(struct rules_kernel *k, size_t want)
+{
+	struct rules_qcount *c;
+	char err[512];
+	size_t n;
+
+	ck_assert_msg(rules_quarantine_counts(k, &c, &n, err,
+					      sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(n, want);
+	if (!want)
+		ck_assert_ptr_null(c);
+	return c;
+}
+
+/*
+ * The kernel quarantine's counts come back once each: what moved since
+ * the last read, per element, both families; a timeout renewed keeps the
+ * count; an element made anew counts from zero; one the daemon never put
+ * in (the canary, or added by hand) is nobody's.
+ */
+START_TEST(test_quarantine_counters_are_read_once)
+{
+	struct rules_desc d = sample();
+	struct rules_elem q[3];
+	struct rules_qcount *c;
+	struct rules_kernel *k;
+	int64_t now = time(NULL);
+
+	if (!private_netns())
+		return;
+	memcpy(q, quarantined, sizeof(q));
+	k = kernel_new(RULES_IPTABLES);
+	install_ok(k, &d);
+	c = counts_ok(k, 0);
+	sync_ok(k, q, 3, now);
+	c = counts_ok(k, 0);
+	sh_ok("ipset -exist add PORTCULLIS-q4 100.64.1.2 timeout 1200 "
+	      "packets 5 bytes 300");
+	sh_ok("ipset -exist add PORTCULLIS-q6 2001:db8:1000:1::/64 timeout "
+	      "900 packets 40 bytes 2400");
+	sh_ok("ipset -exist add PORTCULLIS-q4 100.64.9.9 timeout 60 "
+	      "packets 99 bytes 99");
+	sh_ok("ipset -exist add PORTCULLIS-q4 255.255.255.255 packets 7 "
+	      "bytes 7");
+	c = counts_ok(k, 2);
+	ck_assert(!memcmp(&c[0].e, &q[1], sizeof(q[1])));
+	ck_assert_uint_eq(c[0].packets, 5);
+	ck_assert(!memcmp(&c[1].e, &q[2], sizeof(q[2])));
+	ck_assert_uint_eq(c[1].packets, 40);
+	free(c);
+	c = counts_ok(k, 0);
+	/* Twelve more; a longer hold keeps the count where it was. */
+	sh_ok("ipset -exist add PORTCULLIS-q4 100.64.1.2 timeout 1200 "
+	      "packets 17 bytes 1020");
+	q[1].timeout = 5000;
+	sync_ok(k, q, 3, now);
+	timeout_near("PORTCULLIS-q4", "100.64.1.2", 5000);
+	c = counts_ok(k, 1);
+	ck_assert_uint_eq(c[0].packets, 12);
+	free(c);
+	/* Released and held again: a new element, a new count. */
+	sync_ok(k, q, 1, now);
+	sync_ok(k, q, 3, now);
+	sh_ok("ipset -exist add PORTCULLIS-q4 100.64.1.2 timeout 1200 "
+	      "packets 3 bytes 180");
+	c = counts_ok(k, 1);
+	ck_assert_uint_eq(c[0].packets, 3);
+	free(c);
+	/* Gone from the kernel behind the daemon's back: nothing to count,
+	 * no error. */
+	sh_ok("ipset del PORTCULLIS-q4 100.64.1.2");
+	c = counts_ok(k, 0);
+	rules_kernel_free(k);
+}
+END_TEST
+
 START_TEST(test_quarantine_sets_follow_the_list)
 {
 	struct rules_elem q[2] = { quarantined[1], quarantined[2] };
@@ -1271,6 +1348,7 @@ Suite *rules_kernel_suite(void)
 	tcase_add_test(ipt, test_many_aggregates_go_into_a_set);
 	tcase_add_test(ipt, test_changed_entries_are_updated_in_place);
 	tcase_add_test(ipt, test_quarantine_sets_follow_the_list);
+	tcase_add_test(ipt, test_quarantine_counters_are_read_once);
 	tcase_add_test(ipt, test_flushed_quarantine_set_is_found_and_filled_again);
 	suite_add_tcase(s, ipt);
 

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * netlink/rules: the kernel quarantine's counters read back. Each element
+ * of the quarantine sets counts the SYNs the kernel blocked for it (the
+ * rules test the port before the set, so nothing else moves it). One
+ * IPSET_CMD_LIST dump a family over netlink gives them all: no tool to
+ * run and parse each second, however many subscribers are held.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/ipset/ip_set.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include "common/errbuf.h"
+#include "netlink/rules_kern.h"
+
+/* An element as the dump gave it. */
+struct seen {
+	struct rules_elem e;
+	uint64_t packets;
+};
+
+struct dump {
+	bool v6;
+	struct seen *v;
+	size_t n, cap;
+	int err;			/* errno of a failure inside a callback */
+};
+
+static int data_attr(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	int t = mnl_attr_get_type(a);
+
+	if (t > 0 && t <= IPSET_ATTR_ADT_MAX)
+		tb[t] = a;
+	return MNL_CB_OK;
+}
+
+/* One IPSET_ATTR_DATA: the address, its prefix, its counter. */
+static int element(struct dump *dp, const struct nlattr *data)
+{
+	const struct nlattr *tb[IPSET_ATTR_ADT_MAX + 1] = { 0 }, *ip;
+	size_t alen = dp->v6 ? 16 : 4;
+	struct seen s = { .e = { .v6 = dp->v6, .len = dp->v6 ? 128 : 32 } };
+
+	if (mnl_attr_parse_nested(data, data_attr, tb) < 0 ||
+	    !tb[IPSET_ATTR_IP])
+		return 0;	/* not an element we could have made */
+	ip = mnl_attr_get_payload(tb[IPSET_ATTR_IP]);
+	if (mnl_attr_get_payload_len(tb[IPSET_ATTR_IP]) < sizeof(*ip) ||
+	    !mnl_attr_ok(ip, (int)mnl_attr_get_payload_len(tb[IPSET_ATTR_IP])) ||
+	    mnl_attr_get_payload_len(ip) != alen)
+		return 0;
+	memcpy(s.e.addr, mnl_attr_get_payload(ip), alen);
+	if (tb[IPSET_ATTR_CIDR] &&
+	    mnl_attr_validate(tb[IPSET_ATTR_CIDR], MNL_TYPE_U8) == 0)
+		s.e.len = mnl_attr_get_u8(tb[IPSET_ATTR_CIDR]);
+	if (tb[IPSET_ATTR_PACKETS] &&
+	    mnl_attr_validate(tb[IPSET_ATTR_PACKETS], MNL_TYPE_U64) == 0)
+		s.packets = be64toh(mnl_attr_get_u64(tb[IPSET_ATTR_PACKETS]));
+	if (dp->n == dp->cap) {
+		size_t cap = dp->cap ? dp->cap * 2 : 256;
+		struct seen *v = realloc(dp->v, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		dp->v = v;
+		dp->cap = cap;
+	}
+	dp->v[dp->n++] = s;
+	return 0;
+}
+
+static int top_attr(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	int t = mnl_attr_get_type(a);
+
+	if (t > 0 && t <= IPSET_ATTR_CMD_MAX)
+		tb[t] = a;
+	return MNL_CB_OK;
+}
+
+static int list_msg(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[IPSET_ATTR_CMD_MAX + 1] = { 0 }, *a;
+	struct dump *dp = data;
+
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), top_attr, tb) < 0)
+		return MNL_CB_ERROR;
+	if (!tb[IPSET_ATTR_ADT])
+		return MNL_CB_OK;	/* the set's header */
+	mnl_attr_for_each_nested(a, tb[IPSET_ATTR_ADT]) {
+		if (mnl_attr_get_type(a) != IPSET_ATTR_DATA)
+			continue;
+		if (element(dp, a) < 0) {
+			dp->err = ENOMEM;
+			return MNL_CB_ERROR;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+/* Every element of set, with its counter, into dp. */
+static int list_set(const char *set, struct dump *dp, char *err,
+		    size_t errlen)
+{
+	size_t size = MNL_SOCKET_BUFFER_SIZE > 65536 ? MNL_SOCKET_BUFFER_SIZE
+						     : 65536;
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER,
+						 SOCK_CLOEXEC);
+	char *buf = malloc(size);
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *nfg;
+	uint32_t seq = (uint32_t)time(NULL), portid;
+	ssize_t got;
+	int r = MNL_CB_OK, ret = -1;
+
+	if (!nl || !buf || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		errbuf_set(err, errlen, "%s: netlink: %s", set,
+			   strerror(errno));
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	memset(buf, 0, 1024);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_IPSET << 8) | IPSET_CMD_LIST;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = AF_UNSPEC;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = htons(0);
+	mnl_attr_put_u8(nlh, IPSET_ATTR_PROTOCOL, IPSET_PROTOCOL);
+	mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME, set);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		errbuf_set(err, errlen, "%s: netlink: %s", set,
+			   strerror(errno));
+		goto out;
+	}
+	while (r > MNL_CB_STOP) {
+		got = mnl_socket_recvfrom(nl, buf, size);
+		if (got < 0)
+			break;
+		r = mnl_cb_run(buf, (size_t)got, seq, portid, list_msg, dp);
+	}
+	if (r < MNL_CB_STOP || got < 0) {
+		int e = dp->err ? dp->err : errno;
+
+		errbuf_set(err, errlen, "%s: listing its counters: %s", set,
+			   strerror(e));
+		errno = e;
+		goto out;
+	}
+	ret = 0;
+out:
+	if (nl)
+		mnl_socket_close(nl);
+	free(buf);
+	return ret;
+}
+
+static int seen_cmp(const void *a, const void *b)
+{
+	return rules_elem_cmp(&((const struct seen *)a)->e,
+			      &((const struct seen *)b)->e);
+}
+
+int rules_quarantine_counts(struct rules_kernel *k, struct rules_qcount **out,
+			    size_t *n, char *err, size_t errlen)
+{
+	struct dump dp[2] = { { .v6 = false }, { .v6 = true } };
+	struct rules_qcount *res = NULL;
+	char name[RULES_NAME_MAX];
+	size_t nres = 0;
+	int ret = -1;
+
+	*out = NULL;
+	*n = 0;
+	if (errlen)
+		err[0] = '\0';
+	if (k->backend != RULES_IPTABLES) {
+		errbuf_set(err, errlen, "quarantine counters: read from ipset "
+			   "only (the nft backend's are not read yet)");
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	if (!k->nq)
+		return 0;
+	for (int f = 0; f < 2; f++) {
+		rules_qset_name(name, sizeof(name), k->chain, f);
+		if (list_set(name, &dp[f], err, errlen) < 0)
+			goto out;
+		qsort(dp[f].v, dp[f].n, sizeof(*dp[f].v), seen_cmp);
+	}
+	res = calloc(k->nq, sizeof(*res));
+	if (!res) {
+		errbuf_set(err, errlen, "quarantine counters: out of memory");
+		errno = ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < k->nq; i++) {
+		struct qelem *q = &k->q[i];
+		const struct dump *d = &dp[q->e.v6];
+		const struct seen *s;
+		struct seen key = { .e = q->e };
+
+		s = bsearch(&key, d->v, d->n, sizeof(*d->v), seen_cmp);
+		if (!s)
+			continue;	/* timed out, or not in yet */
+		/* Fewer than last time: the element was made anew. */
+		if (s->packets < q->packets)
+			q->packets = 0;
+		if (s->packets == q->packets)
+			continue;
+		res[nres].e = q->e;
+		res[nres++].packets = s->packets - q->packets;
+		q->packets = s->packets;
+	}
+	if (nres) {
+		*out = res;
+		res = NULL;
+	}
+	*n = nres;
+	ret = 0;
+out:
+	free(res);
+	free(dp[0].v);
+	free(dp[1].v);
+	return ret;
+}
