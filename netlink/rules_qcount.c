@@ -89,7 +89,8 @@ static int top_attr(const struct nlattr *a, void *data)
 
 static int list_msg(const struct nlmsghdr *nlh, void *data)
 {
-	const struct nlattr *tb[IPSET_ATTR_CMD_MAX + 1] = { 0 }, *a;
+	const struct nlattr *tb[IPSET_ATTR_CMD_MAX + 1] = { 0 };
+	struct nlattr *a;	/* not const: mnl_attr_for_each_nested casts */
 	struct dump *dp = data;
 
 	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), top_attr, tb) < 0)
