@@ -20,7 +20,8 @@ int blocklog_time_parse(const char *s, int64_t now, int64_t *ms)
 		*ms = t * 1000;
 		return 0;
 	}
-	if (duration_parse(s, SINCE_MAX, &secs) < 0)
+	/* A leading zero ("05m") is no octal here, as in YAML. */
+	if (duration_parse(s, SINCE_MAX, &secs) == -1)
 		return -1;
 	*ms = (now - (int64_t)secs) * 1000;
 	return 0;

@@ -65,10 +65,11 @@ static char *slurp(int fd)
 }
 
 /*
- * argv[0] found in PATH as execvp would find it, into path (len bytes), or
- * -1 with ENOENT. Looked up here rather than left to posix_spawnp so that
- * a missing tool is told as such, and not as whatever the child's failed
- * exec turned into (exit 127, or under valgrind exit 1 with no message).
+ * argv[0] found in PATH as execvp would find it (but for empty entries,
+ * skipped), into path (len bytes), or -1 with ENOENT. Looked up here
+ * rather than left to posix_spawnp so that a missing tool is told as
+ * such, and not as whatever the child's failed exec turned into (exit
+ * 127, or under valgrind exit 1 with no message).
  */
 static int find_tool(const char *name, char *path, size_t len)
 {
@@ -82,17 +83,19 @@ static int find_tool(const char *name, char *path, size_t len)
 	if (!dirs || !*dirs)
 		dirs = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
 		       "/sbin:/bin";
-	for (p = dirs; *p; p = *end ? end + 1 : end) {
+	for (p = dirs;; p = end + 1) {
 		int n;
 
+		/* An empty entry (leading, trailing or "::") would be the
+		 * current folder for execvp: a daemon running as root does
+		 * not run a tool from wherever it was started. */
 		end = strchrnul(p, ':');
-		n = snprintf(path, len, "%.*s/%s", (int)(end - p),
-			     end == p ? "." : p, name);
-		if (n < 0 || (size_t)n >= len)
-			continue;
-		if (!stat(path, &st) && S_ISREG(st.st_mode) &&
-		    !access(path, X_OK))
+		n = snprintf(path, len, "%.*s/%s", (int)(end - p), p, name);
+		if (end > p && n >= 0 && (size_t)n < len && !stat(path, &st) &&
+		    S_ISREG(st.st_mode) && !access(path, X_OK))
 			return 0;
+		if (!*end)
+			break;
 	}
 	errno = ENOENT;
 	return -1;

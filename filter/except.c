@@ -160,7 +160,9 @@ static int cmd_add(struct daemon *d, int argc, char **argv,
 			break;
 		}
 		case 'f':
-			if (duration_parse(val, FOR_MAX, &secs) < 0 || !secs) {
+			/* A leading zero is no octal here, as in YAML. */
+			if (duration_parse(val, FOR_MAX, &secs) == -1 ||
+			    !secs) {
 				strbuf_printf(out, "--for: expected a duration "
 					      DURATION_EXAMPLES ", up to 36525d, "
 					      "found '%s'\n", val);

@@ -375,6 +375,9 @@ START_TEST(test_time_parse_relative_and_rfc3339)
 	ck_assert_int_eq(ms, (now - 7 * 86400) * 1000);
 	ck_assert_int_eq(blocklog_time_parse("1h30m", now, &ms), 0);
 	ck_assert_int_eq(ms, (now - 5400) * 1000);
+	/* On a command line a leading zero is no octal, as in YAML. */
+	ck_assert_int_eq(blocklog_time_parse("05m", now, &ms), 0);
+	ck_assert_int_eq(ms, (now - 300) * 1000);
 	ck_assert_int_eq(blocklog_time_parse("2026-11-28T01:00:00Z", now, &ms),
 			 0);
 	ck_assert_int_eq(ms, 1795827600LL * 1000);

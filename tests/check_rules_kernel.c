@@ -10,6 +10,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "netlink/rules.h"
@@ -531,6 +533,45 @@ START_TEST(test_missing_tool_is_reported)
 		named = !strcmp(err, missing);
 	}
 	ck_assert_msg(named, "errno %d: %s", e, err);
+
+	/* Empty PATH entries are not the current folder: tools of those
+	 * names there are not run. */
+	{
+		char dir[] = "/tmp/portcullis-path-XXXXXX", tool[64];
+		int here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		ck_assert_int_ge(here, 0);
+		ck_assert_ptr_nonnull(mkdtemp(dir));
+		for (size_t i = 0; i < 3; i++) {
+			FILE *f;
+
+			snprintf(tool, sizeof(tool), "%s/%s", dir, tools[i]);
+			f = fopen(tool, "w");
+			ck_assert_ptr_nonnull(f);
+			fputs("#!/bin/sh\nexit 0\n", f);
+			fclose(f);
+			ck_assert_int_eq(chmod(tool, 0755), 0);
+		}
+		ck_assert_int_eq(chdir(dir), 0);
+		saved = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+		setenv("PATH", ":/nonexistent::", 1);
+		ret = rules_install(k, &d, err, sizeof(err));
+		e = errno;
+		if (saved)
+			setenv("PATH", saved, 1);
+		free(saved);
+		ck_assert_int_eq(fchdir(here), 0);
+		close(here);
+		for (size_t i = 0; i < 3; i++) {
+			snprintf(tool, sizeof(tool), "%s/%s", dir, tools[i]);
+			unlink(tool);
+		}
+		rmdir(dir);
+		ck_assert_int_eq(ret, -1);
+		ck_assert_int_eq(e, ENOENT);
+		ck_assert_msg(strstr(err, ": not found in PATH "
+				     "(:/nonexistent::)"), "%s", err);
+	}
 	rules_kernel_free(k);
 }
 END_TEST
