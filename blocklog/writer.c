@@ -147,6 +147,16 @@ static void put_hex16(struct line *l, unsigned v)
 	put(l, b + i, sizeof(b) - (size_t)i);
 }
 
+/* The last four bytes of a, dotted. */
+static inline void put_dotted(struct line *l, const struct policy_addr *a)
+{
+	for (int i = 12; i < 16; i++) {
+		if (i > 12)
+			PUT_LIT(l, ".");
+		put_u64(l, a->b[i]);
+	}
+}
+
 /* As inet_ntop() writes it (RFC 5952: the first longest run of two or
  * more zero groups as "::"; glibc's dotted forms), without its cost. */
 static void put_addr(struct line *l, const struct policy_addr *a)
@@ -155,11 +165,7 @@ static void put_addr(struct line *l, const struct policy_addr *a)
 	int i, run = 0, best = -1, best_len = 1;
 
 	if (policy_addr_is_v4(a)) {
-		for (i = 12; i < 16; i++) {
-			if (i > 12)
-				PUT_LIT(l, ".");
-			put_u64(l, a->b[i]);
-		}
+		put_dotted(l, a);
 		return;
 	}
 	for (i = 0; i < 8; i++) {
@@ -173,11 +179,7 @@ static void put_addr(struct line *l, const struct policy_addr *a)
 	if (best == 0 && best_len == 6) {
 		/* The deprecated IPv4-compatible form, as inet_ntop(). */
 		PUT_LIT(l, "::");
-		for (i = 12; i < 16; i++) {
-			if (i > 12)
-				PUT_LIT(l, ".");
-			put_u64(l, a->b[i]);
-		}
+		put_dotted(l, a);
 		return;
 	}
 	for (i = 0; i < 8; i++) {
