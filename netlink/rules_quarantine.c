@@ -70,9 +70,12 @@ int rules_quarantine_sync(struct rules_kernel *k, const struct rules_elem *q,
 			change = true;
 			rules_qset_name(name, sizeof(name), k->chain,
 					want[i].e.v6);
-			outf(&o, "add %s %s timeout %u\n", name,
+			/* New to this process: its count starts here, not
+			 * where an earlier run or the fallback left it. */
+			outf(&o, "add %s %s timeout %u%s\n", name,
 			     qelem_text(&want[i].e, buf, sizeof(buf)),
-			     want[i].e.timeout);
+			     want[i].e.timeout,
+			     c < 0 ? " packets 0 bytes 0" : "");
 		} else {
 			want[i].until = k->q[j].until;
 		}

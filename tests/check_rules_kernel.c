@@ -1100,6 +1100,21 @@ START_TEST(test_quarantine_counters_are_read_once)
 	sh_ok("ipset del PORTCULLIS-q4 100.64.1.2");
 	c = counts_ok(k, 0);
 	rules_kernel_free(k);
+
+	/* The next run (or the fallback before it) left counts behind: a
+	 * new process counts from its own first sync, not from those. */
+	sh_ok("ipset -exist add PORTCULLIS-q6 2001:db8:1000:1::/64 timeout "
+	      "900 packets 500 bytes 30000");
+	k = kernel_new(RULES_IPTABLES);
+	install_ok(k, &d);
+	sync_ok(k, q, 3, now);
+	c = counts_ok(k, 0);
+	sh_ok("ipset -exist add PORTCULLIS-q6 2001:db8:1000:1::/64 timeout "
+	      "900 packets 4 bytes 240");
+	c = counts_ok(k, 1);
+	ck_assert_uint_eq(c[0].packets, 4);
+	free(c);
+	rules_kernel_free(k);
 }
 END_TEST
 
