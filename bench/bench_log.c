@@ -54,7 +54,7 @@ static double rnd01(void)
 }
 
 struct sub {
-	struct policy_addr addr;
+	struct addr addr;
 	bool v6;
 };
 
@@ -89,17 +89,17 @@ static size_t zipf_pick(const double *cdf, size_t n)
 	return lo;
 }
 
-static void pick_dst(bool v6, struct policy_addr *dst)
+static void pick_dst(bool v6, struct addr *dst)
 {
 	uint32_t i = rnd() & 1 ? (uint32_t)(rnd() % PROVIDERS)
 			       : PROVIDERS + (uint32_t)(rnd() % OTHER_DSTS);
 
 	if (!v6) {
 		/* Spread over 16.0.0.0 and up, clear of the subscribers. */
-		policy_addr_from_v4(dst, 0x10000000u + i * 7919u);
+		addr_from_v4(dst, 0x10000000u + i * 7919u);
 		return;
 	}
-	policy_addr_parse("2001:db8:2000::25", dst);
+	addr_parse("2001:db8:2000::25", dst);
 	dst->b[8] = (uint8_t)(i >> 24);
 	dst->b[9] = (uint8_t)(i >> 16);
 	dst->b[10] = (uint8_t)(i >> 8);
@@ -111,7 +111,7 @@ static void make_subs(struct sub *subs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		subs[i].v6 = i % 10 == 9;
 		if (subs[i].v6) {
-			policy_addr_parse("2001:db8:1000::", &subs[i].addr);
+			addr_parse("2001:db8:1000::", &subs[i].addr);
 			/* A /64 inside 2001:db8:1000::/36, host ::1. */
 			subs[i].addr.b[4] = 0x10 | (uint8_t)((i >> 24) & 0xf);
 			subs[i].addr.b[5] = (uint8_t)(i >> 16);
@@ -120,9 +120,9 @@ static void make_subs(struct sub *subs, size_t n)
 			subs[i].addr.b[15] = 1;
 		} else {
 			/* Spread over 100.64.0.0/10 (4M addresses). */
-			policy_addr_from_v4(&subs[i].addr,
-					    0x64400000u +
-					    (uint32_t)(((i + 1) * 2654435761u) &
+			addr_from_v4(&subs[i].addr,
+				     0x64400000u +
+				     (uint32_t)(((i + 1) * 2654435761u) &
 						       0x3fffff));
 		}
 	}

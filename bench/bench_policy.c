@@ -65,19 +65,19 @@ static u128 netmask(unsigned len, unsigned bits)
 	return len ? ones & (ones << (bits - len)) : 0;
 }
 
-static void key_store(u128 k, unsigned bits, struct policy_addr *a)
+static void key_store(u128 k, unsigned bits, struct addr *a)
 {
 	unsigned i;
 
 	if (bits == 32) {
-		policy_addr_from_v4(a, (uint32_t)k);
+		addr_from_v4(a, (uint32_t)k);
 		return;
 	}
 	for (i = 0; i < 16; i++)
 		a->b[i] = (uint8_t)(k >> (120 - 8 * i));
 }
 
-static u128 key_load(const struct policy_addr *a, unsigned bits)
+static u128 key_load(const struct addr *a, unsigned bits)
 {
 	u128 k = 0;
 	unsigned i;
@@ -95,7 +95,7 @@ struct workload {
 	u128 cluster[CLUSTERS];
 	struct table_input *in;
 	size_t n;
-	struct policy_addr *probe;	/* lookup addresses */
+	struct addr *probe;	/* lookup addresses */
 	size_t nprobe;
 };
 
@@ -237,7 +237,7 @@ static double time_lookups(const struct table *t, const struct workload *w,
 static double time_lookups_many(const struct table *t,
 				 const struct workload *w, unsigned runs)
 {
-	const struct policy_addr *a[BURST];
+	const struct addr *a[BURST];
 	uint16_t prof[BURST];
 	int32_t ids[BURST];
 	double ns[64], t0;
@@ -370,7 +370,7 @@ static int list_write(const char *path, const struct table *t,
 	for (i = 0; i < n; i++) {
 		table_entry_get(t, (int32_t)ids[i], &e);
 		fprintf(f, "%s/%u\n",
-			policy_addr_format(&e.addr, addr, sizeof(addr)), e.len);
+			addr_format(&e.addr, addr, sizeof(addr)), e.len);
 	}
 	return fclose(f);
 }
@@ -389,7 +389,7 @@ static int bench_load(int family, size_t n, const struct opts *o)
 	struct policy *p = NULL;
 	struct table *t = NULL;
 	uint32_t *ids = NULL;
-	struct policy_addr *probe = NULL;
+	struct addr *probe = NULL;
 	size_t i, count, nprobe = 0;
 	double t0, ms, ns[64];
 	FILE *f;
@@ -460,7 +460,7 @@ static int bench_load(int family, size_t n, const struct opts *o)
 		size_t hits = 0;
 		int64_t sum;
 
-		policy_addr_parse(family == AF_INET ? "203.0.113.9"
+		addr_parse(family == AF_INET ? "203.0.113.9"
 						    : "2001:db8:ffff::9",
 				  &fl.dst);
 		for (unsigned r = 0; r < o->runs; r++) {
@@ -492,7 +492,7 @@ static int bench_load(int family, size_t n, const struct opts *o)
 
 		for (k = 0; k < BURST; k++) {
 			fl[k].dport = 25;
-			policy_addr_parse(family == AF_INET ? "203.0.113.9"
+			addr_parse(family == AF_INET ? "203.0.113.9"
 							    : "2001:db8:ffff::9",
 					  &fl[k].dst);
 			fp[k] = &fl[k];

@@ -124,8 +124,8 @@ static void mixed_syn(struct load *l, uint64_t r, size_t i)
 			dst = 0xc6330000u + (uint32_t)(r >> 40) % 8;
 		}
 	}
-	policy_addr_from_v4(&f.src, SUB_BASE + sub);
-	policy_addr_from_v4(&f.dst, dst);
+	addr_from_v4(&f.src, SUB_BASE + sub);
+	addr_from_v4(&f.dst, dst);
 	stats_syn(l->st, l->thread, NULL, &f, l->t0 + (int64_t)(i / 1000),
 		  &d);
 }
@@ -150,9 +150,9 @@ static double fill(struct stats *st, size_t from, size_t n, int64_t t0)
 	double t = now_s();
 
 	f.dport = 587;
-	policy_addr_from_v4(&f.dst, 0xc6336401u);
+	addr_from_v4(&f.dst, 0xc6336401u);
 	for (size_t i = 0; i < n; i++) {
-		policy_addr_from_v4(&f.src, SUB_BASE + (uint32_t)(from + i));
+		addr_from_v4(&f.src, SUB_BASE + (uint32_t)(from + i));
 		stats_syn(st, 0, NULL, &f, t0 + (int64_t)(i / 1000), &d);
 	}
 	return (now_s() - t) * 1e9 / (double)n;

@@ -43,14 +43,14 @@ struct blocklog_agg {
 	size_t nresult;
 };
 
-static void addr_words(const struct policy_addr *a, uint64_t *hi,
+static void addr_words(const struct addr *a, uint64_t *hi,
 		       uint64_t *lo)
 {
 	memcpy(hi, a->b, 8);
 	memcpy(lo, a->b + 8, 8);
 }
 
-static uint64_t addr_hash(const struct policy_addr *a)
+static uint64_t addr_hash(const struct addr *a)
 {
 	uint64_t hi, lo;
 
@@ -121,7 +121,7 @@ static int index_grow(struct blocklog_agg *a)
 
 /* The subscriber of key, added if new. NULL with errno ENOMEM. */
 static struct blocklog_sub *sub_get(struct blocklog_agg *a,
-				    const struct policy_addr *key,
+				    const struct addr *key,
 				    uint32_t *id)
 {
 	size_t mask = a->index_slots - 1, s = addr_hash(key) & mask;
@@ -242,7 +242,7 @@ static int grow6(struct blocklog_agg *a)
 
 /* Add (sub, IPv6 dst). Returns 1 if new, 0 if seen, -1 ENOMEM. */
 static int add6(struct blocklog_agg *a, uint32_t id,
-		const struct policy_addr *addr)
+		const struct addr *addr)
 {
 	uint32_t sub = id + 1;
 	uint64_t dst = addr_hash(addr);
@@ -266,11 +266,11 @@ static int add6(struct blocklog_agg *a, uint32_t id,
 }
 
 static int pair_add(struct blocklog_agg *a, uint32_t id,
-		    const struct policy_addr *dst)
+		    const struct addr *dst)
 {
 	uint32_t v4;
 
-	if (!policy_addr_is_v4(dst))
+	if (!addr_is_v4(dst))
 		return add6(a, id, dst);
 	memcpy(&v4, dst->b + 12, 4);
 	return add4(a, id, v4);
@@ -278,7 +278,7 @@ static int pair_add(struct blocklog_agg *a, uint32_t id,
 
 int blocklog_agg_add(struct blocklog_agg *a, const struct blocklog_line *l)
 {
-	struct policy_addr key;
+	struct addr key;
 	struct blocklog_sub *sub;
 	uint32_t id;
 	int r;
@@ -287,7 +287,7 @@ int blocklog_agg_add(struct blocklog_agg *a, const struct blocklog_line *l)
 		return 0;
 	key = l->src;
 	/* The daemon counts an IPv6 subscriber by its /64. */
-	if (!policy_addr_is_v4(&key))
+	if (!addr_is_v4(&key))
 		memset(key.b + 8, 0, 8);
 	sub = sub_get(a, &key, &id);
 	if (!sub)
@@ -390,8 +390,8 @@ const char *blocklog_sub_name(const struct blocklog_sub *s, char *buf,
 {
 	char a[64];
 
-	policy_addr_format(&s->addr, a, sizeof(a));
-	if (policy_addr_is_v4(&s->addr))
+	addr_format(&s->addr, a, sizeof(a));
+	if (addr_is_v4(&s->addr))
 		snprintf(buf, len, "%s", a);
 	else
 		snprintf(buf, len, "%s/64", a);

@@ -75,14 +75,14 @@ struct blocklog_event {
 	uint8_t reason;			/* release: enum blocklog_release */
 	uint16_t dport;
 	int64_t ts_ms;			/* UNIX milliseconds */
-	struct policy_addr src;
-	struct policy_addr dst;
+	struct addr src;
+	struct addr dst;
 	char profile[64];
 	char prefix[64];		/* block: the entry; if empty, and
 					 * prefix_set, the writer formats
 					 * prefix_addr/prefix_len (no text
 					 * made on the verdict path) */
-	struct policy_addr prefix_addr;
+	struct addr prefix_addr;
 	uint8_t prefix_len;
 	bool prefix_set;
 	uint64_t count;			/* summary: blocked; quarantine: syns */
@@ -157,8 +157,8 @@ struct blocklog_line {
 	enum blocklog_kind kind;
 	int64_t ts_ms;			/* UNIX milliseconds */
 	bool has_src;			/* every kind but except, fallback */
-	struct policy_addr src;
-	struct policy_addr dst;		/* block */
+	struct addr src;
+	struct addr dst;		/* block */
 	uint16_t dport;			/* block */
 	enum policy_action action;	/* block */
 	bool monitor;			/* block: "mode":"monitor" (accepted) */
@@ -207,7 +207,7 @@ struct blocklog_filter {
 	int64_t since_ms;		/* lines at or after it */
 	int64_t until_ms;		/* lines before it */
 	bool has_src;
-	struct policy_addr src;		/* the prefix's network, IPv4-mapped */
+	struct addr src;		/* the prefix's network, IPv4-mapped */
 	unsigned src_len;		/* bits of the 128 (IPv4: 96 + len) */
 };
 
@@ -232,7 +232,7 @@ int blocklog_filter_match(const struct blocklog_filter *f,
 
 /* A subscriber as the daemon counts it: an IPv4 address, an IPv6 /64. */
 struct blocklog_sub {
-	struct policy_addr addr;	/* IPv6: the /64's network */
+	struct addr addr;	/* IPv6: the /64's network */
 	uint64_t blocked;		/* block lines + summaries' "blocked" */
 	uint64_t block_lines;
 	uint64_t summarized;		/* the summaries' "blocked" */

@@ -41,19 +41,19 @@ int blocklog_filter_src(struct blocklog_filter *f, const char *s, char *err,
 	len = slash ? strtoul(slash + 1, NULL, 10) : 128;
 	if (slash)
 		*slash = '\0';
-	if (policy_addr_parse(norm, &f->src) < 0) {
+	if (addr_parse(norm, &f->src) < 0) {
 		snprintf(err, errlen, "%s is not an IPv4 or IPv6 prefix", s);
 		return -1;
 	}
-	if (!slash && policy_addr_is_v4(&f->src))
+	if (!slash && addr_is_v4(&f->src))
 		len = 32;
-	f->src_len = (unsigned)len + (policy_addr_is_v4(&f->src) ? 96 : 0);
+	f->src_len = (unsigned)len + (addr_is_v4(&f->src) ? 96 : 0);
 	f->has_src = true;
 	return 0;
 }
 
 /* Whether a and b agree on their first bits bits. */
-static bool same_bits(const struct policy_addr *a, const struct policy_addr *b,
+static bool same_bits(const struct addr *a, const struct addr *b,
 		      unsigned bits)
 {
 	unsigned bytes = bits / 8, rest = bits % 8;

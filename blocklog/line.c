@@ -102,13 +102,13 @@ static int need_uint(struct json_object *o, const char *key, uint64_t max,
 }
 
 static int parse_addr(struct json_object *o, const char *key,
-		      struct policy_addr *a)
+		      struct addr *a)
 {
 	char buf[64];
 
 	if (need_str(o, key, buf, sizeof(buf)) < 0)
 		return -1;
-	return policy_addr_parse(buf, a);
+	return addr_parse(buf, a);
 }
 
 /* The action the writer named with policy_action_name(); reject, the

@@ -49,16 +49,16 @@ const char *blocklog_line_format(const struct blocklog_line *l, char *buf,
 
 	blocklog_ts_format(l->ts_ms, ts, sizeof(ts));
 	if (l->has_src)
-		policy_addr_format(&l->src, src, sizeof(src));
+		addr_format(&l->src, src, sizeof(src));
 	w = (size_t)snprintf(buf, len, "%s  %-10s  ", ts,
 			     blocklog_kind_name(l->kind));
 	if (w >= len)
 		return buf;
 	switch (l->kind) {
 	case BLOCKLOG_BLOCK:
-		policy_addr_format(&l->dst, dst, sizeof(dst));
+		addr_format(&l->dst, dst, sizeof(dst));
 		w += (size_t)snprintf(buf + w, len - w,
-				      policy_addr_is_v4(&l->dst) ?
+				      addr_is_v4(&l->dst) ?
 				      "%s → %s:%u  %s  %s  %s%s" :
 				      "%s → [%s]:%u  %s  %s  %s%s",
 				      src, dst, l->dport,
@@ -89,7 +89,7 @@ const char *blocklog_line_format(const struct blocklog_line *l, char *buf,
 				      "%s  quarantined until %s (%llu SYNs "
 				      "to %llu destinations)", src,
 				      rfc3339_format(l->until, until,
-							 sizeof(until)),
+						     sizeof(until)),
 				      (unsigned long long)l->count,
 				      (unsigned long long)l->distinct);
 		break;
@@ -119,9 +119,9 @@ const char *blocklog_line_format(const struct blocklog_line *l, char *buf,
 				      "%s: the kernel rejected %llu SYNs, "
 				      "dropped %llu, accepted %llu",
 				      rfc3339_format(l->since, since,
-							 sizeof(since)),
+						     sizeof(since)),
 				      rfc3339_format(l->until, until,
-							 sizeof(until)),
+						     sizeof(until)),
 				      (unsigned long long)
 				      l->fallback[POLICY_REJECT],
 				      (unsigned long long)

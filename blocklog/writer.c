@@ -148,7 +148,7 @@ static void put_hex16(struct line *l, unsigned v)
 }
 
 /* The last four bytes of a, dotted. */
-static inline void put_dotted(struct line *l, const struct policy_addr *a)
+static inline void put_dotted(struct line *l, const struct addr *a)
 {
 	for (int i = 12; i < 16; i++) {
 		if (i > 12)
@@ -159,12 +159,12 @@ static inline void put_dotted(struct line *l, const struct policy_addr *a)
 
 /* As inet_ntop() writes it (RFC 5952: the first longest run of two or
  * more zero groups as "::"; glibc's dotted forms), without its cost. */
-static void put_addr(struct line *l, const struct policy_addr *a)
+static void put_addr(struct line *l, const struct addr *a)
 {
 	unsigned g[8];
 	int i, run = 0, best = -1, best_len = 1;
 
-	if (policy_addr_is_v4(a)) {
+	if (addr_is_v4(a)) {
 		put_dotted(l, a);
 		return;
 	}
@@ -409,7 +409,7 @@ int blocklog_format(const struct blocklog_event *ev, uint64_t lost,
 	case BLOCKLOG_QUARANTINE:
 		PUT_LIT(&l, FIELD_STR(BLOCKLOG_F_UNTIL));
 		put_str(&l, rfc3339_format(ev->until, until,
-					       sizeof(until)));
+					   sizeof(until)));
 		PUT_LIT(&l, "\"" FIELD(BLOCKLOG_F_SYNS));
 		put_u64(&l, ev->count);
 		PUT_LIT(&l, FIELD(BLOCKLOG_F_DISTINCT));

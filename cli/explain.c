@@ -56,7 +56,7 @@ static void explain_subscriber(const struct policy *p,
 	int32_t id = policy_lookup(p, &f->src, INT64_MIN);
 	char src[64];
 
-	policy_addr_format(&f->src, src, sizeof(src));
+	addr_format(&f->src, src, sizeof(src));
 	for (; id >= 0; id = entry_parent(p, id)) {
 		struct policy_entry_info e;
 		char when[32];
@@ -66,7 +66,7 @@ static void explain_subscriber(const struct policy *p,
 			printf("  skipped:    %s (profile %s) expired at %s\n",
 			       e.prefix, e.profile,
 			       rfc3339_format(e.expires, when,
-						  sizeof(when)));
+					      sizeof(when)));
 			continue;
 		}
 		if (id == d->entry) {
@@ -164,11 +164,11 @@ static int run_explain(const struct cli_cmd *c, const struct cli_req *r,
 	}
 	if (o < 0)
 		return a.exit;
-	if (policy_addr_parse(a.operands[1], &f.src) < 0 ||
-	    policy_addr_parse(a.operands[2], &f.dst) < 0)
+	if (addr_parse(a.operands[1], &f.src) < 0 ||
+	    addr_parse(a.operands[2], &f.dst) < 0)
 		return cli_fail(c, "SRC and DST must be IPv4 or IPv6 "
 				"addresses");
-	if (policy_addr_is_v4(&f.src) != policy_addr_is_v4(&f.dst))
+	if (addr_is_v4(&f.src) != addr_is_v4(&f.dst))
 		return cli_fail(c, "SRC and DST must be of one family");
 	if (parse_port(a.operands[3], &f.dport) < 0)
 		return cli_fail(c, "PORT must be a number from 1 to 65535, "
@@ -177,9 +177,8 @@ static int run_explain(const struct cli_cmd *c, const struct cli_req *r,
 	if (!p)
 		return 1;
 	policy_decide(p, &f, now, quarantined, &d);
-	printf("%s → %s port %u: %s\n", policy_addr_format(&f.src, src,
-							    sizeof(src)),
-	       policy_addr_format(&f.dst, dst, sizeof(dst)), f.dport,
+	printf("%s → %s port %u: %s\n", addr_format(&f.src, src, sizeof(src)),
+	       addr_format(&f.dst, dst, sizeof(dst)), f.dport,
 	       policy_action_name(d.verdict));
 	printf("  at:         %s\n", rfc3339_format(now, when,
 							 sizeof(when)));

@@ -119,7 +119,7 @@ static void print_top_text(const struct blocklog_sub *s, size_t n,
 		if (s[i].quarantined)
 			printf("until %s\n",
 			       rfc3339_format(s[i].quarantine_until,
-						  until, sizeof(until)));
+					      until, sizeof(until)));
 		else
 			printf("no\n");
 	}

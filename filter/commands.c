@@ -170,7 +170,7 @@ static const char *sub_name(const struct stats_subscriber *s, char *buf,
 {
 	char a[64];
 
-	policy_addr_format(&s->addr, a, sizeof(a));
+	addr_format(&s->addr, a, sizeof(a));
 	if (s->ipv6)
 		snprintf(buf, len, "%s/%u", a, s->prefix_len);
 	else
@@ -203,7 +203,7 @@ static struct json_object *sub_json(const struct stats_subscriber *s)
 	reply_json_bool(j, "quarantined", s->quarantined);
 	if (s->quarantined) {
 		reply_json_str(j, "until", rfc3339_format(s->until_ms / 1000,
-							      t, sizeof(t)));
+							  t, sizeof(t)));
 		reply_json_u64(j, "quarantine_syns", s->quarantine_syns);
 		reply_json_u64(j, "quarantine_distinct",
 			       s->quarantine_distinct);
@@ -267,7 +267,7 @@ static int cmd_top(struct daemon *d, int argc, char **argv,
 			      (unsigned long long)subs[i].accepted,
 			      subs[i].window_syns, subs[i].window_distinct,
 			      rfc3339_format(subs[i].last_seen, last,
-						 sizeof(last)),
+					     sizeof(last)),
 			      subs[i].quarantined ? "quarantined" : "");
 	}
 	free(subs);
@@ -308,7 +308,7 @@ static int cmd_quarantine(struct daemon *d, int argc, char **argv,
 		strbuf_printf(o, "%-24s %-21s %8u %8u\n",
 			      sub_name(&subs[i], name, sizeof(name)),
 			      rfc3339_format(subs[i].until_ms / 1000,
-						 until, sizeof(until)),
+					     until, sizeof(until)),
 			      subs[i].quarantine_syns,
 			      subs[i].quarantine_distinct);
 	}
@@ -319,12 +319,12 @@ static int cmd_quarantine(struct daemon *d, int argc, char **argv,
 static int cmd_release(struct daemon *d, int argc, char **argv,
 		       struct strbuf *o)
 {
-	struct policy_addr a;
+	struct addr a;
 	int at = parse(argc, argv, NULL, 1, 1, "SRC", o);
 
 	if (at < 0)
 		return 1;
-	if (policy_addr_parse(argv[at], &a) < 0) {
+	if (addr_parse(argv[at], &a) < 0) {
 		strbuf_printf(o, "release: SRC must be an IPv4 or IPv6 "
 			      "address, found '%s'\n", argv[at]);
 		return 1;

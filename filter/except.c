@@ -228,7 +228,7 @@ static int cmd_add(struct daemon *d, int argc, char **argv,
 		      at >= 0 ? "replaced" : "added", e.prefix, e.profile,
 		      e.expires ? "until " : "no expiry",
 		      e.expires ? rfc3339_format(e.expires, when,
-						     sizeof(when)) : "",
+						 sizeof(when)) : "",
 		      e.note[0] ? ", note: " : "", e.note);
 	return 0;
 }

@@ -69,7 +69,7 @@ size_t policy_relay_count(const struct policy *p)
 	return p->nrelays;
 }
 
-const struct policy_addr *policy_relay(const struct policy *p, size_t i)
+const struct addr *policy_relay(const struct policy *p, size_t i)
 {
 	return i < p->nrelays ? &p->relays[i] : NULL;
 }
@@ -102,7 +102,7 @@ int policy_entry_info(const struct policy *p, int32_t id,
 		errno = EINVAL;
 		return -1;
 	}
-	policy_addr_format(&e.addr, addr, sizeof(addr));
+	addr_format(&e.addr, addr, sizeof(addr));
 	snprintf(info->prefix, sizeof(info->prefix), "%s/%u", addr, e.len);
 	info->profile = p->profiles[e.profile].name;
 	info->profile_id = e.profile;
@@ -131,7 +131,7 @@ void policy_entry_prefetch(const struct policy *p, int32_t id)
 }
 
 int policy_entry_prefix(const struct policy *p, int32_t id,
-			struct policy_addr *addr, unsigned *len)
+			struct addr *addr, unsigned *len)
 {
 	const struct table *t;
 	int32_t local = id;

@@ -5,7 +5,7 @@
 
 #include "internal.h"
 
-bool policy_is_relay(const struct policy *p, const struct policy_addr *dst)
+bool policy_is_relay(const struct policy *p, const struct addr *dst)
 {
 	size_t lo = 0, hi = p->nrelays;
 
@@ -23,12 +23,12 @@ bool policy_is_relay(const struct policy *p, const struct policy_addr *dst)
 	return false;
 }
 
-int32_t policy_lookup(const struct policy *p, const struct policy_addr *src,
+int32_t policy_lookup(const struct policy *p, const struct addr *src,
 		      int64_t now)
 {
 	int32_t id;
 
-	if (policy_addr_is_v4(src))
+	if (addr_is_v4(src))
 		return table_lookup(p->v4, src, now);
 	id = table_lookup(p->v6, src, now);
 	return id < 0 ? -1 : id + (int32_t)table_count(p->v4);
@@ -60,12 +60,12 @@ enum policy_action policy_profile_action(const struct policy *p, int profile,
 
 /* policy_lookup, with the entry's profile. */
 static int32_t lookup_profile(const struct policy *p,
-			      const struct policy_addr *src, int64_t now,
+			      const struct addr *src, int64_t now,
 			      uint16_t *profile)
 {
 	int32_t id;
 
-	if (policy_addr_is_v4(src))
+	if (addr_is_v4(src))
 		return table_lookup_profile(p->v4, src, now, profile);
 	id = table_lookup_profile(p->v6, src, now, profile);
 	return id < 0 ? -1 : id + (int32_t)table_count(p->v4);
@@ -140,7 +140,7 @@ void policy_decide_many(const struct policy *p,
 			const struct policy_flow *const *flows, size_t n,
 			int64_t now, struct policy_decision *const *d)
 {
-	const struct policy_addr *a[2][DECIDE_CHUNK];
+	const struct addr *a[2][DECIDE_CHUNK];
 	uint16_t prof[DECIDE_CHUNK];
 	int32_t id[DECIDE_CHUNK];
 	size_t at[2][DECIDE_CHUNK], cnt[2], base, m, i, k;
@@ -154,7 +154,7 @@ void policy_decide_many(const struct policy *p,
 
 			if (judge_relay(p, flows[i], d[i]))
 				continue;
-			f = !policy_addr_is_v4(&flows[i]->src);
+			f = !addr_is_v4(&flows[i]->src);
 			a[f][cnt[f]] = &flows[i]->src;
 			at[f][cnt[f]++] = i;
 		}

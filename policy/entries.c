@@ -37,7 +37,7 @@ static int vec_grow(struct entry_vec *v)
 	return 0;
 }
 
-int entry_add(struct loader *l, bool v4, const struct policy_addr *addr,
+int entry_add(struct loader *l, bool v4, const struct addr *addr,
 	      uint8_t len, uint16_t profile, uint32_t expires, uint32_t meta,
 	      uint32_t line, uint32_t col)
 {

@@ -12,7 +12,7 @@
 #define EXCEPTION_SOURCE "live exception"
 
 struct exkey {
-	struct policy_addr addr;
+	struct addr addr;
 	uint8_t len;
 	bool v4;
 };

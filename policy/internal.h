@@ -37,7 +37,7 @@ struct policy {
 	char **files;			/* file names the meta point into */
 	size_t nfiles;
 
-	struct policy_addr *relays;	/* sorted, unique */
+	struct addr *relays;	/* sorted, unique */
 	size_t nrelays;
 
 	struct policy_detection detection;

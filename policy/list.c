@@ -129,7 +129,7 @@ void list_load(struct loader *l, const char *path, uint16_t profile,
 		const char *eol = memchr(s, '\n', (size_t)(end - s));
 		const char *bol = s, *tok, *t;
 		enum prefix_result r;
-		struct policy_addr a;
+		struct addr a;
 		uint32_t col;
 		uint8_t plen;
 		bool v4;

@@ -18,7 +18,7 @@
 
 static int addr_cmp(const void *a, const void *b)
 {
-	return memcmp(a, b, sizeof(struct policy_addr));
+	return memcmp(a, b, sizeof(struct addr));
 }
 
 static void walk_relays(struct walk *w, yaml_node_t *s)
@@ -42,8 +42,8 @@ static void walk_relays(struct walk *w, yaml_node_t *s)
 
 		if (!node_want_scalar(w, r, "relay"))
 			continue;
-		if (policy_addr_parse(node_text(r),
-				      &p->relays[p->nrelays]) < 0) {
+		if (addr_parse(node_text(r),
+			       &p->relays[p->nrelays]) < 0) {
 			node_error(w, r, "relay must be an IPv4 or IPv6 "
 				   "address, found %s",
 				   node_found(r, buf, sizeof(buf)));

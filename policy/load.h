@@ -111,20 +111,20 @@ enum prefix_result {
  * or more, addr/len hold the IPv4 network to write instead (*v4 set),
  * else *v4 is clear. */
 enum prefix_result prefix_parse(const char *s, size_t n,
-				struct policy_addr *addr, uint8_t *len,
+				struct addr *addr, uint8_t *len,
 				bool *v4);
 /* Format addr/len (len in the family's terms) into buf (>= 64 bytes). */
-const char *prefix_format(const struct policy_addr *addr, uint8_t len,
+const char *prefix_format(const struct addr *addr, uint8_t len,
 			  bool v4, char *buf, size_t size);
 /* Report a bad prefix result for text s in the right words. */
 void prefix_report(struct loader *l, enum prefix_result r, const char *s,
-		   size_t n, const struct policy_addr *net, uint8_t len,
+		   size_t n, const struct addr *net, uint8_t len,
 		   bool v4, uint32_t aline0, uint32_t acol0, const char *file,
 		   uint32_t line, uint32_t col);
 
 
 /* Entries. Append one; returns 0 or -1 (out of memory, reported). */
-int entry_add(struct loader *l, bool v4, const struct policy_addr *addr,
+int entry_add(struct loader *l, bool v4, const struct addr *addr,
 	      uint8_t len, uint16_t profile, uint32_t expires, uint32_t meta,
 	      uint32_t line, uint32_t col);
 /* A new meta (file is an index into p->files). Returns its index or -1. */

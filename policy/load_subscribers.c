@@ -106,7 +106,7 @@ static void walk_subscriber(struct walk *w, yaml_node_t *m)
 		yaml_node_t *pn = f.val[PREFIX];
 		const char *s = node_text(pn);
 		enum prefix_result r;
-		struct policy_addr a;
+		struct addr a;
 		uint8_t len;
 		int64_t meta;
 		bool v4;

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/addr.h"
+
 struct policy;
 
 enum policy_action {
@@ -35,13 +37,9 @@ enum policy_reason {
 	POLICY_REASON_DEFAULT,		/* the profile's default (explicit or accept) */
 };
 
-struct policy_addr {
-	uint8_t b[16];
-};
-
 struct policy_flow {
-	struct policy_addr src;
-	struct policy_addr dst;
+	struct addr src;
+	struct addr dst;
 	uint16_t dport;
 };
 
@@ -200,7 +198,7 @@ void policy_decide_many(const struct policy *p,
 
 /* Only the subscriber lookup: the live entry that decides src at now,
  * or -1 when the source is no subscriber. */
-int32_t policy_lookup(const struct policy *p, const struct policy_addr *src,
+int32_t policy_lookup(const struct policy *p, const struct addr *src,
 		      int64_t now);
 
 /* Describe entry id (from a decision or policy_lookup). Returns 0, or -1
@@ -215,7 +213,7 @@ void policy_entry_prefetch(const struct policy *p, int32_t id);
  * and length, an IPv4 one mapped with its IPv4 length. Returns 0, or -1
  * with errno EINVAL when id is out of range. */
 int policy_entry_prefix(const struct policy *p, int32_t id,
-			struct policy_addr *addr, unsigned *len);
+			struct addr *addr, unsigned *len);
 
 /* Profile name, action for a port, number of profiles. */
 const char *policy_profile_name(const struct policy *p, int profile);
@@ -237,9 +235,9 @@ const struct policy_log *policy_log_config(const struct policy *p);
 /* Counts for summaries. */
 size_t policy_entry_count(const struct policy *p, int family);
 size_t policy_relay_count(const struct policy *p);
-bool policy_is_relay(const struct policy *p, const struct policy_addr *dst);
+bool policy_is_relay(const struct policy *p, const struct addr *dst);
 /* Relay i (0 .. policy_relay_count() - 1). */
-const struct policy_addr *policy_relay(const struct policy *p, size_t i);
+const struct addr *policy_relay(const struct policy *p, size_t i);
 
 /*
  * The subscriber aggregates: entries that no other entry encloses, of
@@ -271,12 +269,5 @@ size_t policy_expiring(const struct policy *p, int64_t now, int64_t within,
 /* Helpers shared by every module that prints or parses addresses. */
 const char *policy_action_name(enum policy_action a);
 const char *policy_reason_name(enum policy_reason r);
-/* Parse "a.b.c.d" or an IPv6 address. Returns 0, or -1 if malformed. */
-int policy_addr_parse(const char *s, struct policy_addr *a);
-/* Format into buf (at least 46 bytes); IPv4-mapped as dotted quad. */
-const char *policy_addr_format(const struct policy_addr *a, char *buf,
-			       size_t len);
-bool policy_addr_is_v4(const struct policy_addr *a);
-void policy_addr_from_v4(struct policy_addr *a, uint32_t v4_host_order);
 
 #endif

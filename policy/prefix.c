@@ -44,7 +44,7 @@ static int v4_parse(const char *s, size_t n, uint32_t *out)
 	return 0;
 }
 
-static void mask(struct policy_addr *a, unsigned bits)
+static void mask(struct addr *a, unsigned bits)
 {
 	unsigned i;
 
@@ -59,13 +59,13 @@ static void mask(struct policy_addr *a, unsigned bits)
 }
 
 enum prefix_result prefix_parse(const char *s, size_t n,
-				struct policy_addr *addr, uint8_t *len,
+				struct addr *addr, uint8_t *len,
 				bool *v4)
 {
 	const char *slash = memchr(s, '/', n);
 	size_t alen = slash ? (size_t)(slash - s) : n;
 	unsigned max, bits, full;
-	struct policy_addr net;
+	struct addr net;
 	uint32_t a4;
 
 	*v4 = false;
@@ -74,7 +74,7 @@ enum prefix_result prefix_parse(const char *s, size_t n,
 	if (memchr(s, '\0', n))
 		return PREFIX_MALFORMED;
 	if (v4_parse(s, alen, &a4) == 0) {
-		policy_addr_from_v4(addr, a4);
+		addr_from_v4(addr, a4);
 		*v4 = true;
 		max = 32;
 	} else {
@@ -114,7 +114,7 @@ enum prefix_result prefix_parse(const char *s, size_t n,
 	 * 0.0.0.0/0, a shorter length reaches outside IPv4. The operator
 	 * writes the IPv4 prefix.
 	 */
-	if (!*v4 && policy_addr_is_v4(addr)) {
+	if (!*v4 && addr_is_v4(addr)) {
 		if (bits >= 96) {
 			*v4 = true;
 			*len = (uint8_t)(bits - 96);
@@ -135,13 +135,13 @@ enum prefix_result prefix_parse(const char *s, size_t n,
 	return PREFIX_OK;
 }
 
-const char *prefix_format(const struct policy_addr *addr, uint8_t len,
+const char *prefix_format(const struct addr *addr, uint8_t len,
 			  bool v4, char *buf, size_t size)
 {
 	char a[INET6_ADDRSTRLEN];
 
 	(void)v4;
-	if (!policy_addr_format(addr, a, sizeof(a)))
+	if (!addr_format(addr, a, sizeof(a)))
 		strcpy(a, "?");
 	snprintf(buf, size, "%s/%u", a, len);
 	return buf;
@@ -152,7 +152,7 @@ const char *prefix_format(const struct policy_addr *addr, uint8_t len,
  * loader: a length with a leading zero, an IPv4-mapped prefix.
  */
 static void problem_text(enum prefix_result r, const char *s, size_t n,
-			 const struct policy_addr *net, uint8_t len, bool v4,
+			 const struct addr *net, uint8_t len, bool v4,
 			 const char *text, char *msg, size_t size)
 {
 	const char *slash = memchr(s, '/', n);
@@ -168,7 +168,7 @@ static void problem_text(enum prefix_result r, const char *s, size_t n,
 	}
 	if (!v4 && len <= 32) {
 		/* ::ffff:100.64.0.0/10: the IPv4 length, most likely. */
-		struct policy_addr a4 = *net;
+		struct addr a4 = *net;
 
 		mask(&a4, 96u + len);
 		snprintf(msg, size, "%s is an IPv4-mapped IPv6 address with a "
@@ -185,7 +185,7 @@ static void problem_text(enum prefix_result r, const char *s, size_t n,
 		return;
 	}
 	if (!slash) {
-		if (!policy_addr_format(net, a, sizeof(a)))
+		if (!addr_format(net, a, sizeof(a)))
 			strcpy(a, "?");
 		snprintf(msg, size, "%s is an IPv4-mapped IPv6 address; write "
 			 "the IPv4 address %s instead", text, a);
@@ -197,7 +197,7 @@ static void problem_text(enum prefix_result r, const char *s, size_t n,
 }
 
 void prefix_report(struct loader *l, enum prefix_result r, const char *s,
-		   size_t n, const struct policy_addr *net, uint8_t len,
+		   size_t n, const struct addr *net, uint8_t len,
 		   bool v4, uint32_t aline0, uint32_t acol0, const char *file,
 		   uint32_t line, uint32_t col)
 {
@@ -245,7 +245,7 @@ void prefix_report(struct loader *l, enum prefix_result r, const char *s,
 
 int policy_prefix_normalize(const char *s, char *out, size_t len)
 {
-	struct policy_addr addr;
+	struct addr addr;
 	enum prefix_result r;
 	char net[64];
 	uint8_t plen;

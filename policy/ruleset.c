@@ -42,11 +42,11 @@ static char **relays(const struct policy *p, int family, size_t *n)
 	char buf[64];
 
 	for (size_t i = 0; out && i < total; i++) {
-		const struct policy_addr *a = policy_relay(p, i);
+		const struct addr *a = policy_relay(p, i);
 
-		if (policy_addr_is_v4(a) != (family == AF_INET))
+		if (addr_is_v4(a) != (family == AF_INET))
 			continue;
-		out[count] = strdup(policy_addr_format(a, buf, sizeof(buf)));
+		out[count] = strdup(addr_format(a, buf, sizeof(buf)));
 		if (!out[count++])
 			goto fail;
 	}
@@ -179,7 +179,7 @@ static int fallback_entries(struct policy_ruleset *rs, const struct policy *p,
 		return -1;
 	for (size_t id = 0; id < total; id++) {
 		struct rules_entry *re = &rs->entries[n];
-		struct policy_addr addr;
+		struct addr addr;
 		unsigned len, depth = 0;
 		int32_t a, around = -1;
 
@@ -201,7 +201,7 @@ static int fallback_entries(struct policy_ruleset *rs, const struct policy *p,
 		}
 		if (a >= 0 && around == a)
 			continue;	/* left out, as above */
-		re->e.v6 = !policy_addr_is_v4(&addr);
+		re->e.v6 = !addr_is_v4(&addr);
 		memcpy(re->e.addr, re->e.v6 ? addr.b : addr.b + 12,
 		       re->e.v6 ? 16 : 4);
 		re->e.len = (uint8_t)len;

@@ -107,7 +107,7 @@ int policy_exceptions_save(const char *path,
 		if (ex[i].expires)
 			fprintf(f, "\n  expires: %s",
 				rfc3339_format(ex[i].expires, when,
-						   sizeof(when)));
+					       sizeof(when)));
 		if (ex[i].note[0]) {
 			fprintf(f, "\n  note: ");
 			put_quoted(f, ex[i].note);
@@ -287,7 +287,7 @@ static int read_entry(struct walk *w, yaml_node_t *n,
 	}
 	if (val[PREFIX]) {
 		const char *ps = node_text(val[PREFIX]);
-		struct policy_addr a;
+		struct addr a;
 		enum prefix_result r;
 		uint8_t len;
 		bool v4;

@@ -66,20 +66,20 @@ static inline bool same_prefix(const struct table_input *a,
 	return a->len == b->len && memcmp(&a->addr, &b->addr, sizeof(a->addr)) == 0;
 }
 
-static inline uint32_t key4_from(const struct policy_addr *a)
+static inline uint32_t key4_from(const struct addr *a)
 {
 	return (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 |
 	       (uint32_t)a->b[14] << 8 | a->b[15];
 }
 
-static inline void key4_to(uint32_t k, struct policy_addr *a)
+static inline void key4_to(uint32_t k, struct addr *a)
 {
-	policy_addr_from_v4(a, k);
+	addr_from_v4(a, k);
 }
 
 typedef unsigned __int128 u128;
 
-static inline u128 key6_from(const struct policy_addr *a)
+static inline u128 key6_from(const struct addr *a)
 {
 	uint64_t hi, lo;
 
@@ -88,7 +88,7 @@ static inline u128 key6_from(const struct policy_addr *a)
 	return (u128)be64toh(hi) << 64 | be64toh(lo);
 }
 
-static inline void key6_to(u128 k, struct policy_addr *a)
+static inline void key6_to(u128 k, struct addr *a)
 {
 	uint64_t hi = htobe64((uint64_t)(k >> 64)), lo = htobe64((uint64_t)k);
 
@@ -217,7 +217,7 @@ static ssize_t input_check(int family, struct table_input *in, size_t n)
 
 	for (i = 0; i < n; i++) {
 		if (in[i].len > bits ||
-		    (family == AF_INET && !policy_addr_is_v4(&in[i].addr))) {
+		    (family == AF_INET && !addr_is_v4(&in[i].addr))) {
 			errno = EINVAL;
 			return -1;
 		}
@@ -273,7 +273,7 @@ out:
 	return ret;
 }
 
-int32_t table_lookup(const struct table *t, const struct policy_addr *a,
+int32_t table_lookup(const struct table *t, const struct addr *a,
 		     int64_t now)
 {
 	uint16_t profile;
@@ -282,7 +282,7 @@ int32_t table_lookup(const struct table *t, const struct policy_addr *a,
 }
 
 int32_t table_lookup_profile(const struct table *t,
-			     const struct policy_addr *a, int64_t now,
+			     const struct addr *a, int64_t now,
 			     uint16_t *profile)
 {
 	if (t->family == AF_INET)
@@ -291,7 +291,7 @@ int32_t table_lookup_profile(const struct table *t,
 }
 
 static void lookup_many(const struct table *t,
-			const struct policy_addr *const *a, size_t n,
+			const struct addr *const *a, size_t n,
 			int64_t now, int32_t *ids, uint16_t *profiles,
 			bool always)
 {
@@ -302,14 +302,14 @@ static void lookup_many(const struct table *t,
 }
 
 void table_lookup_many(const struct table *t,
-		       const struct policy_addr *const *a, size_t n,
+		       const struct addr *const *a, size_t n,
 		       int64_t now, int32_t *ids, uint16_t *profiles)
 {
 	lookup_many(t, a, n, now, ids, profiles, false);
 }
 
 void table_lookup_interleaved(const struct table *t,
-			      const struct policy_addr *const *a, size_t n,
+			      const struct addr *const *a, size_t n,
 			      int64_t now, int32_t *ids, uint16_t *profiles)
 {
 	lookup_many(t, a, n, now, ids, profiles, true);
@@ -370,7 +370,7 @@ int table_entry_get(const struct table *t, int32_t id, struct table_entry *e)
 }
 
 int table_entry_prefix(const struct table *t, int32_t id,
-		       struct policy_addr *addr, uint8_t *len)
+		       struct addr *addr, uint8_t *len)
 {
 	if (id < 0 || (size_t)id >= table_count(t)) {
 		errno = EINVAL;

@@ -25,7 +25,7 @@ struct table;
 #define TABLE_NO_ORIGIN UINT32_MAX
 
 struct table_input {
-	struct policy_addr addr;	/* network address; IPv4 is v4-mapped */
+	struct addr addr;	/* network address; IPv4 is v4-mapped */
 	uint8_t len;			/* 0..32 for AF_INET, 0..128 for AF_INET6 */
 	uint8_t keep_origin;		/* remember origin (entry has metadata) */
 	uint16_t profile;
@@ -48,31 +48,31 @@ struct table *table_build(int family, struct table_input *in, size_t n,
 
 /* The id (0 .. count-1) of the longest entry covering a that has not
  * expired at now, or -1. a must be of the table's family. */
-int32_t table_lookup(const struct table *t, const struct policy_addr *a,
+int32_t table_lookup(const struct table *t, const struct addr *a,
 		     int64_t now);
 
 /* As table_lookup, also storing the entry's profile in *profile (when
  * the id is not -1), mostly without reading the entry itself. */
 int32_t table_lookup_profile(const struct table *t,
-			     const struct policy_addr *a, int64_t now,
+			     const struct addr *a, int64_t now,
 			     uint16_t *profile);
 
 /* table_lookup_profile for n addresses a[i] (all of the table's family):
  * ids[i], and profiles[i] where ids[i] is not -1. The lookups run
  * interleaved, so their cache misses overlap: for a burst of packets. */
 void table_lookup_many(const struct table *t,
-		       const struct policy_addr *const *a, size_t n,
+		       const struct addr *const *a, size_t n,
 		       int64_t now, int32_t *ids, uint16_t *profiles);
 
 /* Only entry id's prefix, as table_entry_get() would give it: no search
  * for its origin (the block line's need). Returns 0, or -1 (EINVAL). */
 int table_entry_prefix(const struct table *t, int32_t id,
-		       struct policy_addr *addr, uint8_t *len);
+		       struct addr *addr, uint8_t *len);
 
 /* table_lookup_many() interleaved whatever the table's size (it looks
  * up a table the cache holds one key after the other): for tests. */
 void table_lookup_interleaved(const struct table *t,
-			      const struct policy_addr *const *a, size_t n,
+			      const struct addr *const *a, size_t n,
 			      int64_t now, int32_t *ids, uint16_t *profiles);
 
 /* The entry's cache lines, for a caller about to read it. */
@@ -84,7 +84,7 @@ size_t table_count(const struct table *t);
 uint16_t table_profile(const struct table *t, int32_t id);
 
 struct table_entry {
-	struct policy_addr addr;
+	struct addr addr;
 	uint8_t len;
 	uint16_t profile;
 	uint32_t expires;

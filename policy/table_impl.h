@@ -6,8 +6,8 @@
  *   KEY_T           an unsigned integer type holding one address
  *   KEY_BITS        its width in bits
  *   KEY_CLZ(x)      leading zero bits of a nonzero key
- *   KEY_FROM(a)     the key of a const struct policy_addr *
- *   KEY_TO(k, a)    store key k into struct policy_addr *a
+ *   KEY_FROM(a)     the key of a const struct addr *
+ *   KEY_TO(k, a)    store key k into struct addr *a
  *   NAME(x)         the family's prefix for x (x ## 4, x ## 6)
  *
  * table.c also provides struct table_origin, same_prefix() and the
@@ -471,7 +471,7 @@ static inline int32_t NAME(lookup)(const struct NAME(tab) *t, KEY_T key,
  * round takes every unfinished one a step further.
  */
 static void NAME(lookup_many)(const struct NAME(tab) *t,
-			      const struct policy_addr *const *a, size_t n,
+			      const struct addr *const *a, size_t n,
 			      int64_t now, int32_t *ids, uint16_t *profiles,
 			      bool always)
 {

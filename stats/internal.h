@@ -234,11 +234,11 @@ struct evbuf {
 };
 
 /* subscribers.c: keys, the table, LRU and window records. */
-void stats_key(const struct stats *st, const struct policy_addr *a,
+void stats_key(const struct stats *st, const struct addr *a,
 	       uint64_t *key, bool *v6);
 uint64_t stats_key_hash(const struct stats *st, uint64_t key, bool v6);
-void stats_key_addr(uint64_t key, bool v6, struct policy_addr *a);
-uint32_t stats_dst_hash(const struct stats *st, const struct policy_addr *a);
+void stats_key_addr(uint64_t key, bool v6, struct addr *a);
+uint32_t stats_dst_hash(const struct stats *st, const struct addr *a);
 struct shard *stats_shard(const struct stats *st, uint64_t h);
 /* Start loading h's index slot; the table itself does not change under
  * the caller, only its contents, so this needs no lock. */

@@ -19,10 +19,10 @@ static uint64_t be64(const uint8_t *b)
 	return v;
 }
 
-void stats_key(const struct stats *st, const struct policy_addr *a,
+void stats_key(const struct stats *st, const struct addr *a,
 	       uint64_t *key, bool *v6)
 {
-	if (policy_addr_is_v4(a)) {
+	if (addr_is_v4(a)) {
 		*key = (uint64_t)a->b[12] << 24 | (uint64_t)a->b[13] << 16 |
 		       (uint64_t)a->b[14] << 8 | a->b[15];
 		*v6 = false;
@@ -32,10 +32,10 @@ void stats_key(const struct stats *st, const struct policy_addr *a,
 	}
 }
 
-void stats_key_addr(uint64_t key, bool v6, struct policy_addr *a)
+void stats_key_addr(uint64_t key, bool v6, struct addr *a)
 {
 	if (!v6) {
-		policy_addr_from_v4(a, (uint32_t)key);
+		addr_from_v4(a, (uint32_t)key);
 		return;
 	}
 	memset(a, 0, sizeof(*a));
@@ -48,7 +48,7 @@ uint64_t stats_key_hash(const struct stats *st, uint64_t key, bool v6)
 	return hash_mix64(key ^ st->seed ^ (v6 ? 0x9e3779b97f4a7c15ULL : 0));
 }
 
-uint32_t stats_dst_hash(const struct stats *st, const struct policy_addr *a)
+uint32_t stats_dst_hash(const struct stats *st, const struct addr *a)
 {
 	uint64_t hi = be64(a->b), lo = be64(a->b + 8);
 

@@ -47,7 +47,7 @@ static void fill(const struct stats *st, const struct shard *sh, uint32_t si,
 	}
 }
 
-int stats_subscriber_get(struct stats *st, const struct policy_addr *src,
+int stats_subscriber_get(struct stats *st, const struct addr *src,
 			 int64_t now, struct stats_subscriber *out)
 {
 	uint64_t key, h;

@@ -257,7 +257,7 @@ static void block_line(struct stats *st, unsigned thread,
 	blocklog_push(st->bl, thread, &ev);
 }
 
-void stats_prefetch(const struct stats *st, const struct policy_addr *src)
+void stats_prefetch(const struct stats *st, const struct addr *src)
 {
 	uint64_t key, h;
 	bool v6;
@@ -382,7 +382,7 @@ void stats_tick(struct stats *st, int64_t now)
 	pthread_mutex_unlock(&st->house);
 }
 
-int stats_release(struct stats *st, const struct policy_addr *src,
+int stats_release(struct stats *st, const struct addr *src,
 		  int64_t now)
 {
 	struct evbuf eb = { 0, EVBUF_HOUSE, st->house_ev };

@@ -103,7 +103,7 @@ void stats_syn(struct stats *st, unsigned thread, const struct policy *p,
 /* Start loading src's slot of the subscriber table, for a stats_syn()
  * about to come (a burst's look-ahead). Reads only what stats_open()
  * fixed, so it takes no lock. */
-void stats_prefetch(const struct stats *st, const struct policy_addr *src);
+void stats_prefetch(const struct stats *st, const struct addr *src);
 
 /* Housekeeping, about once a second, from one thread: end quarantines
  * (release lines), write the summaries of ended windows, give back the
@@ -113,12 +113,12 @@ void stats_tick(struct stats *st, int64_t now_ms);
 /* End src's subscriber's quarantine now (release line). Returns 0, or -1
  * with errno ENOENT when it is not quarantined. From the thread that
  * calls stats_tick(): it pushes on the same block-log ring. */
-int stats_release(struct stats *st, const struct policy_addr *src,
+int stats_release(struct stats *st, const struct addr *src,
 		  int64_t now_ms);
 
 /* One subscriber as seen now. */
 struct stats_subscriber {
-	struct policy_addr addr;	/* IPv4 address or IPv6 prefix */
+	struct addr addr;	/* IPv4 address or IPv6 prefix */
 	unsigned prefix_len;		/* IPv4: 32; IPv6: as configured */
 	bool ipv6;
 	uint16_t ports[STATS_PORTS];	/* the ports of syns_port[0..2] */
@@ -137,7 +137,7 @@ struct stats_subscriber {
 };
 
 /* src's subscriber into out. Returns 0, or -1 with ENOENT when untracked. */
-int stats_subscriber_get(struct stats *st, const struct policy_addr *src,
+int stats_subscriber_get(struct stats *st, const struct addr *src,
 			 int64_t now_ms, struct stats_subscriber *out);
 
 /* The subscribers quarantined now, up to max into out (soonest release

@@ -22,8 +22,8 @@ static struct blocklog_event block_event(void)
 		.ts_ms = 1795829025123LL,	/* 2026-11-28T01:23:45.123Z */
 	};
 
-	policy_addr_parse("100.64.3.7", &ev.src);
-	policy_addr_parse("203.0.113.9", &ev.dst);
+	addr_parse("100.64.3.7", &ev.src);
+	addr_parse("203.0.113.9", &ev.dst);
 	strcpy(ev.profile, "residential");
 	strcpy(ev.prefix, "100.64.0.0/10");
 	return ev;
@@ -62,8 +62,8 @@ START_TEST(test_monitor_block_says_mode_and_ipv6_is_plain)
 	char line[1024];
 
 	ev.monitor = true;
-	policy_addr_parse("2001:db8:1::2", &ev.src);
-	policy_addr_parse("2001:db8:2::2", &ev.dst);
+	addr_parse("2001:db8:1::2", &ev.src);
+	addr_parse("2001:db8:2::2", &ev.dst);
 	strcpy(ev.prefix, "2001:db8:1::/48");
 	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
 	ck_assert_ptr_nonnull(strstr(line, "\"src\":\"2001:db8:1::2\","
@@ -125,12 +125,12 @@ START_TEST(test_prefix_given_as_address_is_written_as_text)
 	char line[1024];
 
 	ev.prefix[0] = '\0';
-	policy_addr_parse("100.64.0.0", &ev.prefix_addr);
+	addr_parse("100.64.0.0", &ev.prefix_addr);
 	ev.prefix_len = 10;
 	ev.prefix_set = true;
 	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
 	ck_assert_ptr_nonnull(strstr(line, ",\"prefix\":\"100.64.0.0/10\"}\n"));
-	policy_addr_parse("2001:db8:1::", &ev.prefix_addr);
+	addr_parse("2001:db8:1::", &ev.prefix_addr);
 	ev.prefix_len = 48;
 	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
 	ck_assert_ptr_nonnull(strstr(line, ",\"prefix\":\"2001:db8:1::/48\"}\n"));
@@ -183,7 +183,7 @@ START_TEST(test_addresses_are_written_as_inet_ntop_writes_them)
 		ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
 		p = strstr(line, "\"src\":\"") + 7;
 		*strchr(p, '"') = '\0';
-		if (policy_addr_is_v4(&ev.src))
+		if (addr_is_v4(&ev.src))
 			inet_ntop(AF_INET, ev.src.b + 12, want, sizeof(want));
 		else
 			inet_ntop(AF_INET6, ev.src.b, want, sizeof(want));

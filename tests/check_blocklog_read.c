@@ -42,7 +42,7 @@ static struct blocklog_event event(enum blocklog_kind kind)
 {
 	struct blocklog_event ev = { .kind = kind, .ts_ms = TS_MS };
 
-	policy_addr_parse("100.64.3.7", &ev.src);
+	addr_parse("100.64.3.7", &ev.src);
 	return ev;
 }
 
@@ -59,11 +59,11 @@ static void roundtrip(const struct blocklog_event *ev, uint64_t lost,
 	ck_assert_uint_eq(l->lost, lost);
 }
 
-static void assert_addr(const struct policy_addr *a, const char *want)
+static void assert_addr(const struct addr *a, const char *want)
 {
 	char buf[64];
 
-	ck_assert_str_eq(policy_addr_format(a, buf, sizeof(buf)), want);
+	ck_assert_str_eq(addr_format(a, buf, sizeof(buf)), want);
 }
 
 START_TEST(test_block_line_reads_back_every_field)
@@ -73,7 +73,7 @@ START_TEST(test_block_line_reads_back_every_field)
 
 	ev.action = POLICY_REJECT;
 	ev.dport = 25;
-	policy_addr_parse("203.0.113.9", &ev.dst);
+	addr_parse("203.0.113.9", &ev.dst);
 	strcpy(ev.profile, "residential");
 	strcpy(ev.prefix, "100.64.0.0/10");
 	roundtrip(&ev, 0, &l);
@@ -97,8 +97,8 @@ START_TEST(test_monitor_ipv6_block_with_lost_reads_back)
 	ev.action = POLICY_DROP;
 	ev.dport = 587;
 	ev.monitor = true;
-	policy_addr_parse("2001:db8:1::2", &ev.src);
-	policy_addr_parse("2001:db8:2::2", &ev.dst);
+	addr_parse("2001:db8:1::2", &ev.src);
+	addr_parse("2001:db8:2::2", &ev.dst);
 	strcpy(ev.profile, "quar\"antine");	/* escaped by the writer */
 	strcpy(ev.prefix, "2001:db8:1::/48");
 	roundtrip(&ev, 17, &l);
@@ -401,8 +401,8 @@ static struct blocklog_line line_at(int64_t ts_ms, const char *src)
 	struct blocklog_line l = { .kind = BLOCKLOG_BLOCK, .ts_ms = ts_ms,
 				   .has_src = true, .dport = 25 };
 
-	ck_assert_int_eq(policy_addr_parse(src, &l.src), 0);
-	policy_addr_parse("203.0.113.9", &l.dst);
+	ck_assert_int_eq(addr_parse(src, &l.src), 0);
+	addr_parse("203.0.113.9", &l.dst);
 	return l;
 }
 
@@ -481,7 +481,7 @@ static void agg_block(struct blocklog_agg *a, int64_t ts, const char *src,
 {
 	struct blocklog_line l = line_at(ts, src);
 
-	ck_assert_int_eq(policy_addr_parse(dst, &l.dst), 0);
+	ck_assert_int_eq(addr_parse(dst, &l.dst), 0);
 	agg_add(a, &l);
 }
 
@@ -599,21 +599,21 @@ START_TEST(test_top_distinct_is_exact_through_growth)
 		for (uint32_t i = 0; i < 100000; i++) {
 			struct blocklog_line l = line_at(i, "100.64.3.7");
 
-			policy_addr_from_v4(&l.dst, 0xcb000000u + i);
+			addr_from_v4(&l.dst, 0xcb000000u + i);
 			agg_add(a, &l);
 		}
 		for (uint32_t i = 0; i < 3000 * 3; i++) {
 			struct blocklog_line l = line_at(i, "100.64.3.7");
 
-			policy_addr_from_v4(&l.src, 0x64800000u + i / 3);
-			policy_addr_from_v4(&l.dst, 0xcb000000u + i % 3);
+			addr_from_v4(&l.src, 0x64800000u + i / 3);
+			addr_from_v4(&l.dst, 0xcb000000u + i % 3);
 			agg_add(a, &l);
 		}
 	}
 	for (uint32_t i = 0; i < 50000; i++) {
 		struct blocklog_line l = line_at(i, "2001:db8:1::1");
 
-		ck_assert_int_eq(policy_addr_parse("2001:db8:2::", &l.dst), 0);
+		ck_assert_int_eq(addr_parse("2001:db8:2::", &l.dst), 0);
 		memcpy(l.dst.b + 12, &i, 4);
 		agg_add(a, &l);
 	}

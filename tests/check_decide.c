@@ -22,8 +22,8 @@ static struct policy_decision judge_at(const struct policy *p, const char *src,
 	struct policy_decision d;
 	struct policy_flow f;
 
-	ck_assert_int_eq(policy_addr_parse(src, &f.src), 0);
-	ck_assert_int_eq(policy_addr_parse(dst, &f.dst), 0);
+	ck_assert_int_eq(addr_parse(src, &f.src), 0);
+	ck_assert_int_eq(addr_parse(dst, &f.dst), 0);
 	f.dport = port;
 	policy_decide(p, &f, now, quarantined, &d);
 	return d;
@@ -350,10 +350,10 @@ START_TEST(test_decide_many_matches_decide_one_by_one)
 		struct policy *p = tests_fixture_policy(BASE, more);
 
 		for (size_t i = 0; i < N; i++) {
-			ck_assert_int_eq(policy_addr_parse(srcs[i % 10],
-							   &flows[i].src), 0);
-			ck_assert_int_eq(policy_addr_parse(dsts[i / 10 % 4],
-							   &flows[i].dst), 0);
+			ck_assert_int_eq(addr_parse(srcs[i % 10],
+						    &flows[i].src), 0);
+			ck_assert_int_eq(addr_parse(dsts[i / 10 % 4],
+						    &flows[i].dst), 0);
 			flows[i].dport = ports[i / 3 % 5];
 			fp[i] = &flows[i];
 			dp[i] = &many[i];

@@ -42,8 +42,8 @@ static enum policy_action judge(const struct policy *p, const char *src,
 	struct policy_decision d;
 	struct policy_flow f = { .dport = 25 };
 
-	policy_addr_parse(src, &f.src);
-	policy_addr_parse("203.0.113.9", &f.dst);
+	addr_parse(src, &f.src);
+	addr_parse("203.0.113.9", &f.dst);
 	policy_decide(p, &f, now, false, &d);
 	return d.verdict;
 }
@@ -60,7 +60,7 @@ START_TEST(test_exception_beats_file_entry_of_same_prefix)
 	ck_assert_ptr_nonnull(p);
 	ck_assert_int_eq(judge(p, "100.64.12.5", 1000), POLICY_REJECT);
 	ck_assert_int_eq(policy_entry_info(p, policy_lookup(p, &(struct
-		policy_addr){ .b = { [10] = 0xff, [11] = 0xff, [12] = 100,
+		addr){ .b = { [10] = 0xff, [11] = 0xff, [12] = 100,
 		[13] = 64, [14] = 12, [15] = 5 } }, 1000), &e), 0);
 	ck_assert_str_eq(e.note, "hold");
 	ck_assert_str_eq(e.file, "live exception");
@@ -472,8 +472,8 @@ START_TEST(test_block_line_profile_is_json_for_any_bytes)
 	char line[4096];
 	int n;
 
-	policy_addr_parse("100.64.3.7", &ev.src);
-	policy_addr_parse("203.0.113.9", &ev.dst);
+	addr_parse("100.64.3.7", &ev.src);
+	addr_parse("203.0.113.9", &ev.dst);
 	n = blocklog_format(&ev, 0, line, sizeof(line));
 	ck_assert_int_gt(n, 0);
 	line[n - 1] = '\0';

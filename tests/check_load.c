@@ -175,9 +175,9 @@ START_TEST(test_good_policy_loads_every_section)
 
 	ck_assert_uint_eq(p->nrelays, 2);
 	/* Sorted by their 16 bytes: IPv4-mapped ::ffff:… comes first. */
-	ck_assert_str_eq(policy_addr_format(&p->relays[0], buf, sizeof(buf)),
+	ck_assert_str_eq(addr_format(&p->relays[0], buf, sizeof(buf)),
 			 "192.0.2.25");
-	ck_assert_str_eq(policy_addr_format(&p->relays[1], buf, sizeof(buf)),
+	ck_assert_str_eq(addr_format(&p->relays[1], buf, sizeof(buf)),
 			 "2001:db8:25::25");
 	ck_assert_int_lt(memcmp(&p->relays[0], &p->relays[1],
 				sizeof(p->relays[0])), 0);
@@ -237,12 +237,12 @@ END_TEST
 START_TEST(test_loaded_tables_find_the_longest_live_entry)
 {
 	struct policy *p = load(good, NULL);
-	struct policy_addr a;
+	struct addr a;
 	struct table_entry e;
 	int32_t id;
 
 	ck_assert_ptr_nonnull(p);
-	ck_assert_int_eq(policy_addr_parse("100.64.12.5", &a), 0);
+	ck_assert_int_eq(addr_parse("100.64.12.5", &a), 0);
 	id = table_lookup(p->v4, &a, 1700000000);
 	ck_assert_int_ge(id, 0);
 	ck_assert_str_eq(meta_of(p, p->v4, id)->note, "ACME Corp, ticket 4411");
@@ -252,9 +252,9 @@ START_TEST(test_loaded_tables_find_the_longest_live_entry)
 	ck_assert_int_eq(table_entry_get(p->v4, id, &e), 0);
 	ck_assert_uint_eq(e.len, 10);
 	ck_assert_uint_eq(e.profile, 0);
-	ck_assert_int_eq(policy_addr_parse("2001:db8:1fff::1", &a), 0);
+	ck_assert_int_eq(addr_parse("2001:db8:1fff::1", &a), 0);
 	ck_assert_int_ge(table_lookup(p->v6, &a, 0), 0);
-	ck_assert_int_eq(policy_addr_parse("192.0.2.1", &a), 0);
+	ck_assert_int_eq(addr_parse("192.0.2.1", &a), 0);
 	ck_assert_int_eq(table_lookup(p->v4, &a, 0), -1);
 	policy_free(p);
 }

@@ -38,9 +38,9 @@ typedef unsigned __int128 u128;
 /* ---- the kernel fallback, simulated ---- */
 
 /* Whether element x holds a (IPv4 mapped as the policy stores it). */
-static bool elem_holds(const struct rules_elem *x, const struct policy_addr *a)
+static bool elem_holds(const struct rules_elem *x, const struct addr *a)
 {
-	bool v4 = policy_addr_is_v4(a);
+	bool v4 = addr_is_v4(a);
 	const uint8_t *b = v4 ? a->b + 12 : a->b;
 	unsigned full = x->len / 8u, rest = x->len % 8u;
 
@@ -75,7 +75,7 @@ static const char *elem_text(const struct rules_elem *x, char *buf,
  * of that depth and different profiles holding it would make the
  * kernel's answer depend on rule order: that fails the test.
  */
-static int fb_entry(const struct rules_desc *d, const struct policy_addr *src,
+static int fb_entry(const struct rules_desc *d, const struct addr *src,
 		    int64_t t)
 {
 	int best = -1;
@@ -105,11 +105,11 @@ static int fb_entry(const struct rules_desc *d, const struct policy_addr *src,
 	return best;
 }
 
-static bool is_relay(const struct rules_desc *d, const struct policy_addr *dst)
+static bool is_relay(const struct rules_desc *d, const struct addr *dst)
 {
 	char buf[64];
-	const char *s = policy_addr_format(dst, buf, sizeof(buf));
-	bool v4 = policy_addr_is_v4(dst);
+	const char *s = addr_format(dst, buf, sizeof(buf));
+	bool v4 = addr_is_v4(dst);
 	const char *const *r = v4 ? d->relays4 : d->relays6;
 	size_t n = v4 ? d->nrelays4 : d->nrelays6;
 
@@ -170,11 +170,11 @@ static size_t closed_ports(const struct rules_desc *d, uint16_t *out)
 
 /* ---- the property: fallback and policy agree ---- */
 
-static struct policy_flow flow_of(const struct policy_addr *src, uint16_t port)
+static struct policy_flow flow_of(const struct addr *src, uint16_t port)
 {
 	struct policy_flow f = { .src = *src, .dport = port };
 
-	must(policy_addr_parse(DST, &f.dst) == 0);
+	must(addr_parse(DST, &f.dst) == 0);
 	return f;
 }
 
@@ -200,7 +200,7 @@ static void agree_quarantined(const struct policy *p,
 /* At t, the fallback judges src's SYNs to every closed port as the
  * policy does. */
 static void agree_at(const struct policy *p, const struct rules_desc *d,
-		     const struct policy_addr *src, int64_t t)
+		     const struct addr *src, int64_t t)
 {
 	uint16_t ports[MAXPORTS];
 	size_t n = closed_ports(d, ports);
@@ -226,7 +226,7 @@ static void agree_at(const struct policy *p, const struct rules_desc *d,
 			elem_text(&d->entries[k].e, e, sizeof(e));
 		ck_abort_msg("%s port %u at now%+lld: the fallback says %s "
 			     "(element %s of %zu), the policy %s (entry %s)",
-			     policy_addr_format(src, a, sizeof(a)), ports[i],
+			     addr_format(src, a, sizeof(a)), ports[i],
 			     (long long)(t - d->now),
 			     policy_action_name((enum policy_action)got), e,
 			     d->nentries, policy_action_name(dec.action),
@@ -238,11 +238,11 @@ static void agree_at(const struct policy *p, const struct rules_desc *d,
 static struct rules_elem entry_elem(const struct policy *p, int32_t id)
 {
 	struct rules_elem x = { 0 };
-	struct policy_addr a;
+	struct addr a;
 	unsigned len;
 
 	must(policy_entry_prefix(p, id, &a, &len) == 0);
-	x.v6 = !policy_addr_is_v4(&a);
+	x.v6 = !addr_is_v4(&a);
 	memcpy(x.addr, x.v6 ? a.b : a.b + 12, x.v6 ? 16 : 4);
 	x.len = (uint8_t)len;
 	return x;
@@ -251,7 +251,7 @@ static struct rules_elem entry_elem(const struct policy *p, int32_t id)
 /* src agrees now, and a second before, at and after every end of a
  * policy entry or kernel element that holds it. */
 static void agree(const struct policy *p, const struct rules_desc *d,
-		  const struct policy_addr *src)
+		  const struct addr *src)
 {
 	size_t total = policy_entry_count(p, AF_INET) +
 		       policy_entry_count(p, AF_INET6);
@@ -294,7 +294,7 @@ static u128 rnd128(void)
 	return (u128)rnd() << 64 | rnd();
 }
 
-static u128 addr_get(const struct policy_addr *a)
+static u128 addr_get(const struct addr *a)
 {
 	u128 v = 0;
 
@@ -303,20 +303,20 @@ static u128 addr_get(const struct policy_addr *a)
 	return v;
 }
 
-static struct policy_addr addr_put(u128 v)
+static struct addr addr_put(u128 v)
 {
-	struct policy_addr a;
+	struct addr a;
 
 	for (int i = 15; i >= 0; i--, v >>= 8)
 		a.b[i] = (uint8_t)v;
 	return a;
 }
 
-static struct policy_addr v4_addr(uint32_t v)
+static struct addr v4_addr(uint32_t v)
 {
-	struct policy_addr a;
+	struct addr a;
 
-	policy_addr_from_v4(&a, v);
+	addr_from_v4(&a, v);
 	return a;
 }
 
@@ -327,16 +327,16 @@ static u128 host_mask(unsigned bits)
 
 /* An address of entry id's prefix or next to it: its first, its last,
  * the one before, the one after, or one inside (kind 0 .. 4). */
-static struct policy_addr near_entry(const struct policy *p, int32_t id,
-				     unsigned kind)
+static struct addr near_entry(const struct policy *p, int32_t id,
+			      unsigned kind)
 {
-	struct policy_addr a;
+	struct addr a;
 	unsigned len;
 	bool v4;
 	u128 first, hm;
 
 	must(policy_entry_prefix(p, id, &a, &len) == 0);
-	v4 = policy_addr_is_v4(&a);
+	v4 = addr_is_v4(&a);
 	hm = host_mask((v4 ? 32 : 128) - len);
 	first = addr_get(&a) & ~hm;
 	if (v4) {
@@ -371,14 +371,14 @@ static void agree_everywhere(const struct policy *p, const struct rules_desc *d)
 
 	for (size_t id = 0; id < total; id++)
 		for (unsigned kind = 0; kind < 5; kind++) {
-			struct policy_addr a = near_entry(p, (int32_t)id, kind);
+			struct addr a = near_entry(p, (int32_t)id, kind);
 
 			agree(p, d, &a);
 		}
 	for (size_t i = 0; i < sizeof(others) / sizeof(*others); i++) {
-		struct policy_addr a;
+		struct addr a;
 
-		ck_assert_int_eq(policy_addr_parse(others[i], &a), 0);
+		ck_assert_int_eq(addr_parse(others[i], &a), 0);
 		agree(p, d, &a);
 	}
 }
@@ -423,11 +423,11 @@ static const char *profile_of(const struct rules_desc *d,
 static enum rules_action fb_at(const struct rules_desc *d, const char *src,
 			       uint16_t port, int64_t t)
 {
-	struct policy_addr a;
+	struct addr a;
 	struct policy_flow f;
 	int k;
 
-	ck_assert_int_eq(policy_addr_parse(src, &a), 0);
+	ck_assert_int_eq(addr_parse(src, &a), 0);
 	f = flow_of(&a, port);
 	return fb_action(d, &f, t, &k);
 }
@@ -475,13 +475,13 @@ START_TEST(test_example_policy_fallback_judges_port_25_as_the_policy)
 	ck_assert_int_eq(fb_at(&rs.desc, "2001:db8:2::1", 25, now),
 			 RULES_ACCEPT);
 	{
-		struct policy_addr src;
+		struct addr src;
 		struct policy_flow fl;
 		int k;
 
-		ck_assert_int_eq(policy_addr_parse("100.64.3.7", &src), 0);
+		ck_assert_int_eq(addr_parse("100.64.3.7", &src), 0);
 		fl = flow_of(&src, 25);
-		ck_assert_int_eq(policy_addr_parse("192.0.2.25", &fl.dst), 0);
+		ck_assert_int_eq(addr_parse("192.0.2.25", &fl.dst), 0);
 		ck_assert_int_eq(fb_action(&rs.desc, &fl, now, &k),
 				 RULES_ACCEPT);
 	}
@@ -767,20 +767,20 @@ START_TEST(test_port_blocked_by_a_default_is_held_by_the_fallback)
 		"  - { prefix: 100.64.8.0/24, profile: strict }\n";
 	struct policy *p = tests_policy(yaml);
 	struct policy_ruleset rs;
-	struct policy_addr src;
+	struct addr src;
 	struct policy_decision dec;
 	struct policy_flow f;
 	int k;
 
 	ck_assert_int_eq(policy_ruleset_build(&rs, p, 1, NOW), 0);
-	ck_assert_int_eq(policy_addr_parse("100.64.8.1", &src), 0);
+	ck_assert_int_eq(addr_parse("100.64.8.1", &src), 0);
 	f = flow_of(&src, 465);
 	policy_decide(p, &f, NOW, false, &dec);
 	ck_assert_int_eq(dec.action, POLICY_REJECT);
 	ck_assert_int_ge(port_index(&rs.desc, 465), 0);
 	ck_assert(!rs.desc.ports[port_index(&rs.desc, 465)].fail_closed);
 	ck_assert_int_eq(fb_action(&rs.desc, &f, NOW, &k), RULES_REJECT);
-	ck_assert_int_eq(policy_addr_parse("100.64.9.1", &src), 0);
+	ck_assert_int_eq(addr_parse("100.64.9.1", &src), 0);
 	f = flow_of(&src, 465);
 	ck_assert_int_eq(fb_action(&rs.desc, &f, NOW, &k), RULES_ACCEPT);
 	policy_ruleset_free(&rs);
@@ -911,7 +911,7 @@ static void put_prefix(struct buf *b, const struct gen_prefix *g)
 	uint8_t raw[16];
 
 	if (g->v6) {
-		struct policy_addr pa = addr_put(g->addr);
+		struct addr pa = addr_put(g->addr);
 
 		memcpy(raw, pa.b, 16);
 	} else {
@@ -952,7 +952,7 @@ static struct policy *gen_policy(struct buf *b)
 }
 
 /* A source in or next to a prefix, or anywhere. */
-static struct policy_addr gen_source(const struct policy *p)
+static struct addr gen_source(const struct policy *p)
 {
 	size_t total = policy_entry_count(p, AF_INET) +
 		       policy_entry_count(p, AF_INET6);
@@ -1002,7 +1002,7 @@ START_TEST(test_random_policies_fallback_agrees_with_policy_decide)
 		left_out += live - rs.desc.nentries;
 		kept += rs.desc.nentries;
 		for (int s = 0; s < 200; s++) {
-			struct policy_addr src = gen_source(p);
+			struct addr src = gen_source(p);
 
 			agree(p, &rs.desc, &src);
 		}

@@ -21,7 +21,7 @@
 
 /* Whether src's subscriber is quarantined at now, as the daemon's
  * quarantine command sees it. */
-static bool quarantined(struct stats *st, const struct policy_addr *src,
+static bool quarantined(struct stats *st, const struct addr *src,
 			int64_t now)
 {
 	struct stats_subscriber sub;
@@ -106,8 +106,8 @@ static struct policy_flow flow(const char *src, const char *dst,
 {
 	struct policy_flow f;
 
-	ck_assert_int_eq(policy_addr_parse(src, &f.src), 0);
-	ck_assert_int_eq(policy_addr_parse(dst, &f.dst), 0);
+	ck_assert_int_eq(addr_parse(src, &f.src), 0);
+	ck_assert_int_eq(addr_parse(dst, &f.dst), 0);
 	f.dport = port;
 	return f;
 }
@@ -143,9 +143,9 @@ static struct stats_subscriber sub_of(struct fx *fx, const char *src,
 				      int64_t now)
 {
 	struct stats_subscriber s;
-	struct policy_addr a;
+	struct addr a;
 
-	ck_assert_int_eq(policy_addr_parse(src, &a), 0);
+	ck_assert_int_eq(addr_parse(src, &a), 0);
 	ck_assert_int_eq(stats_subscriber_get(fx->st, &a, now, &s), 0);
 	return s;
 }
@@ -153,9 +153,9 @@ static struct stats_subscriber sub_of(struct fx *fx, const char *src,
 static bool tracked(struct fx *fx, const char *src)
 {
 	struct stats_subscriber s;
-	struct policy_addr a;
+	struct addr a;
 
-	ck_assert_int_eq(policy_addr_parse(src, &a), 0);
+	ck_assert_int_eq(addr_parse(src, &a), 0);
 	return stats_subscriber_get(fx->st, &a, T0, &s) == 0;
 }
 
@@ -240,7 +240,7 @@ START_TEST(test_sketch_error_on_100000_random_destinations)
 		fx_open(&fx, &cfg, NULL);
 		for (int i = 0; i < N; i++) {
 			dst[i] = (uint32_t)rng_next(&seed);
-			policy_addr_from_v4(&f.dst, dst[i]);
+			addr_from_v4(&f.dst, dst[i]);
 			fx_syn_on(&fx, 0, &f, T0 + i / 100, POLICY_ACCEPT);
 		}
 		qsort(dst, N, sizeof(*dst), cmp_u32);
@@ -416,7 +416,7 @@ START_TEST(test_eviction_in_a_big_table_keeps_the_index_whole)
 	/* 20,000 subscribers through 5,000 places, then the last 5,000
 	 * must all be found (backward-shift deletion lost none). */
 	for (uint32_t i = 0; i < 20000; i++) {
-		policy_addr_from_v4(&f.src, 0x64400000 + i);
+		addr_from_v4(&f.src, 0x64400000 + i);
 		fx_syn_on(&fx, 0, &f, T0 + i, POLICY_ACCEPT);
 	}
 	stats_counters(fx.st, &c);
@@ -425,7 +425,7 @@ START_TEST(test_eviction_in_a_big_table_keeps_the_index_whole)
 	for (uint32_t i = 0; i < 20000; i++) {
 		struct stats_subscriber s;
 
-		policy_addr_from_v4(&f.src, 0x64400000 + i);
+		addr_from_v4(&f.src, 0x64400000 + i);
 		ck_assert_int_eq(stats_subscriber_get(fx.st, &f.src, T0, &s),
 				 i < 15000 ? -1 : 0);
 	}
@@ -436,7 +436,7 @@ END_TEST
 START_TEST(test_quarantined_subscriber_is_not_evicted)
 {
 	struct stats_config cfg = base_cfg();
-	struct policy_addr a;
+	struct addr a;
 	char dst[32], src[32];
 	struct fx fx;
 
@@ -446,7 +446,7 @@ START_TEST(test_quarantined_subscriber_is_not_evicted)
 		dst_n(dst, sizeof(dst), i);
 		fx_syn(&fx, "100.64.0.1", dst, 25, T0, POLICY_REJECT);
 	}
-	policy_addr_parse("100.64.0.1", &a);
+	addr_parse("100.64.0.1", &a);
 	ck_assert(quarantined(fx.st, &a, T0));
 	for (unsigned i = 2; i < 40; i++) {
 		snprintf(src, sizeof(src), "100.64.0.%u", i);
@@ -463,7 +463,7 @@ static void spoofed(struct fx *fx, uint32_t n, int64_t now)
 {
 	struct policy_flow f = flow("10.0.0.0", "198.51.100.1", 25);
 
-	policy_addr_from_v4(&f.src, 0x0a000000u + n);
+	addr_from_v4(&f.src, 0x0a000000u + n);
 	fx_syn_on(fx, 0, &f, now, POLICY_ACCEPT);
 }
 
@@ -483,7 +483,7 @@ START_TEST(test_spammer_in_a_spoofed_flood_is_quarantined)
 {
 	struct stats_config cfg = base_cfg();
 	struct stats_counters c;
-	struct policy_addr a;
+	struct addr a;
 	const int64_t now = T0 + 500;
 	char dst[32];
 	uint32_t n = 0;
@@ -509,7 +509,7 @@ START_TEST(test_spammer_in_a_spoofed_flood_is_quarantined)
 		for (unsigned j = 0; j < 20; j++)
 			spoofed(&fx, n++, now);
 	}
-	policy_addr_parse("100.64.3.7", &a);
+	addr_parse("100.64.3.7", &a);
 	ck_assert(quarantined(fx.st, &a, now));
 	stats_counters(fx.st, &c);
 	ck_assert_uint_eq(c.quarantines, 1);
@@ -702,7 +702,7 @@ END_TEST
 START_TEST(test_quarantined_spammer_is_summarised_on_time)
 {
 	struct stats_config cfg = base_cfg();
-	struct policy_addr a;
+	struct addr a;
 	char dst[32];
 	struct fx fx;
 
@@ -713,7 +713,7 @@ START_TEST(test_quarantined_spammer_is_summarised_on_time)
 		dst_n(dst, sizeof(dst), i);
 		fx_syn(&fx, "100.64.3.7", dst, 25, T0 + i, POLICY_REJECT);
 	}
-	policy_addr_parse("100.64.3.7", &a);
+	addr_parse("100.64.3.7", &a);
 	ck_assert(quarantined(fx.st, &a, T0 + 8));
 	ck_assert_int_eq(tests_count(fx_log(&fx), "\"event\":\"summary\""), 0);
 	/* The tick that ends the rate window writes it, though the
@@ -797,7 +797,7 @@ START_TEST(test_quarantined_business_gets_detection_profile_on_587)
 				     "\"profile\":\"quarantine\""));
 
 	ck_assert_uint_eq(stats_quarantined_list(fx.st, T0 + 20, list, 4), 1);
-	ck_assert_int_eq(policy_addr_is_v4(&list[0].addr), 1);
+	ck_assert_int_eq(addr_is_v4(&list[0].addr), 1);
 	ck_assert(list[0].quarantined);
 	ck_assert_int_eq(list[0].until_ms, T0 + 4 + 3600000);
 	ck_assert_uint_eq(list[0].quarantine_syns, 5);
@@ -837,12 +837,12 @@ START_TEST(test_quarantine_expires_with_a_release_line)
 	struct stats_config cfg = base_cfg();
 	struct policy_decision d;
 	struct stats_counters c;
-	struct policy_addr a;
+	struct addr a;
 	struct fx fx;
 
 	fx_open(&fx, &cfg, tests_fixture_policy(POLICY, NULL));
 	spam_run(&fx, "100.64.12.1", T0, 5);
-	policy_addr_parse("100.64.12.1", &a);
+	addr_parse("100.64.12.1", &a);
 	stats_tick(fx.st, T0 + 4 + 3600000 - 1);
 	ck_assert(quarantined(fx.st, &a, T0 + 4 + 3600000 - 1));
 	ck_assert_int_eq(tests_count(fx_log(&fx), "\"event\":\"release\""), 0);
@@ -882,12 +882,12 @@ START_TEST(test_manual_release_ends_quarantine_with_a_line)
 	struct stats_config cfg = base_cfg();
 	struct policy_decision d;
 	struct stats_counters c;
-	struct policy_addr a;
+	struct addr a;
 	struct fx fx;
 
 	fx_open(&fx, &cfg, tests_fixture_policy(POLICY, NULL));
 	spam_run(&fx, "100.64.12.1", T0, 5);
-	policy_addr_parse("100.64.12.1", &a);
+	addr_parse("100.64.12.1", &a);
 	ck_assert_int_eq(stats_release(fx.st, &a, T0 + 30000), 0);
 	ck_assert_ptr_nonnull(strstr(fx_log(&fx),
 		"{\"ts\":\"2026-11-28T01:24:15.000Z\",\"event\":\"release\","
@@ -901,7 +901,7 @@ START_TEST(test_manual_release_ends_quarantine_with_a_line)
 	errno = 0;
 	ck_assert_int_eq(stats_release(fx.st, &a, T0 + 30003), -1);
 	ck_assert_int_eq(errno, ENOENT);
-	policy_addr_parse("100.64.9.9", &a);
+	addr_parse("100.64.9.9", &a);
 	ck_assert_int_eq(stats_release(fx.st, &a, T0 + 30003), -1);
 	ck_assert_int_eq(errno, ENOENT);
 	stats_counters(fx.st, &c);
@@ -909,7 +909,7 @@ START_TEST(test_manual_release_ends_quarantine_with_a_line)
 
 	/* Still at it in the next window: quarantined again. */
 	spam_run(&fx, "100.64.12.1", T0 + 60000, 5);
-	policy_addr_parse("100.64.12.1", &a);
+	addr_parse("100.64.12.1", &a);
 	ck_assert(quarantined(fx.st, &a, T0 + 60005));
 	fx_close(&fx);
 }
@@ -922,7 +922,7 @@ START_TEST(test_ipv6_addresses_of_one_64_are_one_subscriber)
 	struct stats_config cfg = base_cfg();
 	struct stats_subscriber s;
 	struct stats_counters c;
-	struct policy_addr a;
+	struct addr a;
 	char buf[64];
 	struct fx fx;
 
@@ -939,7 +939,7 @@ START_TEST(test_ipv6_addresses_of_one_64_are_one_subscriber)
 	ck_assert_uint_eq(s.syns, 2);
 	ck_assert_uint_eq(s.blocked, 2);
 	ck_assert_uint_eq(s.window_distinct, 2);
-	ck_assert_str_eq(policy_addr_format(&s.addr, buf, sizeof(buf)),
+	ck_assert_str_eq(addr_format(&s.addr, buf, sizeof(buf)),
 			 "2001:db8:1000:1::");
 	/* A run spread over one /64's addresses is one subscriber's. */
 	for (unsigned i = 0; i < 3; i++) {
@@ -948,7 +948,7 @@ START_TEST(test_ipv6_addresses_of_one_64_are_one_subscriber)
 		       T0 + 10 + i, 0);
 	}
 	fx_syn(&fx, "2001:db8:1000:1::99", "2001:db8:3::3", 25, T0 + 20, 0);
-	policy_addr_parse("2001:db8:1000:1::", &a);
+	addr_parse("2001:db8:1000:1::", &a);
 	ck_assert(quarantined(fx.st, &a, T0 + 20));
 	ck_assert_ptr_nonnull(strstr(fx_log(&fx),
 				     "\"event\":\"quarantine\","
@@ -1029,7 +1029,7 @@ START_TEST(test_bursty_spammer_keeps_its_window_through_a_flood)
 {
 	struct stats_config cfg = base_cfg();
 	struct stats_counters c;
-	struct policy_addr a;
+	struct addr a;
 	const int64_t now = T0 + 500;
 	char dst[32];
 	uint32_t n = 0;
@@ -1053,7 +1053,7 @@ START_TEST(test_bursty_spammer_keeps_its_window_through_a_flood)
 		for (unsigned j = 0; j < 40; j++)
 			spoofed(&fx, n++, now);
 	}
-	policy_addr_parse("100.64.3.7", &a);
+	addr_parse("100.64.3.7", &a);
 	ck_assert(quarantined(fx.st, &a, now));
 	stats_counters(fx.st, &c);
 	ck_assert_uint_eq(c.quarantines, 1);
@@ -1139,12 +1139,12 @@ START_TEST(test_top_orders_by_blocked)
 	}
 	fx_syn(&fx, "100.64.0.9", "198.51.0.1", 587, T0, POLICY_ACCEPT);
 	ck_assert_uint_eq(stats_top(fx.st, T0, top, 3), 3);
-	ck_assert_str_eq(policy_addr_format(&top[0].addr, buf, sizeof(buf)),
+	ck_assert_str_eq(addr_format(&top[0].addr, buf, sizeof(buf)),
 			 "100.64.0.5");
 	ck_assert_uint_eq(top[0].blocked, 10);
 	ck_assert_uint_eq(top[0].accepted, 5);
 	ck_assert_uint_eq(top[0].syns_port[0], 15);
-	ck_assert_str_eq(policy_addr_format(&top[2].addr, buf, sizeof(buf)),
+	ck_assert_str_eq(addr_format(&top[2].addr, buf, sizeof(buf)),
 			 "100.64.0.3");
 	ck_assert_uint_eq(stats_top(fx.st, T0, top, 0), 0);
 	fx_close(&fx);
@@ -1166,8 +1166,8 @@ static void *hammer_main(void *arg)
 	struct policy_flow f = flow("100.64.0.0", "198.51.0.0", 25);
 
 	for (unsigned i = 0; i < HAMMER_SYNS; i++) {
-		policy_addr_from_v4(&f.src, 0x64400000 + i % HAMMER_SUBS);
-		policy_addr_from_v4(&f.dst, 0xc6330000 + i % 1000);
+		addr_from_v4(&f.src, 0x64400000 + i % HAMMER_SUBS);
+		addr_from_v4(&f.dst, 0xc6330000 + i % 1000);
 		f.dport = i & 1 ? 587 : 25;
 		fx_syn_on(h->fx, h->thread, &f, T0 + i / 64,
 			  i & 1 ? POLICY_ACCEPT : POLICY_REJECT);
@@ -1203,11 +1203,11 @@ START_TEST(test_two_threads_count_exactly)
 	ck_assert_uint_eq(c.block_lines + c.lines_suppressed, HAMMER_SYNS);
 	for (unsigned i = 0; i < HAMMER_SUBS; i++) {
 		struct stats_subscriber s;
-		struct policy_addr a;
+		struct addr a;
 		unsigned per = HAMMER_SYNS / HAMMER_SUBS +
 			       (i < HAMMER_SYNS % HAMMER_SUBS);
 
-		policy_addr_from_v4(&a, 0x64400000 + i);
+		addr_from_v4(&a, 0x64400000 + i);
 		ck_assert_int_eq(stats_subscriber_get(fx.st, &a, T0, &s), 0);
 		ck_assert_uint_eq(s.syns, 2 * per);
 		ck_assert_uint_eq(s.syns_port[0] + s.syns_port[2], 2 * per);
@@ -1233,9 +1233,9 @@ START_TEST(test_syn_path_does_not_grow_the_heap)
 	before = mallinfo2();
 	for (uint32_t i = 0; i < 100000; i++) {
 		/* Half from 16 spammers, half from 6,000 passing by. */
-		policy_addr_from_v4(&f.src, 0x64400000 + (i & 1 ? i % 16 :
+		addr_from_v4(&f.src, 0x64400000 + (i & 1 ? i % 16 :
 					    16 + (i / 2 * 7919) % 6000));
-		policy_addr_from_v4(&f.dst, 0xc6330000 + i % 5000);
+		addr_from_v4(&f.dst, 0xc6330000 + i % 5000);
 		f.dport = i % 3 ? 25 : 587;
 		fx_syn_on(&fx, 0, &f, T0 + i, 0);
 	}

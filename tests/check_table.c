@@ -42,7 +42,7 @@ static size_t put(struct table_input *in, size_t n, const char *prefix,
 	ck_assert_ptr_nonnull(slash);
 	*slash = '\0';
 	memset(&in[n], 0, sizeof(in[n]));
-	ck_assert_int_eq(policy_addr_parse(buf, &in[n].addr), 0);
+	ck_assert_int_eq(addr_parse(buf, &in[n].addr), 0);
 	in[n].len = (uint8_t)atoi(slash + 1);
 	in[n].profile = profile;
 	in[n].expires = expires;
@@ -71,16 +71,16 @@ static const char *entry_text(const struct table *t, int32_t id)
 		return "none";
 	ck_assert_int_eq(table_entry_get(t, id, &e), 0);
 	snprintf(out, sizeof(out), "%s/%u",
-		 policy_addr_format(&e.addr, a, sizeof(a)), e.len);
+		 addr_format(&e.addr, a, sizeof(a)), e.len);
 	return out;
 }
 
 /* The prefix that decides addr at now, as text. */
 static const char *match(const struct table *t, const char *addr, int64_t now)
 {
-	struct policy_addr a;
+	struct addr a;
 
-	ck_assert_int_eq(policy_addr_parse(addr, &a), 0);
+	ck_assert_int_eq(addr_parse(addr, &a), 0);
 	return entry_text(t, table_lookup(t, &a, now));
 }
 
@@ -90,7 +90,7 @@ static const char *match(const struct table *t, const char *addr, int64_t now)
  * table of any size: it is the same walk.
  */
 static void agrees_one_by_one(const struct table *t,
-			      const struct policy_addr *a, size_t n,
+			      const struct addr *a, size_t n,
 			      int64_t now, const int32_t *ids,
 			      const uint16_t *prof)
 {
@@ -106,10 +106,10 @@ static void agrees_one_by_one(const struct table *t,
 	}
 }
 
-static void many_agrees(const struct table *t, const struct policy_addr *a,
+static void many_agrees(const struct table *t, const struct addr *a,
 			size_t n, int64_t now)
 {
-	const struct policy_addr **pa = calloc(n + 1, sizeof(*pa));
+	const struct addr **pa = calloc(n + 1, sizeof(*pa));
 	uint16_t *prof = calloc(n + 1, sizeof(*prof));
 	int32_t *ids = calloc(n + 1, sizeof(*ids));
 
@@ -349,7 +349,7 @@ START_TEST(test_duplicates_reported_with_both_origins_and_first_kept)
 	struct table_input in[8];
 	struct dups d = { .n = 0 };
 	struct table_entry e;
-	struct policy_addr a;
+	struct addr a;
 	struct table *t;
 	size_t n = 0;
 
@@ -365,7 +365,7 @@ START_TEST(test_duplicates_reported_with_both_origins_and_first_kept)
 	ck_assert_uint_eq(d.again[0], 3);
 	ck_assert_uint_eq(d.first[1], 1);
 	ck_assert_uint_eq(d.again[1], 4);
-	ck_assert_int_eq(policy_addr_parse("10.1.2.3", &a), 0);
+	ck_assert_int_eq(addr_parse("10.1.2.3", &a), 0);
 	ck_assert_int_eq(table_entry_get(t, table_lookup(t, &a, NOW), &e), 0);
 	ck_assert_uint_eq(e.profile, 7);
 	ck_assert_uint_eq(e.origin, 1);
@@ -377,7 +377,7 @@ START_TEST(test_entry_get_returns_parent_and_origin)
 {
 	struct table_input in[8];
 	struct table_entry e, p;
-	struct policy_addr a;
+	struct addr a;
 	struct table *t;
 	int32_t id;
 	size_t n = 0;
@@ -388,7 +388,7 @@ START_TEST(test_entry_get_returns_parent_and_origin)
 	in[2].keep_origin = 0;
 	t = build(AF_INET, in, n, NULL);
 
-	ck_assert_int_eq(policy_addr_parse("100.64.12.3", &a), 0);
+	ck_assert_int_eq(addr_parse("100.64.12.3", &a), 0);
 	id = table_lookup(t, &a, NOW);
 	ck_assert_int_eq(table_entry_get(t, id, &e), 0);
 	ck_assert_str_eq(entry_text(t, id), "100.64.12.0/28");
@@ -402,7 +402,7 @@ START_TEST(test_entry_get_returns_parent_and_origin)
 	ck_assert_uint_eq(p.origin, 0);
 	ck_assert_uint_eq(p.expires, 0);
 
-	ck_assert_int_eq(policy_addr_parse("100.65.1.1", &a), 0);
+	ck_assert_int_eq(addr_parse("100.65.1.1", &a), 0);
 	ck_assert_int_eq(table_entry_get(t, table_lookup(t, &a, NOW), &e), 0);
 	ck_assert_uint_eq(e.origin, TABLE_NO_ORIGIN);
 	ck_assert_str_eq(entry_text(t, e.parent), "100.64.0.0/10");
@@ -415,20 +415,20 @@ END_TEST
 
 START_TEST(test_empty_table_matches_nothing)
 {
-	struct policy_addr a;
+	struct addr a;
 	struct table_entry e;
 	struct table *t;
 
 	t = build(AF_INET, NULL, 0, NULL);
 	ck_assert_uint_eq(table_count(t), 0);
-	ck_assert_int_eq(policy_addr_parse("0.0.0.0", &a), 0);
+	ck_assert_int_eq(addr_parse("0.0.0.0", &a), 0);
 	ck_assert_int_eq(table_lookup(t, &a, NOW), -1);
 	ck_assert_int_eq(table_entry_get(t, 0, &e), -1);
 	ck_assert_uint_gt(table_memory(t), 0);
 	table_free(t);
 
 	t = build(AF_INET6, NULL, 0, NULL);
-	ck_assert_int_eq(policy_addr_parse("::", &a), 0);
+	ck_assert_int_eq(addr_parse("::", &a), 0);
 	ck_assert_int_eq(table_lookup(t, &a, NOW), -1);
 	table_free(t);
 	table_free(NULL);
@@ -447,15 +447,15 @@ START_TEST(test_many_on_empty_and_small_tables)
 		"::", "2001:db8::1", "2001:db8:0:1::5", "2001:db8:ffff::",
 		"2001:db9::", "ffff::",
 	};
-	struct policy_addr a4[8], a6[6];
+	struct addr a4[8], a6[6];
 	struct table_input in[4];
 	struct table *t;
 	size_t i, n;
 
 	for (i = 0; i < 8; i++)
-		ck_assert_int_eq(policy_addr_parse(keys4[i], &a4[i]), 0);
+		ck_assert_int_eq(addr_parse(keys4[i], &a4[i]), 0);
 	for (i = 0; i < 6; i++)
-		ck_assert_int_eq(policy_addr_parse(keys6[i], &a6[i]), 0);
+		ck_assert_int_eq(addr_parse(keys6[i], &a6[i]), 0);
 
 	t = build(AF_INET, NULL, 0, NULL);
 	many_agrees(t, a4, 8, NOW);
@@ -546,19 +546,19 @@ static u128 mask_of(unsigned len, unsigned bits)
 	return len == 0 ? 0 : (all << (bits - len)) & all;
 }
 
-static void addr_of(u128 key, unsigned bits, struct policy_addr *a)
+static void addr_of(u128 key, unsigned bits, struct addr *a)
 {
 	int i;
 
 	if (bits == 32) {
-		policy_addr_from_v4(a, (uint32_t)key);
+		addr_from_v4(a, (uint32_t)key);
 		return;
 	}
 	for (i = 15; i >= 0; i--, key >>= 8)
 		a->b[i] = (uint8_t)key;
 }
 
-static u128 key_of(const struct policy_addr *a, unsigned bits)
+static u128 key_of(const struct addr *a, unsigned bits)
 {
 	u128 k = 0;
 	unsigned i;
@@ -662,7 +662,7 @@ static void dup_count(void *ctx, uint32_t first, uint32_t again)
 
 static void cross_check(int family, uint64_t seed)
 {
-	struct policy_addr pa;
+	struct addr pa;
 	uint8_t plen;
 	unsigned bits = family == AF_INET ? 32 : 128;
 	unsigned cluster_len = family == AF_INET ? 12 : 40;
@@ -742,7 +742,7 @@ static void cross_check(int family, uint64_t seed)
 	for (i = 0; i < RANDOM_LOOKUPS; i++) {
 		int64_t now = NOW - 12 + (int64_t)(rng() % 25);
 		uint64_t how = rng() % 10;
-		struct policy_addr a;
+		struct addr a;
 		struct table_entry e;
 		ssize_t want;
 		int32_t got;
@@ -792,7 +792,7 @@ static void cross_check(int family, uint64_t seed)
 
 	/* The same keys as a burst would bring them, interleaved. */
 	{
-		struct policy_addr *burst = calloc(4096, sizeof(*burst));
+		struct addr *burst = calloc(4096, sizeof(*burst));
 
 		ck_assert_ptr_nonnull(burst);
 		for (i = 0; i < 4096; i++) {
@@ -854,21 +854,21 @@ static void sweep(int family, const char *from, unsigned step)
 {
 	unsigned bits = family == AF_INET ? 32 : 128;
 	struct table_input in[200];
-	struct policy_addr a, *keys;
+	struct addr a, *keys;
 	struct refset s;
 	struct table *t;
 	char buf[80], host[64];
 	size_t n = 0, i;
 	u128 base;
 
-	ck_assert_int_eq(policy_addr_parse(from, &a), 0);
+	ck_assert_int_eq(addr_parse(from, &a), 0);
 	base = key_of(&a, bits);
 	n = put(in, n, family == AF_INET ? "10.0.0.0/8" : "2001:db8::/32", 1, 0);
 	n = put(in, n, family == AF_INET ? "10.0.0.0/20" : "2001:db8::/52", 2, 0);
 	for (i = 0; i < 60; i++) {
 		addr_of(base + ((u128)(2 * i + 2) << step), bits, &a);
 		snprintf(buf, sizeof(buf), "%s/%u",
-			 policy_addr_format(&a, host, sizeof(host)), bits - step);
+			 addr_format(&a, host, sizeof(host)), bits - step);
 		n = put(in, n, buf, (uint16_t)(10 + i), i % 3 ? 0 : NOW);
 	}
 	for (i = 0; i < 60; i++) {

@@ -23,7 +23,7 @@ static void check_v4(const uint8_t *data, const struct parse_syn *s)
 	FUZZ_ASSERT(!memcmp(s->flow.dst.b, mapped, 12));
 	FUZZ_ASSERT(!memcmp(s->flow.src.b + 12, data + 12, 4));
 	FUZZ_ASSERT(!memcmp(s->flow.dst.b + 12, data + 16, 4));
-	FUZZ_ASSERT(policy_addr_is_v4(&s->flow.src));
+	FUZZ_ASSERT(addr_is_v4(&s->flow.src));
 }
 
 static void check_v6(const uint8_t *data, const struct parse_syn *s)

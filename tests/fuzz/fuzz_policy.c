@@ -121,7 +121,7 @@ static void check_errors(const struct policy_errors *errs)
 static void check_entry(const struct policy *p, int32_t id, int64_t now)
 {
 	struct policy_entry_info e;
-	struct policy_addr a;
+	struct addr a;
 
 	FUZZ_ASSERT(policy_entry_info(p, id, &e) == 0);
 	FUZZ_ASSERT(e.prefix[0] && strchr(e.prefix, '/'));
@@ -132,7 +132,7 @@ static void check_entry(const struct policy *p, int32_t id, int64_t now)
 	FUZZ_ASSERT(e.file && e.parent >= -1);
 	/* The network address of a live entry is looked up as a subscriber. */
 	*strchr(e.prefix, '/') = '\0';
-	FUZZ_ASSERT(policy_addr_parse(e.prefix, &a) == 0);
+	FUZZ_ASSERT(addr_parse(e.prefix, &a) == 0);
 	if (!e.expires || e.expires > now)
 		FUZZ_ASSERT(policy_lookup(p, &a, now) >= 0);
 }
@@ -171,8 +171,8 @@ static void check_policy(const struct policy *p)
 	for (unsigned i = 0; i < policy_profile_count(p); i++)
 		FUZZ_ASSERT(policy_profile_name(p, (int)i) != NULL);
 
-	policy_addr_from_v4(&f.src, 0x64400307);	/* 100.64.3.7 */
-	policy_addr_from_v4(&f.dst, 0xc0000219);	/* 192.0.2.25 */
+	addr_from_v4(&f.src, 0x64400307);	/* 100.64.3.7 */
+	addr_from_v4(&f.dst, 0xc0000219);	/* 192.0.2.25 */
 	for (int q = 0; q < 2; q++) {
 		policy_decide(p, &f, now, q, &d);
 		FUZZ_ASSERT(d.profile >= -1 &&
