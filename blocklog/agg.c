@@ -309,6 +309,7 @@ int blocklog_agg_add(struct blocklog_agg *a, const struct blocklog_line *l)
 	case BLOCKLOG_SUMMARY:
 		sub->blocked += l->count;
 		sub->summarized += l->count;
+		sub->kernel += l->kernel;
 		break;
 	case BLOCKLOG_DETECTION:
 		sub->detections++;

@@ -86,6 +86,9 @@ struct blocklog_event {
 	uint8_t prefix_len;
 	bool prefix_set;
 	uint64_t count;			/* summary: blocked; quarantine: syns */
+	uint64_t kernel;		/* summary: of count, blocked by the
+					 * kernel's quarantine rule (written
+					 * when not 0) */
 	uint64_t distinct;		/* distinct destinations */
 	uint32_t window_s;
 	int64_t until;			/* quarantine, except, fallback:
@@ -166,6 +169,7 @@ struct blocklog_line {
 	char prefix[64];		/* block, except */
 	uint64_t count;			/* summary: blocked; quarantine,
 					 * detection: syns */
+	uint64_t kernel;		/* summary: of count, by the kernel */
 	uint64_t distinct;		/* summary, quarantine, detection */
 	uint32_t window_s;		/* summary, detection */
 	int64_t until;			/* quarantine, except (0: none),
@@ -236,6 +240,7 @@ struct blocklog_sub {
 	uint64_t blocked;		/* block lines + summaries' "blocked" */
 	uint64_t block_lines;
 	uint64_t summarized;		/* the summaries' "blocked" */
+	uint64_t kernel;		/* of those, the kernel's */
 	uint64_t monitor_lines;		/* block lines in monitor mode */
 	uint64_t distinct;		/* distinct dst of the block lines */
 	int64_t first_ms, last_ms;	/* any line of it */

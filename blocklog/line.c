@@ -241,7 +241,11 @@ static int parse_object(struct json_object *o, struct blocklog_line *l)
 	case BLOCKLOG_BLOCK:
 		return parse_block(o, l);
 	case BLOCKLOG_SUMMARY:
-		return parse_window(o, BLOCKLOG_F_BLOCKED, l);
+		/* "kernel" is a part of "blocked", and optional. */
+		if (parse_window(o, BLOCKLOG_F_BLOCKED, l) < 0 ||
+		    get_uint(o, BLOCKLOG_F_KERNEL, l->count, &l->kernel) < 0)
+			return -1;
+		return 0;
 	case BLOCKLOG_DETECTION:
 		return parse_window(o, BLOCKLOG_F_SYNS, l);
 	case BLOCKLOG_QUARANTINE:

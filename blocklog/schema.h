@@ -29,6 +29,8 @@
 #define BLOCKLOG_MODE_MONITOR	"monitor"	/* its one value */
 /* summary, detection, quarantine */
 #define BLOCKLOG_F_BLOCKED	"blocked"	/* summary */
+#define BLOCKLOG_F_KERNEL	"kernel"	/* summary: of blocked, by the
+						 * kernel's quarantine rule */
 #define BLOCKLOG_F_SYNS		"syns"		/* detection, quarantine */
 #define BLOCKLOG_F_DISTINCT	"distinct_destinations"
 #define BLOCKLOG_F_WINDOW	"window_s"	/* summary, detection */

@@ -401,6 +401,10 @@ int blocklog_format(const struct blocklog_event *ev, uint64_t lost,
 		else
 			PUT_LIT(&l, FIELD(BLOCKLOG_F_SYNS));
 		put_u64(&l, ev->count);
+		if (ev->kind == BLOCKLOG_SUMMARY && ev->kernel) {
+			PUT_LIT(&l, FIELD(BLOCKLOG_F_KERNEL));
+			put_u64(&l, ev->kernel);
+		}
 		PUT_LIT(&l, FIELD(BLOCKLOG_F_DISTINCT));
 		put_u64(&l, ev->distinct);
 		PUT_LIT(&l, FIELD(BLOCKLOG_F_WINDOW));

@@ -143,6 +143,8 @@ static json_object *sub_json(const struct blocklog_sub *s)
 			       json_object_new_uint64(s->block_lines));
 	json_object_object_add(o, "summarized",
 			       json_object_new_uint64(s->summarized));
+	json_object_object_add(o, "kernel",
+			       json_object_new_uint64(s->kernel));
 	json_object_object_add(o, "distinct_destinations",
 			       json_object_new_uint64(s->distinct));
 	json_object_object_add(o, "first_seen", json_object_new_string(

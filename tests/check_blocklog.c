@@ -98,6 +98,15 @@ START_TEST(test_subscriber_events_have_design_shapes)
 		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"summary\","
 		"\"src\":\"100.64.3.7\",\"blocked\":4512,"
 		"\"distinct_destinations\":1203,\"window_s\":60}\n");
+	/* What the kernel's quarantine rule blocked: a part of "blocked",
+	 * as DESIGN.md shows it. */
+	ev.kernel = 3980;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_str_eq(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"summary\","
+		"\"src\":\"100.64.3.7\",\"blocked\":4512,\"kernel\":3980,"
+		"\"distinct_destinations\":1203,\"window_s\":60}\n");
+	ev.kernel = 0;
 	ev.kind = BLOCKLOG_QUARANTINE;
 	ev.count = 812;
 	ev.distinct = 377;

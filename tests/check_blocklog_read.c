@@ -122,8 +122,25 @@ START_TEST(test_summary_detection_quarantine_release_read_back)
 	roundtrip(&ev, 0, &l);
 	ck_assert_int_eq(l.kind, BLOCKLOG_SUMMARY);
 	ck_assert_uint_eq(l.count, 4512);
+	ck_assert_uint_eq(l.kernel, 0);
 	ck_assert_uint_eq(l.distinct, 1203);
 	ck_assert_uint_eq(l.window_s, 60);
+	ev.kernel = 3980;
+	roundtrip(&ev, 0, &l);
+	ck_assert_uint_eq(l.count, 4512);
+	ck_assert_uint_eq(l.kernel, 3980);
+	ev.kernel = 0;
+	/* The kernel's part cannot be more than the whole, nor no number. */
+	ck_assert_int_eq(parse("{\"ts\":\"2026-11-28T01:23:45.123Z\","
+			       "\"event\":\"summary\",\"src\":\"100.64.3.7\","
+			       "\"blocked\":10,\"kernel\":11,"
+			       "\"distinct_destinations\":1,\"window_s\":60}",
+			       &l), -1);
+	ck_assert_int_eq(parse("{\"ts\":\"2026-11-28T01:23:45.123Z\","
+			       "\"event\":\"summary\",\"src\":\"100.64.3.7\","
+			       "\"blocked\":10,\"kernel\":\"4\","
+			       "\"distinct_destinations\":1,\"window_s\":60}",
+			       &l), -1);
 
 	ev.kind = BLOCKLOG_DETECTION;
 	ev.count = 812;
@@ -499,6 +516,7 @@ START_TEST(test_top_counts_blocks_summaries_and_exact_destinations)
 	l = line_at(9000, "100.64.3.7");
 	l.kind = BLOCKLOG_SUMMARY;
 	l.count = 40;
+	l.kernel = 30;
 	l.distinct = 12;
 	agg_add(a, &l);
 	/* The same destination from another subscriber is new for it. */
@@ -518,6 +536,7 @@ START_TEST(test_top_counts_blocks_summaries_and_exact_destinations)
 	ck_assert_uint_eq(s[0].blocked, 43);
 	ck_assert_uint_eq(s[0].block_lines, 3);
 	ck_assert_uint_eq(s[0].summarized, 40);
+	ck_assert_uint_eq(s[0].kernel, 30);
 	ck_assert_uint_eq(s[0].distinct, 2);
 	ck_assert_int_eq(s[0].first_ms, 3000);
 	ck_assert_int_eq(s[0].last_ms, 9000);
