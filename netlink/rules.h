@@ -25,7 +25,13 @@
  *           holds the whole header is a SYN like any other below.
  *   C       1. mark V/M -j REJECT --reject-with tcp-reset
  *           2. -d RELAY -j RETURN, one rule per relay of the family
- *           3. queue mode: SYN to a fail-closed port (multiport, 15 a rule)
+ *           3. queue mode, with kernel_quarantine: for each port the
+ *              quarantine blocks, -p tcp --dport P -m set --match-set
+ *              C-k4 src,dst -j DROP|REJECT (C-k4 / C-k6: each quarantined
+ *              source with each such port, its counter that source's
+ *              blocked SYNs to P); with all_ports, the other ports through
+ *              C-q4 / C-q6 src. Then: SYN to a fail-closed port
+ *              (multiport, 15 a rule)
  *              -j C-CLOSED; to a fail-open port -j C-OPEN; with all_ports
  *              any other SYN -j C-CLOSED.
  *              fallback mode, instead: -m comment --comment "portcullis
@@ -188,9 +194,12 @@ bool rules_refill_due(const struct rules_kernel *k, int64_t now);
 int rules_quarantine_sync(struct rules_kernel *k, const struct rules_elem *q,
 			  size_t n, int64_t now, char *err, size_t errlen);
 
-/* A quarantined source's SYNs the kernel blocked since the last read. */
+/* A quarantined source's SYNs to one port the kernel blocked since the
+ * last read. */
 struct rules_qcount {
 	struct rules_elem e;		/* as rules_quarantine_sync had it */
+	uint16_t port;			/* 0: any port the rules do not name */
+	uint8_t action;			/* enum rules_action: drop or reject */
 	uint64_t packets;
 };
 

@@ -71,6 +71,25 @@ const char *rules_elem_format(const struct rules_elem *e, char *buf,
 void rules_set_name(char *buf, size_t len, const char *chain, bool v6,
 		    unsigned depth, unsigned profile);
 void rules_qset_name(char *buf, size_t len, const char *chain, bool v6);
+
+/*
+ * The sets the daemon keeps, by index: 0, 1 are C-q4 / C-q6, the
+ * quarantined sources (matched by the fallback, and in queue mode only
+ * by the kernel quarantine's rule for "any other port"); 2, 3 are C-k4 /
+ * C-k6, each quarantined source with each port the quarantine blocks
+ * (hash:ip,port / hash:net,port), so that an element's counter is one
+ * subscriber's SYNs to one port.
+ */
+#define RULES_QSETS		4
+void rules_qset_at(char *buf, size_t len, const char *chain, unsigned i);
+static inline bool rules_qset_v6(unsigned i)
+{
+	return i & 1;
+}
+static inline bool rules_qset_ported(unsigned i)
+{
+	return i >= 2;
+}
 void rules_aset_name(char *buf, size_t len, const char *chain, bool v6);
 
 /* Aggregates beyond this many a family are matched through a set (one
@@ -108,14 +127,24 @@ void rules_ipt_rest(struct out *o, const struct rules_desc *d, int family);
 void rules_ipt_jumps(struct out *o, const char *chain, int family);
 
 /* The element each of our ipset sets holds to show it was not emptied
- * (rules_canary.c), as ipset's text. */
-const char *rules_canary_text(bool v6);
+ * (rules_canary.c), as ipset's text; the port-keyed sets' has this
+ * port. */
+#define RULES_CANARY_PORT	1
+const char *rules_canary_text(bool v6, bool ported);
 
 /* ipset: the most elements a set made for this many may take. */
 size_t rules_ipset_maxelem(size_t elements);
+/* What a set holds: prefixes (entries, aggregates), quarantined sources
+ * (IPv4 addresses, IPv6 prefixes; counted), or those with ports. */
+enum rules_set_kind {
+	RULES_SET_NET = 0,
+	RULES_SET_SOURCES,
+	RULES_SET_SOURCE_PORT,
+};
+
 /* ipset: the create line of a set (without the command word). */
 void rules_ipset_create(struct out *o, const char *name, bool v6,
-			bool quarantine, size_t elements);
+			enum rules_set_kind kind, size_t elements);
 /* "add NAME ELEM [timeout N]" lines for every element of set (v6, depth,
  * profile); an IPv4 or IPv6 /0 becomes two /1 (hash:net takes no /0). */
 void rules_ipset_adds(struct out *o, const struct rules_desc *d,

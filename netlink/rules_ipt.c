@@ -126,10 +126,12 @@ void rules_ipt_jumps(struct out *o, const char *chain, int family)
 
 /*
  * The kernel quarantine, ahead of the queues: for each port the quarantine
- * blocks, one rule (its packet counter is that port's count), the port
- * tested before the set so that an element counts only what was blocked;
- * with all_ports, the other ports' action last, when the ports it accepts
- * fit one multiport match (else the daemon goes on judging those).
+ * blocks, one counted rule matching the source and that port in C-k4 /
+ * C-k6 (each element's counter is one source's SYNs to one port), the
+ * port tested first so that only SYNs to it look the set up; with
+ * all_ports, the other ports' action last through C-q4 / C-q6 (which
+ * nothing else matches in queue mode), when the ports it accepts fit one
+ * multiport match (else the daemon goes on judging those).
  */
 static void kernel_quarantine(struct out *o, const struct rules_desc *d,
 			      int family)
@@ -141,16 +143,18 @@ static void kernel_quarantine(struct out *o, const struct rules_desc *d,
 
 	if (!d->kernel_quarantine || !q || d->monitor)
 		return;
-	rules_qset_name(set, sizeof(set), c, family == AF_INET6);
+	rules_qset_at(set, sizeof(set), c, 2 + (family == AF_INET6));
 	for (size_t i = 0; i < d->nports; i++) {
 		if (q->action[i] == RULES_ACCEPT) {
 			naccept++;
 			continue;
 		}
-		outf(o, "-A %s -p tcp --dport %u -m set --match-set %s src "
-		     "-m comment --comment \"" RULES_KQ_TAG "%u\" -j %s\n", c,
-		     d->ports[i].port, set, d->ports[i].port, target[q->action[i]]);
+		outf(o, "-A %s -p tcp --dport %u -m set --match-set %s "
+		     "src,dst -m comment --comment \"" RULES_KQ_TAG "%u\" "
+		     "-j %s\n", c, d->ports[i].port, set, d->ports[i].port,
+		     target[q->action[i]]);
 	}
+	rules_qset_name(set, sizeof(set), c, family == AF_INET6);
 	if (!d->all_ports || q->other == RULES_ACCEPT ||
 	    naccept > RULES_MULTIPORT_MAX)
 		return;

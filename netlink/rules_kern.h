@@ -18,7 +18,15 @@ struct qelem {
 	struct rules_elem e;
 	int64_t until;			/* UNIX seconds; 0: never */
 	uint64_t packets;		/* its counter when last read */
+	uint16_t port;			/* quarantine: the port-keyed sets'
+					 * (C-k4, C-k6); 0: C-q4, C-q6 */
+	uint8_t action;			/* ... the kernel's for that port
+					 * (0: "other ports") */
 };
+
+/* Order of quarantine elements: set (port 0 first), then as
+ * rules_elem_cmp. */
+int rules_qelem_cmp(const void *a, const void *b);
 
 /* A set as the last fill left it: its elements (sorted, the canary
  * aside), to send only what changed next time, and their ends, to tell
@@ -54,6 +62,14 @@ struct rules_kernel {
 	size_t nsets;
 	struct qelem *q;		/* the quarantine sets, sorted */
 	size_t nq;
+	/* The kernel quarantine as last installed: each source goes into
+	 * C-k4 / C-k6 with each of these ports, whose action is kact. */
+	uint16_t *kports;		/* malloc'd */
+	uint8_t *kact;
+	size_t nkports;
+	bool kother;			/* C-q4 / C-q6 count "other ports",
+					 * whose action is kother_act */
+	uint8_t kother_act;
 };
 
 /* What the filter table of one family holds of ours. */
@@ -82,6 +98,9 @@ bool rules_name_in(const char *names, const char *name);
 int rules_nft_listing(const char *chain, char **out, char *err,
 		       size_t errlen);
 void rules_sets_free(struct rules_kernel *k);
+/* Note the kernel quarantine of d (as it is about to be installed) in
+ * k. Returns 0, or -1 with errno ENOMEM (k as it was). */
+int rules_kq_note(struct rules_kernel *k, const struct rules_desc *d);
 uint64_t rules_sets_hash(const struct rules_desc *d);
 int64_t rules_refill_time(const struct rules_desc *d);
 bool rules_refill_due(const struct rules_kernel *k, int64_t now);
@@ -99,6 +118,7 @@ int rules_canary_open(struct rules_canary **c);
 void rules_canary_close(struct rules_canary *c);
 /* 1: set holds its canary; 0: it does not (flushed, destroyed); -1 with
  * errno: the kernel could not be asked. */
-int rules_canary_test(struct rules_canary *c, const char *set, bool v6);
+int rules_canary_test(struct rules_canary *c, const char *set, bool v6,
+		      bool ported);
 
 #endif

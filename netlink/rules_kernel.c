@@ -51,6 +51,8 @@ void rules_kernel_free(struct rules_kernel *k)
 	free(k->ref[0]);
 	free(k->ref[1]);
 	free(k->q);
+	free(k->kports);
+	free(k->kact);
 	free(k);
 }
 
@@ -166,6 +168,17 @@ out:
 	return ret;
 }
 
+/* The kernel quarantine's ports as just installed: the next quarantine
+ * sync puts each source in with them. */
+static int kq_note(struct rules_kernel *k, const struct rules_desc *d,
+		   char *err, size_t errlen)
+{
+	if (rules_kq_note(k, d) == 0)
+		return 0;
+	errbuf_set(err, errlen, "quarantine sets: out of memory");
+	return -1;
+}
+
 int rules_install(struct rules_kernel *k, const struct rules_desc *d,
 		  char *err, size_t errlen)
 {
@@ -179,7 +192,8 @@ int rules_install(struct rules_kernel *k, const struct rules_desc *d,
 		if (nft_install(k, d, err, errlen) < 0)
 			return -1;
 		k->installed = true;
-		return read_ref(k, err, errlen);
+		return kq_note(k, d, err, errlen) < 0 ? -1 :
+		       read_ref(k, err, errlen);
 	}
 	if ((!k->sets_filled || k->sets_hash != rules_sets_hash(d)) &&
 	    rules_ipset_fill(k, d, err, errlen) < 0)
@@ -188,6 +202,8 @@ int rules_install(struct rules_kernel *k, const struct rules_desc *d,
 	    ipt_install(k, d, AF_INET6, err, errlen) < 0)
 		return -1;
 	k->installed = true;
+	if (kq_note(k, d, err, errlen) < 0)
+		return -1;
 	/* Only now does no rule name the sets an older policy had. */
 	if (rules_ipset_prune(k, d, err, errlen) < 0)
 		return -1;

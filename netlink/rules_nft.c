@@ -191,11 +191,16 @@ static void queue_rules(struct out *o, const struct rules_desc *d,
 
 /* The hooked chain's rules (its body, without the braces). */
 /* The kernel quarantine (as rules_ipt.c's): a counted rule a blocked
- * port, then, with all_ports, one for the others. */
+ * port through the sets keyed by source and port, then, with all_ports,
+ * one for the others through the sources' sets. */
 static void kernel_quarantine(struct out *o, const struct rules_desc *d)
 {
 	static const char *const from[] = { "ip saddr @quarantine4",
 					    "ip6 saddr @quarantine6" };
+	static const char *const with_port[] = {
+		"ip saddr . tcp dport @kquarantine4",
+		"ip6 saddr . tcp dport @kquarantine6",
+	};
 	const struct rules_profile *q = d->quarantine;
 	size_t naccept = 0;
 
@@ -209,7 +214,8 @@ static void kernel_quarantine(struct out *o, const struct rules_desc *d)
 		for (int f = 0; f < 2; f++)
 			outf(o, "\t\t" RULES_SYN_NFT " tcp dport %u %s counter "
 			     "%s comment \"" RULES_KQ_TAG "%u\"\n",
-			     d->ports[i].port, from[f], verdict[q->action[i]],
+			     d->ports[i].port, with_port[f],
+			     verdict[q->action[i]],
 			     d->ports[i].port);
 	}
 	if (!d->all_ports || q->other == RULES_ACCEPT)
@@ -304,6 +310,10 @@ static int nft_write(struct out *o, const struct rules_desc *d,
 	outf(o, "\tset quarantine4 {\n\t\ttype ipv4_addr\n\t\tflags timeout\n"
 	     "\t\tcounter\n\t}\n"
 	     "\tset quarantine6 {\n\t\ttype ipv6_addr\n"
+	     "\t\tflags interval,timeout\n\t\tcounter\n\t}\n"
+	     "\tset kquarantine4 {\n\t\ttype ipv4_addr . inet_service\n"
+	     "\t\tflags timeout\n\t\tcounter\n\t}\n"
+	     "\tset kquarantine6 {\n\t\ttype ipv6_addr . inet_service\n"
 	     "\t\tflags interval,timeout\n\t\tcounter\n\t}\n");
 	for (unsigned dp = 0; dp < l4.depths; dp++)
 		if (depth_used(&l4, dp))

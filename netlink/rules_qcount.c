@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * netlink/rules: the kernel quarantine's counters read back. Each element
- * of the quarantine sets counts the SYNs the kernel blocked for it (the
- * rules test the port before the set, so nothing else moves it). One
- * IPSET_CMD_LIST dump a family over netlink gives them all: no tool to
- * run and parse each second, however many subscribers are held.
+ * of C-k4 / C-k6 counts one source's SYNs to one port that the kernel
+ * blocked (the rule tests the port before the set, so nothing else moves
+ * it), and of C-q4 / C-q6 its SYNs to any other port when the quarantine
+ * blocks those (in queue mode nothing else matches them). One
+ * IPSET_CMD_LIST dump a set over netlink gives them all: no tool to run
+ * and parse each second, however many subscribers are held.
  */
 #include <endian.h>
 #include <errno.h>
@@ -19,15 +21,9 @@
 #include "common/errbuf.h"
 #include "netlink/rules_kern.h"
 
-/* An element as the dump gave it. */
-struct seen {
-	struct rules_elem e;
-	uint64_t packets;
-};
-
 struct dump {
 	bool v6;
-	struct seen *v;
+	struct qelem *v;
 	size_t n, cap;
 	int err;			/* errno of a failure inside a callback */
 };
@@ -47,7 +43,7 @@ static int element(struct dump *dp, const struct nlattr *data)
 {
 	const struct nlattr *tb[IPSET_ATTR_ADT_MAX + 1] = { 0 }, *ip;
 	size_t alen = dp->v6 ? 16 : 4;
-	struct seen s = { .e = { .v6 = dp->v6, .len = dp->v6 ? 128 : 32 } };
+	struct qelem s = { .e = { .v6 = dp->v6, .len = dp->v6 ? 128 : 32 } };
 
 	if (mnl_attr_parse_nested(data, data_attr, tb) < 0 ||
 	    !tb[IPSET_ATTR_IP])
@@ -61,12 +57,15 @@ static int element(struct dump *dp, const struct nlattr *data)
 	if (tb[IPSET_ATTR_CIDR] &&
 	    mnl_attr_validate(tb[IPSET_ATTR_CIDR], MNL_TYPE_U8) == 0)
 		s.e.len = mnl_attr_get_u8(tb[IPSET_ATTR_CIDR]);
+	if (tb[IPSET_ATTR_PORT] &&
+	    mnl_attr_validate(tb[IPSET_ATTR_PORT], MNL_TYPE_U16) == 0)
+		s.port = ntohs(mnl_attr_get_u16(tb[IPSET_ATTR_PORT]));
 	if (tb[IPSET_ATTR_PACKETS] &&
 	    mnl_attr_validate(tb[IPSET_ATTR_PACKETS], MNL_TYPE_U64) == 0)
 		s.packets = be64toh(mnl_attr_get_u64(tb[IPSET_ATTR_PACKETS]));
 	if (dp->n == dp->cap) {
 		size_t cap = dp->cap ? dp->cap * 2 : 256;
-		struct seen *v = realloc(dp->v, cap * sizeof(*v));
+		struct qelem *v = realloc(dp->v, cap * sizeof(*v));
 
 		if (!v)
 			return -1;
@@ -167,16 +166,11 @@ out:
 	return ret;
 }
 
-static int seen_cmp(const void *a, const void *b)
-{
-	return rules_elem_cmp(&((const struct seen *)a)->e,
-			      &((const struct seen *)b)->e);
-}
-
 int rules_quarantine_counts(struct rules_kernel *k, struct rules_qcount **out,
 			    size_t *n, char *err, size_t errlen)
 {
-	struct dump dp[2] = { { .v6 = false }, { .v6 = true } };
+	struct dump dp[RULES_QSETS] = { { .v6 = false }, { .v6 = true },
+					{ .v6 = false }, { .v6 = true } };
 	struct rules_qcount *res = NULL;
 	char name[RULES_NAME_MAX];
 	size_t nres = 0;
@@ -192,13 +186,15 @@ int rules_quarantine_counts(struct rules_kernel *k, struct rules_qcount **out,
 		errno = EOPNOTSUPP;
 		return -1;
 	}
-	if (!k->nq)
+	if (!k->nq || (!k->nkports && !k->kother))
 		return 0;
-	for (int f = 0; f < 2; f++) {
-		rules_qset_name(name, sizeof(name), k->chain, f);
-		if (list_set(name, &dp[f], err, errlen) < 0)
+	for (unsigned qs = 0; qs < RULES_QSETS; qs++) {
+		if (rules_qset_ported(qs) ? !k->nkports : !k->kother)
+			continue;
+		rules_qset_at(name, sizeof(name), k->chain, qs);
+		if (list_set(name, &dp[qs], err, errlen) < 0)
 			goto out;
-		qsort(dp[f].v, dp[f].n, sizeof(*dp[f].v), seen_cmp);
+		qsort(dp[qs].v, dp[qs].n, sizeof(*dp[qs].v), rules_qelem_cmp);
 	}
 	res = calloc(k->nq, sizeof(*res));
 	if (!res) {
@@ -208,19 +204,20 @@ int rules_quarantine_counts(struct rules_kernel *k, struct rules_qcount **out,
 	}
 	for (size_t i = 0; i < k->nq; i++) {
 		struct qelem *q = &k->q[i];
-		const struct dump *d = &dp[q->e.v6];
-		const struct seen *s;
-		struct seen key = { .e = q->e };
+		const struct dump *d = &dp[(q->port ? 2 : 0) + q->e.v6];
+		const struct qelem *s;
 
-		s = bsearch(&key, d->v, d->n, sizeof(*d->v), seen_cmp);
+		s = bsearch(q, d->v, d->n, sizeof(*d->v), rules_qelem_cmp);
 		if (!s)
-			continue;	/* timed out, or not in yet */
+			continue;	/* timed out, not in yet, not read */
 		/* Fewer than last time: the element was made anew. */
 		if (s->packets < q->packets)
 			q->packets = 0;
 		if (s->packets == q->packets)
 			continue;
 		res[nres].e = q->e;
+		res[nres].port = q->port;
+		res[nres].action = q->action;
 		res[nres++].packets = s->packets - q->packets;
 		q->packets = s->packets;
 	}
@@ -232,7 +229,7 @@ int rules_quarantine_counts(struct rules_kernel *k, struct rules_qcount **out,
 	ret = 0;
 out:
 	free(res);
-	free(dp[0].v);
-	free(dp[1].v);
+	for (unsigned qs = 0; qs < RULES_QSETS; qs++)
+		free(dp[qs].v);
 	return ret;
 }

@@ -1,5 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* netlink/rules: the quarantine sets, kept to what the daemon holds. */
+/*
+ * netlink/rules: the quarantine sets, kept to what the daemon holds.
+ * Each quarantined source is an element of C-q4 / C-q6 (the fallback's,
+ * and the kernel quarantine's "any other port") and, with each port the
+ * kernel quarantine blocks, of C-k4 / C-k6, whose counters say how many
+ * SYNs to that port the kernel blocked for it.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,55 +15,125 @@
 #include "common/spawn.h"
 #include "netlink/rules_kern.h"
 
-/* --- quarantine ------------------------------------------------------ */
+int rules_qelem_cmp(const void *a, const void *b)
+{
+	const struct qelem *x = a, *y = b;
 
-static const char *qelem_text(const struct rules_elem *e, char *buf,
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return rules_elem_cmp(&x->e, &y->e);
+}
+
+int rules_kq_note(struct rules_kernel *k, const struct rules_desc *d)
+{
+	const struct rules_profile *q = d->quarantine;
+	uint16_t *ports = NULL;
+	uint8_t *act = NULL;
+	size_t n = 0;
+
+	if (d->kernel_quarantine && q && !d->monitor) {
+		ports = calloc(d->nports ? d->nports : 1, sizeof(*ports));
+		act = calloc(d->nports ? d->nports : 1, sizeof(*act));
+		if (!ports || !act) {
+			free(ports);
+			free(act);
+			errno = ENOMEM;
+			return -1;
+		}
+		for (size_t i = 0; i < d->nports; i++)
+			if (q->action[i] != RULES_ACCEPT) {
+				ports[n] = d->ports[i].port;
+				act[n++] = q->action[i];
+			}
+	}
+	free(k->kports);
+	free(k->kact);
+	k->kports = ports;
+	k->kact = act;
+	k->nkports = n;
+	k->kother = d->kernel_quarantine && q && !d->monitor &&
+		    d->all_ports && q->other != RULES_ACCEPT &&
+		    d->nports - n <= RULES_MULTIPORT_MAX;
+	k->kother_act = q ? q->other : RULES_ACCEPT;
+	return 0;
+}
+
+/* e as the set's text: IPv4 quarantine sets hold addresses, not
+ * prefixes; the port-keyed ones name the port too. */
+static const char *qelem_text(const struct qelem *q, bool nft, char *buf,
 			      size_t len)
 {
-	rules_elem_format(e, buf, len);
-	/* IPv4 quarantine sets hold addresses, not prefixes. */
-	if (!e->v6)
+	size_t n;
+
+	rules_elem_format(&q->e, buf, len);
+	if (!q->e.v6)
 		*strchr(buf, '/') = '\0';
+	n = strlen(buf);
+	if (q->port)
+		snprintf(buf + n, len - n, nft ? " . %u" : ",tcp:%u", q->port);
 	return buf;
+}
+
+static void qelem_set(const struct rules_kernel *k, const struct qelem *q,
+		      char *name, size_t len)
+{
+	rules_qset_at(name, len, k->chain, (q->port ? 2 : 0) + q->e.v6);
+}
+
+/* The elements q[0 .. n) make, sorted, into *out (*nout of them). */
+static int expand(const struct rules_kernel *k, const struct rules_elem *q,
+		  size_t n, int64_t now, struct qelem **out, size_t *nout)
+{
+	size_t per = 1 + k->nkports, m = 0;
+	struct qelem *w = calloc(n ? n * per : 1, sizeof(*w));
+
+	if (!w)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < per; j++) {
+			struct qelem *e = &w[m++];
+
+			e->e = q[i];
+			if (e->e.timeout > RULES_TIMEOUT_MAX)
+				e->e.timeout = RULES_TIMEOUT_MAX;
+			if (!e->e.timeout)
+				e->e.timeout = 1;
+			e->until = now + e->e.timeout;
+			e->port = j ? k->kports[j - 1] : 0;
+			e->action = j ? k->kact[j - 1] : k->kother_act;
+		}
+	qsort(w, m, sizeof(*w), rules_qelem_cmp);
+	*out = w;
+	*nout = m;
+	return 0;
 }
 
 int rules_quarantine_sync(struct rules_kernel *k, const struct rules_elem *q,
 			  size_t n, int64_t now, char *err, size_t errlen)
 {
-	struct qelem *want;
+	struct qelem *want = NULL;
 	struct text t = { 0 };
 	struct out o;
-	char buf[RULES_PREFIX_MAX], name[RULES_NAME_MAX];
-	size_t i, j;
+	char buf[RULES_PREFIX_MAX + 12], name[RULES_NAME_MAX];
+	size_t i, j, nw = 0;
 	bool change = false;
 	int ret = -1;
 
 	if (errlen)
 		err[0] = '\0';
-	want = calloc(n ? n : 1, sizeof(*want));
-	if (!want || text_open(&t, &o) < 0)
+	if (expand(k, q, n, now, &want, &nw) < 0 || text_open(&t, &o) < 0)
 		goto oom;
-	for (i = 0; i < n; i++) {
-		want[i].e = q[i];
-		if (want[i].e.timeout > RULES_TIMEOUT_MAX)
-			want[i].e.timeout = RULES_TIMEOUT_MAX;
-		if (!want[i].e.timeout)
-			want[i].e.timeout = 1;
-		want[i].until = now + want[i].e.timeout;
-	}
-	qsort(want, n, sizeof(*want), rules_elem_cmp);
 	/* Merge the two sorted lists: what is new or moved is added, what
 	 * went is deleted (ipset -exist: either may already be so). */
-	for (i = j = 0; i < n || j < k->nq;) {
-		int c = i == n ? 1 : j == k->nq ? -1 :
-			rules_elem_cmp(&want[i].e, &k->q[j].e);
+	for (i = j = 0; i < nw || j < k->nq;) {
+		int c = i == nw ? 1 : j == k->nq ? -1 :
+			rules_qelem_cmp(&want[i], &k->q[j]);
 
 		if (c > 0) {
 			change = true;
-			rules_qset_name(name, sizeof(name), k->chain,
-					k->q[j].e.v6);
+			qelem_set(k, &k->q[j], name, sizeof(name));
 			outf(&o, "del %s %s\n", name,
-			     qelem_text(&k->q[j].e, buf, sizeof(buf)));
+			     qelem_text(&k->q[j], false, buf, sizeof(buf)));
 			j++;
 			continue;
 		}
@@ -68,12 +144,11 @@ int rules_quarantine_sync(struct rules_kernel *k, const struct rules_elem *q,
 		if (c < 0 || want[i].until > k->q[j].until + 1 ||
 		    want[i].until + 1 < k->q[j].until) {
 			change = true;
-			rules_qset_name(name, sizeof(name), k->chain,
-					want[i].e.v6);
+			qelem_set(k, &want[i], name, sizeof(name));
 			/* New to this process: its count starts here, not
 			 * where an earlier run or the fallback left it. */
 			outf(&o, "add %s %s timeout %u%s\n", name,
-			     qelem_text(&want[i].e, buf, sizeof(buf)),
+			     qelem_text(&want[i], false, buf, sizeof(buf)),
 			     want[i].e.timeout,
 			     c < 0 ? " packets 0 bytes 0" : "");
 		} else {
@@ -86,19 +161,24 @@ int rules_quarantine_sync(struct rules_kernel *k, const struct rules_elem *q,
 	if (k->backend == RULES_NFT) {
 		/* nft cannot re-add with a new timeout, nor delete what may
 		 * have timed out: the sets are written whole, atomically. */
+		static const char *const sets[RULES_QSETS] = {
+			"quarantine4", "quarantine6",
+			"kquarantine4", "kquarantine6",
+		};
+
 		text_free(&t);
 		if (text_open(&t, &o) < 0)
 			goto oom;
-		outf(&o, "flush set inet " RULES_NFT_TABLE " quarantine4\n"
-		     "flush set inet " RULES_NFT_TABLE " quarantine6\n");
-	}
-	if (k->backend == RULES_NFT)
-		for (i = 0; i < n; i++)
+		for (unsigned s = 0; s < RULES_QSETS; s++)
+			outf(&o, "flush set inet " RULES_NFT_TABLE " %s\n",
+			     sets[s]);
+		for (i = 0; i < nw; i++)
 			outf(&o, "add element inet " RULES_NFT_TABLE
-			     " quarantine%c { %s timeout %us }\n",
-			     want[i].e.v6 ? '6' : '4',
-			     qelem_text(&want[i].e, buf, sizeof(buf)),
+			     " %s { %s timeout %us }\n",
+			     sets[(want[i].port ? 2 : 0) + want[i].e.v6],
+			     qelem_text(&want[i], true, buf, sizeof(buf)),
 			     want[i].e.timeout);
+	}
 	if (text_close(&t, &o) < 0)
 		goto oom;
 	if (change) {
@@ -109,7 +189,7 @@ int rules_quarantine_sync(struct rules_kernel *k, const struct rules_elem *q,
 	}
 	free(k->q);
 	k->q = want;
-	k->nq = n;
+	k->nq = nw;
 	want = NULL;
 	ret = 0;
 	goto out;

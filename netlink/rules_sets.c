@@ -190,8 +190,8 @@ static void full(struct out *o, const char *names, const char *name,
 	if (rules_name_in(names, tmp))
 		outf(o, "destroy %s\n", tmp);
 	outf(o, "create ");
-	rules_ipset_create(o, tmp, v6, false, n + 1);
-	outf(o, "add %s %s\n", tmp, rules_canary_text(v6));
+	rules_ipset_create(o, tmp, v6, RULES_SET_NET, n + 1);
+	outf(o, "add %s %s\n", tmp, rules_canary_text(v6, false));
 	for (size_t i = 0; i < n; i++)
 		add_line(o, tmp, &w[i], now);
 	if (rules_name_in(names, name))
@@ -211,7 +211,7 @@ static void diff(struct out *o, const char *name, bool v6,
 	size_t i, j;
 
 	/* Also into a set someone emptied (-exist: no harm if there). */
-	outf(o, "add %s %s\n", name, rules_canary_text(v6));
+	outf(o, "add %s %s\n", name, rules_canary_text(v6, false));
 	for (i = j = 0; i < n; i++) {
 		while (j < nold && rules_elem_cmp(&old[j].e, &w[i].e) < 0)
 			j++;
@@ -320,14 +320,20 @@ int rules_ipset_fill(struct rules_kernel *k, const struct rules_desc *d,
 		return -1;
 	if (text_open(&t, &o) < 0)
 		goto oom;
-	for (int v6 = 0; v6 < 2; v6++) {
-		rules_qset_name(name, sizeof(name), k->chain, v6);
+	for (unsigned i = 0; i < RULES_QSETS; i++) {
+		bool v6 = rules_qset_v6(i), ported = rules_qset_ported(i);
+
+		rules_qset_at(name, sizeof(name), k->chain, i);
 		if (!rules_name_in(names, name)) {
 			outf(&o, "create ");
-			rules_ipset_create(&o, name, v6, true, 0);
+			rules_ipset_create(&o, name, v6, ported ?
+					   RULES_SET_SOURCE_PORT :
+					   RULES_SET_SOURCES, 0);
 		}
 		/* Also into one someone emptied (-exist: no harm if there). */
-		outf(&o, "add %s %s\n", name, rules_canary_text(v6));
+		outf(&o, "add %s %s\n", name, rules_canary_text(v6, ported));
+	}
+	for (int v6 = 0; v6 < 2; v6++) {
 		if (rules_layers_get(d, v6, &l) < 0)
 			goto oom;
 		/* depth -1: the aggregates' set, when there are many. */
@@ -418,9 +424,12 @@ int rules_ipset_prune(struct rules_kernel *k, const struct rules_desc *d,
 			continue;
 		for (size_t i = 0; d && i < k->nsets && !keep; i++)
 			keep = !strcmp(k->sets[i].name, p);
-		if (d && (!strcmp(p + strlen(k->chain), "-q4") ||
-			  !strcmp(p + strlen(k->chain), "-q6")))
-			keep = true;
+		for (unsigned i = 0; d && i < RULES_QSETS && !keep; i++) {
+			char q[RULES_NAME_MAX];
+
+			rules_qset_at(q, sizeof(q), k->chain, i);
+			keep = !strcmp(q, p);
+		}
 		if (!keep)
 			outf(&o, "destroy %s\n", p);
 	}

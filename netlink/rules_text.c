@@ -186,6 +186,12 @@ void rules_qset_name(char *buf, size_t len, const char *chain, bool v6)
 	snprintf(buf, len, "%s-q%c", chain, v6 ? '6' : '4');
 }
 
+void rules_qset_at(char *buf, size_t len, const char *chain, unsigned i)
+{
+	snprintf(buf, len, "%s-%c%c", chain, rules_qset_ported(i) ? 'k' : 'q',
+		 rules_qset_v6(i) ? '6' : '4');
+}
+
 void rules_aset_name(char *buf, size_t len, const char *chain, bool v6)
 {
 	snprintf(buf, len, "%s-a%c", chain, v6 ? '6' : '4');

@@ -52,7 +52,8 @@ bool rules_our_set(const char *c, const char *n)
 	if (strncmp(n, c, cl) || n[cl] != '-')
 		return false;
 	p = n + cl + 1;
-	if (!strcmp(p, "q4") || !strcmp(p, "q6") || !strcmp(p, "a4") ||
+	if (!strcmp(p, "q4") || !strcmp(p, "q6") || !strcmp(p, "k4") ||
+	    !strcmp(p, "k6") || !strcmp(p, "a4") ||
 	    !strcmp(p, "a6") || !strcmp(p, "a4-T") || !strcmp(p, "a6-T"))
 		return true;
 	if ((p[0] != '4' && p[0] != '6') || p[1] != '-' ||

@@ -112,7 +112,7 @@ static int verify_sets(struct rules_kernel *k, int64_t now, char *what,
 
 	if (spawn_run(argv, NULL, 0, &s, what, whatlen) < 0)
 		return -1;
-	seen = calloc(k->nsets + 2, sizeof(*seen));
+	seen = calloc(k->nsets + RULES_QSETS, sizeof(*seen));
 	if (!seen) {
 		free(s);
 		errno = ENOMEM;
@@ -145,17 +145,18 @@ static int verify_sets(struct rules_kernel *k, int64_t now, char *what,
 				ret = 1;
 			}
 		}
-		for (int v6 = 0; v6 < 2; v6++) {
+		for (unsigned qs = 0; qs < RULES_QSETS; qs++) {
 			char q[RULES_NAME_MAX];
 			size_t have = strtoull(p + 19, NULL, 10), want = 1;
 
-			rules_qset_name(q, sizeof(q), k->chain, v6);
+			rules_qset_at(q, sizeof(q), k->chain, qs);
 			if (strcmp(q, name))
 				continue;
-			seen[k->nsets + v6] = true;
+			seen[k->nsets + qs] = true;
 			for (size_t i = 0; i < k->nq; i++)
-				want += k->q[i].e.v6 == v6 &&
-					k->q[i].until > now + VERIFY_SLACK_S;
+				want += k->q[i].e.v6 == rules_qset_v6(qs) &&
+					!k->q[i].port == !rules_qset_ported(qs)
+					&& k->q[i].until > now + VERIFY_SLACK_S;
 			if (have < want) {
 				errbuf_set(what, whatlen, "set %s holds %zu "
 					   "elements, %zu expected", name,
@@ -166,7 +167,7 @@ static int verify_sets(struct rules_kernel *k, int64_t now, char *what,
 		}
 		name = NULL;
 	}
-	for (size_t i = 0; i < k->nsets + 2 && !ret; i++) {
+	for (size_t i = 0; i < k->nsets + RULES_QSETS && !ret; i++) {
 		char q[RULES_NAME_MAX];
 
 		if (seen[i])
@@ -174,8 +175,8 @@ static int verify_sets(struct rules_kernel *k, int64_t now, char *what,
 		if (i < k->nsets)
 			snprintf(q, sizeof(q), "%s", k->sets[i].name);
 		else
-			rules_qset_name(q, sizeof(q), k->chain,
-					i == k->nsets + 1);
+			rules_qset_at(q, sizeof(q), k->chain,
+				      (unsigned)(i - k->nsets));
 		errbuf_set(what, whatlen, "set %s is gone", q);
 		k->sets_filled = false;
 		if (i < k->nsets)
@@ -200,17 +201,20 @@ static int verify_canaries(struct rules_kernel *k, char *what, size_t whatlen)
 			   strerror(errno));
 		return -1;
 	}
-	for (size_t i = 0; i < k->nsets + 2 && !ret; i++) {
-		bool v6;
+	for (size_t i = 0; i < k->nsets + RULES_QSETS && !ret; i++) {
+		bool v6, ported = false;
 
 		if (i < k->nsets) {
 			snprintf(q, sizeof(q), "%s", k->sets[i].name);
 			v6 = k->sets[i].v6;
 		} else {
-			v6 = i == k->nsets + 1;
-			rules_qset_name(q, sizeof(q), k->chain, v6);
+			unsigned qs = (unsigned)(i - k->nsets);
+
+			v6 = rules_qset_v6(qs);
+			ported = rules_qset_ported(qs);
+			rules_qset_at(q, sizeof(q), k->chain, qs);
 		}
-		r = rules_canary_test(c, q, v6);
+		r = rules_canary_test(c, q, v6, ported);
 		if (r < 0) {
 			errbuf_set(what, whatlen, "ipset: asking for set "
 				   "%s: %s", q, strerror(errno));

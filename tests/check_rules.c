@@ -121,6 +121,16 @@ static const char expect_nft[] =
 	"\t\tflags interval,timeout\n"
 	"\t\tcounter\n"
 	"\t}\n"
+	"\tset kquarantine4 {\n"
+	"\t\ttype ipv4_addr . inet_service\n"
+	"\t\tflags timeout\n"
+	"\t\tcounter\n"
+	"\t}\n"
+	"\tset kquarantine6 {\n"
+	"\t\ttype ipv6_addr . inet_service\n"
+	"\t\tflags interval,timeout\n"
+	"\t\tcounter\n"
+	"\t}\n"
 	"\tmap fb4_d0 {\n"
 	"\t\ttype ipv4_addr : verdict\n"
 	"\t\tflags interval,timeout\n"
@@ -185,6 +195,12 @@ static const char expect_sets[] =
 	"# its source: portcullisd checks by them that a set was not emptied\n"
 	"create PORTCULLIS-q4 hash:ip family inet hashsize 1024 maxelem 65536 timeout 0 counters\n"
 	"add PORTCULLIS-q4 255.255.255.255\n"
+	"create PORTCULLIS-q6 hash:net family inet6 hashsize 1024 maxelem 65536 timeout 0 counters\n"
+	"add PORTCULLIS-q6 ff00::/128\n"
+	"create PORTCULLIS-k4 hash:ip,port family inet hashsize 1024 maxelem 65536 timeout 0 counters\n"
+	"add PORTCULLIS-k4 255.255.255.255,tcp:1\n"
+	"create PORTCULLIS-k6 hash:net,port family inet6 hashsize 1024 maxelem 65536 timeout 0 counters\n"
+	"add PORTCULLIS-k6 ff00::/128,tcp:1\n"
 	"create PORTCULLIS-4-0-0 hash:net family inet hashsize 1024 maxelem 65536 timeout 0\n"
 	"flush PORTCULLIS-4-0-0\n"
 	"add PORTCULLIS-4-0-0 255.255.255.255\n"
@@ -194,8 +210,6 @@ static const char expect_sets[] =
 	"flush PORTCULLIS-4-1-1\n"
 	"add PORTCULLIS-4-1-1 255.255.255.255\n"
 	"add PORTCULLIS-4-1-1 100.64.12.0/28 timeout 3600\n"
-	"create PORTCULLIS-q6 hash:net family inet6 hashsize 1024 maxelem 65536 timeout 0 counters\n"
-	"add PORTCULLIS-q6 ff00::/128\n"
 	"create PORTCULLIS-6-0-0 hash:net family inet6 hashsize 1024 maxelem 65536 timeout 0\n"
 	"flush PORTCULLIS-6-0-0\n"
 	"add PORTCULLIS-6-0-0 ff00::/128\n"
@@ -627,10 +641,10 @@ START_TEST(test_kernel_quarantine_comes_before_the_queues)
 	ck_assert_int_gt(rules_iptables_format(buf, sizeof(buf), &d, AF_INET,
 					       NULL, 0), 0);
 	k25 = strstr(buf, "-A PORTCULLIS -p tcp --dport 25 -m set --match-set "
-		     "PORTCULLIS-q4 src -m comment --comment \"portcullis "
+		     "PORTCULLIS-k4 src,dst -m comment --comment \"portcullis "
 		     "quarantine port 25\" -j DROP\n");
 	k465 = strstr(buf, "-A PORTCULLIS -p tcp --dport 465 -m set "
-		      "--match-set PORTCULLIS-q4 src -m comment --comment "
+		      "--match-set PORTCULLIS-k4 src,dst -m comment --comment "
 		      "\"portcullis quarantine port 465\" -j REJECT "
 		      "--reject-with tcp-reset\n");
 	queue = strstr(buf, "-j PORTCULLIS-CLOSED\n");
@@ -648,7 +662,7 @@ START_TEST(test_kernel_quarantine_comes_before_the_queues)
 	ck_assert_int_gt(rules_iptables_format(buf, sizeof(buf), &d, AF_INET6,
 					       NULL, 0), 0);
 	ck_assert_ptr_nonnull(strstr(buf, "--dport 25 -m set --match-set "
-				     "PORTCULLIS-q6 src"));
+				     "PORTCULLIS-k6 src,dst"));
 	d.all_ports = true;
 	ck_assert_int_gt(rules_iptables_format(buf, sizeof(buf), &d, AF_INET,
 					       NULL, 0), 0);
@@ -660,10 +674,11 @@ START_TEST(test_kernel_quarantine_comes_before_the_queues)
 		  other < strstr(buf, "-j PORTCULLIS-CLOSED\n"));
 	ck_assert_int_gt(rules_nft_format(buf, sizeof(buf), &d, NULL, 0), 0);
 	ck_assert_ptr_nonnull(strstr(buf, "\t\ttcp flags & (syn | ack) == syn "
-		"tcp dport 25 ip saddr @quarantine4 counter drop comment "
-		"\"portcullis quarantine port 25\"\n\t\ttcp flags & (syn | "
-		"ack) == syn tcp dport 25 ip6 saddr @quarantine6 counter drop "
-		"comment \"portcullis quarantine port 25\"\n"));
+		"tcp dport 25 ip saddr . tcp dport @kquarantine4 counter drop "
+		"comment \"portcullis quarantine port 25\"\n\t\ttcp flags & "
+		"(syn | ack) == syn tcp dport 25 ip6 saddr . tcp dport "
+		"@kquarantine6 counter drop comment \"portcullis quarantine "
+		"port 25\"\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "tcp dport != { 587 } ip saddr "
 		"@quarantine4 counter reject with tcp reset comment "
 		"\"portcullis quarantine port other\"\n"));

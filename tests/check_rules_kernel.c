@@ -122,7 +122,8 @@ static long members(const char *name)
 	}
 	for (p += 10; *p && *p != '\n';) {
 		n += strncmp(p, "255.255.255.255 ", 16) &&
-		     strncmp(p, "ff00:: ", 7);
+		     strncmp(p, "255.255.255.255,tcp:1 ", 22) &&
+		     strncmp(p, "ff00:: ", 7) && strncmp(p, "ff00::,tcp:1 ", 13);
 		p += strcspn(p, "\n");
 		if (*p)
 			p++;
@@ -235,21 +236,23 @@ static void sync_ok(struct rules_kernel *k, const struct rules_elem *q,
 /* --- install and remove --------------------------------------------- */
 
 static const char *const sample_sets[] = {
-	"PORTCULLIS-q4", "PORTCULLIS-q6", "PORTCULLIS-4-0-0",
-	"PORTCULLIS-4-1-1", "PORTCULLIS-6-0-0",
+	"PORTCULLIS-q4", "PORTCULLIS-q6", "PORTCULLIS-k4", "PORTCULLIS-k6",
+	"PORTCULLIS-4-0-0", "PORTCULLIS-4-1-1", "PORTCULLIS-6-0-0",
 };
-static const long sample_set_entries[] = { 0, 0, 2, 1, 1 };
+static const long sample_set_entries[] = { 0, 0, 0, 0, 2, 1, 1 };
+#define NSAMPLE_SETS (sizeof(sample_sets) / sizeof(sample_sets[0]))
 
 /* Exactly the sample's sets, with their entries. */
 static void sample_sets_are_in(void)
 {
 	char *names = sh_out("ipset list -n");
 
-	for (size_t i = 0; i < 5; i++)
+	for (size_t i = 0; i < NSAMPLE_SETS; i++)
 		ck_assert_msg(members(sample_sets[i]) ==
 			      sample_set_entries[i], "%s: %ld entries",
 			      sample_sets[i], members(sample_sets[i]));
-	ck_assert_msg(tests_count(names, "PORTCULLIS") == 5, "%s", names);
+	ck_assert_msg(tests_count(names, "PORTCULLIS") ==
+		      NSAMPLE_SETS, "%s", names);
 	free(names);
 }
 
@@ -1043,12 +1046,17 @@ static struct rules_qcount *counts_ok(struct rules_kernel *k, size_t want)
 
 /*
  * The kernel quarantine's counts come back once each: what moved since
- * the last read, per element, both families; a timeout renewed keeps the
- * count; an element made anew counts from zero; one the daemon never put
- * in (the canary, or added by hand) is nobody's.
+ * the last read, per element and port, both families, with the port's
+ * action; a timeout renewed keeps the count; an element made anew counts
+ * from zero; one the daemon never put in (the canary, or added by hand)
+ * is nobody's; the sources' sets count "other ports" when the quarantine
+ * blocks those.
  */
 START_TEST(test_quarantine_counters_are_read_once)
 {
+	static const uint8_t act[] = { RULES_REJECT, RULES_DROP,
+				       RULES_ACCEPT };
+	struct rules_profile qp = { "quarantine", act, RULES_DROP };
 	struct rules_desc d = sample();
 	struct rules_elem q[3];
 	struct rules_qcount *c;
@@ -1057,60 +1065,98 @@ START_TEST(test_quarantine_counters_are_read_once)
 
 	if (!private_netns())
 		return;
+	d.kernel_quarantine = true;
+	d.quarantine = &qp;
 	memcpy(q, quarantined, sizeof(q));
 	k = kernel_new(RULES_IPTABLES);
 	install_ok(k, &d);
 	c = counts_ok(k, 0);
 	sync_ok(k, q, 3, now);
+	/* Each source with 25 and 465, not with 587 (accepted). */
+	ck_assert_int_eq(members("PORTCULLIS-k4"), 4);
+	ck_assert_int_eq(members("PORTCULLIS-k6"), 2);
+	timeout_near("PORTCULLIS-k4", "100.64.1.2,tcp:465", 1200);
 	c = counts_ok(k, 0);
-	sh_ok("ipset -exist add PORTCULLIS-q4 100.64.1.2 timeout 1200 "
+	sh_ok("ipset -exist add PORTCULLIS-k4 100.64.1.2,tcp:25 timeout 1200 "
 	      "packets 5 bytes 300");
-	sh_ok("ipset -exist add PORTCULLIS-q6 2001:db8:1000:1::/64 timeout "
-	      "900 packets 40 bytes 2400");
-	sh_ok("ipset -exist add PORTCULLIS-q4 100.64.9.9 timeout 60 "
+	sh_ok("ipset -exist add PORTCULLIS-k4 100.64.1.2,tcp:465 timeout "
+	      "1200 packets 2 bytes 120");
+	sh_ok("ipset -exist add PORTCULLIS-k6 2001:db8:1000:1::/64,tcp:25 "
+	      "timeout 900 packets 40 bytes 2400");
+	sh_ok("ipset -exist add PORTCULLIS-k4 100.64.9.9,tcp:25 timeout 60 "
 	      "packets 99 bytes 99");
-	sh_ok("ipset -exist add PORTCULLIS-q4 255.255.255.255 packets 7 "
+	sh_ok("ipset -exist add PORTCULLIS-k4 255.255.255.255,tcp:1 packets 7 "
 	      "bytes 7");
-	c = counts_ok(k, 2);
+	c = counts_ok(k, 3);
 	ck_assert(!memcmp(&c[0].e, &q[1], sizeof(q[1])));
+	ck_assert_uint_eq(c[0].port, 25);
+	ck_assert_uint_eq(c[0].action, RULES_REJECT);
 	ck_assert_uint_eq(c[0].packets, 5);
 	ck_assert(!memcmp(&c[1].e, &q[2], sizeof(q[2])));
+	ck_assert_uint_eq(c[1].port, 25);
 	ck_assert_uint_eq(c[1].packets, 40);
+	ck_assert(!memcmp(&c[2].e, &q[1], sizeof(q[1])));
+	ck_assert_uint_eq(c[2].port, 465);
+	ck_assert_uint_eq(c[2].action, RULES_DROP);
+	ck_assert_uint_eq(c[2].packets, 2);
 	free(c);
 	c = counts_ok(k, 0);
 	/* Twelve more; a longer hold keeps the count where it was. */
-	sh_ok("ipset -exist add PORTCULLIS-q4 100.64.1.2 timeout 1200 "
+	sh_ok("ipset -exist add PORTCULLIS-k4 100.64.1.2,tcp:25 timeout 1200 "
 	      "packets 17 bytes 1020");
 	q[1].timeout = 5000;
 	sync_ok(k, q, 3, now);
+	timeout_near("PORTCULLIS-k4", "100.64.1.2,tcp:25", 5000);
 	timeout_near("PORTCULLIS-q4", "100.64.1.2", 5000);
 	c = counts_ok(k, 1);
 	ck_assert_uint_eq(c[0].packets, 12);
 	free(c);
 	/* Released and held again: a new element, a new count. */
 	sync_ok(k, q, 1, now);
+	/* 100.64.1.1 with 25 and 465, and the one added by hand. */
+	ck_assert_int_eq(members("PORTCULLIS-k4"), 3);
 	sync_ok(k, q, 3, now);
-	sh_ok("ipset -exist add PORTCULLIS-q4 100.64.1.2 timeout 1200 "
+	sh_ok("ipset -exist add PORTCULLIS-k4 100.64.1.2,tcp:25 timeout 1200 "
 	      "packets 3 bytes 180");
 	c = counts_ok(k, 1);
 	ck_assert_uint_eq(c[0].packets, 3);
 	free(c);
 	/* Gone from the kernel behind the daemon's back: nothing to count,
 	 * no error. */
-	sh_ok("ipset del PORTCULLIS-q4 100.64.1.2");
+	sh_ok("ipset del PORTCULLIS-k4 100.64.1.2,tcp:25");
 	c = counts_ok(k, 0);
+	/* With all_ports the sources' set counts the other ports. */
+	d.all_ports = true;
+	install_ok(k, &d);
+	sh_ok("ipset -exist add PORTCULLIS-q4 100.64.1.1 timeout 600 "
+	      "packets 3 bytes 3");
+	c = counts_ok(k, 1);
+	ck_assert(!memcmp(&c[0].e, &q[0], sizeof(q[0])));
+	ck_assert_uint_eq(c[0].port, 0);
+	ck_assert_uint_eq(c[0].action, RULES_DROP);
+	ck_assert_uint_eq(c[0].packets, 3);
+	free(c);
+	/* 465 accepted now: its elements go at the next sync. */
+	qp.action = act_res;
+	install_ok(k, &d);
+	sync_ok(k, q, 3, now);
+	timeout_near("PORTCULLIS-k4", "100.64.1.1,tcp:25", 600);
+	ck_assert_int_eq(elem_timeout("PORTCULLIS-k4", "100.64.1.1,tcp:465"),
+			 -1);
+	ck_assert_int_eq(elem_timeout("PORTCULLIS-k4", "100.64.1.2,tcp:465"),
+			 -1);
 	rules_kernel_free(k);
 
 	/* The next run (or the fallback before it) left counts behind: a
 	 * new process counts from its own first sync, not from those. */
-	sh_ok("ipset -exist add PORTCULLIS-q6 2001:db8:1000:1::/64 timeout "
-	      "900 packets 500 bytes 30000");
+	sh_ok("ipset -exist add PORTCULLIS-k6 2001:db8:1000:1::/64,tcp:25 "
+	      "timeout 900 packets 500 bytes 30000");
 	k = kernel_new(RULES_IPTABLES);
 	install_ok(k, &d);
 	sync_ok(k, q, 3, now);
 	c = counts_ok(k, 0);
-	sh_ok("ipset -exist add PORTCULLIS-q6 2001:db8:1000:1::/64 timeout "
-	      "900 packets 4 bytes 240");
+	sh_ok("ipset -exist add PORTCULLIS-k6 2001:db8:1000:1::/64,tcp:25 "
+	      "timeout 900 packets 4 bytes 240");
 	c = counts_ok(k, 1);
 	ck_assert_uint_eq(c[0].packets, 4);
 	free(c);
