@@ -88,11 +88,13 @@ static void summary(struct stats *st, struct shard *sh, struct rec *r,
 	ev = ev_new(eb, sh, r, BLOCKLOG_SUMMARY, ts);
 	if (ev) {
 		ev->count = r->suppressed;
+		ev->kernel = r->kernel;
 		ev->distinct = stats_distinct_estimate(&r->sup);
 		ev->window_s = window_s;
 	}
 	sh->c.summaries++;
 	r->suppressed = 0;
+	r->kernel = 0;
 	(void)st;
 }
 
@@ -110,10 +112,14 @@ void stats_release_rec(struct stats *st, struct shard *sh, struct rec *r,
 	if (ev)
 		ev->reason = manual ? BLOCKLOG_RELEASE_MANUAL
 				    : BLOCKLOG_RELEASE_EXPIRED;
-	if (manual)
+	/* Released early: a new run is a new detection, not the tail of
+	 * the window that caught the last one. */
+	if (manual) {
+		r->flags &= ~(REC_DET | REC_FIRED | REC_HALF);
 		sh->c.releases_manual++;
-	else
+	} else {
 		sh->c.releases_expired++;
+	}
 }
 
 void stats_rec_rate_roll(struct stats *st, struct shard *sh, struct rec *r,
@@ -192,6 +198,7 @@ void stats_detect(struct stats *st, struct shard *sh, struct rec *r,
 	r->until = now + t->quarantine_ms;
 	r->q_syns = r->det_syns;
 	r->q_distinct = distinct;
+	r->q_kernel = 0;
 	dl_unlink(&sh->active, sh->recs, sizeof(*sh->recs),
 		  (uint32_t)(r - sh->recs));
 	dl_push_head(&sh->quar, sh->recs, sizeof(*sh->recs),
@@ -205,6 +212,37 @@ void stats_detect(struct stats *st, struct shard *sh, struct rec *r,
 	}
 }
 
+static void rate_open(struct rec *r, int64_t now)
+{
+	if (r->flags & REC_RATE)
+		return;
+	r->flags |= REC_RATE;
+	r->rate_start = now;
+	r->rate_blocked = 0;
+	r->suppressed = 0;
+	r->kernel = 0;
+	stats_distinct_reset(&r->sup);
+}
+
+/*
+ * The kernel's blocks have no line of their own (it saw no destination to
+ * name): they join the subscriber's summary, as blocked and as kernel,
+ * and use up its line budget as blocks the daemon judged would. With no
+ * rate, the summary is written now.
+ */
+void stats_rec_kernel(struct stats *st, struct shard *sh, struct rec *r,
+		      int64_t now, uint32_t n, struct evbuf *eb)
+{
+	rate_open(r, now);
+	r->rate_blocked = sat_add(r->rate_blocked, n);
+	r->suppressed = sat_add(r->suppressed, n);
+	r->kernel = sat_add(r->kernel, n);
+	if (r->flags & REC_QUAR)
+		r->q_kernel = sat_add(r->q_kernel, n);
+	if (!st->tun.rate_ms)
+		summary(st, sh, r, now, 1, eb);
+}
+
 bool stats_rate_allows(struct stats *st, struct shard *sh, struct rec *r,
 		       int64_t now, uint32_t dh)
 {
@@ -212,13 +250,7 @@ bool stats_rate_allows(struct stats *st, struct shard *sh, struct rec *r,
 
 	if (!t->rate_ms)
 		return true;
-	if (!(r->flags & REC_RATE)) {
-		r->flags |= REC_RATE;
-		r->rate_start = now;
-		r->rate_blocked = 0;
-		r->suppressed = 0;
-		stats_distinct_reset(&r->sup);
-	}
+	rate_open(r, now);
 	r->rate_blocked = sat_inc(r->rate_blocked);
 	if (r->rate_blocked <= t->per_sub)
 		return true;

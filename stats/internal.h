@@ -135,7 +135,10 @@ struct rec {
 	uint32_t det_syns;		/* SYNs to detection ports */
 	uint32_t rate_blocked;		/* blocked SYNs in the rate window */
 	uint32_t suppressed;		/* ... of them without a line */
+	uint32_t kernel;		/* ... of those, the kernel's own
+					 * (stats_kernel()) */
 	uint32_t q_syns, q_distinct;	/* the window that quarantined */
+	uint32_t q_kernel;		/* the kernel blocked since */
 	struct distinct det;		/* detection-port destinations */
 	struct distinct sup;		/* destinations of suppressed lines */
 };
@@ -151,6 +154,7 @@ struct shard_counters {
 	uint64_t releases_manual;
 	uint64_t block_lines;
 	uint64_t lines_suppressed;
+	uint64_t kernel;
 	uint64_t summaries;
 	uint64_t windows_stolen;
 	uint64_t windows_stolen_suspect;	/* ... of them, suspects' */
@@ -233,6 +237,11 @@ struct evbuf {
 	struct blocklog_event *ev;
 };
 
+/* stats.c: the port slot of a SYN's counter; events out to the block
+ * log from producer. */
+unsigned stats_port_slot(const struct stats *st, uint16_t port);
+void stats_push(struct stats *st, unsigned producer, const struct evbuf *eb);
+
 /* subscribers.c: keys, the table, LRU and window records. */
 void stats_key(const struct stats *st, const struct addr *a,
 	       uint64_t *key, bool *v6);
@@ -266,6 +275,10 @@ void stats_detect(struct stats *st, struct shard *sh, struct rec *r,
 		  int64_t now, uint32_t dh, struct evbuf *eb);
 bool stats_rate_allows(struct stats *st, struct shard *sh, struct rec *r,
 		       int64_t now, uint32_t dh);
+/* n SYNs the kernel blocked: into r's next summary (at once when the
+ * block log has no rate). */
+void stats_rec_kernel(struct stats *st, struct shard *sh, struct rec *r,
+		      int64_t now, uint32_t n, struct evbuf *eb);
 void stats_release_rec(struct stats *st, struct shard *sh, struct rec *r,
 		       int64_t ts, bool manual, struct evbuf *eb);
 bool stats_is_det_port(const struct stats *st, uint16_t port);
@@ -278,6 +291,12 @@ bool stats_rec_suspect(const struct stats *st, const struct rec *r,
 static inline uint32_t sat_inc(uint32_t v)
 {
 	return v == UINT32_MAX ? v : v + 1;
+}
+
+static inline uint32_t sat_add(uint32_t v, uint64_t n)
+{
+	return n >= (uint64_t)(UINT32_MAX - v) ? UINT32_MAX
+					       : v + (uint32_t)n;
 }
 
 static inline uint32_t unix_s(int64_t now_ms)

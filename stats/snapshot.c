@@ -44,6 +44,7 @@ static void fill(const struct stats *st, const struct shard *sh, uint32_t si,
 		out->until_ms = r->until;
 		out->quarantine_syns = r->q_syns;
 		out->quarantine_distinct = r->q_distinct;
+		out->quarantine_kernel = r->q_kernel;
 	}
 }
 
@@ -187,6 +188,7 @@ void stats_counters(struct stats *st, struct stats_counters *c)
 		c->releases_manual += k->releases_manual;
 		c->block_lines += k->block_lines;
 		c->lines_suppressed += k->lines_suppressed;
+		c->kernel += k->kernel;
 		c->summaries += k->summaries;
 		c->windows_used += sh->active.n + sh->quar.n;
 		c->windows_stolen += k->windows_stolen;

@@ -198,7 +198,7 @@ void stats_close(struct stats *st)
 	free(st);
 }
 
-static unsigned port_slot(const struct stats *st, uint16_t port)
+unsigned stats_port_slot(const struct stats *st, uint16_t port)
 {
 	for (unsigned i = 0; i < STATS_PORTS; i++)
 		if (st->ports[i] == port)
@@ -206,8 +206,7 @@ static unsigned port_slot(const struct stats *st, uint16_t port)
 	return STATS_PORT_OTHER;
 }
 
-static void push_all(struct stats *st, unsigned producer,
-		     const struct evbuf *eb)
+void stats_push(struct stats *st, unsigned producer, const struct evbuf *eb)
 {
 	if (!st->bl)
 		return;
@@ -300,8 +299,8 @@ void stats_syn(struct stats *st, unsigned thread, const struct policy *p,
 	}
 	s = &sh->subs[si];
 	s->last_s = unix_s(now);
-	s->syns[port_slot(st, f->dport)] =
-		sat_inc(s->syns[port_slot(st, f->dport)]);
+	s->syns[stats_port_slot(st, f->dport)] =
+		sat_inc(s->syns[stats_port_slot(st, f->dport)]);
 	r = stats_sub_rec(sh, si);
 	/* An idle record stays for this SYN to reuse; stats_tick() gives
 	 * it back otherwise. */
@@ -328,7 +327,7 @@ unlock:
 		sh->c.block_lines++;
 	pthread_mutex_unlock(&sh->lock);
 
-	push_all(st, thread, &eb);
+	stats_push(st, thread, &eb);
 	if (line)
 		block_line(st, thread, p, f, now, d);
 }
@@ -376,7 +375,7 @@ void stats_tick(struct stats *st, int64_t now)
 				}
 			}
 			pthread_mutex_unlock(&sh->lock);
-			push_all(st, st->threads, &eb);
+			stats_push(st, st->threads, &eb);
 		} while (more);
 	}
 	pthread_mutex_unlock(&st->house);
@@ -408,7 +407,7 @@ int stats_release(struct stats *st, const struct addr *src,
 		ret = 0;
 	}
 	pthread_mutex_unlock(&sh->lock);
-	push_all(st, st->threads, &eb);
+	stats_push(st, st->threads, &eb);
 	pthread_mutex_unlock(&st->house);
 	if (ret < 0)
 		errno = ENOENT;

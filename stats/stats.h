@@ -116,6 +116,25 @@ void stats_tick(struct stats *st, int64_t now_ms);
 int stats_release(struct stats *st, const struct addr *src,
 		  int64_t now_ms);
 
+/* SYNs the kernel's quarantine rule blocked for one source since the
+ * last read of its counters. */
+struct stats_kernel_count {
+	struct addr src;		/* the quarantined address or prefix */
+	uint16_t dport;			/* 0: a port the rules do not name */
+	uint8_t action;			/* enum policy_action */
+	uint64_t packets;
+};
+
+/*
+ * Count c[0 .. n) as stats_syn() counts blocked SYNs (the subscriber's
+ * SYNs, port and blocked counts, the counters by action) with no block
+ * line: each goes into the subscriber's next summary, in "blocked" and
+ * in "kernel". Detection does not see them (the kernel saw no
+ * destination). From the thread that calls stats_tick().
+ */
+void stats_kernel(struct stats *st, const struct stats_kernel_count *c,
+		  size_t n, int64_t now_ms);
+
 /* One subscriber as seen now. */
 struct stats_subscriber {
 	struct addr addr;	/* IPv4 address or IPv6 prefix */
@@ -134,6 +153,7 @@ struct stats_subscriber {
 	int64_t until_ms;		/* quarantined: until */
 	uint32_t quarantine_syns;	/* the window that caused it */
 	uint32_t quarantine_distinct;
+	uint32_t quarantine_kernel;	/* SYNs the kernel blocked since */
 };
 
 /* src's subscriber into out. Returns 0, or -1 with ENOENT when untracked. */
@@ -166,6 +186,8 @@ struct stats_counters {
 	uint64_t releases_manual;
 	uint64_t block_lines;		/* block lines pushed */
 	uint64_t lines_suppressed;	/* over the rate: in a summary */
+	uint64_t kernel;		/* of syns and by_action, blocked by
+					 * the kernel's quarantine rule */
 	uint64_t summaries;
 	uint64_t windows_used;		/* window records in use now */
 	uint64_t windows_capacity;

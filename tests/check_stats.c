@@ -894,9 +894,10 @@ START_TEST(test_manual_release_ends_quarantine_with_a_line)
 		"\"src\":\"100.64.12.1\",\"reason\":\"manual\"}\n"));
 	d = fx_syn(&fx, "100.64.12.1", "198.51.0.200", 587, T0 + 30001, 0);
 	ck_assert_int_eq(d.verdict, POLICY_ACCEPT);
-	/* The run's window has detected once already: no new quarantine. */
+	/* A new window opens with the next SYN: one is no run. */
 	d = fx_syn(&fx, "100.64.12.1", "198.51.0.201", 25, T0 + 30002, 0);
 	ck_assert_int_eq(d.verdict, POLICY_ACCEPT);
+	ck_assert(!quarantined(fx.st, &a, T0 + 30002));
 
 	errno = 0;
 	ck_assert_int_eq(stats_release(fx.st, &a, T0 + 30003), -1);
@@ -907,10 +908,107 @@ START_TEST(test_manual_release_ends_quarantine_with_a_line)
 	stats_counters(fx.st, &c);
 	ck_assert_uint_eq(c.releases_manual, 1);
 
-	/* Still at it in the next window: quarantined again. */
-	spam_run(&fx, "100.64.12.1", T0 + 60000, 5);
+	/* At it again at once, in the minute that caught it before: the
+	 * release ended that window, so this run is caught too. */
+	spam_run(&fx, "100.64.12.1", T0 + 40000, 5);
 	addr_parse("100.64.12.1", &a);
-	ck_assert(quarantined(fx.st, &a, T0 + 60005));
+	ck_assert(quarantined(fx.st, &a, T0 + 40005));
+	stats_counters(fx.st, &c);
+	ck_assert_uint_eq(c.quarantines, 2);
+	fx_close(&fx);
+}
+END_TEST
+
+/* What the kernel blocked, as the daemon reads it back. */
+static void kernel_count(struct fx *fx, const char *src, uint16_t port,
+			 enum policy_action a, uint64_t n, int64_t now)
+{
+	struct stats_kernel_count c = { .dport = port, .action = (uint8_t)a,
+					.packets = n };
+
+	ck_assert_int_eq(addr_parse(src, &c.src), 0);
+	stats_kernel(fx->st, &c, 1, now);
+}
+
+/*
+ * The kernel's blocks of a quarantined source count as the daemon's
+ * would (SYNs, port, blocked, action) and are said in its summary, as
+ * blocked and as kernel: block lines plus summaries still add up to
+ * every blocked SYN. Detection does not see them.
+ */
+START_TEST(test_kernel_blocks_are_counted_and_summarised)
+{
+	struct stats_config cfg = base_cfg();
+	struct stats_subscriber sub;
+	struct stats_counters c;
+	const char *log;
+	struct addr a;
+	struct fx fx;
+
+	fx_open(&fx, &cfg, tests_fixture_policy(POLICY, NULL));
+	spam_run(&fx, "100.64.3.7", T0, 5);
+	addr_parse("100.64.3.7", &a);
+	ck_assert(quarantined(fx.st, &a, T0 + 5));
+	kernel_count(&fx, "100.64.3.7", 25, POLICY_DROP, 3000, T0 + 1000);
+	kernel_count(&fx, "100.64.3.7", 25, POLICY_DROP, 980, T0 + 2000);
+	kernel_count(&fx, "100.64.3.7", 0, POLICY_REJECT, 20, T0 + 2000);
+	sub = sub_of(&fx, "100.64.3.7", T0 + 2000);
+	ck_assert_uint_eq(sub.syns, 4005);
+	ck_assert_uint_eq(sub.syns_port[0], 3985);
+	ck_assert_uint_eq(sub.syns_port[STATS_PORT_OTHER], 20);
+	ck_assert_uint_eq(sub.blocked, 4005);
+	ck_assert_uint_eq(sub.quarantine_kernel, 4000);
+	ck_assert_uint_eq(sub.quarantine_syns, 5);
+	stats_counters(fx.st, &c);
+	ck_assert_uint_eq(c.kernel, 4000);
+	ck_assert_uint_eq(c.syns, 4005);
+	/* The run: 4 rejected, the fifth (which caught it) dropped. */
+	ck_assert_uint_eq(c.by_action[POLICY_DROP], 3981);
+	ck_assert_uint_eq(c.by_action[POLICY_REJECT], 24);
+	ck_assert_uint_eq(c.detections, 1);
+	/* Nothing yet: the summary closes the rate window. */
+	ck_assert_int_eq(tests_count(fx_log(&fx), "\"event\":\"summary\""), 0);
+	stats_tick(fx.st, T0 + 60000);
+	log = fx_log(&fx);
+	ck_assert_int_eq(tests_count(log, "\"event\":\"block\""), 5);
+	ck_assert_ptr_nonnull(strstr(log,
+		"{\"ts\":\"2026-11-28T01:24:45.000Z\",\"event\":\"summary\","
+		"\"src\":\"100.64.3.7\",\"blocked\":4000,\"kernel\":4000,"
+		"\"distinct_destinations\":0,\"window_s\":60}\n"));
+	/* A count read just after the release is still the subscriber's. */
+	ck_assert_int_eq(stats_release(fx.st, &a, T0 + 61000), 0);
+	kernel_count(&fx, "100.64.3.7", 25, POLICY_DROP, 7, T0 + 61500);
+	stats_tick(fx.st, T0 + 121500);
+	ck_assert_ptr_nonnull(strstr(fx_log(&fx),
+		"\"src\":\"100.64.3.7\",\"blocked\":7,\"kernel\":7,"));
+	ck_assert_uint_eq(sub_of(&fx, "100.64.3.7", T0 + 121500).blocked,
+			  4012);
+	fx_close(&fx);
+}
+END_TEST
+
+/* With no rate on block lines, the kernel's count is said at once; an
+ * IPv6 prefix is its subscriber. */
+START_TEST(test_kernel_blocks_without_a_rate_are_said_at_once)
+{
+	struct stats_config cfg = base_cfg();
+	struct stats_counters c;
+	struct fx fx;
+
+	cfg.log_per_subscriber = 0;
+	cfg.log_per_subscriber_s = 0;
+	fx_open(&fx, &cfg, NULL);
+	kernel_count(&fx, "2001:db8:1000:1::", 25, POLICY_DROP, 12, T0);
+	kernel_count(&fx, "2001:db8:1000:1::", 25, POLICY_ACCEPT, 5, T0);
+	kernel_count(&fx, "2001:db8:1000:1::", 25, POLICY_DROP, 0, T0);
+	ck_assert_msg(strstr(fx_log(&fx),
+		"\"event\":\"summary\",\"src\":\"2001:db8:1000:1::\","
+		"\"blocked\":12,\"kernel\":12,\"distinct_destinations\":0,"
+		"\"window_s\":1}\n"), "%s", fx.text);
+	ck_assert_uint_eq(sub_of(&fx, "2001:db8:1000:1::9", T0).blocked, 12);
+	stats_counters(fx.st, &c);
+	ck_assert_uint_eq(c.kernel, 12);
+	ck_assert_uint_eq(c.summaries, 1);
 	fx_close(&fx);
 }
 END_TEST
@@ -1316,6 +1414,8 @@ Suite *stats_suite(void)
 	tcase_add_test(tc,
 		       test_expiry_without_a_tick_is_noticed_by_the_next_syn);
 	tcase_add_test(tc, test_manual_release_ends_quarantine_with_a_line);
+	tcase_add_test(tc, test_kernel_blocks_are_counted_and_summarised);
+	tcase_add_test(tc, test_kernel_blocks_without_a_rate_are_said_at_once);
 	tcase_add_test(tc, test_ipv6_addresses_of_one_64_are_one_subscriber);
 	tcase_add_test(tc, test_ipv6_prefix_length_is_configurable);
 	tcase_add_test(tc,
