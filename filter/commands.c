@@ -48,6 +48,21 @@ static int parse(int argc, char **argv, bool *json, int min, int max,
 	return optind;
 }
 
+/* Whether quarantined sources are blocked in the kernel, and if not
+ * why. */
+static const char *kq_state(struct daemon *d)
+{
+	if (!d->kernel)
+		return "off (no rules installed)";
+	if (d->opts.no_kernel_quarantine)
+		return "off (--no-kernel-quarantine)";
+	if (!d->rules.desc.kernel_quarantine)
+		return "off (the nft backend's counters are not read back)";
+	if (policy_mode(daemon_policy(d)) == POLICY_MODE_MONITOR)
+		return "off (monitor mode blocks nothing)";
+	return d->kq_unread ? "on, its counters NOT READ, see the log" : "on";
+}
+
 static void stats_text(struct daemon *d, struct strbuf *o)
 {
 	const struct policy *p = daemon_policy(d);
@@ -106,6 +121,9 @@ static void stats_text(struct daemon *d, struct strbuf *o)
 			      (unsigned long long)(sc.releases_manual +
 						   sc.releases_expired),
 			      (unsigned long long)sc.releases_expired);
+		strbuf_printf(o, "kernel quarantine: %s; %llu SYNs blocked "
+			      "by it\n", kq_state(d),
+			      (unsigned long long)sc.kernel);
 		strbuf_printf(o, "live exceptions: %zu\n", d->nex);
 		strbuf_printf(o, "rules:        %s; put back after a change "
 			      "from outside: %llu%s\n",
@@ -153,6 +171,15 @@ static int stats_json(struct daemon *d, struct strbuf *o)
 	reply_json_u64(j, "log_written", bc.written);
 	reply_json_u64(j, "log_lost_full", bc.lost_full);
 	reply_json_u64(j, "log_lost_io", bc.lost_io);
+	{
+		struct stats_counters sc;
+
+		stats_counters(d->stats, &sc);
+		v = json_object_new_object();
+		reply_json_str(v, "state", kq_state(d));
+		reply_json_u64(v, "blocked", sc.kernel);
+		reply_json_add(j, "kernel_quarantine", v);
+	}
 	return reply_json_write(o, j) < 0;
 }
 
@@ -207,6 +234,7 @@ static struct json_object *sub_json(const struct stats_subscriber *s)
 		reply_json_u64(j, "quarantine_syns", s->quarantine_syns);
 		reply_json_u64(j, "quarantine_distinct",
 			       s->quarantine_distinct);
+		reply_json_u64(j, "quarantine_kernel", s->quarantine_kernel);
 	}
 	return j;
 }
@@ -302,15 +330,16 @@ static int cmd_quarantine(struct daemon *d, int argc, char **argv,
 	if (!got)
 		strbuf_printf(o, "no subscriber is quarantined\n");
 	else
-		strbuf_printf(o, "%-24s %-21s %8s %8s\n", "SUBSCRIBER",
-			      "UNTIL", "SYNS", "DESTS");
+		strbuf_printf(o, "%-24s %-21s %8s %8s %10s\n", "SUBSCRIBER",
+			      "UNTIL", "SYNS", "DESTS", "KERNEL");
 	for (size_t i = 0; i < got; i++) {
-		strbuf_printf(o, "%-24s %-21s %8u %8u\n",
+		strbuf_printf(o, "%-24s %-21s %8u %8u %10u\n",
 			      sub_name(&subs[i], name, sizeof(name)),
 			      rfc3339_format(subs[i].until_ms / 1000,
 					     until, sizeof(until)),
 			      subs[i].quarantine_syns,
-			      subs[i].quarantine_distinct);
+			      subs[i].quarantine_distinct,
+			      subs[i].quarantine_kernel);
 	}
 	free(subs);
 	return 0;

@@ -68,7 +68,7 @@ int daemon_rebuild(struct daemon *d, const struct policy_exception *ex,
 	p = daemon_load(d->opts.policy_path, ex, nex, errs);
 	if (!p)
 		goto fail;
-	if (policy_ruleset_build(&next, p, d->opts.queues, time(NULL)) < 0) {
+	if (kernel_ruleset(d, p, time(NULL), &next) < 0) {
 		strbuf_printf(errs, "out of memory\n");
 		goto fail;
 	}
@@ -159,7 +159,9 @@ void daemon_totals(struct daemon *d, struct daemon_totals *t)
 
 int daemon_swap(struct daemon *d, struct policy *p)
 {
-	struct generation *g = generation_new(p, d->nworkers), *old;
+	/* One count slot a verdict thread, and the main thread's for what
+	 * the kernel quarantine blocked. */
+	struct generation *g = generation_new(p, d->nworkers + 1), *old;
 
 	if (!g) {
 		policy_free(p);

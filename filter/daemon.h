@@ -83,6 +83,8 @@ struct daemon_opts {
 	bool user_default;		/* not named: a missing user is no error */
 	enum rules_backend backend;
 	enum daemon_on_stop on_stop;
+	bool no_kernel_quarantine;	/* quarantined sources' SYNs to the
+					 * daemon, not dropped in the kernel */
 	int verbose;
 };
 
@@ -104,6 +106,11 @@ struct daemon {
 					 * could not mend (logged once) */
 	bool rules_stale;		/* an install failed: the kernel holds
 					 * an older ruleset than d->rules */
+	bool kq_unread;			/* the last read of the kernel
+					 * quarantine's counters failed */
+	/* What the kernel quarantine blocked, by action and port (profile
+	 * empty), under generation_lock. */
+	struct generation_totals kq_totals;
 
 	struct worker *workers;		/* 2 * queues: closed ones first */
 	unsigned nworkers;

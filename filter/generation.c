@@ -66,9 +66,9 @@ static uint64_t cell(const struct generation *g, unsigned a, unsigned ps,
 	return sum;
 }
 
-static struct generation_total *total_find(struct generation_totals *t,
-					   uint8_t action, const char *profile,
-					   uint16_t port)
+struct generation_total *generation_total(struct generation_totals *t,
+					  uint8_t action, const char *profile,
+					  uint16_t port)
 {
 	for (size_t i = 0; i < t->n; i++)
 		if (t->t[i].action == action && t->t[i].port == port &&
@@ -102,7 +102,7 @@ int generation_fold(const struct generation *g,
 
 				if (!c || !name)
 					continue;
-				t = total_find(totals, (uint8_t)a, name,
+				t = generation_total(totals, (uint8_t)a, name,
 					       pt < g->nports ? g->ports[pt]
 							      : 0);
 				if (!t) {
@@ -124,7 +124,7 @@ void generation_metrics(const struct generation *g,
 	for (size_t i = 0; i < totals->n; i++) {
 		struct generation_total *t;
 
-		t = total_find(&now, totals->t[i].action,
+		t = generation_total(&now, totals->t[i].action,
 			       totals->t[i].profile, totals->t[i].port);
 		if (t)
 			t->count += totals->t[i].count;

@@ -67,17 +67,34 @@ static inline void generation_counter_bump(atomic_uint_fast64_t *c)
 			      + 1, memory_order_relaxed);
 }
 
+/* Add n to one count of thread `thread`: only that thread may call. */
+static inline void generation_count_n(struct generation *g, unsigned thread,
+				      enum policy_action a, int profile,
+				      uint16_t port, uint64_t n)
+{
+	unsigned ps = profile < 0 ? GENERATION_PROFILES :
+		      profile < GENERATION_PROFILES ? (unsigned)profile
+					     : GENERATION_PROFILES + 1;
+	atomic_uint_fast64_t *c =
+		&g->counts[thread].v[a][ps][g->port_slot[port]];
+
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed)
+			      + n, memory_order_relaxed);
+}
+
 /* Count one verdict from thread `thread`: only that thread may call. */
 static inline void generation_count(struct generation *g, unsigned thread,
 				    enum policy_action a, int profile,
 				    uint16_t port)
 {
-	unsigned ps = profile < 0 ? GENERATION_PROFILES :
-		      profile < GENERATION_PROFILES ? (unsigned)profile
-					     : GENERATION_PROFILES + 1;
-	generation_counter_bump(
-		&g->counts[thread].v[a][ps][g->port_slot[port]]);
+	generation_count_n(g, thread, a, profile, port, 1);
 }
+
+/* The total of (action, profile, port) in t, made (at 0) if missing.
+ * Returns NULL when out of memory. */
+struct generation_total *generation_total(struct generation_totals *t,
+					  uint8_t action, const char *profile,
+					  uint16_t port);
 
 /* Add g's counts into totals by name. Returns 0, or -1 with ENOMEM. */
 int generation_fold(const struct generation *g,

@@ -41,13 +41,25 @@ static void fallback_line(struct daemon *d,
 		blocklog_push(d->blocklog, d->nworkers, &ev);
 }
 
+int kernel_ruleset(struct daemon *d, const struct policy *p, int64_t now,
+		   struct policy_ruleset *rs)
+{
+	if (policy_ruleset_build(rs, p, d->opts.queues, now) < 0)
+		return -1;
+	/* Only where its counters are read back (ipset): the kernel must
+	 * not block what the daemon cannot count. */
+	rs->desc.kernel_quarantine = !d->opts.no_kernel_quarantine &&
+				     d->opts.backend == RULES_IPTABLES;
+	return 0;
+}
+
 int kernel_start(struct daemon *d, const struct policy *p)
 {
 	struct rules_fallback_counts fc = { 0 };
 	int64_t now = time(NULL);
 	char err[1024];
 
-	if (policy_ruleset_build(&d->rules, p, d->opts.queues, now) < 0) {
+	if (kernel_ruleset(d, p, now, &d->rules) < 0) {
 		log_warn("ruleset");
 		return -1;
 	}
@@ -88,12 +100,14 @@ void kernel_stop(struct daemon *d)
 
 	if (!d->kernel)
 		return;
+	/* The last second's counts, and (for the fallback) the set as the
+	 * daemon holds it. */
+	kernel_sync_quarantine(d);
 	if (d->opts.on_stop == DAEMON_STOP_REMOVE) {
 		if (rules_remove(d->rules.desc.chain, d->opts.backend, err,
 				 sizeof(err)) < 0)
 			log_warnx("removing the ruleset: %s", err);
 	} else {
-		kernel_sync_quarantine(d);
 		if (rules_to_fallback(d->kernel, &d->rules.desc, time(NULL),
 				      err, sizeof(err)) < 0)
 			log_warnx("putting the fallback rules in: %s; the "
@@ -102,6 +116,88 @@ void kernel_stop(struct daemon *d)
 	}
 	rules_kernel_free(d->kernel);
 	d->kernel = NULL;
+}
+
+/* Element e of a quarantine set as the subscriber stats keys. */
+static void elem_addr(const struct rules_elem *e, struct addr *a)
+{
+	if (e->v6) {
+		memcpy(a->b, e->addr, 16);
+	} else {
+		addr_from_v4(a, (uint32_t)e->addr[0] << 24 |
+				(uint32_t)e->addr[1] << 16 |
+				(uint32_t)e->addr[2] << 8 | e->addr[3]);
+	}
+}
+
+/* The metric's series for each port the quarantine blocks, at 0 until
+ * the kernel blocks one. */
+static void note_ports(struct daemon *d)
+{
+	const struct rules_desc *rd = &d->rules.desc;
+	const struct rules_profile *q = rd->quarantine;
+
+	for (size_t i = 0; q && !rd->monitor && i < rd->nports; i++)
+		if (q->action[i] != RULES_ACCEPT)
+			(void)generation_total(&d->kq_totals, q->action[i], "",
+					       rd->ports[i].port);
+	if (q && !rd->monitor && rd->all_ports && q->other != RULES_ACCEPT)
+		(void)generation_total(&d->kq_totals, q->other, "", 0);
+}
+
+/*
+ * What the kernel quarantine blocked since the last read: into the
+ * subscribers' counts and summaries, the verdict counters (the main
+ * thread's slot, the detection profile's name) and its own metric.
+ * Before each sync, so that an element about to go is read first.
+ */
+static void quarantine_counts(struct daemon *d, int64_t now_ms)
+{
+	struct generation *g = atomic_load(&d->generation);
+	int profile = policy_detection(g->p)->profile;
+	struct stats_kernel_count *kc;
+	struct rules_qcount *c;
+	char err[512];
+	size_t n;
+
+	if (!d->rules.desc.kernel_quarantine)
+		return;
+	if (rules_quarantine_counts(d->kernel, &c, &n, err, sizeof(err)) < 0) {
+		if (!d->kq_unread)
+			log_warnx("%s (tried again each second)", err);
+		d->kq_unread = true;
+		return;
+	}
+	if (d->kq_unread)
+		log_info("the kernel quarantine's counters are read again");
+	d->kq_unread = false;
+	kc = calloc(n ? n : 1, sizeof(*kc));
+	pthread_mutex_lock(&d->generation_lock);
+	note_ports(d);
+	for (size_t i = 0; i < n; i++) {
+		struct generation_total *t;
+
+		generation_count_n(g, d->nworkers, c[i].action, profile,
+				   c[i].port, c[i].packets);
+		t = generation_total(&d->kq_totals, c[i].action, "",
+				     c[i].port);
+		if (t)
+			t->count += c[i].packets;
+		if (kc) {
+			elem_addr(&c[i].e, &kc[i].src);
+			kc[i].dport = c[i].port;
+			kc[i].action = c[i].action;
+			kc[i].packets = c[i].packets;
+		}
+	}
+	pthread_mutex_unlock(&d->generation_lock);
+	if (n && kc)
+		stats_kernel(d->stats, kc, n, now_ms);
+	else if (n)
+		log_warnx("the kernel quarantine's counts: out of memory; "
+			  "%zu subscribers' are not in the summaries", n);
+	free(kc);
+	free(c);
 }
 
 void kernel_sync_quarantine(struct daemon *d)
@@ -117,6 +213,7 @@ void kernel_sync_quarantine(struct daemon *d)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	quarantine_counts(d, now_ms);
 	/* Monitor mode blocks nothing, not even a quarantined source. */
 	if (policy_mode(daemon_policy(d)) != POLICY_MODE_MONITOR) {
 		n = stats_quarantined_list(d->stats, now_ms, NULL, 0);
@@ -158,8 +255,8 @@ int kernel_check(struct daemon *d, bool full, struct strbuf *errs)
 		 * elements are renewed before they run out. */
 		struct policy_ruleset next;
 
-		if (policy_ruleset_build(&next, daemon_policy(d),
-					 d->opts.queues, time(NULL)) == 0) {
+		if (kernel_ruleset(d, daemon_policy(d), time(NULL),
+				   &next) == 0) {
 			policy_ruleset_free(&d->rules);
 			d->rules = next;
 			d->rules_stale = true;

@@ -15,6 +15,7 @@
 
 struct daemon;
 struct policy;
+struct policy_ruleset;
 
 /*
  * Build p's ruleset and swap it in for whatever the kernel holds (a
@@ -37,7 +38,14 @@ void kernel_stop(struct daemon *d);
  */
 int kernel_check(struct daemon *d, bool full, struct strbuf *errs);
 
-/* Bring the quarantine sets to what stats holds now. */
+/* Read what the kernel quarantine blocked into stats and the counters,
+ * then bring the quarantine sets to what stats holds now. */
 void kernel_sync_quarantine(struct daemon *d);
+
+/* p's ruleset as this daemon installs it (with the kernel quarantine
+ * unless --no-kernel-quarantine, or the nft backend, whose counters are
+ * not read back). Returns 0, or -1 with errno ENOMEM. */
+int kernel_ruleset(struct daemon *d, const struct policy *p, int64_t now,
+		   struct policy_ruleset *rs);
 
 #endif

@@ -46,7 +46,8 @@ static void usage(FILE *f)
 		"usage: portcullisd -c POLICY [--queues N] [--no-rules] "
 		"[--backend iptables|nft]\n"
 		"                   [--on-stop fallback|remove] "
-		"[--control PATH] [--state DIR]\n"
+		"[--no-kernel-quarantine]\n"
+		"                   [--control PATH] [--state DIR]\n"
 		"                   [--metrics ADDRESS:PORT|off] "
 		"[--user NAME] [-v]\n");
 }
@@ -59,6 +60,7 @@ static void parse_opts(struct daemon_opts *o, int argc, char **argv)
 		{ "no-rules", no_argument, NULL, 'n' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ "on-stop", required_argument, NULL, 'o' },
+		{ "no-kernel-quarantine", no_argument, NULL, 'K' },
 		{ "control", required_argument, NULL, 's' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "state", required_argument, NULL, 'S' },
@@ -110,6 +112,9 @@ static void parse_opts(struct daemon_opts *o, int argc, char **argv)
 			else
 				fatalx("--on-stop must be fallback or remove, "
 				       "found '%s'", optarg);
+			break;
+		case 'K':
+			o->no_kernel_quarantine = true;
 			break;
 		case 's':
 			o->control_path = optarg;
@@ -508,6 +513,14 @@ out:
 	 * it): a start that fails earlier has none to stop. */
 	for (unsigned i = 0; d.workers && i < d.nworkers; i++)
 		worker_stop(&d.workers[i]);
+	if (d.stats) {
+		struct timespec ts;
+
+		/* What the open block-log windows held back is said. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		stats_flush(d.stats, (int64_t)ts.tv_sec * 1000 +
+				     ts.tv_nsec / 1000000);
+	}
 	metrics_stop(d.metrics);
 	if (judged)
 		counters_line(&d);
@@ -525,5 +538,6 @@ out:
 	free(d.ex);
 	generation_free(atomic_load(&d.generation));
 	generation_totals_free(&d.retired);
+	generation_totals_free(&d.kq_totals);
 	return ret;
 }

@@ -105,6 +105,31 @@ static void kernel_queues(struct strbuf *o)
 	strbuf_free(&udrop);
 }
 
+/* What the kernel quarantine blocked, by action and port; each port the
+ * running quarantine blocks is there from the start (at 0), so a rate
+ * over it needs no absent(). Under generation_lock. */
+static void kernel_quarantine_metric(struct daemon *d, struct strbuf *o)
+{
+	const struct generation_totals *t = &d->kq_totals;
+
+	strbuf_printf(o, "# HELP portcullis_kernel_quarantine_drops_total "
+		      "SYNs of quarantined subscribers the kernel dropped or "
+		      "rejected before the queues, by action and port (other: "
+		      "a port the policy does not name).\n# TYPE "
+		      "portcullis_kernel_quarantine_drops_total counter\n");
+	for (size_t i = 0; i < t->n; i++) {
+		strbuf_printf(o, "portcullis_kernel_quarantine_drops_total"
+			      "{action=\"%s\",port=",
+			      policy_action_name(t->t[i].action));
+		if (t->t[i].port)
+			strbuf_printf(o, "\"%u\"} %llu\n", t->t[i].port,
+				      (unsigned long long)t->t[i].count);
+		else
+			strbuf_printf(o, "\"other\"} %llu\n",
+				      (unsigned long long)t->t[i].count);
+	}
+}
+
 void metrics_text(struct daemon *d, struct strbuf *o)
 {
 	struct blocklog_counters bc = { 0 };
@@ -112,6 +137,7 @@ void metrics_text(struct daemon *d, struct strbuf *o)
 
 	pthread_mutex_lock(&d->generation_lock);
 	generation_metrics(atomic_load(&d->generation), &d->retired, o);
+	kernel_quarantine_metric(d, o);
 	pthread_mutex_unlock(&d->generation_lock);
 	daemon_totals(d, &t);
 	strbuf_printf(o, "# HELP portcullis_not_judged_total Packets "

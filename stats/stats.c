@@ -381,6 +381,33 @@ void stats_tick(struct stats *st, int64_t now)
 	pthread_mutex_unlock(&st->house);
 }
 
+void stats_flush(struct stats *st, int64_t now)
+{
+	struct evbuf eb = { 0, EVBUF_HOUSE, st->house_ev };
+
+	pthread_mutex_lock(&st->house);
+	for (unsigned i = 0; i < st->nshards; i++) {
+		struct shard *sh = &st->shards[i];
+
+		pthread_mutex_lock(&sh->lock);
+		for (int l = 0; l < 2; l++)
+			for (uint32_t ri = (l ? sh->quar : sh->active).head;
+			     ri != NIL; ri = sh->recs[ri].link.next) {
+				stats_rec_flush(st, sh, &sh->recs[ri], now,
+						&eb);
+				/* The ring is drained by the caller's writer:
+				 * push as the buffer fills. */
+				if (eb.n + 1 >= eb.max) {
+					stats_push(st, st->threads, &eb);
+					eb.n = 0;
+				}
+			}
+		pthread_mutex_unlock(&sh->lock);
+	}
+	stats_push(st, st->threads, &eb);
+	pthread_mutex_unlock(&st->house);
+}
+
 int stats_release(struct stats *st, const struct addr *src,
 		  int64_t now)
 {

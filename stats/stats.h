@@ -110,6 +110,10 @@ void stats_prefetch(const struct stats *st, const struct addr *src);
  * window records nobody needs. */
 void stats_tick(struct stats *st, int64_t now_ms);
 
+/* At a stop: write the summary of every block-log window still open,
+ * so that what they held back is said. From the stats_tick() thread. */
+void stats_flush(struct stats *st, int64_t now_ms);
+
 /* End src's subscriber's quarantine now (release line). Returns 0, or -1
  * with errno ENOENT when it is not quarantined. From the thread that
  * calls stats_tick(): it pushes on the same block-log ring. */
