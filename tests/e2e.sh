@@ -10,6 +10,7 @@ WORK=$(mktemp -d /tmp/portcullis-e2e.XXXXXX)
 . "$TOP/tests/daemon.sh"
 . "$TOP/tests/e2e_kernel.sh"
 . "$TOP/tests/e2e_control.sh"
+. "$TOP/tests/e2e_kquar.sh"
 
 # Built with SANITIZE=1, the daemon and the CLI write any ASan, LSan or
 # UBSan report to $WORK/sanitizer.PID (a report from a process whose exit
@@ -320,6 +321,8 @@ PY
 else
 	no "daemon start (spam runs)"
 fi
+
+e2e_kernel_quarantine
 
 echo "e2e: overload: a SYN flood on 25 beyond what the daemon judges"
 if daemon_start "$WORK/policy.yaml"; then
