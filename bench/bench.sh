@@ -17,7 +17,8 @@
 #
 # Environment: BENCH_QUICK=1 (one short repetition), BENCH_REPS=N,
 # BENCH_CONFIGS (default: see default_configs), BENCH_OUT=FILE,
-# BENCH_TESTS="latency live capacity at80 cost" (at80 needs capacity),
+# BENCH_TESTS="latency live capacity at80 cost flood" (at80 needs
+# capacity; flood is its own pass, bench/flood.sh), BENCH_FLOOD_N,
 # BENCH_PCD_ARGS (extra portcullisd flags, for trying a change),
 # BENCH_VERDICTS (see VERDICTS), BENCH_PREFIXES (default 1000000),
 # BENCH_CAP_ROUNDS (drains per capacity test); for make bench-profile,
@@ -32,6 +33,7 @@ WORK=$(mktemp -d /tmp/portcullis-bench.XXXXXX)
 LAB_ID=b$$
 . "$TOP/tests/lab.sh"
 . "$TOP/tests/daemon.sh"
+. "$TOP/bench/flood.sh"
 
 if [ -n "${BENCH_QUICK:-}" ]; then
 	REPS=${BENCH_REPS:-1}
@@ -77,7 +79,7 @@ RAW=$WORK/raw.tsv
 
 CONSUMER_PID=""
 LEAK_PID=""
-TESTS=${BENCH_TESTS:-"latency live capacity at80 cost"}
+TESTS=${BENCH_TESTS:-"latency live capacity at80 cost flood"}
 
 want() { [[ " $TESTS " == *" $1 "* ]]; }
 
@@ -458,8 +460,10 @@ START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 : >"$WORK/tables.txt"
 for v in $VERDICTS; do
+	want latency || want live || want capacity || want cost || break
 	run_pass "$v"
 done
+want flood && run_flood
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 OUT=${BENCH_OUT:-$TOP/bench/results/$(date -u +%Y-%m-%d)-$(hostname -s).txt}
@@ -472,7 +476,7 @@ mkdir -p "$(dirname "$OUT")"
 	cat "$WORK/tables.txt"
 } | tee "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
-for v in $VERDICTS; do
-	cp "$WORK/out-$v.tsv" "${OUT%.txt}-$v.tsv"
+for v in $VERDICTS flood; do
+	[ -f "$WORK/out-$v.tsv" ] && cp "$WORK/out-$v.tsv" "${OUT%.txt}-$v.tsv"
 done
 echo "bench: written to ${OUT#$TOP/}"

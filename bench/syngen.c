@@ -10,6 +10,10 @@
  *   syngen -i IFACE -m ROUTER_MAC [-4 SRC/LEN] [-6 SRC/LEN]
  *          [-D DST4/LEN] [-E DST6/LEN] [-p PORT] [--v6 PERCENT]
  *          [-n COUNT] [-t SECONDS] [-r RATE] [-b BATCH] [-s SEED]
+ *          [-S SOURCES]
+ *
+ * -S: IPv4 sources are the first SOURCES addresses of -4's range (the
+ * flood bench's fixed set of quarantined subscribers), not any of it.
  *
  * Prints one line: "sent N in S s: R/s (ENOBUFS E)".
  */
@@ -54,6 +58,7 @@ struct opts {
 	double rate;
 	unsigned batch;
 	uint64_t seed;
+	uint32_t sources;	/* IPv4: base .. base + sources - 1; 0: any */
 };
 
 static volatile sig_atomic_t stop;
@@ -86,7 +91,8 @@ static void usage(void)
 	fprintf(stderr, "usage: syngen -i IFACE -m ROUTER_MAC [-4 SRC/LEN] "
 		"[-6 SRC/LEN] [-D DST4/LEN] [-E DST6/LEN]\n"
 		"              [-p PORT] [--v6 PERCENT] [-n COUNT] "
-		"[-t SECONDS] [-r RATE] [-b BATCH] [-s SEED]\n");
+		"[-t SECONDS] [-r RATE] [-b BATCH] [-s SEED]\n"
+		"              [-S SOURCES]\n");
 	exit(2);
 }
 
@@ -190,7 +196,20 @@ static size_t frame(const struct opts *o, const uint8_t *smac, uint8_t *f)
 		ip[6] = 0x40;		/* DF */
 		ip[8] = 64;
 		ip[9] = IPPROTO_TCP;
-		pick(&o->src4, ip + 12);
+		if (o->sources) {
+			uint32_t a = (uint32_t)o->src4.base[0] << 24 |
+				     (uint32_t)o->src4.base[1] << 16 |
+				     (uint32_t)o->src4.base[2] << 8 |
+				     o->src4.base[3];
+
+			a += (uint32_t)(next64() % o->sources);
+			ip[12] = (uint8_t)(a >> 24);
+			ip[13] = (uint8_t)(a >> 16);
+			ip[14] = (uint8_t)(a >> 8);
+			ip[15] = (uint8_t)a;
+		} else {
+			pick(&o->src4, ip + 12);
+		}
 		pick(&o->dst4, ip + 16);
 		put16(ip + 10, fold(sum16(ip, 20, 0)));
 		t = ip + 20;
@@ -240,7 +259,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	o->batch = 64;
 	o->seed = 0x853c49e6748fea9bULL ^ (uint64_t)getpid() ^
 		  (uint64_t)(now_s() * 1e9);
-	while ((c = getopt_long(argc, argv, "i:m:4:6:D:E:p:n:t:r:b:s:", lo,
+	while ((c = getopt_long(argc, argv, "i:m:4:6:D:E:p:n:t:r:b:s:S:", lo,
 				NULL)) != -1) {
 		switch (c) {
 		case 'i': o->iface = optarg; break;
@@ -256,6 +275,8 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case 'r': o->rate = atof(optarg); break;
 		case 'b': o->batch = (unsigned)atoi(optarg); break;
 		case 's': o->seed = strtoull(optarg, NULL, 0); break;
+		case 'S': o->sources = (uint32_t)strtoul(optarg, NULL, 10);
+			  break;
 		default: usage();
 		}
 	}

@@ -37,6 +37,10 @@ def fmt(v, unit):
             else ("%+.0f" if unit == "+us" else "%.0f") % v
     if unit == "us3":
         return "%.2f" % v
+    if unit == "pct":
+        return "%.2f%%" % v
+    if unit == "x4":
+        return "%.4f" % v
     return "%.0f" % v
 
 
@@ -91,11 +95,17 @@ rows = [
     ("latency, consumer on the other core: p99 us", "latx.p99", "us"),
     ("latency: failed connects", "lat.fail", "n"),
     ("latency: failed connects (other core)", "latx.fail", "n"),
+    ("flood: offered SYN/s", "flood.offered", "/s"),
+    ("flood: reached the router SYN/s", "flood.arrived", "/s"),
+    ("flood: blocked SYN/s (a rule or a verdict)", "flood.blocked", "/s"),
+    ("flood: daemon CPU, % of a core", "flood.cpu", "pct"),
+    ("flood: accounted (log / reached the router)", "flood.accounted", "x4"),
 ]
 
 names = {"kernel": "kernel (DROP)", "kernel-reject": "kernel (REJECT)",
          "minimal": "minimal consumer", "batched": "batched, no policy",
-         "pcd-q1": "portcullisd -q1", "pcd-q2": "portcullisd -q2"}
+         "pcd-q1": "portcullisd -q1", "pcd-q2": "portcullisd -q2",
+         "nokq-q1": "portcullisd -q1 --no-kernel-quarantine"}
 head = ["metric"] + [names.get(c, c) for c in configs]
 table = [head]
 for label, metric, unit in rows:
@@ -131,6 +141,12 @@ if "kernel" in configs:
                        "+us")
                   if not c.startswith("kernel") else "" for c in configs])
 
+flooded = [c for c in configs if series(c, "flood.blocked")]
+if "kernel" in flooded:
+    table.append(["  flood blocked x kernel DROP, same repetition"] +
+                 [cell(per_rep(c, "flood.blocked", "kernel", ratio), "x")
+                  if c != "kernel" else "" for c in configs])
+
 widths = [max(len(row[i]) for row in table) for i in range(len(head))]
 for i, row in enumerate(table):
     print("  ".join(x.ljust(widths[j]) if j == 0 else x.rjust(widths[j])
@@ -138,6 +154,19 @@ for i, row in enumerate(table):
     if i == 0:
         print("  ".join("-" * w for w in widths))
 
+if "kernel" in flooded and "pcd-q1" in flooded:
+    live = statistics.median(per_rep("pcd-q1", "flood.blocked", "kernel",
+                                     ratio))
+    cpu = statistics.median(series("pcd-q1", "flood.cpu"))
+    acc = series("pcd-q1", "flood.accounted")
+    print()
+    print("flood targets (portcullisd with the kernel quarantine; medians): "
+          "blocked >= 0.95x the kernel DROP rule %s (%.3fx); daemon CPU "
+          "<= 2%% of a core %s (%.2f%%); every blocked SYN accounted for "
+          "%s (%s)" % ("met" if live >= 0.95 else "NOT met", live,
+                       "met" if cpu <= 2 else "NOT met", cpu,
+                       "met" if acc and min(acc) == 1 else "NOT met",
+                       ", ".join("%.4f" % a for a in acc)))
 if "minimal" not in configs or not pcds:
     sys.exit(0)
 print()

@@ -91,6 +91,9 @@ int kernel_start(struct daemon *d, const struct policy *p)
 	}
 	if (fc.active)
 		fallback_line(d, &fc, now);
+	/* The quarantine sets hold what this run holds (nothing yet), not
+	 * what an earlier one left: its quarantines died with it. */
+	kernel_sync_quarantine(d);
 	return 0;
 }
 

@@ -62,6 +62,11 @@ struct rules_kernel {
 	size_t nsets;
 	struct qelem *q;		/* the quarantine sets, sorted */
 	size_t nq;
+	bool qknown;			/* the sets hold q and nothing else:
+					 * false until the first sync, which
+					 * empties them of what an earlier
+					 * run left (its quarantines are not
+					 * this one's to enforce) */
 	/* The kernel quarantine as last installed: each source goes into
 	 * C-k4 / C-k6 with each of these ports, whose action is kact. */
 	uint16_t *kports;		/* malloc'd */

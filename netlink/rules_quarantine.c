@@ -123,6 +123,19 @@ int rules_quarantine_sync(struct rules_kernel *k, const struct rules_elem *q,
 		err[0] = '\0';
 	if (expand(k, q, n, now, &want, &nw) < 0 || text_open(&t, &o) < 0)
 		goto oom;
+	if (!k->qknown && k->backend == RULES_IPTABLES) {
+		/* What an earlier run left: out, the canaries back. */
+		for (unsigned s = 0; s < RULES_QSETS; s++) {
+			rules_qset_at(name, sizeof(name), k->chain, s);
+			outf(&o, "flush %s\nadd %s %s\n", name, name,
+			     rules_canary_text(rules_qset_v6(s),
+					       rules_qset_ported(s)));
+		}
+		free(k->q);
+		k->q = NULL;
+		k->nq = 0;
+		change = true;
+	}
 	/* Merge the two sorted lists: what is new or moved is added, what
 	 * went is deleted (ipset -exist: either may already be so). */
 	for (i = j = 0; i < nw || j < k->nq;) {
@@ -190,6 +203,7 @@ int rules_quarantine_sync(struct rules_kernel *k, const struct rules_elem *q,
 	free(k->q);
 	k->q = want;
 	k->nq = nw;
+	k->qknown = true;
 	want = NULL;
 	ret = 0;
 	goto out;

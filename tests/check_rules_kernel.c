@@ -1147,13 +1147,19 @@ START_TEST(test_quarantine_counters_are_read_once)
 			 -1);
 	rules_kernel_free(k);
 
-	/* The next run (or the fallback before it) left counts behind: a
-	 * new process counts from its own first sync, not from those. */
+	/* The next run (or the fallback before it) left counts and
+	 * quarantines behind: a new process counts from its own first
+	 * sync, and holds only its own quarantines. */
 	sh_ok("ipset -exist add PORTCULLIS-k6 2001:db8:1000:1::/64,tcp:25 "
 	      "timeout 900 packets 500 bytes 30000");
+	sh_ok("ipset -exist add PORTCULLIS-k4 100.64.7.7,tcp:25 timeout 900");
+	sh_ok("ipset -exist add PORTCULLIS-q4 100.64.7.7 timeout 900");
 	k = kernel_new(RULES_IPTABLES);
 	install_ok(k, &d);
 	sync_ok(k, q, 3, now);
+	ck_assert_int_eq(elem_timeout("PORTCULLIS-k4", "100.64.7.7,tcp:25"), -1);
+	ck_assert_int_eq(elem_timeout("PORTCULLIS-q4", "100.64.7.7"), -1);
+	intact(k);
 	c = counts_ok(k, 0);
 	sh_ok("ipset -exist add PORTCULLIS-k6 2001:db8:1000:1::/64,tcp:25 "
 	      "timeout 900 packets 4 bytes 240");
