@@ -307,6 +307,11 @@ bench-policy: $(B)/bench/bench_policy
 bench-stats: $(B)/bench/bench_stats
 	$(Q)./$(B)/bench/bench_stats $(BENCH_ARGS)
 
+# The kernel quarantine at 100,000 subscribers (root, a namespace of its
+# own): the sync, and the counters read back each second.
+bench-qcount: $(B)/bench/bench_qcount
+	$(Q)./$(B)/bench/bench_qcount $(BENCH_ARGS)
+
 # portcullis log --top 20 over a generated 10-million-line log (~1.7 GB in
 # TMPDIR, removed afterwards): seconds and peak RSS.
 $(B)/bench/bench_log: LDLIBS += -lm
@@ -335,7 +340,7 @@ clean:
 	rm -rf $(B) portcullisd portcullis
 
 .PHONY: all deps unit check check-cli e2e check-sandbox check-install demo \
-	bench bench-profile bench-policy bench-stats bench-log bench-fallback install uninstall clean FORCE \
+	bench bench-profile bench-policy bench-stats bench-log bench-qcount bench-fallback install uninstall clean FORCE \
 	fuzz fuzz-build fuzz-check valgrind
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

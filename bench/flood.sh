@@ -92,6 +92,7 @@ flood_one() {
 	record flood.cpu "$cpu"
 	stop_config	# the daemon's last counts and summaries are written
 	if [ "$c" != kernel ]; then
+		CONFIG=$c	# stop_config forgot it
 		acc=$(accounted)
 		record flood.accounted "$(awk -v n="$acc" -v a="$(arrived)" 'BEGIN{printf "%.4f", a ? n/a : 0}')"
 	fi

@@ -132,7 +132,7 @@ if "minimal" in configs:
         table.append(["  " + label] +
                      [cell(per_rep(c, metric, "minimal", f), unit)
                       if c in rated else "" for c in configs])
-if "kernel" in configs:
+if "kernel" in configs and series("kernel", "lat.p50"):
     table.append(["  added p50 latency vs no queue, us (client's core)"] +
                  [cell(per_rep(c, "lat.p50", "kernel", diff), "+us")
                   if not c.startswith("kernel") else "" for c in configs])

@@ -132,6 +132,8 @@ void rules_ipt_jumps(struct out *o, const char *chain, int family);
 #define RULES_CANARY_PORT	1
 const char *rules_canary_text(bool v6, bool ported);
 
+/* ipset: the most elements a quarantine set may take. */
+#define RULES_QSET_MAXELEM	(1u << 26)
 /* ipset: the most elements a set made for this many may take. */
 size_t rules_ipset_maxelem(size_t elements);
 /* What a set holds: prefixes (entries, aggregates), quarantined sources

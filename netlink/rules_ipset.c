@@ -28,7 +28,10 @@ size_t rules_ipset_maxelem(size_t elements)
 void rules_ipset_create(struct out *o, const char *name, bool v6,
 			enum rules_set_kind kind, size_t elements)
 {
-	size_t max = rules_ipset_maxelem(elements);
+	/* The quarantine sets grow as subscribers are held, up to every one
+	 * the subscriber table has (with each port): a bound, not memory. */
+	size_t max = kind == RULES_SET_NET ? rules_ipset_maxelem(elements)
+					   : RULES_QSET_MAXELEM;
 
 	/* Quarantined IPv4 sources are addresses, IPv6 ones prefixes. */
 	outf(o, "%s %s%s family %s hashsize %zu maxelem %zu timeout 0%s\n",
