@@ -132,6 +132,10 @@ struct blocklog *blocklog_open(const struct blocklog_config *cfg);
 int blocklog_push(struct blocklog *bl, unsigned producer,
 		  const struct blocklog_event *ev);
 
+/* Free slots in producer's ring now (0 for a producer it does not
+ * have): for a producer that may wait, at a stop, rather than lose. */
+size_t blocklog_room(const struct blocklog *bl, unsigned producer);
+
 /* Ask the writer to reopen the file (logrotate's SIGUSR1). Signal-safe. */
 void blocklog_reopen(struct blocklog *bl);
 

@@ -686,6 +686,19 @@ int blocklog_push(struct blocklog *bl, unsigned producer,
 	return 0;
 }
 
+size_t blocklog_room(const struct blocklog *bl, unsigned producer)
+{
+	const struct ring *r;
+	size_t h, t;
+
+	if (producer >= bl->nrings)
+		return 0;
+	r = &bl->rings[producer];
+	h = atomic_load_explicit(&r->head, memory_order_relaxed);
+	t = atomic_load_explicit(&r->tail, memory_order_acquire);
+	return bl->mask + 1 - (h - t);
+}
+
 void blocklog_reopen(struct blocklog *bl)
 {
 	atomic_store(&bl->reopen, true);

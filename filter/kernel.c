@@ -203,12 +203,27 @@ static void quarantine_counts(struct daemon *d, int64_t now_ms)
 	free(c);
 }
 
+/* Whether src (a quarantined address or prefix) is in a live subscriber
+ * prefix of p at now: the only sources decision rule 3 applies to. */
+static bool is_subscriber(const struct policy *p, const struct addr *src,
+			  int64_t now)
+{
+	struct policy_flow f = { .src = *src, .dport = 25 };
+	struct policy_decision dec;
+
+	/* No relay is the unspecified address (or ::ffff:0.0.0.0). */
+	if (addr_is_v4(src))
+		addr_from_v4(&f.dst, 0);
+	policy_decide(p, &f, now, false, &dec);
+	return dec.entry >= 0;
+}
+
 void kernel_sync_quarantine(struct daemon *d)
 {
 	struct timespec ts;
 	struct stats_subscriber *q = NULL;
 	struct rules_elem *e = NULL;
-	size_t n = 0, m;
+	size_t n = 0, got, m, k = 0;
 	int64_t now_ms;
 	char err[512];
 
@@ -226,18 +241,28 @@ void kernel_sync_quarantine(struct daemon *d)
 			log_warnx("quarantine sets: out of memory");
 			goto out;
 		}
-		n = stats_quarantined_list(d->stats, now_ms, q, n);
+		/* A verdict thread may quarantine one more meanwhile: the
+		 * count is of all there are, not of those copied. */
+		got = stats_quarantined_list(d->stats, now_ms, q, n);
+		if (got < n)
+			n = got;
 	}
 	for (m = 0; m < n; m++) {
-		e[m].v6 = q[m].ipv6;
-		memcpy(e[m].addr, e[m].v6 ? q[m].addr.b : q[m].addr.b + 12,
-		       e[m].v6 ? 16 : 4);
-		e[m].len = (uint8_t)(e[m].v6 ? q[m].prefix_len : 32);
-		e[m].timeout = q[m].until_ms > now_ms ?
+		/* Decision rule 2 comes before 3: a source the policy no
+		 * longer counts as a subscriber (a range taken out at a
+		 * reload) is accepted, and the kernel must not hold it. */
+		if (!is_subscriber(daemon_policy(d), &q[m].addr, ts.tv_sec))
+			continue;
+		e[k].v6 = q[m].ipv6;
+		memcpy(e[k].addr, e[k].v6 ? q[m].addr.b : q[m].addr.b + 12,
+		       e[k].v6 ? 16 : 4);
+		e[k].len = (uint8_t)(e[k].v6 ? q[m].prefix_len : 32);
+		e[k].timeout = q[m].until_ms > now_ms ?
 			       (uint32_t)((q[m].until_ms - now_ms + 999) / 1000)
 			       : 1;
+		k++;
 	}
-	if (rules_quarantine_sync(d->kernel, e, n, ts.tv_sec, err,
+	if (rules_quarantine_sync(d->kernel, e, k, ts.tv_sec, err,
 				  sizeof(err)) < 0)
 		log_warnx("quarantine sets: %s", err);
 out:

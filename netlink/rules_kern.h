@@ -74,6 +74,7 @@ struct rules_kernel {
 	size_t nkports;
 	bool kother;			/* C-q4 / C-q6 count "other ports",
 					 * whose action is kother_act */
+	bool kother_was;		/* ... or did, since the last read */
 	uint8_t kother_act;
 };
 

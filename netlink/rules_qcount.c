@@ -23,6 +23,7 @@
 
 struct dump {
 	bool v6;
+	bool ported;			/* a C-k set: source and TCP port */
 	struct qelem *v;
 	size_t n, cap;
 	int err;			/* errno of a failure inside a callback */
@@ -57,12 +58,21 @@ static int element(struct dump *dp, const struct nlattr *data)
 	if (tb[IPSET_ATTR_CIDR] &&
 	    mnl_attr_validate(tb[IPSET_ATTR_CIDR], MNL_TYPE_U8) == 0)
 		s.e.len = mnl_attr_get_u8(tb[IPSET_ATTR_CIDR]);
-	if (tb[IPSET_ATTR_PORT] &&
-	    mnl_attr_validate(tb[IPSET_ATTR_PORT], MNL_TYPE_U16) == 0)
+	/* Ours are TCP ports, and each has its counter: anything else
+	 * (added by hand) is nobody's, and must not be taken for one of
+	 * ours with a count of zero. */
+	if (dp->ported) {
+		if (!tb[IPSET_ATTR_PORT] || !tb[IPSET_ATTR_PROTO] ||
+		    mnl_attr_validate(tb[IPSET_ATTR_PORT], MNL_TYPE_U16) < 0 ||
+		    mnl_attr_validate(tb[IPSET_ATTR_PROTO], MNL_TYPE_U8) < 0 ||
+		    mnl_attr_get_u8(tb[IPSET_ATTR_PROTO]) != IPPROTO_TCP)
+			return 0;
 		s.port = ntohs(mnl_attr_get_u16(tb[IPSET_ATTR_PORT]));
-	if (tb[IPSET_ATTR_PACKETS] &&
-	    mnl_attr_validate(tb[IPSET_ATTR_PACKETS], MNL_TYPE_U64) == 0)
-		s.packets = be64toh(mnl_attr_get_u64(tb[IPSET_ATTR_PACKETS]));
+	}
+	if (!tb[IPSET_ATTR_PACKETS] ||
+	    mnl_attr_validate(tb[IPSET_ATTR_PACKETS], MNL_TYPE_U64) < 0)
+		return 0;
+	s.packets = be64toh(mnl_attr_get_u64(tb[IPSET_ATTR_PACKETS]));
 	if (dp->n == dp->cap) {
 		size_t cap = dp->cap ? dp->cap * 2 : 256;
 		struct qelem *v = realloc(dp->v, cap * sizeof(*v));
@@ -169,11 +179,14 @@ out:
 int rules_quarantine_counts(struct rules_kernel *k, struct rules_qcount **out,
 			    size_t *n, char *err, size_t errlen)
 {
-	struct dump dp[RULES_QSETS] = { { .v6 = false }, { .v6 = true },
-					{ .v6 = false }, { .v6 = true } };
+	struct dump dp[RULES_QSETS] = {
+		{ .v6 = false }, { .v6 = true },
+		{ .v6 = false, .ported = true }, { .v6 = true, .ported = true },
+	};
 	struct rules_qcount *res = NULL;
 	char name[RULES_NAME_MAX];
 	size_t nres = 0;
+	bool ported = false;
 	int ret = -1;
 
 	*out = NULL;
@@ -186,10 +199,16 @@ int rules_quarantine_counts(struct rules_kernel *k, struct rules_qcount **out,
 		errno = EOPNOTSUPP;
 		return -1;
 	}
-	if (!k->nq || (!k->nkports && !k->kother))
+	if (!k->nq)
 		return 0;
+	/* Every set that holds elements of ours with a count to read:
+	 * after a reload the elements of a port no longer blocked are
+	 * there until the next sync, with what the old rule counted. */
+	for (size_t i = 0; i < k->nq; i++)
+		ported |= k->q[i].port != 0;
 	for (unsigned qs = 0; qs < RULES_QSETS; qs++) {
-		if (rules_qset_ported(qs) ? !k->nkports : !k->kother)
+		if (rules_qset_ported(qs) ? !ported :
+		    !k->kother && !k->kother_was)
 			continue;
 		rules_qset_at(name, sizeof(name), k->chain, qs);
 		if (list_set(name, &dp[qs], err, errlen) < 0)
@@ -207,7 +226,8 @@ int rules_quarantine_counts(struct rules_kernel *k, struct rules_qcount **out,
 		const struct dump *d = &dp[(q->port ? 2 : 0) + q->e.v6];
 		const struct qelem *s;
 
-		s = bsearch(q, d->v, d->n, sizeof(*d->v), rules_qelem_cmp);
+		s = d->n ? bsearch(q, d->v, d->n, sizeof(*d->v),
+				   rules_qelem_cmp) : NULL;
 		if (!s)
 			continue;	/* timed out, not in yet, not read */
 		/* Fewer than last time: the element was made anew. */
@@ -226,6 +246,7 @@ int rules_quarantine_counts(struct rules_kernel *k, struct rules_qcount **out,
 		res = NULL;
 	}
 	*n = nres;
+	k->kother_was = false;
 	ret = 0;
 out:
 	free(res);

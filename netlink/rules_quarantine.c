@@ -51,6 +51,9 @@ int rules_kq_note(struct rules_kernel *k, const struct rules_desc *d)
 	k->kports = ports;
 	k->kact = act;
 	k->nkports = n;
+	/* Until the next read, the sources' sets may still hold what the
+	 * rule this replaces counted. */
+	k->kother_was |= k->kother;
 	k->kother = d->kernel_quarantine && q && !d->monitor &&
 		    d->all_ports && q->other != RULES_ACCEPT &&
 		    d->nports - n <= RULES_MULTIPORT_MAX;
@@ -78,6 +81,20 @@ static void qelem_set(const struct rules_kernel *k, const struct qelem *q,
 		      char *name, size_t len)
 {
 	rules_qset_at(name, len, k->chain, (q->port ? 2 : 0) + q->e.v6);
+}
+
+/*
+ * Whether element w's end differs from what the kernel holds (h) by more
+ * than the second the clocks may disagree. An end past the kernel's
+ * longest timeout moves on with the clock: it is renewed only when half
+ * of that is left, not each second.
+ */
+static bool moved(const struct qelem *w, const struct qelem *h, int64_t now)
+{
+	if (w->e.timeout == RULES_TIMEOUT_MAX &&
+	    h->until - now > RULES_TIMEOUT_MAX / 2)
+		return false;
+	return w->until > h->until + 1 || w->until + 1 < h->until;
 }
 
 /* The elements q[0 .. n) make, sorted, into *out (*nout of them). */
@@ -154,8 +171,7 @@ int rules_quarantine_sync(struct rules_kernel *k, const struct rules_elem *q,
 		 * again with a new timeout. */
 		if (c == 0 && k->backend == RULES_IPTABLES)
 			want[i].packets = k->q[j].packets;
-		if (c < 0 || want[i].until > k->q[j].until + 1 ||
-		    want[i].until + 1 < k->q[j].until) {
+		if (c < 0 || moved(&want[i], &k->q[j], now)) {
 			change = true;
 			qelem_set(k, &want[i], name, sizeof(name));
 			/* New to this process: its count starts here, not
@@ -197,8 +213,12 @@ int rules_quarantine_sync(struct rules_kernel *k, const struct rules_elem *q,
 	if (change) {
 		ret = k->backend == RULES_NFT ? rules_nft_run(t.s, t.len, err, errlen)
 			: rules_ipset_restore(t.s, t.len, err, errlen);
-		if (ret < 0)
+		if (ret < 0) {
+			/* ipset restore applied the lines before the one
+			 * that failed: what the sets hold is not known. */
+			k->qknown = false;
 			goto out;
+		}
 	}
 	free(k->q);
 	k->q = want;

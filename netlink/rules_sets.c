@@ -295,6 +295,24 @@ size_t rules_expect_alive(const struct set_expect *s, int64_t t)
 	return s->perm + (s->nends - lo);
 }
 
+/* Whether quarantine set name exists with room for fewer elements than
+ * RULES_QSET_MAXELEM (ipset cannot grow a set's maxelem). */
+static bool qset_small(const char *name)
+{
+	char set[RULES_NAME_MAX], *out = NULL;
+	char *argv[] = { "ipset", "list", "-t", set, NULL };
+	const char *m;
+	bool small = false;
+
+	snprintf(set, sizeof(set), "%s", name);
+	if (spawn_run(argv, NULL, 0, &out, NULL, 0) == 0) {
+		m = strstr(out, " maxelem ");
+		small = m && strtoull(m + 9, NULL, 10) < RULES_QSET_MAXELEM;
+	}
+	free(out);
+	return small;
+}
+
 /*
  * Fill the iptables backend's sets. A set this process filled before and
  * the kernel still holds gets only what changed (an exception added to a
@@ -322,13 +340,22 @@ int rules_ipset_fill(struct rules_kernel *k, const struct rules_desc *d,
 		goto oom;
 	for (unsigned i = 0; i < RULES_QSETS; i++) {
 		bool v6 = rules_qset_v6(i), ported = rules_qset_ported(i);
+		enum rules_set_kind kind = ported ? RULES_SET_SOURCE_PORT
+						  : RULES_SET_SOURCES;
 
 		rules_qset_at(name, sizeof(name), k->chain, i);
 		if (!rules_name_in(names, name)) {
 			outf(&o, "create ");
-			rules_ipset_create(&o, name, v6, ported ?
-					   RULES_SET_SOURCE_PORT :
-					   RULES_SET_SOURCES, 0);
+			rules_ipset_create(&o, name, v6, kind, 0);
+		} else if (qset_small(name)) {
+			/* Made by an older version, for 65,536: a twin of
+			 * the full size swapped in (the rules name it), the
+			 * next sync fills it. */
+			outf(&o, "create %s-T", name);
+			rules_ipset_create(&o, "", v6, kind, 0);
+			outf(&o, "swap %s %s-T\ndestroy %s-T\n", name, name,
+			     name);
+			k->qknown = false;
 		}
 		/* Also into one someone emptied (-exist: no harm if there). */
 		outf(&o, "add %s %s\n", name, rules_canary_text(v6, ported));

@@ -161,7 +161,10 @@ static int verify_sets(struct rules_kernel *k, int64_t now, char *what,
 				errbuf_set(what, whatlen, "set %s holds %zu "
 					   "elements, %zu expected", name,
 					   have, want);
-				k->nq = 0;	/* the next sync adds them all */
+				/* The next sync empties and fills them
+				 * (after a read of what they still
+				 * count). */
+				k->qknown = false;
 				ret = 1;
 			}
 		}
@@ -181,7 +184,8 @@ static int verify_sets(struct rules_kernel *k, int64_t now, char *what,
 		k->sets_filled = false;
 		if (i < k->nsets)
 			k->sets[i].lost = true;
-		k->nq = 0;
+		else
+			k->qknown = false;
 		ret = 1;
 	}
 	free(seen);
@@ -226,7 +230,7 @@ static int verify_canaries(struct rules_kernel *k, char *what, size_t whatlen)
 			if (i < k->nsets)
 				k->sets[i].lost = true;
 			if (i >= k->nsets)
-				k->nq = 0;	/* the next sync adds all */
+				k->qknown = false;	/* filled anew */
 			ret = 1;
 		}
 	}

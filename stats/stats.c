@@ -381,9 +381,25 @@ void stats_tick(struct stats *st, int64_t now)
 	pthread_mutex_unlock(&st->house);
 }
 
+/* At a stop the writer still runs: wait for it (a bounded time) rather
+ * than lose what only a summary says. */
+static void push_waiting(struct stats *st, struct evbuf *eb, int *waited_ms)
+{
+	const struct timespec ms = { 0, 1000000 };
+
+	while (st->bl && *waited_ms < 2000 &&
+	       blocklog_room(st->bl, st->threads) < eb->n) {
+		nanosleep(&ms, NULL);
+		++*waited_ms;
+	}
+	stats_push(st, st->threads, eb);
+	eb->n = 0;
+}
+
 void stats_flush(struct stats *st, int64_t now)
 {
 	struct evbuf eb = { 0, EVBUF_HOUSE, st->house_ev };
+	int waited = 0;
 
 	pthread_mutex_lock(&st->house);
 	for (unsigned i = 0; i < st->nshards; i++) {
@@ -395,16 +411,12 @@ void stats_flush(struct stats *st, int64_t now)
 			     ri != NIL; ri = sh->recs[ri].link.next) {
 				stats_rec_flush(st, sh, &sh->recs[ri], now,
 						&eb);
-				/* The ring is drained by the caller's writer:
-				 * push as the buffer fills. */
-				if (eb.n + 1 >= eb.max) {
-					stats_push(st, st->threads, &eb);
-					eb.n = 0;
-				}
+				if (eb.n + 1 >= eb.max)
+					push_waiting(st, &eb, &waited);
 			}
 		pthread_mutex_unlock(&sh->lock);
 	}
-	stats_push(st, st->threads, &eb);
+	push_waiting(st, &eb, &waited);
 	pthread_mutex_unlock(&st->house);
 }
 

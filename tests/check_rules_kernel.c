@@ -1087,6 +1087,9 @@ START_TEST(test_quarantine_counters_are_read_once)
 	      "packets 99 bytes 99");
 	sh_ok("ipset -exist add PORTCULLIS-k4 255.255.255.255,tcp:1 packets 7 "
 	      "bytes 7");
+	/* The same address and port over UDP is not ours. */
+	sh_ok("ipset -exist add PORTCULLIS-k4 100.64.1.2,udp:25 timeout 1200 "
+	      "packets 70 bytes 70");
 	c = counts_ok(k, 3);
 	ck_assert(!memcmp(&c[0].e, &q[1], sizeof(q[1])));
 	ck_assert_uint_eq(c[0].port, 25);
@@ -1113,8 +1116,8 @@ START_TEST(test_quarantine_counters_are_read_once)
 	free(c);
 	/* Released and held again: a new element, a new count. */
 	sync_ok(k, q, 1, now);
-	/* 100.64.1.1 with 25 and 465, and the one added by hand. */
-	ck_assert_int_eq(members("PORTCULLIS-k4"), 3);
+	/* 100.64.1.1 with 25 and 465, and the two added by hand. */
+	ck_assert_int_eq(members("PORTCULLIS-k4"), 4);
 	sync_ok(k, q, 3, now);
 	sh_ok("ipset -exist add PORTCULLIS-k4 100.64.1.2,tcp:25 timeout 1200 "
 	      "packets 3 bytes 180");
@@ -1136,9 +1139,17 @@ START_TEST(test_quarantine_counters_are_read_once)
 	ck_assert_uint_eq(c[0].action, RULES_DROP);
 	ck_assert_uint_eq(c[0].packets, 3);
 	free(c);
-	/* 465 accepted now: its elements go at the next sync. */
+	/* 465 accepted now: its elements go at the next sync, and what the
+	 * old rule counted before it was replaced is still read. */
+	sh_ok("ipset -exist add PORTCULLIS-k4 100.64.1.1,tcp:465 timeout 600 "
+	      "packets 9 bytes 9");
 	qp.action = act_res;
 	install_ok(k, &d);
+	c = counts_ok(k, 1);
+	ck_assert_uint_eq(c[0].port, 465);
+	ck_assert_uint_eq(c[0].action, RULES_DROP);
+	ck_assert_uint_eq(c[0].packets, 9);
+	free(c);
 	sync_ok(k, q, 3, now);
 	timeout_near("PORTCULLIS-k4", "100.64.1.1,tcp:25", 600);
 	ck_assert_int_eq(elem_timeout("PORTCULLIS-k4", "100.64.1.1,tcp:465"),
@@ -1166,6 +1177,24 @@ START_TEST(test_quarantine_counters_are_read_once)
 	c = counts_ok(k, 1);
 	ck_assert_uint_eq(c[0].packets, 4);
 	free(c);
+	rules_kernel_free(k);
+
+	/* An older version made the sources' set for 65,536: at the next
+	 * install it is made anew, full size, while the rules name it. */
+	ck_assert_int_eq(rules_remove(NULL, RULES_IPTABLES, NULL, 0), 0);
+	sh_ok("ipset create PORTCULLIS-q6 hash:net family inet6 maxelem 65536 "
+	      "timeout 0 counters");
+	k = kernel_new(RULES_IPTABLES);
+	install_ok(k, &d);
+	{
+		char *h = sh_out("ipset list -t PORTCULLIS-q6");
+
+		ck_assert_msg(strstr(h, " maxelem 67108864 "), "%s", h);
+		free(h);
+	}
+	sync_ok(k, q, 3, now);
+	timeout_near("PORTCULLIS-q6", "2001:db8:1000:1::/64", 900);
+	intact(k);
 	rules_kernel_free(k);
 }
 END_TEST

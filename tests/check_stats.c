@@ -987,6 +987,32 @@ START_TEST(test_kernel_blocks_are_counted_and_summarised)
 }
 END_TEST
 
+/* A stop says what the open windows held back, the kernel's too. */
+START_TEST(test_flush_writes_the_open_windows_summaries)
+{
+	struct stats_config cfg = base_cfg();
+	struct fx fx;
+
+	cfg.detection.enabled = false;
+	cfg.log_per_subscriber = 1;
+	fx_open(&fx, &cfg, NULL);
+	for (unsigned i = 0; i < 4; i++)
+		fx_syn(&fx, "100.64.3.7", "198.51.0.1", 25, T0 + i,
+		       POLICY_DROP);
+	kernel_count(&fx, "100.64.3.7", 25, POLICY_DROP, 50, T0 + 10);
+	ck_assert_int_eq(tests_count(fx_log(&fx), "\"event\":\"summary\""), 0);
+	stats_flush(fx.st, T0 + 20000);
+	ck_assert_ptr_nonnull(strstr(fx_log(&fx),
+		"{\"ts\":\"2026-11-28T01:24:05.000Z\",\"event\":\"summary\","
+		"\"src\":\"100.64.3.7\",\"blocked\":53,\"kernel\":50,"
+		"\"distinct_destinations\":1,\"window_s\":20}\n"));
+	/* Nothing left to say. */
+	stats_flush(fx.st, T0 + 21000);
+	ck_assert_int_eq(tests_count(fx_log(&fx), "\"event\":\"summary\""), 1);
+	fx_close(&fx);
+}
+END_TEST
+
 /* With no rate on block lines, the kernel's count is said at once; an
  * IPv6 prefix is its subscriber. */
 START_TEST(test_kernel_blocks_without_a_rate_are_said_at_once)
@@ -1416,6 +1442,7 @@ Suite *stats_suite(void)
 	tcase_add_test(tc, test_manual_release_ends_quarantine_with_a_line);
 	tcase_add_test(tc, test_kernel_blocks_are_counted_and_summarised);
 	tcase_add_test(tc, test_kernel_blocks_without_a_rate_are_said_at_once);
+	tcase_add_test(tc, test_flush_writes_the_open_windows_summaries);
 	tcase_add_test(tc, test_ipv6_addresses_of_one_64_are_one_subscriber);
 	tcase_add_test(tc, test_ipv6_prefix_length_is_configurable);
 	tcase_add_test(tc,
