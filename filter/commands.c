@@ -56,8 +56,6 @@ static const char *kq_state(struct daemon *d)
 		return "off (no rules installed)";
 	if (d->opts.no_kernel_quarantine)
 		return "off (--no-kernel-quarantine)";
-	if (!d->rules.desc.kernel_quarantine)
-		return "off (the nft backend's counters are not read back)";
 	if (policy_mode(daemon_policy(d)) == POLICY_MODE_MONITOR)
 		return "off (monitor mode blocks nothing)";
 	return d->kq_unread ? "on, its counters NOT READ, see the log" : "on";

@@ -46,10 +46,7 @@ int kernel_ruleset(struct daemon *d, const struct policy *p, int64_t now,
 {
 	if (policy_ruleset_build(rs, p, d->opts.queues, now) < 0)
 		return -1;
-	/* Only where its counters are read back (ipset): the kernel must
-	 * not block what the daemon cannot count. */
-	rs->desc.kernel_quarantine = !d->opts.no_kernel_quarantine &&
-				     d->opts.backend == RULES_IPTABLES;
+	rs->desc.kernel_quarantine = !d->opts.no_kernel_quarantine;
 	return 0;
 }
 

@@ -43,8 +43,7 @@ int kernel_check(struct daemon *d, bool full, struct strbuf *errs);
 void kernel_sync_quarantine(struct daemon *d);
 
 /* p's ruleset as this daemon installs it (with the kernel quarantine
- * unless --no-kernel-quarantine, or the nft backend, whose counters are
- * not read back). Returns 0, or -1 with errno ENOMEM. */
+ * unless --no-kernel-quarantine). Returns 0, or -1 with errno ENOMEM. */
 int kernel_ruleset(struct daemon *d, const struct policy *p, int64_t now,
 		   struct policy_ruleset *rs);
 

@@ -204,8 +204,9 @@ struct rules_qcount {
 };
 
 /*
- * Read the quarantine sets' element counters (ipset: over netlink, one
- * dump a family; whatever their size, no tool is run). In *out (malloc'd,
+ * Read the quarantine sets' element counters over netlink (ipset: an
+ * IPSET_CMD_LIST dump a set; nft: NFT_MSG_GETSETELEM; whatever their
+ * size, no tool is run). In *out (malloc'd,
  * the caller frees; NULL when *n is 0), each element whose counter moved
  * since the last read or since it was added, with by how much. Returns 0,
  * or -1 with errno and err (nothing is counted twice: the next call reads

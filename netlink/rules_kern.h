@@ -116,6 +116,13 @@ int rules_ipset_fill(struct rules_kernel *k, const struct rules_desc *d,
 int rules_ipset_prune(struct rules_kernel *k, const struct rules_desc *d,
 		       char *err, size_t errlen);
 
+/* nft (rules_nftcount.c): every element of set (table inet portcullis)
+ * with its counter into *v (malloc'd, *n of them): address, prefix
+ * length (IPv6: from the range's ends), port when ported. Returns 0, or
+ * -1 with errno and err. */
+int rules_nft_set_counts(const char *set, bool v6, bool ported,
+			 struct qelem **v, size_t *n, char *err, size_t errlen);
+
 /* The canaries (rules_canary.c): the element each of our sets holds,
  * as ipset's text, and asking the kernel whether a set still has it. */
 struct rules_canary;

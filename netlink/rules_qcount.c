@@ -176,6 +176,33 @@ out:
 	return ret;
 }
 
+/*
+ * nft: set qs of table inet portcullis into dp. The sources' IPv6 set is
+ * a plain interval set, whose elements do not carry their end: they take
+ * the prefix length the daemon's IPv6 elements all have.
+ */
+static int nft_list(const struct rules_kernel *k, unsigned qs,
+		    struct dump *dp, char *err, size_t errlen)
+{
+	static const char *const sets[RULES_QSETS] = {
+		"quarantine4", "quarantine6", "kquarantine4", "kquarantine6",
+	};
+	size_t n;
+
+	if (rules_nft_set_counts(sets[qs], dp->v6, dp->ported, &dp->v, &n,
+				 err, errlen) < 0)
+		return -1;
+	dp->n = dp->cap = n;
+	if (dp->v6 && !dp->ported)
+		for (size_t i = 0; i < k->nq; i++)
+			if (k->q[i].e.v6) {
+				for (size_t j = 0; j < n; j++)
+					dp->v[j].e.len = k->q[i].e.len;
+				break;
+			}
+	return 0;
+}
+
 int rules_quarantine_counts(struct rules_kernel *k, struct rules_qcount **out,
 			    size_t *n, char *err, size_t errlen)
 {
@@ -193,12 +220,6 @@ int rules_quarantine_counts(struct rules_kernel *k, struct rules_qcount **out,
 	*n = 0;
 	if (errlen)
 		err[0] = '\0';
-	if (k->backend != RULES_IPTABLES) {
-		errbuf_set(err, errlen, "quarantine counters: read from ipset "
-			   "only (the nft backend's are not read yet)");
-		errno = EOPNOTSUPP;
-		return -1;
-	}
 	if (!k->nq)
 		return 0;
 	/* Every set that holds elements of ours with a count to read:
@@ -210,9 +231,14 @@ int rules_quarantine_counts(struct rules_kernel *k, struct rules_qcount **out,
 		if (rules_qset_ported(qs) ? !ported :
 		    !k->kother && !k->kother_was)
 			continue;
-		rules_qset_at(name, sizeof(name), k->chain, qs);
-		if (list_set(name, &dp[qs], err, errlen) < 0)
-			goto out;
+		if (k->backend == RULES_NFT) {
+			if (nft_list(k, qs, &dp[qs], err, errlen) < 0)
+				goto out;
+		} else {
+			rules_qset_at(name, sizeof(name), k->chain, qs);
+			if (list_set(name, &dp[qs], err, errlen) < 0)
+				goto out;
+		}
 		qsort(dp[qs].v, dp[qs].n, sizeof(*dp[qs].v), rules_qelem_cmp);
 	}
 	res = calloc(k->nq, sizeof(*res));

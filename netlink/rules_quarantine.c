@@ -125,97 +125,138 @@ static int expand(const struct rules_kernel *k, const struct rules_elem *q,
 	return 0;
 }
 
+static const char *const nft_sets[RULES_QSETS] = {
+	"quarantine4", "quarantine6", "kquarantine4", "kquarantine6",
+};
+
+/* The line that takes e out of its set. */
+static void del_line(struct out *o, const struct rules_kernel *k,
+		     const struct qelem *e)
+{
+	char buf[RULES_PREFIX_MAX + 12], name[RULES_NAME_MAX];
+	bool nft = k->backend == RULES_NFT;
+
+	if (nft) {
+		outf(o, "delete element inet " RULES_NFT_TABLE " %s { %s }\n",
+		     nft_sets[(e->port ? 2 : 0) + e->e.v6],
+		     qelem_text(e, true, buf, sizeof(buf)));
+		return;
+	}
+	qelem_set(k, e, name, sizeof(name));
+	outf(o, "del %s %s\n", name, qelem_text(e, false, buf, sizeof(buf)));
+}
+
+/* The line that puts e in its set; fresh: its count from zero (ipset
+ * keeps it otherwise; nft always starts it at zero). */
+static void add_line(struct out *o, const struct rules_kernel *k,
+		     const struct qelem *e, bool fresh)
+{
+	char buf[RULES_PREFIX_MAX + 12], name[RULES_NAME_MAX];
+
+	if (k->backend == RULES_NFT) {
+		outf(o, "add element inet " RULES_NFT_TABLE " %s { %s "
+		     "timeout %us }\n", nft_sets[(e->port ? 2 : 0) + e->e.v6],
+		     qelem_text(e, true, buf, sizeof(buf)), e->e.timeout);
+		return;
+	}
+	qelem_set(k, e, name, sizeof(name));
+	outf(o, "add %s %s timeout %u%s\n", name,
+	     qelem_text(e, false, buf, sizeof(buf)), e->e.timeout,
+	     fresh ? " packets 0 bytes 0" : "");
+}
+
+/* What an earlier run left (or what is not known): out, the canaries
+ * back (ipset). */
+static void empty_lines(struct out *o, const struct rules_kernel *k)
+{
+	char name[RULES_NAME_MAX];
+
+	for (unsigned s = 0; s < RULES_QSETS; s++) {
+		if (k->backend == RULES_NFT) {
+			outf(o, "flush set inet " RULES_NFT_TABLE " %s\n",
+			     nft_sets[s]);
+			continue;
+		}
+		rules_qset_at(name, sizeof(name), k->chain, s);
+		outf(o, "flush %s\nadd %s %s\n", name, name,
+		     rules_canary_text(rules_qset_v6(s), rules_qset_ported(s)));
+	}
+}
+
+/*
+ * Only the difference goes to the kernel, in one ipset restore or one nft
+ * transaction. ipset (-exist) renews a timeout in place, keeping the
+ * count; nft cannot, so a moved element is deleted and added (its count
+ * was read just before, by the caller). nft fails the whole transaction
+ * on an element that is not there: one that is about to time out is
+ * left to do so, and a failure empties and refills the sets next time.
+ */
 int rules_quarantine_sync(struct rules_kernel *k, const struct rules_elem *q,
 			  size_t n, int64_t now, char *err, size_t errlen)
 {
 	struct qelem *want = NULL;
 	struct text t = { 0 };
 	struct out o;
-	char buf[RULES_PREFIX_MAX + 12], name[RULES_NAME_MAX];
 	size_t i, j, nw = 0;
-	bool change = false;
+	bool nft = k->backend == RULES_NFT, change = false;
 	int ret = -1;
 
 	if (errlen)
 		err[0] = '\0';
 	if (expand(k, q, n, now, &want, &nw) < 0 || text_open(&t, &o) < 0)
 		goto oom;
-	if (!k->qknown && k->backend == RULES_IPTABLES) {
-		/* What an earlier run left: out, the canaries back. */
-		for (unsigned s = 0; s < RULES_QSETS; s++) {
-			rules_qset_at(name, sizeof(name), k->chain, s);
-			outf(&o, "flush %s\nadd %s %s\n", name, name,
-			     rules_canary_text(rules_qset_v6(s),
-					       rules_qset_ported(s)));
-		}
+	if (!k->qknown) {
+		empty_lines(&o, k);
 		free(k->q);
 		k->q = NULL;
 		k->nq = 0;
 		change = true;
 	}
 	/* Merge the two sorted lists: what is new or moved is added, what
-	 * went is deleted (ipset -exist: either may already be so). */
+	 * went is deleted. */
 	for (i = j = 0; i < nw || j < k->nq;) {
 		int c = i == nw ? 1 : j == k->nq ? -1 :
 			rules_qelem_cmp(&want[i], &k->q[j]);
 
 		if (c > 0) {
-			change = true;
-			qelem_set(k, &k->q[j], name, sizeof(name));
-			outf(&o, "del %s %s\n", name,
-			     qelem_text(&k->q[j], false, buf, sizeof(buf)));
+			if (!nft || k->q[j].until > now + VERIFY_SLACK_S) {
+				change = true;
+				del_line(&o, k, &k->q[j]);
+			}
 			j++;
 			continue;
 		}
-		/* ipset -exist keeps an element's counter when it is added
-		 * again with a new timeout. */
-		if (c == 0 && k->backend == RULES_IPTABLES)
-			want[i].packets = k->q[j].packets;
-		if (c < 0 || moved(&want[i], &k->q[j], now)) {
-			change = true;
-			qelem_set(k, &want[i], name, sizeof(name));
+		if (c < 0) {
 			/* New to this process: its count starts here, not
 			 * where an earlier run or the fallback left it. */
-			outf(&o, "add %s %s timeout %u%s\n", name,
-			     qelem_text(&want[i], false, buf, sizeof(buf)),
-			     want[i].e.timeout,
-			     c < 0 ? " packets 0 bytes 0" : "");
+			change = true;
+			add_line(&o, k, &want[i], true);
+		} else if (moved(&want[i], &k->q[j], now)) {
+			change = true;
+			if (nft) {
+				del_line(&o, k, &k->q[j]);
+			} else {
+				/* -exist: the timeout anew, the count kept. */
+				want[i].packets = k->q[j].packets;
+			}
+			add_line(&o, k, &want[i], false);
 		} else {
 			want[i].until = k->q[j].until;
+			want[i].packets = k->q[j].packets;
 		}
 		i++;
 		if (c == 0)
 			j++;
 	}
-	if (k->backend == RULES_NFT) {
-		/* nft cannot re-add with a new timeout, nor delete what may
-		 * have timed out: the sets are written whole, atomically. */
-		static const char *const sets[RULES_QSETS] = {
-			"quarantine4", "quarantine6",
-			"kquarantine4", "kquarantine6",
-		};
-
-		text_free(&t);
-		if (text_open(&t, &o) < 0)
-			goto oom;
-		for (unsigned s = 0; s < RULES_QSETS; s++)
-			outf(&o, "flush set inet " RULES_NFT_TABLE " %s\n",
-			     sets[s]);
-		for (i = 0; i < nw; i++)
-			outf(&o, "add element inet " RULES_NFT_TABLE
-			     " %s { %s timeout %us }\n",
-			     sets[(want[i].port ? 2 : 0) + want[i].e.v6],
-			     qelem_text(&want[i], true, buf, sizeof(buf)),
-			     want[i].e.timeout);
-	}
 	if (text_close(&t, &o) < 0)
 		goto oom;
 	if (change) {
-		ret = k->backend == RULES_NFT ? rules_nft_run(t.s, t.len, err, errlen)
-			: rules_ipset_restore(t.s, t.len, err, errlen);
+		ret = nft ? rules_nft_run(t.s, t.len, err, errlen)
+			  : rules_ipset_restore(t.s, t.len, err, errlen);
 		if (ret < 0) {
 			/* ipset restore applied the lines before the one
-			 * that failed: what the sets hold is not known. */
+			 * that failed, nft none: either way the next sync
+			 * starts from empty sets. */
 			k->qknown = false;
 			goto out;
 		}

@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 
 #include "netlink/rules.h"
+#include "netlink/rules_kern.h"	/* rules_kq_note: no nft queue here */
 #include "tests/helpers.h"
 #include "tests/rules_sample.h"
 
@@ -1199,6 +1200,126 @@ START_TEST(test_quarantine_counters_are_read_once)
 }
 END_TEST
 
+static void nft_ok(const char *script)
+{
+	char *out;
+
+	ck_assert_msg(pipe_through("nft -f -", script, &out) == 0, "%s: %s",
+		      script, out);
+	free(out);
+}
+
+/* An nft element given a count by hand: delete and add with it. */
+static void nft_count(const char *set, const char *elem, const char *rest)
+{
+	char s[512];
+
+	snprintf(s, sizeof(s), "delete element inet portcullis %s { %s }\n"
+		 "add element inet portcullis %s { %s %s }\n", set, elem, set,
+		 elem, rest);
+	nft_ok(s);
+}
+
+/*
+ * The nft backend's counters, read with NFT_MSG_GETSETELEM: the sets
+ * keyed by source and port (IPv6 ranges with their length), and the
+ * sources' sets for the other ports. This kernel has no nft queue, so
+ * the table is the sets alone, made as the ruleset makes them.
+ */
+START_TEST(test_nft_quarantine_counters_are_read)
+{
+	static const uint8_t act[] = { RULES_REJECT, RULES_DROP,
+				       RULES_ACCEPT };
+	struct rules_profile qp = { "quarantine", act, RULES_DROP };
+	struct rules_desc d = sample();
+	struct rules_qcount *c;
+	struct rules_kernel *k;
+	int64_t now = time(NULL);
+	uint64_t by_port[3] = { 0 };
+
+	if (!private_netns())
+		return;
+	nft_ok("table inet portcullis {\n"
+	      "  set quarantine4 { type ipv4_addr; flags timeout; counter; }\n"
+	      "  set quarantine6 { type ipv6_addr; flags interval,timeout; "
+	      "counter; }\n"
+	      "  set kquarantine4 { type ipv4_addr . inet_service; flags "
+	      "timeout; counter; }\n"
+	      "  set kquarantine6 { type ipv6_addr . inet_service; flags "
+	      "interval,timeout; counter; }\n"
+	      "}\n");
+	d.kernel_quarantine = true;
+	d.quarantine = &qp;
+	d.all_ports = true;
+	k = kernel_new(RULES_NFT);
+	ck_assert_int_eq(rules_kq_note(k, &d), 0);
+	c = counts_ok(k, 0);
+	sync_ok(k, quarantined, 3, now);
+	c = counts_ok(k, 0);
+	nft_count("kquarantine4", "100.64.1.2 . 25",
+		  "counter packets 5 bytes 300 timeout 1200s");
+	nft_count("kquarantine4", "100.64.1.1 . 465",
+		  "counter packets 2 bytes 120 timeout 600s");
+	nft_count("kquarantine6", "2001:db8:1000:1::/64 . 25",
+		  "counter packets 40 bytes 2400 timeout 900s");
+	nft_count("quarantine4", "100.64.1.1",
+		  "counter packets 3 bytes 180 timeout 600s");
+	nft_count("quarantine6", "2001:db8:1000:1::/64",
+		  "counter packets 6 bytes 360 timeout 900s");
+	/* Nobody's: never synced. */
+	nft_ok("add element inet portcullis kquarantine4 { 100.64.9.9 . 25 "
+	       "counter packets 99 bytes 99 timeout 60s }\n");
+	c = counts_ok(k, 5);
+	for (size_t i = 0; i < 5; i++) {
+		ck_assert(c[i].port == 0 || c[i].port == 25 ||
+			  c[i].port == 465);
+		ck_assert_uint_eq(c[i].action, c[i].port == 25 ? RULES_REJECT
+					       : RULES_DROP);
+		by_port[c[i].port == 0 ? 0 : c[i].port == 25 ? 1 : 2] +=
+			c[i].packets;
+		if (c[i].e.v6)
+			ck_assert_uint_eq(c[i].e.len, 64);
+	}
+	ck_assert_uint_eq(by_port[0], 9);
+	ck_assert_uint_eq(by_port[1], 45);
+	ck_assert_uint_eq(by_port[2], 2);
+	free(c);
+	c = counts_ok(k, 0);
+	nft_count("kquarantine4", "100.64.1.2 . 25",
+		  "counter packets 8 bytes 480 timeout 1200s");
+	c = counts_ok(k, 1);
+	ck_assert_uint_eq(c[0].packets, 3);
+	free(c);
+	/* Only the difference goes in: a longer hold for one source makes
+	 * its elements anew (counts from zero), the others keep theirs. */
+	{
+		struct rules_elem q[3];
+		char *out;
+
+		memcpy(q, quarantined, sizeof(q));
+		q[1].timeout = 5000;
+		sync_ok(k, q, 3, now);
+		c = counts_ok(k, 0);
+		nft_count("kquarantine4", "100.64.1.1 . 465",
+			  "counter packets 4 bytes 240 timeout 600s");
+		c = counts_ok(k, 1);
+		ck_assert_uint_eq(c[0].packets, 2);
+		free(c);
+		out = sh_out("nft list set inet portcullis kquarantine4");
+		ck_assert_msg(strstr(out, "100.64.1.2 . 25 counter packets 0 "
+				     "bytes 0 timeout 1h23m20s"), "%s", out);
+		free(out);
+		/* Released: out at once. */
+		sync_ok(k, q, 1, now);
+		out = sh_out("nft list set inet portcullis kquarantine4");
+		ck_assert_msg(!strstr(out, "100.64.1.2 ") &&
+			      strstr(out, "100.64.1.1 . 25"), "%s", out);
+		free(out);
+	}
+	rules_kernel_free(k);
+}
+END_TEST
+
 START_TEST(test_quarantine_sets_follow_the_list)
 {
 	struct rules_elem q[2] = { quarantined[1], quarantined[2] };
@@ -1486,6 +1607,7 @@ Suite *rules_kernel_suite(void)
 	tcase_add_test(ipt, test_changed_entries_are_updated_in_place);
 	tcase_add_test(ipt, test_quarantine_sets_follow_the_list);
 	tcase_add_test(ipt, test_quarantine_counters_are_read_once);
+	tcase_add_test(ipt, test_nft_quarantine_counters_are_read);
 	tcase_add_test(ipt, test_flushed_quarantine_set_is_found_and_filled_again);
 	suite_add_tcase(s, ipt);
 
