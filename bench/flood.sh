@@ -25,10 +25,13 @@ arrived() {
 	in_rt iptables -t mangle -nvxL PREROUTING | awk '/dpt:25/ {n += $1} END {print n + 0}'
 }
 
-# What the kernel quarantine's rules blocked.
+# What the kernel quarantine's rules blocked (its nf_tables table's
+# counted rules, and the chain's rule for other ports).
 kq_drops() {
-	in_rt iptables -nvxL PORTCULLIS 2>/dev/null |
-		awk '/quarantine port/ {n += $1} END {print n + 0}'
+	{ in_rt nft list chain inet PORTCULLIS_kq forward 2>/dev/null |
+		sed -n 's/.* counter packets \([0-9]*\) .*/\1/p'
+	  in_rt iptables -nvxL PORTCULLIS 2>/dev/null |
+		awk '/quarantine port/ {print $1}'; } | awk '{n += $1} END {print n + 0}'
 }
 
 # block lines + summaries' blocked of the flood's sources in the log.

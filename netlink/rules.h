@@ -25,12 +25,11 @@
  *           holds the whole header is a SYN like any other below.
  *   C       1. mark V/M -j REJECT --reject-with tcp-reset
  *           2. -d RELAY -j RETURN, one rule per relay of the family
- *           3. queue mode, with kernel_quarantine: for each port the
- *              quarantine blocks, -p tcp --dport P -m set --match-set
- *              C-k4 src,dst -j DROP|REJECT (C-k4 / C-k6: each quarantined
- *              source with each such port, its counter that source's
- *              blocked SYNs to P); with all_ports, the other ports through
- *              C-q4 / C-q6 src. Then: SYN to a fail-closed port
+ *           3. queue mode, with kernel_quarantine and all_ports: a
+ *              quarantined source's SYN to the ports the quarantine does
+ *              not accept, through C-q4 / C-q6 src (the ports it blocks by
+ *              name: the nf_tables table C_kq, ahead of this chain).
+ *              Then: SYN to a fail-closed port
  *              (multiport, 15 a rule)
  *              -j C-CLOSED; to a fail-open port -j C-OPEN; with all_ports
  *              any other SYN -j C-CLOSED.
@@ -49,6 +48,14 @@
  *           profile that blocks one is held there too).
  *   C-QP    the detection profile: its action for each named port, then
  *           its default.
+ *
+ * C_kq    (nf_tables, table inet C_kq, only with kernel_quarantine) a
+ *         forward chain at priority filter - 1, just ahead of iptables':
+ *         relays return, then for each port the quarantine blocks a
+ *         counted rule looking the source and port up in kq4 / kq6 (each
+ *         quarantined source with each such port, its element's counter
+ *         that source's blocked SYNs to that port). Removed while the
+ *         fallback is in.
  *
  * Depth is the number of entries that enclose an entry, so the deepest
  * set an address is in names its longest matching prefix, and an entry

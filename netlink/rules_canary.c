@@ -66,8 +66,7 @@ void rules_canary_close(struct rules_canary *c)
 	free(c);
 }
 
-int rules_canary_test(struct rules_canary *c, const char *set, bool v6,
-		      bool ported)
+int rules_canary_test(struct rules_canary *c, const char *set, bool v6)
 {
 	char buf[1024] = { 0 };	/* attribute padding goes out as is */
 	struct nlmsghdr *nlh;
@@ -96,11 +95,6 @@ int rules_canary_test(struct rules_canary *c, const char *set, bool v6,
 		mnl_attr_put(nlh, IPSET_ATTR_IPADDR_IPV4 | NLA_F_NET_BYTEORDER,
 			     sizeof(canary4), canary4);
 	mnl_attr_nest_end(nlh, ip);
-	if (ported) {
-		mnl_attr_put_u16(nlh, IPSET_ATTR_PORT | NLA_F_NET_BYTEORDER,
-				 htons(RULES_CANARY_PORT));
-		mnl_attr_put_u8(nlh, IPSET_ATTR_PROTO, IPPROTO_TCP);
-	}
 	mnl_attr_nest_end(nlh, data);
 	if (mnl_socket_sendto(c->nl, nlh, nlh->nlmsg_len) < 0)
 		return -1;

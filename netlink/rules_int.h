@@ -73,14 +73,18 @@ void rules_set_name(char *buf, size_t len, const char *chain, bool v6,
 void rules_qset_name(char *buf, size_t len, const char *chain, bool v6);
 
 /*
- * The sets the daemon keeps, by index: 0, 1 are C-q4 / C-q6, the
- * quarantined sources (matched by the fallback, and in queue mode only
- * by the kernel quarantine's rule for "any other port"); 2, 3 are C-k4 /
- * C-k6, each quarantined source with each port the quarantine blocks
- * (hash:ip,port / hash:net,port), so that an element's counter is one
- * subscriber's SYNs to one port.
+ * The quarantine sets the daemon keeps, by index: 0, 1 hold the
+ * quarantined sources (the fallback's; in queue mode only the kernel
+ * quarantine's rule for "any other port" matches them): ipset C-q4 /
+ * C-q6, nft quarantine4 / quarantine6. 2, 3 hold each quarantined source
+ * with each port the quarantine blocks, so that an element's counter is
+ * one subscriber's SYNs to one port: native nf_tables sets with either
+ * backend (iptables: kq4 / kq6 of table inet C_kq; nft: kquarantine4 /
+ * kquarantine6).
  */
 #define RULES_QSETS		4
+#define RULES_IPSET_QSETS	2	/* of them, the iptables backend's
+					 * ipsets */
 void rules_qset_at(char *buf, size_t len, const char *chain, unsigned i);
 static inline bool rules_qset_v6(unsigned i)
 {
@@ -118,6 +122,21 @@ size_t rules_port_list(struct out *o, const struct rules_desc *d,
 		       bool closed, size_t *i, size_t max, const char *sep);
 size_t rules_port_count(const struct rules_desc *d, bool closed);
 
+/*
+ * The iptables backend's kernel quarantine is native nf_tables: table
+ * inet C_kq, a forward chain just ahead of iptables' (priority filter - 1)
+ * with the relays' return and a counted rule a blocked port, looking the
+ * source and port up in kq4 / kq6 (a native set lookup costs a SYN about
+ * what a plain DROP rule does; ipset's match through iptables-nft's
+ * compatibility layer cost a fifth of the flood rate). The "other ports"
+ * rule stays in C, with C-q4 / C-q6.
+ */
+void rules_kq_table_name(char *buf, size_t len, const char *chain);
+/* Whether d has a kernel quarantine to put in. */
+bool rules_kq_wanted(const struct rules_desc *d);
+/* nft -f text that makes the table as d wants it (or deletes it). */
+void rules_nft_kq_table(struct out *o, const struct rules_desc *d);
+
 /* iptables text pieces the install writes into its own transactions. */
 void rules_ipt_chains(struct out *o, const struct rules_desc *d);
 void rules_ipt_main(struct out *o, const struct rules_desc *d, int family,
@@ -127,21 +146,18 @@ void rules_ipt_rest(struct out *o, const struct rules_desc *d, int family);
 void rules_ipt_jumps(struct out *o, const char *chain, int family);
 
 /* The element each of our ipset sets holds to show it was not emptied
- * (rules_canary.c), as ipset's text; the port-keyed sets' has this
- * port. */
-#define RULES_CANARY_PORT	1
-const char *rules_canary_text(bool v6, bool ported);
+ * (rules_canary.c), as ipset's text. */
+const char *rules_canary_text(bool v6);
 
 /* ipset: the most elements a quarantine set may take. */
 #define RULES_QSET_MAXELEM	(1u << 26)
 /* ipset: the most elements a set made for this many may take. */
 size_t rules_ipset_maxelem(size_t elements);
-/* What a set holds: prefixes (entries, aggregates), quarantined sources
- * (IPv4 addresses, IPv6 prefixes; counted), or those with ports. */
+/* What a set holds: prefixes (entries, aggregates), or quarantined
+ * sources (IPv4 addresses, IPv6 prefixes; counted). */
 enum rules_set_kind {
 	RULES_SET_NET = 0,
 	RULES_SET_SOURCES,
-	RULES_SET_SOURCE_PORT,
 };
 
 /* ipset: the create line of a set (without the command word). */

@@ -34,18 +34,14 @@ void rules_ipset_create(struct out *o, const char *name, bool v6,
 					   : RULES_QSET_MAXELEM;
 
 	/* Quarantined IPv4 sources are addresses, IPv6 ones prefixes. */
-	outf(o, "%s %s%s family %s hashsize %zu maxelem %zu timeout 0%s\n",
+	outf(o, "%s %s family %s hashsize %zu maxelem %zu timeout 0%s\n",
 	     name, kind != RULES_SET_NET && !v6 ? "hash:ip" : "hash:net",
-	     kind == RULES_SET_SOURCE_PORT ? ",port" : "",
 	     v6 ? "inet6" : "inet", hashsize(elements), max,
 	     kind != RULES_SET_NET ? " counters" : "");
 }
 
-const char *rules_canary_text(bool v6, bool ported)
+const char *rules_canary_text(bool v6)
 {
-	_Static_assert(RULES_CANARY_PORT == 1, "the text below says tcp:1");
-	if (ported)
-		return v6 ? "ff00::/128,tcp:1" : "255.255.255.255,tcp:1";
 	return v6 ? "ff00::/128" : "255.255.255.255";
 }
 
@@ -64,7 +60,7 @@ void rules_ipset_adds(struct out *o, const struct rules_desc *d,
 		      const char *name, bool v6, unsigned depth,
 		      size_t profile)
 {
-	outf(o, "add %s %s\n", name, rules_canary_text(v6, false));
+	outf(o, "add %s %s\n", name, rules_canary_text(v6));
 	for (size_t i = 0; i < d->nentries; i++) {
 		const struct rules_entry *e = &d->entries[i];
 		struct rules_elem half;
@@ -92,7 +88,7 @@ void rules_ipset_agg_adds(struct out *o, const struct rules_desc *d,
 	size_t n = v6 ? d->nv6 : d->nv4;
 	char canon[RULES_PREFIX_MAX];
 
-	outf(o, "add %s %s\n", name, rules_canary_text(v6, false));
+	outf(o, "add %s %s\n", name, rules_canary_text(v6));
 	for (size_t i = 0; i < n; i++) {
 		rules_prefix_canon(p[i], v6 ? AF_INET6 : AF_INET, canon,
 				   sizeof(canon));
@@ -131,16 +127,15 @@ int rules_ipset_write(FILE *f, const struct rules_desc *d,
 	outf(&o, "# portcullis sets for ipset -exist restore, before the "
 	     "iptables rules; each\n# holds %s (IPv4) or %s (IPv6), which "
 	     "no forwarded packet has as\n# its source: portcullisd checks "
-	     "by them that a set was not emptied\n", rules_canary_text(false, false),
-	     rules_canary_text(true, false));
-	for (unsigned i = 0; i < RULES_QSETS; i++) {
+	     "by them that a set was not emptied\n", rules_canary_text(false),
+	     rules_canary_text(true));
+	for (unsigned i = 0; i < RULES_IPSET_QSETS; i++) {
 		rules_qset_at(name, sizeof(name), c, i);
 		outf(&o, "create ");
 		rules_ipset_create(&o, name, rules_qset_v6(i),
-				   rules_qset_ported(i) ? RULES_SET_SOURCE_PORT
-							: RULES_SET_SOURCES, 0);
+				   RULES_SET_SOURCES, 0);
 		outf(&o, "add %s %s\n", name,
-		     rules_canary_text(rules_qset_v6(i), rules_qset_ported(i)));
+		     rules_canary_text(rules_qset_v6(i)));
 	}
 	for (int v6 = 0; v6 < 2; v6++) {
 		struct rules_layers l;

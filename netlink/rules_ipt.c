@@ -125,13 +125,11 @@ void rules_ipt_jumps(struct out *o, const char *chain, int family)
 }
 
 /*
- * The kernel quarantine, ahead of the queues: for each port the quarantine
- * blocks, one counted rule matching the source and that port in C-k4 /
- * C-k6 (each element's counter is one source's SYNs to one port), the
- * port tested first so that only SYNs to it look the set up; with
- * all_ports, the other ports' action last through C-q4 / C-q6 (which
- * nothing else matches in queue mode), when the ports it accepts fit one
- * multiport match (else the daemon goes on judging those).
+ * The kernel quarantine's rule for "any other port", ahead of the queues
+ * (the ports it blocks by name are judged in its nf_tables table, ahead
+ * of this chain: rules_nft_kq_table): with all_ports, a quarantined
+ * source's SYN to a port the quarantine does not accept, when those fit
+ * one multiport match (else the daemon goes on judging them).
  */
 static void kernel_quarantine(struct out *o, const struct rules_desc *d,
 			      int family)
@@ -141,23 +139,14 @@ static void kernel_quarantine(struct out *o, const struct rules_desc *d,
 	const char *c = rules_chain(d);
 	size_t naccept = 0;
 
-	if (!d->kernel_quarantine || !q || d->monitor)
+	if (!d->kernel_quarantine || !q || d->monitor || !d->all_ports ||
+	    q->other == RULES_ACCEPT)
 		return;
-	rules_qset_at(set, sizeof(set), c, 2 + (family == AF_INET6));
-	for (size_t i = 0; i < d->nports; i++) {
-		if (q->action[i] == RULES_ACCEPT) {
-			naccept++;
-			continue;
-		}
-		outf(o, "-A %s -p tcp --dport %u -m set --match-set %s "
-		     "src,dst -m comment --comment \"" RULES_KQ_TAG "%u\" "
-		     "-j %s\n", c, d->ports[i].port, set, d->ports[i].port,
-		     target[q->action[i]]);
-	}
+	for (size_t i = 0; i < d->nports; i++)
+		naccept += q->action[i] == RULES_ACCEPT;
+	if (naccept > RULES_MULTIPORT_MAX)
+		return;
 	rules_qset_name(set, sizeof(set), c, family == AF_INET6);
-	if (!d->all_ports || q->other == RULES_ACCEPT ||
-	    naccept > RULES_MULTIPORT_MAX)
-		return;
 	outf(o, "-A %s -p tcp", c);
 	if (naccept) {
 		outf(o, " -m multiport ! --dports ");

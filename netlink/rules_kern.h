@@ -54,8 +54,10 @@ struct rules_kernel {
 	bool sets_filled;
 	int64_t refill_at;		/* an element cut to the longest
 					 * timeout needs renewing (0: none) */
-	char *ref[2];			/* our rules as the kernel printed
-					 * them: [0] IPv4 (or nft), [1] IPv6 */
+	char *ref[3];			/* our rules as the kernel printed
+					 * them: [0] IPv4 (or nft), [1] IPv6,
+					 * [2] the iptables backend's kernel
+					 * quarantine table (NULL: none) */
 	uint32_t genid;
 	bool genid_ok;
 	struct set_expect *sets;
@@ -103,6 +105,11 @@ int rules_ipset_names(char **out, char *err, size_t errlen);
 bool rules_name_in(const char *names, const char *name);
 int rules_nft_listing(const char *chain, char **out, char *err,
 		       size_t errlen);
+/* nft -t list table inet TABLE, counters' figures left out. */
+int rules_nft_table_listing(const char *table, char **out, char *err,
+			    size_t errlen);
+/* Delete table inet TABLE if it is there. */
+int rules_nft_table_delete(const char *table, char *err, size_t errlen);
 void rules_sets_free(struct rules_kernel *k);
 /* Note the kernel quarantine of d (as it is about to be installed) in
  * k. Returns 0, or -1 with errno ENOMEM (k as it was). */
@@ -116,12 +123,18 @@ int rules_ipset_fill(struct rules_kernel *k, const struct rules_desc *d,
 int rules_ipset_prune(struct rules_kernel *k, const struct rules_desc *d,
 		       char *err, size_t errlen);
 
-/* nft (rules_nftcount.c): every element of set (table inet portcullis)
+/* Quarantine set qs as nf_tables names it: table (inet) and set, for the
+ * sets of either backend that are nft's (RULES_NAME_MAX bytes each). */
+void rules_qset_nft(const struct rules_kernel *k, unsigned qs, char *table,
+		    char *set);
+
+/* nft (rules_nftcount.c): every element of set (of table inet table)
  * with its counter into *v (malloc'd, *n of them): address, prefix
  * length (IPv6: from the range's ends), port when ported. Returns 0, or
  * -1 with errno and err. */
-int rules_nft_set_counts(const char *set, bool v6, bool ported,
-			 struct qelem **v, size_t *n, char *err, size_t errlen);
+int rules_nft_set_counts(const char *table, const char *set, bool v6,
+			 bool ported, struct qelem **v, size_t *n, char *err,
+			 size_t errlen);
 
 /* The canaries (rules_canary.c): the element each of our sets holds,
  * as ipset's text, and asking the kernel whether a set still has it. */
@@ -131,7 +144,6 @@ int rules_canary_open(struct rules_canary **c);
 void rules_canary_close(struct rules_canary *c);
 /* 1: set holds its canary; 0: it does not (flushed, destroyed); -1 with
  * errno: the kernel could not be asked. */
-int rules_canary_test(struct rules_canary *c, const char *set, bool v6,
-		      bool ported);
+int rules_canary_test(struct rules_canary *c, const char *set, bool v6);
 
 #endif

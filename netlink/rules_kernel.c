@@ -50,6 +50,7 @@ void rules_kernel_free(struct rules_kernel *k)
 	rules_sets_free(k);
 	free(k->ref[0]);
 	free(k->ref[1]);
+	free(k->ref[2]);
 	free(k->q);
 	free(k->kports);
 	free(k->kact);
@@ -168,6 +169,32 @@ out:
 	return ret;
 }
 
+/* The iptables backend's kernel quarantine table, as d wants it (or
+ * gone). Its sets stay from one install to the next, their counts too. */
+static int kq_install(const struct rules_desc *d, char *err, size_t errlen)
+{
+	struct text t = { 0 };
+	struct out o;
+	int ret = -1;
+
+	if (text_open(&t, &o) < 0)
+		goto oom;
+	rules_nft_kq_table(&o, d);
+	if (text_close(&t, &o) < 0)
+		goto oom;
+	ret = rules_nft_run(t.s, t.len, err, errlen);
+	/* No nft, no table of ours to take out. */
+	if (ret < 0 && errno == ENOENT && !rules_kq_wanted(d))
+		ret = 0;
+	goto out;
+oom:
+	errbuf_set(err, errlen, "ruleset text: out of memory");
+	errno = ENOMEM;
+out:
+	text_free(&t);
+	return ret;
+}
+
 /* The kernel quarantine's ports as just installed: the next quarantine
  * sync puts each source in with them. */
 static int kq_note(struct rules_kernel *k, const struct rules_desc *d,
@@ -199,7 +226,8 @@ int rules_install(struct rules_kernel *k, const struct rules_desc *d,
 	    rules_ipset_fill(k, d, err, errlen) < 0)
 		return -1;
 	if (ipt_install(k, d, AF_INET, err, errlen) < 0 ||
-	    ipt_install(k, d, AF_INET6, err, errlen) < 0)
+	    ipt_install(k, d, AF_INET6, err, errlen) < 0 ||
+	    kq_install(d, err, errlen) < 0)
 		return -1;
 	k->installed = true;
 	if (kq_note(k, d, err, errlen) < 0)
@@ -243,6 +271,25 @@ int rules_to_fallback(struct rules_kernel *k, const struct rules_desc *d,
 		if (ret < 0)
 			return -1;
 	}
+	if (k->backend == RULES_IPTABLES && k->nkports) {
+		char tab[RULES_NAME_MAX], e2[256];
+
+		/* While no daemon runs the fallback judges quarantined
+		 * sources (and counts them): the table goes. Should nft
+		 * fail, the table goes on blocking them as the fallback
+		 * would, uncounted. */
+		rules_kq_table_name(tab, sizeof(tab), k->chain);
+		if (rules_nft_table_delete(tab, e2, sizeof(e2)) == 0) {
+			size_t m = 0;
+
+			for (size_t i = 0; i < k->nq; i++)
+				if (!k->q[i].port)
+					k->q[m++] = k->q[i];
+			k->nq = m;
+			free(k->ref[2]);
+			k->ref[2] = NULL;
+		}
+	}
 	return 0;
 oom:
 	text_free(&t);
@@ -257,7 +304,15 @@ static int read_ref(struct rules_kernel *k, char *err, size_t errlen)
 {
 	free(k->ref[0]);
 	free(k->ref[1]);
-	k->ref[0] = k->ref[1] = NULL;
+	free(k->ref[2]);
+	k->ref[0] = k->ref[1] = k->ref[2] = NULL;
+	if (k->backend == RULES_IPTABLES && k->nkports) {
+		char t[RULES_NAME_MAX];
+
+		rules_kq_table_name(t, sizeof(t), k->chain);
+		if (rules_nft_table_listing(t, &k->ref[2], err, errlen) < 0)
+			return -1;
+	}
 	if (k->backend == RULES_NFT) {
 		if (rules_nft_listing(k->chain, &k->ref[0], err, errlen) < 0)
 			return -1;
@@ -348,6 +403,17 @@ int rules_remove(const char *chain, enum rules_backend backend,
 		if (ret == 0 && rules_ipset_prune(&k, NULL, err, errlen) < 0) {
 			saved = errno;
 			ret = -1;
+		}
+		{
+			char tab[RULES_NAME_MAX];
+
+			rules_kq_table_name(tab, sizeof(tab), chain);
+			if (rules_nft_table_delete(tab, err2, sizeof(err2)) < 0 &&
+			    errno != ENOENT && ret == 0) {
+				errbuf_set(err, errlen, "%s", err2);
+				saved = errno;
+				ret = -1;
+			}
 		}
 		errno = saved;
 		return ret;

@@ -190,22 +190,24 @@ static void queue_rules(struct out *o, const struct rules_desc *d,
 }
 
 /* The hooked chain's rules (its body, without the braces). */
-/* The kernel quarantine (as rules_ipt.c's): a counted rule a blocked
- * port through the sets keyed by source and port, then, with all_ports,
+/* The kernel quarantine: a counted rule a blocked port through the sets
+ * keyed by source and port (set4, set6), then, with all_ports and other,
  * one for the others through the sources' sets. */
-static void kernel_quarantine(struct out *o, const struct rules_desc *d)
+static void kernel_quarantine(struct out *o, const struct rules_desc *d,
+			      const char *set4, const char *set6, bool other)
 {
 	static const char *const from[] = { "ip saddr @quarantine4",
 					    "ip6 saddr @quarantine6" };
-	static const char *const with_port[] = {
-		"ip saddr . tcp dport @kquarantine4",
-		"ip6 saddr . tcp dport @kquarantine6",
-	};
+	char with_port[2][64];
 	const struct rules_profile *q = d->quarantine;
 	size_t naccept = 0;
 
 	if (!d->kernel_quarantine || !q || d->monitor)
 		return;
+	snprintf(with_port[0], sizeof(with_port[0]),
+		 "ip saddr . tcp dport @%s", set4);
+	snprintf(with_port[1], sizeof(with_port[1]),
+		 "ip6 saddr . tcp dport @%s", set6);
 	for (size_t i = 0; i < d->nports; i++) {
 		if (q->action[i] == RULES_ACCEPT) {
 			naccept++;
@@ -218,7 +220,7 @@ static void kernel_quarantine(struct out *o, const struct rules_desc *d)
 			     verdict[q->action[i]],
 			     d->ports[i].port);
 	}
-	if (!d->all_ports || q->other == RULES_ACCEPT)
+	if (!other || !d->all_ports || q->other == RULES_ACCEPT)
 		return;
 	for (int f = 0; f < 2; f++) {
 		outf(o, "\t\t" RULES_SYN_NFT);
@@ -233,6 +235,45 @@ static void kernel_quarantine(struct out *o, const struct rules_desc *d)
 		outf(o, " %s counter %s comment \"" RULES_KQ_TAG "other\"\n",
 		     from[f], verdict[q->other]);
 	}
+}
+
+void rules_nft_kq_table(struct out *o, const struct rules_desc *d)
+{
+	char t[RULES_NAME_MAX];
+	char buf[RULES_PREFIX_MAX];
+
+	rules_kq_table_name(t, sizeof(t), rules_chain(d));
+	outf(o, "table inet %s\n", t);
+	if (!rules_kq_wanted(d)) {
+		outf(o, "delete table inet %s\n", t);
+		return;
+	}
+	outf(o, "add set inet %s kq4 { type ipv4_addr . inet_service; "
+	     "flags timeout; counter; }\n"
+	     "add set inet %s kq6 { type ipv6_addr . inet_service; "
+	     "flags interval,timeout; counter; }\n"
+	     "add chain inet %s forward { type filter hook forward priority "
+	     "filter - 1; policy accept; }\n"
+	     "flush chain inet %s forward\n"
+	     "table inet %s {\n\tchain forward {\n", t, t, t, t, t);
+	/* Relays first, as in the chain: a quarantined subscriber still
+	 * reaches the ISP's own relays. */
+	for (int f = 0; f < 2; f++) {
+		const char *const *r = f ? d->relays6 : d->relays4;
+		size_t n = f ? d->nrelays6 : d->nrelays4;
+
+		if (!n)
+			continue;
+		outf(o, "\t\t%s daddr { ", f ? "ip6" : "ip");
+		for (size_t i = 0; i < n; i++) {
+			rules_prefix_canon(r[i], f ? AF_INET6 : AF_INET, buf,
+					   sizeof(buf));
+			outf(o, "%s%s", i ? ", " : "", buf);
+		}
+		outf(o, " } return\n");
+	}
+	kernel_quarantine(o, d, "kq4", "kq6", false);
+	outf(o, "\t}\n}\n");
 }
 
 static void forward_rules(struct out *o, const struct rules_desc *d,
@@ -261,7 +302,7 @@ static void forward_rules(struct out *o, const struct rules_desc *d,
 		     RULES_FALLBACK_TAG "%lld\"\n", (long long)since);
 		return;
 	}
-	kernel_quarantine(o, d);
+	kernel_quarantine(o, d, "kquarantine4", "kquarantine6", true);
 	queue_rules(o, d, true, false);
 	queue_rules(o, d, false, false);
 	if (d->all_ports)

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * netlink/rules: the nft backend's quarantine counters read back. One
- * NFT_MSG_GETSETELEM dump of a set of table inet portcullis gives every
- * element with its counter expression, as rules_qcount.c's ipset dump
- * does for the iptables backend: no nft to run and parse each second.
+ * netlink/rules: the kernel quarantine's nf_tables counters read back
+ * (either backend's sets keyed by source and port, the nft backend's
+ * sources' sets). One NFT_MSG_GETSETELEM dump of a set gives every
+ * element with its counter expression: no nft to run and parse each
+ * second.
  *
  * Keys are the set's registers: an IPv4 address (4 bytes), with a port
  * (a 4-byte register, the port's 2 bytes first) for the sets keyed by
@@ -164,8 +165,9 @@ static int elems_msg(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int rules_nft_set_counts(const char *set, bool v6, bool ported,
-			 struct qelem **v, size_t *n, char *err, size_t errlen)
+int rules_nft_set_counts(const char *table, const char *set, bool v6,
+			 bool ported, struct qelem **v, size_t *n, char *err,
+			 size_t errlen)
 {
 	size_t size = MNL_SOCKET_BUFFER_SIZE > 65536 ? MNL_SOCKET_BUFFER_SIZE
 						     : 65536;
@@ -196,7 +198,7 @@ int rules_nft_set_counts(const char *set, bool v6, bool ported,
 	nfg->nfgen_family = NFPROTO_INET;
 	nfg->version = NFNETLINK_V0;
 	nfg->res_id = htons(0);
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, RULES_NFT_TABLE);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
 		errbuf_set(err, errlen, "nft set %s: netlink: %s", set,

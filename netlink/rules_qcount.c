@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * netlink/rules: the kernel quarantine's counters read back. Each element
- * of C-k4 / C-k6 counts one source's SYNs to one port that the kernel
- * blocked (the rule tests the port before the set, so nothing else moves
- * it), and of C-q4 / C-q6 its SYNs to any other port when the quarantine
- * blocks those (in queue mode nothing else matches them). One
- * IPSET_CMD_LIST dump a set over netlink gives them all: no tool to run
- * and parse each second, however many subscribers are held.
+ * of the sets keyed by source and port (nf_tables, rules_nftcount.c)
+ * counts one source's SYNs to one port that the kernel blocked (the rule
+ * tests the port before the set, so nothing else moves it), and of the
+ * sources' sets (ipset C-q4 / C-q6, nft quarantine4 / quarantine6) its
+ * SYNs to any other port when the quarantine blocks those (in queue mode
+ * nothing else matches them). One dump a set over netlink gives them
+ * all: no tool to run and parse each second, however many subscribers
+ * are held.
  */
 #include <endian.h>
 #include <errno.h>
@@ -184,12 +186,11 @@ out:
 static int nft_list(const struct rules_kernel *k, unsigned qs,
 		    struct dump *dp, char *err, size_t errlen)
 {
-	static const char *const sets[RULES_QSETS] = {
-		"quarantine4", "quarantine6", "kquarantine4", "kquarantine6",
-	};
+	char table[RULES_NAME_MAX], set[RULES_NAME_MAX];
 	size_t n;
 
-	if (rules_nft_set_counts(sets[qs], dp->v6, dp->ported, &dp->v, &n,
+	rules_qset_nft(k, qs, table, set);
+	if (rules_nft_set_counts(table, set, dp->v6, dp->ported, &dp->v, &n,
 				 err, errlen) < 0)
 		return -1;
 	dp->n = dp->cap = n;
@@ -231,7 +232,7 @@ int rules_quarantine_counts(struct rules_kernel *k, struct rules_qcount **out,
 		if (rules_qset_ported(qs) ? !ported :
 		    !k->kother && !k->kother_was)
 			continue;
-		if (k->backend == RULES_NFT) {
+		if (k->backend == RULES_NFT || rules_qset_ported(qs)) {
 			if (nft_list(k, qs, &dp[qs], err, errlen) < 0)
 				goto out;
 		} else {

@@ -15,6 +15,23 @@
 #include "common/spawn.h"
 #include "netlink/rules_kern.h"
 
+void rules_qset_nft(const struct rules_kernel *k, unsigned qs, char *table,
+		    char *set)
+{
+	static const char *const nft[RULES_QSETS] = {
+		"quarantine4", "quarantine6", "kquarantine4", "kquarantine6",
+	};
+
+	if (k->backend == RULES_NFT) {
+		snprintf(table, RULES_NAME_MAX, "%s", RULES_NFT_TABLE);
+		snprintf(set, RULES_NAME_MAX, "%s", nft[qs]);
+	} else {
+		rules_kq_table_name(table, RULES_NAME_MAX, k->chain);
+		snprintf(set, RULES_NAME_MAX, "kq%c", rules_qset_v6(qs) ? '6'
+								       : '4');
+	}
+}
+
 int rules_qelem_cmp(const void *a, const void *b)
 {
 	const struct qelem *x = a, *y = b;
@@ -58,6 +75,15 @@ int rules_kq_note(struct rules_kernel *k, const struct rules_desc *d)
 		    d->all_ports && q->other != RULES_ACCEPT &&
 		    d->nports - n <= RULES_MULTIPORT_MAX;
 	k->kother_act = q ? q->other : RULES_ACCEPT;
+	if (k->backend == RULES_IPTABLES && !n) {
+		/* Their table went with the kernel quarantine. */
+		size_t m = 0;
+
+		for (size_t i = 0; i < k->nq; i++)
+			if (!k->q[i].port)
+				k->q[m++] = k->q[i];
+		k->nq = m;
+	}
 	return 0;
 }
 
@@ -125,67 +151,99 @@ static int expand(const struct rules_kernel *k, const struct rules_elem *q,
 	return 0;
 }
 
-static const char *const nft_sets[RULES_QSETS] = {
-	"quarantine4", "quarantine6", "kquarantine4", "kquarantine6",
+/* Where element e goes: its set's index, and whether nf_tables has it
+ * (else ipset). */
+static unsigned qset_of(const struct qelem *e)
+{
+	return (e->port ? 2 : 0) + e->e.v6;
+}
+
+static bool in_nft(const struct rules_kernel *k, unsigned qs)
+{
+	return k->backend == RULES_NFT || rules_qset_ported(qs);
+}
+
+/* The two texts a sync sends: ipset restore's and nft -f's. */
+struct qtexts {
+	struct text ip, nf;
+	struct out oip, onf;
+	bool ip_used, nf_used;
 };
 
+static struct out *qout(struct qtexts *t, const struct rules_kernel *k,
+			unsigned qs)
+{
+	if (in_nft(k, qs)) {
+		t->nf_used = true;
+		return &t->onf;
+	}
+	t->ip_used = true;
+	return &t->oip;
+}
+
 /* The line that takes e out of its set. */
-static void del_line(struct out *o, const struct rules_kernel *k,
+static void del_line(struct qtexts *t, const struct rules_kernel *k,
 		     const struct qelem *e)
 {
-	char buf[RULES_PREFIX_MAX + 12], name[RULES_NAME_MAX];
-	bool nft = k->backend == RULES_NFT;
+	char buf[RULES_PREFIX_MAX + 12], tab[RULES_NAME_MAX], set[RULES_NAME_MAX];
+	unsigned qs = qset_of(e);
+	struct out *o = qout(t, k, qs);
 
-	if (nft) {
-		outf(o, "delete element inet " RULES_NFT_TABLE " %s { %s }\n",
-		     nft_sets[(e->port ? 2 : 0) + e->e.v6],
+	if (in_nft(k, qs)) {
+		rules_qset_nft(k, qs, tab, set);
+		outf(o, "delete element inet %s %s { %s }\n", tab, set,
 		     qelem_text(e, true, buf, sizeof(buf)));
 		return;
 	}
-	qelem_set(k, e, name, sizeof(name));
-	outf(o, "del %s %s\n", name, qelem_text(e, false, buf, sizeof(buf)));
+	qelem_set(k, e, set, sizeof(set));
+	outf(o, "del %s %s\n", set, qelem_text(e, false, buf, sizeof(buf)));
 }
 
 /* The line that puts e in its set; fresh: its count from zero (ipset
  * keeps it otherwise; nft always starts it at zero). */
-static void add_line(struct out *o, const struct rules_kernel *k,
+static void add_line(struct qtexts *t, const struct rules_kernel *k,
 		     const struct qelem *e, bool fresh)
 {
-	char buf[RULES_PREFIX_MAX + 12], name[RULES_NAME_MAX];
+	char buf[RULES_PREFIX_MAX + 12], tab[RULES_NAME_MAX], set[RULES_NAME_MAX];
+	unsigned qs = qset_of(e);
+	struct out *o = qout(t, k, qs);
 
-	if (k->backend == RULES_NFT) {
-		outf(o, "add element inet " RULES_NFT_TABLE " %s { %s "
-		     "timeout %us }\n", nft_sets[(e->port ? 2 : 0) + e->e.v6],
+	if (in_nft(k, qs)) {
+		rules_qset_nft(k, qs, tab, set);
+		outf(o, "add element inet %s %s { %s timeout %us }\n", tab, set,
 		     qelem_text(e, true, buf, sizeof(buf)), e->e.timeout);
 		return;
 	}
-	qelem_set(k, e, name, sizeof(name));
-	outf(o, "add %s %s timeout %u%s\n", name,
+	qelem_set(k, e, set, sizeof(set));
+	outf(o, "add %s %s timeout %u%s\n", set,
 	     qelem_text(e, false, buf, sizeof(buf)), e->e.timeout,
 	     fresh ? " packets 0 bytes 0" : "");
 }
 
-/* What an earlier run left (or what is not known): out, the canaries
- * back (ipset). */
-static void empty_lines(struct out *o, const struct rules_kernel *k)
+/* What an earlier run left (or what is not known): out, the ipsets'
+ * canaries back. The sets keyed by port exist only with the kernel
+ * quarantine (iptables: its table). */
+static void empty_lines(struct qtexts *t, const struct rules_kernel *k)
 {
-	char name[RULES_NAME_MAX];
+	char tab[RULES_NAME_MAX], set[RULES_NAME_MAX];
 
 	for (unsigned s = 0; s < RULES_QSETS; s++) {
-		if (k->backend == RULES_NFT) {
-			outf(o, "flush set inet " RULES_NFT_TABLE " %s\n",
-			     nft_sets[s]);
+		if (in_nft(k, s)) {
+			if (k->backend != RULES_NFT && !k->nkports)
+				continue;	/* no table for them */
+			rules_qset_nft(k, s, tab, set);
+			outf(qout(t, k, s), "flush set inet %s %s\n", tab, set);
 			continue;
 		}
-		rules_qset_at(name, sizeof(name), k->chain, s);
-		outf(o, "flush %s\nadd %s %s\n", name, name,
-		     rules_canary_text(rules_qset_v6(s), rules_qset_ported(s)));
+		rules_qset_at(set, sizeof(set), k->chain, s);
+		outf(qout(t, k, s), "flush %s\nadd %s %s\n", set, set,
+		     rules_canary_text(rules_qset_v6(s)));
 	}
 }
 
 /*
- * Only the difference goes to the kernel, in one ipset restore or one nft
- * transaction. ipset (-exist) renews a timeout in place, keeping the
+ * Only the difference goes to the kernel, in one ipset restore and one
+ * nft transaction. ipset (-exist) renews a timeout in place, keeping the
  * count; nft cannot, so a moved element is deleted and added (its count
  * was read just before, by the caller). nft fails the whole transaction
  * on an element that is not there: one that is about to time out is
@@ -195,22 +253,20 @@ int rules_quarantine_sync(struct rules_kernel *k, const struct rules_elem *q,
 			  size_t n, int64_t now, char *err, size_t errlen)
 {
 	struct qelem *want = NULL;
-	struct text t = { 0 };
-	struct out o;
+	struct qtexts t = { 0 };
 	size_t i, j, nw = 0;
-	bool nft = k->backend == RULES_NFT, change = false;
 	int ret = -1;
 
 	if (errlen)
 		err[0] = '\0';
-	if (expand(k, q, n, now, &want, &nw) < 0 || text_open(&t, &o) < 0)
+	if (expand(k, q, n, now, &want, &nw) < 0 ||
+	    text_open(&t.ip, &t.oip) < 0 || text_open(&t.nf, &t.onf) < 0)
 		goto oom;
 	if (!k->qknown) {
-		empty_lines(&o, k);
+		empty_lines(&t, k);
 		free(k->q);
 		k->q = NULL;
 		k->nq = 0;
-		change = true;
 	}
 	/* Merge the two sorted lists: what is new or moved is added, what
 	 * went is deleted. */
@@ -219,27 +275,22 @@ int rules_quarantine_sync(struct rules_kernel *k, const struct rules_elem *q,
 			rules_qelem_cmp(&want[i], &k->q[j]);
 
 		if (c > 0) {
-			if (!nft || k->q[j].until > now + VERIFY_SLACK_S) {
-				change = true;
-				del_line(&o, k, &k->q[j]);
-			}
+			if (!in_nft(k, qset_of(&k->q[j])) ||
+			    k->q[j].until > now + VERIFY_SLACK_S)
+				del_line(&t, k, &k->q[j]);
 			j++;
 			continue;
 		}
 		if (c < 0) {
 			/* New to this process: its count starts here, not
 			 * where an earlier run or the fallback left it. */
-			change = true;
-			add_line(&o, k, &want[i], true);
+			add_line(&t, k, &want[i], true);
 		} else if (moved(&want[i], &k->q[j], now)) {
-			change = true;
-			if (nft) {
-				del_line(&o, k, &k->q[j]);
-			} else {
-				/* -exist: the timeout anew, the count kept. */
+			if (in_nft(k, qset_of(&k->q[j])))
+				del_line(&t, k, &k->q[j]);
+			else	/* -exist: the timeout anew, the count kept */
 				want[i].packets = k->q[j].packets;
-			}
-			add_line(&o, k, &want[i], false);
+			add_line(&t, k, &want[i], false);
 		} else {
 			want[i].until = k->q[j].until;
 			want[i].packets = k->q[j].packets;
@@ -248,18 +299,16 @@ int rules_quarantine_sync(struct rules_kernel *k, const struct rules_elem *q,
 		if (c == 0)
 			j++;
 	}
-	if (text_close(&t, &o) < 0)
+	if (text_close(&t.ip, &t.oip) < 0 || text_close(&t.nf, &t.onf) < 0)
 		goto oom;
-	if (change) {
-		ret = nft ? rules_nft_run(t.s, t.len, err, errlen)
-			  : rules_ipset_restore(t.s, t.len, err, errlen);
-		if (ret < 0) {
-			/* ipset restore applied the lines before the one
-			 * that failed, nft none: either way the next sync
-			 * starts from empty sets. */
-			k->qknown = false;
-			goto out;
-		}
+	if ((t.ip_used && rules_ipset_restore(t.ip.s, t.ip.len, err,
+					      errlen) < 0) ||
+	    (t.nf_used && rules_nft_run(t.nf.s, t.nf.len, err, errlen) < 0)) {
+		/* ipset restore applied the lines before the one that
+		 * failed, nft none: either way the next sync starts from
+		 * empty sets. */
+		k->qknown = false;
+		goto out;
 	}
 	free(k->q);
 	k->q = want;
@@ -273,6 +322,7 @@ oom:
 	errno = ENOMEM;
 out:
 	free(want);
-	text_free(&t);
+	text_free(&t.ip);
+	text_free(&t.nf);
 	return ret;
 }

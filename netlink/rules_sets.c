@@ -191,7 +191,7 @@ static void full(struct out *o, const char *names, const char *name,
 		outf(o, "destroy %s\n", tmp);
 	outf(o, "create ");
 	rules_ipset_create(o, tmp, v6, RULES_SET_NET, n + 1);
-	outf(o, "add %s %s\n", tmp, rules_canary_text(v6, false));
+	outf(o, "add %s %s\n", tmp, rules_canary_text(v6));
 	for (size_t i = 0; i < n; i++)
 		add_line(o, tmp, &w[i], now);
 	if (rules_name_in(names, name))
@@ -211,7 +211,7 @@ static void diff(struct out *o, const char *name, bool v6,
 	size_t i, j;
 
 	/* Also into a set someone emptied (-exist: no harm if there). */
-	outf(o, "add %s %s\n", name, rules_canary_text(v6, false));
+	outf(o, "add %s %s\n", name, rules_canary_text(v6));
 	for (i = j = 0; i < n; i++) {
 		while (j < nold && rules_elem_cmp(&old[j].e, &w[i].e) < 0)
 			j++;
@@ -338,10 +338,9 @@ int rules_ipset_fill(struct rules_kernel *k, const struct rules_desc *d,
 		return -1;
 	if (text_open(&t, &o) < 0)
 		goto oom;
-	for (unsigned i = 0; i < RULES_QSETS; i++) {
-		bool v6 = rules_qset_v6(i), ported = rules_qset_ported(i);
-		enum rules_set_kind kind = ported ? RULES_SET_SOURCE_PORT
-						  : RULES_SET_SOURCES;
+	for (unsigned i = 0; i < RULES_IPSET_QSETS; i++) {
+		bool v6 = rules_qset_v6(i);
+		enum rules_set_kind kind = RULES_SET_SOURCES;
 
 		rules_qset_at(name, sizeof(name), k->chain, i);
 		if (!rules_name_in(names, name)) {
@@ -358,7 +357,7 @@ int rules_ipset_fill(struct rules_kernel *k, const struct rules_desc *d,
 			k->qknown = false;
 		}
 		/* Also into one someone emptied (-exist: no harm if there). */
-		outf(&o, "add %s %s\n", name, rules_canary_text(v6, ported));
+		outf(&o, "add %s %s\n", name, rules_canary_text(v6));
 	}
 	for (int v6 = 0; v6 < 2; v6++) {
 		if (rules_layers_get(d, v6, &l) < 0)
@@ -451,7 +450,8 @@ int rules_ipset_prune(struct rules_kernel *k, const struct rules_desc *d,
 			continue;
 		for (size_t i = 0; d && i < k->nsets && !keep; i++)
 			keep = !strcmp(k->sets[i].name, p);
-		for (unsigned i = 0; d && i < RULES_QSETS && !keep; i++) {
+		for (unsigned i = 0; d && i < RULES_IPSET_QSETS && !keep;
+		     i++) {
 			char q[RULES_NAME_MAX];
 
 			rules_qset_at(q, sizeof(q), k->chain, i);

@@ -188,8 +188,24 @@ void rules_qset_name(char *buf, size_t len, const char *chain, bool v6)
 
 void rules_qset_at(char *buf, size_t len, const char *chain, unsigned i)
 {
-	snprintf(buf, len, "%s-%c%c", chain, rules_qset_ported(i) ? 'k' : 'q',
-		 rules_qset_v6(i) ? '6' : '4');
+	snprintf(buf, len, "%s-q%c", chain, rules_qset_v6(i) ? '6' : '4');
+}
+
+void rules_kq_table_name(char *buf, size_t len, const char *chain)
+{
+	snprintf(buf, len, "%s_kq", chain);
+}
+
+bool rules_kq_wanted(const struct rules_desc *d)
+{
+	const struct rules_profile *q = d->quarantine;
+
+	if (!d->kernel_quarantine || !q || d->monitor)
+		return false;
+	for (size_t i = 0; i < d->nports; i++)
+		if (q->action[i] != RULES_ACCEPT)
+			return true;
+	return false;
 }
 
 void rules_aset_name(char *buf, size_t len, const char *chain, bool v6)

@@ -52,8 +52,7 @@ bool rules_our_set(const char *c, const char *n)
 	if (strncmp(n, c, cl) || n[cl] != '-')
 		return false;
 	p = n + cl + 1;
-	if (!strcmp(p, "q4") || !strcmp(p, "q6") || !strcmp(p, "k4") ||
-	    !strcmp(p, "k6") || !strcmp(p, "a4") ||
+	if (!strcmp(p, "q4") || !strcmp(p, "q6") || !strcmp(p, "a4") ||
 	    !strcmp(p, "a6") || !strcmp(p, "a4-T") || !strcmp(p, "a6-T"))
 		return true;
 	if ((p[0] != '4' && p[0] != '6') || p[1] != '-' ||
@@ -202,11 +201,27 @@ bool rules_name_in(const char *names, const char *name)
 int rules_nft_listing(const char *chain, char **out, char *err,
 		       size_t errlen)
 {
-	char *argv[] = { "nft", "-t", "list", "table", "inet",
-			 RULES_NFT_TABLE, NULL };
+	(void)chain;
+	return rules_nft_table_listing(RULES_NFT_TABLE, out, err, errlen);
+}
+
+int rules_nft_table_delete(const char *table, char *err, size_t errlen)
+{
+	char s[2 * RULES_NAME_MAX + 64];
+	int n = snprintf(s, sizeof(s), "table inet %s\ndelete table inet %s\n",
+			 table, table);
+
+	return rules_nft_run(s, (size_t)n, err, errlen);
+}
+
+int rules_nft_table_listing(const char *table, char **out, char *err,
+			    size_t errlen)
+{
+	char name[RULES_NAME_MAX];
+	char *argv[] = { "nft", "-t", "list", "table", "inet", name, NULL };
 	char *s, *r, *w;
 
-	(void)chain;
+	snprintf(name, sizeof(name), "%s", table);
 	if (spawn_run(argv, NULL, 0, &s, err, errlen) < 0)
 		return -1;
 	/* "counter packets N bytes M" moves with traffic. */

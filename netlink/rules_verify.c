@@ -53,6 +53,31 @@ static void first_moved(const char *a, const char *b, const char *fam,
 		   "%.*s", fam, (int)strcspn(b + i, "\n"), b + i);
 }
 
+/* The iptables backend's kernel quarantine table as installed (its
+ * elements aside: the daemon keeps those). Gone or changed: the install
+ * puts it back, and the sync refills its sets. */
+static int verify_kq_table(struct rules_kernel *k, char *what, size_t whatlen)
+{
+	char t[RULES_NAME_MAX], *now = NULL;
+	bool same;
+
+	if (!k->ref[2])
+		return 0;
+	rules_kq_table_name(t, sizeof(t), k->chain);
+	if (rules_nft_table_listing(t, &now, what, whatlen) < 0) {
+		errbuf_set(what, whatlen, "nft: table inet %s is gone", t);
+		k->qknown = false;
+		return 1;
+	}
+	same = !strcmp(now, k->ref[2]);
+	free(now);
+	if (same)
+		return 0;
+	errbuf_set(what, whatlen, "nft: table inet %s was changed", t);
+	k->qknown = false;
+	return 1;
+}
+
 static int verify_rules(struct rules_kernel *k, char *what, size_t whatlen)
 {
 	for (int f = 0; f < (k->backend == RULES_NFT ? 1 : 2); f++) {
@@ -98,7 +123,7 @@ static int verify_rules(struct rules_kernel *k, char *what, size_t whatlen)
 		if (bad)
 			return 1;
 	}
-	return 0;
+	return verify_kq_table(k, what, whatlen);
 }
 
 /* "Name: X" ... "Number of entries: N" of every set (ipset list -t). */
@@ -112,7 +137,7 @@ static int verify_sets(struct rules_kernel *k, int64_t now, char *what,
 
 	if (spawn_run(argv, NULL, 0, &s, what, whatlen) < 0)
 		return -1;
-	seen = calloc(k->nsets + RULES_QSETS, sizeof(*seen));
+	seen = calloc(k->nsets + RULES_IPSET_QSETS, sizeof(*seen));
 	if (!seen) {
 		free(s);
 		errno = ENOMEM;
@@ -145,7 +170,7 @@ static int verify_sets(struct rules_kernel *k, int64_t now, char *what,
 				ret = 1;
 			}
 		}
-		for (unsigned qs = 0; qs < RULES_QSETS; qs++) {
+		for (unsigned qs = 0; qs < RULES_IPSET_QSETS; qs++) {
 			char q[RULES_NAME_MAX];
 			size_t have = strtoull(p + 19, NULL, 10), want = 1;
 
@@ -155,8 +180,8 @@ static int verify_sets(struct rules_kernel *k, int64_t now, char *what,
 			seen[k->nsets + qs] = true;
 			for (size_t i = 0; i < k->nq; i++)
 				want += k->q[i].e.v6 == rules_qset_v6(qs) &&
-					!k->q[i].port == !rules_qset_ported(qs)
-					&& k->q[i].until > now + VERIFY_SLACK_S;
+					!k->q[i].port &&
+					k->q[i].until > now + VERIFY_SLACK_S;
 			if (have < want) {
 				errbuf_set(what, whatlen, "set %s holds %zu "
 					   "elements, %zu expected", name,
@@ -170,7 +195,7 @@ static int verify_sets(struct rules_kernel *k, int64_t now, char *what,
 		}
 		name = NULL;
 	}
-	for (size_t i = 0; i < k->nsets + RULES_QSETS && !ret; i++) {
+	for (size_t i = 0; i < k->nsets + RULES_IPSET_QSETS && !ret; i++) {
 		char q[RULES_NAME_MAX];
 
 		if (seen[i])
@@ -205,8 +230,8 @@ static int verify_canaries(struct rules_kernel *k, char *what, size_t whatlen)
 			   strerror(errno));
 		return -1;
 	}
-	for (size_t i = 0; i < k->nsets + RULES_QSETS && !ret; i++) {
-		bool v6, ported = false;
+	for (size_t i = 0; i < k->nsets + RULES_IPSET_QSETS && !ret; i++) {
+		bool v6;
 
 		if (i < k->nsets) {
 			snprintf(q, sizeof(q), "%s", k->sets[i].name);
@@ -215,10 +240,9 @@ static int verify_canaries(struct rules_kernel *k, char *what, size_t whatlen)
 			unsigned qs = (unsigned)(i - k->nsets);
 
 			v6 = rules_qset_v6(qs);
-			ported = rules_qset_ported(qs);
 			rules_qset_at(q, sizeof(q), k->chain, qs);
 		}
-		r = rules_canary_test(c, q, v6, ported);
+		r = rules_canary_test(c, q, v6);
 		if (r < 0) {
 			errbuf_set(what, whatlen, "ipset: asking for set "
 				   "%s: %s", q, strerror(errno));

@@ -197,10 +197,6 @@ static const char expect_sets[] =
 	"add PORTCULLIS-q4 255.255.255.255\n"
 	"create PORTCULLIS-q6 hash:net family inet6 hashsize 1024 maxelem 67108864 timeout 0 counters\n"
 	"add PORTCULLIS-q6 ff00::/128\n"
-	"create PORTCULLIS-k4 hash:ip,port family inet hashsize 1024 maxelem 67108864 timeout 0 counters\n"
-	"add PORTCULLIS-k4 255.255.255.255,tcp:1\n"
-	"create PORTCULLIS-k6 hash:net,port family inet6 hashsize 1024 maxelem 67108864 timeout 0 counters\n"
-	"add PORTCULLIS-k6 ff00::/128,tcp:1\n"
 	"create PORTCULLIS-4-0-0 hash:net family inet hashsize 1024 maxelem 65536 timeout 0\n"
 	"flush PORTCULLIS-4-0-0\n"
 	"add PORTCULLIS-4-0-0 255.255.255.255\n"
@@ -634,35 +630,16 @@ START_TEST(test_kernel_quarantine_comes_before_the_queues)
 	struct rules_profile q = { "quarantine", mixed, RULES_REJECT };
 	struct rules_desc d = sample();
 	char buf[16384];
-	const char *k25, *k465, *other, *queue;
+	const char *other;
 
 	d.kernel_quarantine = true;
 	d.quarantine = &q;
+	/* The ports it blocks by name are nf_tables' (rules_nft_kq_table,
+	 * check_rules_kernel's test_quarantine_counters_are_read_once):
+	 * nothing of them in the chain. */
 	ck_assert_int_gt(rules_iptables_format(buf, sizeof(buf), &d, AF_INET,
 					       NULL, 0), 0);
-	k25 = strstr(buf, "-A PORTCULLIS -p tcp --dport 25 -m set --match-set "
-		     "PORTCULLIS-k4 src,dst -m comment --comment \"portcullis "
-		     "quarantine port 25\" -j DROP\n");
-	k465 = strstr(buf, "-A PORTCULLIS -p tcp --dport 465 -m set "
-		      "--match-set PORTCULLIS-k4 src,dst -m comment --comment "
-		      "\"portcullis quarantine port 465\" -j REJECT "
-		      "--reject-with tcp-reset\n");
-	queue = strstr(buf, "-j PORTCULLIS-CLOSED\n");
-	ck_assert(k25 && k465 && queue && k25 < k465 && k465 < queue);
-	/* 587 is the quarantine's to accept: the daemon judges it. */
-	ck_assert_ptr_null(strstr(buf, "--dport 587 -m set"));
-	ck_assert_ptr_null(strstr(buf, "quarantine port other"));
-	/* Relays still come first. */
-	d.relays4 = (const char *const[]){ "192.0.2.25" };
-	d.nrelays4 = 1;
-	ck_assert_int_gt(rules_iptables_format(buf, sizeof(buf), &d, AF_INET,
-					       NULL, 0), 0);
-	ck_assert(strstr(buf, "-d 192.0.2.25/32 -j RETURN") <
-		  strstr(buf, "quarantine port 25"));
-	ck_assert_int_gt(rules_iptables_format(buf, sizeof(buf), &d, AF_INET6,
-					       NULL, 0), 0);
-	ck_assert_ptr_nonnull(strstr(buf, "--dport 25 -m set --match-set "
-				     "PORTCULLIS-k6 src,dst"));
+	ck_assert_ptr_null(strstr(buf, "quarantine port"));
 	d.all_ports = true;
 	ck_assert_int_gt(rules_iptables_format(buf, sizeof(buf), &d, AF_INET,
 					       NULL, 0), 0);
@@ -670,8 +647,7 @@ START_TEST(test_kernel_quarantine_comes_before_the_queues)
 		       "-m set --match-set PORTCULLIS-q4 src -m comment "
 		       "--comment \"portcullis quarantine port other\" -j "
 		       "REJECT --reject-with tcp-reset\n");
-	ck_assert(other && other > strstr(buf, "quarantine port 465") &&
-		  other < strstr(buf, "-j PORTCULLIS-CLOSED\n"));
+	ck_assert(other && other < strstr(buf, "-j PORTCULLIS-CLOSED\n"));
 	ck_assert_int_gt(rules_nft_format(buf, sizeof(buf), &d, NULL, 0), 0);
 	ck_assert_ptr_nonnull(strstr(buf, "\t\ttcp flags & (syn | ack) == syn "
 		"tcp dport 25 ip saddr . tcp dport @kquarantine4 counter drop "

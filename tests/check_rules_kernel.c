@@ -237,10 +237,10 @@ static void sync_ok(struct rules_kernel *k, const struct rules_elem *q,
 /* --- install and remove --------------------------------------------- */
 
 static const char *const sample_sets[] = {
-	"PORTCULLIS-q4", "PORTCULLIS-q6", "PORTCULLIS-k4", "PORTCULLIS-k6",
-	"PORTCULLIS-4-0-0", "PORTCULLIS-4-1-1", "PORTCULLIS-6-0-0",
+	"PORTCULLIS-q4", "PORTCULLIS-q6", "PORTCULLIS-4-0-0",
+	"PORTCULLIS-4-1-1", "PORTCULLIS-6-0-0",
 };
-static const long sample_set_entries[] = { 0, 0, 0, 0, 2, 1, 1 };
+static const long sample_set_entries[] = { 0, 0, 2, 1, 1 };
 #define NSAMPLE_SETS (sizeof(sample_sets) / sizeof(sample_sets[0]))
 
 /* Exactly the sample's sets, with their entries. */
@@ -1045,13 +1045,57 @@ static struct rules_qcount *counts_ok(struct rules_kernel *k, size_t want)
 	return c;
 }
 
+#define KQ "PORTCULLIS_kq"
+
+/* nft's listing of set in table (inet). */
+static char *nft_set(const char *table, const char *set)
+{
+	return sh_out("nft list set inet %s %s", table, set);
+}
+
+/* Whether nft lists elem in set with this much of its text after it
+ * ("counter packets 5 bytes 300 timeout 20m", or "" for any). */
+static bool nft_has(const char *table, const char *set, const char *elem,
+		    const char *rest)
+{
+	char *out = nft_set(table, set), want[256];
+	bool has;
+
+	snprintf(want, sizeof(want), "%s %s", elem, rest);
+	has = strstr(out, want) != NULL;
+	free(out);
+	return has;
+}
+
+static void nft_ok(const char *script)
+{
+	char *out;
+
+	ck_assert_msg(pipe_through("nft -f -", script, &out) == 0, "%s: %s",
+		      script, out);
+	free(out);
+}
+
+/* An nft element given a count by hand: delete and add with it. */
+static void nft_count_in(const char *table, const char *set,
+			 const char *elem, const char *rest)
+{
+	char s[512];
+
+	snprintf(s, sizeof(s), "delete element inet %s %s { %s }\n"
+		 "add element inet %s %s { %s %s }\n", table, set, elem, table,
+		 set, elem, rest);
+	nft_ok(s);
+}
+
 /*
  * The kernel quarantine's counts come back once each: what moved since
  * the last read, per element and port, both families, with the port's
- * action; a timeout renewed keeps the count; an element made anew counts
- * from zero; one the daemon never put in (the canary, or added by hand)
- * is nobody's; the sources' sets count "other ports" when the quarantine
- * blocks those.
+ * action; a timeout renewed keeps the others' counts; an element made
+ * anew counts from zero; one the daemon never put in is nobody's; the
+ * sources' set counts "other ports" when the quarantine blocks those.
+ * The iptables backend keeps the ports it blocks by name in its own
+ * nf_tables table, gone while the fallback is in and at a removal.
  */
 START_TEST(test_quarantine_counters_are_read_once)
 {
@@ -1063,6 +1107,7 @@ START_TEST(test_quarantine_counters_are_read_once)
 	struct rules_qcount *c;
 	struct rules_kernel *k;
 	int64_t now = time(NULL);
+	char *out, err[512];
 
 	if (!private_netns())
 		return;
@@ -1071,26 +1116,34 @@ START_TEST(test_quarantine_counters_are_read_once)
 	memcpy(q, quarantined, sizeof(q));
 	k = kernel_new(RULES_IPTABLES);
 	install_ok(k, &d);
+	out = sh_out("nft list table inet " KQ);
+	ck_assert_msg(strstr(out, "hook forward priority filter - 1;") &&
+		      strstr(out, "tcp dport 25 ip saddr . tcp dport @kq4 "
+			     "counter packets 0 bytes 0 reject with tcp reset "
+			     "comment \"portcullis quarantine port 25\"") &&
+		      strstr(out, "tcp dport 465 ip6 saddr . tcp dport @kq6 "
+			     "counter packets 0 bytes 0 drop") &&
+		      !strstr(out, "587"), "%s", out);
+	free(out);
+	intact(k);
 	c = counts_ok(k, 0);
 	sync_ok(k, q, 3, now);
 	/* Each source with 25 and 465, not with 587 (accepted). */
-	ck_assert_int_eq(members("PORTCULLIS-k4"), 4);
-	ck_assert_int_eq(members("PORTCULLIS-k6"), 2);
-	timeout_near("PORTCULLIS-k4", "100.64.1.2,tcp:465", 1200);
+	ck_assert(nft_has(KQ, "kq4", "100.64.1.2 . 465", "counter packets 0 "
+			  "bytes 0 timeout 20m"));
+	ck_assert(nft_has(KQ, "kq4", "100.64.1.1 . 25", ""));
+	ck_assert(nft_has(KQ, "kq6", "2001:db8:1000:1::/64 . 25", ""));
+	ck_assert(!nft_has(KQ, "kq4", "100.64.1.1 . 587", ""));
+	timeout_near("PORTCULLIS-q4", "100.64.1.2", 1200);
 	c = counts_ok(k, 0);
-	sh_ok("ipset -exist add PORTCULLIS-k4 100.64.1.2,tcp:25 timeout 1200 "
-	      "packets 5 bytes 300");
-	sh_ok("ipset -exist add PORTCULLIS-k4 100.64.1.2,tcp:465 timeout "
-	      "1200 packets 2 bytes 120");
-	sh_ok("ipset -exist add PORTCULLIS-k6 2001:db8:1000:1::/64,tcp:25 "
-	      "timeout 900 packets 40 bytes 2400");
-	sh_ok("ipset -exist add PORTCULLIS-k4 100.64.9.9,tcp:25 timeout 60 "
-	      "packets 99 bytes 99");
-	sh_ok("ipset -exist add PORTCULLIS-k4 255.255.255.255,tcp:1 packets 7 "
-	      "bytes 7");
-	/* The same address and port over UDP is not ours. */
-	sh_ok("ipset -exist add PORTCULLIS-k4 100.64.1.2,udp:25 timeout 1200 "
-	      "packets 70 bytes 70");
+	nft_count_in(KQ, "kq4", "100.64.1.2 . 25",
+		     "counter packets 5 bytes 300 timeout 1200s");
+	nft_count_in(KQ, "kq4", "100.64.1.2 . 465",
+		     "counter packets 2 bytes 120 timeout 1200s");
+	nft_count_in(KQ, "kq6", "2001:db8:1000:1::/64 . 25",
+		     "counter packets 40 bytes 2400 timeout 900s");
+	nft_ok("add element inet " KQ " kq4 { 100.64.9.9 . 25 counter packets "
+	       "99 bytes 99 timeout 60s }\n");
 	c = counts_ok(k, 3);
 	ck_assert(!memcmp(&c[0].e, &q[1], sizeof(q[1])));
 	ck_assert_uint_eq(c[0].port, 25);
@@ -1105,29 +1158,31 @@ START_TEST(test_quarantine_counters_are_read_once)
 	ck_assert_uint_eq(c[2].packets, 2);
 	free(c);
 	c = counts_ok(k, 0);
-	/* Twelve more; a longer hold keeps the count where it was. */
-	sh_ok("ipset -exist add PORTCULLIS-k4 100.64.1.2,tcp:25 timeout 1200 "
-	      "packets 17 bytes 1020");
-	q[1].timeout = 5000;
-	sync_ok(k, q, 3, now);
-	timeout_near("PORTCULLIS-k4", "100.64.1.2,tcp:25", 5000);
-	timeout_near("PORTCULLIS-q4", "100.64.1.2", 5000);
+	/* A longer hold: that source's elements made anew, counting from
+	 * zero; the others keep theirs. */
+	nft_count_in(KQ, "kq4", "100.64.1.2 . 25",
+		     "counter packets 17 bytes 1020 timeout 1200s");
 	c = counts_ok(k, 1);
 	ck_assert_uint_eq(c[0].packets, 12);
 	free(c);
-	/* Released and held again: a new element, a new count. */
-	sync_ok(k, q, 1, now);
-	/* 100.64.1.1 with 25 and 465, and the two added by hand. */
-	ck_assert_int_eq(members("PORTCULLIS-k4"), 4);
+	q[1].timeout = 5000;
 	sync_ok(k, q, 3, now);
-	sh_ok("ipset -exist add PORTCULLIS-k4 100.64.1.2,tcp:25 timeout 1200 "
-	      "packets 3 bytes 180");
-	c = counts_ok(k, 1);
-	ck_assert_uint_eq(c[0].packets, 3);
-	free(c);
+	ck_assert(nft_has(KQ, "kq4", "100.64.1.2 . 25", "counter packets 0 "
+			  "bytes 0 timeout 1h23m20s"));
+	ck_assert(nft_has(KQ, "kq6", "2001:db8:1000:1::/64 . 25",
+			  "counter packets 40 "));
+	timeout_near("PORTCULLIS-q4", "100.64.1.2", 5000);
+	c = counts_ok(k, 0);
+	/* Released: out of the kernel at once. */
+	sync_ok(k, q, 1, now);
+	ck_assert(!nft_has(KQ, "kq4", "100.64.1.2 . 25", ""));
+	ck_assert(!nft_has(KQ, "kq6", "2001:db8:1000:1::/64 . 25", ""));
+	ck_assert_int_eq(elem_timeout("PORTCULLIS-q4", "100.64.1.2"), -1);
+	sync_ok(k, q, 3, now);
 	/* Gone from the kernel behind the daemon's back: nothing to count,
-	 * no error. */
-	sh_ok("ipset del PORTCULLIS-k4 100.64.1.2,tcp:25");
+	 * no error; the full check finds the table changed only when its
+	 * rules are. */
+	nft_ok("delete element inet " KQ " kq4 { 100.64.1.2 . 25 }\n");
 	c = counts_ok(k, 0);
 	/* With all_ports the sources' set counts the other ports. */
 	d.all_ports = true;
@@ -1140,10 +1195,10 @@ START_TEST(test_quarantine_counters_are_read_once)
 	ck_assert_uint_eq(c[0].action, RULES_DROP);
 	ck_assert_uint_eq(c[0].packets, 3);
 	free(c);
-	/* 465 accepted now: its elements go at the next sync, and what the
-	 * old rule counted before it was replaced is still read. */
-	sh_ok("ipset -exist add PORTCULLIS-k4 100.64.1.1,tcp:465 timeout 600 "
-	      "packets 9 bytes 9");
+	/* 465 accepted now: its rule goes at the install, its elements at
+	 * the next sync, and what the old rule counted is still read. */
+	nft_count_in(KQ, "kq4", "100.64.1.1 . 465",
+		     "counter packets 9 bytes 9 timeout 600s");
 	qp.action = act_res;
 	install_ok(k, &d);
 	c = counts_ok(k, 1);
@@ -1152,73 +1207,57 @@ START_TEST(test_quarantine_counters_are_read_once)
 	ck_assert_uint_eq(c[0].packets, 9);
 	free(c);
 	sync_ok(k, q, 3, now);
-	timeout_near("PORTCULLIS-k4", "100.64.1.1,tcp:25", 600);
-	ck_assert_int_eq(elem_timeout("PORTCULLIS-k4", "100.64.1.1,tcp:465"),
-			 -1);
-	ck_assert_int_eq(elem_timeout("PORTCULLIS-k4", "100.64.1.2,tcp:465"),
-			 -1);
+	ck_assert(nft_has(KQ, "kq4", "100.64.1.1 . 25", ""));
+	ck_assert(!nft_has(KQ, "kq4", "100.64.1.1 . 465", ""));
+	/* Someone deletes the table: the check finds it, the install puts
+	 * it back, the sync fills it. */
+	nft_ok("delete table inet " KQ "\n");
+	ck_assert_int_eq(rules_verify(k, true, now, err, sizeof(err)), 1);
+	ck_assert_msg(strstr(err, KQ), "%s", err);
+	install_ok(k, &d);
+	sync_ok(k, q, 3, now);
+	ck_assert(nft_has(KQ, "kq4", "100.64.1.1 . 25", ""));
+	intact(k);
+	/* While the fallback is in, it judges the quarantined (and counts
+	 * them): the table goes. */
+	ck_assert_msg(rules_to_fallback(k, &d, now, err, sizeof(err)) == 0,
+		      "%s", err);
+	out = sh_out("nft list tables");
+	ck_assert_msg(!strstr(out, KQ), "%s", out);
+	free(out);
 	rules_kernel_free(k);
 
-	/* The next run (or the fallback before it) left counts and
-	 * quarantines behind: a new process counts from its own first
-	 * sync, and holds only its own quarantines. */
-	sh_ok("ipset -exist add PORTCULLIS-k6 2001:db8:1000:1::/64,tcp:25 "
-	      "timeout 900 packets 500 bytes 30000");
-	sh_ok("ipset -exist add PORTCULLIS-k4 100.64.7.7,tcp:25 timeout 900");
+	/* The next run (or the fallback before it) left quarantines
+	 * behind: a new process holds only its own. */
 	sh_ok("ipset -exist add PORTCULLIS-q4 100.64.7.7 timeout 900");
 	k = kernel_new(RULES_IPTABLES);
 	install_ok(k, &d);
 	sync_ok(k, q, 3, now);
-	ck_assert_int_eq(elem_timeout("PORTCULLIS-k4", "100.64.7.7,tcp:25"), -1);
 	ck_assert_int_eq(elem_timeout("PORTCULLIS-q4", "100.64.7.7"), -1);
+	ck_assert(nft_has(KQ, "kq4", "100.64.1.1 . 25", "counter packets 0 "));
 	intact(k);
-	c = counts_ok(k, 0);
-	sh_ok("ipset -exist add PORTCULLIS-k6 2001:db8:1000:1::/64,tcp:25 "
-	      "timeout 900 packets 4 bytes 240");
-	c = counts_ok(k, 1);
-	ck_assert_uint_eq(c[0].packets, 4);
-	free(c);
+	ck_assert_int_eq(rules_remove(NULL, RULES_IPTABLES, err, sizeof(err)),
+			 0);
+	out = sh_out("nft list tables; ipset list -n");
+	ck_assert_msg(!strstr(out, "PORTCULLIS"), "%s", out);
+	free(out);
 	rules_kernel_free(k);
 
 	/* An older version made the sources' set for 65,536: at the next
 	 * install it is made anew, full size, while the rules name it. */
-	ck_assert_int_eq(rules_remove(NULL, RULES_IPTABLES, NULL, 0), 0);
 	sh_ok("ipset create PORTCULLIS-q6 hash:net family inet6 maxelem 65536 "
 	      "timeout 0 counters");
 	k = kernel_new(RULES_IPTABLES);
 	install_ok(k, &d);
-	{
-		char *h = sh_out("ipset list -t PORTCULLIS-q6");
-
-		ck_assert_msg(strstr(h, " maxelem 67108864 "), "%s", h);
-		free(h);
-	}
+	out = sh_out("ipset list -t PORTCULLIS-q6");
+	ck_assert_msg(strstr(out, " maxelem 67108864 "), "%s", out);
+	free(out);
 	sync_ok(k, q, 3, now);
 	timeout_near("PORTCULLIS-q6", "2001:db8:1000:1::/64", 900);
 	intact(k);
 	rules_kernel_free(k);
 }
 END_TEST
-
-static void nft_ok(const char *script)
-{
-	char *out;
-
-	ck_assert_msg(pipe_through("nft -f -", script, &out) == 0, "%s: %s",
-		      script, out);
-	free(out);
-}
-
-/* An nft element given a count by hand: delete and add with it. */
-static void nft_count(const char *set, const char *elem, const char *rest)
-{
-	char s[512];
-
-	snprintf(s, sizeof(s), "delete element inet portcullis %s { %s }\n"
-		 "add element inet portcullis %s { %s %s }\n", set, elem, set,
-		 elem, rest);
-	nft_ok(s);
-}
 
 /*
  * The nft backend's counters, read with NFT_MSG_GETSETELEM: the sets
@@ -1256,15 +1295,15 @@ START_TEST(test_nft_quarantine_counters_are_read)
 	c = counts_ok(k, 0);
 	sync_ok(k, quarantined, 3, now);
 	c = counts_ok(k, 0);
-	nft_count("kquarantine4", "100.64.1.2 . 25",
+	nft_count_in("portcullis", "kquarantine4", "100.64.1.2 . 25",
 		  "counter packets 5 bytes 300 timeout 1200s");
-	nft_count("kquarantine4", "100.64.1.1 . 465",
+	nft_count_in("portcullis", "kquarantine4", "100.64.1.1 . 465",
 		  "counter packets 2 bytes 120 timeout 600s");
-	nft_count("kquarantine6", "2001:db8:1000:1::/64 . 25",
+	nft_count_in("portcullis", "kquarantine6", "2001:db8:1000:1::/64 . 25",
 		  "counter packets 40 bytes 2400 timeout 900s");
-	nft_count("quarantine4", "100.64.1.1",
+	nft_count_in("portcullis", "quarantine4", "100.64.1.1",
 		  "counter packets 3 bytes 180 timeout 600s");
-	nft_count("quarantine6", "2001:db8:1000:1::/64",
+	nft_count_in("portcullis", "quarantine6", "2001:db8:1000:1::/64",
 		  "counter packets 6 bytes 360 timeout 900s");
 	/* Nobody's: never synced. */
 	nft_ok("add element inet portcullis kquarantine4 { 100.64.9.9 . 25 "
@@ -1285,7 +1324,7 @@ START_TEST(test_nft_quarantine_counters_are_read)
 	ck_assert_uint_eq(by_port[2], 2);
 	free(c);
 	c = counts_ok(k, 0);
-	nft_count("kquarantine4", "100.64.1.2 . 25",
+	nft_count_in("portcullis", "kquarantine4", "100.64.1.2 . 25",
 		  "counter packets 8 bytes 480 timeout 1200s");
 	c = counts_ok(k, 1);
 	ck_assert_uint_eq(c[0].packets, 3);
@@ -1300,7 +1339,7 @@ START_TEST(test_nft_quarantine_counters_are_read)
 		q[1].timeout = 5000;
 		sync_ok(k, q, 3, now);
 		c = counts_ok(k, 0);
-		nft_count("kquarantine4", "100.64.1.1 . 465",
+		nft_count_in("portcullis", "kquarantine4", "100.64.1.1 . 465",
 			  "counter packets 4 bytes 240 timeout 600s");
 		c = counts_ok(k, 1);
 		ck_assert_uint_eq(c[0].packets, 2);
