@@ -28,7 +28,7 @@ arrived() {
 # What the kernel quarantine's rules blocked (its nf_tables table's
 # counted rules, and the chain's rule for other ports).
 kq_drops() {
-	{ in_rt nft list table inet PORTCULLIS_kq 2>/dev/null |
+	{ in_rt nft list chain inet PORTCULLIS_kq forward 2>/dev/null |
 		sed -n 's/.* counter packets \([0-9]*\) .*/\1/p'
 	  in_rt iptables -nvxL PORTCULLIS 2>/dev/null |
 		awk '/quarantine port/ {print $1}'; } | awk '{n += $1} END {print n + 0}'

@@ -84,8 +84,6 @@ struct rules_desc {
 					 * rejected before the queues, each
 					 * port's rule and each element
 					 * counting them */
-	uint8_t quarantine_v6_len;	/* the prefix length quarantined IPv6
-					 * sources have (1..64; 0: 64) */
 	uint32_t reject_mark;		/* packets with mark & mask == value */
 	uint32_t reject_mask;		/* are rejected with a TCP reset */
 

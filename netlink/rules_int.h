@@ -132,15 +132,6 @@ size_t rules_port_count(const struct rules_desc *d, bool closed);
  * rule stays in C, with C-q4 / C-q6.
  */
 void rules_kq_table_name(char *buf, size_t len, const char *chain);
-/*
- * Its sets are sharded by the source's last 4 bits (IPv6: the last 4 of
- * its prefix), a verdict map on them jumping to the shard's chain: nf_tables
- * dumps a set's elements by walking it again from the start for each
- * message, so reading one set of n elements costs n^2; 16 of n/16 cost
- * a sixteenth of that (100,000 subscribers: 0.76 s in one set).
- */
-#define RULES_KQ_SHARDS		16
-unsigned rules_kq_shard(const struct rules_elem *e);
 /* Whether d has a kernel quarantine to put in. */
 bool rules_kq_wanted(const struct rules_desc *d);
 /* nft -f text that makes the table as d wants it (or deletes it). */

@@ -123,11 +123,10 @@ int rules_ipset_fill(struct rules_kernel *k, const struct rules_desc *d,
 int rules_ipset_prune(struct rules_kernel *k, const struct rules_desc *d,
 		       char *err, size_t errlen);
 
-/* Quarantine set qs (its shard, iptables backend) as nf_tables names it:
- * table (inet) and set, for the sets of either backend that are nft's
- * (RULES_NAME_MAX bytes each). */
-void rules_qset_nft(const struct rules_kernel *k, unsigned qs, unsigned shard,
-		    char *table, char *set);
+/* Quarantine set qs as nf_tables names it: table (inet) and set, for the
+ * sets of either backend that are nft's (RULES_NAME_MAX bytes each). */
+void rules_qset_nft(const struct rules_kernel *k, unsigned qs, char *table,
+		    char *set);
 
 /* nft (rules_nftcount.c): every element of set (of table inet table)
  * with its counter into *v (malloc'd, *n of them): address, prefix

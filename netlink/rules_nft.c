@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* netlink/rules: the nft script (table inet portcullis, rules.h). */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -238,32 +237,10 @@ static void kernel_quarantine(struct out *o, const struct rules_desc *d,
 	}
 }
 
-/* The mask of a shard's 4 bits and the value of shard sh, for family v6
- * (IPv6: the last 4 bits of a /len), as nft text. */
-static void shard_bits(bool v6, unsigned len, unsigned sh, char *mask,
-		       char *val, size_t n)
-{
-	uint8_t m[16] = { 0 }, v[16] = { 0 };
-
-	if (!v6) {
-		snprintf(mask, n, "0.0.0.15");
-		snprintf(val, n, "0.0.0.%u", sh);
-		return;
-	}
-	for (unsigned b = len - 4; b < len; b++) {
-		m[b / 8] |= (uint8_t)(0x80 >> (b % 8));
-		if (sh & (1u << (len - 1 - b)))
-			v[b / 8] |= (uint8_t)(0x80 >> (b % 8));
-	}
-	inet_ntop(AF_INET6, m, mask, (socklen_t)n);
-	inet_ntop(AF_INET6, v, val, (socklen_t)n);
-}
-
 void rules_nft_kq_table(struct out *o, const struct rules_desc *d)
 {
-	const struct rules_profile *q = d->quarantine;
-	unsigned len6 = d->quarantine_v6_len ? d->quarantine_v6_len : 64;
-	char t[RULES_NAME_MAX], buf[RULES_PREFIX_MAX], mask[64], val[64];
+	char t[RULES_NAME_MAX];
+	char buf[RULES_PREFIX_MAX];
 
 	rules_kq_table_name(t, sizeof(t), rules_chain(d));
 	outf(o, "table inet %s\n", t);
@@ -271,32 +248,14 @@ void rules_nft_kq_table(struct out *o, const struct rules_desc *d)
 		outf(o, "delete table inet %s\n", t);
 		return;
 	}
-	for (unsigned sh = 0; sh < RULES_KQ_SHARDS; sh++)
-		outf(o, "add set inet %s kq4_%u { type ipv4_addr . "
-		     "inet_service; flags timeout; counter; }\n"
-		     "add set inet %s kq6_%u { type ipv6_addr . inet_service; "
-		     "flags interval,timeout; counter; }\n"
-		     "add chain inet %s q4_%u\nflush chain inet %s q4_%u\n"
-		     "add chain inet %s q6_%u\nflush chain inet %s q6_%u\n",
-		     t, sh, t, sh, t, sh, t, sh, t, sh, t, sh);
-	outf(o, "add chain inet %s forward { type filter hook forward priority "
+	outf(o, "add set inet %s kq4 { type ipv4_addr . inet_service; "
+	     "flags timeout; counter; }\n"
+	     "add set inet %s kq6 { type ipv6_addr . inet_service; "
+	     "flags interval,timeout; counter; }\n"
+	     "add chain inet %s forward { type filter hook forward priority "
 	     "filter - 1; policy accept; }\n"
-	     "flush chain inet %s forward\ntable inet %s {\n", t, t, t);
-	for (int f = 0; f < 2; f++)
-		for (unsigned sh = 0; sh < RULES_KQ_SHARDS; sh++) {
-			outf(o, "\tchain q%c_%u {\n", f ? '6' : '4', sh);
-			for (size_t i = 0; i < d->nports; i++)
-				if (q->action[i] != RULES_ACCEPT)
-					outf(o, "\t\ttcp dport %u %s saddr . tcp "
-					     "dport @kq%c_%u counter %s comment "
-					     "\"" RULES_KQ_TAG "%u\"\n",
-					     d->ports[i].port, f ? "ip6" : "ip",
-					     f ? '6' : '4', sh,
-					     verdict[q->action[i]],
-					     d->ports[i].port);
-			outf(o, "\t}\n");
-		}
-	outf(o, "\tchain forward {\n");
+	     "flush chain inet %s forward\n"
+	     "table inet %s {\n\tchain forward {\n", t, t, t, t, t);
 	/* Relays first, as in the chain: a quarantined subscriber still
 	 * reaches the ISP's own relays. */
 	for (int f = 0; f < 2; f++) {
@@ -313,28 +272,7 @@ void rules_nft_kq_table(struct out *o, const struct rules_desc *d)
 		}
 		outf(o, " } return\n");
 	}
-	for (int f = 0; f < 2; f++) {
-		if (f && len6 < 4) {
-			/* Too short a prefix to shard: all in shard 0. */
-			outf(o, "\t\tmeta nfproto ipv6 " RULES_SYN_NFT
-			     " jump q6_0\n");
-			continue;
-		}
-		outf(o, "\t\t" RULES_SYN_NFT " tcp dport {");
-		for (size_t i = 0, n = 0; i < d->nports; i++)
-			if (q->action[i] != RULES_ACCEPT)
-				outf(o, "%s %u", n++ ? "," : "",
-				     d->ports[i].port);
-		outf(o, " } %s saddr & ", f ? "ip6" : "ip");
-		shard_bits(f, len6, 0, mask, val, sizeof(mask));
-		outf(o, "%s vmap {", mask);
-		for (unsigned sh = 0; sh < RULES_KQ_SHARDS; sh++) {
-			shard_bits(f, len6, sh, mask, val, sizeof(mask));
-			outf(o, "%s %s : jump q%c_%u", sh ? "," : "", val,
-			     f ? '6' : '4', sh);
-		}
-		outf(o, " }\n");
-	}
+	kernel_quarantine(o, d, "kq4", "kq6", false);
 	outf(o, "\t}\n}\n");
 }
 

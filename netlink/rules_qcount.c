@@ -187,35 +187,13 @@ static int nft_list(const struct rules_kernel *k, unsigned qs,
 		    struct dump *dp, char *err, size_t errlen)
 {
 	char table[RULES_NAME_MAX], set[RULES_NAME_MAX];
-	unsigned shards = k->backend == RULES_NFT ? 1 : RULES_KQ_SHARDS;
-	struct qelem *v;
 	size_t n;
 
-	for (unsigned sh = 0; sh < shards; sh++) {
-		rules_qset_nft(k, qs, sh, table, set);
-		if (rules_nft_set_counts(table, set, dp->v6, dp->ported, &v,
-					 &n, err, errlen) < 0)
-			return -1;
-		if (n && dp->n + n > dp->cap) {
-			size_t cap = (dp->n + n) * 2;
-			struct qelem *nv = realloc(dp->v, cap * sizeof(*nv));
-
-			if (!nv) {
-				free(v);
-				errbuf_set(err, errlen, "quarantine counters: "
-					   "out of memory");
-				errno = ENOMEM;
-				return -1;
-			}
-			dp->v = nv;
-			dp->cap = cap;
-		}
-		if (n)
-			memcpy(dp->v + dp->n, v, n * sizeof(*v));
-		dp->n += n;
-		free(v);
-	}
-	n = dp->n;
+	rules_qset_nft(k, qs, table, set);
+	if (rules_nft_set_counts(table, set, dp->v6, dp->ported, &dp->v, &n,
+				 err, errlen) < 0)
+		return -1;
+	dp->n = dp->cap = n;
 	if (dp->v6 && !dp->ported)
 		for (size_t i = 0; i < k->nq; i++)
 			if (k->q[i].e.v6) {

@@ -15,8 +15,8 @@
 #include "common/spawn.h"
 #include "netlink/rules_kern.h"
 
-void rules_qset_nft(const struct rules_kernel *k, unsigned qs, unsigned shard,
-		    char *table, char *set)
+void rules_qset_nft(const struct rules_kernel *k, unsigned qs, char *table,
+		    char *set)
 {
 	static const char *const nft[RULES_QSETS] = {
 		"quarantine4", "quarantine6", "kquarantine4", "kquarantine6",
@@ -27,8 +27,8 @@ void rules_qset_nft(const struct rules_kernel *k, unsigned qs, unsigned shard,
 		snprintf(set, RULES_NAME_MAX, "%s", nft[qs]);
 	} else {
 		rules_kq_table_name(table, RULES_NAME_MAX, k->chain);
-		snprintf(set, RULES_NAME_MAX, "kq%c_%u",
-			 rules_qset_v6(qs) ? '6' : '4', shard);
+		snprintf(set, RULES_NAME_MAX, "kq%c", rules_qset_v6(qs) ? '6'
+								       : '4');
 	}
 }
 
@@ -190,7 +190,7 @@ static void del_line(struct qtexts *t, const struct rules_kernel *k,
 	struct out *o = qout(t, k, qs);
 
 	if (in_nft(k, qs)) {
-		rules_qset_nft(k, qs, rules_kq_shard(&e->e), tab, set);
+		rules_qset_nft(k, qs, tab, set);
 		outf(o, "delete element inet %s %s { %s }\n", tab, set,
 		     qelem_text(e, true, buf, sizeof(buf)));
 		return;
@@ -209,7 +209,7 @@ static void add_line(struct qtexts *t, const struct rules_kernel *k,
 	struct out *o = qout(t, k, qs);
 
 	if (in_nft(k, qs)) {
-		rules_qset_nft(k, qs, rules_kq_shard(&e->e), tab, set);
+		rules_qset_nft(k, qs, tab, set);
 		outf(o, "add element inet %s %s { %s timeout %us }\n", tab, set,
 		     qelem_text(e, true, buf, sizeof(buf)), e->e.timeout);
 		return;
@@ -231,12 +231,8 @@ static void empty_lines(struct qtexts *t, const struct rules_kernel *k)
 		if (in_nft(k, s)) {
 			if (k->backend != RULES_NFT && !k->nkports)
 				continue;	/* no table for them */
-			for (unsigned sh = 0; sh < (k->backend == RULES_NFT ? 1 :
-						    RULES_KQ_SHARDS); sh++) {
-				rules_qset_nft(k, s, sh, tab, set);
-				outf(qout(t, k, s), "flush set inet %s %s\n",
-				     tab, set);
-			}
+			rules_qset_nft(k, s, tab, set);
+			outf(qout(t, k, s), "flush set inet %s %s\n", tab, set);
 			continue;
 		}
 		rules_qset_at(set, sizeof(set), k->chain, s);

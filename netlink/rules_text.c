@@ -196,20 +196,6 @@ void rules_kq_table_name(char *buf, size_t len, const char *chain)
 	snprintf(buf, len, "%s_kq", chain);
 }
 
-unsigned rules_kq_shard(const struct rules_elem *e)
-{
-	unsigned len = e->len, bit;
-
-	_Static_assert(RULES_KQ_SHARDS == 16, "4 bits a shard index");
-	if (!e->v6)
-		return e->addr[3] & 15;
-	if (len < 4)
-		return 0;
-	bit = len - 4;		/* the 4 bits [len - 4, len) */
-	return (unsigned)(((e->addr[bit / 8] << 8 | (bit / 8 + 1 < 16 ?
-		e->addr[bit / 8 + 1] : 0)) >> (12 - bit % 8)) & 15);
-}
-
 bool rules_kq_wanted(const struct rules_desc *d)
 {
 	const struct rules_profile *q = d->quarantine;

@@ -256,10 +256,6 @@ int policy_ruleset_build(struct policy_ruleset *rs, const struct policy *p,
 	rs->desc.reject_mark = RULES_REJECT_MARK;
 	rs->desc.reject_mask = RULES_REJECT_MARK;
 	rs->desc.monitor = policy_mode(p) == POLICY_MODE_MONITOR;
-	rs->desc.quarantine_v6_len = (uint8_t)(policy_detection(p)->
-					       ipv6_prefix_len > 64 ? 64 :
-					       policy_detection(p)->
-					       ipv6_prefix_len);
 	rs->desc.now = now;
 	if (fallback_profiles(rs, p) < 0 || fallback_entries(rs, p, now) < 0)
 		goto fail;

@@ -15,7 +15,6 @@
 #include <sys/wait.h>
 
 #include "netlink/rules.h"
-#include "netlink/rules_int.h"	/* rules_kq_shard */
 #include "tests/helpers.h"
 #include "tests/rules_sample.h"
 
@@ -676,28 +675,6 @@ START_TEST(test_kernel_quarantine_comes_before_the_queues)
 }
 END_TEST
 
-/* A source's shard of the kernel quarantine's sets is its last 4 bits
- * (IPv6: of its prefix), as the table's verdict map takes them. */
-START_TEST(test_kernel_quarantine_shards)
-{
-	struct rules_elem a = { { 100, 64, 0, 50 }, 32, false, 0 };
-	struct rules_elem b = { { 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0x99 }, 64,
-				true, 0 };
-	struct rules_elem c = { { 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0xab }, 56,
-				true, 0 };
-	struct rules_elem e = { { 0xf0 }, 3, true, 0 };
-
-	ck_assert_uint_eq(rules_kq_shard(&a), 2);
-	ck_assert_uint_eq(rules_kq_shard(&b), 9);
-	ck_assert_uint_eq(rules_kq_shard(&c), 0xb);
-	ck_assert_uint_eq(rules_kq_shard(&e), 0);
-	b.len = 60;		/* bits 56-59: the 9 of 0x99 */
-	ck_assert_uint_eq(rules_kq_shard(&b), 9);
-	b.addr[7] = 0x09;
-	ck_assert_uint_eq(rules_kq_shard(&b), 0);
-}
-END_TEST
-
 /* Without a closing default every port's action is written out, or a
  * quarantined SYN to an accepted port would fall to its entry. */
 START_TEST(test_quarantine_names_every_port)
@@ -841,7 +818,6 @@ Suite *rules_suite(void)
 	tcase_add_test(text, test_all_ports_fallback_judges_every_other_port);
 	tcase_add_test(text, test_quarantine_names_every_port);
 	tcase_add_test(text, test_kernel_quarantine_comes_before_the_queues);
-	tcase_add_test(text, test_kernel_quarantine_shards);
 	tcase_add_test(text, test_profile_names_that_could_inject_are_left_out);
 	tcase_add_test(text, test_ipset_splits_a_zero_prefix);
 	tcase_add_test(text, test_bad_fallbacks_are_refused);

@@ -47,10 +47,6 @@ PY
 }
 
 KQ=PORTCULLIS_kq	# the kernel quarantine's nf_tables table
-# The shards of the spammers' sets: the last 4 bits of the address (of
-# the /64 for IPv6): 100.64.0.50 → 2, 2001:db8:1:99::/64 → 9.
-KQ4=kq4_$((${LAB_SPAM4##*.} & 15))
-KQ6=kq6_9
 
 # kq_list SET: nft's listing of the kernel quarantine's set, one element
 # a line ("100.64.0.50 . 25 counter packets 0 bytes 0 timeout 1h ...").
@@ -70,7 +66,7 @@ kq_elem_in() { kq_list "$1" | grep -q "^$2 counter "; }
 
 e2e_kernel_quarantine() {
 	export -f kq_list kq_elem_in
-	export NS_RT KQ KQ4 KQ6
+	export NS_RT KQ
 	local PC="$TOP/portcullis --control $WORK/control.sock" out q0 q1 sent
 	local k s m t
 
@@ -84,11 +80,11 @@ e2e_kernel_quarantine() {
 	out=$(in_sub python3 "$LAB_DIR/lab_tcp.py" burst $LAB_SPAM4 198.51.100.10 25 25 100 0.5)
 	check "kq: a spammer is quarantined ($out)" grep -qE "^$LAB_SPAM4 " <<<"$($PC quarantine)"
 	sleep 1.2	# the tick puts it in the kernel's sets
-	t=$(kq_list $KQ4 | grep "^$LAB_SPAM4 \. 25 ")
+	t=$(kq_list kq4 | grep "^$LAB_SPAM4 \. 25 ")
 	check "kq: the kernel's set holds it with port 25, timeout its hour ($t)" \
 		grep -q " timeout 1h expires 59m" <<<"$t"
 	check "kq: and with 465 and 587 (the quarantine drops them)" bash -c \
-		"kq_elem_in $KQ4 '$LAB_SPAM4 . 465' && kq_elem_in $KQ4 '$LAB_SPAM4 . 587'"
+		"kq_elem_in kq4 '$LAB_SPAM4 . 465' && kq_elem_in kq4 '$LAB_SPAM4 . 587'"
 	check "kq: its table hooks forward ahead of iptables' (and its relays return)" bash -c \
 		"ip netns exec $NS_RT nft list table inet $KQ | grep -q 'hook forward priority filter - 1;' &&
 		 ip netns exec $NS_RT nft list table inet $KQ | grep -q 'ip daddr 192.0.2.25 return'"
@@ -98,13 +94,13 @@ e2e_kernel_quarantine() {
 		-6 "$KQ_SPAM6/128" -E 2001:db8:2::/120 --v6 100 -p 25 -n 150 -r 2000 2>&1)
 	sleep 1.2
 	check "kq: an IPv6 spammer's /64 is in the kernel's set ($out)" \
-		kq_elem_in $KQ6 "2001:db8:1:99::/64 . 25"
+		kq_elem_in kq6 "2001:db8:1:99::/64 . 25"
 
 	# The flood: dropped in the kernel, never queued, every SYN said.
 	ip netns exec "$NS_NET" "$TOP/build/bench/leakcount" -i net0 -p 25 -o "$WORK/kq.leak" &
 	local lc=$!
 	sleep 0.3
-	k=$(kq_packets $KQ4 "$LAB_SPAM4 . 25")
+	k=$(kq_packets kq4 "$LAB_SPAM4 . 25")
 	q0=$(queue_ids)
 	sent=$(kq_flood $LAB_SPAM4 20000)
 	q1=$(queue_ids)
@@ -113,7 +109,7 @@ e2e_kernel_quarantine() {
 	sleep 0.3
 	kill -TERM $lc; wait $lc
 	check "kq: no SYN of it reached the internet ($(cat "$WORK/kq.leak"))" grep -q "^syns 0 " "$WORK/kq.leak"
-	s=$(kq_packets $KQ4 "$LAB_SPAM4 . 25")
+	s=$(kq_packets kq4 "$LAB_SPAM4 . 25")
 	check "kq: the kernel counted every SYN that arrived ($k → $s, $sent arrived)" test $((s - k)) -eq "${sent:-0}"
 	sleep 2.5	# the tick reads the counters; the rate window ends
 	m=$(in_rt curl -s --max-time 5 http://127.0.0.1:9638/metrics)
@@ -151,13 +147,13 @@ PY
 	# Release: out of the kernel at once, 587 connects, and caught again.
 	out=$($PC release $LAB_SPAM4 2>&1)
 	check "kq: release: the elements are gone at once" bash -c \
-		"! kq_list $KQ4 | grep -q '^$LAB_SPAM4 ' &&
+		"! kq_list kq4 | grep -q '^$LAB_SPAM4 ' &&
 		 ! ip netns exec $NS_RT ipset list PORTCULLIS-q4 | grep -q '^$LAB_SPAM4 '"
 	conn "kq: release: 587 connects at once" $LAB_SPAM4 $LAB_DST4 587 connected
 	out=$(in_sub python3 "$LAB_DIR/lab_tcp.py" burst $LAB_SPAM4 198.51.100.10 25 25 100 0.5)
 	check "kq: starting again at once: caught again" grep -qE "^$LAB_SPAM4 " <<<"$($PC quarantine)"
 	sleep 1.2
-	check "kq: and back in the kernel's set" kq_elem_in $KQ4 "$LAB_SPAM4 . 25"
+	check "kq: and back in the kernel's set" kq_elem_in kq4 "$LAB_SPAM4 . 25"
 
 	# Reload with a changed quarantine profile: reject 25, drop 465,
 	# accept 587.
@@ -169,10 +165,10 @@ PY
 	check "kq: reload ($out)" test $? -eq 0
 	sleep 1.2
 	check "kq: reload: port 25's rule rejects now" bash -c \
-		"ip netns exec $NS_RT nft list table inet $KQ | grep -q 'tcp dport 25 ip saddr . tcp dport @$KQ4 counter packets [0-9]* bytes [0-9]* reject with tcp reset'"
+		"ip netns exec $NS_RT nft list table inet $KQ | grep -q 'tcp dport 25 ip saddr . tcp dport @kq4 counter packets [0-9]* bytes [0-9]* reject with tcp reset'"
 	check "kq: reload: 587 has no rule, and no element" bash -c \
 		"! ip netns exec $NS_RT nft list table inet $KQ | grep -q 'quarantine port 587' &&
-		 ! kq_elem_in $KQ4 '$LAB_SPAM4 . 587'"
+		 ! kq_elem_in kq4 '$LAB_SPAM4 . 587'"
 	conn "kq: reload: the quarantined subscriber is reset on 25" $LAB_SPAM4 $LAB_DST4 25 refused 100
 	conn "kq: reload: and connects on 587" $LAB_SPAM4 $LAB_DST4 587 connected
 	conn "kq: reload: but not on 465" $LAB_SPAM4 $LAB_DST4 465 timeout
@@ -189,9 +185,9 @@ PY
 	if daemon_start "$WORK/kq3.yaml"; then
 		in_sub python3 "$LAB_DIR/lab_tcp.py" burst $LAB_SPAM4 198.51.100.10 25 25 100 0.5 >/dev/null
 		sleep 1.2
-		check "kq: expiry: in the kernel's set first" kq_elem_in $KQ4 "$LAB_SPAM4 . 25"
+		check "kq: expiry: in the kernel's set first" kq_elem_in kq4 "$LAB_SPAM4 . 25"
 		sleep 3
-		check "kq: expiry: gone with it" bash -c "! kq_list $KQ4 | grep -q '^$LAB_SPAM4 '"
+		check "kq: expiry: gone with it" bash -c "! kq_list kq4 | grep -q '^$LAB_SPAM4 '"
 		check "kq: expiry: a release line, expired" grep -qE \
 			"\"event\":\"release\",\"src\":\"$LAB_SPAM4\",\"reason\":\"expired\"" "$WORK/blocks.jsonl"
 		conn "kq: expiry: 587 connects" $LAB_SPAM4 $LAB_DST4 587 connected
