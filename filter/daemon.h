@@ -108,6 +108,8 @@ struct daemon {
 					 * an older ruleset than d->rules */
 	bool kq_unread;			/* the last read of the kernel
 					 * quarantine's counters failed */
+	int64_t kq_next_ms;		/* monotonic: the periodic read's next
+					 * turn (kernel_check) */
 	/* What the kernel quarantine blocked, by action and port (profile
 	 * empty), under generation_lock. */
 	struct generation_totals kq_totals;
