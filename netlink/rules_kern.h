@@ -136,6 +136,14 @@ int rules_nft_set_counts(const char *table, const char *set, bool v6,
 			 bool ported, struct qelem **v, size_t *n, char *err,
 			 size_t errlen);
 
+/* As rules_nft_set_counts, for the elements want[0 .. nwant) only (in
+ * their order; one missing is left out): gets in batches, each element
+ * looked up, where a dump costs nf_tables n^2 (it walks the set again
+ * from its start for each message). */
+int rules_nft_set_get(const char *table, const char *set, bool v6,
+		      bool ported, const struct qelem *want, size_t nwant,
+		      struct qelem **v, size_t *n, char *err, size_t errlen);
+
 /* The canaries (rules_canary.c): the element each of our sets holds,
  * as ipset's text, and asking the kernel whether a set still has it. */
 struct rules_canary;

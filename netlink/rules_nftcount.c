@@ -230,3 +230,130 @@ out:
 	free(dp.v);
 	return ret;
 }
+
+/* Element e's key (and, for IPv6, its range's last key) as the set's
+ * registers hold them; returns the key's length. */
+static size_t key_of(const struct qelem *e, bool ported, uint8_t *key,
+		     uint8_t *end)
+{
+	size_t alen = e->e.v6 ? 16 : 4, len = alen + (ported ? 4 : 0);
+
+	memset(key, 0, len);
+	memcpy(key, e->e.addr, alen);
+	if (ported) {
+		key[alen] = (uint8_t)(e->port >> 8);
+		key[alen + 1] = (uint8_t)e->port;
+	}
+	memcpy(end, key, len);
+	for (unsigned b = e->e.len; e->e.v6 && b < 128; b++)
+		end[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+	return len;
+}
+
+/* Elements a get asks for: their replies (one message each) must fit the
+ * socket's default receive buffer. */
+#define GET_BATCH 64
+
+int rules_nft_set_get(const char *table, const char *set, bool v6,
+		      bool ported, const struct qelem *want, size_t nwant,
+		      struct qelem **v, size_t *n, char *err, size_t errlen)
+{
+	size_t size = MNL_SOCKET_BUFFER_SIZE > 65536 ? MNL_SOCKET_BUFFER_SIZE
+						     : 65536;
+	struct nft_dump dp = { .v6 = v6, .ported = ported };
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER,
+						 SOCK_CLOEXEC);
+	char *buf = malloc(size);
+	uint32_t seq = (uint32_t)time(NULL), portid;
+	size_t at = 0;
+	int ret = -1;
+
+	*v = NULL;
+	*n = 0;
+	if (!nl || !buf || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		errbuf_set(err, errlen, "nft set %s: netlink: %s", set,
+			   strerror(errno));
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	while (at < nwant) {
+		size_t batch = nwant - at < GET_BATCH ? nwant - at : GET_BATCH;
+		size_t before = dp.n;
+		struct nlmsghdr *nlh;
+		struct nfgenmsg *nfg;
+		struct nlattr *list;
+		ssize_t got;
+		int r = MNL_CB_OK;
+
+		memset(buf, 0, size);
+		nlh = mnl_nlmsg_put_header(buf);
+		nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) |
+				  NFT_MSG_GETSETELEM;
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+		nlh->nlmsg_seq = ++seq;
+		nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+		nfg->nfgen_family = NFPROTO_INET;
+		nfg->version = NFNETLINK_V0;
+		nfg->res_id = htons(0);
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
+		list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+		for (size_t i = 0; i < batch; i++) {
+			uint8_t key[20], end[20];
+			size_t klen = key_of(&want[at + i], ported, key, end);
+			struct nlattr *el, *k;
+
+			el = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+			k = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+			mnl_attr_put(nlh, NFTA_DATA_VALUE, klen, key);
+			mnl_attr_nest_end(nlh, k);
+			if (v6) {
+				k = mnl_attr_nest_start(nlh,
+							NFTA_SET_ELEM_KEY_END);
+				mnl_attr_put(nlh, NFTA_DATA_VALUE, klen, end);
+				mnl_attr_nest_end(nlh, k);
+			}
+			mnl_attr_nest_end(nlh, el);
+		}
+		mnl_attr_nest_end(nlh, list);
+		if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+			errbuf_set(err, errlen, "nft set %s: netlink: %s", set,
+				   strerror(errno));
+			goto out;
+		}
+		/* One message an element, then the ack (or the error of
+		 * the first that is not there). */
+		while (r > MNL_CB_STOP) {
+			got = mnl_socket_recvfrom(nl, buf, size);
+			if (got < 0)
+				break;
+			r = mnl_cb_run(buf, (size_t)got, seq, portid,
+				       elems_msg, &dp);
+		}
+		if (r == MNL_CB_ERROR && !dp.err && errno == ENOENT) {
+			/* Timed out (or taken) since the last sync: the
+			 * rest of the batch is asked for again. */
+			at += dp.n - before + 1;
+			continue;
+		}
+		if (r < MNL_CB_STOP || got < 0) {
+			int e = dp.err ? dp.err : errno;
+
+			errbuf_set(err, errlen, "nft set %s: reading its "
+				   "counters: %s", set, strerror(e));
+			errno = e;
+			goto out;
+		}
+		at += batch;
+	}
+	*v = dp.v;
+	*n = dp.n;
+	dp.v = NULL;
+	ret = 0;
+out:
+	if (nl)
+		mnl_socket_close(nl);
+	free(buf);
+	free(dp.v);
+	return ret;
+}

@@ -187,12 +187,33 @@ static int nft_list(const struct rules_kernel *k, unsigned qs,
 		    struct dump *dp, char *err, size_t errlen)
 {
 	char table[RULES_NAME_MAX], set[RULES_NAME_MAX];
-	size_t n;
+	struct qelem *want;
+	size_t n, m = 0;
+	int r;
 
 	rules_qset_nft(k, qs, table, set);
-	if (rules_nft_set_counts(table, set, dp->v6, dp->ported, &dp->v, &n,
-				 err, errlen) < 0)
+	if (!dp->ported) {
+		if (rules_nft_set_counts(table, set, dp->v6, false, &dp->v,
+					 &n, err, errlen) < 0)
+			return -1;
+		goto got;
+	}
+	/* The big ones: each of ours looked up, not the set walked. */
+	want = calloc(k->nq ? k->nq : 1, sizeof(*want));
+	if (!want) {
+		errbuf_set(err, errlen, "quarantine counters: out of memory");
+		errno = ENOMEM;
 		return -1;
+	}
+	for (size_t i = 0; i < k->nq; i++)
+		if (k->q[i].port && k->q[i].e.v6 == dp->v6)
+			want[m++] = k->q[i];
+	r = rules_nft_set_get(table, set, dp->v6, true, want, m, &dp->v, &n,
+			      err, errlen);
+	free(want);
+	if (r < 0)
+		return -1;
+got:
 	dp->n = dp->cap = n;
 	if (dp->v6 && !dp->ported)
 		for (size_t i = 0; i < k->nq; i++)
