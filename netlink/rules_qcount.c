@@ -261,7 +261,9 @@ int rules_quarantine_counts(struct rules_kernel *k, struct rules_qcount **out,
 			if (list_set(name, &dp[qs], err, errlen) < 0)
 				goto out;
 		}
-		qsort(dp[qs].v, dp[qs].n, sizeof(*dp[qs].v), rules_qelem_cmp);
+		if (dp[qs].n)	/* qsort takes no NULL, even for none */
+			qsort(dp[qs].v, dp[qs].n, sizeof(*dp[qs].v),
+			      rules_qelem_cmp);
 	}
 	res = calloc(k->nq, sizeof(*res));
 	if (!res) {
