@@ -64,7 +64,23 @@ echo
 echo "== the block log ($WORK/blocks.jsonl)"
 sed 's/^/   /' "$WORK/blocks.jsonl" 2>/dev/null
 echo
+PC="$TOP/portcullis --control $WORK/control.sock"
+echo "== a spam run from $LAB_SPAM4: 100 connects to 25 on 25 hosts in half a second"
+echo "   $(in_sub python3 "$LAB_DIR/lab_tcp.py" burst $LAB_SPAM4 198.51.100.10 25 25 100 0.5)"
+sleep 1.2	# within a second, the kernel holds it too
+$PC quarantine | sed 's/^/   /'
+echo "   in the kernel (nft list set inet PORTCULLIS_kq kq4):"
+in_rt nft list set inet PORTCULLIS_kq kq4 | tr ',' '\n' | grep -o "$LAB_SPAM4 [^}]*" | sed 's/^/     /'
+echo
+echo "== it goes on: 100 more SYNs, dropped by the kernel before any queue"
+echo "   $(in_sub python3 "$LAB_DIR/lab_tcp.py" burst $LAB_SPAM4 198.51.100.10 25 25 100 0.05)"
+sleep 1.2	# the daemon reads the kernel's counters once a second
+$PC quarantine | sed 's/^/   /'
+echo
 daemon_stop TERM
+echo "== the stop writes what the open windows held back: the kernel's blocks too"
+grep "\"summary\",\"src\":\"$LAB_SPAM4\"" "$WORK/blocks.jsonl" | sed 's/^/   /'
+echo
 echo "== a clean stop: the kernel's fallback judges port 25 alone"
 in_rt iptables -S PORTCULLIS | grep fallback | sed 's/^/   /'
 connects
