@@ -8,6 +8,8 @@
 #ifndef PORTCULLIS_RULES_KERN_H
 #define PORTCULLIS_RULES_KERN_H
 
+#include <libmnl/libmnl.h>
+
 #include "netlink/rules_int.h"
 
 #define WAIT_ARG	"--wait=5"	/* for the xtables lock (legacy) */
@@ -122,6 +124,25 @@ int rules_ipset_fill(struct rules_kernel *k, const struct rules_desc *d,
 		      char *err, size_t errlen);
 int rules_ipset_prune(struct rules_kernel *k, const struct rules_desc *d,
 		       char *err, size_t errlen);
+
+/* One netfilter netlink exchange at a time on a socket of its own. */
+struct rules_nl {
+	struct mnl_socket *nl;
+	uint32_t portid, seq;
+	char *buf;			/* requests and replies */
+	size_t size;
+};
+/* Returns 0, or -1 with errno. */
+int rules_nl_open(struct rules_nl *n);
+void rules_nl_close(struct rules_nl *n);	/* NULL-safe members */
+/* A request of type with flags (NLM_F_REQUEST added) and its nfgenmsg
+ * for family, in n's buffer, with the next sequence number. */
+struct nlmsghdr *rules_nl_request(struct rules_nl *n, uint16_t type,
+				  uint16_t flags, uint8_t family);
+/* Send nlh and run cb over the replies to the dump's end or the ack.
+ * Returns MNL_CB_STOP, or -1 with errno (the kernel's, or cb's). */
+int rules_nl_run(struct rules_nl *n, const struct nlmsghdr *nlh,
+		 mnl_cb_t cb, void *data);
 
 /* Quarantine set qs as nf_tables names it: table (inet) and set, for the
  * sets of either backend that are nft's (RULES_NAME_MAX bytes each). */

@@ -264,7 +264,8 @@ void rules_nft_kq_table(struct out *o, const struct rules_desc *d)
 
 		if (!n)
 			continue;
-		outf(o, "\t\t%s daddr { ", f ? "ip6" : "ip");
+		/* Only SYNs: the chain sees every forwarded packet. */
+		outf(o, "\t\t" RULES_SYN_NFT " %s daddr { ", f ? "ip6" : "ip");
 		for (size_t i = 0; i < n; i++) {
 			rules_prefix_canon(r[i], f ? AF_INET6 : AF_INET, buf,
 					   sizeof(buf));

@@ -169,49 +169,23 @@ int rules_nft_set_counts(const char *table, const char *set, bool v6,
 			 bool ported, struct qelem **v, size_t *n, char *err,
 			 size_t errlen)
 {
-	size_t size = MNL_SOCKET_BUFFER_SIZE > 65536 ? MNL_SOCKET_BUFFER_SIZE
-						     : 65536;
 	struct nft_dump dp = { .v6 = v6, .ported = ported };
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER,
-						 SOCK_CLOEXEC);
-	char *buf = malloc(size);
+	struct rules_nl nl;
 	struct nlmsghdr *nlh;
-	struct nfgenmsg *nfg;
-	uint32_t seq = (uint32_t)time(NULL), portid;
-	ssize_t got = 0;
-	int r = MNL_CB_OK, ret = -1;
+	int ret = -1;
 
 	*v = NULL;
 	*n = 0;
-	if (!nl || !buf || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+	if (rules_nl_open(&nl) < 0) {
 		errbuf_set(err, errlen, "nft set %s: netlink: %s", set,
 			   strerror(errno));
-		goto out;
+		return -1;
 	}
-	portid = mnl_socket_get_portid(nl);
-	memset(buf, 0, 1024);
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = NFPROTO_INET;
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = htons(0);
+	nlh = rules_nl_request(&nl, (NFNL_SUBSYS_NFTABLES << 8) |
+			       NFT_MSG_GETSETELEM, NLM_F_DUMP, NFPROTO_INET);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		errbuf_set(err, errlen, "nft set %s: netlink: %s", set,
-			   strerror(errno));
-		goto out;
-	}
-	while (r > MNL_CB_STOP) {
-		got = mnl_socket_recvfrom(nl, buf, size);
-		if (got < 0)
-			break;
-		r = mnl_cb_run(buf, (size_t)got, seq, portid, elems_msg, &dp);
-	}
-	if (r < MNL_CB_STOP || got < 0) {
+	if (rules_nl_run(&nl, nlh, elems_msg, &dp) < 0) {
 		int e = dp.err ? dp.err : errno;
 
 		errbuf_set(err, errlen, "nft set %s: listing its counters: %s",
@@ -224,9 +198,7 @@ int rules_nft_set_counts(const char *table, const char *set, bool v6,
 	dp.v = NULL;
 	ret = 0;
 out:
-	if (nl)
-		mnl_socket_close(nl);
-	free(buf);
+	rules_nl_close(&nl);
 	free(dp.v);
 	return ret;
 }
@@ -258,43 +230,27 @@ int rules_nft_set_get(const char *table, const char *set, bool v6,
 		      bool ported, const struct qelem *want, size_t nwant,
 		      struct qelem **v, size_t *n, char *err, size_t errlen)
 {
-	size_t size = MNL_SOCKET_BUFFER_SIZE > 65536 ? MNL_SOCKET_BUFFER_SIZE
-						     : 65536;
 	struct nft_dump dp = { .v6 = v6, .ported = ported };
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER,
-						 SOCK_CLOEXEC);
-	char *buf = malloc(size);
-	uint32_t seq = (uint32_t)time(NULL), portid;
+	struct rules_nl nl;
 	size_t at = 0;
 	int ret = -1;
 
 	*v = NULL;
 	*n = 0;
-	if (!nl || !buf || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+	if (rules_nl_open(&nl) < 0) {
 		errbuf_set(err, errlen, "nft set %s: netlink: %s", set,
 			   strerror(errno));
-		goto out;
+		return -1;
 	}
-	portid = mnl_socket_get_portid(nl);
 	while (at < nwant) {
 		size_t batch = nwant - at < GET_BATCH ? nwant - at : GET_BATCH;
 		size_t before = dp.n;
 		struct nlmsghdr *nlh;
-		struct nfgenmsg *nfg;
 		struct nlattr *list;
-		ssize_t got;
-		int r = MNL_CB_OK;
 
-		memset(buf, 0, size);
-		nlh = mnl_nlmsg_put_header(buf);
-		nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) |
-				  NFT_MSG_GETSETELEM;
-		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-		nlh->nlmsg_seq = ++seq;
-		nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-		nfg->nfgen_family = NFPROTO_INET;
-		nfg->version = NFNETLINK_V0;
-		nfg->res_id = htons(0);
+		nlh = rules_nl_request(&nl, (NFNL_SUBSYS_NFTABLES << 8) |
+				       NFT_MSG_GETSETELEM, NLM_F_ACK,
+				       NFPROTO_INET);
 		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
 		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
 		list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
@@ -316,29 +272,17 @@ int rules_nft_set_get(const char *table, const char *set, bool v6,
 			mnl_attr_nest_end(nlh, el);
 		}
 		mnl_attr_nest_end(nlh, list);
-		if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-			errbuf_set(err, errlen, "nft set %s: netlink: %s", set,
-				   strerror(errno));
-			goto out;
-		}
-		/* One message an element, then the ack (or the error of
-		 * the first that is not there). */
-		while (r > MNL_CB_STOP) {
-			got = mnl_socket_recvfrom(nl, buf, size);
-			if (got < 0)
-				break;
-			r = mnl_cb_run(buf, (size_t)got, seq, portid,
-				       elems_msg, &dp);
-		}
-		if (r == MNL_CB_ERROR && !dp.err && errno == ENOENT) {
-			/* Timed out (or taken) since the last sync: the
-			 * rest of the batch is asked for again. */
-			at += dp.n - before + 1;
-			continue;
-		}
-		if (r < MNL_CB_STOP || got < 0) {
+		/* One message an element, then the ack, or the error of
+		 * the first that is not there. */
+		if (rules_nl_run(&nl, nlh, elems_msg, &dp) < 0) {
 			int e = dp.err ? dp.err : errno;
 
+			if (e == ENOENT) {
+				/* Timed out (or taken) since the last sync:
+				 * the rest of the batch is asked again. */
+				at += dp.n - before + 1;
+				continue;
+			}
 			errbuf_set(err, errlen, "nft set %s: reading its "
 				   "counters: %s", set, strerror(e));
 			errno = e;
@@ -351,9 +295,7 @@ int rules_nft_set_get(const char *table, const char *set, bool v6,
 	dp.v = NULL;
 	ret = 0;
 out:
-	if (nl)
-		mnl_socket_close(nl);
-	free(buf);
+	rules_nl_close(&nl);
 	free(dp.v);
 	return ret;
 }

@@ -123,46 +123,20 @@ static int list_msg(const struct nlmsghdr *nlh, void *data)
 static int list_set(const char *set, struct dump *dp, char *err,
 		    size_t errlen)
 {
-	size_t size = MNL_SOCKET_BUFFER_SIZE > 65536 ? MNL_SOCKET_BUFFER_SIZE
-						     : 65536;
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER,
-						 SOCK_CLOEXEC);
-	char *buf = malloc(size);
+	struct rules_nl n;
 	struct nlmsghdr *nlh;
-	struct nfgenmsg *nfg;
-	uint32_t seq = (uint32_t)time(NULL), portid;
-	ssize_t got;
-	int r = MNL_CB_OK, ret = -1;
+	int ret = -1;
 
-	if (!nl || !buf || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+	if (rules_nl_open(&n) < 0) {
 		errbuf_set(err, errlen, "%s: netlink: %s", set,
 			   strerror(errno));
-		goto out;
+		return -1;
 	}
-	portid = mnl_socket_get_portid(nl);
-	memset(buf, 0, 1024);
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = (NFNL_SUBSYS_IPSET << 8) | IPSET_CMD_LIST;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = AF_UNSPEC;
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = htons(0);
+	nlh = rules_nl_request(&n, (NFNL_SUBSYS_IPSET << 8) | IPSET_CMD_LIST,
+			       NLM_F_DUMP, AF_UNSPEC);
 	mnl_attr_put_u8(nlh, IPSET_ATTR_PROTOCOL, IPSET_PROTOCOL);
 	mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME, set);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		errbuf_set(err, errlen, "%s: netlink: %s", set,
-			   strerror(errno));
-		goto out;
-	}
-	while (r > MNL_CB_STOP) {
-		got = mnl_socket_recvfrom(nl, buf, size);
-		if (got < 0)
-			break;
-		r = mnl_cb_run(buf, (size_t)got, seq, portid, list_msg, dp);
-	}
-	if (r < MNL_CB_STOP || got < 0) {
+	if (rules_nl_run(&n, nlh, list_msg, dp) < 0) {
 		int e = dp->err ? dp->err : errno;
 
 		errbuf_set(err, errlen, "%s: listing its counters: %s", set,
@@ -172,9 +146,7 @@ static int list_set(const char *set, struct dump *dp, char *err,
 	}
 	ret = 0;
 out:
-	if (nl)
-		mnl_socket_close(nl);
-	free(buf);
+	rules_nl_close(&n);
 	return ret;
 }
 
