@@ -8,6 +8,8 @@ SYSCONFDIR ?= /etc
 DATADIR ?= $(PREFIX)/share
 MANDIR ?= $(DATADIR)/man
 DOCDIR ?= $(DATADIR)/doc/portcullis
+# The session feeds' scripts, run by Kea and FreeRADIUS (integrations/).
+PKGLIBDIR ?= $(PREFIX)/lib/portcullis
 # Where this machine's systemd looks, as its pkg-config file says.
 SYSTEMDUNITDIR ?= $(call systemd_dir,systemdsystemunitdir,/lib/systemd/system)
 SYSUSERSDIR ?= $(call systemd_dir,sysusersdir,/usr/lib/sysusers.d)
@@ -70,8 +72,15 @@ unit := $(B)/systemd/portcullis.service
 man8 := doc/portcullisd.8 doc/portcullis.8
 man5 := doc/portcullis-policy.5
 examples := examples/policy.yaml examples/business.list
+# The session feeds: scripts to PKGLIBDIR, FreeRADIUS's configuration to
+# DATADIR/portcullis, each with the installed paths written in.
+integ_bin := integrations/kea/portcullis-kea-hook \
+	integrations/freeradius/portcullis-radius-accounting
+integ_conf := integrations/freeradius/mods-available/portcullis \
+	integrations/freeradius/sites-available/portcullis
+integ := $(integ_bin:%=$(B)/%) $(integ_conf:%=$(B)/%)
 
-all: portcullisd portcullis $(unit)
+all: portcullisd portcullis $(unit) $(integ)
 
 # Objects remember the flags they were built with: switching SANITIZE=1
 # on or off (or CC, CFLAGS) rebuilds them instead of linking stale ones.
@@ -128,6 +137,14 @@ $(unit): systemd/portcullis.service.in FORCE
 	  $< > $@.tmp && (cmp -s $@.tmp $@ || { printf '  %-7s %s\n' GEN $@; \
 	  mv $@.tmp $@; }); rm -f $@.tmp
 
+# Like the unit: the integrations name the installed portcullis and
+# scripts, regenerated on every make, replaced only when they differ.
+$(integ): $(B)/%: % FORCE
+	@mkdir -p $(@D)
+	$(Q)sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@PKGLIBDIR@|$(PKGLIBDIR)|g' \
+	  $< > $@.tmp && (cmp -s $@.tmp $@ || { printf '  %-7s %s\n' GEN $@; \
+	  mv $@.tmp $@; }); rm -f $@.tmp
+
 # The policy and its list go to SYSCONFDIR only where none is yet: an
 # operator's policy is never overwritten. The examples are documentation.
 install: all
@@ -136,7 +153,10 @@ install: all
 	  '$(DESTDIR)$(SYSCONFDIR)/portcullis' '$(DESTDIR)$(LOGROTATEDIR)' \
 	  '$(DESTDIR)$(SYSTEMDUNITDIR)' '$(DESTDIR)$(SYSUSERSDIR)' \
 	  '$(DESTDIR)$(TMPFILESDIR)' '$(DESTDIR)$(MANDIR)/man8' \
-	  '$(DESTDIR)$(MANDIR)/man5' '$(DESTDIR)$(DOCDIR)/examples'
+	  '$(DESTDIR)$(MANDIR)/man5' '$(DESTDIR)$(DOCDIR)/examples' \
+	  '$(DESTDIR)$(PKGLIBDIR)' \
+	  '$(DESTDIR)$(DATADIR)/portcullis/freeradius/mods-available' \
+	  '$(DESTDIR)$(DATADIR)/portcullis/freeradius/sites-available'
 	$(Q)$(INSTALL) -m 0755 portcullisd '$(DESTDIR)$(SBINDIR)/portcullisd'
 	$(Q)$(INSTALL) -m 0755 portcullis '$(DESTDIR)$(BINDIR)/portcullis'
 	$(Q)for f in $(notdir $(examples)); do \
@@ -154,6 +174,10 @@ install: all
 	  '$(DESTDIR)$(LOGROTATEDIR)/portcullis'
 	$(Q)$(INSTALL) -m 0644 $(man8) '$(DESTDIR)$(MANDIR)/man8/'
 	$(Q)$(INSTALL) -m 0644 $(man5) '$(DESTDIR)$(MANDIR)/man5/'
+	$(Q)$(INSTALL) -m 0755 $(integ_bin:%=$(B)/%) '$(DESTDIR)$(PKGLIBDIR)/'
+	$(Q)for f in $(integ_conf:integrations/%=%); do \
+	  $(INSTALL) -m 0644 $(B)/integrations/$$f \
+	    '$(DESTDIR)$(DATADIR)/portcullis'/$$f || exit 1; done
 
 # The operator's policy and list stay, like a package's conffiles on remove.
 uninstall:
@@ -166,8 +190,15 @@ uninstall:
 	  $(foreach m,$(man8),'$(DESTDIR)$(MANDIR)/man8/$(notdir $(m))') \
 	  $(foreach m,$(man5),'$(DESTDIR)$(MANDIR)/man5/$(notdir $(m))') \
 	  $(foreach e,$(examples),'$(DESTDIR)$(DOCDIR)/examples/$(notdir $(e))') \
-	  '$(DESTDIR)$(DOCDIR)/README.md'
+	  '$(DESTDIR)$(DOCDIR)/README.md' \
+	  $(foreach f,$(integ_bin),'$(DESTDIR)$(PKGLIBDIR)/$(notdir $(f))') \
+	  $(foreach f,$(integ_conf),'$(DESTDIR)$(DATADIR)/portcullis/$(f:integrations/%=%)')
 	$(Q)rmdir '$(DESTDIR)$(DOCDIR)/examples' '$(DESTDIR)$(DOCDIR)' 2>/dev/null || true
+	$(Q)rmdir '$(DESTDIR)$(PKGLIBDIR)' \
+	  '$(DESTDIR)$(DATADIR)/portcullis/freeradius/mods-available' \
+	  '$(DESTDIR)$(DATADIR)/portcullis/freeradius/sites-available' \
+	  '$(DESTDIR)$(DATADIR)/portcullis/freeradius' \
+	  '$(DESTDIR)$(DATADIR)/portcullis' 2>/dev/null || true
 	$(Q)for f in $(notdir $(examples)); do \
 	  t='$(DESTDIR)$(SYSCONFDIR)/portcullis'/$$f; \
 	  [ -e "$$t" ] && echo "  KEEP    $$t"; done; true
@@ -288,6 +319,8 @@ check-cli: portcullis
 
 e2e: all $(B)/bench/syngen $(B)/bench/leakcount
 	$(Q)bash tests/e2e.sh
+	$(Q)bash tests/e2e_kea.sh
+	$(Q)bash tests/e2e_radius.sh
 
 # The daemon as portcullis.service runs it: unprivileged, CAP_NET_ADMIN
 # only, traced against the unit's hardening.
