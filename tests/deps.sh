@@ -10,7 +10,8 @@ for p in build-essential pkg-config libnetfilter-queue-dev libmnl-dev \
 	 libyaml-dev libsystemd-dev libcap-dev libmicrohttpd-dev libjson-c-dev \
 	 zlib1g-dev check iptables nftables iproute2 procps python3 curl gzip \
 	 systemd groff-base logrotate strace valgrind clang libclang-rt-dev \
-	 ipset python3-scapy; do
+	 ipset python3-scapy kea-dhcp4-server freeradius freeradius-utils \
+	 udhcpc; do
 	have_pkg "$p" || need="$need $p"
 done
 [ -z "$need" ] && exit 0
@@ -24,3 +25,12 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $need
+# The session feeds' tests run kea-dhcp4 and freeradius of their own in
+# the lab: the system services the packages just brought stay off.
+if [ -d /run/systemd/system ]; then
+	for s in kea-dhcp4-server freeradius; do
+		case " $need " in
+		*" $s "*) systemctl disable --now "$s" >/dev/null 2>&1 || true ;;
+		esac
+	done
+fi
