@@ -41,6 +41,23 @@ enum blocklog_kind {
 	BLOCKLOG_DETECTION,
 	BLOCKLOG_EXCEPT,		/* audit: a live exception changed */
 	BLOCKLOG_FALLBACK,		/* what the kernel judged alone */
+	BLOCKLOG_SESSION,		/* a subscriber took or left an address */
+};
+
+#define BLOCKLOG_SUBSCRIBER_MAX 128	/* a subscriber id: 1-128 printable
+					 * ASCII, no space at either end */
+
+/* The "state" of a session line. */
+enum blocklog_session_state {
+	BLOCKLOG_SESSION_START = 0,
+	BLOCKLOG_SESSION_STOP,
+};
+
+/* The "reason" of a session stop line. */
+enum blocklog_session_end {
+	BLOCKLOG_SESSION_STOPPED = 0,
+	BLOCKLOG_SESSION_EXPIRED,
+	BLOCKLOG_SESSION_MOVED,
 };
 
 /* The "op" of an except line. */
@@ -97,6 +114,11 @@ struct blocklog_event {
 	uint64_t fb[3];			/* fallback: SYNs by policy_action */
 	uint8_t op;			/* except: enum blocklog_except_op */
 	char note[200];			/* except: the operator's note */
+	char subscriber[BLOCKLOG_SUBSCRIBER_MAX + 1];	/* "": none */
+	char source[32];		/* session: the feed, "" none */
+	uint8_t state;			/* session: enum blocklog_session_state
+					 * (stop: reason holds enum
+					 * blocklog_session_end) */
 };
 
 struct blocklog_config {

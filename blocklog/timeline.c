@@ -112,6 +112,8 @@ const char *blocklog_line_format(const struct blocklog_line *l, char *buf,
 			w += (size_t)snprintf(buf + w, len - w, "  \"%s\"",
 					      l->note);
 		break;
+	case BLOCKLOG_SESSION:
+		break;
 	case BLOCKLOG_FALLBACK: {
 		char since[40];
 

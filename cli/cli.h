@@ -109,6 +109,6 @@ struct policy *cli_load_policy(const char *path);
 
 extern const struct cli_cmd cli_cmd_check, cli_cmd_explain, cli_cmd_rules,
 	cli_cmd_log, cli_cmd_stats, cli_cmd_top, cli_cmd_quarantine,
-	cli_cmd_release, cli_cmd_reload, cli_cmd_except;
+	cli_cmd_release, cli_cmd_reload, cli_cmd_except, cli_cmd_session;
 
 #endif

@@ -139,7 +139,7 @@ static int run_explain(const struct cli_cmd *c, const struct cli_req *r,
 		       int argc, char **argv)
 {
 	struct policy_decision d;
-	struct policy_flow f;
+	struct policy_flow f = { 0 };
 	struct policy *p;
 	struct cli_args a;
 	int64_t now = time(NULL);

@@ -156,6 +156,11 @@ int identity_get(const struct identity *t, const char *id, int64_t now,
 int identity_find(const struct identity *t, const struct identity_addr *addr,
 		  int64_t now, struct identity_session *out);
 
+/* The id whose key is key (identity_id_key), while it has a session,
+ * into out. Returns 0, or -1 with ENOENT. */
+int identity_id_of(const struct identity *t, uint64_t key, char *out,
+		   size_t size);
+
 /* Call fn for every live session (in no order) until it returns non-0;
  * returns that, or 0. */
 int identity_each(const struct identity *t, int64_t now,

@@ -1053,3 +1053,32 @@ void identity_counters(const struct identity *t, struct identity_counters *c)
 		if (t->ret[i].rec == NIL)
 			c->memory += ix_bytes(t->ret[i].ptr);
 }
+
+int identity_id_of(const struct identity *t, uint64_t key, char *out,
+		   size_t size)
+{
+	const struct ix *x = atomic_load(&t->ix_id);
+	uint32_t i = ix_pos(x, key), tag = tag8(key);
+
+	for (uint32_t k = 0; k < x->n; k++) {
+		uint32_t s = atomic_load_explicit(&x->slot[i],
+						  memory_order_relaxed);
+
+		if (s == SLOT_EMPTY)
+			break;
+		if (s != SLOT_TOMB && (s & 0xff000000u) == tag) {
+			const struct irec *r = rec_at(t, SLOT_REF(s) - 1);
+			const uint8_t *n = ident_name(t, atomic_load(&r->name));
+
+			if (ident_hash_bytes(t->seed, n + 1, n[0]) == key) {
+				snprintf(out, size, "%.*s", (int)n[0],
+					 (const char *)n + 1);
+				return 0;
+			}
+		}
+		if (++i == x->n)
+			i = 0;
+	}
+	errno = ENOENT;
+	return -1;
+}

@@ -37,10 +37,18 @@ enum policy_reason {
 	POLICY_REASON_DEFAULT,		/* the profile's default (explicit or accept) */
 };
 
+/* A subscriber id (DESIGN.md "Sessions"): 1-128 printable characters. */
+#define POLICY_SUBSCRIBER_MAX 128
+
 struct policy_flow {
 	struct addr src;
 	struct addr dst;
 	uint16_t dport;
+	/* The source's session, if it has one (identity/): its subscriber
+	 * id (not NUL-terminated), and the key the stats count it by. */
+	uint8_t subscriber_len;		/* 0: no session */
+	const char *subscriber;
+	uint64_t subscriber_key;
 };
 
 struct policy_decision {

@@ -104,7 +104,7 @@ static const char *fx_log(struct fx *fx)
 static struct policy_flow flow(const char *src, const char *dst,
 			       uint16_t port)
 {
-	struct policy_flow f;
+	struct policy_flow f = { 0 };
 
 	ck_assert_int_eq(addr_parse(src, &f.src), 0);
 	ck_assert_int_eq(addr_parse(dst, &f.dst), 0);
