@@ -2,8 +2,8 @@
 /*
  * The block log's reader (blocklog/, for portcullis log): every line the
  * writer writes reads back as it was meant, malformed lines are refused,
- * the time and prefix filters, the per-subscriber numbers, rotated and
- * compressed files, the timeline order.
+ * the time, prefix and subscriber filters, the per-subscriber numbers,
+ * rotated and compressed files, the timeline order; session lines.
  */
 #include <check.h>
 #include <errno.h>
@@ -649,6 +649,290 @@ START_TEST(test_top_distinct_is_exact_through_growth)
 }
 END_TEST
 
+/* ---- subscriber ids and session lines ------------------------------------ */
+
+#define T0 "2026-12-01T06:00:00.000Z"
+#define SESSION(ts, sub, src, rest) "{\"ts\":\"" ts "\",\"event\":" \
+	"\"session\",\"subscriber\":\"" sub "\",\"src\":\"" src "\"," rest "}"
+#define BLOCK_OF(sub) "{\"ts\":\"" T0 "\",\"event\":\"block\",\"src\":" \
+	"\"100.64.3.7\",\"dst\":\"203.0.113.9\",\"dport\":25,\"action\":" \
+	"\"reject\",\"profile\":\"residential\",\"prefix\":" \
+	"\"100.64.0.0/10\",\"subscriber\":" sub "}"
+
+static struct blocklog_event session_event(enum blocklog_session_state st)
+{
+	struct blocklog_event ev = event(BLOCKLOG_SESSION);
+
+	ev.state = (uint8_t)st;
+	strcpy(ev.subscriber, "cust-88412");
+	strcpy(ev.source, "kea");
+	return ev;
+}
+
+START_TEST(test_session_lines_read_back)
+{
+	struct blocklog_event ev = session_event(BLOCKLOG_SESSION_START);
+	struct blocklog_line l;
+
+	ev.until = 1796191200;
+	roundtrip(&ev, 0, &l);
+	ck_assert_int_eq(l.kind, BLOCKLOG_SESSION);
+	ck_assert(l.has_src);
+	assert_addr(&l.src, "100.64.3.7");
+	ck_assert_uint_eq(l.src_len, 32);
+	ck_assert_str_eq(l.prefix, "");
+	ck_assert_int_eq(l.state, BLOCKLOG_SESSION_START);
+	ck_assert_str_eq(l.subscriber, "cust-88412");
+	ck_assert_str_eq(l.source, "kea");
+	ck_assert_int_eq(l.until, 1796191200);
+
+	ev.state = BLOCKLOG_SESSION_STOP;
+	ev.reason = BLOCKLOG_SESSION_MOVED;
+	strcpy(ev.subscriber, "cust-9");
+	ev.source[0] = '\0';
+	addr_parse("2001:db8:1:100::", &ev.src);
+	ev.prefix_addr = ev.src;
+	ev.prefix_len = 56;
+	ev.prefix_set = true;
+	roundtrip(&ev, 4, &l);
+	ck_assert_int_eq(l.state, BLOCKLOG_SESSION_STOP);
+	ck_assert_int_eq(l.end, BLOCKLOG_SESSION_MOVED);
+	ck_assert(!l.has_reason);
+	assert_addr(&l.src, "2001:db8:1:100::");
+	ck_assert_uint_eq(l.src_len, 56);
+	ck_assert_str_eq(l.prefix, "2001:db8:1:100::/56");
+	ck_assert_str_eq(l.subscriber, "cust-9");
+	ck_assert_str_eq(l.source, "");
+	ck_assert_int_eq(l.until, 0);
+
+	ev.reason = BLOCKLOG_SESSION_EXPIRED;
+	ev.prefix_set = false;
+	roundtrip(&ev, 0, &l);
+	ck_assert_int_eq(l.end, BLOCKLOG_SESSION_EXPIRED);
+	ck_assert_uint_eq(l.src_len, 128);
+	/* Not the writer's, so ignored: a start's reason, a stop's until. */
+	ck_assert_int_eq(parse(SESSION(T0, "c", "100.64.3.7",
+				       "\"state\":\"start\",\"reason\":\"x\""),
+			       &l), 0);
+	ck_assert_int_eq(parse(SESSION(T0, "c", "100.64.3.7",
+				       "\"state\":\"stop\",\"reason\":"
+				       "\"stopped\",\"until\":\"never\""),
+			       &l), 0);
+	ck_assert_int_eq(l.until, 0);
+}
+END_TEST
+
+/* Ids with " and \, the longest one, on every kind that names one. */
+START_TEST(test_subscriber_reads_back_on_every_kind)
+{
+	static const enum blocklog_kind kinds[] = {
+		BLOCKLOG_BLOCK, BLOCKLOG_SUMMARY, BLOCKLOG_QUARANTINE,
+		BLOCKLOG_RELEASE, BLOCKLOG_DETECTION, BLOCKLOG_SESSION,
+	};
+	struct blocklog_event ev;
+	struct blocklog_line l;
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		ev = event(kinds[i]);
+		addr_parse("203.0.113.9", &ev.dst);
+		strcpy(ev.subscriber, "a\"b\\c d~");
+		roundtrip(&ev, 1, &l);
+		ck_assert_int_eq(l.kind, kinds[i]);
+		ck_assert_str_eq(l.subscriber, "a\"b\\c d~");
+		memset(ev.subscriber, '"', BLOCKLOG_SUBSCRIBER_MAX);
+		ev.subscriber[BLOCKLOG_SUBSCRIBER_MAX] = '\0';
+		roundtrip(&ev, 0, &l);
+		ck_assert_str_eq(l.subscriber, ev.subscriber);
+	}
+}
+END_TEST
+
+/* The lines of before sessions read as they did: no subscriber. */
+START_TEST(test_lines_without_subscriber_read_as_before)
+{
+	struct blocklog_line l;
+
+	ck_assert_int_eq(parse("{\"ts\":\"" T0 "\",\"event\":\"block\",\"src\":"
+			       "\"100.64.3.7\",\"dst\":\"203.0.113.9\","
+			       "\"dport\":25,\"action\":\"reject\",\"profile\":"
+			       "\"residential\",\"prefix\":\"100.64.0.0/10\"}",
+			       &l), 0);
+	ck_assert_str_eq(l.subscriber, "");
+	ck_assert_str_eq(l.prefix, "100.64.0.0/10");
+	ck_assert_uint_eq(l.src_len, 0);
+	ck_assert_int_eq(parse("{\"ts\":\"" T0 "\",\"event\":\"release\","
+			       "\"src\":\"100.64.3.7\"}", &l), 0);
+	ck_assert_str_eq(l.subscriber, "");
+	/* A field the writer does not write on a kind stays ignored. */
+	ck_assert_int_eq(parse("{\"ts\":\"" T0 "\",\"event\":\"except\",\"op\":"
+			       "\"add\",\"prefix\":\"100.64.12.0/28\","
+			       "\"profile\":\"business\",\"subscriber\":1}",
+			       &l), 0);
+	ck_assert_str_eq(l.subscriber, "");
+}
+END_TEST
+
+static const char *const bad_subscriber[] = {
+	BLOCK_OF("\"\""),
+	BLOCK_OF("\"" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		 "x" "\""),			/* 129 */
+	BLOCK_OF("\"a\\u0001b\""),
+	BLOCK_OF("\"a\\tb\""),
+	BLOCK_OF("\"a\\u007f\""),
+	BLOCK_OF("\"M\xc3\xbcller\""),
+	BLOCK_OF("\"M\\u00fcller\""),
+	BLOCK_OF("\" lead\""),
+	BLOCK_OF("\"trail \""),
+	BLOCK_OF("\"a\\u0000b\""),
+	BLOCK_OF("88412"),
+	BLOCK_OF("null"),
+	/* session lines: a subscriber, a state and a stop's reason needed */
+	"{\"ts\":\"" T0 "\",\"event\":\"session\",\"src\":\"100.64.3.7\","
+	"\"state\":\"start\"}",
+	SESSION(T0, "", "100.64.3.7", "\"state\":\"start\""),
+	SESSION(T0, "a\\u001bb", "100.64.3.7", "\"state\":\"start\""),
+	SESSION(T0, "c", "100.64.3.7", "\"source\":\"kea\""),
+	SESSION(T0, "c", "100.64.3.7", "\"state\":\"renew\""),
+	SESSION(T0, "c", "100.64.3.7", "\"state\":\"stop\""),
+	SESSION(T0, "c", "100.64.3.7", "\"state\":\"stop\",\"reason\":\"manual\""),
+	SESSION(T0, "c", "100.64.3.7", "\"state\":\"start\",\"until\":\"soon\""),
+	SESSION(T0, "c", "100.64.3.7", "\"state\":\"start\",\"source\":7"),
+	SESSION(T0, "c", "100.64.3.7", "\"state\":\"start\",\"source\":"
+		"\"0123456789012345678901234567890123\""),
+	"{\"ts\":\"" T0 "\",\"event\":\"session\",\"subscriber\":\"c\","
+	"\"state\":\"start\"}",
+	/* a prefix that is not src's own */
+	SESSION(T0, "c", "2001:db8:1:100::", "\"prefix\":\"2001:db8:1:200::/56\","
+		"\"state\":\"start\""),
+	SESSION(T0, "c", "2001:db8:1:100::5", "\"prefix\":\"2001:db8:1:100::/56\","
+		"\"state\":\"start\""),
+	SESSION(T0, "c", "2001:db8:1:100::", "\"prefix\":\"2001:db8:1:100::5/56\","
+		"\"state\":\"start\""),
+	SESSION(T0, "c", "100.64.3.7", "\"prefix\":\"2001:db8:1:100::/56\","
+		"\"state\":\"start\""),
+	SESSION(T0, "c", "2001:db8:1:100::", "\"prefix\":\"banana\","
+		"\"state\":\"start\""),
+};
+
+START_TEST(test_bad_subscribers_and_sessions_are_malformed)
+{
+	struct blocklog_line l;
+	char id[BLOCKLOG_SUBSCRIBER_MAX + 1], line[512];
+
+	for (size_t i = 0; i < sizeof(bad_subscriber) / sizeof(*bad_subscriber);
+	     i++)
+		ck_assert_msg(parse(bad_subscriber[i], &l) == -1,
+			      "accepted: %s", bad_subscriber[i]);
+	/* 128 characters are an id; and the good forms of the above. */
+	memset(id, 'x', BLOCKLOG_SUBSCRIBER_MAX);
+	id[BLOCKLOG_SUBSCRIBER_MAX] = '\0';
+	snprintf(line, sizeof(line), BLOCK_OF("\"%s\""), id);
+	ck_assert_int_eq(parse(line, &l), 0);
+	ck_assert_str_eq(l.subscriber, id);
+	ck_assert_int_eq(parse(BLOCK_OF("\"a\\u0020b\""), &l), 0);
+	ck_assert_str_eq(l.subscriber, "a b");
+	ck_assert_int_eq(parse(SESSION(T0, "c", "100.64.3.0", "\"prefix\":"
+				       "\"100.64.3.0/24\",\"state\":\"start\""),
+			       &l), 0);
+	ck_assert_uint_eq(l.src_len, 24);
+}
+END_TEST
+
+START_TEST(test_subscriber_filter)
+{
+	struct blocklog_filter f = { 0 };
+	struct blocklog_line l = line_at(0, "100.64.3.7");
+	char err[160];
+
+	ck_assert_int_eq(blocklog_filter_subscriber(&f, "cust-9", err,
+						    sizeof(err)), 0);
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 0);
+	strcpy(l.subscriber, "cust-9");
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 1);
+	strcpy(l.subscriber, "cust-99");
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 0);
+	l.kind = BLOCKLOG_SESSION;
+	l.src_len = 32;
+	strcpy(l.subscriber, "cust-9");
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 1);
+	/* With --src too: both must hold. */
+	ck_assert_int_eq(blocklog_filter_src(&f, "100.64.4.0/24", err,
+					     sizeof(err)), 0);
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 0);
+	l = (struct blocklog_line){ .kind = BLOCKLOG_EXCEPT };
+	strcpy(l.prefix, "100.64.4.0/28");
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 0);
+
+	ck_assert_int_eq(blocklog_filter_subscriber(&f, "", err, sizeof(err)),
+			 -1);
+	ck_assert_int_eq(blocklog_filter_subscriber(&f, "a\x01", err,
+						    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "'a?' is no subscriber id"));
+}
+END_TEST
+
+/* --src and a session's prefix: they overlap either way round. */
+START_TEST(test_src_filter_and_session_prefixes)
+{
+	struct blocklog_filter f = { 0 };
+	struct blocklog_line l;
+	char err[160];
+
+	ck_assert_int_eq(parse(SESSION(T0, "c", "2001:db8:1:100::", "\"prefix\":"
+				       "\"2001:db8:1:100::/56\",\"state\":"
+				       "\"start\""), &l), 0);
+	ck_assert_int_eq(blocklog_filter_src(&f, "2001:db8:1:1ff::5", err,
+					     sizeof(err)), 0);
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 1);
+	ck_assert_int_eq(blocklog_filter_src(&f, "2001:db8::/32", err,
+					     sizeof(err)), 0);
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 1);
+	ck_assert_int_eq(blocklog_filter_src(&f, "2001:db8:1:200::5", err,
+					     sizeof(err)), 0);
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 0);
+	ck_assert_int_eq(parse(SESSION(T0, "c", "100.64.3.7",
+				       "\"state\":\"start\""), &l), 0);
+	ck_assert_int_eq(blocklog_filter_src(&f, "100.64.3.7", err,
+					     sizeof(err)), 0);
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 1);
+	ck_assert_int_eq(blocklog_filter_src(&f, "100.64.3.8", err,
+					     sizeof(err)), 0);
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 0);
+}
+END_TEST
+
+START_TEST(test_session_and_subscriber_format_for_people)
+{
+	struct blocklog_line l = line_at(TS_MS, "100.64.3.7");
+	char buf[512];
+
+	l.action = POLICY_REJECT;
+	strcpy(l.profile, "residential");
+	strcpy(l.prefix, "100.64.0.0/10");
+	strcpy(l.subscriber, "cust-88412");
+	ck_assert_str_eq(blocklog_line_format(&l, buf, sizeof(buf)),
+		"2026-11-28T01:23:45.123Z  block       100.64.3.7 → "
+		"203.0.113.9:25  reject  residential  100.64.0.0/10  "
+		"subscriber cust-88412");
+	ck_assert_int_eq(parse(SESSION(T0, "cust-88412", "100.64.3.7",
+				       "\"state\":\"start\",\"source\":\"kea\","
+				       "\"until\":\"2026-12-02T06:00:00Z\""),
+			       &l), 0);
+	ck_assert_str_eq(blocklog_line_format(&l, buf, sizeof(buf)),
+		T0 "  session     100.64.3.7  start  cust-88412  from kea  "
+		"expires 2026-12-02T06:00:00Z");
+	ck_assert_int_eq(parse(SESSION(T0, "cust-9", "2001:db8:1:100::",
+				       "\"prefix\":\"2001:db8:1:100::/56\","
+				       "\"state\":\"stop\",\"reason\":\"moved\","
+				       "\"source\":\"radius\",\"lost\":2"), &l),
+			 0);
+	ck_assert_str_eq(blocklog_line_format(&l, buf, sizeof(buf)),
+		T0 "  session     2001:db8:1:100::/56  stop (moved)  cust-9  "
+		"from radius  [2 lines lost before this]");
+}
+END_TEST
+
 static char tmpdir[64];
 
 static void tmp_setup(void)
@@ -862,6 +1146,7 @@ Suite *blocklog_read_suite(void)
 	Suite *s = suite_create("blocklog_read");
 	TCase *tc = tcase_create("blocklog_read");
 	TCase *files = tcase_create("blocklog_files");
+	TCase *sessions = tcase_create("blocklog_sessions");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_block_line_reads_back_every_field);
@@ -890,5 +1175,15 @@ Suite *blocklog_read_suite(void)
 	tcase_add_test(files, test_truncated_gzip_is_a_read_error_after_its_lines);
 	tcase_add_test(files, test_rotations_are_found_oldest_first);
 	suite_add_tcase(s, files);
+
+	tcase_add_checked_fixture(sessions, setup, teardown);
+	tcase_add_test(sessions, test_session_lines_read_back);
+	tcase_add_test(sessions, test_subscriber_reads_back_on_every_kind);
+	tcase_add_test(sessions, test_lines_without_subscriber_read_as_before);
+	tcase_add_test(sessions, test_bad_subscribers_and_sessions_are_malformed);
+	tcase_add_test(sessions, test_subscriber_filter);
+	tcase_add_test(sessions, test_src_filter_and_session_prefixes);
+	tcase_add_test(sessions, test_session_and_subscriber_format_for_people);
+	suite_add_tcase(s, sessions);
 	return s;
 }
