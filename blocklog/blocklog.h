@@ -304,9 +304,15 @@ int blocklog_filter_match(const struct blocklog_filter *f,
 
 /* ---- per-subscriber aggregation ----------------------------------------- */
 
-/* A subscriber as the daemon counts it: an IPv4 address, an IPv6 /64. */
+/* A subscriber as the daemon counts it: its subscriber id when its lines
+ * name one, else its address (an IPv4 address, an IPv6 /64). */
 struct blocklog_sub {
-	struct addr addr;	/* IPv6: the /64's network */
+	/* The subscriber id, NULL for a row of an address; it belongs to
+	 * the aggregate and lives as long as it. */
+	const char *subscriber;
+	struct addr addr;	/* IPv6: the /64's network; with a
+				 * subscriber: the address of its latest
+				 * line (not cut to the /64) */
 	uint64_t blocked;		/* block lines + summaries' "blocked" */
 	uint64_t block_lines;
 	uint64_t summarized;		/* the summaries' "blocked" */
@@ -326,13 +332,15 @@ struct blocklog_agg;
 /* Returns an empty aggregate, or NULL with errno ENOMEM. */
 struct blocklog_agg *blocklog_agg_new(void);
 
-/* Count line l (lines without src are ignored). Returns 0, or -1 with
- * errno ENOMEM (the aggregate stays usable). */
+/* Count line l: under its subscriber id when it names one, else under
+ * its address. Lines without src, and session lines, are ignored.
+ * Returns 0, or -1 with errno ENOMEM (the aggregate stays usable). */
 int blocklog_agg_add(struct blocklog_agg *a, const struct blocklog_line *l);
 
 /*
  * The first limit subscribers, sorted by blocked SYNs (descending; then
- * distinct destinations, then address). quarantined is set for a
+ * distinct destinations, then subscriber ids before addresses, each in
+ * order). quarantined is set for a
  * subscriber whose latest quarantine line has no later release line and
  * whose until is after at_s (the end of the period read). The array
  * belongs to a and is valid until the next call on a. *n receives the
@@ -349,7 +357,8 @@ size_t blocklog_agg_count(const struct blocklog_agg *a);
 /* NULL-safe. */
 void blocklog_agg_free(struct blocklog_agg *a);
 
-/* Format the subscriber's address: "100.64.3.7", "2001:db8:1:2::/64". */
+/* Format the subscriber: its id, else its address: "100.64.3.7",
+ * "2001:db8:1:2::/64". */
 const char *blocklog_sub_name(const struct blocklog_sub *s, char *buf,
 			      size_t len);
 

@@ -902,6 +902,96 @@ START_TEST(test_src_filter_and_session_prefixes)
 }
 END_TEST
 
+static void agg_sub(struct blocklog_agg *a, int64_t ts, const char *src,
+		    const char *dst, const char *sub)
+{
+	struct blocklog_line l = line_at(ts, src);
+
+	ck_assert_int_eq(addr_parse(dst, &l.dst), 0);
+	strcpy(l.subscriber, sub);
+	agg_add(a, &l);
+}
+
+START_TEST(test_top_counts_a_subscriber_over_its_addresses)
+{
+	struct blocklog_agg *a = blocklog_agg_new();
+	struct blocklog_line l;
+	const struct blocklog_sub *s;
+	char name[200];
+	size_t n;
+
+	agg_sub(a, 1000, "100.64.3.7", "203.0.113.9", "cust-88412");
+	agg_sub(a, 2000, "100.64.9.1", "203.0.113.9", "cust-88412");
+	agg_sub(a, 3000, "2001:db8:1:2::5", "203.0.113.10", "cust-88412");
+	agg_sub(a, 1500, "100.64.3.7", "203.0.113.11", "cust-9");
+	/* Before its session, or without one: the address's row. */
+	agg_block(a, 500, "100.64.3.7", "203.0.113.9");
+	agg_block(a, 600, "2001:db8:1:2::6", "203.0.113.9");
+	l = line_at(4000, "100.64.9.1");
+	l.kind = BLOCKLOG_QUARANTINE;
+	l.until = 99;
+	strcpy(l.subscriber, "cust-88412");
+	agg_add(a, &l);
+	/* Session lines are no row: every subscriber would be one. */
+	l = line_at(4500, "100.64.200.1");
+	l.kind = BLOCKLOG_SESSION;
+	strcpy(l.subscriber, "cust-1");
+	agg_add(a, &l);
+
+	s = blocklog_agg_result(a, 50, SIZE_MAX, &n);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(blocklog_agg_count(a), 4);
+	ck_assert_str_eq(s[0].subscriber, "cust-88412");
+	ck_assert_str_eq(blocklog_sub_name(&s[0], name, sizeof(name)),
+			 "cust-88412");
+	ck_assert_uint_eq(s[0].blocked, 3);
+	ck_assert_uint_eq(s[0].distinct, 2);
+	ck_assert_int_eq(s[0].first_ms, 1000);
+	ck_assert_int_eq(s[0].last_ms, 4000);
+	ck_assert(s[0].quarantined);
+	assert_addr(&s[0].addr, "100.64.9.1");	/* its latest line's */
+	/* Equal counts: ids first, then addresses, each in order. */
+	ck_assert_str_eq(s[1].subscriber, "cust-9");
+	ck_assert_ptr_null(s[2].subscriber);
+	ck_assert_str_eq(blocklog_sub_name(&s[2], name, sizeof(name)),
+			 "100.64.3.7");
+	ck_assert_uint_eq(s[2].blocked, 1);
+	ck_assert_str_eq(blocklog_sub_name(&s[3], name, sizeof(name)),
+			 "2001:db8:1:2::/64");
+	blocklog_agg_free(a);
+}
+END_TEST
+
+START_TEST(test_top_many_subscribers_through_growth)
+{
+	struct blocklog_agg *a = blocklog_agg_new();
+	const struct blocklog_sub *s;
+	char id[BLOCKLOG_SUBSCRIBER_MAX + 1];
+	size_t n;
+
+	/* Long ids, many of them: chunks and index grow, ids stay put. */
+	for (int rep = 0; rep < 2; rep++) {
+		for (int i = 0; i < 5000; i++) {
+			struct blocklog_line l = line_at(i, "100.64.3.7");
+
+			snprintf(id, sizeof(id), "%0120d", i);
+			strcpy(l.subscriber, id);
+			addr_from_v4(&l.src, 0x64400000u + (uint32_t)rep);
+			agg_add(a, &l);
+		}
+	}
+	s = blocklog_agg_result(a, 0, SIZE_MAX, &n);
+	ck_assert_uint_eq(n, 5000);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "%0120zu", i);
+		ck_assert_str_eq(s[i].subscriber, id);
+		ck_assert_uint_eq(s[i].blocked, 2);
+		ck_assert_uint_eq(s[i].distinct, 1);
+	}
+	blocklog_agg_free(a);
+}
+END_TEST
+
 START_TEST(test_session_and_subscriber_format_for_people)
 {
 	struct blocklog_line l = line_at(TS_MS, "100.64.3.7");
@@ -1183,6 +1273,8 @@ Suite *blocklog_read_suite(void)
 	tcase_add_test(sessions, test_bad_subscribers_and_sessions_are_malformed);
 	tcase_add_test(sessions, test_subscriber_filter);
 	tcase_add_test(sessions, test_src_filter_and_session_prefixes);
+	tcase_add_test(sessions, test_top_counts_a_subscriber_over_its_addresses);
+	tcase_add_test(sessions, test_top_many_subscribers_through_growth);
 	tcase_add_test(sessions, test_session_and_subscriber_format_for_people);
 	suite_add_tcase(s, sessions);
 	return s;
