@@ -11,7 +11,8 @@
  * point for a fuzz target); filter.c parses and applies --since/--until/
  * --src/--subscriber; agg.c counts per subscriber; files.c finds rotated
  * files and reads their lines, plain or gzip; timeline.c formats lines for
- * a person and puts them in time order.
+ * a person and puts them in time order; held.c answers who held an
+ * address at a time, from the session lines.
  *
  * The writer: each verdict thread is a producer with its own
  * single-producer ring, so pushing an event takes no lock, makes no
@@ -361,6 +362,68 @@ void blocklog_agg_free(struct blocklog_agg *a);
  * "2001:db8:1:2::/64". */
 const char *blocklog_sub_name(const struct blocklog_sub *s, char *buf,
 			      size_t len);
+
+/* ---- who held an address: the session lines ------------------------------ */
+
+/* A session as the lines tell it: from its start line to its stop line,
+ * over daemon restarts (a start again, for the same subscriber and
+ * address, without a stop: renewals are not written). */
+struct blocklog_holding {
+	char subscriber[BLOCKLOG_SUBSCRIBER_MAX + 1];
+	char source[32];		/* its latest start line's, "" none */
+	struct addr src;		/* the address or prefix's network */
+	unsigned src_len;		/* as struct blocklog_line's */
+	int64_t since_ms;		/* its first start line; INT64_MIN:
+					 * before the oldest line read (a
+					 * stop line without its start) */
+	int64_t expires;		/* its latest start line's until (UNIX
+					 * s, 0 none); renewals are not
+					 * written, so a later one may hold */
+	unsigned restarts;		/* start lines again, without a stop */
+	/* How it ended: a stop line (end its reason), or another
+	 * subscriber's start line without one (taken_over); neither:
+	 * still held when the log ends. */
+	bool ended;
+	bool taken_over;
+	enum blocklog_session_end end;
+	int64_t end_ms;
+};
+
+/* The answer to "who held ADDRESS at T". */
+struct blocklog_held_result {
+	size_t lines;			/* session lines covering it */
+	bool held;			/* holder is set */
+	struct blocklog_holding holder;	/* whose session covered it at T */
+	bool has_prev;			/* none at T: the last before it */
+	struct blocklog_holding prev;
+	bool has_next;			/* none at T: the next start after it */
+	char next_subscriber[BLOCKLOG_SUBSCRIBER_MAX + 1];
+	int64_t next_ms;
+};
+
+struct blocklog_held;
+
+/* Look for the holder of the prefix a/len (len in bits of the 128, as
+ * struct blocklog_filter's src_len: an address is 128) at at_ms: a
+ * session holds it when the session's address or prefix contains it.
+ * Returns the query, or NULL with errno ENOMEM. */
+struct blocklog_held *blocklog_held_new(const struct addr *a, unsigned len,
+					int64_t at_ms);
+
+/* Keep l if it is a session line that covers the query's address (only
+ * those are kept: memory follows one address's sessions). Lines may come
+ * in any order. Returns 0, or -1 with errno ENOMEM. */
+int blocklog_held_add(struct blocklog_held *h, const struct blocklog_line *l);
+
+/* Replay the lines kept in time order (at equal times in the order
+ * added) and fill out. Returns 1 when a session held the address at the
+ * query's time, 0 when none did (out says the last before and the next
+ * after, if any), -1 with errno ENOMEM. */
+int blocklog_held_result(struct blocklog_held *h,
+			 struct blocklog_held_result *out);
+
+/* NULL-safe. */
+void blocklog_held_free(struct blocklog_held *h);
 
 /* ---- files -------------------------------------------------------------- */
 

@@ -3,7 +3,8 @@
  * The block log's reader (blocklog/, for portcullis log): every line the
  * writer writes reads back as it was meant, malformed lines are refused,
  * the time, prefix and subscriber filters, the per-subscriber numbers,
- * rotated and compressed files, the timeline order; session lines.
+ * rotated and compressed files, the timeline order; session lines and
+ * who held an address at a time.
  */
 #include <check.h>
 #include <errno.h>
@@ -1023,6 +1024,228 @@ START_TEST(test_session_and_subscriber_format_for_people)
 }
 END_TEST
 
+/* ---- who held an address at a time --------------------------------------- */
+
+#define H(min) "2026-12-01T06:" #min ":00.000Z"
+#define AT(min) (1796104800000LL + (min) * 60000LL)	/* H(min) */
+
+struct held_case {
+	struct blocklog_held *h;
+	struct blocklog_held_result r;
+};
+
+/* The query: --src src --at H(min). */
+static void held_open(struct held_case *c, const char *src, int min)
+{
+	struct blocklog_filter f = { 0 };
+	char err[160];
+
+	ck_assert_int_eq(blocklog_filter_src(&f, src, err, sizeof(err)), 0);
+	c->h = blocklog_held_new(&f.src, f.src_len, AT(min));
+	ck_assert_ptr_nonnull(c->h);
+}
+
+static void held_line(struct held_case *c, const char *text)
+{
+	struct blocklog_line l;
+
+	ck_assert_msg(parse(text, &l) == 0, "%s", text);
+	ck_assert_int_eq(blocklog_held_add(c->h, &l), 0);
+}
+
+/* The answer for the lines given, at minute min. */
+static int held_at(const char *src, int min, const char *const *lines,
+		   size_t n, struct blocklog_held_result *r)
+{
+	struct held_case c;
+	int got;
+
+	held_open(&c, src, min);
+	for (size_t i = 0; i < n; i++)
+		held_line(&c, lines[i]);
+	got = blocklog_held_result(c.h, r);
+	blocklog_held_free(c.h);
+	return got;
+}
+
+#define START4(min, sub, rest) SESSION(H(min), sub, "100.64.3.7", \
+	"\"state\":\"start\"" rest)
+#define STOP4(min, sub, why) SESSION(H(min), sub, "100.64.3.7", \
+	"\"state\":\"stop\",\"reason\":\"" why "\"")
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+START_TEST(test_held_start_without_stop_is_still_held)
+{
+	static const char *const lines[] = {
+		START4(10, "cust-1", ",\"source\":\"kea\",\"until\":"
+		       "\"2026-12-01T06:20:00Z\""),
+		/* Other addresses' sessions are not kept. */
+		SESSION(H(11), "cust-2", "100.64.3.8", "\"state\":\"start\""),
+	};
+	struct blocklog_held_result r;
+
+	ck_assert_int_eq(held_at("100.64.3.7", 30, lines, N(lines), &r), 1);
+	ck_assert_uint_eq(r.lines, 1);
+	ck_assert_str_eq(r.holder.subscriber, "cust-1");
+	ck_assert_str_eq(r.holder.source, "kea");
+	ck_assert_int_eq(r.holder.since_ms, AT(10));
+	ck_assert(!r.holder.ended);
+	/* Past its written expiry: renewals are not written, no stop came. */
+	ck_assert_int_eq(r.holder.expires * 1000, AT(20));
+	ck_assert_uint_eq(r.holder.src_len, 32);
+	/* A start at T holds at T; before it, none. */
+	ck_assert_int_eq(held_at("100.64.3.7", 10, lines, N(lines), &r), 1);
+	ck_assert_int_eq(held_at("100.64.3.7", 9, lines, N(lines), &r), 0);
+	ck_assert(!r.has_prev);
+	ck_assert(r.has_next);
+	ck_assert_str_eq(r.next_subscriber, "cust-1");
+	ck_assert_int_eq(r.next_ms, AT(10));
+	ck_assert_int_eq(held_at("100.64.3.8", 30, lines, 1, &r), 0);
+	ck_assert_uint_eq(r.lines, 0);
+}
+END_TEST
+
+START_TEST(test_held_moved_to_another_subscriber)
+{
+	static const char *const lines[] = {
+		START4(10, "cust-1", ""),
+		STOP4(20, "cust-1", "moved"),
+		START4(20, "cust-2", ",\"source\":\"radius\""),
+	};
+	struct blocklog_held_result r;
+
+	ck_assert_int_eq(held_at("100.64.3.7", 15, lines, N(lines), &r), 1);
+	ck_assert_str_eq(r.holder.subscriber, "cust-1");
+	ck_assert(r.holder.ended && !r.holder.taken_over);
+	ck_assert_int_eq(r.holder.end, BLOCKLOG_SESSION_MOVED);
+	ck_assert_int_eq(r.holder.end_ms, AT(20));
+	/* At the stop's own time, the next holder. */
+	ck_assert_int_eq(held_at("100.64.3.7", 20, lines, N(lines), &r), 1);
+	ck_assert_str_eq(r.holder.subscriber, "cust-2");
+	ck_assert_str_eq(r.holder.source, "radius");
+	ck_assert_int_eq(r.holder.since_ms, AT(20));
+	ck_assert(!r.holder.ended);
+	ck_assert_uint_eq(r.lines, 3);
+}
+END_TEST
+
+START_TEST(test_held_expired_then_none_then_another)
+{
+	static const char *const lines[] = {
+		START4(10, "cust-1", ""),
+		STOP4(20, "cust-1", "expired"),
+		START4(40, "cust-3", ""),
+	};
+	struct blocklog_held_result r;
+
+	ck_assert_int_eq(held_at("100.64.3.7", 30, lines, N(lines), &r), 0);
+	ck_assert(r.has_prev);
+	ck_assert_str_eq(r.prev.subscriber, "cust-1");
+	ck_assert_int_eq(r.prev.end, BLOCKLOG_SESSION_EXPIRED);
+	ck_assert_int_eq(r.prev.end_ms, AT(20));
+	ck_assert(r.has_next);
+	ck_assert_str_eq(r.next_subscriber, "cust-3");
+	ck_assert_int_eq(r.next_ms, AT(40));
+	ck_assert_int_eq(held_at("100.64.3.7", 50, lines, N(lines), &r), 1);
+	ck_assert_str_eq(r.holder.subscriber, "cust-3");
+}
+END_TEST
+
+/* A start after a start for the same subscriber and address: the daemon
+ * restarted, the session goes on from the first. */
+START_TEST(test_held_start_again_is_a_restart_not_a_new_session)
+{
+	static const char *const lines[] = {
+		START4(10, "cust-1", ",\"until\":\"2026-12-01T07:00:00Z\""),
+		START4(30, "cust-1", ",\"source\":\"cli\",\"until\":"
+		       "\"2026-12-01T08:00:00Z\""),
+		STOP4(50, "cust-1", "stopped"),
+	};
+	struct blocklog_held_result r;
+
+	ck_assert_int_eq(held_at("100.64.3.7", 20, lines, N(lines), &r), 1);
+	ck_assert_int_eq(r.holder.since_ms, AT(10));
+	ck_assert_uint_eq(r.holder.restarts, 1);
+	ck_assert_str_eq(r.holder.source, "cli");
+	ck_assert_int_eq(r.holder.expires, 1796112000);
+	ck_assert(r.holder.ended);
+	ck_assert_int_eq(r.holder.end, BLOCKLOG_SESSION_STOPPED);
+	ck_assert_int_eq(r.holder.end_ms, AT(50));
+	ck_assert_int_eq(held_at("100.64.3.7", 40, lines, N(lines), &r), 1);
+	ck_assert_int_eq(r.holder.since_ms, AT(10));
+}
+END_TEST
+
+/* Another subscriber's start without a stop before it (a lost line): the
+ * first session ended there. A stop whose start was rotated away: held
+ * since before the log. */
+START_TEST(test_held_lost_stop_and_rotated_start)
+{
+	static const char *const taken[] = {
+		START4(10, "cust-1", ""),
+		START4(20, "cust-2", ""),
+		STOP4(25, "cust-1", "moved"),	/* late: not cust-2's */
+	};
+	static const char *const orphan[] = {
+		STOP4(20, "cust-1", "stopped"),
+		START4(30, "cust-2", ""),
+	};
+	struct blocklog_held_result r;
+
+	ck_assert_int_eq(held_at("100.64.3.7", 15, taken, N(taken), &r), 1);
+	ck_assert_str_eq(r.holder.subscriber, "cust-1");
+	ck_assert(r.holder.ended && r.holder.taken_over);
+	ck_assert_int_eq(r.holder.end_ms, AT(20));
+	ck_assert_int_eq(held_at("100.64.3.7", 27, taken, N(taken), &r), 1);
+	ck_assert_str_eq(r.holder.subscriber, "cust-2");
+	ck_assert(!r.holder.ended);
+
+	ck_assert_int_eq(held_at("100.64.3.7", 10, orphan, N(orphan), &r), 1);
+	ck_assert_str_eq(r.holder.subscriber, "cust-1");
+	ck_assert_int_eq(r.holder.since_ms, INT64_MIN);
+	ck_assert_int_eq(r.holder.end_ms, AT(20));
+	ck_assert_int_eq(held_at("100.64.3.7", 25, orphan, N(orphan), &r), 0);
+	ck_assert(!r.has_prev);
+	ck_assert_str_eq(r.next_subscriber, "cust-2");
+}
+END_TEST
+
+/* An IPv6 address is held by the prefix holding it; lines in any order. */
+START_TEST(test_held_ipv6_prefix_and_any_order)
+{
+	static const char *const lines[] = {
+		SESSION(H(40), "cust-9", "2001:db8:1:100::", "\"prefix\":"
+			"\"2001:db8:1:100::/56\",\"state\":\"stop\","
+			"\"reason\":\"moved\",\"source\":\"radius\""),
+		SESSION(H(10), "cust-9", "2001:db8:1:100::", "\"prefix\":"
+			"\"2001:db8:1:100::/56\",\"state\":\"start\","
+			"\"source\":\"radius\""),
+		SESSION(H(10), "cust-7", "2001:db8:1:200::", "\"prefix\":"
+			"\"2001:db8:1:200::/56\",\"state\":\"start\""),
+	};
+	struct blocklog_held_result r;
+
+	ck_assert_int_eq(held_at("2001:db8:1:1ff::5", 20, lines, N(lines), &r),
+			 1);
+	ck_assert_uint_eq(r.lines, 2);
+	ck_assert_str_eq(r.holder.subscriber, "cust-9");
+	assert_addr(&r.holder.src, "2001:db8:1:100::");
+	ck_assert_uint_eq(r.holder.src_len, 56);
+	ck_assert_int_eq(r.holder.end_ms, AT(40));
+	/* The prefix itself, or a part of it; not a wider one. */
+	ck_assert_int_eq(held_at("2001:db8:1:100::/56", 20, lines, N(lines),
+				 &r), 1);
+	ck_assert_int_eq(held_at("2001:db8:1:140::/58", 20, lines, N(lines),
+				 &r), 1);
+	ck_assert_int_eq(held_at("2001:db8:1::/48", 20, lines, N(lines), &r),
+			 0);
+	ck_assert_uint_eq(r.lines, 0);
+	ck_assert_int_eq(held_at("2001:db8:1:2ff::1", 20, lines, N(lines), &r),
+			 1);
+	ck_assert_str_eq(r.holder.subscriber, "cust-7");
+}
+END_TEST
+
 static char tmpdir[64];
 
 static void tmp_setup(void)
@@ -1189,6 +1412,56 @@ START_TEST(test_rotations_are_found_oldest_first)
 }
 END_TEST
 
+/* --at reads rotations as the rest of portcullis log: the start in an
+ * old gzip rotation, the stop in the live file. */
+START_TEST(test_held_across_a_gzip_rotation)
+{
+	struct blocklog_files f = { 0 };
+	struct blocklog_held_result r;
+	struct blocklog_held *h;
+	struct blocklog_line l;
+	struct addr a;
+	char path[128];
+
+	write_file("blocks.jsonl.2.gz",
+		   START4(10, "cust-1", ",\"source\":\"kea\"") "\n"
+		   BLOCK_OF("\"cust-1\"") "\n", true);
+	write_file("blocks.jsonl.1", START4(20, "cust-1", "") "\n", false);
+	write_file("blocks.jsonl", STOP4(30, "cust-1", "moved") "\n"
+		   START4(30, "cust-2", "") "\n", false);
+	snprintf(path, sizeof(path), "%s/blocks.jsonl", tmpdir);
+	ck_assert_int_eq(blocklog_files_expand(path, true, &f), 0);
+	ck_assert_uint_eq(f.count, 3);
+	addr_parse("100.64.3.7", &a);
+	h = blocklog_held_new(&a, 128, AT(25));
+	ck_assert_ptr_nonnull(h);
+	for (size_t i = 0; i < f.count; i++) {
+		struct blocklog_reader *rd = blocklog_reader_open(f.path[i]);
+		const char *line;
+		size_t len;
+		bool too_long;
+
+		ck_assert_ptr_nonnull(rd);
+		while (blocklog_reader_next(rd, &line, &len, &too_long) > 0) {
+			ck_assert_int_eq(blocklog_line_parse(parser, line, len,
+							     &l), 0);
+			ck_assert_int_eq(blocklog_held_add(h, &l), 0);
+		}
+		blocklog_reader_close(rd);
+	}
+	ck_assert_int_eq(blocklog_held_result(h, &r), 1);
+	ck_assert_uint_eq(r.lines, 4);
+	ck_assert_str_eq(r.holder.subscriber, "cust-1");
+	ck_assert_str_eq(r.holder.source, "kea");
+	ck_assert_int_eq(r.holder.since_ms, AT(10));
+	ck_assert_uint_eq(r.holder.restarts, 1);
+	ck_assert_int_eq(r.holder.end, BLOCKLOG_SESSION_MOVED);
+	ck_assert_int_eq(r.holder.end_ms, AT(30));
+	blocklog_held_free(h);
+	blocklog_files_free(&f);
+}
+END_TEST
+
 START_TEST(test_timeline_in_time_order_ties_as_read)
 {
 	struct blocklog_timeline *t = blocklog_timeline_new();
@@ -1264,6 +1537,7 @@ Suite *blocklog_read_suite(void)
 	tcase_add_test(files, test_plain_and_gzip_lines_malformed_counted);
 	tcase_add_test(files, test_truncated_gzip_is_a_read_error_after_its_lines);
 	tcase_add_test(files, test_rotations_are_found_oldest_first);
+	tcase_add_test(files, test_held_across_a_gzip_rotation);
 	suite_add_tcase(s, files);
 
 	tcase_add_checked_fixture(sessions, setup, teardown);
@@ -1276,6 +1550,12 @@ Suite *blocklog_read_suite(void)
 	tcase_add_test(sessions, test_top_counts_a_subscriber_over_its_addresses);
 	tcase_add_test(sessions, test_top_many_subscribers_through_growth);
 	tcase_add_test(sessions, test_session_and_subscriber_format_for_people);
+	tcase_add_test(sessions, test_held_start_without_stop_is_still_held);
+	tcase_add_test(sessions, test_held_moved_to_another_subscriber);
+	tcase_add_test(sessions, test_held_expired_then_none_then_another);
+	tcase_add_test(sessions, test_held_start_again_is_a_restart_not_a_new_session);
+	tcase_add_test(sessions, test_held_lost_stop_and_rotated_start);
+	tcase_add_test(sessions, test_held_ipv6_prefix_and_any_order);
 	suite_add_tcase(s, sessions);
 	return s;
 }
