@@ -125,7 +125,7 @@ args_case "except" y 2 "portcullis: except: unknown command 'bogus'" \
 args_case "check" n 2 "portcullis: check: unknown option '-x'" check -x $P
 args_case "rules" n 2 "portcullis: rules: option '--queues' needs a value" \
 	rules $P --queues
-args_case "log" n 2 "portcullis: log: ambiguous option '--s' (--since, --src)" \
+args_case "log" n 2 "portcullis: log: ambiguous option '--s' (--since, --src, --subscriber)" \
 	log --s 1h
 args_case "log" n 2 "portcullis: log: option '--json' takes no value" \
 	log --json=yes
