@@ -117,7 +117,7 @@ static struct policy_decision fx_syn_on(struct fx *fx, unsigned thread,
 					const struct policy_flow *f,
 					int64_t now, enum policy_action a)
 {
-	struct policy_decision d = { a, a, POLICY_REASON_PORT, 0, 0 };
+	struct policy_decision d = { a, a, POLICY_REASON_PORT, 0, 0, -1 };
 
 	if (fx->p)
 		policy_decide(fx->p, f, now / 1000, false, &d);
