@@ -173,13 +173,19 @@ static int parse_until(struct json_object *o, bool required,
 	return rfc3339_parse(buf, &l->until);
 }
 
+static int parse_subscriber(struct json_object *o, bool required,
+			    struct blocklog_line *l);
+
+/* An exception for a prefix, or (rule 4) for a subscriber id. */
 static int parse_except(struct json_object *o, struct blocklog_line *l)
 {
 	char op[16];
 
 	if (need_str(o, BLOCKLOG_F_OP, op, sizeof(op)) < 0 ||
 	    blocklog_except_op_find(op, &l->op) < 0 ||
-	    need_str(o, BLOCKLOG_F_PREFIX, l->prefix, sizeof(l->prefix)) < 0 ||
+	    parse_subscriber(o, false, l) < 0 ||
+	    (!l->subscriber[0] &&
+	     need_str(o, BLOCKLOG_F_PREFIX, l->prefix, sizeof(l->prefix)) < 0) ||
 	    need_str(o, BLOCKLOG_F_PROFILE, l->profile,
 		     sizeof(l->profile)) < 0 ||
 	    parse_until(o, false, l) < 0 ||

@@ -326,10 +326,14 @@ static int format_json(const struct blocklog_event *ev, uint64_t lost,
 	    add_str(o, BLOCKLOG_F_EVENT, blocklog_kind_name(ev->kind)) < 0)
 		goto out;
 	if (ev->kind == BLOCKLOG_EXCEPT) {
+		/* An exception is for a prefix or for a subscriber id. */
 		if (add_str(o, BLOCKLOG_F_OP,
 			    blocklog_except_op_name(ev->op)) < 0 ||
-		    add_field(o, BLOCKLOG_F_PREFIX, ev->prefix,
-			      sizeof(ev->prefix)) < 0 ||
+		    (ev->subscriber[0] ?
+		     add_field(o, BLOCKLOG_F_SUBSCRIBER, ev->subscriber,
+			       sizeof(ev->subscriber)) :
+		     add_field(o, BLOCKLOG_F_PREFIX, ev->prefix,
+			       sizeof(ev->prefix))) < 0 ||
 		    add_field(o, BLOCKLOG_F_PROFILE, ev->profile,
 			      sizeof(ev->profile)) < 0 ||
 		    (ev->until &&

@@ -495,6 +495,37 @@ END_TEST
  * goes out whole after the buffer, not lost. The buffer is 64 KiB
  * (writer.c); the block lines before it leave less room than it needs.
  */
+/* Rule 4's exceptions are for a subscriber id: the line names it in
+ * place of a prefix, and reads back so. */
+START_TEST(test_except_line_for_a_subscriber_names_it)
+{
+	struct blocklog_event ev = except_event();
+	struct blocklog_parser *p = blocklog_parser_new();
+	struct blocklog_line l;
+	char line[1024];
+	int n;
+
+	ev.prefix[0] = '\0';
+	strcpy(ev.subscriber, "cust \"88412\"");
+	n = blocklog_format(&ev, 0, line, sizeof(line));
+	ck_assert_int_gt(n, 0);
+	ck_assert_str_eq(line, "{\"ts\":\"2026-11-28T01:23:45.123Z\","
+			 "\"event\":\"except\",\"op\":\"add\","
+			 "\"subscriber\":\"cust \\\"88412\\\"\","
+			 "\"profile\":\"business\","
+			 "\"until\":\"2026-11-28T02:23:45Z\","
+			 "\"note\":\"ACME, ticket 4411\"}\n");
+	ck_assert_int_eq(blocklog_line_parse(p, line, (size_t)n - 1, &l), 0);
+	ck_assert_str_eq(l.subscriber, "cust \"88412\"");
+	ck_assert_str_eq(l.prefix, "");
+	/* Neither a prefix nor a subscriber: malformed. */
+	ck_assert_int_eq(blocklog_line_parse(p,
+		"{\"ts\":\"2026-11-28T22:03:45.123Z\",\"event\":\"except\","
+		"\"op\":\"add\",\"profile\":\"business\"}", 94, &l), -1);
+	blocklog_parser_free(p);
+}
+END_TEST
+
 START_TEST(test_long_except_line_after_full_buffer_is_written)
 {
 	char path[] = "/tmp/portcullis-blocklog-XXXXXX";
@@ -688,6 +719,7 @@ Suite *blocklog_suite(void)
 	TCase *tc = tcase_create("blocklog");
 
 	tcase_add_test(tc, test_block_line_has_design_fields_in_order);
+	tcase_add_test(tc, test_except_line_for_a_subscriber_names_it);
 	tcase_add_test(tc, test_monitor_block_says_mode_and_ipv6_is_plain);
 	tcase_add_test(tc, test_strings_are_json_escaped);
 	tcase_add_test(tc, test_subscriber_events_have_design_shapes);
