@@ -96,6 +96,50 @@ sys.exit(0 if any(s.get('subscriber') == 'cust-1' for s in q) else 1)" "$out"
 	out=$($PC session stop nobody 2>&1)
 	check "session stop: an unknown session, exit 1 ($out)" bash -c "! $PC session stop nobody >/dev/null 2>&1"
 
+	# Rule 4: an exception for the subscriber, wherever it is.
+	out=$($PC except add --subscriber cust-2 --profile business --note "ticket 9" 2>&1)
+	check "except add --subscriber ($out)" grep -q "^added subscriber cust-2: profile business" <<<"$out"
+	conn "except --subscriber: cust-2 connects on 25" $SES_B $LAB_DST4 25 connected
+	$PC session start cust-2 $SES_A --for 1h >/dev/null
+	conn "except --subscriber: and on its next address" $SES_A $LAB_DST4 25 connected
+	conn "except --subscriber: its old address, now nobody's, is residential again" $SES_B $LAB_DST4 25 refused 100
+	out=$($PC except list --json)
+	check "except list --json: the subscriber's exception" python3 -c "
+import json, sys
+l = json.loads(sys.argv[1])
+sys.exit(0 if any(e.get('subscriber') == 'cust-2' and e['profile'] == 'business' for e in l) else 1)" "$out"
+	out=$("$TOP/portcullis" explain "$WORK/ses.yaml" $SES_A $LAB_DST4 25 --subscriber cust-2 --state "$WORK/ses-state/exceptions.yaml" 2>&1)
+	check "explain --subscriber: the exception decides ($(head -1 <<<"$out"))" \
+		bash -c "grep -q 'accept' <<<'$(head -1 <<<"$out")' && grep -q 'subscriber cust-2 has the live exception: profile business' <<<'$out'"
+	sleep 0.2
+	check "block log: the except line names the subscriber" \
+		ses_line except "e.get('subscriber') == 'cust-2' and e['op'] == 'add' and 'prefix' not in e"
+	out=$($PC except del --subscriber cust-2 2>&1)
+	check "except del --subscriber ($out)" grep -q "^deleted subscriber cust-2" <<<"$out"
+	conn "except del --subscriber: back to residential" $SES_A $LAB_DST4 25 refused 100
+
+	# The abuse desk's questions, from the log.
+	sleep 0.2
+	a=$(python3 - "$WORK/blocks.jsonl" "$SES_A" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["event"] == "quarantine" and e["src"] == sys.argv[2]:
+        print(e["ts"]); break
+PY
+)
+	out=$("$TOP/portcullis" log "$WORK/blocks.jsonl" --src $SES_A --at "$a" 2>&1)
+	check "log --src A --at T: who held it when it was quarantined" grep -q "cust-1" <<<"$out"
+	out=$("$TOP/portcullis" log "$WORK/blocks.jsonl" --src $SES_A --at 1s 2>&1)
+	check "log --src A --at now: who holds it now" grep -q "cust-2" <<<"$out"
+	out=$("$TOP/portcullis" log "$WORK/blocks.jsonl" --top 1 --json)
+	check "log --top: the spammer by subscriber id, its addresses one row" python3 -c "
+import json, sys
+t = json.loads(sys.argv[1])
+sys.exit(0 if t[0].get('subscriber') == 'cust-1' and t[0]['blocked'] >= 100 else 1)" "$out"
+	out=$("$TOP/portcullis" log "$WORK/blocks.jsonl" --subscriber cust-1 --json | wc -l)
+	check "log --subscriber: its lines ($out)" test "$out" -ge 5
+
 	# IPv6: a delegated prefix.
 	out=$($PC session start cust-6 2001:db8:1::/56 --for 1h 2>&1)
 	check "session start: an IPv6 /56 ($out)" grep -q "^started cust-6: 2001:db8:1::/56" <<<"$out"
@@ -123,6 +167,19 @@ sys.exit(0 if any(s.get('subscriber') == 'cust-1' for s in q) else 1)" "$out"
 		daemon_stop TERM
 	else
 		no "daemon restart (sessions)"
+	fi
+
+	# Monitor mode: the subscriber is named, nothing is blocked.
+	lab_policy "$TOP/examples/policy.yaml" "$WORK/ses-mon.yaml" monitor
+	rm -f "$WORK/blocks.jsonl"
+	if daemon_start "$WORK/ses-mon.yaml" --state "$WORK/ses-state"; then
+		conn "monitor: a session's 25 connects" $SES_C $LAB_DST4 25 connected
+		sleep 0.2
+		check "monitor: the line names the subscriber and says monitor" \
+			ses_line block "e['src'] == '$SES_C' and e.get('subscriber') == 'cust-1' and e.get('mode') == 'monitor'"
+		daemon_stop TERM
+	else
+		no "daemon start (sessions, monitor)"
 	fi
 	for a in $SES_A $SES_B $SES_C; do
 		ip -n "$NS_SUB" addr del $a/24 dev sub0
