@@ -57,7 +57,7 @@ quiet = @printf '  %-7s %s\n'
 endif
 
 B := build
-mods := common policy netlink stats blocklog filter
+mods := common policy identity netlink stats blocklog filter
 lib_src := $(filter-out %/main.c,$(foreach m,$(mods),$(wildcard $(m)/*.c)))
 lib_obj := $(lib_src:%.c=$(B)/%.o)
 cli_obj := $(patsubst %.c,$(B)/%.o,$(wildcard cli/*.c))

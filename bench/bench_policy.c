@@ -483,7 +483,7 @@ static int bench_load(int family, size_t n, const struct opts *o)
 	/* The same decisions a burst at a time, as the verdict thread
 	 * makes them (policy_decide_many). */
 	{
-		struct policy_flow fl[BURST];
+		struct policy_flow fl[BURST] = { 0 };
 		struct policy_decision d[BURST];
 		const struct policy_flow *fp[BURST];
 		struct policy_decision *dp[BURST];

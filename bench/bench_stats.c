@@ -105,8 +105,8 @@ struct load {
 static void mixed_syn(struct load *l, uint64_t r, size_t i)
 {
 	struct policy_decision d = { POLICY_ACCEPT, POLICY_ACCEPT,
-				     POLICY_REASON_PORT, 0, 0 };
-	struct policy_flow f;
+				     POLICY_REASON_PORT, 0, 0, -1 };
+	struct policy_flow f = { 0 };
 	size_t direct = l->subs / 100 ? l->subs / 100 : 1;
 	uint32_t sub, dst;
 
@@ -145,8 +145,8 @@ static void *mixed_main(void *arg)
 static double fill(struct stats *st, size_t from, size_t n, int64_t t0)
 {
 	struct policy_decision d = { POLICY_ACCEPT, POLICY_ACCEPT,
-				     POLICY_REASON_PORT, 0, 0 };
-	struct policy_flow f;
+				     POLICY_REASON_PORT, 0, 0, -1 };
+	struct policy_flow f = { 0 };
 	double t = now_s();
 
 	f.dport = 587;

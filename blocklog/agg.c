@@ -2,9 +2,12 @@
 /*
  * Per-subscriber counts over a block log, for portcullis log --top.
  *
- * Subscribers live in a dense array found through an open-addressing
- * index (linear probing). Distinct destinations are exact, counted in one
- * set of (subscriber, destination) pairs for the whole log, so memory
+ * A subscriber is its subscriber id when its lines name one (its
+ * addresses move: two of them are one row), else its address. Rows live
+ * in a dense array found through an open-addressing index (linear
+ * probing); the ids are kept once each, in chunks that never move.
+ * Distinct destinations are exact, counted in one set of (subscriber,
+ * destination) pairs for the whole log, so memory
  * follows the pairs seen instead of a per-subscriber set's fixed cost:
  * an IPv4 pair is one 64-bit word (subscriber << 32 | address), 8 bytes a
  * slot at most three quarters full; an IPv6 pair is 16 bytes, the
@@ -23,6 +26,14 @@
 #include "common/hash.h"
 
 #define MIN_SLOTS 1024
+#define ID_CHUNK (64 * 1024)
+
+/* A chunk of subscriber ids, NUL-terminated one after another. */
+struct ids {
+	struct ids *next;
+	size_t used;
+	char text[ID_CHUNK];
+};
 
 /* An IPv6 pair; sub is the subscriber index + 1, 0 for an empty slot. */
 struct pair6 {
@@ -41,6 +52,7 @@ struct blocklog_agg {
 	size_t npairs6, slots6;		/* a power of two */
 	struct blocklog_sub *result;	/* sorted copy for the caller */
 	size_t nresult;
+	struct ids *ids;		/* the newest chunk first */
 };
 
 static void addr_words(const struct addr *a, uint64_t *hi,
@@ -56,6 +68,51 @@ static uint64_t addr_hash(const struct addr *a)
 
 	addr_words(a, &hi, &lo);
 	return hash_mix64(hi ^ hash_mix64(lo + 0x9e3779b97f4a7c15ULL));
+}
+
+/* FNV-1a, mixed: ids are short, and few next to the lines. */
+static uint64_t id_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return hash_mix64(h);
+}
+
+/* The row of an id, or of an address (id NULL). */
+static uint64_t row_hash(const char *id, const struct addr *a)
+{
+	return id ? id_hash(id) : addr_hash(a);
+}
+
+static bool row_is(const struct blocklog_sub *s, const char *id,
+		   const struct addr *a)
+{
+	if (id || s->subscriber)
+		return id && s->subscriber && !strcmp(id, s->subscriber);
+	return !memcmp(s->addr.b, a->b, sizeof(a->b));
+}
+
+/* A lasting copy of id. NULL with errno ENOMEM. */
+static const char *id_keep(struct blocklog_agg *a, const char *id)
+{
+	size_t n = strlen(id) + 1;
+	struct ids *c = a->ids;
+	char *p;
+
+	if (!c || ID_CHUNK - c->used < n) {
+		c = malloc(sizeof(*c));
+		if (!c)
+			return NULL;
+		c->next = a->ids;
+		c->used = 0;
+		a->ids = c;
+	}
+	p = c->text + c->used;
+	memcpy(p, id, n);
+	c->used += n;
+	return p;
 }
 
 static uint64_t pair_hash(uint64_t dst, uint32_t sub)
@@ -91,6 +148,12 @@ void blocklog_agg_free(struct blocklog_agg *a)
 	free(a->pairs4);
 	free(a->pairs6);
 	free(a->result);
+	while (a->ids) {
+		struct ids *next = a->ids->next;
+
+		free(a->ids);
+		a->ids = next;
+	}
 	free(a);
 }
 
@@ -107,7 +170,8 @@ static int index_grow(struct blocklog_agg *a)
 	if (!idx)
 		return -1;
 	for (size_t i = 0; i < a->nsubs; i++) {
-		size_t s = addr_hash(&a->subs[i].addr) & mask;
+		const struct blocklog_sub *sub = &a->subs[i];
+		size_t s = row_hash(sub->subscriber, &sub->addr) & mask;
 
 		while (idx[s])
 			s = (s + 1) & mask;
@@ -119,17 +183,20 @@ static int index_grow(struct blocklog_agg *a)
 	return 0;
 }
 
-/* The subscriber of key, added if new. NULL with errno ENOMEM. */
-static struct blocklog_sub *sub_get(struct blocklog_agg *a,
+/* The row of subscriber id name, or (name NULL) of address key, added
+ * if new. NULL with errno ENOMEM. */
+static struct blocklog_sub *sub_get(struct blocklog_agg *a, const char *name,
 				    const struct addr *key,
 				    uint32_t *id)
 {
-	size_t mask = a->index_slots - 1, s = addr_hash(key) & mask;
+	uint64_t h = row_hash(name, key);
+	size_t mask = a->index_slots - 1, s = h & mask;
 	struct blocklog_sub *sub;
+	const char *kept = NULL;
 
 	for (; a->index[s]; s = (s + 1) & mask) {
 		sub = &a->subs[a->index[s] - 1];
-		if (!memcmp(sub->addr.b, key->b, sizeof(key->b))) {
+		if (row_is(sub, name, key)) {
 			*id = a->index[s] - 1;
 			return sub;
 		}
@@ -152,14 +219,19 @@ static struct blocklog_sub *sub_get(struct blocklog_agg *a,
 		if (index_grow(a) < 0)
 			return NULL;
 		mask = a->index_slots - 1;
-		for (s = addr_hash(key) & mask; a->index[s];
-		     s = (s + 1) & mask)
+		for (s = h & mask; a->index[s]; s = (s + 1) & mask)
 			;
+	}
+	if (name) {
+		kept = id_keep(a, name);
+		if (!kept)
+			return NULL;
 	}
 	*id = (uint32_t)a->nsubs;
 	a->index[s] = *id + 1;
 	sub = &a->subs[a->nsubs++];
 	memset(sub, 0, sizeof(*sub));
+	sub->subscriber = kept;
 	sub->addr = *key;
 	sub->first_ms = INT64_MAX;
 	sub->last_ms = INT64_MIN;
@@ -283,19 +355,24 @@ int blocklog_agg_add(struct blocklog_agg *a, const struct blocklog_line *l)
 	uint32_t id;
 	int r;
 
-	if (!l->has_src)
+	/* Session lines say who holds what, not what was blocked: every
+	 * subscriber of the ISP would be a row. */
+	if (!l->has_src || l->kind == BLOCKLOG_SESSION)
 		return 0;
 	key = l->src;
 	/* The daemon counts an IPv6 subscriber by its /64. */
-	if (!addr_is_v4(&key))
+	if (!l->subscriber[0] && !addr_is_v4(&key))
 		memset(key.b + 8, 0, 8);
-	sub = sub_get(a, &key, &id);
+	sub = sub_get(a, l->subscriber[0] ? l->subscriber : NULL, &key, &id);
 	if (!sub)
 		return -1;
 	if (l->ts_ms < sub->first_ms)
 		sub->first_ms = l->ts_ms;
-	if (l->ts_ms > sub->last_ms)
+	if (l->ts_ms >= sub->last_ms) {
 		sub->last_ms = l->ts_ms;
+		if (sub->subscriber)
+			sub->addr = key;
+	}
 	switch (l->kind) {
 	case BLOCKLOG_BLOCK:
 		r = pair_add(a, id, &l->dst);
@@ -342,6 +419,10 @@ static int cmp_sub(const void *x, const void *y)
 		return a->blocked > b->blocked ? -1 : 1;
 	if (a->distinct != b->distinct)
 		return a->distinct > b->distinct ? -1 : 1;
+	if (a->subscriber && b->subscriber)
+		return strcmp(a->subscriber, b->subscriber);
+	if (a->subscriber || b->subscriber)
+		return a->subscriber ? -1 : 1;
 	return memcmp(a->addr.b, b->addr.b, sizeof(a->addr.b));
 }
 
@@ -391,6 +472,10 @@ const char *blocklog_sub_name(const struct blocklog_sub *s, char *buf,
 {
 	char a[64];
 
+	if (s->subscriber) {
+		snprintf(buf, len, "%s", s->subscriber);
+		return buf;
+	}
 	addr_format(&s->addr, a, sizeof(a));
 	if (addr_is_v4(&s->addr))
 		snprintf(buf, len, "%s", a);

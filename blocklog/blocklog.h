@@ -9,9 +9,10 @@
  * writer.c formats events and writes them from a thread of its own;
  * line.c parses one line (bytes in, a struct out, no I/O: the entry
  * point for a fuzz target); filter.c parses and applies --since/--until/
- * --src; agg.c counts per subscriber; files.c finds rotated files and
- * reads their lines, plain or gzip; timeline.c formats lines for a person
- * and puts them in time order.
+ * --src/--subscriber; agg.c counts per subscriber; files.c finds rotated
+ * files and reads their lines, plain or gzip; timeline.c formats lines for
+ * a person and puts them in time order; held.c answers who held an
+ * address at a time, from the session lines.
  *
  * The writer: each verdict thread is a producer with its own
  * single-producer ring, so pushing an event takes no lock, makes no
@@ -32,6 +33,10 @@
 
 /* ---- the schema --------------------------------------------------------- */
 
+/* A subscriber id (DESIGN.md, Sessions): 1 to 128 printable ASCII
+ * characters (0x20-0x7e), no space first or last. */
+#define BLOCKLOG_SUBSCRIBER_MAX 128
+
 /* The "event" of a line. */
 enum blocklog_kind {
 	BLOCKLOG_BLOCK = 0,
@@ -41,6 +46,8 @@ enum blocklog_kind {
 	BLOCKLOG_DETECTION,
 	BLOCKLOG_EXCEPT,		/* audit: a live exception changed */
 	BLOCKLOG_FALLBACK,		/* what the kernel judged alone */
+	BLOCKLOG_SESSION,		/* a subscriber's session started or
+					 * stopped */
 };
 
 /* The "op" of an except line. */
@@ -56,6 +63,19 @@ enum blocklog_release {
 	BLOCKLOG_RELEASE_MANUAL,	/* portcullis release */
 };
 
+/* The "state" of a session line. */
+enum blocklog_session_state {
+	BLOCKLOG_SESSION_START = 0,
+	BLOCKLOG_SESSION_STOP,
+};
+
+/* The "reason" of a session stop line: why the session ended. */
+enum blocklog_session_end {
+	BLOCKLOG_SESSION_STOPPED = 0,	/* its feed said stop (release, Stop) */
+	BLOCKLOG_SESSION_EXPIRED,	/* its expiry passed, not renewed */
+	BLOCKLOG_SESSION_MOVED,		/* another subscriber took it */
+};
+
 /* The names the lines carry: "block", "summary", …; "unknown" for a
  * value that is none of enum blocklog_kind. */
 const char *blocklog_kind_name(enum blocklog_kind k);
@@ -63,6 +83,15 @@ const char *blocklog_kind_name(enum blocklog_kind k);
 const char *blocklog_except_op_name(enum blocklog_except_op op);
 /* "expired", "manual"; a value out of range is named as expired. */
 const char *blocklog_release_name(enum blocklog_release r);
+/* "start", "stop"; a value out of range is named as start. */
+const char *blocklog_session_state_name(enum blocklog_session_state s);
+/* "stopped", "expired", "moved"; a value out of range is named as
+ * stopped. */
+const char *blocklog_session_end_name(enum blocklog_session_end e);
+
+/* Whether s (NUL-terminated) is a subscriber id as defined above: the
+ * writer's lines carry only those, the reader accepts only those. */
+bool blocklog_subscriber_valid(const char *s);
 
 /* ---- writing ------------------------------------------------------------ */
 
@@ -72,7 +101,9 @@ struct blocklog_event {
 	uint8_t kind;			/* enum blocklog_kind */
 	uint8_t action;			/* enum policy_action (block) */
 	bool monitor;			/* monitor mode: not enforced */
-	uint8_t reason;			/* release: enum blocklog_release */
+	uint8_t reason;			/* release: enum blocklog_release;
+					 * session stop: enum
+					 * blocklog_session_end */
 	uint16_t dport;
 	int64_t ts_ms;			/* UNIX milliseconds */
 	struct addr src;
@@ -81,7 +112,9 @@ struct blocklog_event {
 	char prefix[64];		/* block: the entry; if empty, and
 					 * prefix_set, the writer formats
 					 * prefix_addr/prefix_len (no text
-					 * made on the verdict path) */
+					 * made on the verdict path);
+					 * session: the IPv6 prefix, the same
+					 * way ("" and !prefix_set: none) */
 	struct addr prefix_addr;
 	uint8_t prefix_len;
 	bool prefix_set;
@@ -97,6 +130,17 @@ struct blocklog_event {
 	uint64_t fb[3];			/* fallback: SYNs by policy_action */
 	uint8_t op;			/* except: enum blocklog_except_op */
 	char note[200];			/* except: the operator's note */
+	/* The source's subscriber id (blocklog_subscriber_valid), written
+	 * on block, summary, quarantine, release and detection lines when
+	 * not "", and on every session line (which needs one). */
+	char subscriber[BLOCKLOG_SUBSCRIBER_MAX + 1];
+	/* Session: the feed that told ("kea", "radius", "cli"); "" none.
+	 * src is the IPv4 address, or the IPv6 prefix's network with
+	 * prefix_set/prefix_addr/prefix_len the prefix; until is the
+	 * session's expiry (UNIX s, 0 never), written on start only. */
+	char source[32];
+	uint8_t state;			/* session: enum
+					 * blocklog_session_state */
 };
 
 struct blocklog_config {
@@ -164,20 +208,26 @@ struct blocklog_line {
 	enum blocklog_kind kind;
 	int64_t ts_ms;			/* UNIX milliseconds */
 	bool has_src;			/* every kind but except, fallback */
-	struct addr src;
+	struct addr src;		/* session: the address, or the
+					 * prefix's network */
+	unsigned src_len;		/* session: src's prefix length in its
+					 * family's bits: 32 an IPv4 address,
+					 * the "prefix"'s length, else 128 */
 	struct addr dst;		/* block */
 	uint16_t dport;			/* block */
 	enum policy_action action;	/* block */
 	bool monitor;			/* block: "mode":"monitor" (accepted) */
 	char profile[64];		/* block, except */
-	char prefix[64];		/* block, except */
+	char prefix[64];		/* block, except; session: the
+					 * "prefix" if given, else "" */
 	uint64_t count;			/* summary: blocked; quarantine,
 					 * detection: syns */
 	uint64_t kernel;		/* summary: of count, by the kernel */
 	uint64_t distinct;		/* summary, quarantine, detection */
 	uint32_t window_s;		/* summary, detection */
 	int64_t until;			/* quarantine, except (0: none),
-					 * fallback: UNIX s */
+					 * fallback, session start (0: none):
+					 * UNIX s */
 	int64_t since;			/* fallback: UNIX s */
 	uint64_t fallback[3];		/* fallback: SYNs by policy_action */
 	enum blocklog_except_op op;	/* except */
@@ -185,6 +235,14 @@ struct blocklog_line {
 	enum blocklog_release reason;	/* release, if has_reason */
 	char note[256];			/* except, "" if absent */
 	uint64_t lost;			/* lines the writer lost before it */
+	/* block, summary, quarantine, release, detection: "" when the
+	 * line names none; session: always set. */
+	char subscriber[BLOCKLOG_SUBSCRIBER_MAX + 1];
+	char source[32];		/* session, "" if absent */
+	enum blocklog_session_state state;	/* session */
+	enum blocklog_session_end end;	/* session stop: its "reason" (a
+					 * stop line needs one; has_reason
+					 * and reason stay release's) */
 };
 
 /* The parser keeps a JSON tokener to reuse between lines; it is owned by
@@ -201,8 +259,8 @@ void blocklog_parser_free(struct blocklog_parser *p);
  * into out. Pure: no I/O, no clock, the result depends on the bytes only.
  * Fields the writer does not write are ignored; a line that is not one
  * JSON object, names no known event, lacks a field its event needs, has
- * a field of the wrong type or out of range, or a string that is not
- * UTF-8 is malformed.
+ * a field of the wrong type or out of range, a string that is not UTF-8,
+ * or a "subscriber" that is no subscriber id is malformed.
  * Returns 0, or -1 when the line is malformed (out is then undefined).
  */
 int blocklog_line_parse(struct blocklog_parser *p, const char *buf, size_t len,
@@ -217,6 +275,8 @@ struct blocklog_filter {
 	bool has_src;
 	struct addr src;		/* the prefix's network, IPv4-mapped */
 	unsigned src_len;		/* bits of the 128 (IPv4: 96 + len) */
+	bool has_subscriber;
+	char subscriber[BLOCKLOG_SUBSCRIBER_MAX + 1];	/* lines naming it */
 };
 
 /*
@@ -231,16 +291,29 @@ int blocklog_time_parse(const char *s, int64_t now, int64_t *ms);
 int blocklog_filter_src(struct blocklog_filter *f, const char *s, char *err,
 			size_t errlen);
 
+/* Set a --subscriber id into f. Returns 0, or -1 with what is wrong in
+ * err (not 1-128 printable ASCII characters, blanks at an end). */
+int blocklog_filter_subscriber(struct blocklog_filter *f, const char *s,
+			       char *err, size_t errlen);
+
 /* Whether l passes f: 1 yes, 0 no. An except line (no src) passes --src
- * when its prefix and the filter's overlap. */
+ * when its prefix and the filter's overlap, a session line when its
+ * prefix and the filter's do. With a subscriber, only lines that name
+ * it pass. */
 int blocklog_filter_match(const struct blocklog_filter *f,
 			  const struct blocklog_line *l);
 
 /* ---- per-subscriber aggregation ----------------------------------------- */
 
-/* A subscriber as the daemon counts it: an IPv4 address, an IPv6 /64. */
+/* A subscriber as the daemon counts it: its subscriber id when its lines
+ * name one, else its address (an IPv4 address, an IPv6 /64). */
 struct blocklog_sub {
-	struct addr addr;	/* IPv6: the /64's network */
+	/* The subscriber id, NULL for a row of an address; it belongs to
+	 * the aggregate and lives as long as it. */
+	const char *subscriber;
+	struct addr addr;	/* IPv6: the /64's network; with a
+				 * subscriber: the address of its latest
+				 * line (not cut to the /64) */
 	uint64_t blocked;		/* block lines + summaries' "blocked" */
 	uint64_t block_lines;
 	uint64_t summarized;		/* the summaries' "blocked" */
@@ -260,13 +333,15 @@ struct blocklog_agg;
 /* Returns an empty aggregate, or NULL with errno ENOMEM. */
 struct blocklog_agg *blocklog_agg_new(void);
 
-/* Count line l (lines without src are ignored). Returns 0, or -1 with
- * errno ENOMEM (the aggregate stays usable). */
+/* Count line l: under its subscriber id when it names one, else under
+ * its address. Lines without src, and session lines, are ignored.
+ * Returns 0, or -1 with errno ENOMEM (the aggregate stays usable). */
 int blocklog_agg_add(struct blocklog_agg *a, const struct blocklog_line *l);
 
 /*
  * The first limit subscribers, sorted by blocked SYNs (descending; then
- * distinct destinations, then address). quarantined is set for a
+ * distinct destinations, then subscriber ids before addresses, each in
+ * order). quarantined is set for a
  * subscriber whose latest quarantine line has no later release line and
  * whose until is after at_s (the end of the period read). The array
  * belongs to a and is valid until the next call on a. *n receives the
@@ -283,9 +358,72 @@ size_t blocklog_agg_count(const struct blocklog_agg *a);
 /* NULL-safe. */
 void blocklog_agg_free(struct blocklog_agg *a);
 
-/* Format the subscriber's address: "100.64.3.7", "2001:db8:1:2::/64". */
+/* Format the subscriber: its id, else its address: "100.64.3.7",
+ * "2001:db8:1:2::/64". */
 const char *blocklog_sub_name(const struct blocklog_sub *s, char *buf,
 			      size_t len);
+
+/* ---- who held an address: the session lines ------------------------------ */
+
+/* A session as the lines tell it: from its start line to its stop line,
+ * over daemon restarts (a start again, for the same subscriber and
+ * address, without a stop: renewals are not written). */
+struct blocklog_holding {
+	char subscriber[BLOCKLOG_SUBSCRIBER_MAX + 1];
+	char source[32];		/* its latest start line's, "" none */
+	struct addr src;		/* the address or prefix's network */
+	unsigned src_len;		/* as struct blocklog_line's */
+	int64_t since_ms;		/* its first start line; INT64_MIN:
+					 * before the oldest line read (a
+					 * stop line without its start) */
+	int64_t expires;		/* its latest start line's until (UNIX
+					 * s, 0 none); renewals are not
+					 * written, so a later one may hold */
+	unsigned restarts;		/* start lines again, without a stop */
+	/* How it ended: a stop line (end its reason), or another
+	 * subscriber's start line without one (taken_over); neither:
+	 * still held when the log ends. */
+	bool ended;
+	bool taken_over;
+	enum blocklog_session_end end;
+	int64_t end_ms;
+};
+
+/* The answer to "who held ADDRESS at T". */
+struct blocklog_held_result {
+	size_t lines;			/* session lines covering it */
+	bool held;			/* holder is set */
+	struct blocklog_holding holder;	/* whose session covered it at T */
+	bool has_prev;			/* none at T: the last before it */
+	struct blocklog_holding prev;
+	bool has_next;			/* none at T: the next start after it */
+	char next_subscriber[BLOCKLOG_SUBSCRIBER_MAX + 1];
+	int64_t next_ms;
+};
+
+struct blocklog_held;
+
+/* Look for the holder of the prefix a/len (len in bits of the 128, as
+ * struct blocklog_filter's src_len: an address is 128) at at_ms: a
+ * session holds it when the session's address or prefix contains it.
+ * Returns the query, or NULL with errno ENOMEM. */
+struct blocklog_held *blocklog_held_new(const struct addr *a, unsigned len,
+					int64_t at_ms);
+
+/* Keep l if it is a session line that covers the query's address (only
+ * those are kept: memory follows one address's sessions). Lines may come
+ * in any order. Returns 0, or -1 with errno ENOMEM. */
+int blocklog_held_add(struct blocklog_held *h, const struct blocklog_line *l);
+
+/* Replay the lines kept in time order (at equal times in the order
+ * added) and fill out. Returns 1 when a session held the address at the
+ * query's time, 0 when none did (out says the last before and the next
+ * after, if any), -1 with errno ENOMEM. */
+int blocklog_held_result(struct blocklog_held *h,
+			 struct blocklog_held_result *out);
+
+/* NULL-safe. */
+void blocklog_held_free(struct blocklog_held *h);
 
 /* ---- files -------------------------------------------------------------- */
 
@@ -333,8 +471,8 @@ void blocklog_reader_close(struct blocklog_reader *r);
 /* ---- timeline ----------------------------------------------------------- */
 
 /* Format l for a person, on one line (no '\n'): time, event, src → dst:port,
- * action, profile, prefix; summaries, quarantines and releases as such.
- * Returns buf. */
+ * action, profile, prefix; summaries, quarantines, releases and sessions
+ * as such; the subscriber when the line names one. Returns buf. */
 const char *blocklog_line_format(const struct blocklog_line *l, char *buf,
 				 size_t len);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* --since, --until and --src: parsing them and applying them to a line. */
+/* --since, --until, --src and --subscriber: parsing them and applying them
+ * to a line. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,27 @@ int blocklog_filter_src(struct blocklog_filter *f, const char *s, char *err,
 	return 0;
 }
 
+int blocklog_filter_subscriber(struct blocklog_filter *f, const char *s,
+			       char *err, size_t errlen)
+{
+	char shown[48];
+	size_t i;
+
+	if (!blocklog_subscriber_valid(s)) {
+		/* Named as found, but no control byte to the terminal. */
+		for (i = 0; s[i] && i < sizeof(shown) - 1; i++)
+			shown[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+		shown[i] = '\0';
+		snprintf(err, errlen, "'%s%s' is no subscriber id: 1 to %d "
+			 "printable ASCII characters, no space first or last",
+			 shown, s[i] ? "…" : "", BLOCKLOG_SUBSCRIBER_MAX);
+		return -1;
+	}
+	snprintf(f->subscriber, sizeof(f->subscriber), "%s", s);
+	f->has_subscriber = true;
+	return 0;
+}
+
 /* Whether a and b agree on their first bits bits. */
 static bool same_bits(const struct addr *a, const struct addr *b,
 		      unsigned bits)
@@ -83,8 +105,17 @@ int blocklog_filter_match(const struct blocklog_filter *f,
 		return 0;
 	if (f->has_until && l->ts_ms >= f->until_ms)
 		return 0;
+	if (f->has_subscriber && strcmp(l->subscriber, f->subscriber))
+		return 0;
 	if (!f->has_src)
 		return 1;
+	if (l->kind == BLOCKLOG_SESSION) {
+		/* A prefix's session and the filter overlap either way. */
+		unsigned len = l->src_len + (addr_is_v4(&l->src) ? 96 : 0);
+
+		return same_bits(&l->src, &f->src,
+				 len < f->src_len ? len : f->src_len);
+	}
 	if (l->has_src)
 		return same_bits(&l->src, &f->src, f->src_len);
 	return l->kind == BLOCKLOG_EXCEPT && prefix_overlaps(f, l->prefix);

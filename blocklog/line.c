@@ -173,13 +173,19 @@ static int parse_until(struct json_object *o, bool required,
 	return rfc3339_parse(buf, &l->until);
 }
 
+static int parse_subscriber(struct json_object *o, bool required,
+			    struct blocklog_line *l);
+
+/* An exception for a prefix, or (rule 4) for a subscriber id. */
 static int parse_except(struct json_object *o, struct blocklog_line *l)
 {
 	char op[16];
 
 	if (need_str(o, BLOCKLOG_F_OP, op, sizeof(op)) < 0 ||
 	    blocklog_except_op_find(op, &l->op) < 0 ||
-	    need_str(o, BLOCKLOG_F_PREFIX, l->prefix, sizeof(l->prefix)) < 0 ||
+	    parse_subscriber(o, false, l) < 0 ||
+	    (!l->subscriber[0] &&
+	     need_str(o, BLOCKLOG_F_PREFIX, l->prefix, sizeof(l->prefix)) < 0) ||
 	    need_str(o, BLOCKLOG_F_PROFILE, l->profile,
 		     sizeof(l->profile)) < 0 ||
 	    parse_until(o, false, l) < 0 ||
@@ -220,6 +226,63 @@ static int parse_release(struct json_object *o, struct blocklog_line *l)
 	return 0;
 }
 
+/* The source's subscriber id: a session line needs one, the others
+ * name it when the source has a session. Anything but an id the
+ * daemon accepts (blocklog_subscriber_valid) is damage. */
+static int parse_subscriber(struct json_object *o, bool required,
+			    struct blocklog_line *l)
+{
+	int r = get_str(o, BLOCKLOG_F_SUBSCRIBER, l->subscriber,
+			sizeof(l->subscriber));
+
+	if (r == 1 && !required)
+		return 0;
+	if (r != 0 || !blocklog_subscriber_valid(l->subscriber))
+		return -1;
+	return 0;
+}
+
+/* A session's "prefix", when given, is src's own: its network, no host
+ * bits, the same family. Without one, src is a single address. */
+static int parse_session_prefix(struct json_object *o,
+				struct blocklog_line *l)
+{
+	struct blocklog_filter f = { 0 };
+	bool v4 = addr_is_v4(&l->src);
+	char err[8];
+	int r = get_str(o, BLOCKLOG_F_PREFIX, l->prefix, sizeof(l->prefix));
+
+	l->src_len = v4 ? 32 : 128;
+	if (r == 1)
+		return 0;
+	if (r < 0 || blocklog_filter_src(&f, l->prefix, err, sizeof(err)) < 0 ||
+	    memcmp(f.src.b, l->src.b, sizeof(f.src.b)))
+		return -1;
+	l->src_len = f.src_len - (v4 ? 96 : 0);
+	return 0;
+}
+
+/* subscriber, src[, prefix], state; a stop's reason; source; a start's
+ * until. A reason on a start, an until on a stop: not the writer's, so
+ * ignored. */
+static int parse_session(struct json_object *o, struct blocklog_line *l)
+{
+	char buf[16];
+
+	if (parse_subscriber(o, true, l) < 0 ||
+	    parse_session_prefix(o, l) < 0 ||
+	    need_str(o, BLOCKLOG_F_STATE, buf, sizeof(buf)) < 0 ||
+	    blocklog_session_state_find(buf, &l->state) < 0 ||
+	    get_str(o, BLOCKLOG_F_SOURCE, l->source, sizeof(l->source)) < 0)
+		return -1;
+	if (l->state == BLOCKLOG_SESSION_START)
+		return parse_until(o, false, l);
+	if (need_str(o, BLOCKLOG_F_REASON, buf, sizeof(buf)) < 0 ||
+	    blocklog_session_end_find(buf, &l->end) < 0)
+		return -1;
+	return 0;
+}
+
 static int parse_object(struct json_object *o, struct blocklog_line *l)
 {
 	char buf[64];
@@ -237,6 +300,10 @@ static int parse_object(struct json_object *o, struct blocklog_line *l)
 	if (parse_addr(o, BLOCKLOG_F_SRC, &l->src) < 0)
 		return -1;
 	l->has_src = true;
+	if (l->kind == BLOCKLOG_SESSION)
+		return parse_session(o, l);
+	if (parse_subscriber(o, false, l) < 0)
+		return -1;
 	switch (l->kind) {
 	case BLOCKLOG_BLOCK:
 		return parse_block(o, l);

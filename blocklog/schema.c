@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The names of the block log's events, except ops and release reasons:
- * one table each, from which the writer writes and the reader reads.
+ * The names of the block log's events, except ops, release reasons,
+ * session states and ends: one table each, from which the writer writes
+ * and the reader reads; and what a subscriber id is.
  */
 #include <string.h>
 
@@ -17,6 +18,7 @@ static const char *const kind_names[] = {
 	[BLOCKLOG_DETECTION] = "detection",
 	[BLOCKLOG_EXCEPT] = "except",
 	[BLOCKLOG_FALLBACK] = "fallback",
+	[BLOCKLOG_SESSION] = "session",
 };
 
 static const char *const op_names[] = {
@@ -30,12 +32,27 @@ static const char *const release_names[] = {
 	[BLOCKLOG_RELEASE_MANUAL] = "manual",
 };
 
-_Static_assert(COUNT(kind_names) == BLOCKLOG_FALLBACK + 1,
+static const char *const state_names[] = {
+	[BLOCKLOG_SESSION_START] = "start",
+	[BLOCKLOG_SESSION_STOP] = "stop",
+};
+
+static const char *const end_names[] = {
+	[BLOCKLOG_SESSION_STOPPED] = "stopped",
+	[BLOCKLOG_SESSION_EXPIRED] = "expired",
+	[BLOCKLOG_SESSION_MOVED] = "moved",
+};
+
+_Static_assert(COUNT(kind_names) == BLOCKLOG_SESSION + 1,
 	       "every event kind has its name");
 _Static_assert(COUNT(op_names) == BLOCKLOG_EXCEPT_EXPIRE + 1,
 	       "every except op has its name");
 _Static_assert(COUNT(release_names) == BLOCKLOG_RELEASE_MANUAL + 1,
 	       "every release reason has its name");
+_Static_assert(COUNT(state_names) == BLOCKLOG_SESSION_STOP + 1,
+	       "every session state has its name");
+_Static_assert(COUNT(end_names) == BLOCKLOG_SESSION_MOVED + 1,
+	       "every session end has its name");
 
 /* s's index in names[0 .. n), or -1. */
 static int find(const char *const *names, size_t n, const char *s)
@@ -59,6 +76,29 @@ const char *blocklog_except_op_name(enum blocklog_except_op op)
 const char *blocklog_release_name(enum blocklog_release r)
 {
 	return release_names[(unsigned)r < COUNT(release_names) ? r : 0];
+}
+
+const char *blocklog_session_state_name(enum blocklog_session_state s)
+{
+	return state_names[(unsigned)s < COUNT(state_names) ? s : 0];
+}
+
+const char *blocklog_session_end_name(enum blocklog_session_end e)
+{
+	return end_names[(unsigned)e < COUNT(end_names) ? e : 0];
+}
+
+bool blocklog_subscriber_valid(const char *s)
+{
+	size_t n = strnlen(s, BLOCKLOG_SUBSCRIBER_MAX + 1);
+
+	if (!n || n > BLOCKLOG_SUBSCRIBER_MAX || s[0] == ' ' ||
+	    s[n - 1] == ' ')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return false;
+	return true;
 }
 
 int blocklog_kind_find(const char *s, enum blocklog_kind *out)
@@ -88,5 +128,26 @@ int blocklog_release_find(const char *s, enum blocklog_release *out)
 	if (i < 0)
 		return -1;
 	*out = (enum blocklog_release)i;
+	return 0;
+}
+
+int blocklog_session_state_find(const char *s,
+				enum blocklog_session_state *out)
+{
+	int i = find(state_names, COUNT(state_names), s);
+
+	if (i < 0)
+		return -1;
+	*out = (enum blocklog_session_state)i;
+	return 0;
+}
+
+int blocklog_session_end_find(const char *s, enum blocklog_session_end *out)
+{
+	int i = find(end_names, COUNT(end_names), s);
+
+	if (i < 0)
+		return -1;
+	*out = (enum blocklog_session_end)i;
 	return 0;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Inside blocklog/: the schema. Its enums (event kinds, except ops,
- * release reasons) are public, in blocklog.h; here are the one list of
- * the field names a line carries and the look-ups of the enums' names
+ * release reasons, session states and ends) are public, in blocklog.h;
+ * here are the one list of the field names a line carries and the
+ * look-ups of the enums' names
  * (schema.c), shared by the writer and the reader so that what one
  * writes is what the other reads. The field names are string literals:
  * the writer's hand-made lines paste them in at compile time, at no cost
@@ -45,11 +46,22 @@
 #define BLOCKLOG_F_REJECTED	"rejected"
 #define BLOCKLOG_F_DROPPED	"dropped"
 #define BLOCKLOG_F_ACCEPTED	"accepted"
+/* block, summary, quarantine, release, detection (when the source has a
+ * session), session */
+#define BLOCKLOG_F_SUBSCRIBER	"subscriber"
+/* session: also src, prefix (IPv6), reason (stop:
+ * blocklog_session_end_name()) and until (start); state is
+ * blocklog_session_state_name() */
+#define BLOCKLOG_F_STATE	"state"
+#define BLOCKLOG_F_SOURCE	"source"
 
 /* The value s names in its enum's table (schema.c): 0 with *out, or -1
  * when it names none. */
 int blocklog_kind_find(const char *s, enum blocklog_kind *out);
 int blocklog_except_op_find(const char *s, enum blocklog_except_op *out);
 int blocklog_release_find(const char *s, enum blocklog_release *out);
+int blocklog_session_state_find(const char *s,
+				enum blocklog_session_state *out);
+int blocklog_session_end_find(const char *s, enum blocklog_session_end *out);
 
 #endif

@@ -41,6 +41,33 @@ const char *blocklog_ts_format(int64_t ms, char *buf, size_t len)
 	return buf;
 }
 
+/* A session line after its kind: "100.64.3.7  start  cust-88412  from
+ * kea  expires …", "2001:db8:1:100::/56  stop (moved)  cust-9". */
+static size_t format_session(const struct blocklog_line *l, const char *src,
+			     char *buf, size_t len)
+{
+	char until[40];
+	size_t w;
+
+	if (l->prefix[0])
+		src = l->prefix;
+	if (l->state == BLOCKLOG_SESSION_STOP)
+		w = (size_t)snprintf(buf, len, "%s  stop (%s)  %s", src,
+				     blocklog_session_end_name(l->end),
+				     l->subscriber);
+	else
+		w = (size_t)snprintf(buf, len, "%s  start  %s", src,
+				     l->subscriber);
+	if (w < len && l->source[0])
+		w += (size_t)snprintf(buf + w, len - w, "  from %s",
+				      l->source);
+	if (w < len && l->state == BLOCKLOG_SESSION_START && l->until)
+		w += (size_t)snprintf(buf + w, len - w, "  expires %s",
+				      rfc3339_format(l->until, until,
+						     sizeof(until)));
+	return w;
+}
+
 const char *blocklog_line_format(const struct blocklog_line *l, char *buf,
 				 size_t len)
 {
@@ -130,7 +157,13 @@ const char *blocklog_line_format(const struct blocklog_line *l, char *buf,
 				      l->fallback[POLICY_ACCEPT]);
 		break;
 	}
+	case BLOCKLOG_SESSION:
+		w += format_session(l, src, buf + w, len - w);
+		break;
 	}
+	if (w < len && l->subscriber[0] && l->kind != BLOCKLOG_SESSION)
+		w += (size_t)snprintf(buf + w, len - w, "  subscriber %s",
+				      l->subscriber);
 	if (w < len && l->lost)
 		snprintf(buf + w, len - w, "  [%llu lines lost before this]",
 			 (unsigned long long)l->lost);

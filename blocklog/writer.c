@@ -68,7 +68,8 @@ struct blocklog {
 /*
  * The writer formats every block line, tens of thousands a second under a
  * spam run, on a core the verdict threads need: the verdict threads' lines
- * (block, summary, quarantine, release, detection) are put together here
+ * (block, summary, quarantine, release, detection; session too) are put
+ * together here
  * piece by piece rather than through snprintf or json-c, and the date is
  * worked out once a second.
  */
@@ -325,10 +326,14 @@ static int format_json(const struct blocklog_event *ev, uint64_t lost,
 	    add_str(o, BLOCKLOG_F_EVENT, blocklog_kind_name(ev->kind)) < 0)
 		goto out;
 	if (ev->kind == BLOCKLOG_EXCEPT) {
+		/* An exception is for a prefix or for a subscriber id. */
 		if (add_str(o, BLOCKLOG_F_OP,
 			    blocklog_except_op_name(ev->op)) < 0 ||
-		    add_field(o, BLOCKLOG_F_PREFIX, ev->prefix,
-			      sizeof(ev->prefix)) < 0 ||
+		    (ev->subscriber[0] ?
+		     add_field(o, BLOCKLOG_F_SUBSCRIBER, ev->subscriber,
+			       sizeof(ev->subscriber)) :
+		     add_field(o, BLOCKLOG_F_PREFIX, ev->prefix,
+			       sizeof(ev->prefix))) < 0 ||
 		    add_field(o, BLOCKLOG_F_PROFILE, ev->profile,
 			      sizeof(ev->profile)) < 0 ||
 		    (ev->until &&
@@ -354,6 +359,99 @@ out:
 	return ret;
 }
 
+/* A block line's entry or a session's IPv6 prefix: its text, or made
+ * from prefix_addr/prefix_len; nothing when it has neither. */
+static void put_prefix(struct line *l, const struct blocklog_event *ev)
+{
+	if (ev->prefix[0]) {
+		put_json(l, ev->prefix, sizeof(ev->prefix));
+	} else if (ev->prefix_set) {
+		put_addr(l, &ev->prefix_addr);
+		PUT_LIT(l, "/");
+		put_u64(l, ev->prefix_len);
+	}
+}
+
+static void put_subscriber(struct line *l, const struct blocklog_event *ev)
+{
+	PUT_LIT(l, FIELD_STR(BLOCKLOG_F_SUBSCRIBER));
+	put_json(l, ev->subscriber, sizeof(ev->subscriber));
+	PUT_LIT(l, "\"");
+}
+
+static void put_block(struct line *l, const struct blocklog_event *ev)
+{
+	PUT_LIT(l, FIELD_STR(BLOCKLOG_F_DST));
+	put_addr(l, &ev->dst);
+	PUT_LIT(l, "\"" FIELD(BLOCKLOG_F_DPORT));
+	put_u64(l, ev->dport);
+	PUT_LIT(l, FIELD_STR(BLOCKLOG_F_ACTION));
+	put_str(l, policy_action_name(ev->action));
+	PUT_LIT(l, "\"" FIELD_STR(BLOCKLOG_F_PROFILE));
+	put_json(l, ev->profile, sizeof(ev->profile));
+	PUT_LIT(l, "\"" FIELD_STR(BLOCKLOG_F_PREFIX));
+	put_prefix(l, ev);
+	PUT_LIT(l, "\"");
+	if (ev->monitor)
+		PUT_LIT(l, FIELD_STR(BLOCKLOG_F_MODE)
+			BLOCKLOG_MODE_MONITOR "\"");
+}
+
+/* summary: blocked[,kernel]; detection: syns; then both distinct and
+ * window_s. */
+static void put_window(struct line *l, const struct blocklog_event *ev)
+{
+	if (ev->kind == BLOCKLOG_SUMMARY)
+		PUT_LIT(l, FIELD(BLOCKLOG_F_BLOCKED));
+	else
+		PUT_LIT(l, FIELD(BLOCKLOG_F_SYNS));
+	put_u64(l, ev->count);
+	if (ev->kind == BLOCKLOG_SUMMARY && ev->kernel) {
+		PUT_LIT(l, FIELD(BLOCKLOG_F_KERNEL));
+		put_u64(l, ev->kernel);
+	}
+	PUT_LIT(l, FIELD(BLOCKLOG_F_DISTINCT));
+	put_u64(l, ev->distinct);
+	PUT_LIT(l, FIELD(BLOCKLOG_F_WINDOW));
+	put_u64(l, ev->window_s);
+}
+
+/* After src: [,"prefix"],"state"[,"reason" (stop)][,"source"]
+ * [,"until" (start)]. */
+static void put_session(struct line *l, const struct blocklog_event *ev)
+{
+	bool stop = ev->state == BLOCKLOG_SESSION_STOP;
+	char until[32];
+
+	if (ev->prefix[0] || ev->prefix_set) {
+		PUT_LIT(l, FIELD_STR(BLOCKLOG_F_PREFIX));
+		put_prefix(l, ev);
+		PUT_LIT(l, "\"");
+	}
+	PUT_LIT(l, FIELD_STR(BLOCKLOG_F_STATE));
+	put_str(l, blocklog_session_state_name(ev->state));
+	PUT_LIT(l, "\"");
+	if (stop) {
+		PUT_LIT(l, FIELD_STR(BLOCKLOG_F_REASON));
+		put_str(l, blocklog_session_end_name(ev->reason));
+		PUT_LIT(l, "\"");
+	}
+	if (ev->source[0]) {
+		PUT_LIT(l, FIELD_STR(BLOCKLOG_F_SOURCE));
+		put_json(l, ev->source, sizeof(ev->source));
+		PUT_LIT(l, "\"");
+	}
+	if (!stop && ev->until) {
+		PUT_LIT(l, FIELD_STR(BLOCKLOG_F_UNTIL));
+		put_str(l, rfc3339_format(ev->until, until, sizeof(until)));
+		PUT_LIT(l, "\"");
+	}
+}
+
+/*
+ * {"ts","event","src",…the event's fields…[,"subscriber"][,"lost"]}; a
+ * session line names its subscriber before src, as DESIGN.md shows it.
+ */
 int blocklog_format(const struct blocklog_event *ev, uint64_t lost,
 		    char *buf, size_t len)
 {
@@ -368,47 +466,19 @@ int blocklog_format(const struct blocklog_event *ev, uint64_t lost,
 	put_ts(&l, ev->ts_ms);
 	PUT_LIT(&l, "\"" FIELD_STR(BLOCKLOG_F_EVENT));
 	put_str(&l, blocklog_kind_name(ev->kind));
-	PUT_LIT(&l, "\"" FIELD_STR(BLOCKLOG_F_SRC));
+	PUT_LIT(&l, "\"");
+	if (ev->kind == BLOCKLOG_SESSION)
+		put_subscriber(&l, ev);
+	PUT_LIT(&l, FIELD_STR(BLOCKLOG_F_SRC));
 	put_addr(&l, &ev->src);
 	PUT_LIT(&l, "\"");
 	switch (ev->kind) {
 	case BLOCKLOG_BLOCK:
-		PUT_LIT(&l, FIELD_STR(BLOCKLOG_F_DST));
-		put_addr(&l, &ev->dst);
-		PUT_LIT(&l, "\"" FIELD(BLOCKLOG_F_DPORT));
-		put_u64(&l, ev->dport);
-		PUT_LIT(&l, FIELD_STR(BLOCKLOG_F_ACTION));
-		put_str(&l, policy_action_name(ev->action));
-		PUT_LIT(&l, "\"" FIELD_STR(BLOCKLOG_F_PROFILE));
-		put_json(&l, ev->profile, sizeof(ev->profile));
-		PUT_LIT(&l, "\"" FIELD_STR(BLOCKLOG_F_PREFIX));
-		if (ev->prefix[0]) {
-			put_json(&l, ev->prefix, sizeof(ev->prefix));
-		} else if (ev->prefix_set) {
-			put_addr(&l, &ev->prefix_addr);
-			PUT_LIT(&l, "/");
-			put_u64(&l, ev->prefix_len);
-		}
-		PUT_LIT(&l, "\"");
-		if (ev->monitor)
-			PUT_LIT(&l, FIELD_STR(BLOCKLOG_F_MODE)
-				BLOCKLOG_MODE_MONITOR "\"");
+		put_block(&l, ev);
 		break;
 	case BLOCKLOG_SUMMARY:
 	case BLOCKLOG_DETECTION:
-		if (ev->kind == BLOCKLOG_SUMMARY)
-			PUT_LIT(&l, FIELD(BLOCKLOG_F_BLOCKED));
-		else
-			PUT_LIT(&l, FIELD(BLOCKLOG_F_SYNS));
-		put_u64(&l, ev->count);
-		if (ev->kind == BLOCKLOG_SUMMARY && ev->kernel) {
-			PUT_LIT(&l, FIELD(BLOCKLOG_F_KERNEL));
-			put_u64(&l, ev->kernel);
-		}
-		PUT_LIT(&l, FIELD(BLOCKLOG_F_DISTINCT));
-		put_u64(&l, ev->distinct);
-		PUT_LIT(&l, FIELD(BLOCKLOG_F_WINDOW));
-		put_u64(&l, ev->window_s);
+		put_window(&l, ev);
 		break;
 	case BLOCKLOG_QUARANTINE:
 		PUT_LIT(&l, FIELD_STR(BLOCKLOG_F_UNTIL));
@@ -424,9 +494,14 @@ int blocklog_format(const struct blocklog_event *ev, uint64_t lost,
 		put_str(&l, blocklog_release_name(ev->reason));
 		PUT_LIT(&l, "\"");
 		break;
+	case BLOCKLOG_SESSION:
+		put_session(&l, ev);
+		break;
 	default:
 		break;
 	}
+	if (ev->kind != BLOCKLOG_SESSION && ev->subscriber[0])
+		put_subscriber(&l, ev);
 	if (lost) {
 		PUT_LIT(&l, FIELD(BLOCKLOG_F_LOST));
 		put_u64(&l, lost);

@@ -106,9 +106,12 @@ int cli_remote(const struct cli_req *r);
 
 /* Load path, printing every error to stderr. NULL on failure. */
 struct policy *cli_load_policy(const char *path);
+/* The same, with the live exceptions of the state file at state (NULL:
+ * none; a missing file: none). */
+struct policy *cli_load_policy_ex(const char *path, const char *state);
 
 extern const struct cli_cmd cli_cmd_check, cli_cmd_explain, cli_cmd_rules,
 	cli_cmd_log, cli_cmd_stats, cli_cmd_top, cli_cmd_quarantine,
-	cli_cmd_release, cli_cmd_reload, cli_cmd_except;
+	cli_cmd_release, cli_cmd_reload, cli_cmd_except, cli_cmd_session;
 
 #endif

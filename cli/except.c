@@ -8,10 +8,23 @@
 
 #include "cli/cli.h"
 
+/* PREFIX, or --subscriber ID and no operand: 0, or the usage error's
+ * exit code (2). */
+static int operands(const struct cli_cmd *c, const struct cli_args *a,
+		    bool sub)
+{
+	if (sub && a->noperands)
+		return cli_fail(c, "unexpected argument '%s' (a prefix or "
+				"--subscriber ID, not both)", a->operands[0]);
+	if (!sub && !a->noperands)
+		return cli_fail(c, "missing PREFIX or --subscriber ID");
+	return 0;
+}
+
 static int run_add(const struct cli_cmd *c, const struct cli_req *r,
 		   int argc, char **argv)
 {
-	bool profile = false, expiry = false;
+	bool profile = false, expiry = false, sub = false;
 	struct cli_args a;
 	int o;
 
@@ -20,6 +33,9 @@ static int run_add(const struct cli_cmd *c, const struct cli_req *r,
 		switch (o) {
 		case 'p':
 			profile = true;
+			break;
+		case 's':
+			sub = true;
 			break;
 		case 'f':
 		case 'u':
@@ -32,8 +48,27 @@ static int run_add(const struct cli_cmd *c, const struct cli_req *r,
 	}
 	if (o < 0)
 		return a.exit;
+	if (operands(c, &a, sub))
+		return 2;
 	if (!profile)
 		return cli_fail(c, "missing --profile P");
+	return cli_remote(r);
+}
+
+static int run_del(const struct cli_cmd *c, const struct cli_req *r,
+		   int argc, char **argv)
+{
+	bool sub = false;
+	struct cli_args a;
+	int o;
+
+	cli_args_init(&a, c, argc, argv);
+	while ((o = cli_args_next(&a)) > 0)
+		sub |= o == 's';
+	if (o < 0)
+		return a.exit;
+	if (operands(c, &a, sub))
+		return 2;
 	return cli_remote(r);
 }
 
@@ -42,23 +77,31 @@ static const struct option add_opts[] = {
 	{ "for", required_argument, NULL, 'f' },
 	{ "until", required_argument, NULL, 'u' },
 	{ "note", required_argument, NULL, 'n' },
+	{ "subscriber", required_argument, NULL, 's' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option del_opts[] = {
+	{ "subscriber", required_argument, NULL, 's' },
 	{ NULL, 0, NULL, 0 },
 };
 
 static const struct cli_cmd except_add = {
 	.name = "except add",
-	.synopsis = "PREFIX --profile P [--for DURATION|--until TIME] "
-		    "[--note TEXT]",
+	.synopsis = "PREFIX|--subscriber ID --profile P "
+		    "[--for DURATION|--until TIME] [--note TEXT]",
 	.help = "A live exception: subscribers in PREFIX get profile P at "
 		"once, in place of the\npolicy file's entry for PREFIX (the "
 		"longest prefix still wins). It survives\nrestarts; adding "
-		"PREFIX again replaces it.\n\n"
+		"PREFIX again replaces it.\n"
+		"With --subscriber ID, subscriber ID (a session's) gets "
+		"profile P wherever\nits session puts it.\n\n"
 		"  --profile P     one of the policy's profiles\n"
+		"  --subscriber ID the subscriber, not a prefix\n"
 		"  --for DURATION  until DURATION from now: 90s, 30m, 24h, 7d\n"
 		"  --until TIME    until TIME (RFC 3339)\n"
 		"  --note TEXT     why, for the list and the block log\n",
 	.opts = add_opts,
-	.need = { "PREFIX" },
 	.max = 1,
 	.remote = true,
 	.run = run_add,
@@ -66,13 +109,13 @@ static const struct cli_cmd except_add = {
 
 static const struct cli_cmd except_del = {
 	.name = "except del",
-	.synopsis = "PREFIX",
-	.help = "Remove the live exception for PREFIX; the policy file "
-		"decides again.\n",
-	.need = { "PREFIX" },
+	.synopsis = "PREFIX|--subscriber ID",
+	.help = "Remove the live exception for PREFIX (or subscriber ID); "
+		"the policy file\ndecides again.\n",
+	.opts = del_opts,
 	.max = 1,
 	.remote = true,
-	.run = cli_remote_run,
+	.run = run_del,
 };
 
 static const struct option list_opts[] = {

@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "common/rfc3339.h"
+#include "common/subid.h"
 
 static void print_entry(const struct policy *p, int32_t id)
 {
@@ -129,9 +131,42 @@ static int parse_port(const char *s, uint16_t *port)
 	return 0;
 }
 
+#define STATE_DEFAULT "/var/lib/portcullis/exceptions.yaml"
+
+/* Rule 4, when it decided: the subscriber's live exception. */
+static void explain_subscriber_exception(const struct policy *p,
+					 const struct policy_flow *f,
+					 const struct policy_decision *d)
+{
+	struct policy_exception e;
+	char when[32];
+
+	if (!f->subscriber_len)
+		return;
+	printf("  session:    held by subscriber %.*s\n",
+	       (int)f->subscriber_len, f->subscriber);
+	if (d->subex < 0 || policy_subscriber_exception(p, d->subex, &e) < 0) {
+		if (d->reason == POLICY_REASON_PORT ||
+		    d->reason == POLICY_REASON_DEFAULT)
+			printf("  exception:  none for the subscriber: its "
+			       "prefix's profile decides\n");
+		return;
+	}
+	printf("  exception:  subscriber %s has the live exception: profile "
+	       "%s", e.subscriber, e.profile);
+	if (e.expires)
+		printf(", until %s", rfc3339_format(e.expires, when,
+						    sizeof(when)));
+	if (e.note[0])
+		printf(", note \"%s\"", e.note);
+	printf("\n");
+}
+
 static const struct option explain_opts[] = {
 	{ "at", required_argument, NULL, 'a' },
 	{ "quarantined", no_argument, NULL, 'q' },
+	{ "subscriber", required_argument, NULL, 's' },
+	{ "state", required_argument, NULL, 'S' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -139,12 +174,13 @@ static int run_explain(const struct cli_cmd *c, const struct cli_req *r,
 		       int argc, char **argv)
 {
 	struct policy_decision d;
-	struct policy_flow f;
+	struct policy_flow f = { 0 };
 	struct policy *p;
 	struct cli_args a;
 	int64_t now = time(NULL);
 	bool quarantined = false;
-	char src[64], dst[64], when[32];
+	const char *state = NULL;
+	char src[64], dst[64], when[32], why[200];
 	int o;
 
 	(void)r;
@@ -160,6 +196,16 @@ static int run_explain(const struct cli_cmd *c, const struct cli_req *r,
 		case 'q':
 			quarantined = true;
 			break;
+		case 's':
+			if (subid_check(a.arg, strlen(a.arg), why,
+					sizeof(why)) < 0)
+				return cli_fail(c, "--subscriber: %s", why);
+			f.subscriber = a.arg;
+			f.subscriber_len = (uint8_t)strlen(a.arg);
+			break;
+		case 'S':
+			state = a.arg;
+			break;
 		}
 	}
 	if (o < 0)
@@ -173,7 +219,10 @@ static int run_explain(const struct cli_cmd *c, const struct cli_req *r,
 	if (parse_port(a.operands[3], &f.dport) < 0)
 		return cli_fail(c, "PORT must be a number from 1 to 65535, "
 				"found '%s'", a.operands[3]);
-	p = cli_load_policy(a.operands[0]);
+	/* A subscriber's exceptions are the daemon's live ones. */
+	if (!state && f.subscriber_len && access(STATE_DEFAULT, R_OK) == 0)
+		state = STATE_DEFAULT;
+	p = cli_load_policy_ex(a.operands[0], state);
 	if (!p)
 		return 1;
 	policy_decide(p, &f, now, quarantined, &d);
@@ -184,8 +233,10 @@ static int run_explain(const struct cli_cmd *c, const struct cli_req *r,
 							 sizeof(when)));
 	printf("  relay:      %s is %sa relay\n", dst,
 	       d.reason == POLICY_REASON_RELAY ? "" : "not ");
-	if (d.reason != POLICY_REASON_RELAY)
+	if (d.reason != POLICY_REASON_RELAY) {
 		explain_subscriber(p, &f, now, &d);
+		explain_subscriber_exception(p, &f, &d);
+	}
 	explain_decision(p, &f, &d);
 	policy_free(p);
 	return 0;
@@ -193,12 +244,20 @@ static int run_explain(const struct cli_cmd *c, const struct cli_req *r,
 
 const struct cli_cmd cli_cmd_explain = {
 	.name = "explain",
-	.synopsis = "POLICY SRC DST PORT [--at TIME] [--quarantined]",
+	.synopsis = "POLICY SRC DST PORT [--at TIME] [--quarantined] "
+		    "[--subscriber ID]\n[--state FILE]",
 	.help = "The verdict for a SYN from SRC to DST port PORT, and the "
 		"chain of why: the\nrelay, the entry that decides SRC, what "
 		"the next one would decide without it.\n\n"
 		"  --at TIME       judge at TIME (RFC 3339), not now\n"
-		"  --quarantined   judge as if SRC were quarantined\n",
+		"  --quarantined   judge as if SRC were quarantined\n"
+		"  --subscriber ID judge as if subscriber ID's session held "
+		"SRC: its live\n"
+		"                  exception (rule 4) decides, if it has one\n"
+		"  --state FILE    the live exceptions (the daemon's state "
+		"file); with\n"
+		"                  --subscriber, " STATE_DEFAULT " if "
+		"readable\n",
 	.opts = explain_opts,
 	.need = { "POLICY", "SRC", "DST", "PORT" },
 	.max = 4,

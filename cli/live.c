@@ -78,10 +78,11 @@ const struct cli_cmd cli_cmd_quarantine = {
 
 const struct cli_cmd cli_cmd_release = {
 	.name = "release",
-	.synopsis = "SRC",
-	.help = "End the quarantine of SRC's subscriber now; exit 1 when it "
-		"is not quarantined.\n",
-	.need = { "SRC" },
+	.synopsis = "SRC|ID",
+	.help = "End the quarantine of SRC's subscriber (the session's "
+		"holder, when one holds\nSRC), or of subscriber ID, now; exit "
+		"1 when it is not quarantined.\n",
+	.need = { "SRC|ID" },
 	.max = 1,
 	.remote = true,
 	.run = cli_remote_run,

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * portcullis log [FILE…] [--since T] [--until T] [--src PREFIX] [--top N]
- * [--json]: review block logs, rotated and compressed ones included.
- * A timeline of the matching lines, or the top offenders.
+ * portcullis log [FILE…] [--since T] [--until T] [--src PREFIX]
+ * [--subscriber ID] [--top N] [--json]: review block logs, rotated and
+ * compressed ones included. A timeline of the matching lines, or the top
+ * offenders; with --src ADDRESS --at T, who held the address then.
  */
 #include <errno.h>
 #include <json-c/json.h>
@@ -23,7 +24,17 @@ struct log_opts {
 	struct blocklog_filter filter;
 	unsigned long top;		/* 0: timeline */
 	bool json;
+	bool has_at;			/* who held --src at at_ms */
+	int64_t at_ms;
+	const char *src;		/* --src as given */
 	int64_t now;
+};
+
+/* Where the lines of the files go: one of these is set. */
+struct log_sink {
+	struct blocklog_agg *agg;
+	struct blocklog_timeline *tl;
+	struct blocklog_held *held;
 };
 
 /* What one file held. */
@@ -32,11 +43,11 @@ struct file_counts {
 	bool nomem;			/* stop: memory ran out */
 };
 
-/* Feed each line of path to the aggregate or the timeline. Returns 0, or
- * -1 after saying why on stderr (lines read before an error count). */
+/* Feed each line of path to the sink. Returns 0, or -1 after saying why
+ * on stderr (lines read before an error count). */
 static int read_file(const char *path, const struct log_opts *o,
-		     struct blocklog_parser *parser, struct blocklog_agg *agg,
-		     struct blocklog_timeline *tl, struct file_counts *c)
+		     struct blocklog_parser *parser, const struct log_sink *k,
+		     struct file_counts *c)
 {
 	struct blocklog_reader *r = blocklog_reader_open(path);
 	struct blocklog_line l;
@@ -60,11 +71,17 @@ static int read_file(const char *path, const struct log_opts *o,
 			continue;
 		}
 		c->lost += l.lost;
+		if (k->held) {
+			/* It keeps the session lines covering --src. */
+			if (blocklog_held_add(k->held, &l) < 0)
+				goto nomem;
+			continue;
+		}
 		if (!blocklog_filter_match(&o->filter, &l))
 			continue;
 		c->matched++;
-		if (agg) {
-			if (blocklog_agg_add(agg, &l) < 0)
+		if (k->agg) {
+			if (blocklog_agg_add(k->agg, &l) < 0)
 				goto nomem;
 			continue;
 		}
@@ -75,7 +92,7 @@ static int read_file(const char *path, const struct log_opts *o,
 		}
 		while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
 			len--;
-		if (blocklog_timeline_add(tl, l.ts_ms, line, len) < 0)
+		if (blocklog_timeline_add(k->tl, l.ts_ms, line, len) < 0)
 			goto nomem;
 	}
 	if (got < 0)
@@ -135,8 +152,16 @@ static json_object *sub_json(const struct blocklog_sub *s)
 	json_object *o = json_object_new_object();
 	char buf[80];
 
-	json_object_object_add(o, "src", json_object_new_string(
-		blocklog_sub_name(s, buf, sizeof(buf))));
+	/* A subscriber's row: its id, and the address of its latest line. */
+	if (s->subscriber) {
+		json_object_object_add(o, "subscriber",
+				       json_object_new_string(s->subscriber));
+		json_object_object_add(o, "src", json_object_new_string(
+			addr_format(&s->addr, buf, sizeof(buf))));
+	} else {
+		json_object_object_add(o, "src", json_object_new_string(
+			blocklog_sub_name(s, buf, sizeof(buf))));
+	}
 	json_object_object_add(o, "blocked",
 			       json_object_new_uint64(s->blocked));
 	json_object_object_add(o, "block_lines",
@@ -181,10 +206,32 @@ static const struct option log_opts[] = {
 	{ "since", required_argument, NULL, 's' },
 	{ "until", required_argument, NULL, 'u' },
 	{ "src", required_argument, NULL, 'S' },
+	{ "subscriber", required_argument, NULL, 'b' },
+	{ "at", required_argument, NULL, 'a' },
 	{ "top", required_argument, NULL, 't' },
 	{ "json", no_argument, NULL, 'j' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* --at asks one question, of one address: the other filters and --top
+ * would only change which session lines it sees. Returns -1 to go on, or
+ * 2 after the usage. */
+static int check_at(const struct cli_cmd *c, const struct log_opts *o)
+{
+	const struct blocklog_filter *f = &o->filter;
+
+	if (!o->has_at)
+		return -1;
+	if (!f->has_src)
+		return cli_fail(c, "--at needs --src ADDRESS: whose holder "
+				"to look for");
+	if (o->top || f->has_since || f->has_until || f->has_subscriber)
+		return cli_fail(c, "--at takes no --%s: it reads every "
+				"session line of --src",
+				o->top ? "top" : f->has_since ? "since" :
+				f->has_until ? "until" : "subscriber");
+	return -1;
+}
 
 /* a's options into o (the files are a's operands). Returns -1 to go on,
  * else the exit code: --help, a usage error. */
@@ -216,6 +263,21 @@ static int parse_opts(struct cli_args *a, struct log_opts *o)
 			if (blocklog_filter_src(&o->filter, a->arg, err,
 					        sizeof(err)) < 0)
 				return cli_fail(c, "--src: %s", err);
+			o->src = a->arg;
+			break;
+		case 'b':
+			if (blocklog_filter_subscriber(&o->filter, a->arg, err,
+						       sizeof(err)) < 0)
+				return cli_fail(c, "--subscriber: %s", err);
+			break;
+		case 'a':
+			if (blocklog_time_parse(a->arg, o->now, &o->at_ms) < 0)
+				return cli_fail(c, "--at: '%s' is neither an "
+						"RFC 3339 time such as "
+						"2026-11-28T01:00:00Z nor a "
+						"duration " DURATION_EXAMPLES,
+						a->arg);
+			o->has_at = true;
 			break;
 		case 't':
 			errno = 0;
@@ -231,7 +293,9 @@ static int parse_opts(struct cli_args *a, struct log_opts *o)
 			break;
 		}
 	}
-	return opt < 0 ? a->exit : -1;
+	if (opt < 0)
+		return a->exit;
+	return check_at(c, o);
 }
 
 /* The files named (default: the daemon's log and its rotations). */
@@ -257,6 +321,223 @@ static int collect_files(int argc, char **argv, struct blocklog_files *files)
 	return ret;
 }
 
+/* A session's address or prefix: "100.64.3.7", "2001:db8:1:100::/56". */
+static const char *session_name(const struct blocklog_holding *h, char *buf,
+				size_t len)
+{
+	char a[64];
+
+	addr_format(&h->src, a, sizeof(a));
+	if (h->src_len == (addr_is_v4(&h->src) ? 32u : 128u))
+		snprintf(buf, len, "%s", a);
+	else
+		snprintf(buf, len, "%s/%u", a, h->src_len);
+	return buf;
+}
+
+static void print_held_text(const struct log_opts *o,
+			    const struct blocklog_held_result *r)
+{
+	const struct blocklog_holding *h = &r->holder;
+	char at[40], t[40], name[80];
+
+	blocklog_ts_format(o->at_ms, at, sizeof(at));
+	printf("%s at %s: held by %s\n", o->src, at, h->subscriber);
+	printf("  session   %s%s%s\n", session_name(h, name, sizeof(name)),
+	       h->source[0] ? ", from " : "", h->source);
+	if (h->since_ms == INT64_MIN)
+		printf("  since     before the oldest line read (its start "
+		       "line is not in these files)\n");
+	else
+		printf("  since     %s\n",
+		       blocklog_ts_format(h->since_ms, t, sizeof(t)));
+	if (!h->ended)
+		printf("  until     still held where the log ends\n");
+	else if (h->taken_over)
+		printf("  until     %s (another subscriber's start; no stop "
+		       "line before it)\n",
+		       blocklog_ts_format(h->end_ms, t, sizeof(t)));
+	else
+		printf("  until     %s (stop: %s)\n",
+		       blocklog_ts_format(h->end_ms, t, sizeof(t)),
+		       blocklog_session_end_name(h->end));
+	if (h->expires)
+		printf("  expiry    %s at its latest start line%s\n",
+		       rfc3339_format(h->expires, t, sizeof(t)),
+		       h->expires * 1000 <= o->at_ms ?
+		       " (renewals are not logged; no stop line came)" : "");
+	if (h->restarts)
+		printf("  restarts  %u (a start line again without a stop: "
+		       "the daemon restarted)\n", h->restarts);
+}
+
+static void print_none_text(const struct log_opts *o,
+			    const struct blocklog_held_result *r)
+{
+	char at[40], t[40];
+
+	blocklog_ts_format(o->at_ms, at, sizeof(at));
+	if (!r->lines) {
+		printf("%s at %s: no session line covers it\n", o->src, at);
+		return;
+	}
+	printf("%s at %s: no session held it\n", o->src, at);
+	if (r->has_prev)
+		printf("  before    %s, until %s (%s)\n", r->prev.subscriber,
+		       blocklog_ts_format(r->prev.end_ms, t, sizeof(t)),
+		       r->prev.taken_over ? "another subscriber's start" :
+		       blocklog_session_end_name(r->prev.end));
+	if (r->has_next)
+		printf("  after     %s, from %s\n", r->next_subscriber,
+		       blocklog_ts_format(r->next_ms, t, sizeof(t)));
+}
+
+static void add_ts(json_object *o, const char *key, int64_t ms)
+{
+	char t[40];
+
+	json_object_object_add(o, key, json_object_new_string(
+		blocklog_ts_format(ms, t, sizeof(t))));
+}
+
+static void add_holder_json(json_object *o, const struct blocklog_holding *h)
+{
+	char buf[80];
+
+	json_object_object_add(o, "subscriber",
+			       json_object_new_string(h->subscriber));
+	json_object_object_add(o, "session", json_object_new_string(
+		session_name(h, buf, sizeof(buf))));
+	if (h->source[0])
+		json_object_object_add(o, "source",
+				       json_object_new_string(h->source));
+	if (h->since_ms == INT64_MIN)
+		json_object_object_add(o, "since", NULL);
+	else
+		add_ts(o, "since", h->since_ms);
+	json_object_object_add(o, "still_held",
+			       json_object_new_boolean(!h->ended));
+	if (h->ended) {
+		add_ts(o, "until", h->end_ms);
+		json_object_object_add(o, "ended_by", json_object_new_string(
+			h->taken_over ? "start" : "stop"));
+		if (!h->taken_over)
+			json_object_object_add(o, "reason",
+				json_object_new_string(
+					blocklog_session_end_name(h->end)));
+	}
+	if (h->expires)
+		json_object_object_add(o, "expires", json_object_new_string(
+			rfc3339_format(h->expires, buf, sizeof(buf))));
+	json_object_object_add(o, "restarts",
+			       json_object_new_uint64(h->restarts));
+}
+
+static void print_held_json(const struct log_opts *o,
+			    const struct blocklog_held_result *r)
+{
+	json_object *j = json_object_new_object(), *x;
+
+	json_object_object_add(j, "src", json_object_new_string(o->src));
+	add_ts(j, "at", o->at_ms);
+	json_object_object_add(j, "held", json_object_new_boolean(r->held));
+	json_object_object_add(j, "lines", json_object_new_uint64(r->lines));
+	if (r->held)
+		add_holder_json(j, &r->holder);
+	if (!r->held && r->has_prev) {
+		x = json_object_new_object();
+		add_holder_json(x, &r->prev);
+		json_object_object_add(j, "before", x);
+	}
+	if (!r->held && r->has_next) {
+		x = json_object_new_object();
+		json_object_object_add(x, "subscriber", json_object_new_string(
+			r->next_subscriber));
+		add_ts(x, "since", r->next_ms);
+		json_object_object_add(j, "after", x);
+	}
+	printf("%s\n", json_object_to_json_string_ext(j,
+		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(j);
+}
+
+/* The answer to --at. Returns 0 held, 1 not. */
+static int print_held(const struct log_opts *o, struct blocklog_held *h)
+{
+	struct blocklog_held_result r;
+	int got = blocklog_held_result(h, &r);
+
+	if (o->json)
+		print_held_json(o, &r);
+	else if (got > 0)
+		print_held_text(o, &r);
+	else
+		print_none_text(o, &r);
+	return got > 0 ? 0 : 1;
+}
+
+/* The ranking. Returns 0, or 1 out of memory. */
+static int print_top(const struct log_opts *o, struct blocklog_agg *agg,
+		     uint64_t matched)
+{
+	int64_t at = o->now;
+	size_t n, shown;
+	const struct blocklog_sub *s;
+
+	if (o->filter.has_until && o->filter.until_ms / 1000 < at)
+		at = o->filter.until_ms / 1000;
+	n = blocklog_agg_count(agg);
+	s = blocklog_agg_result(agg, at, o->top, &shown);
+	if (!s && n) {
+		fprintf(stderr, "portcullis log: out of memory\n");
+		return 1;
+	}
+	if (o->json)
+		print_top_json(s, shown);
+	else
+		print_top_text(s, n, shown, matched);
+	return 0;
+}
+
+static void report_counts(const struct blocklog_files *files,
+			  const struct file_counts *counts)
+{
+	for (size_t i = 0; i < files->count; i++) {
+		if (counts[i].malformed)
+			fprintf(stderr, "%llu malformed line%s skipped in %s "
+				"(first: line %llu)\n",
+				(unsigned long long)counts[i].malformed,
+				counts[i].malformed == 1 ? "" : "s",
+				files->path[i],
+				(unsigned long long)counts[i].first_malformed);
+		if (counts[i].lost)
+			fprintf(stderr, "%s: the daemon lost %llu lines before "
+				"writing them (its \"lost\" fields)\n",
+				files->path[i],
+				(unsigned long long)counts[i].lost);
+	}
+}
+
+/* The sink o asks for. Returns 0, or -1 out of memory. */
+static int sink_open(const struct log_opts *o, struct log_sink *k)
+{
+	if (o->has_at)
+		k->held = blocklog_held_new(&o->filter.src, o->filter.src_len,
+					    o->at_ms);
+	else if (o->top)
+		k->agg = blocklog_agg_new();
+	else
+		k->tl = blocklog_timeline_new();
+	return k->held || k->agg || k->tl ? 0 : -1;
+}
+
+static void sink_close(struct log_sink *k)
+{
+	blocklog_timeline_free(k->tl);
+	blocklog_agg_free(k->agg);
+	blocklog_held_free(k->held);
+}
+
 static int run_log(const struct cli_cmd *c, const struct cli_req *r,
 		   int argc, char **argv)
 {
@@ -264,8 +545,7 @@ static int run_log(const struct cli_cmd *c, const struct cli_req *r,
 	struct cli_args a;
 	struct blocklog_files files = { 0 };
 	struct blocklog_parser *parser = NULL;
-	struct blocklog_agg *agg = NULL;
-	struct blocklog_timeline *tl = NULL;
+	struct log_sink k = { 0 };
 	struct file_counts *counts = NULL;
 	uint64_t matched = 0;
 	bool failed = false;
@@ -284,63 +564,30 @@ static int run_log(const struct cli_cmd *c, const struct cli_req *r,
 	}
 	parser = blocklog_parser_new();
 	counts = calloc(files.count, sizeof(*counts));
-	if (o.top)
-		agg = blocklog_agg_new();
-	else
-		tl = blocklog_timeline_new();
-	if (!parser || !counts || (!agg && !tl)) {
+	if (!parser || !counts || sink_open(&o, &k) < 0) {
 		fprintf(stderr, "portcullis log: out of memory\n");
 		goto out;
 	}
 	for (size_t i = 0; i < files.count; i++) {
-		if (read_file(files.path[i], &o, parser, agg, tl,
-			      &counts[i]) < 0)
+		if (read_file(files.path[i], &o, parser, &k, &counts[i]) < 0)
 			failed = true;
 		if (counts[i].nomem)
 			goto out;
 		matched += counts[i].matched;
 	}
-	ret = failed ? 1 : 0;
-	if (agg) {
-		int64_t at = o.now;
-		size_t n, shown;
-		const struct blocklog_sub *s;
-
-		if (o.filter.has_until && o.filter.until_ms / 1000 < at)
-			at = o.filter.until_ms / 1000;
-		n = blocklog_agg_count(agg);
-		s = blocklog_agg_result(agg, at, o.top, &shown);
-		if (!s && n) {
-			fprintf(stderr, "portcullis log: out of memory\n");
-			ret = 1;
-			goto out;
-		}
-		if (o.json)
-			print_top_json(s, shown);
-		else
-			print_top_text(s, n, shown, matched);
-	} else {
-		if (!blocklog_timeline_print(tl, stdout))
-			fprintf(stderr, "portcullis log: no matching lines\n");
-	}
+	ret = 0;
+	if (k.held)
+		ret = print_held(&o, k.held);
+	else if (k.agg)
+		ret = print_top(&o, k.agg, matched);
+	else if (!blocklog_timeline_print(k.tl, stdout))
+		fprintf(stderr, "portcullis log: no matching lines\n");
+	if (failed)
+		ret = 1;
 	fflush(stdout);
-	for (size_t i = 0; i < files.count; i++) {
-		if (counts[i].malformed)
-			fprintf(stderr, "%llu malformed line%s skipped in %s "
-				"(first: line %llu)\n",
-				(unsigned long long)counts[i].malformed,
-				counts[i].malformed == 1 ? "" : "s",
-				files.path[i],
-				(unsigned long long)counts[i].first_malformed);
-		if (counts[i].lost)
-			fprintf(stderr, "%s: the daemon lost %llu lines before "
-				"writing them (its \"lost\" fields)\n",
-				files.path[i],
-				(unsigned long long)counts[i].lost);
-	}
+	report_counts(&files, counts);
 out:
-	blocklog_timeline_free(tl);
-	blocklog_agg_free(agg);
+	sink_close(&k);
 	blocklog_parser_free(parser);
 	free(counts);
 	blocklog_files_free(&files);
@@ -349,20 +596,33 @@ out:
 
 const struct cli_cmd cli_cmd_log = {
 	.name = "log",
-	.synopsis = "[FILE…] [--since T] [--until T] [--src PREFIX] [--top N] "
-		    "[--json]",
+	.synopsis = "[FILE…] [--since T] [--until T] [--src PREFIX] "
+		    "[--subscriber ID] [--top N] [--json]\n"
+		    "[FILE…] --src ADDRESS --at T [--json]",
 	.help = "Review block logs, without the daemon: by default\n"
 		LOG_DEFAULT " and its rotations, oldest first;\na folder "
 		"stands for each *.jsonl in it with its rotations. The "
 		"matching lines\nin time order, or with --top the subscribers "
 		"with the most blocked SYNs.\n\n"
-		"  --since T       from T on: RFC 3339, or a span back from now "
+		"  --since T        from T on: RFC 3339, or a span back from now "
 		"(30m, 1h, 7d)\n"
-		"  --until T       before T, as --since\n"
-		"  --src PREFIX    one IPv4 or IPv6 prefix\n"
-		"  --top N         rank subscribers, N from 1 to 1000000\n"
-		"  --json          the lines themselves, or the ranking as a "
-		"JSON array\n",
+		"  --until T        before T, as --since\n"
+		"  --src PREFIX     one IPv4 or IPv6 prefix\n"
+		"  --subscriber ID  only the lines of this subscriber id\n"
+		"  --top N          rank subscribers, N from 1 to 1000000: by "
+		"subscriber id\n"
+		"                   where the lines name one (its addresses "
+		"are one row),\n"
+		"                   else by address (IPv6: its /64)\n"
+		"  --at T           with --src ADDRESS: who held that address "
+		"(or the IPv6\n"
+		"                   prefix holding it) at T, as --since takes "
+		"it, since when\n"
+		"                   and until when, from the session lines; "
+		"exit 1 if none did\n"
+		"  --json           the lines themselves, the ranking as a JSON "
+		"array, or the\n"
+		"                   --at answer as an object\n",
 	.opts = log_opts,
 	.max = CLI_ANY,
 	.run = run_log,

@@ -14,6 +14,7 @@
 #include "filter/except.h"
 #include "filter/kernel.h"
 #include "filter/reply_json.h"
+#include "filter/session.h"
 
 /*
  * argv[0]'s options and operands, refused as the command line refuses
@@ -189,12 +190,31 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* "100.64.3.7" or "2001:db8:1:2::/64" for a subscriber. */
+/* A subscriber known by its session whose id stats does not hold is
+ * named from the session table. */
+static void name_subs(struct daemon *d, struct stats_subscriber *subs,
+		      size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (subs[i].by_subscriber && !subs[i].subscriber[0] &&
+		    identity_id_of(d->ident, subs[i].subscriber_key,
+				   subs[i].subscriber,
+				   sizeof(subs[i].subscriber)) < 0)
+			snprintf(subs[i].subscriber,
+				 sizeof(subs[i].subscriber),
+				 "(session ended)");
+}
+
+/* "cust-88412", "100.64.3.7" or "2001:db8:1:2::/64" for a subscriber. */
 static const char *sub_name(const struct stats_subscriber *s, char *buf,
 			    size_t len)
 {
 	char a[64];
 
+	if (s->by_subscriber) {
+		snprintf(buf, len, "%s", s->subscriber);
+		return buf;
+	}
 	addr_format(&s->addr, a, sizeof(a));
 	if (s->ipv6)
 		snprintf(buf, len, "%s/%u", a, s->prefix_len);
@@ -206,9 +226,18 @@ static const char *sub_name(const struct stats_subscriber *s, char *buf,
 static struct json_object *sub_json(const struct stats_subscriber *s)
 {
 	struct json_object *j = json_object_new_object(), *ports;
-	char name[80], t[32], port[8];
+	char name[160], t[32], port[8];
 
-	reply_json_str(j, "src", sub_name(s, name, sizeof(name)));
+	if (s->by_subscriber) {
+		reply_json_str(j, "subscriber", s->subscriber);
+		/* Its latest address, when stats holds one. */
+		if (s->addr.b[10] == 0xff || s->addr.b[0])
+			reply_json_str(j, "src",
+				       addr_format(&s->addr, name,
+						   sizeof(name)));
+	} else {
+		reply_json_str(j, "src", sub_name(s, name, sizeof(name)));
+	}
 	reply_json_u64(j, "syns", s->syns);
 	reply_json_u64(j, "accepted", s->accepted);
 	reply_json_u64(j, "blocked", s->blocked);
@@ -254,7 +283,7 @@ static int cmd_top(struct daemon *d, int argc, char **argv,
 	struct stats_subscriber *subs;
 	bool json = false;
 	size_t n = 10, got;
-	char name[80], last[32];
+	char name[160], last[32];
 	int at = parse(argc, argv, &json, 0, 1, "", o);
 
 	if (at < 0)
@@ -276,6 +305,7 @@ static int cmd_top(struct daemon *d, int argc, char **argv,
 		return 1;
 	}
 	got = stats_top(d->stats, now_ms(), subs, n);
+	name_subs(d, subs, got);
 	if (json) {
 		int ret = subs_json(o, subs, got);
 
@@ -304,7 +334,7 @@ static int cmd_quarantine(struct daemon *d, int argc, char **argv,
 			  struct strbuf *o)
 {
 	struct stats_subscriber *subs;
-	char name[80], until[32];
+	char name[160], until[32];
 	bool json = false;
 	size_t n, got;
 
@@ -319,6 +349,7 @@ static int cmd_quarantine(struct daemon *d, int argc, char **argv,
 	got = stats_quarantined_list(d->stats, now_ms(), subs, n);
 	if (got > n)
 		got = n;
+	name_subs(d, subs, got);
 	if (json) {
 		int ret = subs_json(o, subs, got);
 
@@ -346,23 +377,38 @@ static int cmd_quarantine(struct daemon *d, int argc, char **argv,
 static int cmd_release(struct daemon *d, int argc, char **argv,
 		       struct strbuf *o)
 {
+	int at = parse(argc, argv, NULL, 1, 1, "SRC|ID", o);
+	const char *what;
+	struct identity_hit hit;
 	struct addr a;
-	int at = parse(argc, argv, NULL, 1, 1, "SRC", o);
+	int r;
 
 	if (at < 0)
 		return 1;
-	if (addr_parse(argv[at], &a) < 0) {
-		strbuf_printf(o, "release: SRC must be an IPv4 or IPv6 "
-			      "address, found '%s'\n", argv[at]);
-		return 1;
+	what = argv[at];
+	if (addr_parse(what, &a) == 0) {
+		/* An address a session holds: its subscriber is what the
+		 * quarantine holds. */
+		if (d->ident && identity_lookup(d->ident, &a, now_ms() / 1000,
+						&hit))
+			r = stats_release_id(d->stats, hit.key, now_ms());
+		else
+			r = stats_release(d->stats, &a, now_ms());
+	} else if (d->ident) {
+		r = stats_release_id(d->stats,
+				     identity_id_key(d->ident, what,
+						     strlen(what)),
+				     now_ms());
+	} else {
+		r = -1;
 	}
-	if (stats_release(d->stats, &a, now_ms()) < 0) {
-		strbuf_printf(o, "%s is not quarantined\n", argv[at]);
+	if (r < 0) {
+		strbuf_printf(o, "%s is not quarantined\n", what);
 		return 1;
 	}
 	/* Out of the kernel's quarantine set now, not at the next tick. */
 	kernel_sync_quarantine(d);
-	strbuf_printf(o, "released %s\n", argv[at]);
+	strbuf_printf(o, "released %s\n", what);
 	return 0;
 }
 
@@ -399,6 +445,8 @@ int control_command(struct daemon *d, int argc, char **argv,
 		return cmd_quarantine(d, argc, argv, out);
 	if (!strcmp(cmd, "release"))
 		return cmd_release(d, argc, argv, out);
+	if (!strcmp(cmd, "session"))
+		return session_command(d, argc, argv, out);
 	strbuf_printf(out, "unknown command '%s'\n", cmd);
 	return 1;
 }

@@ -17,6 +17,7 @@
 #include "common/strbuf.h"
 #include "filter/generation.h"
 #include "filter/parse.h"
+#include "identity/identity.h"
 #include "netlink/queue.h"
 #include "netlink/rules.h"
 #include "policy/policy.h"
@@ -61,6 +62,10 @@ struct worker {
 	const struct policy_flow *flows[WORKER_LOOK];
 	struct policy_decision *decs[WORKER_LOOK];
 
+	/* identity_epoch() at this burst's start, 0 between bursts: what
+	 * the session table's writer may free waits for it. */
+	_Atomic uint64_t id_epoch;
+
 	atomic_uint_fast64_t verdicts[3];	/* by enum policy_action */
 	atomic_uint_fast64_t parse[PARSE_MALFORMED + 1];
 	atomic_int_fast64_t beat_ms;	/* monotonic: the loop went round */
@@ -85,6 +90,7 @@ struct daemon_opts {
 	enum daemon_on_stop on_stop;
 	bool no_kernel_quarantine;	/* quarantined sources' SYNs to the
 					 * daemon, not dropped in the kernel */
+	size_t max_sessions;		/* the session table's bound */
 	int verbose;
 };
 
@@ -113,6 +119,19 @@ struct daemon {
 	/* What the kernel quarantine blocked, by action and port (profile
 	 * empty), under generation_lock. */
 	struct generation_totals kq_totals;
+
+	/* Sessions (filter/session.c): the table the verdict threads read
+	 * and the main thread alone changes, and its state file. */
+	struct identity *ident;
+	struct identity_state *ident_state;
+	bool sessions_loading;		/* replaying the state: no lines */
+	bool sessions_unsaved;		/* the journal's last write failed */
+	struct session_moves {
+		unsigned n;
+		char line[8][200];
+	} moves;			/* the command in progress moved */
+	bool kq_dirty;			/* a quarantined subscriber's
+					 * addresses changed: sync soon */
 
 	struct worker *workers;		/* 2 * queues: closed ones first */
 	unsigned nworkers;

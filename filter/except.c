@@ -10,6 +10,7 @@
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/rfc3339.h"
+#include "common/subid.h"
 #include "filter/daemon.h"
 #include "filter/cmdargs.h"
 #include "filter/except.h"
@@ -54,6 +55,7 @@ static void audit(struct daemon *d, uint8_t op,
 	if (!d->blocklog)
 		return;
 	snprintf(ev.prefix, sizeof(ev.prefix), "%s", e->prefix);
+	snprintf(ev.subscriber, sizeof(ev.subscriber), "%s", e->subscriber);
 	snprintf(ev.profile, sizeof(ev.profile), "%s", e->profile);
 	snprintf(ev.note, sizeof(ev.note), "%s", e->note);
 	/* The main thread's own ring is the last one. */
@@ -93,12 +95,40 @@ static int commit(struct daemon *d, struct policy_exception *ex, size_t nex,
 	return 0;
 }
 
-static long find(const struct daemon *d, const char *prefix)
+/* The exception for prefix, or (sub) for subscriber id key. */
+static long find(const struct daemon *d, const char *key, bool sub)
 {
 	for (size_t i = 0; i < d->nex; i++)
-		if (!strcmp(d->ex[i].prefix, prefix))
+		if (!strcmp(sub ? d->ex[i].subscriber : d->ex[i].prefix, key) &&
+		    (sub || !d->ex[i].subscriber[0]))
 			return (long)i;
 	return -1;
+}
+
+/* What an exception is for, for messages. */
+static const char *ex_name(const struct policy_exception *e, char *buf,
+			   size_t len)
+{
+	if (e->subscriber[0])
+		snprintf(buf, len, "subscriber %s", e->subscriber);
+	else
+		snprintf(buf, len, "%s", e->prefix);
+	return buf;
+}
+
+/* --subscriber ID's value, checked, into e. Returns 0, or -1 with the
+ * line into out. */
+static int set_subscriber(struct policy_exception *e, const char *val,
+			  struct strbuf *out)
+{
+	char why[200];
+
+	if (subid_check(val, strlen(val), why, sizeof(why)) < 0) {
+		strbuf_printf(out, "--subscriber: %s\n", why);
+		return -1;
+	}
+	snprintf(e->subscriber, sizeof(e->subscriber), "%s", val);
+	return 0;
 }
 
 /* The longest --for: a century, so added + it stays a time. */
@@ -122,9 +152,11 @@ static int cmd_add(struct daemon *d, int argc, char **argv,
 		{ "for", required_argument, NULL, 'f' },
 		{ "until", required_argument, NULL, 'u' },
 		{ "note", required_argument, NULL, 'n' },
+		{ "subscriber", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct policy_exception e = { .added = time(NULL) }, *ex;
+	char name[200];
 	char canon[256], when[32];
 	size_t nex = d->nex;
 	bool expiry = false;
@@ -145,6 +177,10 @@ static int cmd_add(struct daemon *d, int argc, char **argv,
 		switch (c) {
 		case 'p':
 			snprintf(e.profile, sizeof(e.profile), "%s", val);
+			break;
+		case 's':
+			if (set_subscriber(&e, val, out) < 0)
+				return 1;
 			break;
 		case 'n': {
 			/* UTF-8 text without controls: it goes into JSON
@@ -191,20 +227,29 @@ static int cmd_add(struct daemon *d, int argc, char **argv,
 			return 1;
 		}
 	}
-	if (cmdargs_operands(argc, argv, 1, 1, "except add", "PREFIX", out) < 0)
-		return 1;
-	if (policy_prefix_normalize(argv[optind], canon, sizeof(canon)) < 0) {
-		strbuf_printf(out, "%s\n", canon);
-		return 1;
+	if (e.subscriber[0]) {
+		if (cmdargs_operands(argc, argv, 0, 0, "except add", "", out) < 0)
+			return 1;
+	} else {
+		if (cmdargs_operands(argc, argv, 1, 1, "except add",
+				     "PREFIX or --subscriber ID", out) < 0)
+			return 1;
+		if (policy_prefix_normalize(argv[optind], canon,
+					    sizeof(canon)) < 0) {
+			strbuf_printf(out, "%s\n", canon);
+			return 1;
+		}
+		/* A prefix normalised fits its 64 bytes; the 256 are for
+		 * errors. */
+		memcpy(e.prefix, canon, strnlen(canon, sizeof(e.prefix) - 1));
+		e.prefix[strnlen(canon, sizeof(e.prefix) - 1)] = '\0';
 	}
-	/* A prefix normalised fits its 64 bytes; the 256 are for errors. */
-	memcpy(e.prefix, canon, strnlen(canon, sizeof(e.prefix) - 1));
-	e.prefix[strnlen(canon, sizeof(e.prefix) - 1)] = '\0';
 	if (!e.profile[0]) {
 		strbuf_printf(out, "except add: missing --profile NAME\n");
 		return 1;
 	}
-	at = find(d, e.prefix);
+	at = e.subscriber[0] ? find(d, e.subscriber, true) :
+			       find(d, e.prefix, false);
 	if (at < 0 && d->nex >= EXCEPTIONS_MAX) {
 		strbuf_printf(out, "already %d live exceptions; put them in "
 			      "the policy file\n", EXCEPTIONS_MAX);
@@ -225,7 +270,8 @@ static int cmd_add(struct daemon *d, int argc, char **argv,
 	}
 	audit(d, BLOCKLOG_EXCEPT_ADD, &e);
 	strbuf_printf(out, "%s %s: profile %s, %s%s%s%s\n",
-		      at >= 0 ? "replaced" : "added", e.prefix, e.profile,
+		      at >= 0 ? "replaced" : "added",
+		      ex_name(&e, name, sizeof(name)), e.profile,
 		      e.expires ? "until " : "no expiry",
 		      e.expires ? rfc3339_format(e.expires, when,
 						 sizeof(when)) : "",
@@ -236,27 +282,44 @@ static int cmd_add(struct daemon *d, int argc, char **argv,
 static int cmd_del(struct daemon *d, int argc, char **argv,
 		   struct strbuf *out)
 {
-	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
-	struct policy_exception *ex, gone;
-	char canon[256];
+	static const struct option opts[] = {
+		{ "subscriber", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct policy_exception *ex, gone, key = { 0 };
+	char canon[256], name[200];
 	long at;
 	int c;
 
 	optind = 0;
 	opterr = 0;
-	if ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-		cmdargs_bad_option(out, "except del", c, argv);
-		return 1;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		if (c != 's') {
+			cmdargs_bad_option(out, "except del", c, argv);
+			return 1;
+		}
+		if (set_subscriber(&key, optarg, out) < 0)
+			return 1;
 	}
-	if (cmdargs_operands(argc, argv, 1, 1, "except del", "PREFIX", out) < 0)
-		return 1;
-	if (policy_prefix_normalize(argv[optind], canon, sizeof(canon)) < 0) {
-		strbuf_printf(out, "%s\n", canon);
-		return 1;
+	if (key.subscriber[0]) {
+		if (cmdargs_operands(argc, argv, 0, 0, "except del", "", out) < 0)
+			return 1;
+		at = find(d, key.subscriber, true);
+	} else {
+		if (cmdargs_operands(argc, argv, 1, 1, "except del",
+				     "PREFIX or --subscriber ID", out) < 0)
+			return 1;
+		if (policy_prefix_normalize(argv[optind], canon,
+					    sizeof(canon)) < 0) {
+			strbuf_printf(out, "%s\n", canon);
+			return 1;
+		}
+		snprintf(key.prefix, sizeof(key.prefix), "%.63s", canon);
+		at = find(d, key.prefix, false);
 	}
-	at = find(d, canon);
 	if (at < 0) {
-		strbuf_printf(out, "no live exception for %s\n", canon);
+		strbuf_printf(out, "no live exception for %s\n",
+			      ex_name(&key, name, sizeof(name)));
 		return 1;
 	}
 	gone = d->ex[at];
@@ -271,7 +334,7 @@ static int cmd_del(struct daemon *d, int argc, char **argv,
 		return 1;
 	}
 	audit(d, BLOCKLOG_EXCEPT_DEL, &gone);
-	strbuf_printf(out, "deleted %s\n", canon);
+	strbuf_printf(out, "deleted %s\n", ex_name(&gone, name, sizeof(name)));
 	return 0;
 }
 
@@ -285,7 +348,10 @@ static int list_json(const struct daemon *d, struct strbuf *out)
 		const struct policy_exception *e = &d->ex[i];
 		struct json_object *j = json_object_new_object();
 
-		reply_json_str(j, "prefix", e->prefix);
+		if (e->subscriber[0])
+			reply_json_str(j, "subscriber", e->subscriber);
+		else
+			reply_json_str(j, "prefix", e->prefix);
 		reply_json_str(j, "profile", e->profile);
 		reply_json_str(j, "added",
 			       rfc3339_format(e->added, t, sizeof(t)));
@@ -326,7 +392,8 @@ static int cmd_list(struct daemon *d, int argc, char **argv,
 	if (!d->nex)
 		strbuf_printf(out, "no live exceptions\n");
 	else
-		strbuf_printf(out, "%-24s %-14s %-21s %-21s %s\n", "PREFIX",
+		strbuf_printf(out, "%-24s %-14s %-21s %-21s %s\n",
+			      "PREFIX|SUBSCRIBER",
 			      "PROFILE", "ADDED", "EXPIRES", "NOTE");
 	for (size_t i = 0; i < d->nex; i++) {
 		const struct policy_exception *e = &d->ex[i];
@@ -336,7 +403,8 @@ static int cmd_list(struct daemon *d, int argc, char **argv,
 			rfc3339_format(e->expires, until, sizeof(until));
 		else
 			strcpy(until, "never");
-		strbuf_printf(out, "%-24s %-14s %-21s %-21s %s\n", e->prefix,
+		strbuf_printf(out, "%-24s %-14s %-21s %-21s %s\n",
+			      e->subscriber[0] ? e->subscriber : e->prefix,
 			      e->profile, added, until, e->note);
 	}
 	return 0;
@@ -389,8 +457,11 @@ void except_expire(struct daemon *d, int64_t now)
 		}
 		for (size_t i = 0; i < nold; i++)
 			if (old[i].expires && old[i].expires <= now) {
+				char name[200];
+
 				log_info("live exception %s (%s) expired",
-					 old[i].prefix, old[i].profile);
+					 ex_name(&old[i], name, sizeof(name)),
+					 old[i].profile);
 				audit(d, BLOCKLOG_EXCEPT_EXPIRE, &old[i]);
 			}
 		free(old);

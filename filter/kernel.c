@@ -201,7 +201,17 @@ static void quarantine_counts(struct daemon *d, int64_t now_ms)
 		if (t)
 			t->count += c[i].packets;
 		if (kc) {
+			struct identity_hit hit;
+
 			elem_addr(&c[i].e, &kc[i].src);
+			/* An element of a subscriber quarantined by id: its
+			 * counts are the subscriber's. */
+			if (d->ident && identity_lookup(d->ident, &kc[i].src,
+							now_ms / 1000, &hit)) {
+				kc[i].subscriber_key = hit.key;
+				kc[i].subscriber = hit.id;
+				kc[i].subscriber_len = hit.len;
+			}
 			kc[i].dport = c[i].port;
 			kc[i].action = c[i].action;
 			kc[i].packets = c[i].packets;
@@ -250,7 +260,8 @@ void kernel_sync_quarantine(struct daemon *d)
 	if (policy_mode(daemon_policy(d)) != POLICY_MODE_MONITOR) {
 		n = stats_quarantined_list(d->stats, now_ms, NULL, 0);
 		q = calloc(n ? n : 1, sizeof(*q));
-		e = calloc(n ? n : 1, sizeof(*e));
+		/* A subscriber by id holds an address and prefixes. */
+		e = calloc(n ? n * (1 + IDENTITY_V6_MAX) : 1, sizeof(*e));
 		if (!q || !e) {
 			log_warnx("quarantine sets: out of memory");
 			goto out;
@@ -262,19 +273,54 @@ void kernel_sync_quarantine(struct daemon *d)
 			n = got;
 	}
 	for (m = 0; m < n; m++) {
-		/* Decision rule 2 comes before 3: a source the policy no
-		 * longer counts as a subscriber (a range taken out at a
-		 * reload) is accepted, and the kernel must not hold it. */
-		if (!is_subscriber(daemon_policy(d), &q[m].addr, ts.tv_sec))
-			continue;
-		e[k].v6 = q[m].ipv6;
-		memcpy(e[k].addr, e[k].v6 ? q[m].addr.b : q[m].addr.b + 12,
-		       e[k].v6 ? 16 : 4);
-		e[k].len = (uint8_t)(e[k].v6 ? q[m].prefix_len : 32);
-		e[k].timeout = q[m].until_ms > now_ms ?
-			       (uint32_t)((q[m].until_ms - now_ms + 999) / 1000)
-			       : 1;
-		k++;
+		struct identity_addr held[1 + IDENTITY_V6_MAX];
+		unsigned nheld = 0;
+		uint32_t timeout = q[m].until_ms > now_ms ?
+			(uint32_t)((q[m].until_ms - now_ms + 999) / 1000) : 1;
+
+		if (q[m].by_subscriber) {
+			/* Quarantined by subscriber id: whatever addresses
+			 * it holds now (none: nothing in the kernel). */
+			struct identity_session ses;
+
+			if (d->ident && q[m].subscriber[0] &&
+			    identity_get(d->ident, q[m].subscriber, ts.tv_sec,
+					 &ses) == 0) {
+				if (ses.has_v4)
+					held[nheld++] = ses.v4;
+				for (unsigned i = 0; i < ses.nv6; i++)
+					held[nheld++] = ses.v6[i];
+			}
+		} else {
+			struct identity_hit hit;
+
+			/* An address quarantined by itself that a session
+			 * holds now: its subscriber's state decides. */
+			if (d->ident && identity_lookup(d->ident, &q[m].addr,
+							ts.tv_sec, &hit))
+				continue;
+			held[0].a = q[m].addr;
+			held[0].len = (uint8_t)(q[m].ipv6 ? q[m].prefix_len
+							  : 32);
+			nheld = 1;
+		}
+		for (unsigned i = 0; i < nheld; i++) {
+			bool v6 = !addr_is_v4(&held[i].a);
+
+			/* Decision rule 2 comes before 3: a source the policy
+			 * no longer counts as a subscriber (a range taken out
+			 * at a reload) is accepted, and the kernel must not
+			 * hold it. */
+			if (!is_subscriber(daemon_policy(d), &held[i].a,
+					   ts.tv_sec))
+				continue;
+			e[k].v6 = v6;
+			memcpy(e[k].addr, v6 ? held[i].a.b : held[i].a.b + 12,
+			       v6 ? 16 : 4);
+			e[k].len = held[i].len;
+			e[k].timeout = timeout;
+			k++;
+		}
 	}
 	if (rules_quarantine_sync(d->kernel, e, k, ts.tv_sec, err,
 				  sizeof(err)) < 0)

@@ -24,6 +24,7 @@
 #include "filter/kernel.h"
 #include "filter/metrics.h"
 #include "filter/notify.h"
+#include "filter/session.h"
 #include "filter/privdrop.h"
 
 #define QUEUES_MAX 32
@@ -47,7 +48,8 @@ static void usage(FILE *f)
 		"[--backend iptables|nft]\n"
 		"                   [--on-stop fallback|remove] "
 		"[--no-kernel-quarantine]\n"
-		"                   [--control PATH] [--state DIR]\n"
+		"                   [--control PATH] [--state DIR] "
+		"[--max-sessions N]\n"
 		"                   [--metrics ADDRESS:PORT|off] "
 		"[--user NAME] [-v]\n");
 }
@@ -65,6 +67,7 @@ static void parse_opts(struct daemon_opts *o, int argc, char **argv)
 		{ "user", required_argument, NULL, 'u' },
 		{ "state", required_argument, NULL, 'S' },
 		{ "metrics", required_argument, NULL, 'm' },
+		{ "max-sessions", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -80,6 +83,7 @@ static void parse_opts(struct daemon_opts *o, int argc, char **argv)
 	o->state_dir = "/var/lib/portcullis";
 	o->metrics = "127.0.0.1:9638";
 	o->user_default = true;
+	o->max_sessions = IDENTITY_DEFAULT_MAX;
 	while ((c = getopt_long(argc, argv, "c:q:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -124,6 +128,14 @@ static void parse_opts(struct daemon_opts *o, int argc, char **argv)
 			break;
 		case 'm':
 			o->metrics = optarg;
+			break;
+		case 'M':
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || *end || n < 1 || n > IDENTITY_LIMIT)
+				fatalx("--max-sessions must be from 1 to %d, "
+				       "found '%s'", IDENTITY_LIMIT, optarg);
+			o->max_sessions = (size_t)n;
 			break;
 		case 'u':
 			o->user = optarg;
@@ -287,6 +299,7 @@ static void tick(struct daemon *d, uint64_t watchdog_ms)
 		 (unsigned long long)t.verdicts[POLICY_REJECT]);
 	notify_status(status);
 	except_expire(d, time(NULL));
+	session_tick(d, time(NULL));
 	kernel_check(d, false, NULL);
 	{
 		struct timespec ts;
@@ -326,6 +339,13 @@ static void run(struct daemon *d)
 		if (daemon_mono_ms() >= next) {
 			tick(d, watchdog_ms);
 			next = daemon_mono_ms() + period;
+		}
+		/* A quarantined subscriber's address moved: the kernel's set
+		 * follows now, not at the next tick (an innocent new holder
+		 * of the old address must not wait a second). */
+		if (d->kq_dirty) {
+			d->kq_dirty = false;
+			kernel_sync_quarantine(d);
 		}
 		if (got_hup) {
 			got_hup = 0;
@@ -451,6 +471,8 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (session_open(&d) < 0)
+		goto out;
 	/* Queues before anything of the firewall: a second daemon stops
 	 * here, before it could touch the first one's rules. */
 	if (open_queues(&d) < 0)
@@ -522,6 +544,7 @@ out:
 				     ts.tv_nsec / 1000000);
 	}
 	metrics_stop(d.metrics);
+	session_flush(&d);
 	if (judged)
 		counters_line(&d);
 	for (unsigned i = 0; d.workers && i < d.nworkers; i++)
@@ -533,6 +556,8 @@ out:
 		pid_file(&d, false);
 	}
 	stats_close(d.stats);
+	/* After the verdict threads: nothing reads the table any more. */
+	session_close(&d);
 	blocklog_close(d.blocklog);
 	policy_ruleset_free(&d.rules);
 	free(d.ex);

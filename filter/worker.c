@@ -37,6 +37,10 @@ static void burst_begin(struct worker *w)
 	w->generation = g;
 	w->cur = g->p;
 	w->now_ms = clock_ms();
+	/* Published before the first look-up (a seq_cst store): what the
+	 * session table's writer retires from now on waits for us. */
+	if (w->d->ident)
+		atomic_store(&w->id_epoch, identity_epoch(w->d->ident));
 }
 
 static void burst_end(struct worker *w)
@@ -47,6 +51,22 @@ static void burst_end(struct worker *w)
 	w->cur = NULL;
 	w->generation = NULL;
 	atomic_store(&w->in_use, NULL);
+	atomic_store_explicit(&w->id_epoch, 0, memory_order_release);
+}
+
+/* Who holds f's source: its session's subscriber into f, if any. The id
+ * stays readable until the burst ends. */
+static void who(struct worker *w, struct policy_flow *f)
+{
+	struct identity_hit hit;
+
+	f->subscriber_len = 0;
+	if (w->d->ident &&
+	    identity_lookup(w->d->ident, &f->src, w->now_ms / 1000, &hit)) {
+		f->subscriber = hit.id;
+		f->subscriber_len = hit.len;
+		f->subscriber_key = hit.key;
+	}
 }
 
 /* Count the subscriber's SYN, apply its quarantine, write the block
@@ -66,6 +86,7 @@ static bool unreadable_blocks(struct worker *w, struct parse_syn *syn,
 			     struct policy_decision *dec)
 {
 	syn->flow.dport = 0;
+	who(w, &syn->flow);
 	policy_decide(w->cur, &syn->flow, w->now_ms / 1000, false, dec);
 	if (dec->entry < 0 || dec->profile < 0 ||
 	    !w->generation->blocks_closed[dec->profile])
@@ -103,12 +124,19 @@ static void look_ahead(struct queue *q, const struct queue_packet *pkts,
 			continue;
 		w->flows[k] = &s->syn.flow;
 		w->decs[k++] = &s->dec;
+		if (w->d->ident)
+			identity_prefetch(w->d->ident, &s->syn.flow.src);
 	}
+	/* Who holds each source, before the policy: rule 4 (an exception
+	 * for the subscriber) needs it. */
+	for (i = 0; i < n; i++)
+		if (w->slot[i].st == PARSE_SYN)
+			who(w, &w->slot[i].syn.flow);
 	policy_decide_many(w->cur, w->flows, k, w->now_ms / 1000, w->decs);
 	for (i = 0; i < k; i++) {
 		if (w->decs[i]->entry < 0)
 			continue;
-		stats_prefetch(w->d->stats, &w->flows[i]->src);
+		stats_prefetch(w->d->stats, w->flows[i]);
 		if (w->decs[i]->action != POLICY_ACCEPT)
 			policy_entry_prefetch(w->cur, w->decs[i]->entry);
 	}
@@ -138,9 +166,11 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 		dec = s->dec;
 	} else {
 		st = parse_syn(pkt->payload, pkt->len, &syn);
-		if (st == PARSE_SYN)
+		if (st == PARSE_SYN) {
+			who(w, &syn.flow);
 			policy_decide(w->cur, &syn.flow, w->now_ms / 1000,
 				      false, &dec);
+		}
 	}
 	generation_counter_bump(&w->parse[st]);
 	if (st != PARSE_SYN) {

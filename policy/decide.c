@@ -86,7 +86,7 @@ void policy_decide_quarantined(const struct policy *p,
 /* The decision for a flow from a subscriber source (entry id, with its
  * profile), or from none (id -1). */
 static void judge(const struct policy *p, const struct policy_flow *flow,
-		  int32_t id, uint16_t profile, bool quarantined,
+		  int32_t id, uint16_t profile, bool quarantined, int64_t now,
 		  struct policy_decision *d)
 {
 	bool listed;
@@ -99,6 +99,17 @@ static void judge(const struct policy *p, const struct policy_flow *flow,
 	if (quarantined && p->detection.profile >= 0) {
 		policy_decide_quarantined(p, flow, d);
 		return;
+	}
+	/* Rule 4: an exception for the subscriber, wherever it is. */
+	if (p->nsubex && flow->subscriber_len) {
+		int32_t x = subex_find(p, flow->subscriber,
+				       flow->subscriber_len);
+
+		if (x >= 0 && (!p->subex[x].expires ||
+			       now < p->subex[x].expires)) {
+			d->subex = x;
+			profile = p->subex[x].profile;
+		}
 	}
 	d->profile = profile;
 	d->action = policy_profile_action(p, d->profile, flow->dport, &listed);
@@ -113,6 +124,7 @@ static bool judge_relay(const struct policy *p, const struct policy_flow *flow,
 {
 	d->profile = -1;
 	d->entry = -1;
+	d->subex = -1;
 	d->action = POLICY_ACCEPT;
 	if (!policy_is_relay(p, &flow->dst))
 		return false;
@@ -130,7 +142,7 @@ void policy_decide(const struct policy *p, const struct policy_flow *flow,
 	if (judge_relay(p, flow, d))
 		return;
 	id = lookup_profile(p, &flow->src, now, &profile);
-	judge(p, flow, id, profile, quarantined, d);
+	judge(p, flow, id, profile, quarantined, now, d);
 }
 
 /* Flows judged per round of policy_decide_many(). */
@@ -167,7 +179,7 @@ void policy_decide_many(const struct policy *p,
 			for (k = 0; k < cnt[f]; k++)
 				judge(p, flows[at[f][k]],
 				      id[k] < 0 ? -1 : id[k] + off,
-				      id[k] < 0 ? 0 : prof[k], false,
+				      id[k] < 0 ? 0 : prof[k], false, now,
 				      d[at[f][k]]);
 		}
 	}

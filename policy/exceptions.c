@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/subid.h"
 #include "load.h"
 
 #define EXCEPTION_SOURCE "live exception"
@@ -88,10 +89,31 @@ void exceptions_apply(struct loader *l)
 		const struct policy_exception *e = &l->ex[i];
 		size_t n = strlen(e->prefix);
 		struct exkey k;
-		enum prefix_result r = prefix_parse(e->prefix, n, &k.addr,
-						    &k.len, &k.v4);
+		enum prefix_result r;
+		char why[200];
 
 		profiles[i] = -1;
+		if (e->subscriber[0]) {
+			/* Rule 4's: no prefix, its subscriber's anywhere. */
+			if (subid_check(e->subscriber, strlen(e->subscriber),
+					why, sizeof(why)) < 0) {
+				load_error_nopos(l, "live exception for a "
+						 "subscriber: %s", why);
+				continue;
+			}
+			profiles[i] = profile_index(names, p->nprofiles,
+						    e->profile);
+			if (profiles[i] < 0)
+				load_error_nopos(l, "live exception for "
+						 "subscriber %s names profile "
+						 "\"%s\", which the policy "
+						 "does not define; delete the "
+						 "exception or restore the "
+						 "profile", e->subscriber,
+						 e->profile);
+			continue;
+		}
+		r = prefix_parse(e->prefix, n, &k.addr, &k.len, &k.v4);
 		if (r != PREFIX_OK) {
 			load_error_nopos(l, "live exception %s: not a network "
 					 "prefix", e->prefix);
@@ -125,6 +147,8 @@ void exceptions_apply(struct loader *l)
 				   e->expires > UINT32_MAX ? UINT32_MAX :
 				   (uint32_t)e->expires;
 
+		if (e->subscriber[0])
+			continue;
 		prefix_parse(e->prefix, strlen(e->prefix), &k.addr, &k.len,
 			     &k.v4);
 		meta = meta_add(l, e->note[0] ? strdup(e->note) : NULL,
@@ -134,6 +158,7 @@ void exceptions_apply(struct loader *l)
 			      expires, (uint32_t)meta, 0, 0) < 0)
 			goto out;
 	}
+	subex_compile(l, profiles);
 out:
 	free(keys);
 	free(profiles);

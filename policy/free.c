@@ -29,6 +29,12 @@ void policy_free(struct policy *p)
 		free(p->files[i]);
 	free(p->files);
 	free(p->relays);
+	for (i = 0; i < p->nsubex; i++) {
+		free(p->subex[i].id);
+		free(p->subex[i].note);
+	}
+	free(p->subex);
+	free(p->subex_ix);
 	free(p->log_blocks);
 	free(p);
 }

@@ -40,9 +40,26 @@ struct policy {
 	struct addr *relays;	/* sorted, unique */
 	size_t nrelays;
 
+	/* Live exceptions by subscriber id (rule 4), and their index: open
+	 * addressing, slot = exception + 1, 0 empty. */
+	struct subex {
+		char *id;
+		size_t len;
+		uint16_t profile;
+		int64_t expires;	/* 0: never */
+		int64_t added;
+		char *note;		/* NULL: none */
+	} *subex;
+	size_t nsubex;
+	uint32_t *subex_ix;
+	size_t subex_slots;
+
 	struct policy_detection detection;
 	struct policy_log log;
 	char *log_blocks;		/* owns log.blocks */
 };
+
+/* The live exception by subscriber id for id[0 .. len), or -1. */
+int32_t subex_find(const struct policy *p, const char *id, size_t len);
 
 #endif

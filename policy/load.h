@@ -139,6 +139,9 @@ void entries_free(struct loader *l);
 /* Add the live exceptions, replacing file entries of the same prefix
  * (exceptions.c). Called before entries_finish. */
 void exceptions_apply(struct loader *l);
+/* The exceptions by subscriber id of l->ex (profiles[i]: each one's
+ * profile index) into l->p's index (subex.c). */
+void subex_compile(struct loader *l, const int *profiles);
 
 /* Read the list file at path (as named in messages), adding its
  * prefixes with profile and expires; the list's meta takes ownership of

@@ -37,10 +37,18 @@ enum policy_reason {
 	POLICY_REASON_DEFAULT,		/* the profile's default (explicit or accept) */
 };
 
+/* A subscriber id (DESIGN.md "Sessions"): 1-128 printable characters. */
+#define POLICY_SUBSCRIBER_MAX 128
+
 struct policy_flow {
 	struct addr src;
 	struct addr dst;
 	uint16_t dport;
+	/* The source's session, if it has one (identity/): its subscriber
+	 * id (not NUL-terminated), and the key the stats count it by. */
+	uint8_t subscriber_len;		/* 0: no session */
+	const char *subscriber;
+	uint64_t subscriber_key;
 };
 
 struct policy_decision {
@@ -49,6 +57,9 @@ struct policy_decision {
 	enum policy_reason reason;
 	int profile;			/* profile index, -1 for none */
 	int32_t entry;			/* subscriber entry id, -1 for none */
+	int32_t subex;			/* rule 4: the live exception of the
+					 * flow's subscriber id that gave the
+					 * profile, -1 for none */
 };
 
 /* A subscriber entry as the operator wrote it, for explain and logs. */
@@ -117,7 +128,11 @@ struct policy *policy_load_buffer(const char *name, const char *dir,
  * longest prefix still wins.
  */
 struct policy_exception {
-	char prefix[64];		/* as given: "100.64.12.0/28" */
+	char prefix[64];		/* as given: "100.64.12.0/28"; "" for
+					 * an exception by subscriber id */
+	/* Rule 4 (DESIGN.md "Decision"): the subscriber id it is for, ""
+	 * for one by prefix. Wherever the subscriber's session puts it. */
+	char subscriber[POLICY_SUBSCRIBER_MAX + 1];
 	char profile[64];
 	int64_t added;			/* UNIX seconds */
 	int64_t expires;		/* UNIX seconds, 0 for never */
@@ -159,6 +174,13 @@ int policy_exceptions_load(const char *path, struct policy_exception **ex,
  * of the folder). Returns 0, or -1 with errno. */
 int policy_exceptions_save(const char *path,
 			   const struct policy_exception *ex, size_t nex);
+
+/* Live exceptions by subscriber id in p: their number, and the one a
+ * decision's subex names (its subscriber, profile, expiry and note into
+ * out). Returns 0, or -1 with errno EINVAL when i is out of range. */
+size_t policy_subscriber_exception_count(const struct policy *p);
+int policy_subscriber_exception(const struct policy *p, int32_t i,
+				struct policy_exception *out);
 
 /* Free the policy and everything it owns. NULL-safe. */
 void policy_free(struct policy *p);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/rfc3339.h"
+#include "common/subid.h"
 #include "common/utf8.h"
 #include "node.h"
 
@@ -98,8 +99,13 @@ int policy_exceptions_save(const char *path,
 	if (!nex)
 		fprintf(f, "[]\n");
 	for (size_t i = 0; i < nex; i++) {
-		fprintf(f, "- prefix: ");
-		put_quoted(f, ex[i].prefix);
+		if (ex[i].subscriber[0]) {
+			fprintf(f, "- subscriber: ");
+			put_quoted(f, ex[i].subscriber);
+		} else {
+			fprintf(f, "- prefix: ");
+			put_quoted(f, ex[i].prefix);
+		}
 		fprintf(f, "\n  profile: ");
 		put_quoted(f, ex[i].profile);
 		fprintf(f, "\n  added: %s",
@@ -251,6 +257,8 @@ static const char *entry_name(const struct policy_exception *e,
 {
 	if (e->prefix[0])
 		snprintf(buf, size, "%s", e->prefix);
+	else if (e->subscriber[0])
+		snprintf(buf, size, "for subscriber %.60s", e->subscriber);
 	else
 		snprintf(buf, size, "at line %u", node_line0(n) + 1);
 	return buf;
@@ -259,9 +267,10 @@ static const char *entry_name(const struct policy_exception *e,
 static int read_entry(struct walk *w, yaml_node_t *n,
 		      struct policy_exception *e)
 {
-	enum { PREFIX, PROFILE, ADDED, EXPIRES, NOTE, NKEYS };
+	enum { PREFIX, PROFILE, ADDED, EXPIRES, NOTE, SUBSCRIBER, NKEYS };
 	static const char *const keys[NKEYS] = { "prefix", "profile", "added",
-						 "expires", "note" };
+						 "expires", "note",
+						 "subscriber" };
 	const size_t nerrs = w->l->nerrs;
 	yaml_node_t *val[NKEYS] = { 0 };
 	char name[80], why[256];
@@ -299,8 +308,23 @@ static int read_entry(struct walk *w, yaml_node_t *n,
 				      node_col0(val[PREFIX]), NULL, 0, 0);
 		else
 			snprintf(e->prefix, sizeof(e->prefix), "%s", ps);
-	} else if (!f.key[PREFIX]) {
-		node_error(w, n, "a live exception needs a prefix");
+	} else if (!f.key[PREFIX] && !f.key[SUBSCRIBER]) {
+		node_error(w, n, "a live exception needs a prefix or a "
+			   "subscriber");
+	}
+	if (val[SUBSCRIBER]) {
+		const char *ss = node_text(val[SUBSCRIBER]);
+		size_t slen = val[SUBSCRIBER]->data.scalar.length;
+
+		if (f.key[PREFIX])
+			node_error(w, val[SUBSCRIBER], "a live exception is "
+				   "for a prefix or for a subscriber, not "
+				   "both");
+		else if (subid_check(ss, slen, why, sizeof(why)) < 0)
+			node_error(w, val[SUBSCRIBER], "subscriber of a live "
+				   "exception: %s", why);
+		else
+			memcpy(e->subscriber, ss, slen + 1);
 	}
 	if (val[PROFILE]) {
 		const char *ps = node_text(val[PROFILE]);

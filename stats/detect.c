@@ -16,6 +16,7 @@
  * port, accepted or not, so business subscribers whose port 25 is open
  * are caught as well as residential ones) and detects at most once.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -71,7 +72,11 @@ static struct blocklog_event *ev_new(struct evbuf *eb, const struct shard *sh,
 	memset(ev, 0, sizeof(*ev));
 	ev->kind = kind;
 	ev->ts_ms = ts;
-	stats_key_addr(s->key, s->rec & SUB_V6, &ev->src);
+	stats_key_addr(s->key, s->rec & SUB_KIND, &ev->src);
+	if ((s->rec & SUB_KIND) == SUB_ID) {
+		ev->src = r->last;
+		snprintf(ev->subscriber, sizeof(ev->subscriber), "%s", r->id);
+	}
 	return ev;
 }
 

@@ -106,7 +106,9 @@ static inline void dl_to_head(struct dlist *l, void *base, size_t stride,
  * few subscribers that are in one.
  */
 #define SUB_V6 0x80000000u		/* in rec: the key is an IPv6 prefix */
-#define SUB_REC 0x7fffffffu		/* in rec: window record + 1, 0 none */
+#define SUB_ID 0x40000000u		/* ... a subscriber id's key */
+#define SUB_KIND (SUB_V6 | SUB_ID)	/* neither: an IPv4 address */
+#define SUB_REC 0x3fffffffu		/* in rec: window record + 1, 0 none */
 
 struct sub {
 	struct dlink lru;		/* head: most recently seen */
@@ -141,6 +143,10 @@ struct rec {
 	uint32_t q_kernel;		/* the kernel blocked since */
 	struct distinct det;		/* detection-port destinations */
 	struct distinct sup;		/* destinations of suppressed lines */
+	/* A subscriber known by its session (SUB_ID): its id and the
+	 * address of its latest SYN, for the lines the record writes. */
+	struct addr last;
+	char id[POLICY_SUBSCRIBER_MAX + 1];
 };
 
 struct shard_counters {
@@ -244,9 +250,15 @@ void stats_push(struct stats *st, unsigned producer, const struct evbuf *eb);
 
 /* subscribers.c: keys, the table, LRU and window records. */
 void stats_key(const struct stats *st, const struct addr *a,
-	       uint64_t *key, bool *v6);
-uint64_t stats_key_hash(const struct stats *st, uint64_t key, bool v6);
-void stats_key_addr(uint64_t key, bool v6, struct addr *a);
+	       uint64_t *key, uint32_t *kind);
+uint64_t stats_key_hash(const struct stats *st, uint64_t key, uint32_t kind);
+/* The flow's subscriber: its session's id when it has one, else its
+ * address (as stats_key). */
+void stats_key_flow(const struct stats *st, const struct policy_flow *f,
+		    uint64_t *key, uint32_t *kind);
+/* Note f's subscriber id and address in r (a SUB_ID subscriber's). */
+void stats_rec_note(struct rec *r, const struct policy_flow *f);
+void stats_key_addr(uint64_t key, uint32_t kind, struct addr *a);
 uint32_t stats_dst_hash(const struct stats *st, const struct addr *a);
 struct shard *stats_shard(const struct stats *st, uint64_t h);
 /* Start loading h's index slot; the table itself does not change under
@@ -255,9 +267,9 @@ void stats_sub_prefetch(const struct shard *sh, uint64_t h);
 int stats_tables_init(struct stats *st);
 void stats_tables_free(struct stats *st);
 uint32_t stats_sub_find(const struct stats *st, const struct shard *sh,
-			uint64_t key, bool v6, uint64_t h);
+			uint64_t key, uint32_t kind, uint64_t h);
 uint32_t stats_sub_get(struct stats *st, struct shard *sh, uint64_t key,
-		       bool v6, uint64_t h, int64_t now, struct evbuf *eb);
+		       uint32_t kind, uint64_t h, int64_t now, struct evbuf *eb);
 struct rec *stats_sub_rec(const struct shard *sh, uint32_t si);
 struct rec *stats_rec_get(struct stats *st, struct shard *sh, uint32_t si,
 			  int64_t now, struct evbuf *eb);

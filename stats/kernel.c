@@ -6,6 +6,7 @@
  * action) and said in the subscriber's summary. From the housekeeping
  * thread, on its block-log ring.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -19,17 +20,22 @@ static void count_one(struct stats *st, const struct stats_kernel_count *c,
 	struct rec *r;
 	uint32_t si, n = sat_add(0, c->packets);
 	unsigned slot;
-	bool v6;
+	uint32_t kind;
 
-	stats_key(st, &c->src, &key, &v6);
-	h = stats_key_hash(st, key, v6);
+	if (c->subscriber) {
+		key = c->subscriber_key;
+		kind = SUB_ID;
+	} else {
+		stats_key(st, &c->src, &key, &kind);
+	}
+	h = stats_key_hash(st, key, kind);
 	sh = stats_shard(st, h);
 	slot = c->dport ? stats_port_slot(st, c->dport) : STATS_PORT_OTHER;
 	pthread_mutex_lock(&sh->lock);
 	sh->c.syns += c->packets;
 	sh->c.by_action[c->action] += c->packets;
 	sh->c.kernel += c->packets;
-	si = stats_sub_get(st, sh, key, v6, h, now, eb);
+	si = stats_sub_get(st, sh, key, kind, h, now, eb);
 	if (si == NIL) {
 		sh->c.untracked += c->packets;
 		r = NULL;
@@ -44,6 +50,12 @@ static void count_one(struct stats *st, const struct stats_kernel_count *c,
 		else
 			r = stats_rec_get(st, sh, si, now, eb);
 	}
+	if (r && c->subscriber) {
+		r->last = c->src;
+		if (!r->id[0])
+			snprintf(r->id, sizeof(r->id), "%.*s",
+				 (int)c->subscriber_len, c->subscriber);
+	}
 	if (r) {
 		stats_rec_kernel(st, sh, r, now, n, eb);
 	} else if (eb->n < eb->max) {
@@ -54,7 +66,13 @@ static void count_one(struct stats *st, const struct stats_kernel_count *c,
 		memset(ev, 0, sizeof(*ev));
 		ev->kind = BLOCKLOG_SUMMARY;
 		ev->ts_ms = now;
-		stats_key_addr(key, v6, &ev->src);
+		stats_key_addr(key, kind, &ev->src);
+		if (c->subscriber) {
+			ev->src = c->src;
+			snprintf(ev->subscriber, sizeof(ev->subscriber),
+				 "%.*s", (int)c->subscriber_len,
+				 c->subscriber);
+		}
 		ev->count = n;
 		ev->kernel = n;
 		ev->window_s = 1;

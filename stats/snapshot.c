@@ -19,9 +19,21 @@ static void fill(const struct stats *st, const struct shard *sh, uint32_t si,
 	const struct rec *r = stats_sub_rec(sh, si);
 
 	memset(out, 0, sizeof(*out));
-	out->ipv6 = s->rec & SUB_V6;
-	stats_key_addr(s->key, out->ipv6, &out->addr);
+	out->ipv6 = (s->rec & SUB_KIND) == SUB_V6;
+	stats_key_addr(s->key, s->rec & SUB_KIND, &out->addr);
 	out->prefix_len = out->ipv6 ? st->v6len : 32;
+	if ((s->rec & SUB_KIND) == SUB_ID) {
+		/* Known by its session: the id is the record's, if it has
+		 * one; the caller names it otherwise (identity/). */
+		out->by_subscriber = true;
+		out->subscriber_key = s->key;
+		out->prefix_len = 0;
+		if (r) {
+			out->addr = r->last;
+			out->ipv6 = !addr_is_v4(&r->last);
+			memcpy(out->subscriber, r->id, sizeof(out->subscriber));
+		}
+	}
 	for (int i = 0; i < STATS_PORTS; i++)
 		out->ports[i] = st->ports[i];
 	for (int i = 0; i <= STATS_PORTS; i++) {
@@ -48,19 +60,17 @@ static void fill(const struct stats *st, const struct shard *sh, uint32_t si,
 	}
 }
 
-int stats_subscriber_get(struct stats *st, const struct addr *src,
-			 int64_t now, struct stats_subscriber *out)
+static int get_key(struct stats *st, uint64_t key, uint32_t kind,
+		   int64_t now, struct stats_subscriber *out)
 {
-	uint64_t key, h;
+	uint64_t h;
 	struct shard *sh;
 	uint32_t si;
-	bool v6;
 
-	stats_key(st, src, &key, &v6);
-	h = stats_key_hash(st, key, v6);
+	h = stats_key_hash(st, key, kind);
 	sh = stats_shard(st, h);
 	pthread_mutex_lock(&sh->lock);
-	si = stats_sub_find(st, sh, key, v6, h);
+	si = stats_sub_find(st, sh, key, kind, h);
 	if (si != NIL)
 		fill(st, sh, si, now, out);
 	pthread_mutex_unlock(&sh->lock);
@@ -69,6 +79,22 @@ int stats_subscriber_get(struct stats *st, const struct addr *src,
 		return -1;
 	}
 	return 0;
+}
+
+int stats_subscriber_get(struct stats *st, const struct addr *src,
+			 int64_t now, struct stats_subscriber *out)
+{
+	uint64_t key;
+	uint32_t kind;
+
+	stats_key(st, src, &key, &kind);
+	return get_key(st, key, kind, now, out);
+}
+
+int stats_subscriber_get_id(struct stats *st, uint64_t key, int64_t now,
+			    struct stats_subscriber *out)
+{
+	return get_key(st, key, SUB_ID, now, out);
 }
 
 /*

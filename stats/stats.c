@@ -240,6 +240,10 @@ static void block_line(struct stats *st, unsigned thread,
 	ev.ts_ms = now;
 	ev.src = f->src;
 	ev.dst = f->dst;
+	if (f->subscriber_len) {
+		memcpy(ev.subscriber, f->subscriber, f->subscriber_len);
+		ev.subscriber[f->subscriber_len] = '\0';
+	}
 	if (p) {
 		ev.monitor = policy_mode(p) == POLICY_MODE_MONITOR;
 		name = policy_profile_name(p, d->profile);
@@ -256,13 +260,13 @@ static void block_line(struct stats *st, unsigned thread,
 	blocklog_push(st->bl, thread, &ev);
 }
 
-void stats_prefetch(const struct stats *st, const struct addr *src)
+void stats_prefetch(const struct stats *st, const struct policy_flow *f)
 {
 	uint64_t key, h;
-	bool v6;
+	uint32_t kind;
 
-	stats_key(st, src, &key, &v6);
-	h = stats_key_hash(st, key, v6);
+	stats_key_flow(st, f, &key, &kind);
+	h = stats_key_hash(st, key, kind);
 	stats_sub_prefetch(stats_shard(st, h), h);
 }
 
@@ -277,19 +281,20 @@ void stats_syn(struct stats *st, unsigned thread, const struct policy *p,
 	struct shard *sh;
 	struct sub *s;
 	struct rec *r;
-	bool v6, line = false;
+	uint32_t kind;
+	bool line = false;
 
 	if (d->entry < 0)
 		return;
-	stats_key(st, &f->src, &key, &v6);
-	h = stats_key_hash(st, key, v6);
+	stats_key_flow(st, f, &key, &kind);
+	h = stats_key_hash(st, key, kind);
 	sh = stats_shard(st, h);
 	stats_sub_prefetch(sh, h);
 	dh = stats_dst_hash(st, &f->dst);
 
 	pthread_mutex_lock(&sh->lock);
 	sh->c.syns++;
-	si = stats_sub_get(st, sh, key, v6, h, now, &eb);
+	si = stats_sub_get(st, sh, key, kind, h, now, &eb);
 	if (si == NIL) {
 		/* Every entry of the shard holds a quarantine. */
 		sh->c.untracked++;
@@ -308,6 +313,8 @@ void stats_syn(struct stats *st, unsigned thread, const struct policy *p,
 		stats_rec_roll(st, sh, r, now, &eb);
 	if (st->tun.det && stats_is_det_port(st, f->dport)) {
 		r = stats_rec_get(st, sh, si, now, &eb);
+		if (r && kind == SUB_ID)
+			stats_rec_note(r, f);
 		if (r)
 			stats_detect(st, sh, r, now, dh, &eb);
 	}
@@ -319,6 +326,8 @@ void stats_syn(struct stats *st, unsigned thread, const struct policy *p,
 		s->blocked = sat_inc(s->blocked);
 		if (st->tun.rate_ms)
 			r = stats_rec_get(st, sh, si, now, &eb);
+		if (r && kind == SUB_ID)
+			stats_rec_note(r, f);
 		/* No record to count in: a line rather than silence. */
 		line = !r || stats_rate_allows(st, sh, r, now, dh);
 	}
@@ -420,23 +429,21 @@ void stats_flush(struct stats *st, int64_t now)
 	pthread_mutex_unlock(&st->house);
 }
 
-int stats_release(struct stats *st, const struct addr *src,
-		  int64_t now)
+static int release_key(struct stats *st, uint64_t key, uint32_t kind,
+		       int64_t now)
 {
 	struct evbuf eb = { 0, EVBUF_HOUSE, st->house_ev };
-	uint64_t key, h;
+	uint64_t h;
 	struct shard *sh;
 	struct rec *r;
 	uint32_t si;
-	bool v6;
 	int ret = -1;
 
-	stats_key(st, src, &key, &v6);
-	h = stats_key_hash(st, key, v6);
+	h = stats_key_hash(st, key, kind);
 	sh = stats_shard(st, h);
 	pthread_mutex_lock(&st->house);
 	pthread_mutex_lock(&sh->lock);
-	si = stats_sub_find(st, sh, key, v6, h);
+	si = stats_sub_find(st, sh, key, kind, h);
 	r = si == NIL ? NULL : stats_sub_rec(sh, si);
 	/* An expired quarantine is released as expired, not by hand. */
 	if (r && stats_rec_roll(st, sh, r, now, &eb))
@@ -451,4 +458,18 @@ int stats_release(struct stats *st, const struct addr *src,
 	if (ret < 0)
 		errno = ENOENT;
 	return ret;
+}
+
+int stats_release(struct stats *st, const struct addr *src, int64_t now)
+{
+	uint64_t key;
+	uint32_t kind;
+
+	stats_key(st, src, &key, &kind);
+	return release_key(st, key, kind, now);
+}
+
+int stats_release_id(struct stats *st, uint64_t key, int64_t now)
+{
+	return release_key(st, key, SUB_ID, now);
 }

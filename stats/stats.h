@@ -100,10 +100,10 @@ void stats_syn(struct stats *st, unsigned thread, const struct policy *p,
 	       const struct policy_flow *f, int64_t now_ms,
 	       struct policy_decision *d);
 
-/* Start loading src's slot of the subscriber table, for a stats_syn()
+/* Start loading the slot of f's subscriber of the subscriber table, for a stats_syn()
  * about to come (a burst's look-ahead). Reads only what stats_open()
  * fixed, so it takes no lock. */
-void stats_prefetch(const struct stats *st, const struct addr *src);
+void stats_prefetch(const struct stats *st, const struct policy_flow *f);
 
 /* Housekeeping, about once a second, from one thread: end quarantines
  * (release lines), write the summaries of ended windows, give back the
@@ -119,11 +119,18 @@ void stats_flush(struct stats *st, int64_t now_ms);
  * calls stats_tick(): it pushes on the same block-log ring. */
 int stats_release(struct stats *st, const struct addr *src,
 		  int64_t now_ms);
+/* As stats_release, for the subscriber whose session's id has key
+ * (identity_id_key): a quarantine by subscriber id. */
+int stats_release_id(struct stats *st, uint64_t key, int64_t now);
 
 /* SYNs the kernel's quarantine rule blocked for one source since the
  * last read of its counters. */
 struct stats_kernel_count {
 	struct addr src;		/* the quarantined address or prefix */
+	uint64_t subscriber_key;	/* its holder's id key, when the
+					 * quarantine is by subscriber id */
+	const char *subscriber;		/* that id, or NULL */
+	uint8_t subscriber_len;		/* its length */
 	uint16_t dport;			/* 0: a port the rules do not name */
 	uint8_t action;			/* enum policy_action */
 	uint64_t packets;
@@ -141,6 +148,13 @@ void stats_kernel(struct stats *st, const struct stats_kernel_count *c,
 
 /* One subscriber as seen now. */
 struct stats_subscriber {
+	/* Known by its session (DESIGN.md "Sessions"): counted by its id's
+	 * key. subscriber is the id when stats holds it (a subscriber in a
+	 * window), else "" for the caller to name from the key; addr is
+	 * then its latest source address (zero when not known). */
+	bool by_subscriber;
+	uint64_t subscriber_key;
+	char subscriber[POLICY_SUBSCRIBER_MAX + 1];
 	struct addr addr;	/* IPv4 address or IPv6 prefix */
 	unsigned prefix_len;		/* IPv4: 32; IPv6: as configured */
 	bool ipv6;
@@ -163,6 +177,9 @@ struct stats_subscriber {
 /* src's subscriber into out. Returns 0, or -1 with ENOENT when untracked. */
 int stats_subscriber_get(struct stats *st, const struct addr *src,
 			 int64_t now_ms, struct stats_subscriber *out);
+/* The same for the subscriber counted by its id's key. */
+int stats_subscriber_get_id(struct stats *st, uint64_t key, int64_t now,
+			    struct stats_subscriber *out);
 
 /* The subscribers quarantined now, up to max into out (soonest release
  * first). Returns how many there are (may exceed max). */

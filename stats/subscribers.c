@@ -61,9 +61,9 @@ static uint32_t tag(uint64_t h)
 	return (uint32_t)(h >> 40) & 0xff;
 }
 
-static bool sub_is(const struct sub *s, uint64_t key, bool v6)
+static bool sub_is(const struct sub *s, uint64_t key, uint32_t kind)
 {
-	return s->key == key && !(s->rec & SUB_V6) == !v6;
+	return s->key == key && (s->rec & SUB_KIND) == kind;
 }
 
 #define HUGE_FROM (2u << 20)
@@ -226,7 +226,7 @@ void stats_tables_free(struct stats *st)
 }
 
 /* Slot of key, or of the empty slot where it would go. */
-static uint32_t probe(const struct shard *sh, uint64_t key, bool v6,
+static uint32_t probe(const struct shard *sh, uint64_t key, uint32_t kind,
 		      uint64_t h, bool *found)
 {
 	uint32_t i = home(sh, h), t = tag(h);
@@ -239,7 +239,7 @@ static uint32_t probe(const struct shard *sh, uint64_t key, bool v6,
 			return i;
 		}
 		if (s >> TAG_SHIFT == t &&
-		    sub_is(&sh->subs[(s & SLOT_SUB) - 1], key, v6)) {
+		    sub_is(&sh->subs[(s & SLOT_SUB) - 1], key, kind)) {
 			*found = true;
 			return i;
 		}
@@ -249,13 +249,13 @@ static uint32_t probe(const struct shard *sh, uint64_t key, bool v6,
 }
 
 uint32_t stats_sub_find(const struct stats *st, const struct shard *sh,
-			uint64_t key, bool v6, uint64_t h)
+			uint64_t key, uint32_t kind, uint64_t h)
 {
 	bool found;
 	uint32_t i;
 
 	(void)st;
-	i = probe(sh, key, v6, h, &found);
+	i = probe(sh, key, kind, h, &found);
 	return found ? (sh->index[i] & SLOT_SUB) - 1 : NIL;
 }
 
@@ -274,7 +274,7 @@ static void slot_delete(const struct stats *st, struct shard *sh, uint32_t i)
 		if (!sh->index[j])
 			break;
 		s = &sh->subs[(sh->index[j] & SLOT_SUB) - 1];
-		k = home(sh, stats_key_hash(st, s->key, s->rec & SUB_V6));
+		k = home(sh, stats_key_hash(st, s->key, s->rec & SUB_KIND));
 		/* The entry at j stays when its home lies in (i, j]. */
 		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
 			continue;
@@ -344,8 +344,8 @@ static void evict(struct stats *st, struct shard *sh, uint32_t si,
 		stats_rec_flush(st, sh, r, now, eb);
 		stats_rec_put(sh, r);
 	}
-	i = probe(sh, s->key, s->rec & SUB_V6,
-		  stats_key_hash(st, s->key, s->rec & SUB_V6), &found);
+	i = probe(sh, s->key, s->rec & SUB_KIND,
+		  stats_key_hash(st, s->key, s->rec & SUB_KIND), &found);
 	if (found)
 		slot_delete(st, sh, i);
 	dl_unlink(&sh->lru, sh->subs, sizeof(*sh->subs), si);
@@ -355,11 +355,11 @@ static void evict(struct stats *st, struct shard *sh, uint32_t si,
 }
 
 uint32_t stats_sub_get(struct stats *st, struct shard *sh, uint64_t key,
-		       bool v6, uint64_t h, int64_t now, struct evbuf *eb)
+		       uint32_t kind, uint64_t h, int64_t now, struct evbuf *eb)
 {
 	struct sub *s;
 	bool found, suspect;
-	uint32_t i = probe(sh, key, v6, h, &found), si;
+	uint32_t i = probe(sh, key, kind, h, &found), si;
 
 	if (found) {
 		si = (sh->index[i] & SLOT_SUB) - 1;
@@ -382,12 +382,12 @@ uint32_t stats_sub_get(struct stats *st, struct shard *sh, uint64_t key,
 			return NIL;
 		evict(st, sh, si, suspect, now, eb);
 		/* The deletion may have moved the run this probe ended in. */
-		i = probe(sh, key, v6, h, &found);
+		i = probe(sh, key, kind, h, &found);
 	}
 	s = &sh->subs[si];
 	memset(s, 0, sizeof(*s));
 	s->key = key;
-	s->rec = v6 ? SUB_V6 : 0;
+	s->rec = kind;
 	s->first_s = s->last_s = unix_s(now);
 	sh->index[i] = tag(h) << TAG_SHIFT | (si + 1);
 	dl_push_head(&sh->lru, sh->subs, sizeof(*sh->subs), si);
@@ -400,7 +400,7 @@ static void rec_attach(struct shard *sh, uint32_t si, struct rec *r)
 	r->owner = si;
 	stats_distinct_reset(&r->det);
 	stats_distinct_reset(&r->sup);
-	sh->subs[si].rec = (sh->subs[si].rec & SUB_V6) |
+	sh->subs[si].rec = (sh->subs[si].rec & SUB_KIND) |
 			   ((uint32_t)(r - sh->recs) + 1);
 	dl_push_head(&sh->active, sh->recs, sizeof(*sh->recs),
 		     (uint32_t)(r - sh->recs));
@@ -479,7 +479,7 @@ void stats_rec_put(struct shard *sh, struct rec *r)
 	dl_unlink(r->flags & REC_QUAR ? &sh->quar : &sh->active, sh->recs,
 		  sizeof(*sh->recs), ri);
 	if (r->owner != NIL)
-		sh->subs[r->owner].rec &= SUB_V6;
+		sh->subs[r->owner].rec &= SUB_KIND;
 	r->owner = NIL;
 	r->flags = 0;
 	r->link.next = sh->rec_free;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The block log: exact lines, losses counted and said, a full disk. */
+/* The block log: exact lines (sessions and subscriber ids too), losses
+ * counted and said, a full disk. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
@@ -125,6 +126,176 @@ START_TEST(test_subscriber_events_have_design_shapes)
 	ev.reason = BLOCKLOG_RELEASE_EXPIRED;
 	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
 	ck_assert_ptr_nonnull(strstr(line, ",\"reason\":\"expired\"}\n"));
+}
+END_TEST
+
+static struct blocklog_event session_event(void)
+{
+	struct blocklog_event ev = {
+		.kind = BLOCKLOG_SESSION,
+		.state = BLOCKLOG_SESSION_START,
+		.ts_ms = 1795829025123LL,	/* 2026-11-28T01:23:45.123Z */
+		.until = 1796191200,		/* 2026-12-02T06:00:00Z */
+	};
+
+	addr_parse("100.64.3.7", &ev.src);
+	strcpy(ev.subscriber, "cust-88412");
+	strcpy(ev.source, "kea");
+	return ev;
+}
+
+START_TEST(test_session_lines_have_the_contract_shapes)
+{
+	struct blocklog_event ev = session_event();
+	char line[1024];
+
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_str_eq(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"session\","
+		"\"subscriber\":\"cust-88412\",\"src\":\"100.64.3.7\","
+		"\"state\":\"start\",\"source\":\"kea\","
+		"\"until\":\"2026-12-02T06:00:00Z\"}\n");
+
+	/* A stop of an IPv6 prefix: the prefix made from its address, the
+	 * reason; no until even if one is left in the event. */
+	ev.state = BLOCKLOG_SESSION_STOP;
+	ev.reason = BLOCKLOG_SESSION_MOVED;
+	strcpy(ev.subscriber, "cust-9");
+	strcpy(ev.source, "radius");
+	addr_parse("2001:db8:1:100::", &ev.src);
+	addr_parse("2001:db8:1:100::", &ev.prefix_addr);
+	ev.prefix_len = 56;
+	ev.prefix_set = true;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_str_eq(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"session\","
+		"\"subscriber\":\"cust-9\",\"src\":\"2001:db8:1:100::\","
+		"\"prefix\":\"2001:db8:1:100::/56\",\"state\":\"stop\","
+		"\"reason\":\"moved\",\"source\":\"radius\"}\n");
+
+	/* No source, no expiry, a loss said: each field only when set. */
+	ev = session_event();
+	ev.source[0] = '\0';
+	ev.until = 0;
+	ck_assert_int_gt(blocklog_format(&ev, 2, line, sizeof(line)), 0);
+	ck_assert_str_eq(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"session\","
+		"\"subscriber\":\"cust-88412\",\"src\":\"100.64.3.7\","
+		"\"state\":\"start\",\"lost\":2}\n");
+	ev.state = BLOCKLOG_SESSION_STOP;
+	ev.reason = BLOCKLOG_SESSION_EXPIRED;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_str_eq(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"session\","
+		"\"subscriber\":\"cust-88412\",\"src\":\"100.64.3.7\","
+		"\"state\":\"stop\",\"reason\":\"expired\"}\n");
+	ev.reason = BLOCKLOG_SESSION_STOPPED;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line, ",\"reason\":\"stopped\"}\n"));
+}
+END_TEST
+
+/* The subscriber comes after each event's own fields, before "lost". */
+START_TEST(test_subscriber_follows_the_fields_of_every_kind)
+{
+	struct blocklog_event ev = block_event();
+	char line[1024];
+
+	strcpy(ev.subscriber, "cust-88412");
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_str_eq(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"block\","
+		"\"src\":\"100.64.3.7\",\"dst\":\"203.0.113.9\",\"dport\":25,"
+		"\"action\":\"reject\",\"profile\":\"residential\","
+		"\"prefix\":\"100.64.0.0/10\",\"subscriber\":\"cust-88412\"}\n");
+	ev.monitor = true;
+	ck_assert_int_gt(blocklog_format(&ev, 3, line, sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line, ",\"mode\":\"monitor\","
+				     "\"subscriber\":\"cust-88412\","
+				     "\"lost\":3}\n"));
+	ev.kind = BLOCKLOG_SUMMARY;
+	ev.count = 4512;
+	ev.kernel = 3980;
+	ev.distinct = 1203;
+	ev.window_s = 60;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_str_eq(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"summary\","
+		"\"src\":\"100.64.3.7\",\"blocked\":4512,\"kernel\":3980,"
+		"\"distinct_destinations\":1203,\"window_s\":60,"
+		"\"subscriber\":\"cust-88412\"}\n");
+	ev.kind = BLOCKLOG_DETECTION;
+	ev.count = 812;
+	ev.distinct = 377;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_str_eq(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"detection\","
+		"\"src\":\"100.64.3.7\",\"syns\":812,"
+		"\"distinct_destinations\":377,\"window_s\":60,"
+		"\"subscriber\":\"cust-88412\"}\n");
+	ev.kind = BLOCKLOG_QUARANTINE;
+	ev.until = 1795832625;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_str_eq(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"quarantine\","
+		"\"src\":\"100.64.3.7\",\"until\":\"2026-11-28T02:23:45Z\","
+		"\"syns\":812,\"distinct_destinations\":377,"
+		"\"subscriber\":\"cust-88412\"}\n");
+	ev.kind = BLOCKLOG_RELEASE;
+	ev.reason = BLOCKLOG_RELEASE_MANUAL;
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_str_eq(line,
+		"{\"ts\":\"2026-11-28T01:23:45.123Z\",\"event\":\"release\","
+		"\"src\":\"100.64.3.7\",\"reason\":\"manual\","
+		"\"subscriber\":\"cust-88412\"}\n");
+}
+END_TEST
+
+/* A subscriber id may hold " and \ (a RADIUS User-Name may): escaped,
+ * the longest one whole, and a buffer too short for it refused. */
+START_TEST(test_subscriber_id_is_json_escaped)
+{
+	struct blocklog_event ev = block_event();
+	char line[1024];
+	int n;
+
+	strcpy(ev.subscriber, "a\"b\\c d");
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line, ",\"subscriber\":\"a\\\"b\\\\c d\"}"
+				     "\n"));
+	ev = session_event();
+	strcpy(ev.subscriber, "\"\\");
+	ck_assert_int_gt(blocklog_format(&ev, 0, line, sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line, "\"event\":\"session\","
+				     "\"subscriber\":\"\\\"\\\\\",\"src\""));
+	memset(ev.subscriber, '\\', BLOCKLOG_SUBSCRIBER_MAX);
+	ev.subscriber[BLOCKLOG_SUBSCRIBER_MAX] = '\0';
+	n = blocklog_format(&ev, 0, line, sizeof(line));
+	ck_assert_int_gt(n, 2 * BLOCKLOG_SUBSCRIBER_MAX);
+	ck_assert_int_eq(blocklog_format(&ev, 0, line, (size_t)n), -1);
+	ck_assert_int_eq(blocklog_format(&ev, 0, line, (size_t)n + 1), n);
+}
+END_TEST
+
+START_TEST(test_subscriber_id_rule)
+{
+	char id[BLOCKLOG_SUBSCRIBER_MAX + 2];
+
+	ck_assert(blocklog_subscriber_valid("cust-88412"));
+	ck_assert(blocklog_subscriber_valid("a b\"c\\~"));
+	ck_assert(blocklog_subscriber_valid("x"));
+	ck_assert(!blocklog_subscriber_valid(""));
+	ck_assert(!blocklog_subscriber_valid(" x"));
+	ck_assert(!blocklog_subscriber_valid("x "));
+	ck_assert(!blocklog_subscriber_valid("a\tb"));
+	ck_assert(!blocklog_subscriber_valid("a\x7f"));
+	ck_assert(!blocklog_subscriber_valid("M\xc3\xbcller"));
+	memset(id, 'x', sizeof(id));
+	id[BLOCKLOG_SUBSCRIBER_MAX] = '\0';
+	ck_assert(blocklog_subscriber_valid(id));
+	id[BLOCKLOG_SUBSCRIBER_MAX] = 'x';
+	id[BLOCKLOG_SUBSCRIBER_MAX + 1] = '\0';
+	ck_assert(!blocklog_subscriber_valid(id));
 }
 END_TEST
 
@@ -324,6 +495,37 @@ END_TEST
  * goes out whole after the buffer, not lost. The buffer is 64 KiB
  * (writer.c); the block lines before it leave less room than it needs.
  */
+/* Rule 4's exceptions are for a subscriber id: the line names it in
+ * place of a prefix, and reads back so. */
+START_TEST(test_except_line_for_a_subscriber_names_it)
+{
+	struct blocklog_event ev = except_event();
+	struct blocklog_parser *p = blocklog_parser_new();
+	struct blocklog_line l;
+	char line[1024];
+	int n;
+
+	ev.prefix[0] = '\0';
+	strcpy(ev.subscriber, "cust \"88412\"");
+	n = blocklog_format(&ev, 0, line, sizeof(line));
+	ck_assert_int_gt(n, 0);
+	ck_assert_str_eq(line, "{\"ts\":\"2026-11-28T01:23:45.123Z\","
+			 "\"event\":\"except\",\"op\":\"add\","
+			 "\"subscriber\":\"cust \\\"88412\\\"\","
+			 "\"profile\":\"business\","
+			 "\"until\":\"2026-11-28T02:23:45Z\","
+			 "\"note\":\"ACME, ticket 4411\"}\n");
+	ck_assert_int_eq(blocklog_line_parse(p, line, (size_t)n - 1, &l), 0);
+	ck_assert_str_eq(l.subscriber, "cust \"88412\"");
+	ck_assert_str_eq(l.prefix, "");
+	/* Neither a prefix nor a subscriber: malformed. */
+	ck_assert_int_eq(blocklog_line_parse(p,
+		"{\"ts\":\"2026-11-28T22:03:45.123Z\",\"event\":\"except\","
+		"\"op\":\"add\",\"profile\":\"business\"}", 94, &l), -1);
+	blocklog_parser_free(p);
+}
+END_TEST
+
 START_TEST(test_long_except_line_after_full_buffer_is_written)
 {
 	char path[] = "/tmp/portcullis-blocklog-XXXXXX";
@@ -517,9 +719,14 @@ Suite *blocklog_suite(void)
 	TCase *tc = tcase_create("blocklog");
 
 	tcase_add_test(tc, test_block_line_has_design_fields_in_order);
+	tcase_add_test(tc, test_except_line_for_a_subscriber_names_it);
 	tcase_add_test(tc, test_monitor_block_says_mode_and_ipv6_is_plain);
 	tcase_add_test(tc, test_strings_are_json_escaped);
 	tcase_add_test(tc, test_subscriber_events_have_design_shapes);
+	tcase_add_test(tc, test_session_lines_have_the_contract_shapes);
+	tcase_add_test(tc, test_subscriber_follows_the_fields_of_every_kind);
+	tcase_add_test(tc, test_subscriber_id_is_json_escaped);
+	tcase_add_test(tc, test_subscriber_id_rule);
 	tcase_add_test(tc, test_short_buffer_is_refused);
 	tcase_add_test(tc, test_except_fallback_lines_are_the_json_they_were);
 	tcase_add_test(tc, test_long_except_line_after_full_buffer_is_written);

@@ -2,8 +2,9 @@
 /*
  * The block log's reader (blocklog/, for portcullis log): every line the
  * writer writes reads back as it was meant, malformed lines are refused,
- * the time and prefix filters, the per-subscriber numbers, rotated and
- * compressed files, the timeline order.
+ * the time, prefix and subscriber filters, the per-subscriber numbers,
+ * rotated and compressed files, the timeline order; session lines and
+ * who held an address at a time.
  */
 #include <check.h>
 #include <errno.h>
@@ -649,6 +650,602 @@ START_TEST(test_top_distinct_is_exact_through_growth)
 }
 END_TEST
 
+/* ---- subscriber ids and session lines ------------------------------------ */
+
+#define T0 "2026-12-01T06:00:00.000Z"
+#define SESSION(ts, sub, src, rest) "{\"ts\":\"" ts "\",\"event\":" \
+	"\"session\",\"subscriber\":\"" sub "\",\"src\":\"" src "\"," rest "}"
+#define BLOCK_OF(sub) "{\"ts\":\"" T0 "\",\"event\":\"block\",\"src\":" \
+	"\"100.64.3.7\",\"dst\":\"203.0.113.9\",\"dport\":25,\"action\":" \
+	"\"reject\",\"profile\":\"residential\",\"prefix\":" \
+	"\"100.64.0.0/10\",\"subscriber\":" sub "}"
+
+static struct blocklog_event session_event(enum blocklog_session_state st)
+{
+	struct blocklog_event ev = event(BLOCKLOG_SESSION);
+
+	ev.state = (uint8_t)st;
+	strcpy(ev.subscriber, "cust-88412");
+	strcpy(ev.source, "kea");
+	return ev;
+}
+
+START_TEST(test_session_lines_read_back)
+{
+	struct blocklog_event ev = session_event(BLOCKLOG_SESSION_START);
+	struct blocklog_line l;
+
+	ev.until = 1796191200;
+	roundtrip(&ev, 0, &l);
+	ck_assert_int_eq(l.kind, BLOCKLOG_SESSION);
+	ck_assert(l.has_src);
+	assert_addr(&l.src, "100.64.3.7");
+	ck_assert_uint_eq(l.src_len, 32);
+	ck_assert_str_eq(l.prefix, "");
+	ck_assert_int_eq(l.state, BLOCKLOG_SESSION_START);
+	ck_assert_str_eq(l.subscriber, "cust-88412");
+	ck_assert_str_eq(l.source, "kea");
+	ck_assert_int_eq(l.until, 1796191200);
+
+	ev.state = BLOCKLOG_SESSION_STOP;
+	ev.reason = BLOCKLOG_SESSION_MOVED;
+	strcpy(ev.subscriber, "cust-9");
+	ev.source[0] = '\0';
+	addr_parse("2001:db8:1:100::", &ev.src);
+	ev.prefix_addr = ev.src;
+	ev.prefix_len = 56;
+	ev.prefix_set = true;
+	roundtrip(&ev, 4, &l);
+	ck_assert_int_eq(l.state, BLOCKLOG_SESSION_STOP);
+	ck_assert_int_eq(l.end, BLOCKLOG_SESSION_MOVED);
+	ck_assert(!l.has_reason);
+	assert_addr(&l.src, "2001:db8:1:100::");
+	ck_assert_uint_eq(l.src_len, 56);
+	ck_assert_str_eq(l.prefix, "2001:db8:1:100::/56");
+	ck_assert_str_eq(l.subscriber, "cust-9");
+	ck_assert_str_eq(l.source, "");
+	ck_assert_int_eq(l.until, 0);
+
+	ev.reason = BLOCKLOG_SESSION_EXPIRED;
+	ev.prefix_set = false;
+	roundtrip(&ev, 0, &l);
+	ck_assert_int_eq(l.end, BLOCKLOG_SESSION_EXPIRED);
+	ck_assert_uint_eq(l.src_len, 128);
+	/* Not the writer's, so ignored: a start's reason, a stop's until. */
+	ck_assert_int_eq(parse(SESSION(T0, "c", "100.64.3.7",
+				       "\"state\":\"start\",\"reason\":\"x\""),
+			       &l), 0);
+	ck_assert_int_eq(parse(SESSION(T0, "c", "100.64.3.7",
+				       "\"state\":\"stop\",\"reason\":"
+				       "\"stopped\",\"until\":\"never\""),
+			       &l), 0);
+	ck_assert_int_eq(l.until, 0);
+}
+END_TEST
+
+/* Ids with " and \, the longest one, on every kind that names one. */
+START_TEST(test_subscriber_reads_back_on_every_kind)
+{
+	static const enum blocklog_kind kinds[] = {
+		BLOCKLOG_BLOCK, BLOCKLOG_SUMMARY, BLOCKLOG_QUARANTINE,
+		BLOCKLOG_RELEASE, BLOCKLOG_DETECTION, BLOCKLOG_SESSION,
+	};
+	struct blocklog_event ev;
+	struct blocklog_line l;
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		ev = event(kinds[i]);
+		addr_parse("203.0.113.9", &ev.dst);
+		strcpy(ev.subscriber, "a\"b\\c d~");
+		roundtrip(&ev, 1, &l);
+		ck_assert_int_eq(l.kind, kinds[i]);
+		ck_assert_str_eq(l.subscriber, "a\"b\\c d~");
+		memset(ev.subscriber, '"', BLOCKLOG_SUBSCRIBER_MAX);
+		ev.subscriber[BLOCKLOG_SUBSCRIBER_MAX] = '\0';
+		roundtrip(&ev, 0, &l);
+		ck_assert_str_eq(l.subscriber, ev.subscriber);
+	}
+}
+END_TEST
+
+/* The lines of before sessions read as they did: no subscriber. */
+START_TEST(test_lines_without_subscriber_read_as_before)
+{
+	struct blocklog_line l;
+
+	ck_assert_int_eq(parse("{\"ts\":\"" T0 "\",\"event\":\"block\",\"src\":"
+			       "\"100.64.3.7\",\"dst\":\"203.0.113.9\","
+			       "\"dport\":25,\"action\":\"reject\",\"profile\":"
+			       "\"residential\",\"prefix\":\"100.64.0.0/10\"}",
+			       &l), 0);
+	ck_assert_str_eq(l.subscriber, "");
+	ck_assert_str_eq(l.prefix, "100.64.0.0/10");
+	ck_assert_uint_eq(l.src_len, 0);
+	ck_assert_int_eq(parse("{\"ts\":\"" T0 "\",\"event\":\"release\","
+			       "\"src\":\"100.64.3.7\"}", &l), 0);
+	ck_assert_str_eq(l.subscriber, "");
+	/* A field the writer does not write on a kind stays ignored. */
+	ck_assert_int_eq(parse("{\"ts\":\"" T0 "\",\"event\":\"except\",\"op\":"
+			       "\"add\",\"prefix\":\"100.64.12.0/28\","
+			       "\"profile\":\"business\",\"subscriber\":1}",
+			       &l), 0);
+	ck_assert_str_eq(l.subscriber, "");
+}
+END_TEST
+
+static const char *const bad_subscriber[] = {
+	BLOCK_OF("\"\""),
+	BLOCK_OF("\"" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		 "x" "\""),			/* 129 */
+	BLOCK_OF("\"a\\u0001b\""),
+	BLOCK_OF("\"a\\tb\""),
+	BLOCK_OF("\"a\\u007f\""),
+	BLOCK_OF("\"M\xc3\xbcller\""),
+	BLOCK_OF("\"M\\u00fcller\""),
+	BLOCK_OF("\" lead\""),
+	BLOCK_OF("\"trail \""),
+	BLOCK_OF("\"a\\u0000b\""),
+	BLOCK_OF("88412"),
+	BLOCK_OF("null"),
+	/* session lines: a subscriber, a state and a stop's reason needed */
+	"{\"ts\":\"" T0 "\",\"event\":\"session\",\"src\":\"100.64.3.7\","
+	"\"state\":\"start\"}",
+	SESSION(T0, "", "100.64.3.7", "\"state\":\"start\""),
+	SESSION(T0, "a\\u001bb", "100.64.3.7", "\"state\":\"start\""),
+	SESSION(T0, "c", "100.64.3.7", "\"source\":\"kea\""),
+	SESSION(T0, "c", "100.64.3.7", "\"state\":\"renew\""),
+	SESSION(T0, "c", "100.64.3.7", "\"state\":\"stop\""),
+	SESSION(T0, "c", "100.64.3.7", "\"state\":\"stop\",\"reason\":\"manual\""),
+	SESSION(T0, "c", "100.64.3.7", "\"state\":\"start\",\"until\":\"soon\""),
+	SESSION(T0, "c", "100.64.3.7", "\"state\":\"start\",\"source\":7"),
+	SESSION(T0, "c", "100.64.3.7", "\"state\":\"start\",\"source\":"
+		"\"0123456789012345678901234567890123\""),
+	"{\"ts\":\"" T0 "\",\"event\":\"session\",\"subscriber\":\"c\","
+	"\"state\":\"start\"}",
+	/* a prefix that is not src's own */
+	SESSION(T0, "c", "2001:db8:1:100::", "\"prefix\":\"2001:db8:1:200::/56\","
+		"\"state\":\"start\""),
+	SESSION(T0, "c", "2001:db8:1:100::5", "\"prefix\":\"2001:db8:1:100::/56\","
+		"\"state\":\"start\""),
+	SESSION(T0, "c", "2001:db8:1:100::", "\"prefix\":\"2001:db8:1:100::5/56\","
+		"\"state\":\"start\""),
+	SESSION(T0, "c", "100.64.3.7", "\"prefix\":\"2001:db8:1:100::/56\","
+		"\"state\":\"start\""),
+	SESSION(T0, "c", "2001:db8:1:100::", "\"prefix\":\"banana\","
+		"\"state\":\"start\""),
+};
+
+START_TEST(test_bad_subscribers_and_sessions_are_malformed)
+{
+	struct blocklog_line l;
+	char id[BLOCKLOG_SUBSCRIBER_MAX + 1], line[512];
+
+	for (size_t i = 0; i < sizeof(bad_subscriber) / sizeof(*bad_subscriber);
+	     i++)
+		ck_assert_msg(parse(bad_subscriber[i], &l) == -1,
+			      "accepted: %s", bad_subscriber[i]);
+	/* 128 characters are an id; and the good forms of the above. */
+	memset(id, 'x', BLOCKLOG_SUBSCRIBER_MAX);
+	id[BLOCKLOG_SUBSCRIBER_MAX] = '\0';
+	snprintf(line, sizeof(line), BLOCK_OF("\"%s\""), id);
+	ck_assert_int_eq(parse(line, &l), 0);
+	ck_assert_str_eq(l.subscriber, id);
+	ck_assert_int_eq(parse(BLOCK_OF("\"a\\u0020b\""), &l), 0);
+	ck_assert_str_eq(l.subscriber, "a b");
+	ck_assert_int_eq(parse(SESSION(T0, "c", "100.64.3.0", "\"prefix\":"
+				       "\"100.64.3.0/24\",\"state\":\"start\""),
+			       &l), 0);
+	ck_assert_uint_eq(l.src_len, 24);
+}
+END_TEST
+
+START_TEST(test_subscriber_filter)
+{
+	struct blocklog_filter f = { 0 };
+	struct blocklog_line l = line_at(0, "100.64.3.7");
+	char err[160];
+
+	ck_assert_int_eq(blocklog_filter_subscriber(&f, "cust-9", err,
+						    sizeof(err)), 0);
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 0);
+	strcpy(l.subscriber, "cust-9");
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 1);
+	strcpy(l.subscriber, "cust-99");
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 0);
+	l.kind = BLOCKLOG_SESSION;
+	l.src_len = 32;
+	strcpy(l.subscriber, "cust-9");
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 1);
+	/* With --src too: both must hold. */
+	ck_assert_int_eq(blocklog_filter_src(&f, "100.64.4.0/24", err,
+					     sizeof(err)), 0);
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 0);
+	l = (struct blocklog_line){ .kind = BLOCKLOG_EXCEPT };
+	strcpy(l.prefix, "100.64.4.0/28");
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 0);
+
+	ck_assert_int_eq(blocklog_filter_subscriber(&f, "", err, sizeof(err)),
+			 -1);
+	ck_assert_int_eq(blocklog_filter_subscriber(&f, "a\x01", err,
+						    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "'a?' is no subscriber id"));
+}
+END_TEST
+
+/* --src and a session's prefix: they overlap either way round. */
+START_TEST(test_src_filter_and_session_prefixes)
+{
+	struct blocklog_filter f = { 0 };
+	struct blocklog_line l;
+	char err[160];
+
+	ck_assert_int_eq(parse(SESSION(T0, "c", "2001:db8:1:100::", "\"prefix\":"
+				       "\"2001:db8:1:100::/56\",\"state\":"
+				       "\"start\""), &l), 0);
+	ck_assert_int_eq(blocklog_filter_src(&f, "2001:db8:1:1ff::5", err,
+					     sizeof(err)), 0);
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 1);
+	ck_assert_int_eq(blocklog_filter_src(&f, "2001:db8::/32", err,
+					     sizeof(err)), 0);
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 1);
+	ck_assert_int_eq(blocklog_filter_src(&f, "2001:db8:1:200::5", err,
+					     sizeof(err)), 0);
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 0);
+	ck_assert_int_eq(parse(SESSION(T0, "c", "100.64.3.7",
+				       "\"state\":\"start\""), &l), 0);
+	ck_assert_int_eq(blocklog_filter_src(&f, "100.64.3.7", err,
+					     sizeof(err)), 0);
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 1);
+	ck_assert_int_eq(blocklog_filter_src(&f, "100.64.3.8", err,
+					     sizeof(err)), 0);
+	ck_assert_int_eq(blocklog_filter_match(&f, &l), 0);
+}
+END_TEST
+
+static void agg_sub(struct blocklog_agg *a, int64_t ts, const char *src,
+		    const char *dst, const char *sub)
+{
+	struct blocklog_line l = line_at(ts, src);
+
+	ck_assert_int_eq(addr_parse(dst, &l.dst), 0);
+	strcpy(l.subscriber, sub);
+	agg_add(a, &l);
+}
+
+START_TEST(test_top_counts_a_subscriber_over_its_addresses)
+{
+	struct blocklog_agg *a = blocklog_agg_new();
+	struct blocklog_line l;
+	const struct blocklog_sub *s;
+	char name[200];
+	size_t n;
+
+	agg_sub(a, 1000, "100.64.3.7", "203.0.113.9", "cust-88412");
+	agg_sub(a, 2000, "100.64.9.1", "203.0.113.9", "cust-88412");
+	agg_sub(a, 3000, "2001:db8:1:2::5", "203.0.113.10", "cust-88412");
+	agg_sub(a, 1500, "100.64.3.7", "203.0.113.11", "cust-9");
+	/* Before its session, or without one: the address's row. */
+	agg_block(a, 500, "100.64.3.7", "203.0.113.9");
+	agg_block(a, 600, "2001:db8:1:2::6", "203.0.113.9");
+	l = line_at(4000, "100.64.9.1");
+	l.kind = BLOCKLOG_QUARANTINE;
+	l.until = 99;
+	strcpy(l.subscriber, "cust-88412");
+	agg_add(a, &l);
+	/* Session lines are no row: every subscriber would be one. */
+	l = line_at(4500, "100.64.200.1");
+	l.kind = BLOCKLOG_SESSION;
+	strcpy(l.subscriber, "cust-1");
+	agg_add(a, &l);
+
+	s = blocklog_agg_result(a, 50, SIZE_MAX, &n);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(blocklog_agg_count(a), 4);
+	ck_assert_str_eq(s[0].subscriber, "cust-88412");
+	ck_assert_str_eq(blocklog_sub_name(&s[0], name, sizeof(name)),
+			 "cust-88412");
+	ck_assert_uint_eq(s[0].blocked, 3);
+	ck_assert_uint_eq(s[0].distinct, 2);
+	ck_assert_int_eq(s[0].first_ms, 1000);
+	ck_assert_int_eq(s[0].last_ms, 4000);
+	ck_assert(s[0].quarantined);
+	assert_addr(&s[0].addr, "100.64.9.1");	/* its latest line's */
+	/* Equal counts: ids first, then addresses, each in order. */
+	ck_assert_str_eq(s[1].subscriber, "cust-9");
+	ck_assert_ptr_null(s[2].subscriber);
+	ck_assert_str_eq(blocklog_sub_name(&s[2], name, sizeof(name)),
+			 "100.64.3.7");
+	ck_assert_uint_eq(s[2].blocked, 1);
+	ck_assert_str_eq(blocklog_sub_name(&s[3], name, sizeof(name)),
+			 "2001:db8:1:2::/64");
+	blocklog_agg_free(a);
+}
+END_TEST
+
+START_TEST(test_top_many_subscribers_through_growth)
+{
+	struct blocklog_agg *a = blocklog_agg_new();
+	const struct blocklog_sub *s;
+	char id[BLOCKLOG_SUBSCRIBER_MAX + 1];
+	size_t n;
+
+	/* Long ids, many of them: chunks and index grow, ids stay put. */
+	for (int rep = 0; rep < 2; rep++) {
+		for (int i = 0; i < 5000; i++) {
+			struct blocklog_line l = line_at(i, "100.64.3.7");
+
+			snprintf(id, sizeof(id), "%0120d", i);
+			strcpy(l.subscriber, id);
+			addr_from_v4(&l.src, 0x64400000u + (uint32_t)rep);
+			agg_add(a, &l);
+		}
+	}
+	s = blocklog_agg_result(a, 0, SIZE_MAX, &n);
+	ck_assert_uint_eq(n, 5000);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "%0120zu", i);
+		ck_assert_str_eq(s[i].subscriber, id);
+		ck_assert_uint_eq(s[i].blocked, 2);
+		ck_assert_uint_eq(s[i].distinct, 1);
+	}
+	blocklog_agg_free(a);
+}
+END_TEST
+
+START_TEST(test_session_and_subscriber_format_for_people)
+{
+	struct blocklog_line l = line_at(TS_MS, "100.64.3.7");
+	char buf[512];
+
+	l.action = POLICY_REJECT;
+	strcpy(l.profile, "residential");
+	strcpy(l.prefix, "100.64.0.0/10");
+	strcpy(l.subscriber, "cust-88412");
+	ck_assert_str_eq(blocklog_line_format(&l, buf, sizeof(buf)),
+		"2026-11-28T01:23:45.123Z  block       100.64.3.7 → "
+		"203.0.113.9:25  reject  residential  100.64.0.0/10  "
+		"subscriber cust-88412");
+	ck_assert_int_eq(parse(SESSION(T0, "cust-88412", "100.64.3.7",
+				       "\"state\":\"start\",\"source\":\"kea\","
+				       "\"until\":\"2026-12-02T06:00:00Z\""),
+			       &l), 0);
+	ck_assert_str_eq(blocklog_line_format(&l, buf, sizeof(buf)),
+		T0 "  session     100.64.3.7  start  cust-88412  from kea  "
+		"expires 2026-12-02T06:00:00Z");
+	ck_assert_int_eq(parse(SESSION(T0, "cust-9", "2001:db8:1:100::",
+				       "\"prefix\":\"2001:db8:1:100::/56\","
+				       "\"state\":\"stop\",\"reason\":\"moved\","
+				       "\"source\":\"radius\",\"lost\":2"), &l),
+			 0);
+	ck_assert_str_eq(blocklog_line_format(&l, buf, sizeof(buf)),
+		T0 "  session     2001:db8:1:100::/56  stop (moved)  cust-9  "
+		"from radius  [2 lines lost before this]");
+}
+END_TEST
+
+/* ---- who held an address at a time --------------------------------------- */
+
+#define H(min) "2026-12-01T06:" #min ":00.000Z"
+#define AT(min) (1796104800000LL + (min) * 60000LL)	/* H(min) */
+
+struct held_case {
+	struct blocklog_held *h;
+	struct blocklog_held_result r;
+};
+
+/* The query: --src src --at H(min). */
+static void held_open(struct held_case *c, const char *src, int min)
+{
+	struct blocklog_filter f = { 0 };
+	char err[160];
+
+	ck_assert_int_eq(blocklog_filter_src(&f, src, err, sizeof(err)), 0);
+	c->h = blocklog_held_new(&f.src, f.src_len, AT(min));
+	ck_assert_ptr_nonnull(c->h);
+}
+
+static void held_line(struct held_case *c, const char *text)
+{
+	struct blocklog_line l;
+
+	ck_assert_msg(parse(text, &l) == 0, "%s", text);
+	ck_assert_int_eq(blocklog_held_add(c->h, &l), 0);
+}
+
+/* The answer for the lines given, at minute min. */
+static int held_at(const char *src, int min, const char *const *lines,
+		   size_t n, struct blocklog_held_result *r)
+{
+	struct held_case c;
+	int got;
+
+	held_open(&c, src, min);
+	for (size_t i = 0; i < n; i++)
+		held_line(&c, lines[i]);
+	got = blocklog_held_result(c.h, r);
+	blocklog_held_free(c.h);
+	return got;
+}
+
+#define START4(min, sub, rest) SESSION(H(min), sub, "100.64.3.7", \
+	"\"state\":\"start\"" rest)
+#define STOP4(min, sub, why) SESSION(H(min), sub, "100.64.3.7", \
+	"\"state\":\"stop\",\"reason\":\"" why "\"")
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+START_TEST(test_held_start_without_stop_is_still_held)
+{
+	static const char *const lines[] = {
+		START4(10, "cust-1", ",\"source\":\"kea\",\"until\":"
+		       "\"2026-12-01T06:20:00Z\""),
+		/* Other addresses' sessions are not kept. */
+		SESSION(H(11), "cust-2", "100.64.3.8", "\"state\":\"start\""),
+	};
+	struct blocklog_held_result r;
+
+	ck_assert_int_eq(held_at("100.64.3.7", 30, lines, N(lines), &r), 1);
+	ck_assert_uint_eq(r.lines, 1);
+	ck_assert_str_eq(r.holder.subscriber, "cust-1");
+	ck_assert_str_eq(r.holder.source, "kea");
+	ck_assert_int_eq(r.holder.since_ms, AT(10));
+	ck_assert(!r.holder.ended);
+	/* Past its written expiry: renewals are not written, no stop came. */
+	ck_assert_int_eq(r.holder.expires * 1000, AT(20));
+	ck_assert_uint_eq(r.holder.src_len, 32);
+	/* A start at T holds at T; before it, none. */
+	ck_assert_int_eq(held_at("100.64.3.7", 10, lines, N(lines), &r), 1);
+	ck_assert_int_eq(held_at("100.64.3.7", 9, lines, N(lines), &r), 0);
+	ck_assert(!r.has_prev);
+	ck_assert(r.has_next);
+	ck_assert_str_eq(r.next_subscriber, "cust-1");
+	ck_assert_int_eq(r.next_ms, AT(10));
+	ck_assert_int_eq(held_at("100.64.3.8", 30, lines, 1, &r), 0);
+	ck_assert_uint_eq(r.lines, 0);
+}
+END_TEST
+
+START_TEST(test_held_moved_to_another_subscriber)
+{
+	static const char *const lines[] = {
+		START4(10, "cust-1", ""),
+		STOP4(20, "cust-1", "moved"),
+		START4(20, "cust-2", ",\"source\":\"radius\""),
+	};
+	struct blocklog_held_result r;
+
+	ck_assert_int_eq(held_at("100.64.3.7", 15, lines, N(lines), &r), 1);
+	ck_assert_str_eq(r.holder.subscriber, "cust-1");
+	ck_assert(r.holder.ended && !r.holder.taken_over);
+	ck_assert_int_eq(r.holder.end, BLOCKLOG_SESSION_MOVED);
+	ck_assert_int_eq(r.holder.end_ms, AT(20));
+	/* At the stop's own time, the next holder. */
+	ck_assert_int_eq(held_at("100.64.3.7", 20, lines, N(lines), &r), 1);
+	ck_assert_str_eq(r.holder.subscriber, "cust-2");
+	ck_assert_str_eq(r.holder.source, "radius");
+	ck_assert_int_eq(r.holder.since_ms, AT(20));
+	ck_assert(!r.holder.ended);
+	ck_assert_uint_eq(r.lines, 3);
+}
+END_TEST
+
+START_TEST(test_held_expired_then_none_then_another)
+{
+	static const char *const lines[] = {
+		START4(10, "cust-1", ""),
+		STOP4(20, "cust-1", "expired"),
+		START4(40, "cust-3", ""),
+	};
+	struct blocklog_held_result r;
+
+	ck_assert_int_eq(held_at("100.64.3.7", 30, lines, N(lines), &r), 0);
+	ck_assert(r.has_prev);
+	ck_assert_str_eq(r.prev.subscriber, "cust-1");
+	ck_assert_int_eq(r.prev.end, BLOCKLOG_SESSION_EXPIRED);
+	ck_assert_int_eq(r.prev.end_ms, AT(20));
+	ck_assert(r.has_next);
+	ck_assert_str_eq(r.next_subscriber, "cust-3");
+	ck_assert_int_eq(r.next_ms, AT(40));
+	ck_assert_int_eq(held_at("100.64.3.7", 50, lines, N(lines), &r), 1);
+	ck_assert_str_eq(r.holder.subscriber, "cust-3");
+}
+END_TEST
+
+/* A start after a start for the same subscriber and address: the daemon
+ * restarted, the session goes on from the first. */
+START_TEST(test_held_start_again_is_a_restart_not_a_new_session)
+{
+	static const char *const lines[] = {
+		START4(10, "cust-1", ",\"until\":\"2026-12-01T07:00:00Z\""),
+		START4(30, "cust-1", ",\"source\":\"cli\",\"until\":"
+		       "\"2026-12-01T08:00:00Z\""),
+		STOP4(50, "cust-1", "stopped"),
+	};
+	struct blocklog_held_result r;
+
+	ck_assert_int_eq(held_at("100.64.3.7", 20, lines, N(lines), &r), 1);
+	ck_assert_int_eq(r.holder.since_ms, AT(10));
+	ck_assert_uint_eq(r.holder.restarts, 1);
+	ck_assert_str_eq(r.holder.source, "cli");
+	ck_assert_int_eq(r.holder.expires, 1796112000);
+	ck_assert(r.holder.ended);
+	ck_assert_int_eq(r.holder.end, BLOCKLOG_SESSION_STOPPED);
+	ck_assert_int_eq(r.holder.end_ms, AT(50));
+	ck_assert_int_eq(held_at("100.64.3.7", 40, lines, N(lines), &r), 1);
+	ck_assert_int_eq(r.holder.since_ms, AT(10));
+}
+END_TEST
+
+/* Another subscriber's start without a stop before it (a lost line): the
+ * first session ended there. A stop whose start was rotated away: held
+ * since before the log. */
+START_TEST(test_held_lost_stop_and_rotated_start)
+{
+	static const char *const taken[] = {
+		START4(10, "cust-1", ""),
+		START4(20, "cust-2", ""),
+		STOP4(25, "cust-1", "moved"),	/* late: not cust-2's */
+	};
+	static const char *const orphan[] = {
+		STOP4(20, "cust-1", "stopped"),
+		START4(30, "cust-2", ""),
+	};
+	struct blocklog_held_result r;
+
+	ck_assert_int_eq(held_at("100.64.3.7", 15, taken, N(taken), &r), 1);
+	ck_assert_str_eq(r.holder.subscriber, "cust-1");
+	ck_assert(r.holder.ended && r.holder.taken_over);
+	ck_assert_int_eq(r.holder.end_ms, AT(20));
+	ck_assert_int_eq(held_at("100.64.3.7", 27, taken, N(taken), &r), 1);
+	ck_assert_str_eq(r.holder.subscriber, "cust-2");
+	ck_assert(!r.holder.ended);
+
+	ck_assert_int_eq(held_at("100.64.3.7", 10, orphan, N(orphan), &r), 1);
+	ck_assert_str_eq(r.holder.subscriber, "cust-1");
+	ck_assert_int_eq(r.holder.since_ms, INT64_MIN);
+	ck_assert_int_eq(r.holder.end_ms, AT(20));
+	ck_assert_int_eq(held_at("100.64.3.7", 25, orphan, N(orphan), &r), 0);
+	ck_assert(!r.has_prev);
+	ck_assert_str_eq(r.next_subscriber, "cust-2");
+}
+END_TEST
+
+/* An IPv6 address is held by the prefix holding it; lines in any order. */
+START_TEST(test_held_ipv6_prefix_and_any_order)
+{
+	static const char *const lines[] = {
+		SESSION(H(40), "cust-9", "2001:db8:1:100::", "\"prefix\":"
+			"\"2001:db8:1:100::/56\",\"state\":\"stop\","
+			"\"reason\":\"moved\",\"source\":\"radius\""),
+		SESSION(H(10), "cust-9", "2001:db8:1:100::", "\"prefix\":"
+			"\"2001:db8:1:100::/56\",\"state\":\"start\","
+			"\"source\":\"radius\""),
+		SESSION(H(10), "cust-7", "2001:db8:1:200::", "\"prefix\":"
+			"\"2001:db8:1:200::/56\",\"state\":\"start\""),
+	};
+	struct blocklog_held_result r;
+
+	ck_assert_int_eq(held_at("2001:db8:1:1ff::5", 20, lines, N(lines), &r),
+			 1);
+	ck_assert_uint_eq(r.lines, 2);
+	ck_assert_str_eq(r.holder.subscriber, "cust-9");
+	assert_addr(&r.holder.src, "2001:db8:1:100::");
+	ck_assert_uint_eq(r.holder.src_len, 56);
+	ck_assert_int_eq(r.holder.end_ms, AT(40));
+	/* The prefix itself, or a part of it; not a wider one. */
+	ck_assert_int_eq(held_at("2001:db8:1:100::/56", 20, lines, N(lines),
+				 &r), 1);
+	ck_assert_int_eq(held_at("2001:db8:1:140::/58", 20, lines, N(lines),
+				 &r), 1);
+	ck_assert_int_eq(held_at("2001:db8:1::/48", 20, lines, N(lines), &r),
+			 0);
+	ck_assert_uint_eq(r.lines, 0);
+	ck_assert_int_eq(held_at("2001:db8:1:2ff::1", 20, lines, N(lines), &r),
+			 1);
+	ck_assert_str_eq(r.holder.subscriber, "cust-7");
+}
+END_TEST
+
 static char tmpdir[64];
 
 static void tmp_setup(void)
@@ -815,6 +1412,56 @@ START_TEST(test_rotations_are_found_oldest_first)
 }
 END_TEST
 
+/* --at reads rotations as the rest of portcullis log: the start in an
+ * old gzip rotation, the stop in the live file. */
+START_TEST(test_held_across_a_gzip_rotation)
+{
+	struct blocklog_files f = { 0 };
+	struct blocklog_held_result r;
+	struct blocklog_held *h;
+	struct blocklog_line l;
+	struct addr a;
+	char path[128];
+
+	write_file("blocks.jsonl.2.gz",
+		   START4(10, "cust-1", ",\"source\":\"kea\"") "\n"
+		   BLOCK_OF("\"cust-1\"") "\n", true);
+	write_file("blocks.jsonl.1", START4(20, "cust-1", "") "\n", false);
+	write_file("blocks.jsonl", STOP4(30, "cust-1", "moved") "\n"
+		   START4(30, "cust-2", "") "\n", false);
+	snprintf(path, sizeof(path), "%s/blocks.jsonl", tmpdir);
+	ck_assert_int_eq(blocklog_files_expand(path, true, &f), 0);
+	ck_assert_uint_eq(f.count, 3);
+	addr_parse("100.64.3.7", &a);
+	h = blocklog_held_new(&a, 128, AT(25));
+	ck_assert_ptr_nonnull(h);
+	for (size_t i = 0; i < f.count; i++) {
+		struct blocklog_reader *rd = blocklog_reader_open(f.path[i]);
+		const char *line;
+		size_t len;
+		bool too_long;
+
+		ck_assert_ptr_nonnull(rd);
+		while (blocklog_reader_next(rd, &line, &len, &too_long) > 0) {
+			ck_assert_int_eq(blocklog_line_parse(parser, line, len,
+							     &l), 0);
+			ck_assert_int_eq(blocklog_held_add(h, &l), 0);
+		}
+		blocklog_reader_close(rd);
+	}
+	ck_assert_int_eq(blocklog_held_result(h, &r), 1);
+	ck_assert_uint_eq(r.lines, 4);
+	ck_assert_str_eq(r.holder.subscriber, "cust-1");
+	ck_assert_str_eq(r.holder.source, "kea");
+	ck_assert_int_eq(r.holder.since_ms, AT(10));
+	ck_assert_uint_eq(r.holder.restarts, 1);
+	ck_assert_int_eq(r.holder.end, BLOCKLOG_SESSION_MOVED);
+	ck_assert_int_eq(r.holder.end_ms, AT(30));
+	blocklog_held_free(h);
+	blocklog_files_free(&f);
+}
+END_TEST
+
 START_TEST(test_timeline_in_time_order_ties_as_read)
 {
 	struct blocklog_timeline *t = blocklog_timeline_new();
@@ -862,6 +1509,7 @@ Suite *blocklog_read_suite(void)
 	Suite *s = suite_create("blocklog_read");
 	TCase *tc = tcase_create("blocklog_read");
 	TCase *files = tcase_create("blocklog_files");
+	TCase *sessions = tcase_create("blocklog_sessions");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_block_line_reads_back_every_field);
@@ -889,6 +1537,25 @@ Suite *blocklog_read_suite(void)
 	tcase_add_test(files, test_plain_and_gzip_lines_malformed_counted);
 	tcase_add_test(files, test_truncated_gzip_is_a_read_error_after_its_lines);
 	tcase_add_test(files, test_rotations_are_found_oldest_first);
+	tcase_add_test(files, test_held_across_a_gzip_rotation);
 	suite_add_tcase(s, files);
+
+	tcase_add_checked_fixture(sessions, setup, teardown);
+	tcase_add_test(sessions, test_session_lines_read_back);
+	tcase_add_test(sessions, test_subscriber_reads_back_on_every_kind);
+	tcase_add_test(sessions, test_lines_without_subscriber_read_as_before);
+	tcase_add_test(sessions, test_bad_subscribers_and_sessions_are_malformed);
+	tcase_add_test(sessions, test_subscriber_filter);
+	tcase_add_test(sessions, test_src_filter_and_session_prefixes);
+	tcase_add_test(sessions, test_top_counts_a_subscriber_over_its_addresses);
+	tcase_add_test(sessions, test_top_many_subscribers_through_growth);
+	tcase_add_test(sessions, test_session_and_subscriber_format_for_people);
+	tcase_add_test(sessions, test_held_start_without_stop_is_still_held);
+	tcase_add_test(sessions, test_held_moved_to_another_subscriber);
+	tcase_add_test(sessions, test_held_expired_then_none_then_another);
+	tcase_add_test(sessions, test_held_start_again_is_a_restart_not_a_new_session);
+	tcase_add_test(sessions, test_held_lost_stop_and_rotated_start);
+	tcase_add_test(sessions, test_held_ipv6_prefix_and_any_order);
+	suite_add_tcase(s, sessions);
 	return s;
 }

@@ -20,7 +20,7 @@ static struct policy_decision judge_at(const struct policy *p, const char *src,
 				       int64_t now, bool quarantined)
 {
 	struct policy_decision d;
-	struct policy_flow f;
+	struct policy_flow f = { 0 };
 
 	ck_assert_int_eq(addr_parse(src, &f.src), 0);
 	ck_assert_int_eq(addr_parse(dst, &f.dst), 0);
@@ -340,7 +340,7 @@ START_TEST(test_decide_many_matches_decide_one_by_one)
 	};
 	static const uint16_t ports[] = { 25, 80, 465, 587, 2525 };
 	enum { N = 150 };
-	struct policy_flow flows[N];
+	struct policy_flow flows[N] = { 0 };
 	struct policy_decision many[N], one;
 	const struct policy_flow *fp[N];
 	struct policy_decision *dp[N];

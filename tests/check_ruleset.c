@@ -424,7 +424,7 @@ static enum rules_action fb_at(const struct rules_desc *d, const char *src,
 			       uint16_t port, int64_t t)
 {
 	struct addr a;
-	struct policy_flow f;
+	struct policy_flow f = { 0 };
 	int k;
 
 	ck_assert_int_eq(addr_parse(src, &a), 0);
@@ -476,7 +476,7 @@ START_TEST(test_example_policy_fallback_judges_port_25_as_the_policy)
 			 RULES_ACCEPT);
 	{
 		struct addr src;
-		struct policy_flow fl;
+		struct policy_flow fl = { 0 };
 		int k;
 
 		ck_assert_int_eq(addr_parse("100.64.3.7", &src), 0);
@@ -769,7 +769,7 @@ START_TEST(test_port_blocked_by_a_default_is_held_by_the_fallback)
 	struct policy_ruleset rs;
 	struct addr src;
 	struct policy_decision dec;
-	struct policy_flow f;
+	struct policy_flow f = { 0 };
 	int k;
 
 	ck_assert_int_eq(policy_ruleset_build(&rs, p, 1, NOW), 0);

@@ -104,7 +104,7 @@ static const char *fx_log(struct fx *fx)
 static struct policy_flow flow(const char *src, const char *dst,
 			       uint16_t port)
 {
-	struct policy_flow f;
+	struct policy_flow f = { 0 };
 
 	ck_assert_int_eq(addr_parse(src, &f.src), 0);
 	ck_assert_int_eq(addr_parse(dst, &f.dst), 0);
@@ -117,7 +117,7 @@ static struct policy_decision fx_syn_on(struct fx *fx, unsigned thread,
 					const struct policy_flow *f,
 					int64_t now, enum policy_action a)
 {
-	struct policy_decision d = { a, a, POLICY_REASON_PORT, 0, 0 };
+	struct policy_decision d = { a, a, POLICY_REASON_PORT, 0, 0, -1 };
 
 	if (fx->p)
 		policy_decide(fx->p, f, now / 1000, false, &d);

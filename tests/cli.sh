@@ -246,6 +246,147 @@ expect "log: bad --since" 2 "--since: 'tomorrow' is neither an RFC 3339 time" \
 expect "log: --src with host bits" 2 "did you mean 100.64.3.0/24?" \
 	-- $PC log --src 100.64.3.7/24 "$logdir"
 
+# ---- portcullis log and sessions -----------------------------------------
+# Subscriber ids on the lines, session lines, --subscriber, --top by
+# subscriber and --at (who held an address): a gzip rotation and the live
+# file, read as the abuse desk would.
+sdir="$tmp/sessions"
+mkdir -p "$sdir"
+S='"event":"session"'
+cat >"$sdir/blocks.jsonl.1" <<LOG
+{"ts":"2026-12-01T05:00:00.000Z","event":"block","src":"100.64.3.7","dst":"203.0.113.9",$B}
+{"ts":"2026-12-01T06:00:00.000Z",$S,"subscriber":"cust-88412","src":"100.64.3.7","state":"start","source":"kea","until":"2026-12-02T06:00:00Z"}
+{"ts":"2026-12-01T07:00:00.000Z","event":"block","src":"100.64.3.7","dst":"203.0.113.9",$B,"subscriber":"cust-88412"}
+{"ts":"2026-12-01T07:01:00.000Z","event":"summary","src":"100.64.3.7","blocked":40,"distinct_destinations":12,"window_s":60,"subscriber":"cust-88412"}
+{"ts":"2026-12-01T08:00:00.000Z",$S,"subscriber":"cust-88412","src":"100.64.3.7","state":"stop","reason":"moved","source":"kea"}
+{"ts":"2026-12-01T08:00:00.000Z",$S,"subscriber":"cust-9","src":"100.64.3.7","state":"start","source":"kea"}
+{"ts":"2026-12-01T08:30:00.000Z",$S,"subscriber":"cust-9","src":"2001:db8:1:100::","prefix":"2001:db8:1:100::/56","state":"start","source":"radius"}
+LOG
+gzip "$sdir/blocks.jsonl.1"
+cat >"$sdir/blocks.jsonl" <<LOG
+{"ts":"2026-12-01T09:00:00.000Z","event":"block","src":"100.64.9.1","dst":"203.0.113.10",$B,"subscriber":"cust-88412"}
+{"ts":"2026-12-01T09:10:00.000Z","event":"block","src":"2001:db8:1:100::5","dst":"2001:db8:2::1","dport":25,"action":"drop","profile":"residential","prefix":"2001:db8:1::/48","subscriber":"cust-9"}
+{"ts":"2026-12-01T10:00:00.000Z",$S,"subscriber":"cust-9","src":"100.64.3.7","state":"start","source":"kea"}
+{"ts":"2026-12-01T12:00:00.000Z",$S,"subscriber":"cust-9","src":"100.64.3.7","state":"stop","reason":"expired"}
+{"ts":"2026-12-01T12:30:00.000Z","event":"block","src":"100.64.3.7","dst":"203.0.113.11",$B}
+{"ts":"2026-12-01T12:31:00.000Z","event":"block","src":"100.64.3.7","dst":"203.0.113.11",$B,"subscriber":"cust\u0007bell"}
+LOG
+
+expect "log: session lines and subscribers in the timeline" 0 \
+	'2026-12-01T06:00:00.000Z  session     100.64.3.7  start  cust-88412  from kea  expires 2026-12-02T06:00:00Z' \
+	'2026-12-01T07:00:00.000Z  block       100.64.3.7 → 203.0.113.9:25  reject  residential  100.64.0.0/10  subscriber cust-88412' \
+	'2026-12-01T08:00:00.000Z  session     100.64.3.7  stop (moved)  cust-88412  from kea' \
+	'2026-12-01T08:30:00.000Z  session     2001:db8:1:100::/56  start  cust-9  from radius' \
+	"1 malformed line skipped in $sdir/blocks.jsonl (first: line 6)" \
+	-- $PC log "$sdir"
+$PC log --subscriber cust-88412 "$sdir" >"$tmp/sub" 2>/dev/null
+if [ "$(wc -l <"$tmp/sub")" -eq 5 ] && ! grep -q 'cust-9\b' "$tmp/sub" &&
+   grep -q '100.64.9.1 → 203.0.113.10:25' "$tmp/sub"; then
+	ok
+else
+	bad "log --subscriber cust-88412"; sed 's/^/    /' "$tmp/sub"
+fi
+expect "log --subscriber and --src together" 0 \
+	'session     2001:db8:1:100::/56  start  cust-9' \
+	'2001:db8:1:100::5 → [2001:db8:2::1]:25  drop' \
+	-- $PC log --subscriber cust-9 --src 2001:db8:1:100::/56 "$sdir"
+# --top: one row for a subscriber's two addresses; lines without an id
+# stay the address's row
+if $PC log --top 5 --json "$sdir" 2>/dev/null | python3 -c '
+import json, sys
+rows = json.load(sys.stdin)
+assert [(r.get("subscriber"), r["src"]) for r in rows] == [
+    ("cust-88412", "100.64.9.1"), (None, "100.64.3.7"),
+    ("cust-9", "2001:db8:1:100::5")], rows
+assert rows[0]["blocked"] == 42 and rows[0]["distinct_destinations"] == 2
+assert rows[1]["blocked"] == 2 and "subscriber" not in rows[1], rows[1]
+assert rows[1]["first_seen"] == "2026-12-01T05:00:00.000Z", rows[1]
+'; then ok; else bad "log --top --json by subscriber"; fi
+$PC log --top 5 "$sdir" >"$tmp/stop" 2>/dev/null
+if awk 'NR == 2 && !($1 == "cust-88412" && $2 == 42) { exit 1 }
+	NR == 3 && !($1 == "100.64.3.7" && $2 == 2) { exit 1 }' "$tmp/stop" &&
+   grep -q '^3 of 3 subscribers' "$tmp/stop"; then
+	ok
+else
+	bad "log --top by subscriber"; sed 's/^/    /' "$tmp/stop"
+fi
+
+# --at: who held an address then, across the rotation
+expect "log --at: held, until the stop that moved it" 0 \
+	'100.64.3.7 at 2026-12-01T07:30:00.000Z: held by cust-88412' \
+	'  session   100.64.3.7, from kea' \
+	'  since     2026-12-01T06:00:00.000Z' \
+	'  until     2026-12-01T08:00:00.000Z (stop: moved)' \
+	-- $PC log --src 100.64.3.7 --at 2026-12-01T07:30:00Z "$sdir"
+expect "log --at: a start again after a restart goes on" 0 \
+	'held by cust-9' '  since     2026-12-01T08:00:00.000Z' \
+	'  until     2026-12-01T12:00:00.000Z (stop: expired)' \
+	'  restarts  1' \
+	-- $PC log --src 100.64.3.7 --at 2026-12-01T11:00:00Z "$sdir"
+expect "log --at: none after it expired" 1 \
+	'100.64.3.7 at 2026-12-01T13:00:00.000Z: no session held it' \
+	'  before    cust-9, until 2026-12-01T12:00:00.000Z (expired)' \
+	-- $PC log --src 100.64.3.7 --at 2026-12-01T13:00:00Z "$sdir"
+expect "log --at: none before the first start" 1 \
+	'no session held it' \
+	'  after     cust-88412, from 2026-12-01T06:00:00.000Z' \
+	-- $PC log --src 100.64.3.7 --at 2026-12-01T05:00:00Z "$sdir"
+expect "log --at: an address no session line covers" 1 \
+	'100.64.3.8 at 2026-12-01T07:00:00.000Z: no session line covers it' \
+	-- $PC log --src 100.64.3.8 --at 2026-12-01T07:00:00Z "$sdir"
+expect "log --at: an IPv6 address in a held prefix" 0 \
+	'2001:db8:1:1ff::5 at 2026-12-01T09:00:00.000Z: held by cust-9' \
+	'  session   2001:db8:1:100::/56, from radius' \
+	'  until     still held where the log ends' \
+	-- $PC log --src 2001:db8:1:1ff::5 --at 2026-12-01T09:00:00Z "$sdir"
+if $PC log --src 100.64.3.7 --at 2026-12-01T07:30:00Z --json "$sdir" \
+	2>/dev/null | python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+assert o["held"] is True and o["subscriber"] == "cust-88412", o
+assert o["since"] == "2026-12-01T06:00:00.000Z", o
+assert o["until"] == "2026-12-01T08:00:00.000Z", o
+assert o["ended_by"] == "stop" and o["reason"] == "moved", o
+assert o["source"] == "kea" and o["still_held"] is False, o
+assert o["expires"] == "2026-12-02T06:00:00Z", o
+'; then ok; else bad "log --at --json"; fi
+$PC log --src 100.64.3.7 --at 2026-12-01T13:00:00Z --json "$sdir" \
+	>"$tmp/none.json" 2>/dev/null
+rc=$?
+if [ $rc -eq 1 ] && python3 -c '
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["held"] is False and o["lines"] == 5, o
+assert o["before"]["subscriber"] == "cust-9", o
+assert o["before"]["reason"] == "expired", o
+' "$tmp/none.json"; then ok; else bad "log --at --json, none: exit $rc"; cat "$tmp/none.json"; fi
+
+expect "log: --at needs --src" 2 "portcullis: log: --at needs --src ADDRESS" \
+	"usage: portcullis log" -- $PC log --at 1h "$sdir"
+expect "log: --at takes no --top" 2 "portcullis: log: --at takes no --top" \
+	-- $PC log --src 100.64.3.7 --at 1h --top 3 "$sdir"
+expect "log: --at takes no --since" 2 "portcullis: log: --at takes no --since" \
+	-- $PC log --src 100.64.3.7 --at 1h --since 2h "$sdir"
+expect "log: bad --at" 2 "--at: 'noon' is neither an RFC 3339 time" \
+	-- $PC log --src 100.64.3.7 --at noon "$sdir"
+expect "log: --at needs a value" 2 "portcullis: log: option '--at' needs a value" \
+	-- $PC log --src 100.64.3.7 "$sdir" --at
+expect "log: --subscriber needs a value" 2 \
+	"portcullis: log: option '--subscriber' needs a value" \
+	-- $PC log "$sdir" --subscriber
+expect "log: empty --subscriber" 2 "--subscriber: '' is no subscriber id" \
+	-- $PC log --subscriber '' "$sdir"
+expect "log: --subscriber with a space first" 2 \
+	"--subscriber: ' x' is no subscriber id: 1 to 128 printable ASCII" \
+	-- $PC log --subscriber ' x' "$sdir"
+expect "log --help names the new options" 0 \
+	"usage: portcullis log [FILE…] [--since T] [--until T] [--src PREFIX] [--subscriber ID] [--top N] [--json]" \
+	"       portcullis log [FILE…] --src ADDRESS --at T [--json]" \
+	"  --subscriber ID  only the lines of this subscriber id" \
+	"  --at T           with --src ADDRESS: who held that address" \
+	-- $PC log --help
+# ---- end of portcullis log and sessions ----------------------------------
+
 . tests/cli_args.sh
 
 echo "cli: $pass passed, $fail failed"

@@ -102,12 +102,16 @@ log;n;-;-;-;log --top 3 /nonexistent/blocks.jsonl
 stats;y;-;-;stats x;stats --json
 top;y;-;-;top 5 x;top 5 --json
 quarantine;y;-;-;quarantine x;quarantine
-release;y;release;SRC;release 100.64.0.5 x;release 100.64.0.5
+release;y;release;SRC|ID;release 100.64.0.5 x;release 100.64.0.5
 reload;y;-;-;reload x;reload
 except;y;except;add|del|list;-;-
-except add;y;except add;PREFIX;except add 100.64.0.0/29 --profile business x;except add 100.64.0.0/29 --profile business --note ticket
-except del;y;except del;PREFIX;except del 100.64.0.0/29 x;except del 100.64.0.0/29
+except add;y;except add;PREFIX or --subscriber ID;except add 100.64.0.0/29 --profile business x;except add 100.64.0.0/29 --profile business --note ticket
+except del;y;except del;PREFIX or --subscriber ID;except del 100.64.0.0/29 x;except del 100.64.0.0/29
 except list;y;-;-;except list --json x;except list --json
+session;y;session;start|stop|list;-;-
+session start;y;session start;ID ADDRESS;session start c1 100.64.0.5 2001:db8::/56 2001:db8:1::/56 x;session start c1 100.64.0.5 --for 1h --source kea
+session stop;y;session stop;ID|ADDRESS;session stop c1 x;session stop c1
+session list;y;-;-;session list c1 x;session list --json
 TABLE
 set +f
 
@@ -125,7 +129,7 @@ args_case "except" y 2 "portcullis: except: unknown command 'bogus'" \
 args_case "check" n 2 "portcullis: check: unknown option '-x'" check -x $P
 args_case "rules" n 2 "portcullis: rules: option '--queues' needs a value" \
 	rules $P --queues
-args_case "log" n 2 "portcullis: log: ambiguous option '--s' (--since, --src)" \
+args_case "log" n 2 "portcullis: log: ambiguous option '--s' (--since, --src, --subscriber)" \
 	log --s 1h
 args_case "log" n 2 "portcullis: log: option '--json' takes no value" \
 	log --json=yes
