@@ -9,8 +9,8 @@
 # and stays off its old one; a daemon that is gone costs Kea nothing.
 #
 #   dhcp-a ──┐
-#            ├─ br-dh (router, 100.64.1.1/24, kea-dhcp4: 100.64.1.100-150)
-#   dhcp-b ──┘
+#   dhcp-b ──┼─ br-dh (router, 100.64.1.1/24, kea-dhcp4: 100.64.1.100-150)
+#   dhcp-c ──┘
 # shellcheck disable=SC2317 # the helpers run through check, wait_for, trap
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,8 +18,9 @@ WORK=$(mktemp -d /tmp/portcullis-e2e-kea.XXXXXX)
 . "$TOP/tests/lab.sh"
 . "$TOP/tests/daemon.sh"
 
-NS_DHA=pc-dha-$LAB_ID		# DHCP client A (and C, the short lease)
+NS_DHA=pc-dha-$LAB_ID		# DHCP client A
 NS_DHB=pc-dhb-$LAB_ID		# DHCP client B
+NS_DHC=pc-dhc-$LAB_ID		# DHCP client C, the short lease
 MAC_A=02:00:00:00:0a:01
 MAC_B=02:00:00:00:0b:01
 MAC_C=02:00:00:00:0c:01
@@ -42,7 +43,7 @@ cleanup() {
 	local ns
 	[ -n "$KEA_PID" ] && kill "$KEA_PID" 2>/dev/null
 	daemon_stop KILL
-	for ns in "$NS_DHA" "$NS_DHB"; do
+	for ns in "$NS_DHA" "$NS_DHB" "$NS_DHC"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done
@@ -236,13 +237,19 @@ EOF
 
 echo "e2e-kea: the lab, a DHCP segment, kea-dhcp4"
 lab_up || bail "could not build the lab"
-{ ip netns add "$NS_DHA" && ip netns add "$NS_DHB"; } || bail "could not add the DHCP namespaces"
+{ ip netns add "$NS_DHA" && ip netns add "$NS_DHB" && ip netns add "$NS_DHC"; } ||
+	bail "could not add the DHCP namespaces"
 ip -n "$NS_RT" link add br-dh type bridge
 ip -n "$NS_RT" link set br-dh up
 ip -n "$NS_RT" addr add 100.64.1.1/24 dev br-dh
-for x in a b; do
-	ns=$NS_DHA mac=$MAC_A
-	[ $x = b ] && ns=$NS_DHB mac=$MAC_B
+# One host a namespace: two on one segment in one namespace answer each
+# other's ARP and their SYNs leave by either interface.
+for x in a b c; do
+	case $x in
+	a) ns=$NS_DHA mac=$MAC_A ;;
+	b) ns=$NS_DHB mac=$MAC_B ;;
+	c) ns=$NS_DHC mac=$MAC_C ;;
+	esac
 	ip link add dh0 netns "$ns" address "$mac" type veth peer name rt-dh$x netns "$NS_RT"
 	ip -n "$NS_RT" link set rt-dh$x master br-dh up
 	ip -n "$ns" link set lo up
@@ -272,10 +279,7 @@ check "block log: a session line for A, source kea" wait_for 1 event \
 	event=session subscriber="$ID_A" src=$ADDR1 state=start source=kea
 
 # C: a lease of 3 s it never renews (-q: udhcpc leaves once bound).
-ip netns exec "$NS_DHA" ip link add dh1 address $MAC_C type veth peer name rt-dhc netns "$NS_RT"
-ip -n "$NS_RT" link set rt-dhc master br-dh up
-ip -n "$NS_DHA" link set dh1 up
-ip netns exec "$NS_DHA" env UD_ADDR="$WORK/c.addr" udhcpc -q -n -i dh1 \
+ip netns exec "$NS_DHC" env UD_ADDR="$WORK/c.addr" udhcpc -q -n -i dh0 \
 	-s "$WORK/udhcpc.sh" -t 5 -T 1 -r $ADDR3 -x lease:3 >>"$WORK/c.log" 2>&1
 check "client C is bound to $ADDR3 for 3 s" bound c $ADDR3
 check "session list: $ADDR3 held by C" wait_for 3 held_by $ADDR3 "$ID_C"
