@@ -41,6 +41,8 @@ pass=0
 fail=0
 cleanup() {
 	local ns
+	# A reader gone (… | head) must not cut the cleanup short.
+	trap '' PIPE
 	[ -n "$KEA_PID" ] && kill "$KEA_PID" 2>/dev/null
 	daemon_stop KILL
 	for ns in "$NS_DHA" "$NS_DHB" "$NS_DHC"; do
@@ -51,7 +53,7 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
 
 ok() { pass=$((pass + 1)); echo "  ok    $*"; }
 no() { fail=$((fail + 1)); echo "  FAIL  $*"; }

@@ -31,6 +31,8 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$WORK/sanitizer"
 pass=0
 fail=0
 cleanup() {
+	# A reader gone (… | head) must not cut the cleanup short.
+	trap '' PIPE
 	[ -n "$RADIUS_PID" ] && kill "$RADIUS_PID" 2>/dev/null
 	daemon_stop KILL
 	ip netns pids "$NS_BNG" 2>/dev/null | xargs -r kill -9 2>/dev/null
@@ -39,7 +41,7 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
 
 ok() { pass=$((pass + 1)); echo "  ok    $*"; }
 no() { fail=$((fail + 1)); echo "  FAIL  $*"; }
