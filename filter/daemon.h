@@ -132,6 +132,12 @@ struct daemon {
 	} moves;			/* the command in progress moved */
 	bool kq_dirty;			/* a quarantined subscriber's
 					 * addresses changed: sync soon */
+	/* The session table's counters as of the last tick, for the
+	 * metrics thread (which must not read the writer's table). */
+	struct {
+		atomic_uint_fast64_t live, max, starts, renewals, moves,
+				     stops, expiries, refused;
+	} sess_pub;
 
 	struct worker *workers;		/* 2 * queues: closed ones first */
 	unsigned nworkers;

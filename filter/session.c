@@ -103,6 +103,19 @@ static void on_change(void *arg, const struct identity_change *c)
 	blocklog_push(d->blocklog, d->nworkers, &ev);
 }
 
+/* The counters for the metrics thread. */
+static void publish(struct daemon *d, const struct identity_counters *c)
+{
+	atomic_store(&d->sess_pub.live, c->sessions);
+	atomic_store(&d->sess_pub.max, c->max);
+	atomic_store(&d->sess_pub.starts, c->starts);
+	atomic_store(&d->sess_pub.renewals, c->renewals);
+	atomic_store(&d->sess_pub.moves, c->moves);
+	atomic_store(&d->sess_pub.stops, c->stops);
+	atomic_store(&d->sess_pub.expiries, c->expiries);
+	atomic_store(&d->sess_pub.refused, c->refused_full);
+}
+
 int session_open(struct daemon *d)
 {
 	char path[4096], why[512];
@@ -135,6 +148,7 @@ int session_open(struct daemon *d)
 		log_warnx("%s.journal: its last line was cut short (a crash "
 			  "while it was written): skipped", path);
 	identity_counters(d->ident, &c);
+	publish(d, &c);
 	if (c.sessions)
 		log_info("%" PRIu64 " sessions from %s", c.sessions, path);
 	return 0;
@@ -178,6 +192,7 @@ void session_tick(struct daemon *d, int64_t now)
 		log_info("sessions journal written again");
 	}
 	identity_counters(d->ident, &c);
+	publish(d, &c);
 	if (identity_state_journal_lines(d->ident_state) >
 	    c.sessions + COMPACT_SLACK) {
 		int64_t t0 = daemon_mono_ms();
@@ -253,7 +268,7 @@ static int cmd_start(struct daemon *d, int argc, char **argv,
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		uint64_t secs;
 
 		if ((c == 'f' || c == 'u') && expiry) {
@@ -363,7 +378,7 @@ static int cmd_stop(struct daemon *d, int argc, char **argv,
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		cmdargs_bad_option(out, "session stop", c, argv);
 		return 1;
 	}
@@ -452,7 +467,7 @@ static int cmd_list(struct daemon *d, int argc, char **argv,
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		if (c != 'j') {
 			cmdargs_bad_option(out, "session list", c, argv);
 			return 1;
