@@ -44,28 +44,37 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 	echo "# make bench-sessions: $(date -u +%FT%TZ), $(nproc) CPUs, $(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -1)"
 	echo "# sessload -n $((RATE * SECS)) -r $RATE -s $SUBS -i 16; tcplat 2000 connects at 200/s to 587, $REPS turns each"
 } >>"$OUT"
-: >"$WORK/idle" ; : >"$WORK/busy"; : >"$WORK/load"
-for r in $(seq "$REPS"); do
-	lat >>"$WORK/idle"
+: >"$WORK/idle"; : >"$WORK/busy"; : >"$WORK/load"; : >"$WORK/read"; : >"$WORK/rload"
+# load MODE OUT LATOUT: the socket load (-q: read-only) beside a latency run.
+load() {
 	"$TOP/build/bench/sessload" -c "$WORK/control.sock" -n $((RATE * SECS)) \
-		-r "$RATE" -s "$SUBS" -i 16 >>"$WORK/load" &
+		-r "$RATE" -s "$SUBS" -i 16 $1 >>"$2" &
 	lp=$!
 	sleep 0.5
-	lat >>"$WORK/busy"
+	lat >>"$3"
 	wait $lp
+}
+for r in $(seq "$REPS"); do
+	lat >>"$WORK/idle"
+	load "" "$WORK/load" "$WORK/busy"
+	load -q "$WORK/rload" "$WORK/read"
 done
 $PC session list cust-lat >/dev/null || echo "# cust-lat's session was moved by the load (expected: its address is in the range)" >>"$OUT"
 {
 	echo "## session start through the socket"
 	sed 's/^/  /' "$WORK/load"
 	echo "  median rate: $(field rate <"$WORK/load" | median)/s, median p50 $(field p50 <"$WORK/load" | median) us, p99 $(field p99 <"$WORK/load" | median) us"
-	echo "## connect latency (us), idle vs during the session load"
+	echo "## the same socket load read-only (session list: no change to the table)"
+	sed 's/^/  /' "$WORK/rload"
+	echo "## connect latency (us): idle, during the read-only load, during the session changes"
 	echo "  idle:"; sed 's/^/    /' "$WORK/idle"
-	echo "  busy:"; sed 's/^/    /' "$WORK/busy"
-	i50=$(field p50 <"$WORK/idle" | median); b50=$(field p50 <"$WORK/busy" | median)
-	i99=$(field p99 <"$WORK/idle" | median); b99=$(field p99 <"$WORK/busy" | median)
-	echo "  median p50: idle $i50, busy $b50 (ratio $(awk -v a="$b50" -v b="$i50" 'BEGIN { printf "%.2f", a / b }'))"
-	echo "  median p99: idle $i99, busy $b99 (ratio $(awk -v a="$b99" -v b="$i99" 'BEGIN { printf "%.2f", a / b }'))"
+	echo "  read-only load:"; sed 's/^/    /' "$WORK/read"
+	echo "  session changes:"; sed 's/^/    /' "$WORK/busy"
+	for q in p50 p99; do
+		i=$(field $q <"$WORK/idle" | median); rd=$(field $q <"$WORK/read" | median)
+		b=$(field $q <"$WORK/busy" | median)
+		echo "  median $q: idle $i, read-only $rd, changes $b (changes / read-only $(awk -v a="$b" -v b="$rd" 'BEGIN { printf "%.2f", a / b }'))"
+	done
 	echo "## the daemon"
 	$PC stats | grep -i -E "session|verdict" | sed 's/^/  /'
 	grep -E "sessions|VmHWM" /proc/"$DAEMON_PID"/status 2>/dev/null | sed 's/^/  /'

@@ -6,7 +6,10 @@
  * at every round, so starts, moves and renewals mix) at RATE per second,
  * up to INFLIGHT connections at once.
  *
- *   sessload -c SOCKET [-n COUNT] [-r RATE] [-s SUBS] [-i INFLIGHT]
+ *   sessload -c SOCKET [-n COUNT] [-r RATE] [-s SUBS] [-i INFLIGHT] [-q]
+ *
+ * -q: `session list cust-N` instead, which reads the table and changes
+ * nothing: the same socket work without the writer, for comparison.
  *
  * Prints "n N ok K fail F secs S rate R p50 A p99 B max C" (request
  * latency, microseconds: connect to the reply's end).
@@ -51,6 +54,8 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static bool query;
+
 static int open_conn(const char *path, struct conn *c, unsigned long i,
 		     unsigned long subs)
 {
@@ -66,7 +71,11 @@ static int open_conn(const char *path, struct conn *c, unsigned long i,
 	snprintf(id, sizeof(id), "cust-%lu", sub);
 	snprintf(addr, sizeof(addr), "100.%lu.%lu.%lu", 64 + (a >> 16),
 		 (a >> 8) & 0xff, a & 0xff);
-	len = ctlproto_encode(c->req, sizeof(c->req), 8, argv);
+	if (query) {
+		argv[1] = "list";
+		argv[3] = "--json";
+	}
+	len = ctlproto_encode(c->req, sizeof(c->req), query ? 4 : 8, argv);
 	if (len < 0)
 		return -1;
 	c->len = (size_t)len;
@@ -98,8 +107,9 @@ int main(int argc, char **argv)
 	double *lat, t0, secs;
 	int o;
 
-	while ((o = getopt(argc, argv, "c:n:r:s:i:")) != -1) {
+	while ((o = getopt(argc, argv, "c:n:r:s:i:q")) != -1) {
 		switch (o) {
+		case 'q': query = true; break;
 		case 'c': path = optarg; break;
 		case 'n': count = strtoul(optarg, NULL, 10); break;
 		case 'r': rate = strtoul(optarg, NULL, 10); break;
@@ -107,7 +117,7 @@ int main(int argc, char **argv)
 		case 'i': inflight = (unsigned)strtoul(optarg, NULL, 10); break;
 		default:
 			fprintf(stderr, "usage: sessload -c SOCKET [-n COUNT] "
-				"[-r RATE] [-s SUBS] [-i INFLIGHT]\n");
+				"[-r RATE] [-s SUBS] [-i INFLIGHT] [-q]\n");
 			return 2;
 		}
 	}
@@ -173,7 +183,8 @@ int main(int argc, char **argv)
 			if (r < 0 && errno == EAGAIN)
 				continue;
 closed:
-			if (c->status == '0') {
+			/* A query for an id nobody holds answers 1: done. */
+			if (c->status == '0' || (query && c->status == '1')) {
 				lat[ok++] = now_us() - c->t0;
 			} else {
 				fail++;

@@ -126,6 +126,8 @@ struct daemon {
 	struct identity_state *ident_state;
 	bool sessions_loading;		/* replaying the state: no lines */
 	bool sessions_unsaved;		/* the journal's last write failed */
+	int64_t sess_compact_next_ms;	/* monotonic: a failed snapshot's
+					 * next try */
 	struct session_moves {
 		unsigned n;
 		char line[8][200];

@@ -194,12 +194,21 @@ void session_tick(struct daemon *d, int64_t now)
 	identity_counters(d->ident, &c);
 	publish(d, &c);
 	if (identity_state_journal_lines(d->ident_state) >
-	    c.sessions + COMPACT_SLACK) {
+	    c.sessions + COMPACT_SLACK ||
+	    identity_state_stale(d->ident_state)) {
 		int64_t t0 = daemon_mono_ms();
 
-		if (identity_state_compact(d->ident_state, now) < 0)
-			log_warn("sessions snapshot");
-		else
+		/* A failing disk is tried again every 10 s, not each tick
+		 * (a snapshot of millions is not free), and said once. */
+		if (t0 < d->sess_compact_next_ms)
+			return;
+		if (identity_state_compact(d->ident_state, now) < 0) {
+			if (!d->sessions_unsaved)
+				log_warn("sessions snapshot (tried again every "
+					 "10 s)");
+			d->sessions_unsaved = true;
+			d->sess_compact_next_ms = t0 + 10000;
+		} else
 			log_debug("sessions snapshot: %" PRIu64 " sessions in "
 				  "%lld ms", c.sessions,
 				  (long long)(daemon_mono_ms() - t0));

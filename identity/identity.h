@@ -217,8 +217,12 @@ void identity_state_del_addr(struct identity_state *st,
  * with errno (the lines stay buffered; the next call tries again). */
 int identity_state_flush(struct identity_state *st);
 
-/* Lines in the journal now; live sessions at the last compaction. */
+/* Lines in the journal now. */
 size_t identity_state_journal_lines(const struct identity_state *st);
+
+/* Whether lines were dropped (the journal could not be written for long,
+ * or no memory): only a new snapshot (compact) makes the files whole. */
+bool identity_state_stale(const struct identity_state *st);
 
 /* Write every live session of t as the new snapshot and empty the
  * journal. Returns 0, or -1 with errno (the journal then stays). */

@@ -26,6 +26,10 @@
 #define HEADER "# portcullis sessions 1 generation "
 #define LINE_MAX_BYTES 1024
 #define BUF_FLUSH (256u << 10)
+/* Unwritten lines held at most (a full disk): past it they are dropped
+ * and the next snapshot, written whole once the disk takes it, replaces
+ * what they said. */
+#define BUF_MAX (16u << 20)
 
 struct identity_state {
 	struct identity *t;
@@ -35,6 +39,7 @@ struct identity_state {
 	char *buf;
 	size_t len, cap;
 	size_t jlines;
+	bool dropped;			/* lines dropped: a snapshot is due */
 };
 
 static int open_new(const char *tmp)
@@ -108,8 +113,17 @@ static int format_start(const struct identity_session *s, char *line,
 
 static void jput(struct identity_state *st, const char *line, size_t n)
 {
+	if (st->dropped)
+		return;		/* the snapshot will say it all */
+	if (st->len + n > BUF_MAX) {
+		st->len = 0;
+		st->dropped = true;
+		return;
+	}
 	if (buf_put(st, line, n) == 0)
 		st->jlines++;
+	else
+		st->dropped = true;
 	if (st->len >= BUF_FLUSH)
 		identity_state_flush(st);
 }
@@ -165,6 +179,11 @@ int identity_state_flush(struct identity_state *st)
 size_t identity_state_journal_lines(const struct identity_state *st)
 {
 	return st->jlines;
+}
+
+bool identity_state_stale(const struct identity_state *st)
+{
+	return st->dropped;
 }
 
 /* ---- reading ------------------------------------------------------------------ */
@@ -444,6 +463,8 @@ int identity_state_compact(struct identity_state *st, int64_t now)
 	fsync_dir(st->path);
 	st->gen++;
 	st->jlines = 0;
+	st->dropped = false;
+	st->len = 0;	/* what they said is in the snapshot */
 	/* The journal is now in the snapshot: a crash before it is emptied
 	 * leaves one of an older generation, which the next start skips. */
 	if (journal_open(st, true) < 0 || fdatasync(st->jfd) < 0)
