@@ -431,6 +431,35 @@ START_TEST(test_stop_of_what_nobody_holds_is_enoent)
 }
 END_TEST
 
+/* A prefix wider than every prefix held is not "inside" any of them: a
+ * stop of 2001:db8:1::/48 must not take a /56 that happens to start at
+ * its first address. */
+START_TEST(test_stop_of_a_wider_prefix_does_not_take_a_narrower_one)
+{
+	struct identity *t = open_table(100, NULL);
+	struct identity_addr a;
+	struct identity_session got;
+
+	start(t, "A", 0, "2001:db8:1::/56", NOW);
+	a = ia("2001:db8:1::/48");
+	errno = 0;
+	ck_assert_int_eq(identity_find(t, &a, NOW, &got), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	errno = 0;
+	ck_assert_int_eq(identity_stop_addr(t, &a, NOW), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_str_eq(who(t, "2001:db8:1::1", NOW), "A");
+	/* A wider prefix held by someone else is the one that holds it. */
+	start(t, "W", 0, "2001:db8::/40", NOW);
+	ck_assert_int_eq(identity_find(t, &a, NOW, &got), 0);
+	ck_assert_str_eq(got.id, "W");
+	ck_assert_int_eq(identity_stop_addr(t, &a, NOW), 0);
+	ck_assert_str_eq(who(t, "2001:db8:1::1", NOW), "A");
+	ck_assert_str_eq(who(t, "2001:db8:2::1", NOW), "");
+	identity_close(t);
+}
+END_TEST
+
 /* ---- expiry ---- */
 
 START_TEST(test_lookup_misses_from_expiry_before_expire_runs)
@@ -1535,6 +1564,7 @@ Suite *identity_suite(void)
 	tcase_add_test(tw, test_stop_by_id_ends_the_session);
 	tcase_add_test(tw, test_stop_by_address_takes_only_that_address);
 	tcase_add_test(tw, test_stop_of_what_nobody_holds_is_enoent);
+	tcase_add_test(tw, test_stop_of_a_wider_prefix_does_not_take_a_narrower_one);
 	tcase_add_test(tw, test_lookup_misses_from_expiry_before_expire_runs);
 	tcase_add_test(tw, test_expire_ends_expired_sessions_with_expire_notes);
 	tcase_add_test(tw, test_start_whose_end_is_not_in_the_future_is_einval);
