@@ -815,6 +815,22 @@ static int expiry_check(const struct identity_session *s, int64_t now,
 	return 0;
 }
 
+/* A feed's name is one word of the state file's lines, "-" standing for
+ * none there: anything else would not read back. */
+static int source_check(const char *src, char *why, size_t size)
+{
+	size_t len = strnlen(src, IDENTITY_SOURCE_MAX + 1);
+	bool ok = len <= IDENTITY_SOURCE_MAX && strcmp(src, "-");
+
+	for (size_t i = 0; ok && i < len; i++)
+		ok = (unsigned char)src[i] > 0x20 && (unsigned char)src[i] < 0x7f;
+	if (!ok)
+		snprintf(why, size, "a feed's name is up to %d printable ASCII "
+			 "characters without spaces, not \"-\"",
+			 IDENTITY_SOURCE_MAX);
+	return ok ? 0 : -1;
+}
+
 int identity_start(struct identity *t, const struct identity_session *s,
 		   int64_t now, char *why, size_t size)
 {
@@ -826,6 +842,7 @@ int identity_start(struct identity *t, const struct identity_session *s,
 	uint32_t name;
 
 	if (identity_id_check(s->id, len, why, size) < 0 ||
+	    source_check(s->source, why, size) < 0 ||
 	    session_keys(s, &k, why, size) < 0 ||
 	    expiry_check(s, now, why, size) < 0) {
 		errno = EINVAL;

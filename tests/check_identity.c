@@ -710,6 +710,35 @@ START_TEST(test_start_refuses_bad_address_sets)
 }
 END_TEST
 
+/* A feed's name goes into the state file as one word: one that would
+ * not read back is refused, not written. */
+START_TEST(test_start_refuses_a_source_the_state_file_cannot_hold)
+{
+	static const char *const bad[] = { "my feed", "kea\n", "-", "a\tb",
+					   "caf\xc3\xa9" };
+	struct identity *t = open_table(100, NULL);
+	struct identity_session s, got;
+	char why[200];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		s = sess("A", 0, "100.64.0.1");
+		snprintf(s.source, sizeof(s.source), "%s", bad[i]);
+		why[0] = '\0';
+		errno = 0;
+		ck_assert_msg(identity_start(t, &s, NOW, why, sizeof(why)) == -1,
+			      "source \"%s\" taken", bad[i]);
+		ck_assert_int_eq(errno, EINVAL);
+		ck_assert_ptr_nonnull(strstr(why, "feed"));
+	}
+	s = sess("A", 0, "100.64.0.1");
+	snprintf(s.source, sizeof(s.source), "kea-dhcp4.lease_cmds");
+	ck_assert_int_eq(identity_start(t, &s, NOW, why, sizeof(why)), 1);
+	ck_assert_int_eq(identity_get(t, "A", NOW, &got), 0);
+	ck_assert_str_eq(got.source, "kea-dhcp4.lease_cmds");
+	identity_close(t);
+}
+END_TEST
+
 /* ---- the bound ---- */
 
 START_TEST(test_full_table_refuses_new_sessions_but_renews)
@@ -1574,6 +1603,7 @@ Suite *identity_suite(void)
 	tcase_add_test(tc, test_id_of_128_printable_characters_is_taken_whole);
 	tcase_add_test(tc, test_address_text_is_checked_and_host_bits_go);
 	tcase_add_test(tc, test_start_refuses_bad_address_sets);
+	tcase_add_test(tc, test_start_refuses_a_source_the_state_file_cannot_hold);
 	tcase_add_test(tc, test_full_table_refuses_new_sessions_but_renews);
 	suite_add_tcase(s, tc);
 
