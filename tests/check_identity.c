@@ -1379,6 +1379,65 @@ START_TEST(test_state_journal_line_cut_short_is_skipped)
 }
 END_TEST
 
+/* After the restart that skipped a cut line, the next line written must
+ * not be glued to it: the restart after that reads every session and no
+ * other. */
+START_TEST(test_state_line_after_a_cut_one_reads_back)
+{
+	struct sdir s;
+	struct identity *t = open_table(100, NULL), *t2, *t3;
+	struct identity_state *st;
+	struct list want, got;
+	size_t skipped = 0;
+	char why[300] = "";
+
+	sdir_open(&s);
+	st = state_open(t, &s, NOW, NULL);
+	start_put(t, st, "A", "kea", 0, "100.64.0.1");
+	identity_state_close(st);
+	file_append(s.journal, "S 0 kea 100.64.9.9 cut-sho");
+
+	t2 = open_table(100, NULL);
+	st = state_open(t2, &s, NOW, &skipped);
+	ck_assert_uint_eq(skipped, 1);
+	start_put(t2, st, "B", "kea", 0, "100.64.0.2");
+	identity_state_close(st);
+	list_of(t2, NOW, &want);
+	ck_assert_uint_eq(want.n, 2);
+
+	t3 = open_table(100, NULL);
+	st = identity_state_open(t3, s.snap, NOW, &skipped, why, sizeof(why));
+	ck_assert_msg(st != NULL, "%s", why);
+	ck_assert_uint_eq(skipped, 0);
+	list_of(t3, NOW, &got);
+	lists_equal(&want, &got);
+	ck_assert_str_eq(who(t3, "100.64.9.9", NOW), "");
+	identity_state_close(st);
+	identity_close(t3);
+
+	/* The same when the cut line is the header itself. */
+	ck_assert_int_eq(truncate(s.journal, 0), 0);
+	unlink(s.snap);
+	file_append(s.journal, "# portcullis sess");
+	t3 = open_table(100, NULL);
+	st = state_open(t3, &s, NOW, &skipped);
+	ck_assert_uint_eq(skipped, 1);
+	start_put(t3, st, "C", "kea", 0, "100.64.0.3");
+	identity_state_close(st);
+	identity_close(t3);
+	t3 = open_table(100, NULL);
+	st = state_open(t3, &s, NOW, &skipped);
+	ck_assert_uint_eq(skipped, 0);
+	ck_assert_str_eq(who(t3, "100.64.0.3", NOW), "C");
+	identity_state_close(st);
+	identity_close(t3);
+
+	identity_close(t2);
+	identity_close(t);
+	tests_dir_close(&s.d);
+}
+END_TEST
+
 START_TEST(test_state_malformed_line_names_file_and_line)
 {
 	static const char *const bad[] = {
@@ -1617,6 +1676,7 @@ Suite *identity_suite(void)
 	tcase_add_test(ts, test_state_reopened_holds_the_same_sessions);
 	tcase_add_test(ts, test_state_skips_sessions_expired_at_load);
 	tcase_add_test(ts, test_state_journal_line_cut_short_is_skipped);
+	tcase_add_test(ts, test_state_line_after_a_cut_one_reads_back);
 	tcase_add_test(ts, test_state_malformed_line_names_file_and_line);
 	tcase_add_test(ts, test_state_compact_folds_the_journal_into_the_snapshot);
 	tcase_add_test(ts, test_state_stale_journal_is_not_replayed);
