@@ -98,7 +98,7 @@ static struct identity_session sess(const char *id, int64_t expires,
 			s.has_v4 = true;
 			s.v4 = a;
 		} else {
-			ck_assert_uint_lt(s.nv6, IDENTITY_V6_MAX + 1);
+			ck_assert_uint_lt(s.nv6, IDENTITY_V6_MAX);
 			s.v6[s.nv6++] = a;
 		}
 	}
@@ -661,7 +661,7 @@ START_TEST(test_start_refuses_bad_address_sets)
 	ck_assert_ptr_nonnull(strstr(why, "0.0.0.0"));
 
 	s = sess("A", 0, "2001:db8:1::/56,2001:db8:2::/56");
-	s.v6[s.nv6++] = ia("2001:db8:3::/56");
+	s.nv6 = IDENTITY_V6_MAX + 1;	/* a third, as a count only */
 	ck_assert_int_eq(identity_start(t, &s, NOW, why, sizeof(why)), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_ptr_nonnull(strstr(why, "at most 2"));
