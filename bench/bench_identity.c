@@ -257,10 +257,16 @@ static double pass(const struct policy *p, const struct identity *t,
 }
 
 static void row(const char *table, enum probe_kind kind, double a, double b,
-		double diff, double hits)
+		const double *diff, unsigned runs, double hits)
 {
-	printf("| %-10s | %-13s | %8.1f | %9.1f | %6.1f | %5.0f%% |\n", table,
-	       kind_name[kind], a, b, diff, hits * 100);
+	char range[32];
+
+	/* diff is sorted: its ends are the runs' spread. */
+	snprintf(range, sizeof(range), "%.0f..%.0f", diff[0], diff[runs - 1]);
+	printf("| %-10s | %-13s | %9.1f | %11.1f | %5.1f | %11s | %4.0f%% |\n",
+	       table, kind_name[kind], a, b,
+	       runs % 2 ? diff[runs / 2] : (diff[runs / 2 - 1] + diff[runs / 2]) / 2,
+	       range, hits * 100);
 }
 
 static int bench_case(const struct policy *p, const struct identity *t,
@@ -285,8 +291,9 @@ static int bench_case(const struct policy *p, const struct identity *t,
 		diff[r] = b[r] - a[r];
 	}
 	pass(p, t, probe, o->lookups, true, &hits);
-	row(table, kind, median(a, o->runs), median(b, o->runs),
-	    median(diff, o->runs), (double)hits / (double)o->lookups);
+	median(diff, o->runs);
+	row(table, kind, median(a, o->runs), median(b, o->runs), diff, o->runs,
+	    (double)hits / (double)o->lookups);
 	return 0;
 }
 
@@ -365,9 +372,9 @@ int main(int argc, char **argv)
 	       "alternating)\n\n", o.sessions, o.policy, o.lookups, BURST,
 	       o.runs);
 	printf("| sessions   | sources       | decide ns | +session ns | added "
-	       "| found |\n");
+	       "| added range | found |\n");
 	printf("|------------|---------------|----------:|------------:|------:"
-	       "|------:|\n");
+	       "|------------:|------:|\n");
 	for (int k = 0; k < 2; k++) {
 		struct identity *t = sessions_make(o.sessions, tab[k].dual,
 						   &tab[k].rss,
@@ -409,7 +416,8 @@ int main(int argc, char **argv)
 	printf("\ndecide: policy_decide_many() alone; +session: then "
 	       "identity_prefetch() over the burst, then identity_lookup() "
 	       "over it (the verdict thread's order); added: the median of "
-	       "the runs' differences, ns per decision.\nsources: a random "
+	       "the runs' differences, ns per decision (range: the smallest "
+	       "and largest).\nsources: a random "
 	       "session's IPv4 address or an address in its /56; \"none\": "
 	       "subscriber sources no session holds (100.64.0.0/10 beyond "
 	       "the sessions', 2001:db8:1::/48); \"10k hot\": a random one "
