@@ -301,8 +301,11 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash tests/demo.sh
 
-bench-policy: $(B)/bench/bench_policy
+# Then the session look-up's share of a decision at 1M sessions
+# (bench_identity: BENCH_IDENTITY_ARGS).
+bench-policy: $(B)/bench/bench_policy $(B)/bench/bench_identity
 	$(Q)./$(B)/bench/bench_policy $(BENCH_ARGS)
+	$(Q)./$(B)/bench/bench_identity $(BENCH_IDENTITY_ARGS)
 
 bench-stats: $(B)/bench/bench_stats
 	$(Q)./$(B)/bench/bench_stats $(BENCH_ARGS)

@@ -270,10 +270,11 @@ bad:
 }
 
 /* Read one file. Returns 0 with *gen (0: no header), or -1 with why.
- * in_journal: a last line without '\n' is a write cut short, skipped. */
+ * in_journal: a last line without '\n' is a write cut short, skipped,
+ * and *cut says where it starts (-1: none). */
 static int read_file(struct identity *t, const char *path, bool in_journal,
 		     uint64_t min_gen, uint64_t *gen, int64_t now,
-		     size_t *skipped, char *why, size_t size)
+		     size_t *skipped, off_t *cut, char *why, size_t size)
 {
 	FILE *f;
 	char line[LINE_MAX_BYTES + 2], e[200];
@@ -281,8 +282,10 @@ static int read_file(struct identity *t, const char *path, bool in_journal,
 	int ret = -1;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	struct stat sb;
+	off_t pos = 0;
 
 	*gen = 0;
+	*cut = -1;
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -307,12 +310,14 @@ static int read_file(struct identity *t, const char *path, bool in_journal,
 		if (n == 0 || line[n - 1] != '\n') {
 			if (in_journal && feof(f)) {
 				(*skipped)++;
+				*cut = pos;
 				break;
 			}
 			snprintf(why, size, "%s:%lu: line too long or cut "
 				 "short", path, lineno);
 			goto out;
 		}
+		pos += (off_t)n;
 		line[n - 1] = '\0';
 		if (lineno == 1 && !strncmp(line, HEADER, strlen(HEADER))) {
 			*gen = strtoull(line + strlen(HEADER), NULL, 10);
@@ -339,7 +344,8 @@ out:
 	return ret;
 }
 
-static int journal_open(struct identity_state *st, bool truncate)
+/* keep: the length to cut the journal back to (-1: as it is). */
+static int journal_open(struct identity_state *st, bool truncate, off_t keep)
 {
 	int flags = O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC;
 	char h[80];
@@ -357,6 +363,12 @@ static int journal_open(struct identity_state *st, bool truncate)
 		errno = EINVAL;
 		return -1;
 	}
+	/* A line cut short goes, or the next one would be glued to it. */
+	if (keep >= 0 && keep < sb.st_size) {
+		if (ftruncate(st->jfd, keep) < 0)
+			return -1;
+		sb.st_size = keep;
+	}
 	if (sb.st_size == 0) {
 		n = snprintf(h, sizeof(h), HEADER "%" PRIu64 "\n", st->gen);
 		if (write(st->jfd, h, (size_t)n) != n)
@@ -373,6 +385,7 @@ struct identity_state *identity_state_open(struct identity *t,
 	struct identity_state *st = calloc(1, sizeof(*st));
 	uint64_t sgen = 0, jgen = 0;
 	size_t plen = strlen(path);
+	off_t scut, jcut;
 
 	*skipped = 0;
 	if (!st)
@@ -385,16 +398,17 @@ struct identity_state *identity_state_open(struct identity *t,
 		goto nomem;
 	memcpy(st->jpath, path, plen);
 	memcpy(st->jpath + plen, ".journal", sizeof(".journal"));
-	if (read_file(t, path, false, 0, &sgen, now, skipped, why, size) < 0 ||
-	    read_file(t, st->jpath, true, sgen, &jgen, now, skipped, why,
-		      size) < 0) {
+	if (read_file(t, path, false, 0, &sgen, now, skipped, &scut, why,
+		      size) < 0 ||
+	    read_file(t, st->jpath, true, sgen, &jgen, now, skipped, &jcut,
+		      why, size) < 0) {
 		identity_state_close(st);
 		errno = EINVAL;
 		return NULL;
 	}
 	st->gen = sgen > jgen ? sgen : jgen;
 	/* A journal older than the snapshot is in it already: start anew. */
-	if (journal_open(st, jgen < sgen) < 0) {
+	if (journal_open(st, jgen < sgen, jcut) < 0) {
 		snprintf(why, size, "%s: %s", st->jpath, strerror(errno));
 		identity_state_close(st);
 		return NULL;
@@ -467,7 +481,7 @@ int identity_state_compact(struct identity_state *st, int64_t now)
 	st->len = 0;	/* what they said is in the snapshot */
 	/* The journal is now in the snapshot: a crash before it is emptied
 	 * leaves one of an older generation, which the next start skips. */
-	if (journal_open(st, true) < 0 || fdatasync(st->jfd) < 0)
+	if (journal_open(st, true, -1) < 0 || fdatasync(st->jfd) < 0)
 		return -1;
 	return 0;
 fail:

@@ -267,12 +267,15 @@ static uint32_t find_v6(const struct identity *t, uint64_t key, unsigned len,
 	return NIL;
 }
 
-/* The record of the longest prefix holding an IPv6 address (top 64). */
+/* The record of the longest prefix of at most max bits holding an IPv6
+ * address (top 64). */
 static uint32_t find_v6_addr(const struct identity *t, uint64_t hi,
-			     unsigned *len, unsigned *which)
+			     unsigned max, unsigned *len, unsigned *which)
 {
 	uint64_t mask = atomic_load_explicit(&t->v6mask, memory_order_relaxed);
 
+	if (max < 64)
+		mask &= (1ULL << max) - 1;	/* bit L-1: length L */
 	while (mask) {
 		unsigned l = 64 - (unsigned)__builtin_clzll(mask);
 		uint32_t r = find_v6(t, hi & v6_mask(l), l, which);
@@ -364,7 +367,7 @@ int identity_lookup(const struct identity *t, const struct addr *src,
 	} else {
 		unsigned len, which;
 
-		r = find_v6_addr(t, be64(src->b), &len, &which);
+		r = find_v6_addr(t, be64(src->b), 64, &len, &which);
 	}
 	if (r == NIL)
 		return 0;
@@ -812,6 +815,22 @@ static int expiry_check(const struct identity_session *s, int64_t now,
 	return 0;
 }
 
+/* A feed's name is one word of the state file's lines, "-" standing for
+ * none there: anything else would not read back. */
+static int source_check(const char *src, char *why, size_t size)
+{
+	size_t len = strnlen(src, IDENTITY_SOURCE_MAX + 1);
+	bool ok = len <= IDENTITY_SOURCE_MAX && strcmp(src, "-");
+
+	for (size_t i = 0; ok && i < len; i++)
+		ok = (unsigned char)src[i] > 0x20 && (unsigned char)src[i] < 0x7f;
+	if (!ok)
+		snprintf(why, size, "a feed's name is up to %d printable ASCII "
+			 "characters without spaces, not \"-\"",
+			 IDENTITY_SOURCE_MAX);
+	return ok ? 0 : -1;
+}
+
 int identity_start(struct identity *t, const struct identity_session *s,
 		   int64_t now, char *why, size_t size)
 {
@@ -823,6 +842,7 @@ int identity_start(struct identity *t, const struct identity_session *s,
 	uint32_t name;
 
 	if (identity_id_check(s->id, len, why, size) < 0 ||
+	    source_check(s->source, why, size) < 0 ||
 	    session_keys(s, &k, why, size) < 0 ||
 	    expiry_check(s, now, why, size) < 0) {
 		errno = EINVAL;
@@ -923,7 +943,10 @@ static uint32_t find_addr(const struct identity *t,
 		if (i != NIL)
 			return i;
 	}
-	return find_v6_addr(t, hi, &len, which);
+	/* Inside a held prefix means no wider than it: a /48 is not in a /56
+	 * that starts where it does. */
+	return find_v6_addr(t, hi, a->len && a->len <= 64 ? a->len : 64, &len,
+			    which);
 }
 
 int identity_stop_addr(struct identity *t, const struct identity_addr *a,
