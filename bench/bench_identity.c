@@ -13,8 +13,8 @@
  * bursts of 32 as the verdict thread judges them, one after the other
  * (the order alternating from run to run):
  *   decide    policy_decide_many() alone;
- *   +session  policy_decide_many(), then identity_prefetch() over the
- *             burst, then identity_lookup() over the burst.
+ *   +session  policy_decide_many(), then identity_lookup_many() over the
+ *             burst (the verdict thread's way).
  * The figures are medians over the runs of ns per decision; "added" is
  * the median of the runs' differences.
  *
@@ -215,7 +215,8 @@ static double pass(const struct policy *p, const struct identity *t,
 	const struct policy_flow *fp[BURST];
 	struct policy_decision *dp[BURST];
 	struct identity_hit h[BURST];
-	int found[BURST];
+	bool found[BURST];
+	const struct addr *srcs[BURST];
 	uint64_t sum = 0;
 	size_t nhits = 0, m;
 	double t0;
@@ -237,10 +238,8 @@ static double pass(const struct policy *p, const struct identity *t,
 			uint64_t e = identity_epoch(t);
 
 			for (size_t k = 0; k < m; k++)
-				identity_prefetch(t, &fl[k].src);
-			for (size_t k = 0; k < m; k++)
-				found[k] = identity_lookup(t, &fl[k].src, NOW,
-							   &h[k]);
+				srcs[k] = &fl[k].src;
+			identity_lookup_many(t, srcs, m, NOW, h, found);
 			for (size_t k = 0; k < m; k++)
 				if (found[k]) {
 					nhits++;
@@ -414,7 +413,7 @@ int main(int argc, char **argv)
 		       (double)tab[k].trimmed / n);
 	}
 	printf("\ndecide: policy_decide_many() alone; +session: then "
-	       "identity_prefetch() over the burst, then identity_lookup() "
+	       "identity_lookup_many() over the burst, "
 	       "over it (the verdict thread's order); added: the median of "
 	       "the runs' differences, ns per decision (range: the smallest "
 	       "and largest).\nsources: a random "

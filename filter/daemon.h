@@ -61,6 +61,10 @@ struct worker {
 	struct worker_slot slot[WORKER_LOOK];
 	const struct policy_flow *flows[WORKER_LOOK];
 	struct policy_decision *decs[WORKER_LOOK];
+	const struct addr *srcs[WORKER_LOOK];	/* the flows' sources */
+	struct identity_hit hits[WORKER_LOOK];	/* their sessions */
+	bool found[WORKER_LOOK];
+	unsigned at[WORKER_LOOK];		/* flows[i] is slot[at[i]]'s */
 
 	/* identity_epoch() at this burst's start, 0 between bursts: what
 	 * the session table's writer may free waits for it. */

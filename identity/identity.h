@@ -118,6 +118,14 @@ void identity_prefetch(const struct identity *t, const struct addr *src);
 int identity_lookup(const struct identity *t, const struct addr *src,
 		    int64_t now, struct identity_hit *hit);
 
+/* identity_lookup for src[0 .. n) at once (found[i]: it returned 1),
+ * the look-ups interleaved so that their cache misses overlap (a burst
+ * of queued SYNs). Any n; IDENTITY_LOOKUP_MAX at a time. */
+#define IDENTITY_LOOKUP_MAX 64
+void identity_lookup_many(const struct identity *t,
+			  const struct addr *const *src, size_t n,
+			  int64_t now, struct identity_hit *hit, bool *found);
+
 /* The key of subscriber id: a seeded 64-bit hash (the stats count by it). */
 uint64_t identity_id_key(const struct identity *t, const char *id,
 			 size_t len);

@@ -145,6 +145,77 @@ static struct identity *open_table(size_t max, struct notes *ns)
 
 /* ---- look-ups ---- */
 
+/* The burst look-up answers as the plain one does, source by source:
+ * IPv4 and IPv6 mixed, nested prefixes (/48 of one, /56 and /64 of
+ * others inside it), misses, expired sessions, and more than one call's
+ * worth of sources. */
+START_TEST(test_lookup_many_answers_as_lookup_does)
+{
+	enum { N = 3000, SRC = 150 };
+	struct identity *t = open_table(N * 2, NULL);
+	struct addr a[SRC];
+	const struct addr *p[SRC];
+	struct identity_hit h[SRC];
+	bool found[SRC];
+	uint64_t x = 88172645463325252ULL;
+	char id[32], addrs[128];
+
+	for (unsigned i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "s%u", i);
+		if (i % 3 == 0)
+			snprintf(addrs, sizeof(addrs), "100.64.%u.%u", i >> 8,
+				 i & 0xff);
+		else if (i % 3 == 1)
+			snprintf(addrs, sizeof(addrs), "100.65.%u.%u,"
+				 "2001:db8:%x:%x00::/56", i >> 8, i & 0xff,
+				 i >> 4, i & 0xf);
+		else
+			snprintf(addrs, sizeof(addrs), "2001:db8:%x:%x01::/64",
+				 (i - 1) >> 4, (i - 1) & 0xf);
+		start(t, id, i % 7 == 0 ? 1500 : 0, addrs, 1000);
+	}
+	start(t, "wide", 0, "2001:db8::/40", 1000);
+	for (int round = 0; round < 20; round++) {
+		for (unsigned k = 0; k < SRC; k++) {
+			char s[64];
+			unsigned r;
+
+			x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+			r = (unsigned)(x % (N + 500));
+			if (x & 1)
+				snprintf(s, sizeof(s), "100.%u.%u.%u",
+					 64 + (unsigned)(x >> 8) % 2, r >> 8,
+					 r & 0xff);
+			else
+				snprintf(s, sizeof(s), "2001:db8:%x:%x%02x::%x",
+					 r >> 4, r & 0xf,
+					 (unsigned)(x >> 16) % 3,
+					 (unsigned)(x >> 24) & 0xffff);
+			ck_assert_int_eq(addr_parse(s, &a[k]), 0);
+			p[k] = &a[k];
+		}
+		identity_lookup_many(t, p, SRC, 1000 + round * 50, h, found);
+		for (unsigned k = 0; k < SRC; k++) {
+			struct identity_hit one;
+			int r = identity_lookup(t, &a[k], 1000 + round * 50,
+						&one);
+			char s[64];
+
+			addr_format(&a[k], s, sizeof(s));
+			ck_assert_msg(found[k] == (r == 1), "%s: many %d, "
+				      "one %d", s, found[k], r);
+			if (r == 1) {
+				ck_assert_uint_eq(h[k].len, one.len);
+				ck_assert_int_eq(memcmp(h[k].id, one.id,
+							one.len), 0);
+				ck_assert_uint_eq(h[k].key, one.key);
+			}
+		}
+	}
+	identity_close(t);
+}
+END_TEST
+
 START_TEST(test_ipv4_address_looks_up_its_subscriber)
 {
 	struct identity *t = open_table(100, NULL);
@@ -1653,6 +1724,7 @@ Suite *identity_suite(void)
 	TCase *ts = tcase_create("state");
 
 	tcase_add_test(tl, test_ipv4_address_looks_up_its_subscriber);
+	tcase_add_test(tl, test_lookup_many_answers_as_lookup_does);
 	tcase_add_test(tl, test_ipv6_longest_prefix_wins_a_64_inside_a_56);
 	tcase_add_test(tl, test_ipv4_source_without_sessions_is_no_hit);
 	tcase_add_test(tl, test_ipv4_mapped_source_is_the_ipv4_address);
