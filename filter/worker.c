@@ -39,8 +39,16 @@ static void burst_begin(struct worker *w)
 	w->now_ms = clock_ms();
 	/* Published before the first look-up (a seq_cst store): what the
 	 * session table's writer retires from now on waits for us. */
-	if (w->d->ident)
-		atomic_store(&w->id_epoch, identity_epoch(w->d->ident));
+	if (w->d->ident) {
+		uint64_t e;
+
+		/* Published, then checked unmoved: the writer then either
+		 * sees it or retired nothing this burst can reach. */
+		do {
+			e = identity_epoch(w->d->ident);
+			atomic_store(&w->id_epoch, e);
+		} while (identity_epoch(w->d->ident) != e);
+	}
 }
 
 static void burst_end(struct worker *w)

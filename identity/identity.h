@@ -99,8 +99,9 @@ void identity_close(struct identity *t);
 
 /* ---- the readers (verdict threads) -------------------------------------- */
 
-/* Mark the start of a burst of look-ups: store the result where the
- * writer's caller reads it for identity_reclaim(). */
+/* Mark the start of a burst of look-ups: store the result (a seq_cst
+ * store) where the writer's caller reads it for identity_reclaim(), then
+ * call this again and start over if it moved, before any look-up. */
 uint64_t identity_epoch(const struct identity *t);
 
 /* Who holds src at now (UNIX seconds). */
