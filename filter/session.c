@@ -16,7 +16,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "common/duration.h"
 #include "common/log.h"
 #include "common/rfc3339.h"
 #include "filter/cmdargs.h"
@@ -25,7 +24,6 @@
 #include "filter/session.h"
 
 #define STATE_FILE "sessions"
-#define FOR_MAX (100ULL * 36525 * 864)	/* a century, as except's */
 /* The journal is folded into a new snapshot once it holds this many
  * lines more than there are sessions. */
 #define COMPACT_SLACK 100000
@@ -278,34 +276,12 @@ static int cmd_start(struct daemon *d, int argc, char **argv,
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-		uint64_t secs;
-
-		if ((c == 'f' || c == 'u') && expiry) {
-			strbuf_printf(out, "session start: --for and --until "
-				      "exclude each other\n");
-			return 1;
-		}
 		switch (c) {
 		case 'f':
-			if (duration_parse(optarg, FOR_MAX, &secs) == -1 ||
-			    !secs) {
-				strbuf_printf(out, "--for: expected a duration "
-					      DURATION_EXAMPLES ", up to 36525d, "
-					      "found '%s'\n", optarg);
-				return 1;
-			}
-			s.expires = now + (int64_t)secs;
-			expiry = true;
-			break;
 		case 'u':
-			if (rfc3339_parse(optarg, &s.expires) < 0) {
-				strbuf_printf(out, "--until: expected an RFC "
-					      "3339 time such as "
-					      "2027-03-01T00:00:00Z, found "
-					      "'%s'\n", optarg);
+			if (cmdargs_expiry("session start", c, optarg, now,
+					   &s.expires, &expiry, out) < 0)
 				return 1;
-			}
-			expiry = true;
 			break;
 		case 's':
 			if (!source_ok(optarg)) {

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/statefile.h"
 #include "identity.h"
 
 #define HEADER "# portcullis sessions 1 generation "
@@ -41,37 +42,6 @@ struct identity_state {
 	size_t jlines;
 	bool dropped;			/* lines dropped: a snapshot is due */
 };
-
-static int open_new(const char *tmp)
-{
-	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-	int fd = open(tmp, flags, 0640);
-
-	if (fd < 0 && errno == EEXIST) {
-		if (unlink(tmp) < 0 && errno != ENOENT)
-			return -1;
-		fd = open(tmp, flags, 0640);
-	}
-	return fd;
-}
-
-static void fsync_dir(const char *path)
-{
-	char dir[4096], *slash;
-	int dfd;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-}
 
 static int buf_put(struct identity_state *st, const char *s, size_t n)
 {
@@ -452,7 +422,7 @@ int identity_state_compact(struct identity_state *st, int64_t now)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = open_new(tmp);
+	fd = statefile_open_new(tmp);
 	if (fd < 0)
 		return -1;
 	sn.f = fdopen(fd, "w");
@@ -474,7 +444,7 @@ int identity_state_compact(struct identity_state *st, int64_t now)
 		err = errno;
 		goto fail;
 	}
-	fsync_dir(st->path);
+	statefile_fsync_dir(st->path);
 	st->gen++;
 	st->jlines = 0;
 	st->dropped = false;
