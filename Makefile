@@ -334,8 +334,11 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash tests/demo.sh
 
-bench-policy: $(B)/bench/bench_policy
+# Then the session look-up's share of a decision at 1M sessions
+# (bench_identity: BENCH_IDENTITY_ARGS).
+bench-policy: $(B)/bench/bench_policy $(B)/bench/bench_identity
 	$(Q)./$(B)/bench/bench_policy $(BENCH_ARGS)
+	$(Q)./$(B)/bench/bench_identity $(BENCH_IDENTITY_ARGS)
 
 bench-stats: $(B)/bench/bench_stats
 	$(Q)./$(B)/bench/bench_stats $(BENCH_ARGS)
@@ -359,10 +362,16 @@ bench-fallback: deps
 
 # The SYN path against its references (bench/bench.sh): root, the lab's
 # namespaces, about ten minutes; BENCH_QUICK=1 for one short repetition.
-bench_tools := syngen leakcount minimal_consumer tcplat qwatch
+bench_tools := syngen leakcount minimal_consumer tcplat qwatch sessload
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(bench_tools:%=$(B)/bench/%)
 	$(Q)bash bench/bench.sh
+
+# Session changes through the control socket (10,000 a second) against
+# the connect latency a subscriber sees (bench/sessions.sh): root, the lab.
+bench-sessions: deps
+	$(Q)$(MAKE) --no-print-directory all $(B)/bench/sessload $(B)/bench/tcplat
+	$(Q)bash bench/sessions.sh
 
 # Where a SYN's time goes (perf, every core) while queues are drained.
 bench-profile: deps
@@ -373,7 +382,7 @@ clean:
 	rm -rf $(B) portcullisd portcullis
 
 .PHONY: all deps unit check check-cli e2e check-sandbox check-install demo \
-	bench bench-profile bench-policy bench-stats bench-log bench-qcount bench-fallback install uninstall clean FORCE \
+	bench bench-profile bench-sessions bench-policy bench-stats bench-log bench-qcount bench-fallback install uninstall clean FORCE \
 	fuzz fuzz-build fuzz-check valgrind
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

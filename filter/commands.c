@@ -124,6 +124,27 @@ static void stats_text(struct daemon *d, struct strbuf *o)
 			      "by it\n", kq_state(d),
 			      (unsigned long long)sc.kernel);
 		strbuf_printf(o, "live exceptions: %zu\n", d->nex);
+		if (d->ident) {
+			struct identity_counters ic;
+
+			identity_counters(d->ident, &ic);
+			strbuf_printf(o, "sessions:     %llu of %llu (%llu "
+				      "IPv4, %llu IPv6 prefixes); %llu starts, "
+				      "%llu renewals, %llu re-addressed, %llu "
+				      "stops, %llu expired, %llu refused "
+				      "(full); %zu bytes\n",
+				      (unsigned long long)ic.sessions,
+				      (unsigned long long)ic.max,
+				      (unsigned long long)ic.v4,
+				      (unsigned long long)ic.v6,
+				      (unsigned long long)ic.starts,
+				      (unsigned long long)ic.renewals,
+				      (unsigned long long)ic.moves,
+				      (unsigned long long)ic.stops,
+				      (unsigned long long)ic.expiries,
+				      (unsigned long long)ic.refused_full,
+				      ic.memory);
+		}
 		strbuf_printf(o, "rules:        %s; put back after a change "
 			      "from outside: %llu%s\n",
 			      !d->kernel ? "left to the operator" :
@@ -178,6 +199,24 @@ static int stats_json(struct daemon *d, struct strbuf *o)
 		reply_json_str(v, "state", kq_state(d));
 		reply_json_u64(v, "blocked", sc.kernel);
 		reply_json_add(j, "kernel_quarantine", v);
+	}
+	if (d->ident) {
+		struct identity_counters ic;
+
+		identity_counters(d->ident, &ic);
+		v = json_object_new_object();
+		reply_json_u64(v, "live", ic.sessions);
+		reply_json_u64(v, "max", ic.max);
+		reply_json_u64(v, "ipv4", ic.v4);
+		reply_json_u64(v, "ipv6", ic.v6);
+		reply_json_u64(v, "starts", ic.starts);
+		reply_json_u64(v, "renewals", ic.renewals);
+		reply_json_u64(v, "moves", ic.moves);
+		reply_json_u64(v, "stops", ic.stops);
+		reply_json_u64(v, "expiries", ic.expiries);
+		reply_json_u64(v, "refused_full", ic.refused_full);
+		reply_json_u64(v, "memory", ic.memory);
+		reply_json_add(j, "sessions", v);
 	}
 	return reply_json_write(o, j) < 0;
 }

@@ -61,6 +61,10 @@ struct worker {
 	struct worker_slot slot[WORKER_LOOK];
 	const struct policy_flow *flows[WORKER_LOOK];
 	struct policy_decision *decs[WORKER_LOOK];
+	const struct addr *srcs[WORKER_LOOK];	/* the flows' sources */
+	struct identity_hit hits[WORKER_LOOK];	/* their sessions */
+	bool found[WORKER_LOOK];
+	unsigned at[WORKER_LOOK];		/* flows[i] is slot[at[i]]'s */
 
 	/* identity_epoch() at this burst's start, 0 between bursts: what
 	 * the session table's writer may free waits for it. */
@@ -126,12 +130,20 @@ struct daemon {
 	struct identity_state *ident_state;
 	bool sessions_loading;		/* replaying the state: no lines */
 	bool sessions_unsaved;		/* the journal's last write failed */
+	int64_t sess_compact_next_ms;	/* monotonic: a failed snapshot's
+					 * next try */
 	struct session_moves {
 		unsigned n;
 		char line[8][200];
 	} moves;			/* the command in progress moved */
 	bool kq_dirty;			/* a quarantined subscriber's
 					 * addresses changed: sync soon */
+	/* The session table's counters as of the last tick, for the
+	 * metrics thread (which must not read the writer's table). */
+	struct {
+		atomic_uint_fast64_t live, max, starts, renewals, moves,
+				     stops, expiries, refused;
+	} sess_pub;
 
 	struct worker *workers;		/* 2 * queues: closed ones first */
 	unsigned nworkers;

@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "common/duration.h"
 #include "common/log.h"
 #include "common/rfc3339.h"
 #include "common/subid.h"
@@ -131,8 +130,6 @@ static int set_subscriber(struct policy_exception *e, const char *val,
 	return 0;
 }
 
-/* The longest --for: a century, so added + it stays a time. */
-#define FOR_MAX (100ULL * 36525 * 864)
 
 static struct policy_exception *copy_with_room(const struct daemon *d)
 {
@@ -167,13 +164,7 @@ static int cmd_add(struct daemon *d, int argc, char **argv,
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		const char *val = optarg;
-		uint64_t secs;
 
-		if ((c == 'f' || c == 'u') && expiry) {
-			strbuf_printf(out, "except add: --for and --until "
-				      "exclude each other\n");
-			return 1;
-		}
 		switch (c) {
 		case 'p':
 			snprintf(e.profile, sizeof(e.profile), "%s", val);
@@ -196,31 +187,10 @@ static int cmd_add(struct daemon *d, int argc, char **argv,
 			break;
 		}
 		case 'f':
-			/* A leading zero is no octal here, as in YAML. */
-			if (duration_parse(val, FOR_MAX, &secs) == -1 ||
-			    !secs) {
-				strbuf_printf(out, "--for: expected a duration "
-					      DURATION_EXAMPLES ", up to 36525d, "
-					      "found '%s'\n", val);
-				return 1;
-			}
-			e.expires = e.added + (int64_t)secs;
-			expiry = true;
-			break;
 		case 'u':
-			if (rfc3339_parse(val, &e.expires) < 0) {
-				strbuf_printf(out, "--until: expected an RFC "
-					      "3339 time such as "
-					      "2027-03-01T00:00:00Z, found "
-					      "'%s'\n", val);
+			if (cmdargs_expiry("except add", c, val, e.added,
+					   &e.expires, &expiry, out) < 0)
 				return 1;
-			}
-			if (e.expires <= e.added) {
-				strbuf_printf(out, "--until: %s is not in the "
-					      "future\n", val);
-				return 1;
-			}
-			expiry = true;
 			break;
 		default:
 			cmdargs_bad_option(out, "except add", c, argv);

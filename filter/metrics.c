@@ -180,6 +180,30 @@ void metrics_text(struct daemon *d, struct strbuf *o)
 		      (unsigned long long)atomic_load(&d->load_failures));
 	gauge(o, "portcullis_live_exceptions", "Live exceptions in force.",
 	      atomic_load(&d->nex_live));
+	gauge(o, "portcullis_sessions", "Sessions (subscriber id to "
+	      "addresses) held now.", atomic_load(&d->sess_pub.live));
+	gauge(o, "portcullis_sessions_max", "The bound on sessions "
+	      "(portcullisd --max-sessions).", atomic_load(&d->sess_pub.max));
+	strbuf_printf(o, "# HELP portcullis_session_changes_total Session "
+		      "requests and expiries, by what they did.\n"
+		      "# TYPE portcullis_session_changes_total counter\n");
+	{
+		static const char *const what[] = { "start", "renewal", "move",
+						    "stop", "expiry",
+						    "refused_full" };
+		unsigned long long v[] = {
+			atomic_load(&d->sess_pub.starts),
+			atomic_load(&d->sess_pub.renewals),
+			atomic_load(&d->sess_pub.moves),
+			atomic_load(&d->sess_pub.stops),
+			atomic_load(&d->sess_pub.expiries),
+			atomic_load(&d->sess_pub.refused),
+		};
+
+		for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+			strbuf_printf(o, "portcullis_session_changes_total"
+				      "{what=\"%s\"} %llu\n", what[i], v[i]);
+	}
 	{
 		struct stats_counters sc;
 

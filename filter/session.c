@@ -16,7 +16,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "common/duration.h"
 #include "common/log.h"
 #include "common/rfc3339.h"
 #include "filter/cmdargs.h"
@@ -25,7 +24,6 @@
 #include "filter/session.h"
 
 #define STATE_FILE "sessions"
-#define FOR_MAX (100ULL * 36525 * 864)	/* a century, as except's */
 /* The journal is folded into a new snapshot once it holds this many
  * lines more than there are sessions. */
 #define COMPACT_SLACK 100000
@@ -103,6 +101,19 @@ static void on_change(void *arg, const struct identity_change *c)
 	blocklog_push(d->blocklog, d->nworkers, &ev);
 }
 
+/* The counters for the metrics thread. */
+static void publish(struct daemon *d, const struct identity_counters *c)
+{
+	atomic_store(&d->sess_pub.live, c->sessions);
+	atomic_store(&d->sess_pub.max, c->max);
+	atomic_store(&d->sess_pub.starts, c->starts);
+	atomic_store(&d->sess_pub.renewals, c->renewals);
+	atomic_store(&d->sess_pub.moves, c->moves);
+	atomic_store(&d->sess_pub.stops, c->stops);
+	atomic_store(&d->sess_pub.expiries, c->expiries);
+	atomic_store(&d->sess_pub.refused, c->refused_full);
+}
+
 int session_open(struct daemon *d)
 {
 	char path[4096], why[512];
@@ -135,6 +146,7 @@ int session_open(struct daemon *d)
 		log_warnx("%s.journal: its last line was cut short (a crash "
 			  "while it was written): skipped", path);
 	identity_counters(d->ident, &c);
+	publish(d, &c);
 	if (c.sessions)
 		log_info("%" PRIu64 " sessions from %s", c.sessions, path);
 	return 0;
@@ -178,13 +190,23 @@ void session_tick(struct daemon *d, int64_t now)
 		log_info("sessions journal written again");
 	}
 	identity_counters(d->ident, &c);
+	publish(d, &c);
 	if (identity_state_journal_lines(d->ident_state) >
-	    c.sessions + COMPACT_SLACK) {
+	    c.sessions + COMPACT_SLACK ||
+	    identity_state_stale(d->ident_state)) {
 		int64_t t0 = daemon_mono_ms();
 
-		if (identity_state_compact(d->ident_state, now) < 0)
-			log_warn("sessions snapshot");
-		else
+		/* A failing disk is tried again every 10 s, not each tick
+		 * (a snapshot of millions is not free), and said once. */
+		if (t0 < d->sess_compact_next_ms)
+			return;
+		if (identity_state_compact(d->ident_state, now) < 0) {
+			if (!d->sessions_unsaved)
+				log_warn("sessions snapshot (tried again every "
+					 "10 s)");
+			d->sessions_unsaved = true;
+			d->sess_compact_next_ms = t0 + 10000;
+		} else
 			log_debug("sessions snapshot: %" PRIu64 " sessions in "
 				  "%lld ms", c.sessions,
 				  (long long)(daemon_mono_ms() - t0));
@@ -253,35 +275,13 @@ static int cmd_start(struct daemon *d, int argc, char **argv,
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
-		uint64_t secs;
-
-		if ((c == 'f' || c == 'u') && expiry) {
-			strbuf_printf(out, "session start: --for and --until "
-				      "exclude each other\n");
-			return 1;
-		}
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			if (duration_parse(optarg, FOR_MAX, &secs) == -1 ||
-			    !secs) {
-				strbuf_printf(out, "--for: expected a duration "
-					      DURATION_EXAMPLES ", up to 36525d, "
-					      "found '%s'\n", optarg);
-				return 1;
-			}
-			s.expires = now + (int64_t)secs;
-			expiry = true;
-			break;
 		case 'u':
-			if (rfc3339_parse(optarg, &s.expires) < 0) {
-				strbuf_printf(out, "--until: expected an RFC "
-					      "3339 time such as "
-					      "2027-03-01T00:00:00Z, found "
-					      "'%s'\n", optarg);
+			if (cmdargs_expiry("session start", c, optarg, now,
+					   &s.expires, &expiry, out) < 0)
 				return 1;
-			}
-			expiry = true;
 			break;
 		case 's':
 			if (!source_ok(optarg)) {
@@ -363,7 +363,7 @@ static int cmd_stop(struct daemon *d, int argc, char **argv,
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		cmdargs_bad_option(out, "session stop", c, argv);
 		return 1;
 	}
@@ -452,7 +452,7 @@ static int cmd_list(struct daemon *d, int argc, char **argv,
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		if (c != 'j') {
 			cmdargs_bad_option(out, "session list", c, argv);
 			return 1;

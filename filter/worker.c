@@ -39,8 +39,16 @@ static void burst_begin(struct worker *w)
 	w->now_ms = clock_ms();
 	/* Published before the first look-up (a seq_cst store): what the
 	 * session table's writer retires from now on waits for us. */
-	if (w->d->ident)
-		atomic_store(&w->id_epoch, identity_epoch(w->d->ident));
+	if (w->d->ident) {
+		uint64_t e;
+
+		/* Published, then checked unmoved: the writer then either
+		 * sees it or retired nothing this burst can reach. */
+		do {
+			e = identity_epoch(w->d->ident);
+			atomic_store(&w->id_epoch, e);
+		} while (identity_epoch(w->d->ident) != e);
+	}
 }
 
 static void burst_end(struct worker *w)
@@ -123,15 +131,23 @@ static void look_ahead(struct queue *q, const struct queue_packet *pkts,
 		if (s->st != PARSE_SYN)
 			continue;
 		w->flows[k] = &s->syn.flow;
+		w->srcs[k] = &s->syn.flow.src;
+		w->at[k] = i;
 		w->decs[k++] = &s->dec;
-		if (w->d->ident)
-			identity_prefetch(w->d->ident, &s->syn.flow.src);
 	}
 	/* Who holds each source, before the policy: rule 4 (an exception
 	 * for the subscriber) needs it. */
-	for (i = 0; i < n; i++)
-		if (w->slot[i].st == PARSE_SYN)
-			who(w, &w->slot[i].syn.flow);
+	if (w->d->ident && k) {
+		identity_lookup_many(w->d->ident, w->srcs, k, w->now_ms / 1000,
+				     w->hits, w->found);
+		for (i = 0; i < k; i++) {
+			struct policy_flow *f = &w->slot[w->at[i]].syn.flow;
+
+			f->subscriber_len = w->found[i] ? w->hits[i].len : 0;
+			f->subscriber = w->hits[i].id;
+			f->subscriber_key = w->hits[i].key;
+		}
+	}
 	policy_decide_many(w->cur, w->flows, k, w->now_ms / 1000, w->decs);
 	for (i = 0; i < k; i++) {
 		if (w->decs[i]->entry < 0)

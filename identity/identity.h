@@ -99,8 +99,9 @@ void identity_close(struct identity *t);
 
 /* ---- the readers (verdict threads) -------------------------------------- */
 
-/* Mark the start of a burst of look-ups: store the result where the
- * writer's caller reads it for identity_reclaim(). */
+/* Mark the start of a burst of look-ups: store the result (a seq_cst
+ * store) where the writer's caller reads it for identity_reclaim(), then
+ * call this again and start over if it moved, before any look-up. */
 uint64_t identity_epoch(const struct identity *t);
 
 /* Who holds src at now (UNIX seconds). */
@@ -117,6 +118,14 @@ void identity_prefetch(const struct identity *t, const struct addr *src);
  * address, or the longest of its IPv6 prefixes), 0 when none does. */
 int identity_lookup(const struct identity *t, const struct addr *src,
 		    int64_t now, struct identity_hit *hit);
+
+/* identity_lookup for src[0 .. n) at once (found[i]: it returned 1),
+ * the look-ups interleaved so that their cache misses overlap (a burst
+ * of queued SYNs). Any n; IDENTITY_LOOKUP_MAX at a time. */
+#define IDENTITY_LOOKUP_MAX 64
+void identity_lookup_many(const struct identity *t,
+			  const struct addr *const *src, size_t n,
+			  int64_t now, struct identity_hit *hit, bool *found);
 
 /* The key of subscriber id: a seeded 64-bit hash (the stats count by it). */
 uint64_t identity_id_key(const struct identity *t, const char *id,
@@ -217,8 +226,12 @@ void identity_state_del_addr(struct identity_state *st,
  * with errno (the lines stay buffered; the next call tries again). */
 int identity_state_flush(struct identity_state *st);
 
-/* Lines in the journal now; live sessions at the last compaction. */
+/* Lines in the journal now. */
 size_t identity_state_journal_lines(const struct identity_state *st);
+
+/* Whether lines were dropped (the journal could not be written for long,
+ * or no memory): only a new snapshot (compact) makes the files whole. */
+bool identity_state_stale(const struct identity_state *st);
 
 /* Write every live session of t as the new snapshot and empty the
  * journal. Returns 0, or -1 with errno (the journal then stays). */

@@ -110,5 +110,6 @@ const uint8_t *ident_name(const struct identity *t, uint32_t ref);
 size_t ident_names_memory(const struct identity *t);
 void ident_names_close(struct identity *t);
 uint64_t ident_hash_bytes(uint64_t seed, const uint8_t *s, size_t len);
+void *ident_big_alloc(size_t len);
 
 #endif

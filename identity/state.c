@@ -21,11 +21,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/statefile.h"
 #include "identity.h"
 
 #define HEADER "# portcullis sessions 1 generation "
 #define LINE_MAX_BYTES 1024
 #define BUF_FLUSH (256u << 10)
+/* Unwritten lines held at most (a full disk): past it they are dropped
+ * and the next snapshot, written whole once the disk takes it, replaces
+ * what they said. */
+#define BUF_MAX (16u << 20)
 
 struct identity_state {
 	struct identity *t;
@@ -35,38 +40,8 @@ struct identity_state {
 	char *buf;
 	size_t len, cap;
 	size_t jlines;
+	bool dropped;			/* lines dropped: a snapshot is due */
 };
-
-static int open_new(const char *tmp)
-{
-	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-	int fd = open(tmp, flags, 0640);
-
-	if (fd < 0 && errno == EEXIST) {
-		if (unlink(tmp) < 0 && errno != ENOENT)
-			return -1;
-		fd = open(tmp, flags, 0640);
-	}
-	return fd;
-}
-
-static void fsync_dir(const char *path)
-{
-	char dir[4096], *slash;
-	int dfd;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-}
 
 static int buf_put(struct identity_state *st, const char *s, size_t n)
 {
@@ -108,8 +83,17 @@ static int format_start(const struct identity_session *s, char *line,
 
 static void jput(struct identity_state *st, const char *line, size_t n)
 {
+	if (st->dropped)
+		return;		/* the snapshot will say it all */
+	if (st->len + n > BUF_MAX) {
+		st->len = 0;
+		st->dropped = true;
+		return;
+	}
 	if (buf_put(st, line, n) == 0)
 		st->jlines++;
+	else
+		st->dropped = true;
 	if (st->len >= BUF_FLUSH)
 		identity_state_flush(st);
 }
@@ -165,6 +149,11 @@ int identity_state_flush(struct identity_state *st)
 size_t identity_state_journal_lines(const struct identity_state *st)
 {
 	return st->jlines;
+}
+
+bool identity_state_stale(const struct identity_state *st)
+{
+	return st->dropped;
 }
 
 /* ---- reading ------------------------------------------------------------------ */
@@ -251,10 +240,11 @@ bad:
 }
 
 /* Read one file. Returns 0 with *gen (0: no header), or -1 with why.
- * in_journal: a last line without '\n' is a write cut short, skipped. */
+ * in_journal: a last line without '\n' is a write cut short, skipped,
+ * and *cut says where it starts (-1: none). */
 static int read_file(struct identity *t, const char *path, bool in_journal,
 		     uint64_t min_gen, uint64_t *gen, int64_t now,
-		     size_t *skipped, char *why, size_t size)
+		     size_t *skipped, off_t *cut, char *why, size_t size)
 {
 	FILE *f;
 	char line[LINE_MAX_BYTES + 2], e[200];
@@ -262,8 +252,10 @@ static int read_file(struct identity *t, const char *path, bool in_journal,
 	int ret = -1;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	struct stat sb;
+	off_t pos = 0;
 
 	*gen = 0;
+	*cut = -1;
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -288,12 +280,14 @@ static int read_file(struct identity *t, const char *path, bool in_journal,
 		if (n == 0 || line[n - 1] != '\n') {
 			if (in_journal && feof(f)) {
 				(*skipped)++;
+				*cut = pos;
 				break;
 			}
 			snprintf(why, size, "%s:%lu: line too long or cut "
 				 "short", path, lineno);
 			goto out;
 		}
+		pos += (off_t)n;
 		line[n - 1] = '\0';
 		if (lineno == 1 && !strncmp(line, HEADER, strlen(HEADER))) {
 			*gen = strtoull(line + strlen(HEADER), NULL, 10);
@@ -320,7 +314,8 @@ out:
 	return ret;
 }
 
-static int journal_open(struct identity_state *st, bool truncate)
+/* keep: the length to cut the journal back to (-1: as it is). */
+static int journal_open(struct identity_state *st, bool truncate, off_t keep)
 {
 	int flags = O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC;
 	char h[80];
@@ -338,6 +333,12 @@ static int journal_open(struct identity_state *st, bool truncate)
 		errno = EINVAL;
 		return -1;
 	}
+	/* A line cut short goes, or the next one would be glued to it. */
+	if (keep >= 0 && keep < sb.st_size) {
+		if (ftruncate(st->jfd, keep) < 0)
+			return -1;
+		sb.st_size = keep;
+	}
 	if (sb.st_size == 0) {
 		n = snprintf(h, sizeof(h), HEADER "%" PRIu64 "\n", st->gen);
 		if (write(st->jfd, h, (size_t)n) != n)
@@ -354,6 +355,7 @@ struct identity_state *identity_state_open(struct identity *t,
 	struct identity_state *st = calloc(1, sizeof(*st));
 	uint64_t sgen = 0, jgen = 0;
 	size_t plen = strlen(path);
+	off_t scut, jcut;
 
 	*skipped = 0;
 	if (!st)
@@ -366,16 +368,17 @@ struct identity_state *identity_state_open(struct identity *t,
 		goto nomem;
 	memcpy(st->jpath, path, plen);
 	memcpy(st->jpath + plen, ".journal", sizeof(".journal"));
-	if (read_file(t, path, false, 0, &sgen, now, skipped, why, size) < 0 ||
-	    read_file(t, st->jpath, true, sgen, &jgen, now, skipped, why,
-		      size) < 0) {
+	if (read_file(t, path, false, 0, &sgen, now, skipped, &scut, why,
+		      size) < 0 ||
+	    read_file(t, st->jpath, true, sgen, &jgen, now, skipped, &jcut,
+		      why, size) < 0) {
 		identity_state_close(st);
 		errno = EINVAL;
 		return NULL;
 	}
 	st->gen = sgen > jgen ? sgen : jgen;
 	/* A journal older than the snapshot is in it already: start anew. */
-	if (journal_open(st, jgen < sgen) < 0) {
+	if (journal_open(st, jgen < sgen, jcut) < 0) {
 		snprintf(why, size, "%s: %s", st->jpath, strerror(errno));
 		identity_state_close(st);
 		return NULL;
@@ -419,7 +422,7 @@ int identity_state_compact(struct identity_state *st, int64_t now)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = open_new(tmp);
+	fd = statefile_open_new(tmp);
 	if (fd < 0)
 		return -1;
 	sn.f = fdopen(fd, "w");
@@ -441,12 +444,14 @@ int identity_state_compact(struct identity_state *st, int64_t now)
 		err = errno;
 		goto fail;
 	}
-	fsync_dir(st->path);
+	statefile_fsync_dir(st->path);
 	st->gen++;
 	st->jlines = 0;
+	st->dropped = false;
+	st->len = 0;	/* what they said is in the snapshot */
 	/* The journal is now in the snapshot: a crash before it is emptied
 	 * leaves one of an older generation, which the next start skips. */
-	if (journal_open(st, true) < 0 || fdatasync(st->jfd) < 0)
+	if (journal_open(st, true, -1) < 0 || fdatasync(st->jfd) < 0)
 		return -1;
 	return 0;
 fail:

@@ -5,6 +5,7 @@
  * retire list that keeps what the writer took out alive until no reader
  * can still hold it (identity.h).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +18,10 @@
 
 static uint64_t be64(const uint8_t *b)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | b[i];
-	return v;
+	memcpy(&v, b, sizeof(v));
+	return __builtin_bswap64(v);
 }
 
 static uint64_t v6_mask(unsigned len)
@@ -57,7 +57,7 @@ uint64_t identity_id_key(const struct identity *t, const char *id,
 
 static struct ix *ix_new(uint32_t n)
 {
-	struct ix *x = calloc(1, sizeof(*x) + (size_t)n * sizeof(x->slot[0]));
+	struct ix *x = ident_big_alloc(sizeof(*x) + (size_t)n * sizeof(x->slot[0]));
 
 	if (x)
 		x->n = n;
@@ -267,12 +267,15 @@ static uint32_t find_v6(const struct identity *t, uint64_t key, unsigned len,
 	return NIL;
 }
 
-/* The record of the longest prefix holding an IPv6 address (top 64). */
+/* The record of the longest prefix of at most max bits holding an IPv6
+ * address (top 64). */
 static uint32_t find_v6_addr(const struct identity *t, uint64_t hi,
-			     unsigned *len, unsigned *which)
+			     unsigned max, unsigned *len, unsigned *which)
 {
 	uint64_t mask = atomic_load_explicit(&t->v6mask, memory_order_relaxed);
 
+	if (max < 64)
+		mask &= (1ULL << max) - 1;	/* bit L-1: length L */
 	while (mask) {
 		unsigned l = 64 - (unsigned)__builtin_clzll(mask);
 		uint32_t r = find_v6(t, hi & v6_mask(l), l, which);
@@ -364,7 +367,7 @@ int identity_lookup(const struct identity *t, const struct addr *src,
 	} else {
 		unsigned len, which;
 
-		r = find_v6_addr(t, be64(src->b), &len, &which);
+		r = find_v6_addr(t, be64(src->b), 64, &len, &which);
 	}
 	if (r == NIL)
 		return 0;
@@ -377,6 +380,142 @@ int identity_lookup(const struct identity *t, const struct addr *src,
 	hit->len = n[0];
 	hit->key = ident_hash_bytes(t->seed, n + 1, n[0]);
 	return 1;
+}
+
+/*
+ * A burst at once, in stages, each starting the loads the next one
+ * needs for every source before it reads any: the index slots, then the
+ * records they name, then the ids. A look-up is three dependent cache
+ * misses (slot, record, id); one after the other they cost three memory
+ * latencies a SYN, overlapped across the burst nearer three a burst.
+ * A candidate that turns out wrong (a tag that matched another address:
+ * 1 in 256) is looked up again the plain way.
+ */
+static bool is_v4(const struct addr *a)
+{
+	uint64_t hi;
+	uint32_t mid;
+
+	memcpy(&hi, a->b, 8);
+	memcpy(&mid, a->b + 8, 4);
+	return hi == 0 && mid == htonl(0xffff);
+}
+
+void identity_lookup_many(const struct identity *t,
+			  const struct addr *const *src, size_t n,
+			  int64_t now, struct identity_hit *hit, bool *found)
+{
+	const struct ix *x4 = atomic_load_explicit(&t->ix4,
+						   memory_order_acquire);
+	const struct ix *x6 = atomic_load_explicit(&t->ix6,
+						   memory_order_acquire);
+	uint64_t mask6 = atomic_load_explicit(&t->v6mask,
+					      memory_order_relaxed);
+	unsigned l6 = mask6 ? 64 - (unsigned)__builtin_clzll(mask6) : 0;
+	uint64_t key[IDENTITY_LOOKUP_MAX], h[IDENTITY_LOOKUP_MAX];
+	uint32_t rec[IDENTITY_LOOKUP_MAX];
+	uint8_t which[IDENTITY_LOOKUP_MAX];
+	bool v4[IDENTITY_LOOKUP_MAX];
+	const uint8_t *name[IDENTITY_LOOKUP_MAX];
+
+	if (n > IDENTITY_LOOKUP_MAX) {
+		identity_lookup_many(t, src, IDENTITY_LOOKUP_MAX, now, hit,
+				     found);
+		identity_lookup_many(t, src + IDENTITY_LOOKUP_MAX,
+				     n - IDENTITY_LOOKUP_MAX, now,
+				     hit + IDENTITY_LOOKUP_MAX,
+				     found + IDENTITY_LOOKUP_MAX);
+		return;
+	}
+	/* 1: the slots (IPv6: of the longest prefix length held). */
+	for (size_t i = 0; i < n; i++) {
+		const struct ix *x;
+
+		found[i] = false;
+		rec[i] = NIL;
+		v4[i] = is_v4(src[i]);
+		if (v4[i]) {
+			x = x4;
+			key[i] = (uint32_t)be64(src[i]->b + 8);
+			h[i] = h4(t, (uint32_t)key[i]);
+		} else {
+			x = x6;
+			key[i] = l6 ? be64(src[i]->b) & v6_mask(l6) : 0;
+			h[i] = h6(t, key[i], l6);
+		}
+		if (x->used)
+			__builtin_prefetch(&x->slot[ix_pos(x, h[i])]);
+	}
+	/* 2: the first slot whose tag matches: its record. */
+	for (size_t i = 0; i < n; i++) {
+		const struct ix *x = v4[i] ? x4 : x6;
+		uint32_t tag = v4[i] ? tag8(h[i]) : (uint32_t)(h[i] & 0x7f) << 25;
+		uint32_t tmask = v4[i] ? 0xff000000u : 0xfe000000u;
+		uint32_t j = ix_pos(x, h[i]);
+
+		if (!x->used || (!v4[i] && !l6))
+			continue;
+		for (uint32_t k = 0; k < x->n; k++) {
+			uint32_t v = atomic_load_explicit(&x->slot[j],
+							  memory_order_acquire);
+
+			if (v == SLOT_EMPTY)
+				break;
+			if (v != SLOT_TOMB && (v & tmask) == tag) {
+				rec[i] = SLOT_REF(v) - 1;
+				which[i] = (v >> 24) & 1;
+				__builtin_prefetch(rec_at(t, rec[i]));
+				break;
+			}
+			if (++j == x->n)
+				j = 0;
+		}
+	}
+	/* 3: the records: still the address's (else the plain way: a tag
+	 * that matched another's, a shorter prefix), live? Their ids. */
+	for (size_t i = 0; i < n; i++) {
+		const struct irec *r = rec[i] == NIL ? NULL : rec_at(t, rec[i]);
+		bool ok;
+
+		name[i] = NULL;
+		if (v4[i]) {
+			ok = r && atomic_load_explicit(&r->v4,
+					memory_order_relaxed) == key[i];
+			if (!ok && r) {
+				uint32_t o = find_v4(t, (uint32_t)key[i]);
+
+				r = o == NIL ? NULL : rec_at(t, o);
+			}
+		} else if (l6) {
+			unsigned w = which[i], len;
+
+			ok = r && atomic_load_explicit(&r->v6len[w],
+					memory_order_relaxed) == l6 &&
+			     rec_v6(r, w) == key[i];
+			if (!ok) {
+				uint32_t o = find_v6_addr(t, be64(src[i]->b),
+							  r ? 64 : l6 - 1,
+							  &len, &w);
+
+				r = o == NIL ? NULL : rec_at(t, o);
+			}
+		}
+		if (!r || !rec_live(r, now))
+			continue;
+		name[i] = ident_name(t, atomic_load_explicit(
+			&r->name, memory_order_relaxed));
+		__builtin_prefetch(name[i]);
+	}
+	/* 4: the ids, and the key the stats count by. */
+	for (size_t i = 0; i < n; i++) {
+		if (!name[i])
+			continue;
+		hit[i].id = (const char *)name[i] + 1;
+		hit[i].len = name[i][0];
+		hit[i].key = ident_hash_bytes(t->seed, name[i] + 1,
+					      name[i][0]);
+		found[i] = true;
+	}
 }
 
 /* ---- the writer --------------------------------------------------------------- */
@@ -478,7 +617,7 @@ static uint32_t rec_alloc(struct identity *t)
 		return NIL;
 	}
 	if ((t->rec_hw >> REC_CHUNK_BITS) >= t->nchunks) {
-		struct irec *c = calloc(REC_CHUNK, sizeof(*c));
+		struct irec *c = ident_big_alloc(REC_CHUNK * sizeof(*c));
 
 		if (!c)
 			return NIL;
@@ -812,6 +951,22 @@ static int expiry_check(const struct identity_session *s, int64_t now,
 	return 0;
 }
 
+/* A feed's name is one word of the state file's lines, "-" standing for
+ * none there: anything else would not read back. */
+static int source_check(const char *src, char *why, size_t size)
+{
+	size_t len = strnlen(src, IDENTITY_SOURCE_MAX + 1);
+	bool ok = len <= IDENTITY_SOURCE_MAX && strcmp(src, "-");
+
+	for (size_t i = 0; ok && i < len; i++)
+		ok = (unsigned char)src[i] > 0x20 && (unsigned char)src[i] < 0x7f;
+	if (!ok)
+		snprintf(why, size, "a feed's name is up to %d printable ASCII "
+			 "characters without spaces, not \"-\"",
+			 IDENTITY_SOURCE_MAX);
+	return ok ? 0 : -1;
+}
+
 int identity_start(struct identity *t, const struct identity_session *s,
 		   int64_t now, char *why, size_t size)
 {
@@ -823,6 +978,7 @@ int identity_start(struct identity *t, const struct identity_session *s,
 	uint32_t name;
 
 	if (identity_id_check(s->id, len, why, size) < 0 ||
+	    source_check(s->source, why, size) < 0 ||
 	    session_keys(s, &k, why, size) < 0 ||
 	    expiry_check(s, now, why, size) < 0) {
 		errno = EINVAL;
@@ -923,7 +1079,10 @@ static uint32_t find_addr(const struct identity *t,
 		if (i != NIL)
 			return i;
 	}
-	return find_v6_addr(t, hi, &len, which);
+	/* Inside a held prefix means no wider than it: a /48 is not in a /56
+	 * that starts where it does. */
+	return find_v6_addr(t, hi, a->len && a->len <= 64 ? a->len : 64, &len,
+			    which);
 }
 
 int identity_stop_addr(struct identity *t, const struct identity_addr *a,

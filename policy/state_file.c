@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/rfc3339.h"
+#include "common/statefile.h"
 #include "common/subid.h"
 #include "common/utf8.h"
 #include "node.h"
@@ -55,37 +56,18 @@ static void put_quoted(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-/*
- * The temporary file, created new: O_EXCL never opens what is there and
- * never follows a symbolic link (O_NOFOLLOW says so again), so nothing
- * planted in the state folder can redirect this write. One left by a
- * crash is removed first (unlink removes a link, not its target).
- */
-static int open_new(const char *tmp)
-{
-	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-	int fd = open(tmp, flags, 0640);
-
-	if (fd < 0 && errno == EEXIST) {
-		if (unlink(tmp) < 0 && errno != ENOENT)
-			return -1;
-		fd = open(tmp, flags, 0640);
-	}
-	return fd;
-}
-
 int policy_exceptions_save(const char *path,
 			   const struct policy_exception *ex, size_t nex)
 {
-	char tmp[4096], when[32], *slash;
+	char tmp[4096], when[32];
 	FILE *f;
-	int fd, dfd, err;
+	int fd, err;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = open_new(tmp);
+	fd = statefile_open_new(tmp);
 	if (fd < 0)
 		return -1;
 	f = fdopen(fd, "w");
@@ -134,16 +116,7 @@ int policy_exceptions_save(const char *path,
 		goto fail;
 	}
 	/* The rename itself must reach the disk too. */
-	slash = strrchr(tmp, '/');
-	if (slash == tmp)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	dfd = open(slash ? tmp : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	statefile_fsync_dir(path);
 	return 0;
 fail:
 	unlink(tmp);

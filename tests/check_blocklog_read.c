@@ -764,12 +764,12 @@ START_TEST(test_lines_without_subscriber_read_as_before)
 	ck_assert_int_eq(parse("{\"ts\":\"" T0 "\",\"event\":\"release\","
 			       "\"src\":\"100.64.3.7\"}", &l), 0);
 	ck_assert_str_eq(l.subscriber, "");
-	/* A field the writer does not write on a kind stays ignored. */
+	/* An except line's subscriber (rule 4's exceptions) is checked
+	 * like any other. */
 	ck_assert_int_eq(parse("{\"ts\":\"" T0 "\",\"event\":\"except\",\"op\":"
 			       "\"add\",\"prefix\":\"100.64.12.0/28\","
 			       "\"profile\":\"business\",\"subscriber\":1}",
-			       &l), 0);
-	ck_assert_str_eq(l.subscriber, "");
+			       &l), -1);
 }
 END_TEST
 

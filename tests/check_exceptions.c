@@ -217,6 +217,107 @@ static void expect_state_errors(const char *path, ...)
 	policy_errors_free(&errs);
 }
 
+/* Rule 4: the subscriber's exception decides wherever its session puts
+ * it, until it expires; a source without the subscriber is untouched;
+ * quarantine (rule 3) still comes first. */
+static struct policy_decision judge_as(const struct policy *p,
+				       const char *src, const char *sub,
+				       int64_t now, bool quarantined)
+{
+	struct policy_decision d;
+	struct policy_flow f = { .dport = 25 };
+
+	addr_parse(src, &f.src);
+	addr_parse("203.0.113.9", &f.dst);
+	if (sub) {
+		f.subscriber = sub;
+		f.subscriber_len = (uint8_t)strlen(sub);
+	}
+	policy_decide(p, &f, now, quarantined, &d);
+	return d;
+}
+
+START_TEST(test_exception_for_a_subscriber_follows_it)
+{
+	struct policy_exception ex[2] = {
+		{ .subscriber = "cust 1", .profile = "business",
+		  .expires = 2000 },
+		{ .subscriber = "cust-2", .profile = "residential" },
+	};
+	struct policy_exception info;
+	struct policy_errors errs = { 0 };
+	struct policy *p = policy_load_ex(yaml_path, ex, 2, &errs);
+	struct policy_decision d;
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(policy_subscriber_exception_count(p), 2);
+	d = judge_as(p, "100.64.0.5", "cust 1", 1000, false);
+	ck_assert_int_eq(d.verdict, POLICY_ACCEPT);
+	ck_assert_int_ge(d.subex, 0);
+	ck_assert_int_eq(policy_subscriber_exception(p, d.subex, &info), 0);
+	ck_assert_str_eq(info.subscriber, "cust 1");
+	ck_assert_str_eq(info.profile, "business");
+	/* Anywhere it is: another residential address. */
+	ck_assert_int_eq(judge_as(p, "100.64.200.9", "cust 1", 1000,
+				  false).verdict, POLICY_ACCEPT);
+	/* Not another subscriber there, nor a source with no session. */
+	ck_assert_int_eq(judge_as(p, "100.64.0.5", "cust 3", 1000,
+				  false).verdict, POLICY_REJECT);
+	ck_assert_int_eq(judge_as(p, "100.64.0.5", NULL, 1000,
+				  false).verdict, POLICY_REJECT);
+	/* A residential exception inside the business /28. */
+	ck_assert_int_eq(judge_as(p, "100.64.12.3", "cust-2", 1000,
+				  false).verdict, POLICY_REJECT);
+	/* Expired: the prefix decides again. */
+	d = judge_as(p, "100.64.0.5", "cust 1", 2000, false);
+	ck_assert_int_eq(d.verdict, POLICY_REJECT);
+	ck_assert_int_eq(d.subex, -1);
+	/* Not a subscriber prefix at all (rule 2 first). */
+	ck_assert_int_eq(judge_as(p, "198.51.100.7", "cust 1", 1000,
+				  false).reason, POLICY_REASON_NOT_SUBSCRIBER);
+	ck_assert_int_eq(policy_subscriber_exception(p, 2, &info), -1);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_exception_for_a_subscriber_is_checked_and_kept)
+{
+	struct policy_exception bad = { .subscriber = "cust-1",
+					.profile = "gold" }, *out;
+	struct policy_exception in[2] = {
+		{ .subscriber = "cust \"1\" \\ #x", .profile = "business",
+		  .added = 1795829025, .expires = 1795915425, .note = "n" },
+		{ .prefix = "100.64.0.0/24", .profile = "business",
+		  .added = 1795829025 },
+	};
+	struct policy_errors errs = { 0 };
+	char path[300];
+	size_t n;
+
+	ck_assert_ptr_null(policy_load_ex(yaml_path, &bad, 1, &errs));
+	ck_assert_uint_eq(errs.count, 1);
+	ck_assert_ptr_nonnull(strstr(errs.msg[0], "live exception for "
+				     "subscriber cust-1 names profile \"gold\""));
+	policy_errors_free(&errs);
+	snprintf(path, sizeof(path), "%s/exceptions.yaml", dir);
+	ck_assert_int_eq(policy_exceptions_save(path, in, 2), 0);
+	ck_assert_int_eq(policy_exceptions_load(path, &out, &n, NULL), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(memcmp(out, in, sizeof(in)), 0);
+	free(out);
+	/* Both a prefix and a subscriber, or a bad id: refused. */
+	write_state(path, "- { prefix: 100.64.0.0/24, subscriber: c, "
+		    "profile: business }\n");
+	ck_assert_int_eq(policy_exceptions_load(path, &out, &n, &errs), -1);
+	ck_assert_ptr_nonnull(strstr(errs.msg[0], "not both"));
+	policy_errors_free(&errs);
+	write_state(path, "- { subscriber: \" c\", profile: business }\n");
+	ck_assert_int_eq(policy_exceptions_load(path, &out, &n, &errs), -1);
+	ck_assert_ptr_nonnull(strstr(errs.msg[0], "space"));
+	policy_errors_free(&errs);
+}
+END_TEST
+
 START_TEST(test_note_check_says_what_and_where)
 {
 	char why[192], big[POLICY_NOTE_MAX + 2];
@@ -666,6 +767,8 @@ Suite *exceptions_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_exception_beats_file_entry_of_same_prefix);
+	tcase_add_test(tc, test_exception_for_a_subscriber_follows_it);
+	tcase_add_test(tc, test_exception_for_a_subscriber_is_checked_and_kept);
 	tcase_add_test(tc, test_longest_prefix_still_wins_over_exception);
 	tcase_add_test(tc, test_exception_with_unknown_profile_fails_the_load);
 	tcase_add_test(tc, test_state_file_round_trips_awkward_notes);

@@ -806,6 +806,81 @@ START_TEST(test_quarantined_business_gets_detection_profile_on_587)
 }
 END_TEST
 
+/* A subscriber with a session is counted by its id's key: its run,
+ * started on one address and finished on another, is one run; its
+ * quarantine holds the new address and releases by key; the lines name
+ * it; the address it left is free for whoever holds it next. */
+static struct policy_decision fx_syn_as(struct fx *fx, const char *src,
+					const char *dst, uint16_t port,
+					int64_t now, const char *sub)
+{
+	struct policy_flow f = flow(src, dst, port);
+
+	f.subscriber = sub;
+	f.subscriber_len = (uint8_t)strlen(sub);
+	f.subscriber_key = 0x5eed0000u + (uint64_t)sub[strlen(sub) - 1];
+	return fx_syn_on(fx, 0, &f, now, 0);
+}
+
+START_TEST(test_subscriber_is_counted_by_its_id_across_addresses)
+{
+	struct stats_config cfg = base_cfg();
+	struct stats_subscriber list[4], s;
+	struct policy_decision d;
+	struct stats_counters c;
+	const char *log;
+	struct fx fx;
+	char dst[32];
+
+	fx_open(&fx, &cfg, tests_fixture_policy(POLICY, NULL));
+	stats_config_from_policy(&cfg, fx.p);
+	cfg.detection.syns = 5;
+	cfg.detection.distinct_destinations = 5;
+	ck_assert_int_eq(stats_configure(fx.st, &cfg), 0);
+	for (unsigned i = 0; i < 3; i++) {
+		dst_n(dst, sizeof(dst), i);
+		fx_syn_as(&fx, "100.64.3.7", dst, 25, T0 + i, "cust-1");
+	}
+	/* Re-addressed mid-run: the same window. */
+	for (unsigned i = 3; i < 5; i++) {
+		dst_n(dst, sizeof(dst), i);
+		fx_syn_as(&fx, "100.64.9.9", dst, 25, T0 + i, "cust-1");
+	}
+	stats_counters(fx.st, &c);
+	ck_assert_uint_eq(c.tracked, 1);
+	ck_assert_uint_eq(c.quarantines, 1);
+	d = fx_syn_as(&fx, "100.64.200.1", "198.51.0.200", 587, T0 + 10,
+		      "cust-1");
+	ck_assert_int_eq(d.reason, POLICY_REASON_QUARANTINE);
+	/* The addresses it held, with another subscriber or none. */
+	d = fx_syn_as(&fx, "100.64.3.7", "198.51.0.200", 587, T0 + 11,
+		      "cust-2");
+	ck_assert_int_eq(d.verdict, POLICY_ACCEPT);
+	d = fx_syn(&fx, "100.64.9.9", "198.51.0.200", 587, T0 + 12, 0);
+	ck_assert_int_eq(d.verdict, POLICY_ACCEPT);
+	ck_assert_uint_eq(stats_quarantined_list(fx.st, T0 + 20, list, 4), 1);
+	ck_assert(list[0].by_subscriber);
+	ck_assert_str_eq(list[0].subscriber, "cust-1");
+	ck_assert_uint_eq(list[0].subscriber_key, 0x5eed0000u + '1');
+	log = fx_log(&fx);
+	ck_assert_ptr_nonnull(strstr(log, "\"event\":\"quarantine\","
+		"\"src\":\"100.64.9.9\""));
+	ck_assert_ptr_nonnull(strstr(log, "\"subscriber\":\"cust-1\"}\n"));
+	ck_assert_int_eq(stats_subscriber_get_id(fx.st, 0x5eed0000u + '1',
+						 T0 + 20, &s), 0);
+	ck_assert(s.quarantined);
+	ck_assert_int_eq(stats_release_id(fx.st, 0x5eed0000u + '1', T0 + 30),
+			 0);
+	ck_assert_int_eq(stats_release_id(fx.st, 0x5eed0000u + '1', T0 + 31),
+			 -1);
+	log = fx_log(&fx);
+	ck_assert_ptr_nonnull(strstr(log, "\"event\":\"release\","
+		"\"src\":\"100.64.200.1\",\"reason\":\"manual\","
+		"\"subscriber\":\"cust-1\"}"));
+	fx_close(&fx);
+}
+END_TEST
+
 START_TEST(test_quarantined_residential_and_monitor_mode)
 {
 	struct stats_config cfg = base_cfg();
@@ -1421,6 +1496,7 @@ Suite *stats_suite(void)
 	tcase_add_test(tc, test_few_destinations_are_counted_exactly);
 	tcase_add_test(tc, test_syn_at_window_end_opens_the_next_window);
 	tcase_add_test(tc, test_detection_needs_both_thresholds);
+	tcase_add_test(tc, test_subscriber_is_counted_by_its_id_across_addresses);
 	tcase_add_test(tc, test_full_table_evicts_least_recently_seen);
 	tcase_add_test(tc, test_eviction_in_a_big_table_keeps_the_index_whole);
 	tcase_add_test(tc, test_quarantined_subscriber_is_not_evicted);
