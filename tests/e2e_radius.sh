@@ -298,9 +298,9 @@ acct "alice Interim-Update" 'Acct-Status-Type = Interim-Update' 'User-Name = "al
 check "the update extends her session (1800 s)" expires_in alice 1800
 check "and she still holds $LAB_RES4" held_by $LAB_RES4 alice
 
-echo "e2e-radius: a quoted User-Name, no interim interval, no IPv6"
-BOB='Bob "B" O'"'"'Neil\x'
-acct "Bob Start" 'Acct-Status-Type = Start' 'User-Name = "Bob \"B\" O'"'"'Neil\\x"' \
+echo "e2e-radius: a quoted User-Name that starts with '-', no interim interval, no IPv6"
+BOB='-Bob "B" O'"'"'Neil\x'
+acct "Bob Start" 'Acct-Status-Type = Start' 'User-Name = "-Bob \"B\" O'"'"'Neil\\x"' \
 	'Acct-Session-Id = "bng-0002"' "Framed-IP-Address = $LAB_SPAM4"
 check "session list: $LAB_SPAM4 held by $BOB, as sent" held_by $LAB_SPAM4 "$BOB"
 check "his session lasts the default 3600 s" expires_in "$BOB" 3600
