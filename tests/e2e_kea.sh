@@ -10,7 +10,8 @@
 #
 #   dhcp-a ──┐
 #   dhcp-b ──┼─ br-dh (router, 100.64.1.1/24, kea-dhcp4: 100.64.1.100-150)
-#   dhcp-c ──┘
+#   dhcp-c ──┤
+#   dhcp-d ──┘
 # shellcheck disable=SC2317 # the helpers run through check, wait_for, trap
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,15 +22,19 @@ WORK=$(mktemp -d /tmp/portcullis-e2e-kea.XXXXXX)
 NS_DHA=pc-dha-$LAB_ID		# DHCP client A
 NS_DHB=pc-dhb-$LAB_ID		# DHCP client B
 NS_DHC=pc-dhc-$LAB_ID		# DHCP client C, the short lease
+NS_DHD=pc-dhd-$LAB_ID		# DHCP client D, which declines
 MAC_A=02:00:00:00:0a:01
 MAC_B=02:00:00:00:0b:01
 MAC_C=02:00:00:00:0c:01
+MAC_D=02:00:00:00:0d:01
 ID_A=01:$MAC_A			# udhcpc's client id: 01 and the MAC
 ID_B=$MAC_B			# B sends none (-C): the hardware address
 ID_C=01:$MAC_C
+ID_D=01:$MAC_D
 ADDR1=100.64.1.100		# A's first lease, then B's
 ADDR2=100.64.1.101		# A's second lease
 ADDR3=100.64.1.110		# C's, a 3 s lease left to expire
+ADDR4=100.64.1.120		# offered to D, but a squatter (C) has it
 LEASE_S=120			# Kea's valid lifetime
 GRACE_S=60			# the hook's GRACE
 KEA_PID=""
@@ -45,7 +50,7 @@ cleanup() {
 	trap '' PIPE
 	[ -n "$KEA_PID" ] && kill "$KEA_PID" 2>/dev/null
 	daemon_stop KILL
-	for ns in "$NS_DHA" "$NS_DHB" "$NS_DHC"; do
+	for ns in "$NS_DHA" "$NS_DHB" "$NS_DHC" "$NS_DHD"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done
@@ -239,18 +244,20 @@ EOF
 
 echo "e2e-kea: the lab, a DHCP segment, kea-dhcp4"
 lab_up || bail "could not build the lab"
-{ ip netns add "$NS_DHA" && ip netns add "$NS_DHB" && ip netns add "$NS_DHC"; } ||
+{ ip netns add "$NS_DHA" && ip netns add "$NS_DHB" && ip netns add "$NS_DHC" &&
+	ip netns add "$NS_DHD"; } ||
 	bail "could not add the DHCP namespaces"
 ip -n "$NS_RT" link add br-dh type bridge
 ip -n "$NS_RT" link set br-dh up
 ip -n "$NS_RT" addr add 100.64.1.1/24 dev br-dh
 # One host a namespace: two on one segment in one namespace answer each
 # other's ARP and their SYNs leave by either interface.
-for x in a b c; do
+for x in a b c d; do
 	case $x in
 	a) ns=$NS_DHA mac=$MAC_A ;;
 	b) ns=$NS_DHB mac=$MAC_B ;;
 	c) ns=$NS_DHC mac=$MAC_C ;;
+	d) ns=$NS_DHD mac=$MAC_D ;;
 	esac
 	ip link add dh0 netns "$ns" address "$mac" type veth peer name rt-dh$x netns "$NS_RT"
 	ip -n "$NS_RT" link set rt-dh$x master br-dh up
@@ -321,11 +328,27 @@ conn "B's 587 connects" "$NS_DHB" $ADDR1 $LAB_DST4 587 connected
 conn "B's 25 is reset (residential, not quarantined)" "$NS_DHB" $ADDR1 $LAB_DST4 25 refused
 check "block log: B's SYN to 25 carries B's id" wait_for 2 blocked $ADDR1 "$ID_B" 25
 check "A is still held on $ADDR2" held_by $ADDR2 "$ID_A"
+# Kea starts hooks without waiting: an expire of A's old lease run after
+# B's commit (a reclaimed lease handed on) must not end B's session.
+env -i LEASE4_ADDRESS=$ADDR1 LEASE4_CLIENT_ID="$ID_A" LEASE4_HWADDR=$MAC_A \
+	"$WORK/portcullis-kea-hook" lease4_expire
+check "A's expire of $ADDR1 coming after B's commit leaves B's session" held_by $ADDR1 "$ID_B"
 
 echo "e2e-kea: an expired lease ends its session"
 now=$(date +%s)
 [ $((tc + 3 - now)) -gt 0 ] && sleep $((tc + 3 - now))
 check "session list: C's lease expired, $ADDR3 is free" wait_for 4 free $ADDR3
+
+echo "e2e-kea: a declined lease holds no session"
+ip -n "$NS_DHC" addr add $ADDR4/24 dev dh0	# C squats on it
+dhcp "$NS_DHD" d -a -r $ADDR4
+check "D is offered $ADDR4, finds it taken and declines it" \
+	wait_for 5 grep -q "declining" "$WORK/d.log"
+check "block log: D's session on $ADDR4 started, then stopped" wait_for 3 event \
+	event=session subscriber="$ID_D" src=$ADDR4 state=stop
+sleep 0.3	# Kea's commit of the declined lease, after the decline
+check "session list: $ADDR4 is free (the declined lease's commit started nothing)" free $ADDR4
+dhcp_end d
 
 echo "e2e-kea: a daemon that is gone costs Kea nothing"
 daemon_stop TERM
