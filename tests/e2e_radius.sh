@@ -332,12 +332,24 @@ conn "carol's 25 is reset" $LAB_SPAM4 $LAB_DST4 25 refused
 sleep 0.2
 check "block log: $LAB_SPAM4's SYN now carries carol" blocked $LAB_SPAM4 carol 25
 
+echo "e2e-radius: a Stop that comes after the user's next Start"
+acct "dave Start" 'Acct-Status-Type = Start' 'User-Name = "dave"' \
+	'Acct-Session-Id = "bng-0005"' "Framed-IP-Address = $LAB_EXP4"
+acct "dave Start again (a re-dial), another address" 'Acct-Status-Type = Start' \
+	'User-Name = "dave"' 'Acct-Session-Id = "bng-0006"' "Framed-IP-Address = $LAB_EXC4"
+acct "the first session's Stop, late" 'Acct-Status-Type = Stop' 'User-Name = "dave"' \
+	'Acct-Session-Id = "bng-0005"' "Framed-IP-Address = $LAB_EXP4"
+check "session list: dave's new session on $LAB_EXC4 stays" held_by $LAB_EXC4 dave
+acct "the new session's Stop" 'Acct-Status-Type = Stop' 'User-Name = "dave"' \
+	'Acct-Session-Id = "bng-0006"' "Framed-IP-Address = $LAB_EXC4"
+check "session list: it ends dave's session" unlisted dave
+
 echo "e2e-radius: what is no one subscriber's session"
 acct "Accounting-On" 'Acct-Status-Type = Accounting-On'
 acct "a Start without a User-Name" 'Acct-Status-Type = Start' \
-	'Acct-Session-Id = "bng-0004"' 'Framed-IP-Address = 100.64.0.60'
+	'Acct-Session-Id = "bng-0004"' 'Framed-IP-Address = 100.64.0.70'
 check "nothing changed: carol still holds $LAB_SPAM4" held_by $LAB_SPAM4 carol
-check "nothing changed: 100.64.0.60 is free" free 100.64.0.60
+check "nothing changed: 100.64.0.70 is free" free 100.64.0.70
 
 echo "e2e-radius: a daemon that is gone costs the BNG nothing"
 daemon_stop TERM
@@ -347,7 +359,7 @@ acct "carol Stop, no daemon" 'Acct-Status-Type = Stop' 'User-Name = "carol"' \
 ms=$((($(date +%s%N) - t) / 1000000))
 check "... within a second ($ms ms)" test "$ms" -lt 1000
 check "the script said what failed, in freeradius's log" grep -qE \
-	"portcullis-radius-accounting: Stop of 'carol' \(bng-0003\): portcullis session stop" \
+	"portcullis-radius-accounting: Stop of 'carol' \(bng-0003\): portcullis session (list|stop) .*carol" \
 	"$WORK/radius.out"
 check "freeradius still runs" kill -0 "$RADIUS_PID"
 finish
