@@ -315,9 +315,43 @@ out:
 }
 
 /* keep: the length to cut the journal back to (-1: as it is). */
+/* A new, empty journal of the current generation, put in place by a
+ * rename: it is the writer's own file, whoever made the old one (the
+ * daemon starts as root and writes on as its own user). */
+static int journal_replace(struct identity_state *st)
+{
+	char tmp[4096], h[80];
+	int fd, n, err;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", st->jpath) >=
+	    sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = statefile_open_new(tmp);
+	if (fd < 0)
+		return -1;
+	n = snprintf(h, sizeof(h), HEADER "%" PRIu64 "\n", st->gen);
+	if (write(fd, h, (size_t)n) != n || fdatasync(fd) < 0 ||
+	    rename(tmp, st->jpath) < 0) {
+		err = errno ? errno : EIO;
+		close(fd);
+		unlink(tmp);
+		errno = err;
+		return -1;
+	}
+	statefile_fsync_dir(st->jpath);
+	if (st->jfd >= 0)
+		close(st->jfd);
+	st->jfd = fd;
+	return 0;
+}
+
 static int journal_open(struct identity_state *st, bool truncate, off_t keep)
 {
-	int flags = O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC;
+	/* O_NONBLOCK: a FIFO planted there must not hang the start. */
+	int flags = O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC |
+		    O_NONBLOCK;
 	char h[80];
 	struct stat sb;
 	int n;
@@ -451,8 +485,13 @@ int identity_state_compact(struct identity_state *st, int64_t now)
 	st->len = 0;	/* what they said is in the snapshot */
 	/* The journal is now in the snapshot: a crash before it is emptied
 	 * leaves one of an older generation, which the next start skips. */
-	if (journal_open(st, true, -1) < 0 || fdatasync(st->jfd) < 0)
+	if (journal_replace(st) < 0) {
+		/* The old journal is of an older generation now, which the
+		 * next start skips: nothing more goes into it, and the next
+		 * snapshot says it all. */
+		st->dropped = true;
 		return -1;
+	}
 	return 0;
 fail:
 	unlink(tmp);
