@@ -72,6 +72,12 @@ finish() {
 		no "sanitizer reports:"
 		cat "$WORK"/sanitizer.* | sed 's/^/    /'
 	fi
+	# The portcullis the server's script runs has none of our environment
+	# (ASAN_OPTIONS included): its reports go to the server's output.
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$WORK/kea.out" 2>/dev/null; then
+		no "sanitizer reports from the script's portcullis:"
+		grep -E -A5 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$WORK/kea.out" | sed 's/^/    /'
+	fi
 	if [ "$fail" -gt 0 ]; then
 		echo "e2e-kea: kea-dhcp4's log:"
 		tail -n 30 "$WORK/kea.out" 2>/dev/null | sed 's/^/    /'

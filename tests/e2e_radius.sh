@@ -55,6 +55,12 @@ finish() {
 		no "sanitizer reports:"
 		cat "$WORK"/sanitizer.* | sed 's/^/    /'
 	fi
+	# The portcullis the server's script runs has none of our environment
+	# (ASAN_OPTIONS included): its reports go to the server's output.
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$WORK/radius.out" 2>/dev/null; then
+		no "sanitizer reports from the script's portcullis:"
+		grep -E -A5 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$WORK/radius.out" | sed 's/^/    /'
+	fi
 	if [ "$fail" -gt 0 ]; then
 		echo "e2e-radius: freeradius's log:"
 		tail -n 30 "$WORK/radius.out" 2>/dev/null | sed 's/^/    /'
