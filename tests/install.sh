@@ -48,6 +48,8 @@ sort >"$tmp/expected" <<EOF
 0755 /usr/bin/portcullis
 0644 $sysusersdir/portcullis.conf
 0644 $tmpfilesdir/portcullis.conf
+0755 /usr/lib/portcullis/portcullis-kea-hook
+0755 /usr/lib/portcullis/portcullis-radius-accounting
 0755 /usr/sbin/portcullisd
 0644 /usr/share/doc/portcullis/README.md
 0644 /usr/share/doc/portcullis/examples/business.list
@@ -55,6 +57,8 @@ sort >"$tmp/expected" <<EOF
 0644 /usr/share/man/man5/portcullis-policy.5
 0644 /usr/share/man/man8/portcullis.8
 0644 /usr/share/man/man8/portcullisd.8
+0644 /usr/share/portcullis/freeradius/mods-available/portcullis
+0644 /usr/share/portcullis/freeradius/sites-available/portcullis
 EOF
 (cd "$root" && find . ! -type d -printf '%#m %p\n') | sed 's| \./| /|' |
 	sort >"$tmp/found"
