@@ -15,12 +15,11 @@
 int blocklog_time_parse(const char *s, int64_t now, int64_t *ms)
 {
 	uint64_t secs;
-	int64_t t;
 
-	if (rfc3339_parse(s, &t) == 0) {
-		*ms = t * 1000;
+	/* To the millisecond: --at the ts of a line names that line's
+	 * moment, not the start of its second. */
+	if (rfc3339_parse_ms(s, ms) == 0)
 		return 0;
-	}
 	/* A leading zero ("05m") is no octal here, as in YAML. */
 	if (duration_parse(s, SINCE_MAX, &secs) == -1)
 		return -1;

@@ -65,6 +65,10 @@ echo "== the block log ($WORK/blocks.jsonl)"
 sed 's/^/   /' "$WORK/blocks.jsonl" 2>/dev/null
 echo
 PC="$TOP/portcullis --control $WORK/control.sock"
+echo "== a session: the DHCP server says subscriber cust-88412 holds $LAB_SPAM4"
+echo "   \$ portcullis session start cust-88412 $LAB_SPAM4 --for 1h --source kea"
+$PC session start cust-88412 $LAB_SPAM4 --for 1h --source kea | sed 's/^/   /'
+echo
 echo "== a spam run from $LAB_SPAM4: 100 connects to 25 on 25 hosts in half a second"
 echo "   $(in_sub python3 "$LAB_DIR/lab_tcp.py" burst $LAB_SPAM4 198.51.100.10 25 25 100 0.5)"
 sleep 1.2	# within a second, the kernel holds it too
@@ -77,9 +81,21 @@ echo "   $(in_sub python3 "$LAB_DIR/lab_tcp.py" burst $LAB_SPAM4 198.51.100.10 2
 sleep 1.2	# the daemon reads the kernel's counters once a second
 $PC quarantine | sed 's/^/   /'
 echo
+echo "== it reconnects with a new address ($LAB_EXC4): still held; $LAB_SPAM4 goes to cust-1207"
+$PC session start cust-88412 $LAB_EXC4 --for 1h --source kea | sed 's/^/   /'
+$PC session start cust-1207 $LAB_SPAM4 --for 1h --source kea | sed 's/^/   /'
+sleep 0.1
+echo "   in the kernel now:"
+in_rt nft list set inet PORTCULLIS_kq kq4 | tr ',' '\n' | grep -o "100\.64\.0\.[0-9]* \. [0-9]* [^}]*" | sed 's/^/     /'
+row "cust-88412 on its new address, submission" $LAB_EXC4 $LAB_DST4 587 timeout
+row "cust-1207 on the old address, submission" $LAB_SPAM4 $LAB_DST4 587 connected
+echo "   who held $LAB_SPAM4 when it was quarantined? (portcullis log --src $LAB_SPAM4 --at T)"
+"$TOP/portcullis" log "$WORK/blocks.jsonl" --src $LAB_SPAM4 \
+	--at "$(grep -m1 '"event":"quarantine"' "$WORK/blocks.jsonl" | sed 's/.*"ts":"\([^"]*\)".*/\1/')" | sed 's/^/     /'
+echo
 daemon_stop TERM
 echo "== the stop writes what the open windows held back: the kernel's blocks too"
-grep "\"summary\",\"src\":\"$LAB_SPAM4\"" "$WORK/blocks.jsonl" | sed 's/^/   /'
+grep "\"summary\"" "$WORK/blocks.jsonl" | grep cust-88412 | sed 's/^/   /'
 echo
 echo "== a clean stop: the kernel's fallback judges port 25 alone"
 in_rt iptables -S PORTCULLIS | grep fallback | sed 's/^/   /'
