@@ -128,10 +128,6 @@ int session_open(struct daemon *d)
 		log_warn("session table (%zu sessions)", d->opts.max_sessions);
 		return -1;
 	}
-	if (mkdir(d->opts.state_dir, 0750) < 0 && errno != EEXIST) {
-		log_warn("%s", d->opts.state_dir);
-		return -1;
-	}
 	snprintf(path, sizeof(path), "%s/" STATE_FILE, d->opts.state_dir);
 	d->sessions_loading = true;
 	d->ident_state = identity_state_open(d->ident, path, time(NULL),
@@ -142,6 +138,10 @@ int session_open(struct daemon *d)
 			  "with the feeds' next renewals)", why);
 		return -1;
 	}
+	if (identity_state_error(d->ident_state))
+		log_warnx("%s.journal: %s: sessions are held, and saved once "
+			  "it can be written", path,
+			  strerror(identity_state_error(d->ident_state)));
 	if (skipped)
 		log_warnx("%s.journal: its last line was cut short (a crash "
 			  "while it was written): skipped", path);
@@ -182,6 +182,10 @@ void session_tick(struct daemon *d, int64_t now)
 		return;
 	identity_expire(d->ident, now);
 	identity_reclaim(d->ident, oldest_reader(d));
+	/* The state folder made when first needed (not at the start: a
+	 * daemon that never hears of a session needs none). */
+	if (identity_state_error(d->ident_state) == ENOENT)
+		mkdir(d->opts.state_dir, 0750);
 	if (identity_state_flush(d->ident_state) < 0 && !d->sessions_unsaved) {
 		log_warn("sessions journal (tried again each second)");
 		d->sessions_unsaved = true;

@@ -233,6 +233,11 @@ size_t identity_state_journal_lines(const struct identity_state *st);
  * or no memory): only a new snapshot (compact) makes the files whole. */
 bool identity_state_stale(const struct identity_state *st);
 
+/* Why the journal could not be opened (its folder missing or not ours:
+ * identity_state_open goes on without it, and each flush tries again),
+ * or 0. */
+int identity_state_error(const struct identity_state *st);
+
 /* Write every live session of t as the new snapshot and empty the
  * journal. Returns 0, or -1 with errno (the journal then stays). */
 int identity_state_compact(struct identity_state *st, int64_t now);

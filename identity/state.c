@@ -41,6 +41,7 @@ struct identity_state {
 	size_t len, cap;
 	size_t jlines;
 	bool dropped;			/* lines dropped: a snapshot is due */
+	int jerr;			/* the journal could not be opened */
 };
 
 static int buf_put(struct identity_state *st, const char *s, size_t n)
@@ -123,12 +124,21 @@ void identity_state_del_addr(struct identity_state *st,
 							     sizeof(ab))));
 }
 
+static int journal_open(struct identity_state *st, bool truncate, off_t keep);
+
 int identity_state_flush(struct identity_state *st)
 {
 	size_t off = 0;
 
 	if (!st || !st->len)
 		return 0;
+	if (st->jfd < 0) {
+		if (journal_open(st, false, -1) < 0) {
+			st->jerr = errno;
+			return -1;
+		}
+		st->jerr = 0;
+	}
 	while (off < st->len) {
 		ssize_t w = write(st->jfd, st->buf + off, st->len - off);
 
@@ -154,6 +164,11 @@ size_t identity_state_journal_lines(const struct identity_state *st)
 bool identity_state_stale(const struct identity_state *st)
 {
 	return st->dropped;
+}
+
+int identity_state_error(const struct identity_state *st)
+{
+	return st->jerr;
 }
 
 /* ---- reading ------------------------------------------------------------------ */
@@ -411,11 +426,25 @@ struct identity_state *identity_state_open(struct identity *t,
 		return NULL;
 	}
 	st->gen = sgen > jgen ? sgen : jgen;
+	/* No journal yet: made with the first line (a daemon that never
+	 * hears of a session writes nothing). */
+	if (access(st->jpath, F_OK) < 0 && errno == ENOENT) {
+		st->jfd = -1;
+		return st;
+	}
 	/* A journal older than the snapshot is in it already: start anew. */
 	if (journal_open(st, jgen < sgen, jcut) < 0) {
-		snprintf(why, size, "%s: %s", st->jpath, strerror(errno));
-		identity_state_close(st);
-		return NULL;
+		/* A folder not there (yet) or not ours: the sessions are
+		 * held all the same, and written once it can be (flush
+		 * tries again); anything else is wrong with the files. */
+		if (errno != ENOENT && errno != EACCES && errno != EROFS) {
+			snprintf(why, size, "%s: %s", st->jpath,
+				 strerror(errno));
+			identity_state_close(st);
+			return NULL;
+		}
+		st->jerr = errno;
+		st->jfd = -1;
 	}
 	return st;
 nomem:
@@ -503,10 +532,9 @@ void identity_state_close(struct identity_state *st)
 {
 	if (!st)
 		return;
-	if (st->jfd >= 0) {
-		identity_state_flush(st);
+	identity_state_flush(st);
+	if (st->jfd >= 0)
 		close(st->jfd);
-	}
 	free(st->buf);
 	free(st->path);
 	free(st->jpath);

@@ -1335,9 +1335,47 @@ START_TEST(test_state_of_missing_files_is_an_empty_table)
 	ck_assert_uint_eq(c.sessions, 0);
 	ck_assert_uint_eq(identity_state_journal_lines(st), 0);
 	identity_state_close(st);
-	/* The journal is there now, with its header. */
-	ck_assert_int_eq(access(s.journal, F_OK), 0);
+	/* No session, no file: the journal comes with its first line. */
+	ck_assert_int_eq(access(s.journal, F_OK), -1);
 	identity_close(t);
+	tests_dir_close(&s.d);
+}
+END_TEST
+
+/* A state folder that is not there (yet): the sessions are held, the
+ * journal is written once the folder is made, and reads back. */
+START_TEST(test_state_folder_made_later_gets_the_journal)
+{
+	struct sdir s, sub;
+	struct identity *t = open_table(100, NULL), *t2;
+	struct identity_state *st;
+	char dir[300];
+
+	sdir_open(&s);
+	snprintf(dir, sizeof(dir), "%s/later", s.d.path);
+	sub = s;
+	snprintf(sub.snap, sizeof(sub.snap), "%.200s/sessions", dir);
+	snprintf(sub.journal, sizeof(sub.journal), "%.200s/sessions.journal",
+		 dir);
+	st = state_open(t, &sub, NOW, NULL);
+	ck_assert_int_eq(identity_state_error(st), 0);
+	start_put(t, st, "A", "kea", 0, "100.64.0.1");
+	ck_assert_int_eq(identity_state_flush(st), -1);
+	ck_assert_int_eq(identity_state_error(st), ENOENT);
+	ck_assert_int_eq(mkdir(dir, 0750), 0);
+	start_put(t, st, "B", "kea", 0, "100.64.0.2");
+	ck_assert_int_eq(identity_state_flush(st), 0);
+	ck_assert_int_eq(identity_state_error(st), 0);
+	identity_state_close(st);
+	t2 = open_table(100, NULL);
+	st = state_open(t2, &sub, NOW, NULL);
+	ck_assert_str_eq(who(t2, "100.64.0.1", NOW), "A");
+	ck_assert_str_eq(who(t2, "100.64.0.2", NOW), "B");
+	identity_state_close(st);
+	identity_close(t2);
+	identity_close(t);
+	ck_assert_int_eq(unlink(sub.journal), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
 	tests_dir_close(&s.d);
 }
 END_TEST
@@ -1758,6 +1796,7 @@ Suite *identity_suite(void)
 	suite_add_tcase(s, tr);
 
 	tcase_add_test(ts, test_state_of_missing_files_is_an_empty_table);
+	tcase_add_test(ts, test_state_folder_made_later_gets_the_journal);
 	tcase_add_test(ts, test_state_reopened_holds_the_same_sessions);
 	tcase_add_test(ts, test_state_skips_sessions_expired_at_load);
 	tcase_add_test(ts, test_state_journal_line_cut_short_is_skipped);

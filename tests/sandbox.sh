@@ -78,7 +78,7 @@ in_rt setpriv --reuid="$RUN_USER" --regid="$RUN_GROUP" --init-groups \
 	ASAN_OPTIONS="$ASAN_OPTIONS" \
 	strace -f -ff -qq -s 200 -o "$state/trace" \
 	"$TOP/portcullisd" -c "$WORK/policy.yaml" --control "$state/control.sock" \
-	>>"$WORK/daemon.log" 2>&1 &
+	--state "$state" >>"$WORK/daemon.log" 2>&1 &
 pid=$!
 for _ in $(seq 200); do
 	grep -q 'ready' "$WORK/daemon.log" && break
