@@ -256,8 +256,17 @@ static int apply(struct identity *t, char *line, int64_t now, char *why,
 		snprintf(s.id, sizeof(s.id), "%s", f[3]);
 		if (parse_addrs(f[2], &s, why, size) < 0)
 			return -1;
-		if (s.expires && s.expires <= now)
+		if (s.expires && s.expires <= now) {
+			/* Ended since, but it happened: what it took from
+			 * others stays taken, and the subscriber's older
+			 * line (no expiry, a later one) is over too. */
+			s.expires = 0;
+			if (identity_start(t, &s, now, why, size) < 0 &&
+			    errno != ENOSPC)
+				return -1;
+			identity_stop_id(t, s.id, now);
 			return 0;
+		}
 		if (identity_start(t, &s, now, why, size) < 0 &&
 		    errno != ENOSPC)
 			return -1;

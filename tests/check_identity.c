@@ -1363,6 +1363,40 @@ START_TEST(test_state_skips_sessions_expired_at_load)
 }
 END_TEST
 
+/* A line expired at load still happened: the addresses it took from
+ * others stay taken, and the subscriber's older line (no expiry, or a
+ * later one) does not come back. */
+START_TEST(test_state_expired_line_still_ends_what_it_replaced)
+{
+	struct sdir s;
+	struct identity *t = open_table(100, NULL), *t2;
+	struct identity_state *st;
+	struct identity_session got;
+
+	sdir_open(&s);
+	st = state_open(t, &s, NOW, NULL);
+	start_put(t, st, "B", "", 0, "100.64.0.1");
+	start_put(t, st, "A", "", NOW + 10, "100.64.0.1");
+	start_put(t, st, "C", "", 0, "100.64.0.3");
+	start_put(t, st, "C", "", NOW + 10, "100.64.0.3");
+	identity_state_close(st);
+	identity_expire(t, NOW + 10);
+	ck_assert_str_eq(who(t, "100.64.0.1", NOW + 10), "");
+	ck_assert_str_eq(who(t, "100.64.0.3", NOW + 10), "");
+
+	t2 = open_table(100, NULL);
+	st = state_open(t2, &s, NOW + 10, NULL);
+	ck_assert_str_eq(who(t2, "100.64.0.1", NOW + 10), "");
+	ck_assert_int_eq(identity_get(t2, "B", NOW + 10, &got), -1);
+	ck_assert_str_eq(who(t2, "100.64.0.3", NOW + 10), "");
+	ck_assert_int_eq(identity_get(t2, "C", NOW + 10, &got), -1);
+	identity_state_close(st);
+	identity_close(t2);
+	identity_close(t);
+	tests_dir_close(&s.d);
+}
+END_TEST
+
 START_TEST(test_state_journal_line_cut_short_is_skipped)
 {
 	struct sdir s;
@@ -1688,6 +1722,7 @@ Suite *identity_suite(void)
 	tcase_add_test(ts, test_state_of_missing_files_is_an_empty_table);
 	tcase_add_test(ts, test_state_reopened_holds_the_same_sessions);
 	tcase_add_test(ts, test_state_skips_sessions_expired_at_load);
+	tcase_add_test(ts, test_state_expired_line_still_ends_what_it_replaced);
 	tcase_add_test(ts, test_state_journal_line_cut_short_is_skipped);
 	tcase_add_test(ts, test_state_line_after_a_cut_one_reads_back);
 	tcase_add_test(ts, test_state_malformed_line_names_file_and_line);
