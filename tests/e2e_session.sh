@@ -82,6 +82,14 @@ sys.exit(0 if any(s.get('subscriber') == 'cust-1' for s in q) else 1)" "$out"
 		bash -c "! $PC session list cust-1 >/dev/null 2>&1"
 	$PC session start cust-1 $SES_C --for 1h >/dev/null
 	conn "session: cust-1 back on a third address: still quarantined" $SES_C $LAB_DST4 587 timeout
+	# What the kernel blocked of cust-1's just before its address moves
+	# is cust-1's, not the new holder's (the counts are read after).
+	sleep 1.2
+	in_sub "$TOP/build/bench/syngen" -i sub0 -m "$(ip -n "$NS_RT" -br link show rt-sub | awk '{print $3}')" \
+		-4 $SES_C/32 -D 198.51.100.128/26 -p 25 -n 300 -t 2 -r 3000 >/dev/null
+	$PC session start cust-3 $SES_C --for 1h >/dev/null
+	sleep 0.3
+	$PC session start cust-1 $SES_C --for 1h >/dev/null
 	out=$($PC release cust-1 2>&1)
 	check "release ID ($out)" grep -q "^released cust-1" <<<"$out"
 	conn "session: released, its 587 connects" $SES_C $LAB_DST4 587 connected
@@ -117,6 +125,10 @@ sys.exit(0 if any(e.get('subscriber') == 'cust-2' and e['profile'] == 'business'
 	out=$($PC except del --subscriber cust-2 2>&1)
 	check "except del --subscriber ($out)" grep -q "^deleted subscriber cust-2" <<<"$out"
 	conn "except del --subscriber: back to residential" $SES_A $LAB_DST4 25 refused 100
+
+	# (Its summary line comes seconds later.)
+	check "session: the kernel's counts before a move are not the new holder's" \
+		bash -c "! grep '\"kernel\"' '$WORK/blocks.jsonl' | grep -q '\"subscriber\":\"cust-3\"'"
 
 	# The abuse desk's questions, from the log.
 	sleep 0.2
