@@ -181,6 +181,36 @@ sys.exit(0 if t[0].get('subscriber') == 'cust-1' and t[0]['blocked'] >= 100 else
 		no "daemon restart (sessions)"
 	fi
 
+	# Started as root, running as nobody: the state folder is written
+	# after the drop (the journal folded into a snapshot past 100,000
+	# lines, an exception saved).
+	chmod 755 "$WORK"
+	if daemon_start "$WORK/ses.yaml" --state "$WORK/ses-priv" --user nobody; then
+		timeout 120 python3 - "$WORK/control.sock" <<'PY'
+import socket, sys, time
+t0 = time.time()
+for i in range(101000):
+    if time.time() - t0 > 100:
+        break
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.sendall(("session\nstart\nr-%d\n100.64.2.%d\n--for\n1h\n\n" % (i % 50, i % 50 + 1)).encode())
+    while s.recv(4096):
+        pass
+    s.close()
+PY
+		sleep 1.5
+		check "privdrop: the sessions snapshot is written as nobody" test -s "$WORK/ses-priv/sessions"
+		check "privdrop: the journal was folded into it ($(wc -l <"$WORK/ses-priv/sessions.journal") lines)" \
+			test "$(wc -l <"$WORK/ses-priv/sessions.journal")" -lt 1000
+		out=$($PC except add 100.64.0.99/32 --profile business 2>&1)
+		check "privdrop: except add saves its state ($out)" grep -q "^added" <<<"$out"
+		daemon_stop TERM
+	else
+		no "daemon start --user nobody (sessions)"
+	fi
+	chmod 700 "$WORK"
+
 	# Monitor mode: the subscriber is named, nothing is blocked.
 	lab_policy "$TOP/examples/policy.yaml" "$WORK/ses-mon.yaml" monitor
 	rm -f "$WORK/blocks.jsonl"
