@@ -184,8 +184,10 @@ void session_tick(struct daemon *d, int64_t now)
 		return;
 	identity_expire(d->ident, now);
 	identity_reclaim(d->ident, oldest_reader(d));
-	if (identity_state_flush(d->ident_state) < 0 && !d->sessions_unsaved) {
-		log_warn("sessions journal (tried again each second)");
+	if (identity_state_flush(d->ident_state) < 0) {
+		/* Said once, and "again" only once it is. */
+		if (!d->sessions_unsaved)
+			log_warn("sessions journal (tried again each second)");
 		d->sessions_unsaved = true;
 	} else if (d->sessions_unsaved) {
 		d->sessions_unsaved = false;

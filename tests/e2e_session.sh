@@ -181,6 +181,37 @@ sys.exit(0 if t[0].get('subscriber') == 'cust-1' and t[0]['blocked'] >= 100 else
 		no "daemon restart (sessions)"
 	fi
 
+	# A full disk under the state folder: the journal waits, said once,
+	# and "written again" only once it is.
+	mkdir -p "$WORK/ses-full"
+	if mount -t tmpfs -o size=64k tmpfs "$WORK/ses-full"; then
+		if daemon_start "$WORK/ses.yaml" --state "$WORK/ses-full/st"; then
+			dd if=/dev/zero of="$WORK/ses-full/fill" bs=4k 2>/dev/null
+			# More than the journal's page already there takes.
+			python3 - "$WORK/control.sock" <<'PY'
+import socket, sys
+for i in range(1, 201):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.sendall(("session\nstart\nfull-%d\n100.64.3.%d\n--for\n1h\n\n" % (i, i)).encode())
+    while s.recv(4096):
+        pass
+    s.close()
+PY
+			sleep 3.5
+			check "full disk: the journal's failure said, never \"written again\" ($(grep -c 'sessions journal' "$WORK/daemon.log") lines)" \
+				bash -c "grep -q 'sessions journal' '$WORK/daemon.log' && ! grep -q 'written again' '$WORK/daemon.log'"
+			rm -f "$WORK/ses-full/fill"
+			sleep 1.5
+			check "full disk: written again once there is room" \
+				bash -c "grep -q 'written again' '$WORK/daemon.log' && grep -q 'full-200$' '$WORK/ses-full/st/sessions.journal'"
+			daemon_stop TERM
+		else
+			no "daemon start (sessions, full disk)"
+		fi
+		umount "$WORK/ses-full"
+	fi
+
 	# Started as root, running as nobody: the state folder is written
 	# after the drop (the journal folded into a snapshot past 100,000
 	# lines, an exception saved).
