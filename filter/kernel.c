@@ -267,6 +267,7 @@ void kernel_sync_quarantine(struct daemon *d)
 	struct rules_elem *e = NULL;
 	struct kq_owner *own = NULL;
 	size_t n = 0, got, m, k = 0;
+	size_t budget = 1u << 20;	/* index probes for nested prefixes */
 	int64_t now_ms;
 	char err[512];
 
@@ -333,6 +334,15 @@ void kernel_sync_quarantine(struct daemon *d)
 			 * hold it. */
 			if (!is_subscriber(daemon_policy(d), &held[i].a,
 					   ts.tv_sec))
+				continue;
+			/* Another subscriber holds a prefix inside it (or it
+			 * may): the kernel would drop that one's SYNs too.
+			 * The daemon judges them apart instead. */
+			if (v6 && d->ident &&
+			    identity_nested(d->ident, &held[i],
+					    q[m].by_subscriber ?
+					    q[m].subscriber_key : 0,
+					    ts.tv_sec, &budget) != 0)
 				continue;
 			e[k].v6 = v6;
 			memcpy(e[k].addr, v6 ? held[i].a.b : held[i].a.b + 12,

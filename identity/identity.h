@@ -161,6 +161,12 @@ int identity_find(const struct identity *t, const struct identity_addr *addr,
 int identity_id_of(const struct identity *t, uint64_t key, char *out,
 		   size_t size);
 
+/* Whether a live session of another subscriber than self_key's holds an
+ * IPv6 prefix inside a (longer than it): 1 yes, 0 no, -1 not known
+ * within *budget index probes (spent from it). */
+int identity_nested(const struct identity *t, const struct identity_addr *a,
+		    uint64_t self_key, int64_t now, size_t *budget);
+
 /* Call fn for every live session (in no order) until it returns non-0;
  * returns that, or 0. */
 int identity_each(const struct identity *t, int64_t now,

@@ -179,6 +179,40 @@ START_TEST(test_ipv6_longest_prefix_wins_a_64_inside_a_56)
 }
 END_TEST
 
+/* The kernel's quarantine set must not hold a prefix another
+ * subscriber holds a part of: identity_nested says so. */
+START_TEST(test_nested_finds_another_subscribers_prefix_inside)
+{
+	struct identity *t = open_table(100, NULL);
+	struct identity_addr a56 = ia("2001:db8:1:100::/56");
+	struct identity_addr a48 = ia("2001:db8:7::/48");
+	uint64_t ka = identity_id_key(t, "A", 1);
+	uint64_t kc = identity_id_key(t, "C", 1);
+	size_t budget = 1000000;
+
+	start(t, "A", 0, "2001:db8:1:100::/56,2001:db8:9::/64", NOW);
+	start(t, "C", 0, "2001:db8:7::/48,2001:db8:7:5::/64", NOW);
+	/* C's own /64 inside its /48: nothing of another's. */
+	ck_assert_int_eq(identity_nested(t, &a48, kc, NOW, &budget), 0);
+	ck_assert_int_eq(identity_nested(t, &a56, ka, NOW, &budget), 0);
+	start(t, "B", 0, "2001:db8:1:1a0::/64", NOW);
+	ck_assert_int_eq(identity_nested(t, &a56, ka, NOW, &budget), 1);
+	/* Its own /64 is not nested in anything. */
+	{
+		struct identity_addr b = ia("2001:db8:1:1a0::/64");
+
+		ck_assert_int_eq(identity_nested(t, &b, ka, NOW, &budget), 0);
+	}
+	/* Out of probes: not known. */
+	budget = 10;
+	ck_assert_int_eq(identity_nested(t, &a56, ka, NOW, &budget), -1);
+	budget = 1000000;
+	ck_assert_int_eq(identity_stop_id(t, "B", NOW), 0);
+	ck_assert_int_eq(identity_nested(t, &a56, ka, NOW, &budget), 0);
+	identity_close(t);
+}
+END_TEST
+
 START_TEST(test_ipv4_source_without_sessions_is_no_hit)
 {
 	struct identity *t = open_table(100, NULL);
@@ -1688,6 +1722,7 @@ Suite *identity_suite(void)
 
 	tcase_add_test(tl, test_ipv4_address_looks_up_its_subscriber);
 	tcase_add_test(tl, test_ipv6_longest_prefix_wins_a_64_inside_a_56);
+	tcase_add_test(tl, test_nested_finds_another_subscribers_prefix_inside);
 	tcase_add_test(tl, test_ipv4_source_without_sessions_is_no_hit);
 	tcase_add_test(tl, test_ipv4_mapped_source_is_the_ipv4_address);
 	suite_add_tcase(s, tl);

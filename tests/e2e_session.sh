@@ -162,6 +162,42 @@ sys.exit(0 if t[0].get('subscriber') == 'cust-1' and t[0]['blocked'] >= 100 else
 	out=$($PC session stop $LAB_RES6 2>&1)
 	check "session stop ADDRESS inside a prefix ($out)" grep -q "^stopped $LAB_RES6 of cust-6" <<<"$out"
 
+	# Nested prefixes: another subscriber's /64 inside a quarantined /56
+	# keeps the /56 out of the kernel's set (it would drop the /64's
+	# SYNs too), and with both quarantined the sets still sync.
+	$PC session start cust-6 2001:db8:1::/56 --for 1h >/dev/null
+	ses_flood6() {
+		in_sub python3 - "$LAB_RES6" <<'PY'
+import socket, sys
+for i in range(120):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.settimeout(0.2)
+    s.bind((sys.argv[1], 0))
+    try:
+        s.connect(("2001:db8:2::%x" % (0x100 + i % 25), 25))
+    except OSError:
+        pass
+    s.close()
+PY
+	}
+	ses_flood6
+	sleep 1.2
+	check "nested: the quarantined /56 is in the kernel's set" kq_elem_in kq6 "2001:db8:1::/56 . 25"
+	$PC session start cust-7 2001:db8:1::/64 --for 1h >/dev/null
+	sleep 1.5
+	check "nested: not once another subscriber holds a /64 inside it" \
+		bash -c "! kq_elem_in kq6 '2001:db8:1::/56 . 25'"
+	conn "nested: the /64's subscriber sends mail (587)" $LAB_RES6 $LAB_DST6 587 connected
+	ses_flood6
+	sleep 1.5
+	check "nested: both quarantined, the /64 in the kernel's set" kq_elem_in kq6 "2001:db8:1::/64 . 25"
+	check "nested: the sets synced ($(grep -m1 -o 'quarantine sets: .\{0,80\}' "$WORK/daemon.log"))" \
+		bash -c "! grep -q 'quarantine sets:' '$WORK/daemon.log'"
+	$PC release cust-7 >/dev/null
+	$PC release cust-6 >/dev/null
+	$PC session stop cust-7 >/dev/null
+	$PC session stop cust-6 >/dev/null
+
 	# Expiry.
 	$PC session start cust-x 100.64.0.2 --for 1s >/dev/null
 	sleep 2.2
