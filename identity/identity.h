@@ -205,7 +205,9 @@ struct identity_state;
  * skipped), then open the journal for appending. Missing files are an
  * empty table. A malformed line is an error naming file and line; one
  * cut short at the journal's end (a crash mid-write) is skipped and
- * reported in *skipped. Returns the state, or NULL with errno and why.
+ * reported in *skipped. Before any reader looks t up: what the lines
+ * retire is freed as they are read. Returns the state, or NULL with
+ * errno and why.
  */
 struct identity_state *identity_state_open(struct identity *t,
 					   const char *path, int64_t now,

@@ -342,6 +342,10 @@ static int read_file(struct identity *t, const char *path, bool in_journal,
 			snprintf(why, size, "%s:%lu: %s", path, lineno, e);
 			goto out;
 		}
+		/* No reader yet: what the line retired is free at once, or
+		 * a journal of many ended sessions would use up the records
+		 * the live ones after them need. */
+		identity_reclaim(t, UINT64_MAX);
 	}
 	if (ferror(f)) {
 		snprintf(why, size, "%s: %s", path, strerror(errno));

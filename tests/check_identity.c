@@ -1431,6 +1431,41 @@ START_TEST(test_state_expired_line_still_ends_what_it_replaced)
 }
 END_TEST
 
+/* What a replay retires is freed as it goes (no reader yet): a journal
+ * of more ended sessions than the table has spare records for still
+ * loads the live ones after them. */
+START_TEST(test_state_replay_of_many_ended_sessions_keeps_the_live_ones)
+{
+	struct sdir s;
+	struct identity *t = open_table(10, NULL), *t2;
+	struct identity_state *st;
+	struct identity_session got;
+	FILE *f;
+
+	sdir_open(&s);
+	st = state_open(t, &s, NOW, NULL);
+	identity_state_close(st);
+	identity_close(t);
+	f = fopen(s.journal, "a");
+	ck_assert_ptr_nonnull(f);
+	/* Ended by a stop (odd) or expired since (even). */
+	for (unsigned i = 0; i < 140000; i++) {
+		fprintf(f, "S %lld - 100.64.%u.%u e-%u\n", i % 2 ? 0 : NOW + 5,
+			1 + i % 200, 1 + i / 200 % 250, i);
+		if (i % 2)
+			fprintf(f, "X e-%u\n", i);
+	}
+	fprintf(f, "S 0 - 100.64.250.1 live\n");
+	ck_assert_int_eq(fclose(f), 0);
+	t2 = open_table(10, NULL);
+	st = state_open(t2, &s, NOW + 10, NULL);
+	ck_assert_int_eq(identity_get(t2, "live", NOW + 10, &got), 0);
+	identity_state_close(st);
+	identity_close(t2);
+	tests_dir_close(&s.d);
+}
+END_TEST
+
 START_TEST(test_state_journal_line_cut_short_is_skipped)
 {
 	struct sdir s;
@@ -1758,6 +1793,7 @@ Suite *identity_suite(void)
 	tcase_add_test(ts, test_state_reopened_holds_the_same_sessions);
 	tcase_add_test(ts, test_state_skips_sessions_expired_at_load);
 	tcase_add_test(ts, test_state_expired_line_still_ends_what_it_replaced);
+	tcase_add_test(ts, test_state_replay_of_many_ended_sessions_keeps_the_live_ones);
 	tcase_add_test(ts, test_state_journal_line_cut_short_is_skipped);
 	tcase_add_test(ts, test_state_line_after_a_cut_one_reads_back);
 	tcase_add_test(ts, test_state_malformed_line_names_file_and_line);
