@@ -376,10 +376,13 @@ static int drop_privileges(struct daemon *d)
 	char err[256];
 	int r;
 
-	snprintf(sdir, sizeof(sdir), "%s", d->opts.state_dir);
-	snprintf(snap, sizeof(snap), "%s/sessions", d->opts.state_dir);
-	snprintf(jour, sizeof(jour), "%s/sessions.journal", d->opts.state_dir);
-	snprintf(exc, sizeof(exc), "%s/exceptions.yaml", d->opts.state_dir);
+	/* The folder as the operator named it may be a link (to another
+	 * disk); what is inside it never. */
+	if (!realpath(d->opts.state_dir, sdir))
+		snprintf(sdir, sizeof(sdir), "%s", d->opts.state_dir);
+	snprintf(snap, sizeof(snap), "%s/sessions", sdir);
+	snprintf(jour, sizeof(jour), "%s/sessions.journal", sdir);
+	snprintf(exc, sizeof(exc), "%s/exceptions.yaml", sdir);
 
 	if (!strcmp(d->opts.user, "root"))
 		return 0;

@@ -251,7 +251,10 @@ PY
 	# Started as root, running as nobody: the state folder is written
 	# after the drop (the journal folded into a snapshot past 100,000
 	# lines, an exception saved).
+	# The folder a link to another disk's, as operators do.
 	chmod 755 "$WORK"
+	mkdir -p "$WORK/ses-priv-disk"
+	ln -sfn "$WORK/ses-priv-disk" "$WORK/ses-priv"
 	if daemon_start "$WORK/ses.yaml" --state "$WORK/ses-priv" --user nobody; then
 		timeout 120 python3 - "$WORK/control.sock" <<'PY'
 import socket, sys, time
