@@ -138,6 +138,15 @@ struct daemon {
 	} moves;			/* the command in progress moved */
 	bool kq_dirty;			/* a quarantined subscriber's
 					 * addresses changed: sync soon */
+	/* Whose each element of the kernel quarantine is, as the last sync
+	 * put it there (sorted by element): the counts read back are that
+	 * subscriber's, not whoever holds the address by then. */
+	struct kq_owner {
+		struct rules_elem e;
+		uint64_t key;
+		char id[IDENTITY_ID_MAX + 1];	/* "" by address */
+	} *kq_own;
+	size_t nkq_own;
 	/* The session table's counters as of the last tick, for the
 	 * metrics thread (which must not read the writer's table). */
 	struct {

@@ -116,6 +116,9 @@ void kernel_stop(struct daemon *d)
 	}
 	rules_kernel_free(d->kernel);
 	d->kernel = NULL;
+	free(d->kq_own);
+	d->kq_own = NULL;
+	d->nkq_own = 0;
 }
 
 /* Element e of a quarantine set as the subscriber stats keys. */
@@ -151,6 +154,18 @@ static void note_ports(struct daemon *d)
 					       rd->ports[i].port);
 	if (q && !rd->monitor && rd->all_ports && q->other != RULES_ACCEPT)
 		(void)generation_total(&d->kq_totals, q->other, "", 0);
+}
+
+static int owner_cmp(const void *a, const void *b)
+{
+	const struct rules_elem *x = &((const struct kq_owner *)a)->e;
+	const struct rules_elem *y = &((const struct kq_owner *)b)->e;
+	int c = (int)x->v6 - (int)y->v6;
+
+	if (c)
+		return c;
+	c = memcmp(x->addr, y->addr, sizeof(x->addr));
+	return c ? c : (int)x->len - (int)y->len;
 }
 
 /*
@@ -201,16 +216,19 @@ static void quarantine_counts(struct daemon *d, int64_t now_ms)
 		if (t)
 			t->count += c[i].packets;
 		if (kc) {
-			struct identity_hit hit;
+			const struct kq_owner *o;
+			struct kq_owner want = { .e = c[i].e };
 
 			elem_addr(&c[i].e, &kc[i].src);
 			/* An element of a subscriber quarantined by id: its
-			 * counts are the subscriber's. */
-			if (d->ident && identity_lookup(d->ident, &kc[i].src,
-							now_ms / 1000, &hit)) {
-				kc[i].subscriber_key = hit.key;
-				kc[i].subscriber = hit.id;
-				kc[i].subscriber_len = hit.len;
+			 * counts are the subscriber's, the one it was put in
+			 * for (the address may have moved since). */
+			o = d->nkq_own ? bsearch(&want, d->kq_own, d->nkq_own,
+						 sizeof(*o), owner_cmp) : NULL;
+			if (o && o->id[0]) {
+				kc[i].subscriber_key = o->key;
+				kc[i].subscriber = o->id;
+				kc[i].subscriber_len = strlen(o->id);
 			}
 			kc[i].dport = c[i].port;
 			kc[i].action = c[i].action;
@@ -247,7 +265,9 @@ void kernel_sync_quarantine(struct daemon *d)
 	struct timespec ts;
 	struct stats_subscriber *q = NULL;
 	struct rules_elem *e = NULL;
+	struct kq_owner *own = NULL;
 	size_t n = 0, got, m, k = 0;
+	size_t budget = 1u << 20;	/* index probes for nested prefixes */
 	int64_t now_ms;
 	char err[512];
 
@@ -262,7 +282,8 @@ void kernel_sync_quarantine(struct daemon *d)
 		q = calloc(n ? n : 1, sizeof(*q));
 		/* A subscriber by id holds an address and prefixes. */
 		e = calloc(n ? n * (1 + IDENTITY_V6_MAX) : 1, sizeof(*e));
-		if (!q || !e) {
+		own = calloc(n ? n * (1 + IDENTITY_V6_MAX) : 1, sizeof(*own));
+		if (!q || !e || !own) {
 			log_warnx("quarantine sets: out of memory");
 			goto out;
 		}
@@ -314,20 +335,44 @@ void kernel_sync_quarantine(struct daemon *d)
 			if (!is_subscriber(daemon_policy(d), &held[i].a,
 					   ts.tv_sec))
 				continue;
+			/* Another subscriber holds a prefix inside it (or it
+			 * may): the kernel would drop that one's SYNs too.
+			 * The daemon judges them apart instead. */
+			if (v6 && d->ident &&
+			    identity_nested(d->ident, &held[i],
+					    q[m].by_subscriber ?
+					    q[m].subscriber_key : 0,
+					    ts.tv_sec, &budget) != 0)
+				continue;
 			e[k].v6 = v6;
 			memcpy(e[k].addr, v6 ? held[i].a.b : held[i].a.b + 12,
 			       v6 ? 16 : 4);
 			e[k].len = held[i].len;
 			e[k].timeout = timeout;
+			own[k].e = e[k];
+			if (q[m].by_subscriber) {
+				own[k].key = q[m].subscriber_key;
+				snprintf(own[k].id, sizeof(own[k].id), "%s",
+					 q[m].subscriber);
+			}
 			k++;
 		}
 	}
 	if (rules_quarantine_sync(d->kernel, e, k, ts.tv_sec, err,
-				  sizeof(err)) < 0)
+				  sizeof(err)) < 0) {
 		log_warnx("quarantine sets: %s", err);
+	} else if (own || !n) {
+		if (own)
+			qsort(own, k, sizeof(*own), owner_cmp);
+		free(d->kq_own);
+		d->kq_own = own;
+		d->nkq_own = own ? k : 0;
+		own = NULL;
+	}
 out:
 	free(q);
 	free(e);
+	free(own);
 }
 
 int kernel_check(struct daemon *d, bool full, struct strbuf *errs)

@@ -367,10 +367,22 @@ static void run(struct daemon *d)
 static int drop_privileges(struct daemon *d)
 {
 	const struct policy_log *lc = policy_log_config(daemon_policy(d));
-	const char *paths[] = { d->opts.control_path,
+	/* The state folder and its files too: the sessions' snapshot and
+	 * the exceptions are written anew (a temporary file renamed) and
+	 * the journal reopened after the drop. */
+	char sdir[4096], snap[4200], jour[4200], exc[4200];
+	const char *paths[] = { sdir, snap, jour, exc, d->opts.control_path,
 				d->blocklog ? lc->blocks : NULL, NULL };
 	char err[256];
 	int r;
+
+	/* The folder as the operator named it may be a link (to another
+	 * disk); what is inside it never. */
+	if (!realpath(d->opts.state_dir, sdir))
+		snprintf(sdir, sizeof(sdir), "%s", d->opts.state_dir);
+	snprintf(snap, sizeof(snap), "%s/sessions", sdir);
+	snprintf(jour, sizeof(jour), "%s/sessions.journal", sdir);
+	snprintf(exc, sizeof(exc), "%s/exceptions.yaml", sdir);
 
 	if (!strcmp(d->opts.user, "root"))
 		return 0;

@@ -14,8 +14,8 @@
 
 /* Give path to uid:gid, never through a symbolic link: the daemon's own
  * account could plant one in its folders and have root give it any file
- * at the next start. A regular file is opened and changed by its
- * descriptor; a socket (which cannot be opened) by its own inode. */
+ * at the next start. A regular file or a folder is opened and changed by
+ * its descriptor; a socket (which cannot be opened) by its own inode. */
 static int chown_nofollow(const char *path, uid_t uid, gid_t gid)
 {
 	struct stat st;
@@ -27,7 +27,7 @@ static int chown_nofollow(const char *path, uid_t uid, gid_t gid)
 		       fchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW) :
 		       -1;
 	if (fstat(fd, &st) == 0) {
-		if (S_ISREG(st.st_mode))
+		if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
 			ret = fchown(fd, uid, gid);
 		else
 			errno = EINVAL;

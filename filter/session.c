@@ -186,8 +186,10 @@ void session_tick(struct daemon *d, int64_t now)
 	 * daemon that never hears of a session needs none). */
 	if (identity_state_error(d->ident_state) == ENOENT)
 		mkdir(d->opts.state_dir, 0750);
-	if (identity_state_flush(d->ident_state) < 0 && !d->sessions_unsaved) {
-		log_warn("sessions journal (tried again each second)");
+	if (identity_state_flush(d->ident_state) < 0) {
+		/* Said once, and "again" only once it is. */
+		if (!d->sessions_unsaved)
+			log_warn("sessions journal (tried again each second)");
 		d->sessions_unsaved = true;
 	} else if (d->sessions_unsaved) {
 		d->sessions_unsaved = false;

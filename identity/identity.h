@@ -170,6 +170,12 @@ int identity_find(const struct identity *t, const struct identity_addr *addr,
 int identity_id_of(const struct identity *t, uint64_t key, char *out,
 		   size_t size);
 
+/* Whether a live session of another subscriber than self_key's holds an
+ * IPv6 prefix inside a (longer than it): 1 yes, 0 no, -1 not known
+ * within *budget index probes (spent from it). */
+int identity_nested(const struct identity *t, const struct identity_addr *a,
+		    uint64_t self_key, int64_t now, size_t *budget);
+
 /* Call fn for every live session (in no order) until it returns non-0;
  * returns that, or 0. */
 int identity_each(const struct identity *t, int64_t now,
@@ -208,7 +214,9 @@ struct identity_state;
  * skipped), then open the journal for appending. Missing files are an
  * empty table. A malformed line is an error naming file and line; one
  * cut short at the journal's end (a crash mid-write) is skipped and
- * reported in *skipped. Returns the state, or NULL with errno and why.
+ * reported in *skipped. Before any reader looks t up: what the lines
+ * retire is freed as they are read. Returns the state, or NULL with
+ * errno and why.
  */
 struct identity_state *identity_state_open(struct identity *t,
 					   const char *path, int64_t now,

@@ -241,8 +241,17 @@ static int apply(struct identity *t, char *line, int64_t now, char *why,
 		snprintf(s.id, sizeof(s.id), "%s", f[3]);
 		if (parse_addrs(f[2], &s, why, size) < 0)
 			return -1;
-		if (s.expires && s.expires <= now)
+		if (s.expires && s.expires <= now) {
+			/* Ended since, but it happened: what it took from
+			 * others stays taken, and the subscriber's older
+			 * line (no expiry, a later one) is over too. */
+			s.expires = 0;
+			if (identity_start(t, &s, now, why, size) < 0 &&
+			    errno != ENOSPC)
+				return -1;
+			identity_stop_id(t, s.id, now);
 			return 0;
+		}
 		if (identity_start(t, &s, now, why, size) < 0 &&
 		    errno != ENOSPC)
 			return -1;
@@ -318,6 +327,10 @@ static int read_file(struct identity *t, const char *path, bool in_journal,
 			snprintf(why, size, "%s:%lu: %s", path, lineno, e);
 			goto out;
 		}
+		/* No reader yet: what the line retired is free at once, or
+		 * a journal of many ended sessions would use up the records
+		 * the live ones after them need. */
+		identity_reclaim(t, UINT64_MAX);
 	}
 	if (ferror(f)) {
 		snprintf(why, size, "%s: %s", path, strerror(errno));

@@ -1178,6 +1178,43 @@ int identity_find(const struct identity *t, const struct identity_addr *a,
 	return 0;
 }
 
+int identity_nested(const struct identity *t, const struct identity_addr *a,
+		    uint64_t self_key, int64_t now, size_t *budget)
+{
+	uint64_t mask = atomic_load(&t->v6mask), hi;
+	unsigned len = a->len;
+
+	if (addr_is_v4(&a->a) || len >= 64)
+		return 0;
+	hi = be64(a->a.b) & v6_mask(len);
+	mask &= ~((1ULL << len) - 1);	/* lengths over len: bit L-1 */
+	while (mask) {
+		unsigned l = 1 + (unsigned)__builtin_ctzll(mask);
+		uint64_t n;
+
+		mask &= mask - 1;
+		if (l - len > 32 || (n = 1ULL << (l - len)) > *budget)
+			return -1;
+		*budget -= n;
+		for (uint64_t i = 0; i < n; i++) {
+			unsigned w;
+			uint32_t r = find_v6(t, hi | i << (64 - l), l, &w);
+			const struct irec *rec;
+			const uint8_t *nm;
+
+			if (r == NIL)
+				continue;
+			rec = rec_at(t, r);
+			if (!rec_live(rec, now))
+				continue;
+			nm = ident_name(t, atomic_load(&rec->name));
+			if (ident_hash_bytes(t->seed, nm + 1, nm[0]) != self_key)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 int identity_each(const struct identity *t, int64_t now,
 		  int (*fn)(void *arg, const struct identity_session *s),
 		  void *arg)

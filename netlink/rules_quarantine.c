@@ -123,6 +123,19 @@ static bool moved(const struct qelem *w, const struct qelem *h, int64_t now)
 	return w->until > h->until + 1 || w->until + 1 < h->until;
 }
 
+/* Whether element a (same set and port) holds all of b. */
+static bool covers(const struct qelem *a, const struct qelem *b)
+{
+	unsigned len = a->e.len, full = len / 8, rest = len % 8;
+
+	if (a->port != b->port || a->e.v6 != b->e.v6 || len > b->e.len)
+		return false;
+	if (memcmp(a->e.addr, b->e.addr, full))
+		return false;
+	return !rest || !((a->e.addr[full] ^ b->e.addr[full]) &
+			  (uint8_t)(0xff00u >> rest));
+}
+
 /* The elements q[0 .. n) make, sorted, into *out (*nout of them). */
 static int expand(const struct rules_kernel *k, const struct rules_elem *q,
 		  size_t n, int64_t now, struct qelem **out, size_t *nout)
@@ -146,6 +159,20 @@ static int expand(const struct rules_kernel *k, const struct rules_elem *q,
 			e->action = j ? k->kact[j - 1] : k->kother_act;
 		}
 	qsort(w, m, sizeof(*w), rules_qelem_cmp);
+	/* Sessions nest prefixes (one subscriber's /64 inside another's
+	 * /56): an interval set refuses an element overlapping another,
+	 * failing the whole transaction. The wider one blocks both; sorted,
+	 * what it covers follows it. */
+	{
+		size_t kept = 0;
+
+		for (size_t i = 0; i < m; i++) {
+			if (kept && covers(&w[kept - 1], &w[i]))
+				continue;
+			w[kept++] = w[i];
+		}
+		m = kept;
+	}
 	*out = w;
 	*nout = m;
 	return 0;
@@ -269,35 +296,46 @@ int rules_quarantine_sync(struct rules_kernel *k, const struct rules_elem *q,
 		k->nq = 0;
 	}
 	/* Merge the two sorted lists: what is new or moved is added, what
-	 * went is deleted. */
-	for (i = j = 0; i < nw || j < k->nq;) {
-		int c = i == nw ? 1 : j == k->nq ? -1 :
-			rules_qelem_cmp(&want[i], &k->q[j]);
+	 * went is deleted. The deletes come first (pass 0): an interval
+	 * set refuses a prefix added around one still in it. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (i = j = 0; i < nw || j < k->nq;) {
+			int c = i == nw ? 1 : j == k->nq ? -1 :
+				rules_qelem_cmp(&want[i], &k->q[j]);
 
-		if (c > 0) {
-			if (!in_nft(k, qset_of(&k->q[j])) ||
-			    k->q[j].until > now + VERIFY_SLACK_S)
-				del_line(&t, k, &k->q[j]);
-			j++;
-			continue;
-		}
-		if (c < 0) {
-			/* New to this process: its count starts here, not
-			 * where an earlier run or the fallback left it. */
-			add_line(&t, k, &want[i], true);
-		} else if (moved(&want[i], &k->q[j], now)) {
-			if (in_nft(k, qset_of(&k->q[j])))
-				del_line(&t, k, &k->q[j]);
-			else	/* -exist: the timeout anew, the count kept */
+			if (c > 0) {
+				if (!pass &&
+				    (!in_nft(k, qset_of(&k->q[j])) ||
+				     k->q[j].until > now + VERIFY_SLACK_S))
+					del_line(&t, k, &k->q[j]);
+				j++;
+				continue;
+			}
+			if (c < 0) {
+				/* New to this process: its count starts
+				 * here, not where an earlier run or the
+				 * fallback left it. */
+				if (pass)
+					add_line(&t, k, &want[i], true);
+			} else if (moved(&want[i], &k->q[j], now)) {
+				if (in_nft(k, qset_of(&k->q[j]))) {
+					if (!pass)
+						del_line(&t, k, &k->q[j]);
+				} else if (pass) {
+					/* -exist: the timeout anew, the
+					 * count kept */
+					want[i].packets = k->q[j].packets;
+				}
+				if (pass)
+					add_line(&t, k, &want[i], false);
+			} else if (pass) {
+				want[i].until = k->q[j].until;
 				want[i].packets = k->q[j].packets;
-			add_line(&t, k, &want[i], false);
-		} else {
-			want[i].until = k->q[j].until;
-			want[i].packets = k->q[j].packets;
+			}
+			i++;
+			if (c == 0)
+				j++;
 		}
-		i++;
-		if (c == 0)
-			j++;
 	}
 	if (text_close(&t.ip, &t.oip) < 0 || text_close(&t.nf, &t.onf) < 0)
 		goto oom;

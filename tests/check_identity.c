@@ -250,6 +250,40 @@ START_TEST(test_ipv6_longest_prefix_wins_a_64_inside_a_56)
 }
 END_TEST
 
+/* The kernel's quarantine set must not hold a prefix another
+ * subscriber holds a part of: identity_nested says so. */
+START_TEST(test_nested_finds_another_subscribers_prefix_inside)
+{
+	struct identity *t = open_table(100, NULL);
+	struct identity_addr a56 = ia("2001:db8:1:100::/56");
+	struct identity_addr a48 = ia("2001:db8:7::/48");
+	uint64_t ka = identity_id_key(t, "A", 1);
+	uint64_t kc = identity_id_key(t, "C", 1);
+	size_t budget = 1000000;
+
+	start(t, "A", 0, "2001:db8:1:100::/56,2001:db8:9::/64", NOW);
+	start(t, "C", 0, "2001:db8:7::/48,2001:db8:7:5::/64", NOW);
+	/* C's own /64 inside its /48: nothing of another's. */
+	ck_assert_int_eq(identity_nested(t, &a48, kc, NOW, &budget), 0);
+	ck_assert_int_eq(identity_nested(t, &a56, ka, NOW, &budget), 0);
+	start(t, "B", 0, "2001:db8:1:1a0::/64", NOW);
+	ck_assert_int_eq(identity_nested(t, &a56, ka, NOW, &budget), 1);
+	/* Its own /64 is not nested in anything. */
+	{
+		struct identity_addr b = ia("2001:db8:1:1a0::/64");
+
+		ck_assert_int_eq(identity_nested(t, &b, ka, NOW, &budget), 0);
+	}
+	/* Out of probes: not known. */
+	budget = 10;
+	ck_assert_int_eq(identity_nested(t, &a56, ka, NOW, &budget), -1);
+	budget = 1000000;
+	ck_assert_int_eq(identity_stop_id(t, "B", NOW), 0);
+	ck_assert_int_eq(identity_nested(t, &a56, ka, NOW, &budget), 0);
+	identity_close(t);
+}
+END_TEST
+
 START_TEST(test_ipv4_source_without_sessions_is_no_hit)
 {
 	struct identity *t = open_table(100, NULL);
@@ -1472,6 +1506,75 @@ START_TEST(test_state_skips_sessions_expired_at_load)
 }
 END_TEST
 
+/* A line expired at load still happened: the addresses it took from
+ * others stay taken, and the subscriber's older line (no expiry, or a
+ * later one) does not come back. */
+START_TEST(test_state_expired_line_still_ends_what_it_replaced)
+{
+	struct sdir s;
+	struct identity *t = open_table(100, NULL), *t2;
+	struct identity_state *st;
+	struct identity_session got;
+
+	sdir_open(&s);
+	st = state_open(t, &s, NOW, NULL);
+	start_put(t, st, "B", "", 0, "100.64.0.1");
+	start_put(t, st, "A", "", NOW + 10, "100.64.0.1");
+	start_put(t, st, "C", "", 0, "100.64.0.3");
+	start_put(t, st, "C", "", NOW + 10, "100.64.0.3");
+	identity_state_close(st);
+	identity_expire(t, NOW + 10);
+	ck_assert_str_eq(who(t, "100.64.0.1", NOW + 10), "");
+	ck_assert_str_eq(who(t, "100.64.0.3", NOW + 10), "");
+
+	t2 = open_table(100, NULL);
+	st = state_open(t2, &s, NOW + 10, NULL);
+	ck_assert_str_eq(who(t2, "100.64.0.1", NOW + 10), "");
+	ck_assert_int_eq(identity_get(t2, "B", NOW + 10, &got), -1);
+	ck_assert_str_eq(who(t2, "100.64.0.3", NOW + 10), "");
+	ck_assert_int_eq(identity_get(t2, "C", NOW + 10, &got), -1);
+	identity_state_close(st);
+	identity_close(t2);
+	identity_close(t);
+	tests_dir_close(&s.d);
+}
+END_TEST
+
+/* What a replay retires is freed as it goes (no reader yet): a journal
+ * of more ended sessions than the table has spare records for still
+ * loads the live ones after them. */
+START_TEST(test_state_replay_of_many_ended_sessions_keeps_the_live_ones)
+{
+	struct sdir s;
+	struct identity *t = open_table(10, NULL), *t2;
+	struct identity_state *st;
+	struct identity_session got;
+	FILE *f;
+
+	sdir_open(&s);
+	st = state_open(t, &s, NOW, NULL);
+	identity_state_close(st);
+	identity_close(t);
+	f = fopen(s.journal, "a");
+	ck_assert_ptr_nonnull(f);
+	/* Ended by a stop (odd) or expired since (even). */
+	for (unsigned i = 0; i < 140000; i++) {
+		fprintf(f, "S %lld - 100.64.%u.%u e-%u\n", i % 2 ? 0 : NOW + 5,
+			1 + i % 200, 1 + i / 200 % 250, i);
+		if (i % 2)
+			fprintf(f, "X e-%u\n", i);
+	}
+	fprintf(f, "S 0 - 100.64.250.1 live\n");
+	ck_assert_int_eq(fclose(f), 0);
+	t2 = open_table(10, NULL);
+	st = state_open(t2, &s, NOW + 10, NULL);
+	ck_assert_int_eq(identity_get(t2, "live", NOW + 10, &got), 0);
+	identity_state_close(st);
+	identity_close(t2);
+	tests_dir_close(&s.d);
+}
+END_TEST
+
 START_TEST(test_state_journal_line_cut_short_is_skipped)
 {
 	struct sdir s;
@@ -1764,6 +1867,7 @@ Suite *identity_suite(void)
 	tcase_add_test(tl, test_ipv4_address_looks_up_its_subscriber);
 	tcase_add_test(tl, test_lookup_many_answers_as_lookup_does);
 	tcase_add_test(tl, test_ipv6_longest_prefix_wins_a_64_inside_a_56);
+	tcase_add_test(tl, test_nested_finds_another_subscribers_prefix_inside);
 	tcase_add_test(tl, test_ipv4_source_without_sessions_is_no_hit);
 	tcase_add_test(tl, test_ipv4_mapped_source_is_the_ipv4_address);
 	suite_add_tcase(s, tl);
@@ -1799,6 +1903,8 @@ Suite *identity_suite(void)
 	tcase_add_test(ts, test_state_folder_made_later_gets_the_journal);
 	tcase_add_test(ts, test_state_reopened_holds_the_same_sessions);
 	tcase_add_test(ts, test_state_skips_sessions_expired_at_load);
+	tcase_add_test(ts, test_state_expired_line_still_ends_what_it_replaced);
+	tcase_add_test(ts, test_state_replay_of_many_ended_sessions_keeps_the_live_ones);
 	tcase_add_test(ts, test_state_journal_line_cut_short_is_skipped);
 	tcase_add_test(ts, test_state_line_after_a_cut_one_reads_back);
 	tcase_add_test(ts, test_state_malformed_line_names_file_and_line);

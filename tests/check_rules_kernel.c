@@ -1359,6 +1359,71 @@ START_TEST(test_nft_quarantine_counters_are_read)
 }
 END_TEST
 
+/* Sessions nest IPv6 prefixes (a /64 of one subscriber inside another's
+ * /56): an interval set refuses overlapping elements and would fail the
+ * whole transaction, so the wider prefix alone goes in. */
+START_TEST(test_nft_nested_quarantine_prefixes_go_in_as_the_wider)
+{
+	static const uint8_t act[] = { RULES_REJECT, RULES_DROP,
+				       RULES_ACCEPT };
+	struct rules_profile qp = { "quarantine", act, RULES_DROP };
+	struct rules_desc d = sample();
+	struct rules_kernel *k;
+	int64_t now = time(NULL);
+	struct rules_elem q[3] = {
+		{ { 0x20, 0x01, 0x0d, 0xb8, 0x10, 0, 0, 0 }, 64, true, 900 },
+		{ { 0x20, 0x01, 0x0d, 0xb8, 0x10, 0, 0, 5 }, 64, true, 900 },
+		{ { 0x20, 0x01, 0x0d, 0xb8, 0x10, 0, 0, 0 }, 56, true, 600 },
+	};
+	char *out;
+
+	if (!private_netns())
+		return;
+	nft_ok("table inet portcullis {\n"
+	      "  set quarantine4 { type ipv4_addr; flags timeout; counter; }\n"
+	      "  set quarantine6 { type ipv6_addr; flags interval,timeout; "
+	      "counter; }\n"
+	      "  set kquarantine4 { type ipv4_addr . inet_service; flags "
+	      "timeout; counter; }\n"
+	      "  set kquarantine6 { type ipv6_addr . inet_service; flags "
+	      "interval,timeout; counter; }\n"
+	      "}\n");
+	d.kernel_quarantine = true;
+	d.quarantine = &qp;
+	d.all_ports = true;
+	k = kernel_new(RULES_NFT);
+	ck_assert_int_eq(rules_kq_note(k, &d), 0);
+	/* The /64s first, then the /56 around them comes. */
+	sync_ok(k, q, 2, now);
+	sync_ok(k, q, 3, now);
+	out = sh_out("nft list set inet portcullis quarantine6");
+	ck_assert_msg(strstr(out, "2001:db8:1000::/56") &&
+		      !strstr(out, "/64"), "%s", out);
+	free(out);
+	out = sh_out("nft list set inet portcullis kquarantine6");
+	ck_assert_msg(strstr(out, "2001:db8:1000::/56 . 25") &&
+		      !strstr(out, "/64"), "%s", out);
+	free(out);
+	/* And all at once. */
+	rules_kernel_free(k);
+	k = kernel_new(RULES_NFT);
+	ck_assert_int_eq(rules_kq_note(k, &d), 0);
+	sync_ok(k, q, 3, now);
+	out = sh_out("nft list set inet portcullis quarantine6");
+	ck_assert_msg(strstr(out, "2001:db8:1000::/56") &&
+		      !strstr(out, "/64"), "%s", out);
+	free(out);
+	/* The /56's subscriber released: its /64s go back in. */
+	sync_ok(k, q, 2, now);
+	out = sh_out("nft list set inet portcullis quarantine6");
+	ck_assert_msg(strstr(out, "2001:db8:1000::/64") &&
+		      strstr(out, "2001:db8:1000:5::/64") &&
+		      !strstr(out, "/56"), "%s", out);
+	free(out);
+	rules_kernel_free(k);
+}
+END_TEST
+
 START_TEST(test_quarantine_sets_follow_the_list)
 {
 	struct rules_elem q[2] = { quarantined[1], quarantined[2] };
@@ -1647,6 +1712,7 @@ Suite *rules_kernel_suite(void)
 	tcase_add_test(ipt, test_quarantine_sets_follow_the_list);
 	tcase_add_test(ipt, test_quarantine_counters_are_read_once);
 	tcase_add_test(ipt, test_nft_quarantine_counters_are_read);
+	tcase_add_test(ipt, test_nft_nested_quarantine_prefixes_go_in_as_the_wider);
 	tcase_add_test(ipt, test_flushed_quarantine_set_is_found_and_filled_again);
 	suite_add_tcase(s, ipt);
 
