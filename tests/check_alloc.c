@@ -448,9 +448,7 @@ END_TEST
 /* valgrind replaces malloc itself, so nothing here would be counted. */
 static bool under_valgrind(void)
 {
-	const char *pre = getenv("LD_PRELOAD");
-
-	return pre && strstr(pre, "vgpreload");
+	return tests_under_valgrind();
 }
 
 /* Listen on addr:port in the namespace; the socket, to close. */

@@ -968,7 +968,7 @@ static void v6_of(unsigned i, char *buf, size_t size)
 
 START_TEST(test_indexes_grow_and_100k_sessions_are_all_found)
 {
-	enum { N = 100000 };
+	const unsigned N = tests_under_valgrind() ? 10000 : 100000;
 	struct identity *t = open_table(N, NULL);
 	struct identity_counters c;
 	char id[32], a4[32], a6[64], addrs[128];
@@ -987,7 +987,8 @@ START_TEST(test_indexes_grow_and_100k_sessions_are_all_found)
 	/* Records alone are 32 bytes; every session's share of all of it
 	 * (indexes at most 70% full, ids, retired indexes) stays small. */
 	ck_assert_uint_ge(c.memory, (size_t)N * 32);
-	ck_assert_uint_le(c.memory, (size_t)N * 160);
+	/* ... past the fixed cost of the first chunks (a huge page each). */
+	ck_assert_uint_le(c.memory, (size_t)N * 160 + (8u << 20));
 	for (unsigned i = 0; i < N; i++) {
 		snprintf(id, sizeof(id), "cust-%07u", i);
 		v4_of(i, a4, sizeof(a4));
@@ -1003,7 +1004,8 @@ START_TEST(test_indexes_grow_and_100k_sessions_are_all_found)
 	identity_reclaim(t, UINT64_MAX);
 	identity_counters(t, &c);
 	ck_assert_uint_eq(c.sessions, N / 2);
-	ck_assert_uint_le(c.memory, (size_t)N * 160);
+	/* ... past the fixed cost of the first chunks (a huge page each). */
+	ck_assert_uint_le(c.memory, (size_t)N * 160 + (8u << 20));
 	for (unsigned i = 0; i < N; i++) {
 		snprintf(id, sizeof(id), "cust-%07u", i);
 		v4_of(i, a4, sizeof(a4));
@@ -1129,7 +1131,7 @@ static unsigned race_write(struct race *r, double until)
 		unsigned k, op;
 		char id[48], a4[32], a6[64], a49[64];
 
-		if ((ops & 1023) == 0 && mono() > until)
+		if ((ops & 63) == 0 && mono() > until)
 			break;
 		x ^= x << 13;
 		x ^= x >> 7;
@@ -1212,7 +1214,8 @@ START_TEST(test_readers_racing_the_writer_see_only_ids_that_held_the_address)
 		ck_assert_int_eq(pthread_create(&th[k], NULL, race_reader,
 						&rs[k]), 0);
 	}
-	ops = race_write(&r, mono() + RACE_SECONDS);
+	ops = race_write(&r, mono() + (tests_under_valgrind() ? 1.0 :
+						  RACE_SECONDS));
 	atomic_store(&r.done, true);
 	for (int k = 0; k < RACE_READERS; k++)
 		pthread_join(th[k], NULL);
@@ -1220,7 +1223,7 @@ START_TEST(test_readers_racing_the_writer_see_only_ids_that_held_the_address)
 	identity_counters(r.t, &c);
 	ck_assert_msg(atomic_load(&r.wrong) == 0, "%lu wrong hits, first %s",
 		      atomic_load(&r.wrong), r.bad);
-	ck_assert_uint_gt(ops, 1000);
+	ck_assert_uint_gt(ops, tests_under_valgrind() ? 50 : 1000);
 	ck_assert_uint_gt(atomic_load(&r.lookups), 1000);
 	ck_assert_uint_gt(atomic_load(&r.hits), 0);
 	ck_assert_uint_le(c.sessions, RACE_ADDRS * 3);

@@ -160,3 +160,10 @@ bool tests_netns(const char *who)
 	}
 	return true;
 }
+
+bool tests_under_valgrind(void)
+{
+	const char *pre = getenv("LD_PRELOAD");
+
+	return pre && strstr(pre, "vgpreload");
+}

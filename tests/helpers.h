@@ -63,4 +63,8 @@ void tests_dir_close(struct tests_dir *d);
  * caller then skips its test. */
 bool tests_netns(const char *who);
 
+/* Whether the suites run under valgrind (make valgrind): tests whose
+ * point is volume, not a path, run a tenth of it there. */
+bool tests_under_valgrind(void);
+
 #endif
