@@ -1227,8 +1227,12 @@ START_TEST(test_readers_racing_the_writer_see_only_ids_that_held_the_address)
 	ck_assert_uint_gt(atomic_load(&r.lookups), 1000);
 	ck_assert_uint_gt(atomic_load(&r.hits), 0);
 	ck_assert_uint_le(c.sessions, RACE_ADDRS * 3);
-	ck_assert_uint_gt(c.moves, 0);
-	ck_assert_uint_gt(c.stops, 0);
+	/* The mix of writes is random; under valgrind too few run to be
+	 * sure of each kind (what matters there is memory). */
+	if (!tests_under_valgrind()) {
+		ck_assert_uint_gt(c.moves, 0);
+		ck_assert_uint_gt(c.stops, 0);
+	}
 	fprintf(stderr, "identity race: %u writer ops, %lu look-ups, %lu hits, "
 		"%" PRIu64 " starts, %" PRIu64 " changes, %" PRIu64 " stops\n", ops,
 		atomic_load(&r.lookups), atomic_load(&r.hits), c.starts,
