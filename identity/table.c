@@ -427,6 +427,11 @@ void identity_lookup_many(const struct identity *t,
 				     found + IDENTITY_LOOKUP_MAX);
 		return;
 	}
+	/* No session at all (no feed): nothing to hash or probe. */
+	if (!x4->used && !l6) {
+		memset(found, 0, n * sizeof(*found));
+		return;
+	}
 	/* 1: the slots (IPv6: of the longest prefix length held). */
 	for (size_t i = 0; i < n; i++) {
 		const struct ix *x;

@@ -160,6 +160,15 @@ START_TEST(test_lookup_many_answers_as_lookup_does)
 	uint64_t x = 88172645463325252ULL;
 	char id[32], addrs[128];
 
+	/* An empty table (no feed): nobody, whatever found held before. */
+	for (unsigned k = 0; k < SRC; k++) {
+		addr_from_v4(&a[k], 0x64400000u + k);
+		p[k] = &a[k];
+		found[k] = true;
+	}
+	identity_lookup_many(t, p, SRC, 1000, h, found);
+	for (unsigned k = 0; k < SRC; k++)
+		ck_assert(!found[k]);
 	for (unsigned i = 0; i < N; i++) {
 		snprintf(id, sizeof(id), "s%u", i);
 		if (i % 3 == 0)
