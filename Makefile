@@ -321,6 +321,7 @@ e2e: all $(B)/bench/syngen $(B)/bench/leakcount
 	$(Q)bash tests/e2e.sh
 	$(Q)bash tests/e2e_kea.sh
 	$(Q)bash tests/e2e_radius.sh
+	$(Q)bash tests/e2e_cluster.sh
 
 # The daemon as portcullis.service runs it: unprivileged, CAP_NET_ADMIN
 # only, traced against the unit's hardening.
@@ -372,6 +373,17 @@ bench: deps
 bench-sessions: deps
 	$(Q)$(MAKE) --no-print-directory all $(B)/bench/sessload $(B)/bench/tcplat
 	$(Q)bash bench/sessions.sh
+
+# Many gateways over a NATS JetStream cluster (bench/cluster.sh): root,
+# the cluster lab; a quarantine's way from one gateway's block log to
+# another's kernel set, and a new gateway loading 100,000 records
+# (written by bench/kvfill, libnats).
+$(B)/bench/kvfill: DEP_CFLAGS += $(shell $(PKG_CONFIG) --cflags libnats 2>/dev/null)
+$(B)/bench/kvfill: DEP_LIBS += $(shell $(PKG_CONFIG) --libs libnats 2>/dev/null)
+bench-cluster: deps
+	$(Q)$(MAKE) --no-print-directory all $(B)/bench/kvfill
+	$(Q)bash bench/cluster.sh
+.PHONY: bench-cluster
 
 # Where a SYN's time goes (perf, every core) while queues are drained.
 bench-profile: deps
