@@ -3,7 +3,7 @@
 # The many-gateways lab (DESIGN.md "Many gateways", "Test lab"), sourced
 # by tests/e2e_cluster.sh and bench/cluster.sh:
 #
-#   pcc-suba ── pcc-rta (gw-a) ──┬── pcc-inet  198.51.100.0/24, 25 465 587
+#   pcc-suba ── pcc-rta (gw-a) ──┬── pcc-inet  198.51.100.5, .10-.39: 25 465 587
 #   100.64.0.0/24                │
 #   pcc-subb ── pcc-rtb (gw-b) ──┘
 #   100.64.1.0/24    │ 192.0.2.1, .2
@@ -25,15 +25,16 @@ CL_NSES="$NS_SUBA $NS_SUBB $NS_RTA $NS_RTB $NS_INET $NS_NATS"
 CL_NATS_IP=(192.0.2.10 192.0.2.11 192.0.2.12)
 CL_NATS_PID=("" "" "")
 CL_NATS_URLS="nats://192.0.2.10:4222, nats://192.0.2.11:4222, nats://192.0.2.12:4222"
-CL_DST=198.51.100.2		# the internet's mail host (and .10-.39: spam runs)
+CL_DST=198.51.100.5		# the internet's mail host (.1, .2: the routers; .10-.39: spam runs)
 CL_LISTEN_PID=""
 declare -A CL_GW_PID=()		# a, b: the daemons' pids
 CL_LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-# cl_ns a|b rt|sub: the namespace of gateway a or b's router or subscribers.
+# cl_ns a|b|c rt|sub: the namespace of gateway a or b's router or
+# subscribers (c: a third gateway, in B's router while B is stopped).
 cl_ns() {
 	case $1$2 in
-	art) echo "$NS_RTA" ;; brt) echo "$NS_RTB" ;;
+	art) echo "$NS_RTA" ;; brt | crt) echo "$NS_RTB" ;;
 	asub) echo "$NS_SUBA" ;; bsub) echo "$NS_SUBB" ;;
 	esac
 }
@@ -45,7 +46,9 @@ cl_down() {
 	local g i ns
 	trap '' PIPE
 	for g in "${!CL_GW_PID[@]}"; do
-		[ -n "${CL_GW_PID[$g]}" ] && kill -9 "${CL_GW_PID[$g]}" 2>/dev/null
+		[ -n "${CL_GW_PID[$g]}" ] || continue
+		disown "${CL_GW_PID[$g]}" 2>/dev/null
+		kill -9 "${CL_GW_PID[$g]}" 2>/dev/null
 	done
 	for i in 0 1 2; do
 		[ -n "${CL_NATS_PID[$i]}" ] && kill -9 "${CL_NATS_PID[$i]}" 2>/dev/null
@@ -146,11 +149,10 @@ cl_nats_leader() {
 	local i l seen="" ids=${*:-0 1 2}
 	for i in $ids; do
 		[ -n "${CL_NATS_PID[$i]}" ] || continue
+		# /jsz's one "leader" is meta_cluster's.
 		l=$(ip netns exec "$NS_NATS" curl -s --max-time 1 \
 			"http://${CL_NATS_IP[$i]}:8222/jsz" |
-			python3 -c 'import json,sys
-try: print(json.load(sys.stdin)["meta_cluster"]["leader"])
-except Exception: pass' 2>/dev/null)
+			sed -n 's/.*"leader": *"\([^"]*\)".*/\1/p' | head -n 1)
 		[ -n "$l" ] || return 1
 		[ -z "$seen" ] || [ "$seen" = "$l" ] || return 1
 		seen=$l
@@ -302,14 +304,20 @@ cl_pc() {
 	timeout 10 "$TOP/portcullis" --control "$WORK/gw$g/control.sock" "$@"
 }
 
-# cl_cstat a|b FIELD: stats --json's cluster.FIELD (true/false for bools).
+# cl_cstat a|b FIELD: stats --json's cluster.FIELD (true/false for bools,
+# strings unquoted). Read in the shell: a Python start costs more than
+# a poll's 50 ms here.
 cl_cstat() {
-	cl_pc "$1" stats --json 2>/dev/null | python3 -c 'import json,sys
-try:
-    v = json.load(sys.stdin)["cluster"][sys.argv[1]]
-    print(str(v).lower() if isinstance(v, bool) else v)
-except Exception:
-    sys.exit(1)' "$2"
+	local j re
+	j=$(cl_pc "$1" stats --json 2>/dev/null) || return 1
+	re='"cluster": *\{([^}]*)\}'
+	[[ $j =~ $re ]] || return 1
+	j=${BASH_REMATCH[1]}
+	re="\"$2\": *(\"[^\"]*\"|[^ ,]*)"
+	[[ $j =~ $re ]] || return 1
+	j=${BASH_REMATCH[1]}
+	j=${j#\"}
+	echo "${j%\"}"
 }
 
 # cl_connected a|b [true|false]: whether the gateway says so.
@@ -325,11 +333,21 @@ cl_connect() {
 	ip netns exec "$(cl_ns "$1" sub)" python3 "$CL_LAB_DIR/lab_tcp.py" \
 		connect "$2" "$3" "$4" "${5:-0.5}"
 }
-# cl_conn_is a|b SRC DST PORT RESULT [TIMEOUT]: whether the connect ends so.
+# cl_conn_is a|b SRC DST PORT RESULT [TIMEOUT]: whether the connect ends
+# so: connected, refused or timeout. curl, not lab_tcp.py: the polls
+# need a connect that starts in milliseconds.
 cl_conn_is() {
-	local out
-	out=$(cl_connect "$1" "$2" "$3" "$4" "${6:-0.5}")
-	[ "${out% *}" = "$5" ]
+	local rc got
+	ip netns exec "$(cl_ns "$1" sub)" curl -s -o /dev/null --interface "$2" \
+		--connect-timeout "${6:-0.3}" -m 1 "http://$3:$4/"
+	rc=$?
+	case $rc in
+	7) got=refused ;;
+	28) got=timeout ;;
+	0 | 52 | 56) got=connected ;;	# the listener closes at once
+	*) got=error-$rc ;;
+	esac
+	[ "$got" = "$5" ]
 }
 
 # cl_burst a|b SRC [COUNT]: a spam run to 25 on 10 hosts, enough to be
