@@ -21,7 +21,7 @@ INSTALL ?= install
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS := libnetfilter_queue libmnl yaml-0.1 libsystemd libcap libmicrohttpd \
-	json-c zlib
+	json-c zlib libnats
 
 CFLAGS ?= -O2 -g
 BASE_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wmissing-prototypes \
@@ -57,7 +57,7 @@ quiet = @printf '  %-7s %s\n'
 endif
 
 B := build
-mods := common policy identity netlink stats blocklog filter
+mods := common policy identity netlink stats blocklog cluster filter
 lib_src := $(filter-out %/main.c,$(foreach m,$(mods),$(wildcard $(m)/*.c)))
 lib_obj := $(lib_src:%.c=$(B)/%.o)
 cli_obj := $(patsubst %.c,$(B)/%.o,$(wildcard cli/*.c))
