@@ -29,6 +29,7 @@
 
 #define TICK_MS 100
 #define JS_WAIT_MS 2000
+#define RETRY_MS 200
 
 struct cluster {
 	/* What it runs with (cluster_same). */
@@ -183,7 +184,10 @@ static void on_record(natsConnection *nc, natsSubscription *sub,
 		snprintf(c->st.error, sizeof(c->st.error),
 			 "revision %" PRIu64 " (%.60s): %s", r.revision, key,
 			 why);
-	} else if (!(given = file_record(c, key, &r))) {
+	} else if (!(given = file_record(c, key, &r)) &&
+		   strcmp(r.gateway, c->gateway)) {
+		/* Not another gateway's newest: counted (this gateway's own,
+		 * coming back, is not). */
 		c->st.ignored++;
 	}
 	c->dirty = true;
@@ -365,8 +369,9 @@ static natsStatus subscribe(struct cluster *c)
 			    &so, NULL);
 }
 
-/* Connected: the JetStream context, the bucket, the watch. */
-static void setup(struct cluster *c)
+/* Connected: the JetStream context, the bucket, the watch. Returns
+ * whether all three are there. */
+static bool setup(struct cluster *c)
 {
 	jsOptions jo;
 	natsStatus s = NATS_OK;
@@ -377,7 +382,7 @@ static void setup(struct cluster *c)
 		s = natsConnection_JetStream(&c->js, c->nc, &jo);
 		if (s != NATS_OK) {
 			set_error(c, "JetStream", s);
-			return;
+			return false;
 		}
 	}
 	pthread_rwlock_wrlock(&c->use);
@@ -386,12 +391,12 @@ static void setup(struct cluster *c)
 	pthread_rwlock_unlock(&c->use);
 	if (s != NATS_OK) {
 		set_error(c, "the bucket", s);
-		return;
+		return false;
 	}
 	s = subscribe(c);
 	if (s != NATS_OK) {
 		set_error(c, "the watch", s);
-		return;
+		return false;
 	}
 	pthread_mutex_lock(&c->mu);
 	c->resubscribe = false;
@@ -399,10 +404,11 @@ static void setup(struct cluster *c)
 	pthread_mutex_unlock(&c->mu);
 	atomic_store(&c->ready, true);
 	log_info("cluster: watching bucket %s", c->bucket);
+	return true;
 }
 
-/* Publish what waits, oldest first, until one fails. */
-static void publish_queued(struct cluster *c)
+/* Publish what waits, oldest first, until one fails (returns false). */
+static bool publish_queued(struct cluster *c)
 {
 	char key[CLUSTER_KEY_MAX + 1], val[2048];
 
@@ -415,7 +421,7 @@ static void publish_queued(struct cluster *c)
 		pthread_mutex_lock(&c->mu);
 		if (!c->out_n || c->stop) {
 			pthread_mutex_unlock(&c->mu);
-			return;
+			return true;
 		}
 		r = c->out[c->out_head];
 		pthread_mutex_unlock(&c->mu);
@@ -427,7 +433,7 @@ static void publish_queued(struct cluster *c)
 			s = kvStore_Put(&rev, c->kv, key, val, len);
 		if (s != NATS_OK && s != NATS_INVALID_ARG) {
 			set_error(c, "publishing", s);
-			return;
+			return false;
 		}
 		pthread_mutex_lock(&c->mu);
 		c->out_head = (c->out_head + 1) % c->out_cap;
@@ -494,7 +500,7 @@ static void *run(void *arg)
 {
 	struct cluster *c = arg;
 	natsOptions *o = NULL;
-	int64_t next_save = 0;
+	int64_t next_save = 0, retry_at = 0;
 
 	while (!c->nc) {
 		natsStatus s;
@@ -526,18 +532,27 @@ static void *run(void *arg)
 	natsOptions_Destroy(o);
 
 	for (;;) {
+		int64_t now = wall_ms();
 		struct timespec ts;
-		bool resub;
+		bool resub, busy;
 
 		pthread_mutex_lock(&c->mu);
 		if (c->stop) {
 			pthread_mutex_unlock(&c->mu);
 			break;
 		}
-		if (!(c->out_n && atomic_load(&c->ready)) && !c->resubscribe) {
+		/* Work to do now: a watch to make, changes to publish; but
+		 * not sooner than the last failure's back-off allows. */
+		busy = now >= retry_at &&
+		       ((c->out_n && atomic_load(&c->ready)) || c->resubscribe);
+		if (!busy) {
+			int64_t wait = TICK_MS;
+
+			if (retry_at > now && retry_at - now < wait)
+				wait = retry_at - now;
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += TICK_MS * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_nsec += wait * 1000000L;
+			while (ts.tv_nsec >= 1000000000L) {
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000L;
 			}
@@ -546,11 +561,19 @@ static void *run(void *arg)
 		resub = c->resubscribe;
 		pthread_mutex_unlock(&c->mu);
 
-		if (c->nc && atomic_load(&c->up) &&
-		    (resub || !atomic_load(&c->ready)))
-			setup(c);
-		if (atomic_load(&c->ready))
-			publish_queued(c);
+		if (wall_ms() >= retry_at) {
+			bool ok = true;
+
+			if (c->nc && atomic_load(&c->up) &&
+			    (resub || !atomic_load(&c->ready)))
+				ok = setup(c);
+			if (ok && atomic_load(&c->ready))
+				ok = publish_queued(c);
+			/* A cluster electing its leaders answers "no
+			 * responders" at once: tried again soon, not in a
+			 * loop. */
+			retry_at = ok ? 0 : wall_ms() + RETRY_MS;
+		}
 		if (wall_ms() >= next_save) {
 			save_state(c);
 			next_save = wall_ms() + 1000;
