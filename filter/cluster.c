@@ -31,6 +31,7 @@
 #include "filter/reply_json.h"
 
 #define APPLY_BATCH 512
+#define APPLY_ROUNDS 16
 #define HISTORY_MAX 100000
 #define HISTORY_TIMEOUT_MS 3000
 
@@ -209,17 +210,17 @@ static void apply_quarantine(struct daemon *d, const struct cluster_record *r,
 void shared_apply(struct daemon *d)
 {
 	static struct cluster_record recs[APPLY_BATCH];
-	static struct except_change ch[APPLY_BATCH];
+	static struct except_change ch[APPLY_BATCH * APPLY_ROUNDS];
 	bool sync = false;
-	size_t n;
+	size_t n, nch = 0;
 
 	if (!d->cluster)
 		return;
 	/* A bounded round: the control socket and the tick are not held up
-	 * behind a bucket read whole; the fd stays readable for the rest. */
-	for (int round = 0; round < 16; round++) {
-		size_t nch = 0;
-
+	 * behind a bucket read whole; the fd stays readable for the rest.
+	 * The exceptions of the whole round are one commit (one rebuild of
+	 * the policy), not one each. */
+	for (int round = 0; round < APPLY_ROUNDS; round++) {
 		n = cluster_poll(d->cluster, recs, APPLY_BATCH);
 		if (!n)
 			break;
@@ -243,9 +244,9 @@ void shared_apply(struct daemon *d)
 				 "%s", r->gateway);
 			nch++;
 		}
-		if (nch)
-			except_apply(d, ch, nch);
 	}
+	if (nch)
+		except_apply(d, ch, nch);
 	if (sync)
 		kernel_sync_quarantine(d);
 }

@@ -516,10 +516,11 @@ void except_apply(struct daemon *d, const struct except_change *c, size_t n)
 		free(ex);
 		ex = NULL;
 		/* One record the policy refuses (a profile it does not have)
-		 * must not keep out the others. */
+		 * must not keep out the others: halves, until it is alone
+		 * (a few rebuilds a bad record, not one a record). */
 		if (n > 1) {
-			for (size_t i = 0; i < n; i++)
-				except_apply(d, &c[i], 1);
+			except_apply(d, c, n / 2);
+			except_apply(d, c + n / 2, n - n / 2);
 		} else {
 			log_warnx("cluster: exception for %s from %s not "
 				  "applied: %s", ex_name(&c->e, name,
