@@ -329,6 +329,7 @@ e2e: all $(B)/bench/syngen $(B)/bench/leakcount
 	$(Q)bash tests/e2e.sh
 	$(Q)bash tests/e2e_kea.sh
 	$(Q)bash tests/e2e_radius.sh
+	$(Q)bash tests/e2e_cluster_tls.sh
 
 # The daemon as portcullis.service runs it: unprivileged, CAP_NET_ADMIN
 # only, traced against the unit's hardening.

@@ -30,13 +30,14 @@
 #define TICK_MS 100
 #define JS_WAIT_MS 2000
 #define RETRY_MS 200
+#define SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
 
 struct cluster {
 	/* What it runs with (cluster_same). */
 	char **servers;
 	const char **server_list;	/* the same, as libnats takes them */
 	unsigned nservers;
-	char *gateway, *bucket, *credentials, *state_path;
+	char *gateway, *bucket, *credentials, *ca, *state_path;
 	char subjects[128];		/* $KV.BUCKET.> */
 	size_t prefix_len;		/* of $KV.BUCKET. */
 
@@ -267,9 +268,6 @@ static natsOptions *options(struct cluster *c)
 	if (s == NATS_OK)
 		s = natsOptions_SetMaxPingsOut(o, 2);
 	if (s == NATS_OK)
-		s = natsOptions_SetRetryOnFailedConnect(o, true, on_connected,
-							c);
-	if (s == NATS_OK)
 		s = natsOptions_SetReconnectedCB(o, on_reconnected, c);
 	if (s == NATS_OK)
 		s = natsOptions_SetDisconnectedCB(o, on_disconnected, c);
@@ -277,15 +275,20 @@ static natsOptions *options(struct cluster *c)
 		s = natsOptions_SetUserCredentialsFromFiles(o, c->credentials,
 							    NULL);
 	if (s == NATS_OK && tls) {
+		const char *ca = c->ca ? c->ca : SYSTEM_CA;
+
 		s = natsOptions_SetSecure(o, true);
-		if (s == NATS_OK &&
-		    access("/etc/ssl/certs/ca-certificates.crt", R_OK) == 0)
-			s = natsOptions_LoadCATrustedCertificates(o,
-				"/etc/ssl/certs/ca-certificates.crt");
+		if (s == NATS_OK && (c->ca || access(ca, R_OK) == 0))
+			s = natsOptions_LoadCATrustedCertificates(o, ca);
 	}
 	if (s != NATS_OK) {
-		set_error(c, c->credentials && access(c->credentials, R_OK) ?
-			  c->credentials : "connection options", s);
+		const char *what = "connection options";
+
+		if (c->credentials && access(c->credentials, R_OK))
+			what = c->credentials;
+		else if (tls && c->ca && access(c->ca, R_OK))
+			what = c->ca;
+		set_error(c, what, s);
 		natsOptions_Destroy(o);
 		return NULL;
 	}
@@ -505,14 +508,19 @@ static void *run(void *arg)
 	while (!c->nc) {
 		natsStatus s;
 
+		/* The first connection is made here, one try a second, so
+		 * that what stops it (refused, a certificate, credentials)
+		 * is said; libnats reconnects after that. */
 		o = options(c);
 		s = o ? natsConnection_Connect(&c->nc, o) : NATS_ERR;
-		if (s == NATS_OK)
+		if (s == NATS_OK) {
 			on_connected(c->nc, c);
-		else if (s != NATS_NOT_YET_CONNECTED && o)
-			set_error(c, "connecting", s);
-		if (c->nc)
 			break;
+		}
+		if (o)
+			set_error(c, "connecting", s);
+		natsConnection_Destroy(c->nc);
+		c->nc = NULL;
 		natsOptions_Destroy(o);
 		o = NULL;
 		pthread_mutex_lock(&c->mu);
@@ -640,11 +648,12 @@ struct cluster *cluster_open(const struct cluster_config *cfg, char *err,
 	c->gateway = strdup(cfg->gateway);
 	c->bucket = strdup(cfg->bucket);
 	c->credentials = dup_or_null(cfg->credentials);
+	c->ca = dup_or_null(cfg->ca);
 	c->state_path = strdup(path);
 	c->out_cap = cfg->queue_max ? cfg->queue_max : CLUSTER_QUEUE_MAX;
 	c->out = calloc(c->out_cap, sizeof(*c->out));
 	ok = ok && c->gateway && c->bucket && c->state_path && c->out &&
-	     (c->credentials || !cfg->credentials);
+	     (c->credentials || !cfg->credentials) && (c->ca || !cfg->ca);
 	if (!ok) {
 		snprintf(err, esize, "out of memory");
 		cluster_close(c);
@@ -708,6 +717,7 @@ void cluster_close(struct cluster *c)
 	free(c->gateway);
 	free(c->bucket);
 	free(c->credentials);
+	free(c->ca);
 	free(c->state_path);
 	free(c->out);
 	free(c->in);
@@ -729,7 +739,8 @@ bool cluster_same(const struct cluster *c, const struct cluster_config *cfg)
 {
 	if (c->nservers != cfg->nservers || !same_str(c->gateway, cfg->gateway) ||
 	    !same_str(c->bucket, cfg->bucket) ||
-	    !same_str(c->credentials, cfg->credentials))
+	    !same_str(c->credentials, cfg->credentials) ||
+	    !same_str(c->ca, cfg->ca))
 		return false;
 	for (unsigned i = 0; i < c->nservers; i++)
 		if (strcmp(c->servers[i], cfg->servers[i]))

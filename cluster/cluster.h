@@ -93,6 +93,7 @@ struct cluster_config {
 	const char *gateway;
 	const char *bucket;
 	const char *credentials;	/* NULL: none */
+	const char *ca;			/* tls://: CA bundle; NULL: the system's */
 	const char *state_dir;		/* STATE/cluster.BUCKET lives here */
 	unsigned queue_max;		/* 0: CLUSTER_QUEUE_MAX */
 };

@@ -52,6 +52,7 @@ static void config_of(const struct daemon *d, const struct policy_cluster *pc,
 	cfg->gateway = pc->gateway;
 	cfg->bucket = pc->bucket;
 	cfg->credentials = pc->credentials;
+	cfg->ca = pc->ca;
 	cfg->state_dir = d->opts.state_dir;
 }
 

@@ -28,6 +28,7 @@ void policy_cluster_free(struct policy_cluster *c)
 	free((void *)(uintptr_t)c->gateway);
 	free((void *)(uintptr_t)c->bucket);
 	free((void *)(uintptr_t)c->credentials);
+	free((void *)(uintptr_t)c->ca);
 	free(c);
 }
 
@@ -196,15 +197,38 @@ static char *text_of(struct walk *w, yaml_node_t *n, const char *what,
 	return s;
 }
 
+/* A file named in the section: relative to the policy's folder. */
+static const char *path_of(struct walk *w, yaml_node_t *n, const char *what,
+			   const char *expect)
+{
+	const char *file;
+	char *s = NULL;
+
+	if (!node_want_scalar(w, n, what))
+		return NULL;
+	file = node_text(n);
+	if (node_is_null(n) || !*file) {
+		node_error(w, n, "%s: expected %s, found nothing", what, expect);
+		return NULL;
+	}
+	if (file[0] == '/' || !w->l->dir)
+		s = strdup(file);
+	else if (asprintf(&s, "%s/%s", w->l->dir, file) < 0)
+		s = NULL;
+	if (!s)
+		load_oom(w->l);
+	return s;
+}
+
 void walk_cluster(struct walk *w, yaml_node_t *m)
 {
-	enum { NATS, GATEWAY, BUCKET, CREDENTIALS };
+	enum { NATS, GATEWAY, BUCKET, CREDENTIALS, CA };
 	static const char *const keys[] = { "nats", "gateway", "bucket",
-					    "credentials" };
+					    "credentials", "ca" };
 	struct policy_cluster *c;
 	struct fields f;
 
-	if (!node_fields(w, m, "cluster", keys, 4, &f))
+	if (!node_fields(w, m, "cluster", keys, 5, &f))
 		return;
 	c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -230,23 +254,13 @@ void walk_cluster(struct walk *w, yaml_node_t *m)
 				    "'-' (a JetStream bucket name)");
 	else
 		c->bucket = strdup("portcullis");
-	if (f.val[CREDENTIALS] &&
-	    node_want_scalar(w, f.val[CREDENTIALS], "cluster.credentials")) {
-		const char *file = node_text(f.val[CREDENTIALS]);
-		char *s = NULL;
-
-		if (node_is_null(f.val[CREDENTIALS]) || !*file)
-			node_error(w, f.val[CREDENTIALS], "cluster.credentials: "
-				   "expected the path of a .creds file, found "
-				   "nothing");
-		else if (file[0] == '/' || !w->l->dir)
-			s = strdup(file);
-		else if (asprintf(&s, "%s/%s", w->l->dir, file) < 0)
-			s = NULL;
-		if (!node_is_null(f.val[CREDENTIALS]) && *file && !s)
-			load_oom(w->l);
-		c->credentials = s;
-	}
+	if (f.val[CREDENTIALS])
+		c->credentials = path_of(w, f.val[CREDENTIALS],
+					 "cluster.credentials",
+					 "the path of a .creds file");
+	if (f.val[CA])
+		c->ca = path_of(w, f.val[CA], "cluster.ca",
+				"the path of a PEM CA bundle");
 	if ((!c->gateway && !f.val[GATEWAY]) || (!c->bucket && !f.val[BUCKET]))
 		load_oom(w->l);
 }

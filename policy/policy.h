@@ -108,6 +108,9 @@ struct policy_cluster {
 	const char *bucket;		/* as written, else "portcullis" */
 	const char *credentials;	/* resolved against the policy's folder
 					 * (absolute stays), NULL when none */
+	const char *ca;			/* tls://: the CA bundle to trust,
+					 * resolved the same way; NULL: the
+					 * system's */
 };
 
 /* The errors of one load, each "file:line:col: message". */
