@@ -191,6 +191,9 @@ static void on_record(natsConnection *nc, natsSubscription *sub,
 		 * coming back, is not). */
 		c->st.ignored++;
 	}
+	/* Nothing waits for the main thread: all up to here is done. */
+	if (!c->in_n)
+		c->committed = c->delivered;
 	c->dirty = true;
 	pthread_mutex_unlock(&c->mu);
 	if (bad)
@@ -360,6 +363,8 @@ static natsStatus subscribe(struct cluster *c)
 	}
 	jsSubOptions_Init(&so);
 	so.Ordered = true;
+	/* A consumer lost with its server is noticed in seconds. */
+	so.Config.Heartbeat = 1000000000LL;
 	so.Stream = stream;
 	if (from) {
 		so.Config.DeliverPolicy = js_DeliverByStartSequence;
@@ -408,6 +413,26 @@ static bool setup(struct cluster *c)
 	atomic_store(&c->ready, true);
 	log_info("cluster: watching bucket %s", c->bucket);
 	return true;
+}
+
+/* Whether the watch's consumer is still there: the server that held it
+ * may be gone while this connection's server lives (no reconnect then). */
+static bool watch_alive(struct cluster *c)
+{
+	jsConsumerInfo *ci = NULL;
+	jsErrCode jerr = 0;
+	jsOptions jo;
+	natsStatus s;
+
+	if (!c->sub)
+		return false;
+	jsOptions_Init(&jo);
+	jo.Wait = 1000;
+	s = natsSubscription_GetConsumerInfo(&ci, c->sub, &jo, &jerr);
+	jsConsumerInfo_Destroy(ci);
+	/* Only a consumer the cluster says is gone is made again: a slow
+	 * answer (a leader being elected) is no reason. */
+	return !(s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr);
 }
 
 /* Publish what waits, oldest first, until one fails (returns false). */
@@ -585,6 +610,13 @@ static void *run(void *arg)
 		if (wall_ms() >= next_save) {
 			save_state(c);
 			next_save = wall_ms() + 1000;
+			if (atomic_load(&c->ready) && !watch_alive(c)) {
+				log_warnx("cluster: the watch's consumer is gone "
+					  "(its server left); watching anew");
+				pthread_mutex_lock(&c->mu);
+				c->resubscribe = true;
+				pthread_mutex_unlock(&c->mu);
+			}
 		}
 	}
 	return NULL;
