@@ -1474,11 +1474,21 @@ START_TEST(test_cluster_section)
 	snprintf(want, sizeof(want), "%s/nats.creds", tmpdir);
 	ck_assert_str_eq(c->credentials, tmpdir[0] ? want : "nats.creds");
 	policy_free(p);
+	/* The CA of tls:// servers, resolved the same way. */
+	p = load(CLUSTER_BASE "cluster:\n  nats: [tls://192.0.2.10]\n"
+		 "  ca: /etc/portcullis/isp-ca.pem\n", &errs);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(policy_cluster(p)->ca, "/etc/portcullis/isp-ca.pem");
+	policy_free(p);
+	expect_errors(CLUSTER_BASE "cluster:\n  nats: [tls://192.0.2.10]\n"
+		      "  ca: ''\n", "policy.yaml:9:7: cluster.ca: expected the "
+		      "path of a PEM CA bundle, found nothing", NULL);
 
 	/* Defaults: the bucket's name, the host's name; one server as a
 	 * string; an absolute credentials path stays. */
 	p = load(CLUSTER_BASE "cluster:\n  nats: nats://192.0.2.10\n"
 		 "  credentials: /etc/portcullis/nats.creds\n", &errs);
+	ck_assert_ptr_null(policy_cluster(p)->ca);
 	ck_assert_ptr_nonnull(p);
 	c = policy_cluster(p);
 	ck_assert_uint_eq(c->nservers, 1);
