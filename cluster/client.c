@@ -822,9 +822,11 @@ size_t cluster_poll(struct cluster *c, struct cluster_record *out,
 
 	pthread_mutex_lock(&c->mu);
 	n = c->in_n < max ? c->in_n : max;
-	memcpy(out, c->in, n * sizeof(*out));
-	memmove(c->in, c->in + n, (c->in_n - n) * sizeof(*c->in));
-	c->in_n -= n;
+	if (n) {
+		memcpy(out, c->in, n * sizeof(*out));
+		memmove(c->in, c->in + n, (c->in_n - n) * sizeof(*c->in));
+		c->in_n -= n;
+	}
 	if (!c->in_n) {
 		c->committed = c->delivered;
 		if (read(c->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
