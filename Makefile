@@ -21,7 +21,7 @@ INSTALL ?= install
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS := libnetfilter_queue libmnl yaml-0.1 libsystemd libcap libmicrohttpd \
-	json-c zlib
+	json-c zlib libnats
 
 CFLAGS ?= -O2 -g
 BASE_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wmissing-prototypes \
@@ -57,7 +57,7 @@ quiet = @printf '  %-7s %s\n'
 endif
 
 B := build
-mods := common policy identity netlink stats blocklog filter
+mods := common policy identity netlink stats blocklog cluster filter
 lib_src := $(filter-out %/main.c,$(foreach m,$(mods),$(wildcard $(m)/*.c)))
 lib_obj := $(lib_src:%.c=$(B)/%.o)
 cli_obj := $(patsubst %.c,$(B)/%.o,$(wildcard cli/*.c))
@@ -291,8 +291,12 @@ fuzz-check-%: $(FB)/fuzz_%
 deps:
 	$(Q)sh tests/deps.sh
 
+# Two halves side by side (two cores): the heaviest suites, and the rest.
+UNIT_HEAVY := table ruleset
 unit: $(B)/tests/check
-	$(Q)CK_DEFAULT_TIMEOUT=120 ./$(B)/tests/check
+	$(Q)CK_DEFAULT_TIMEOUT=120 ./$(B)/tests/check $(UNIT_HEAVY) & \
+	  CK_DEFAULT_TIMEOUT=120 ./$(B)/tests/check -x $(UNIT_HEAVY); b=$$?; \
+	  wait $$!; a=$$?; [ $$a -eq 0 ] && [ $$b -eq 0 ]
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all $(B)/tests/check
@@ -303,16 +307,20 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory check-install
 	$(Q)$(MAKE) --no-print-directory fuzz-check
 
-# The unit tests under valgrind's memcheck, in one process (CK_FORK=no)
-# so that every leak is seen; any error or definite/indirect leak fails.
+# The unit tests under valgrind's memcheck, in two processes (CK_FORK=no,
+# so that every leak is seen) side by side, as make unit splits them; any
+# error or definite/indirect leak fails.
 valgrind: $(B)/tests/check
 	@[ "$(SANITIZE)" != 1 ] || { echo "valgrind: not with SANITIZE=1" \
 	  "(ASan and valgrind exclude each other)" >&2; exit 1; }
 	@command -v valgrind >/dev/null 2>&1 || { echo "valgrind: not" \
 	  "installed (sh tests/deps.sh installs it)" >&2; exit 1; }
-	$(Q)CK_FORK=no valgrind -q --error-exitcode=1 \
-	  --leak-check=full --show-leak-kinds=definite,indirect \
-	  --errors-for-leak-kinds=definite,indirect ./$(B)/tests/check
+	$(Q)$(VALGRIND) ./$(B)/tests/check $(UNIT_HEAVY) & \
+	  $(VALGRIND) ./$(B)/tests/check -x $(UNIT_HEAVY); b=$$?; \
+	  wait $$!; a=$$?; [ $$a -eq 0 ] && [ $$b -eq 0 ]
+VALGRIND = CK_FORK=no valgrind -q --error-exitcode=1 --leak-check=full \
+	  --show-leak-kinds=definite,indirect \
+	  --errors-for-leak-kinds=definite,indirect
 
 check-cli: portcullis
 	$(Q)sh tests/cli.sh
@@ -322,6 +330,7 @@ e2e: all $(B)/bench/syngen $(B)/bench/leakcount
 	$(Q)bash tests/e2e_kea.sh
 	$(Q)bash tests/e2e_radius.sh
 	$(Q)bash tests/e2e_cluster.sh
+	$(Q)bash tests/e2e_cluster_tls.sh
 
 # The daemon as portcullis.service runs it: unprivileged, CAP_NET_ADMIN
 # only, traced against the unit's hardening.

@@ -61,6 +61,7 @@ enum blocklog_except_op {
 enum blocklog_release {
 	BLOCKLOG_RELEASE_EXPIRED = 0,	/* quarantine_for ran out */
 	BLOCKLOG_RELEASE_MANUAL,	/* portcullis release */
+	BLOCKLOG_RELEASE_CLUSTER,	/* another gateway released it */
 };
 
 /* The "state" of a session line. */
@@ -92,6 +93,8 @@ const char *blocklog_session_end_name(enum blocklog_session_end e);
 /* Whether s (NUL-terminated) is a subscriber id as defined above: the
  * writer's lines carry only those, the reader accepts only those. */
 bool blocklog_subscriber_valid(const char *s);
+/* Whether s is a gateway's name: 1-63 of [A-Za-z0-9._-]. */
+bool blocklog_gateway_valid(const char *s);
 
 /* ---- writing ------------------------------------------------------------ */
 
@@ -141,6 +144,10 @@ struct blocklog_event {
 	char source[32];
 	uint8_t state;			/* session: enum
 					 * blocklog_session_state */
+	/* Quarantine, release, except: the gateway that made the change
+	 * (DESIGN.md "Many gateways"); "" this one, named by the writer's
+	 * default (blocklog_set_gateway), if it has one. */
+	char gateway[64];
 };
 
 struct blocklog_config {
@@ -152,6 +159,7 @@ struct blocklog_config {
 	unsigned producers;		/* verdict threads, >= 1 */
 	unsigned ring_slots;		/* per producer, power of two */
 	bool no_writer_thread;		/* the caller drains (tests, tools) */
+	const char *gateway;		/* this gateway's name; NULL: none */
 };
 
 struct blocklog_counters {
@@ -179,6 +187,10 @@ int blocklog_push(struct blocklog *bl, unsigned producer,
 /* Free slots in producer's ring now (0 for a producer it does not
  * have): for a producer that may wait, at a stop, rather than lose. */
 size_t blocklog_room(const struct blocklog *bl, unsigned producer);
+
+/* This gateway's name on quarantine, release and except lines that name
+ * none (NULL or "": none): at a reload, any thread but the writer. */
+void blocklog_set_gateway(struct blocklog *bl, const char *name);
 
 /* Ask the writer to reopen the file (logrotate's SIGUSR1). Signal-safe. */
 void blocklog_reopen(struct blocklog *bl);
@@ -239,6 +251,8 @@ struct blocklog_line {
 	 * line names none; session: always set. */
 	char subscriber[BLOCKLOG_SUBSCRIBER_MAX + 1];
 	char source[32];		/* session, "" if absent */
+	char gateway[64];		/* quarantine, release, except: "" if
+					 * absent */
 	enum blocklog_session_state state;	/* session */
 	enum blocklog_session_end end;	/* session stop: its "reason" (a
 					 * stop line needs one; has_reason

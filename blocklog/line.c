@@ -177,6 +177,18 @@ static int parse_subscriber(struct json_object *o, bool required,
 			    struct blocklog_line *l);
 
 /* An exception for a prefix, or (rule 4) for a subscriber id. */
+/* The gateway that made a change, when the line names one. */
+static int parse_gateway(struct json_object *o, struct blocklog_line *l)
+{
+	int r = get_str(o, BLOCKLOG_F_GATEWAY, l->gateway, sizeof(l->gateway));
+
+	if (r == 1)
+		return 0;
+	if (r != 0 || !blocklog_gateway_valid(l->gateway))
+		return -1;
+	return 0;
+}
+
 static int parse_except(struct json_object *o, struct blocklog_line *l)
 {
 	char op[16];
@@ -189,7 +201,8 @@ static int parse_except(struct json_object *o, struct blocklog_line *l)
 	    need_str(o, BLOCKLOG_F_PROFILE, l->profile,
 		     sizeof(l->profile)) < 0 ||
 	    parse_until(o, false, l) < 0 ||
-	    get_str(o, BLOCKLOG_F_NOTE, l->note, sizeof(l->note)) < 0)
+	    get_str(o, BLOCKLOG_F_NOTE, l->note, sizeof(l->note)) < 0 ||
+	    parse_gateway(o, l) < 0)
 		return -1;
 	return 0;
 }
@@ -316,13 +329,15 @@ static int parse_object(struct json_object *o, struct blocklog_line *l)
 	case BLOCKLOG_DETECTION:
 		return parse_window(o, BLOCKLOG_F_SYNS, l);
 	case BLOCKLOG_QUARANTINE:
-		if (parse_until(o, true, l) < 0 ||
+		if (parse_gateway(o, l) < 0 || parse_until(o, true, l) < 0 ||
 		    need_uint(o, BLOCKLOG_F_SYNS, UINT64_MAX, &l->count) < 0 ||
 		    need_uint(o, BLOCKLOG_F_DISTINCT, UINT64_MAX,
 			      &l->distinct) < 0)
 			return -1;
 		return 0;
 	case BLOCKLOG_RELEASE:
+		if (parse_gateway(o, l) < 0)
+			return -1;
 		return parse_release(o, l);
 	default:
 		return -1;

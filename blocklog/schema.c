@@ -30,6 +30,7 @@ static const char *const op_names[] = {
 static const char *const release_names[] = {
 	[BLOCKLOG_RELEASE_EXPIRED] = "expired",
 	[BLOCKLOG_RELEASE_MANUAL] = "manual",
+	[BLOCKLOG_RELEASE_CLUSTER] = "cluster",
 };
 
 static const char *const state_names[] = {
@@ -47,7 +48,7 @@ _Static_assert(COUNT(kind_names) == BLOCKLOG_SESSION + 1,
 	       "every event kind has its name");
 _Static_assert(COUNT(op_names) == BLOCKLOG_EXCEPT_EXPIRE + 1,
 	       "every except op has its name");
-_Static_assert(COUNT(release_names) == BLOCKLOG_RELEASE_MANUAL + 1,
+_Static_assert(COUNT(release_names) == BLOCKLOG_RELEASE_CLUSTER + 1,
 	       "every release reason has its name");
 _Static_assert(COUNT(state_names) == BLOCKLOG_SESSION_STOP + 1,
 	       "every session state has its name");
@@ -150,4 +151,18 @@ int blocklog_session_end_find(const char *s, enum blocklog_session_end *out)
 		return -1;
 	*out = (enum blocklog_session_end)i;
 	return 0;
+}
+
+bool blocklog_gateway_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 63)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+		      s[i] == '_' || s[i] == '-'))
+			return false;
+	return true;
 }

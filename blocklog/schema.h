@@ -54,6 +54,8 @@
  * blocklog_session_state_name() */
 #define BLOCKLOG_F_STATE	"state"
 #define BLOCKLOG_F_SOURCE	"source"
+/* quarantine, release, except: the gateway that made the change */
+#define BLOCKLOG_F_GATEWAY	"gateway"
 
 /* The value s names in its enum's table (schema.c): 0 with *out, or -1
  * when it names none. */

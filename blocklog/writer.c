@@ -63,6 +63,10 @@ struct blocklog {
 	char buf[WRITE_BUF];
 	size_t used;
 	unsigned lines;			/* lines in buf */
+
+	/* This gateway's name (blocklog_set_gateway), for the writer. */
+	pthread_mutex_t gw_lock;
+	char gateway[64];
 };
 
 /*
@@ -340,7 +344,10 @@ static int format_json(const struct blocklog_event *ev, uint64_t lost,
 		     add_time(o, BLOCKLOG_F_UNTIL, ev->until) < 0) ||
 		    (ev->note[0] &&
 		     add_field(o, BLOCKLOG_F_NOTE, ev->note,
-			       sizeof(ev->note)) < 0))
+			       sizeof(ev->note)) < 0) ||
+		    (ev->gateway[0] &&
+		     add_field(o, BLOCKLOG_F_GATEWAY, ev->gateway,
+			       sizeof(ev->gateway)) < 0))
 			goto out;
 	} else if (add_time(o, BLOCKLOG_F_SINCE, ev->since) < 0 ||
 		   add_time(o, BLOCKLOG_F_UNTIL, ev->until) < 0 ||
@@ -502,6 +509,12 @@ int blocklog_format(const struct blocklog_event *ev, uint64_t lost,
 	}
 	if (ev->kind != BLOCKLOG_SESSION && ev->subscriber[0])
 		put_subscriber(&l, ev);
+	if ((ev->kind == BLOCKLOG_QUARANTINE || ev->kind == BLOCKLOG_RELEASE) &&
+	    ev->gateway[0]) {
+		PUT_LIT(&l, FIELD_STR(BLOCKLOG_F_GATEWAY));
+		put_json(&l, ev->gateway, sizeof(ev->gateway));
+		PUT_LIT(&l, "\"");
+	}
 	if (lost) {
 		PUT_LIT(&l, FIELD(BLOCKLOG_F_LOST));
 		put_u64(&l, lost);
@@ -601,10 +614,24 @@ static void flush(struct blocklog *bl)
 	bl->lines = 0;
 }
 
-static void emit(struct blocklog *bl, const struct blocklog_event *ev)
+static void emit(struct blocklog *bl, const struct blocklog_event *in)
 {
 	uint64_t lost = lost_total(bl);
+	const struct blocklog_event *ev = in;
+	struct blocklog_event named;
 	int n;
+
+	/* A change this gateway made: its name, when it has one. */
+	if ((in->kind == BLOCKLOG_QUARANTINE || in->kind == BLOCKLOG_RELEASE ||
+	     in->kind == BLOCKLOG_EXCEPT) && !in->gateway[0]) {
+		pthread_mutex_lock(&bl->gw_lock);
+		if (bl->gateway[0]) {
+			named = *in;
+			memcpy(named.gateway, bl->gateway, sizeof(named.gateway));
+			ev = &named;
+		}
+		pthread_mutex_unlock(&bl->gw_lock);
+	}
 
 	if (bl->used + 1024 > sizeof(bl->buf))
 		flush(bl);
@@ -691,6 +718,9 @@ struct blocklog *blocklog_open(const struct blocklog_config *cfg)
 	if (!bl)
 		return NULL;
 	bl->fd = -1;
+	pthread_mutex_init(&bl->gw_lock, NULL);
+	if (cfg->gateway && blocklog_gateway_valid(cfg->gateway))
+		snprintf(bl->gateway, sizeof(bl->gateway), "%s", cfg->gateway);
 	bl->syslog = cfg->syslog;
 	bl->facility = cfg->facility ? cfg->facility : LOG_USER;
 	bl->nrings = cfg->producers;
@@ -811,5 +841,14 @@ void blocklog_close(struct blocklog *bl)
 		free(bl->rings[i].ev);
 	free(bl->rings);
 	free(bl->path);
+	pthread_mutex_destroy(&bl->gw_lock);
 	free(bl);
+}
+
+void blocklog_set_gateway(struct blocklog *bl, const char *name)
+{
+	pthread_mutex_lock(&bl->gw_lock);
+	snprintf(bl->gateway, sizeof(bl->gateway), "%s",
+		 name && blocklog_gateway_valid(name) ? name : "");
+	pthread_mutex_unlock(&bl->gw_lock);
 }

@@ -114,6 +114,15 @@ static int run_check(const struct cli_cmd *c, const struct cli_req *r,
 	       policy_aggregates(p, AF_INET6, NULL, 0));
 	printf("  relays:       %zu\n", policy_relay_count(p));
 	print_detection(p);
+	if (policy_cluster(p)->enabled) {
+		const struct policy_cluster *pc = policy_cluster(p);
+
+		printf("  cluster:      %u NATS server%s, bucket %s, gateway %s%s"
+		       "%s\n", pc->nservers, pc->nservers == 1 ? "" : "s",
+		       pc->bucket, pc->gateway,
+		       pc->credentials ? ", credentials " : "",
+		       pc->credentials ? pc->credentials : "");
+	}
 	print_expiring(p, time(NULL));
 	policy_free(p);
 	return 0;
@@ -123,7 +132,7 @@ const struct cli_cmd cli_cmd_check = {
 	.name = "check",
 	.synopsis = "POLICY",
 	.help = "Validate POLICY. On success a summary: mode, profiles, "
-		"entries and aggregates,\nrelays, detection, and the entries "
+		"entries and aggregates,\nrelays, detection, the cluster, and the entries "
 		"that expire within seven days. On a broken\npolicy every "
 		"error, each as file:line:col: message, and exit 1.\n",
 	.need = { "POLICY" },

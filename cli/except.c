@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * portcullis except add|del|list: the live daemon's live exceptions.
+ * portcullis except add|del|list|history: the live daemon's live exceptions.
  * Parsed here, whole, before cli_remote sends them; the values (prefix,
  * profile, duration, time) are the daemon's to judge (filter/except.c).
  */
@@ -134,16 +134,33 @@ static const struct cli_cmd except_list = {
 	.run = cli_remote_run,
 };
 
+static const struct cli_cmd except_history = {
+	.name = "except history",
+	.synopsis = "[KEY] [--json]",
+	.help = "The cluster's audit trail (DESIGN.md \"Many gateways\"): "
+		"every record the\nshared bucket still holds of KEY (a "
+		"subscriber id, a prefix or an address),\nor of all, oldest "
+		"first: revision, time, the gateway that made it,\nwhat "
+		"(exception add or del, quarantine, release), the key and "
+		"details.\nThe daemon reads it from the bucket; it needs the "
+		"policy's cluster:\nsection and a connection.\n\n"
+		"  --json          as a JSON array\n",
+	.opts = list_opts,
+	.max = 1,
+	.remote = true,
+	.run = cli_remote_run,
+};
+
 static const struct cli_cmd *const subs[] = {
-	&except_add, &except_del, &except_list, NULL,
+	&except_add, &except_del, &except_list, &except_history, NULL,
 };
 
 const struct cli_cmd cli_cmd_except = {
 	.name = "except",
 	.help = "Live exceptions: profiles granted without touching the "
-		"policy file.\nportcullis except add|del|list --help says "
-		"more.\n",
-	.need = { "add|del|list" },
+		"policy file.\nportcullis except add|del|list|history --help "
+		"says more.\n",
+	.need = { "add|del|list|history" },
 	.max = CLI_ANY,
 	.in_order = true,
 	.subs = subs,

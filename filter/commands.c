@@ -10,6 +10,7 @@
 #include "common/rfc3339.h"
 #include "filter/cmdargs.h"
 #include "filter/control.h"
+#include "filter/cluster.h"
 #include "filter/daemon.h"
 #include "filter/except.h"
 #include "filter/kernel.h"
@@ -156,6 +157,7 @@ static void stats_text(struct daemon *d, struct strbuf *o)
 			      d->rules_stale ? "; an older ruleset is in, see "
 			      "the log" : "");
 	}
+	shared_stats_text(d, o);
 }
 
 static int stats_json(struct daemon *d, struct strbuf *o)
@@ -218,6 +220,7 @@ static int stats_json(struct daemon *d, struct strbuf *o)
 		reply_json_u64(v, "memory", ic.memory);
 		reply_json_add(j, "sessions", v);
 	}
+	shared_stats_json(d, j);
 	return reply_json_write(o, j) < 0;
 }
 
@@ -413,27 +416,58 @@ static int cmd_quarantine(struct daemon *d, int argc, char **argv,
 	return 0;
 }
 
+/* An address as the quarantine records name it: IPv6 by the prefix its
+ * subscriber is counted per (its network address). */
+static void release_subject(struct daemon *d, const struct addr *a,
+			    char *out, size_t size)
+{
+	const struct policy_detection *det = policy_detection(daemon_policy(d));
+	unsigned len = det->ipv6_prefix_len ? det->ipv6_prefix_len : 64;
+	struct addr m = *a;
+
+	if (!addr_is_v4(&m)) {
+		if (len > 64)
+			len = 64;
+		for (unsigned i = 0; i < 16; i++) {
+			unsigned keep = len > i * 8 ? len - i * 8 : 0;
+
+			m.b[i] &= keep >= 8 ? 0xff :
+				  (uint8_t)(0xff00u >> keep);
+		}
+	}
+	addr_format(&m, out, size);
+}
+
 static int cmd_release(struct daemon *d, int argc, char **argv,
 		       struct strbuf *o)
 {
 	int at = parse(argc, argv, NULL, 1, 1, "SRC|ID", o);
+	char subject[IDENTITY_ID_MAX + 1];
 	const char *what;
 	struct identity_hit hit;
+	bool by_id = false;
 	struct addr a;
 	int r;
 
 	if (at < 0)
 		return 1;
 	what = argv[at];
+	snprintf(subject, sizeof(subject), "%s", what);
 	if (addr_parse(what, &a) == 0) {
 		/* An address a session holds: its subscriber is what the
 		 * quarantine holds. */
 		if (d->ident && identity_lookup(d->ident, &a, now_ms() / 1000,
-						&hit))
+						&hit)) {
 			r = stats_release_id(d->stats, hit.key, now_ms());
-		else
+			snprintf(subject, sizeof(subject), "%.*s",
+				 (int)hit.len, hit.id);
+			by_id = true;
+		} else {
 			r = stats_release(d->stats, &a, now_ms());
+			release_subject(d, &a, subject, sizeof(subject));
+		}
 	} else if (d->ident) {
+		by_id = true;
 		r = stats_release_id(d->stats,
 				     identity_id_key(d->ident, what,
 						     strlen(what)),
@@ -447,6 +481,8 @@ static int cmd_release(struct daemon *d, int argc, char **argv,
 	}
 	/* Out of the kernel's quarantine set now, not at the next tick. */
 	kernel_sync_quarantine(d);
+	/* And on every gateway. */
+	shared_release(d, by_id, subject);
 	strbuf_printf(o, "released %s\n", what);
 	return 0;
 }

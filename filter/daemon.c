@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "filter/cluster.h"
 #include "filter/daemon.h"
 #include "filter/kernel.h"
 
@@ -134,6 +135,8 @@ int daemon_reload(struct daemon *d, struct strbuf *errs)
 		log_warnx("reload failed; the running policy stays");
 		return -1;
 	}
+	/* The cluster: section may have changed too. */
+	shared_reconfigure(d);
 	return 0;
 }
 

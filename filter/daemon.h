@@ -161,6 +161,13 @@ struct daemon {
 	struct policy_exception *ex;
 	size_t nex;
 
+	/* Many gateways (filter/cluster.c): NULL without a cluster:
+	 * section. Swapped by the main thread under cluster_lock, which the
+	 * metrics thread and a quarantining verdict thread take to use it. */
+	struct cluster *cluster;
+	pthread_mutex_t cluster_lock;
+	uint64_t cluster_dropped_said;	/* drops already logged */
+
 	int control_fd;
 	int64_t started;		/* UNIX seconds */
 	int64_t loaded;			/* when the running policy loaded */

@@ -12,6 +12,7 @@
 #include "common/subid.h"
 #include "filter/daemon.h"
 #include "filter/cmdargs.h"
+#include "filter/cluster.h"
 #include "filter/except.h"
 #include "filter/reply_json.h"
 
@@ -41,8 +42,8 @@ int except_load_state(struct daemon *d)
 	return -1;
 }
 
-static void audit(struct daemon *d, uint8_t op,
-		  const struct policy_exception *e)
+static void audit_from(struct daemon *d, uint8_t op,
+		       const struct policy_exception *e, const char *gateway)
 {
 	struct blocklog_event ev = {
 		.kind = BLOCKLOG_EXCEPT,
@@ -57,8 +58,15 @@ static void audit(struct daemon *d, uint8_t op,
 	snprintf(ev.subscriber, sizeof(ev.subscriber), "%s", e->subscriber);
 	snprintf(ev.profile, sizeof(ev.profile), "%s", e->profile);
 	snprintf(ev.note, sizeof(ev.note), "%s", e->note);
+	snprintf(ev.gateway, sizeof(ev.gateway), "%s", gateway ? gateway : "");
 	/* The main thread's own ring is the last one. */
 	blocklog_push(d->blocklog, d->nworkers, &ev);
+}
+
+static void audit(struct daemon *d, uint8_t op,
+		  const struct policy_exception *e)
+{
+	audit_from(d, op, e, NULL);
 }
 
 /*
@@ -94,14 +102,21 @@ static int commit(struct daemon *d, struct policy_exception *ex, size_t nex,
 	return 0;
 }
 
-/* The exception for prefix, or (sub) for subscriber id key. */
-static long find(const struct daemon *d, const char *key, bool sub)
+/* The exception of ex[0 .. n) for prefix, or (sub) for subscriber id
+ * key. */
+static long find_in(const struct policy_exception *ex, size_t n,
+		    const char *key, bool sub)
 {
-	for (size_t i = 0; i < d->nex; i++)
-		if (!strcmp(sub ? d->ex[i].subscriber : d->ex[i].prefix, key) &&
-		    (sub || !d->ex[i].subscriber[0]))
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(sub ? ex[i].subscriber : ex[i].prefix, key) &&
+		    (sub || !ex[i].subscriber[0]))
 			return (long)i;
 	return -1;
+}
+
+static long find(const struct daemon *d, const char *key, bool sub)
+{
+	return find_in(d->ex, d->nex, key, sub);
 }
 
 /* What an exception is for, for messages. */
@@ -239,6 +254,7 @@ static int cmd_add(struct daemon *d, int argc, char **argv,
 		return 1;
 	}
 	audit(d, BLOCKLOG_EXCEPT_ADD, &e);
+	shared_except(d, false, &e);
 	strbuf_printf(out, "%s %s: profile %s, %s%s%s%s\n",
 		      at >= 0 ? "replaced" : "added",
 		      ex_name(&e, name, sizeof(name)), e.profile,
@@ -304,6 +320,7 @@ static int cmd_del(struct daemon *d, int argc, char **argv,
 		return 1;
 	}
 	audit(d, BLOCKLOG_EXCEPT_DEL, &gone);
+	shared_except(d, true, &gone);
 	strbuf_printf(out, "deleted %s\n", ex_name(&gone, name, sizeof(name)));
 	return 0;
 }
@@ -384,7 +401,8 @@ int except_command(struct daemon *d, int argc, char **argv,
 		   struct strbuf *out)
 {
 	if (argc < 2) {
-		strbuf_printf(out, "except: missing add, del or list\n");
+		strbuf_printf(out, "except: missing add, del, list or "
+			      "history\n");
 		return 1;
 	}
 	if (!strcmp(argv[1], "add"))
@@ -393,8 +411,10 @@ int except_command(struct daemon *d, int argc, char **argv,
 		return cmd_del(d, argc - 1, argv + 1, out) ? 1 : 0;
 	if (!strcmp(argv[1], "list"))
 		return cmd_list(d, argc - 1, argv + 1, out);
-	strbuf_printf(out, "except: unknown command '%s'; expected add, del "
-		      "or list\n", argv[1]);
+	if (!strcmp(argv[1], "history"))
+		return shared_history_command(d, argc - 1, argv + 1, out);
+	strbuf_printf(out, "except: unknown command '%s'; expected add, del, "
+		      "list or history\n", argv[1]);
 	return 1;
 }
 
@@ -437,4 +457,90 @@ void except_expire(struct daemon *d, int64_t now)
 		free(old);
 		strbuf_free(&err);
 	}
+}
+
+/* One change into ex[0 .. *n) (room for one more). Returns whether it
+ * changed anything. */
+static bool change_one(struct policy_exception *ex, size_t *n,
+		       const struct except_change *c)
+{
+	bool sub = c->e.subscriber[0] != '\0';
+	long at = find_in(ex, *n, sub ? c->e.subscriber : c->e.prefix, sub);
+
+	if (c->del) {
+		if (at < 0)
+			return false;
+		memmove(&ex[at], &ex[at + 1],
+			(*n - (size_t)at - 1) * sizeof(*ex));
+		--*n;
+		return true;
+	}
+	if (at >= 0) {
+		if (!memcmp(&ex[at], &c->e, sizeof(c->e)))
+			return false;
+		ex[at] = c->e;
+		return true;
+	}
+	if (*n >= EXCEPTIONS_MAX) {
+		log_warnx("cluster: already %d live exceptions; %s from %s "
+			  "not added", EXCEPTIONS_MAX,
+			  sub ? c->e.subscriber : c->e.prefix, c->gateway);
+		return false;
+	}
+	ex[(*n)++] = c->e;
+	return true;
+}
+
+void except_apply(struct daemon *d, const struct except_change *c, size_t n)
+{
+	struct policy_exception *ex = calloc(d->nex + n + 1, sizeof(*ex));
+	struct strbuf err = { 0 };
+	bool *did = calloc(n + 1, sizeof(*did)), any = false;
+	size_t nex = d->nex;
+	char name[200];
+
+	if (!ex || !did) {
+		log_warnx("cluster: out of memory; %zu exception changes not "
+			  "applied", n);
+		free(ex);
+		free(did);
+		return;
+	}
+	if (nex)
+		memcpy(ex, d->ex, nex * sizeof(*ex));
+	for (size_t i = 0; i < n; i++)
+		any |= did[i] = change_one(ex, &nex, &c[i]);
+	if (!any)
+		goto out;
+	if (commit(d, ex, nex, &err) < 0) {
+		free(ex);
+		ex = NULL;
+		/* One record the policy refuses (a profile it does not have)
+		 * must not keep out the others: halves, until it is alone
+		 * (a few rebuilds a bad record, not one a record). */
+		if (n > 1) {
+			except_apply(d, c, n / 2);
+			except_apply(d, c + n / 2, n - n / 2);
+		} else {
+			log_warnx("cluster: exception for %s from %s not "
+				  "applied: %s", ex_name(&c->e, name,
+							 sizeof(name)),
+				  c->gateway, err.s ? err.s : "");
+		}
+		goto out;
+	}
+	ex = NULL;		/* d's now */
+	for (size_t i = 0; i < n; i++) {
+		if (!did[i])
+			continue;
+		audit_from(d, c[i].del ? BLOCKLOG_EXCEPT_DEL :
+			   BLOCKLOG_EXCEPT_ADD, &c[i].e, c[i].gateway);
+		log_info("cluster: exception for %s %s by %s",
+			 ex_name(&c[i].e, name, sizeof(name)),
+			 c[i].del ? "deleted" : "added", c[i].gateway);
+	}
+out:
+	free(ex);
+	free(did);
+	strbuf_free(&err);
 }

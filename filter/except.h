@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/strbuf.h"
+#include "policy/policy.h"
 
 struct daemon;
 
@@ -21,6 +22,15 @@ int except_load_state(struct daemon *d);
 /* The `except` command: argv[0] is "except". Returns 0 or 1 (failed). */
 int except_command(struct daemon *d, int argc, char **argv,
 		   struct strbuf *out);
+
+/* A change another gateway made (filter/cluster.c): applied as if made
+ * here, in one commit, not published again. */
+struct except_change {
+	bool del;
+	struct policy_exception e;
+	char gateway[64];
+};
+void except_apply(struct daemon *d, const struct except_change *c, size_t n);
 
 /* Remove exceptions whose time has come (from the main loop's tick). */
 void except_expire(struct daemon *d, int64_t now);

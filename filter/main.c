@@ -19,6 +19,8 @@
 #include "common/ctlproto.h"
 #include "common/log.h"
 #include "filter/control.h"
+#include "cluster/cluster.h"
+#include "filter/cluster.h"
 #include "filter/daemon.h"
 #include "filter/except.h"
 #include "filter/kernel.h"
@@ -300,6 +302,7 @@ static void tick(struct daemon *d, uint64_t watchdog_ms)
 	notify_status(status);
 	except_expire(d, time(NULL));
 	session_tick(d, time(NULL));
+	shared_tick(d);
 	kernel_check(d, false, NULL);
 	{
 		struct timespec ts;
@@ -315,7 +318,7 @@ static void run(struct daemon *d)
 	uint64_t watchdog_ms = notify_watchdog_ms();
 	int64_t period = watchdog_ms && watchdog_ms / 3 < 1000 ?
 			 (int64_t)watchdog_ms / 3 : 1000;
-	struct pollfd pfd[CONTROL_POLLFDS];
+	struct pollfd pfd[CONTROL_POLLFDS + 1];
 	struct control *ctl = control_open(d, d->control_fd);
 	int64_t next = daemon_mono_ms() + period;
 	sigset_t none;
@@ -333,9 +336,16 @@ static void run(struct daemon *d)
 			.tv_nsec = wait > 0 ? (wait % 1000) * 1000000 : 0,
 		};
 
+		/* The other gateways' records: applied as they come. */
+		pfd[CONTROL_POLLFDS].fd = shared_fd(d);
+		pfd[CONTROL_POLLFDS].events = POLLIN;
+		pfd[CONTROL_POLLFDS].revents = 0;
 		/* Signals are blocked everywhere but here, so they wake us. */
-		if (ppoll(pfd, CONTROL_POLLFDS, &timeout, &none) >= 0)
+		if (ppoll(pfd, CONTROL_POLLFDS + 1, &timeout, &none) >= 0) {
 			control_dispatch(ctl, pfd, daemon_mono_ms());
+			if (pfd[CONTROL_POLLFDS].revents & POLLIN)
+				shared_apply(d);
+		}
 		if (daemon_mono_ms() >= next) {
 			tick(d, watchdog_ms);
 			next = daemon_mono_ms() + period;
@@ -370,8 +380,9 @@ static int drop_privileges(struct daemon *d)
 	/* The state folder and its files too: the sessions' snapshot and
 	 * the exceptions are written anew (a temporary file renamed) and
 	 * the journal reopened after the drop. */
-	char sdir[4096], snap[4200], jour[4200], exc[4200];
-	const char *paths[] = { sdir, snap, jour, exc, d->opts.control_path,
+	char sdir[4096], snap[4200], jour[4200], exc[4200], clu[4200] = "";
+	const char *paths[] = { sdir, snap, jour, exc, clu,
+				d->opts.control_path,
 				d->blocklog ? lc->blocks : NULL, NULL };
 	char err[256];
 	int r;
@@ -383,6 +394,9 @@ static int drop_privileges(struct daemon *d)
 	snprintf(snap, sizeof(snap), "%s/sessions", sdir);
 	snprintf(jour, sizeof(jour), "%s/sessions.journal", sdir);
 	snprintf(exc, sizeof(exc), "%s/exceptions.yaml", sdir);
+	if (policy_cluster(daemon_policy(d))->enabled)
+		snprintf(clu, sizeof(clu), "%s/cluster.%s", sdir,
+			 policy_cluster(daemon_policy(d))->bucket);
 
 	if (!strcmp(d->opts.user, "root"))
 		return 0;
@@ -448,6 +462,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pthread_mutex_init(&d.generation_lock, NULL);
+	pthread_mutex_init(&d.cluster_lock, NULL);
 	d.nworkers = 2 * d.opts.queues;
 	if (daemon_swap(&d, p) < 0)
 		fatal("policy");
@@ -476,6 +491,8 @@ int main(int argc, char **argv)
 
 		stats_config_from_policy(&sc, p);
 		sc.threads = d.nworkers;
+		sc.on_quarantine = shared_quarantined;
+		sc.hook_ctx = &d;
 		d.stats = stats_open(&sc, d.blocklog);
 		if (!d.stats) {
 			log_warn("subscriber table (%zu subscribers)",
@@ -513,6 +530,10 @@ int main(int argc, char **argv)
 		goto out;
 	if (drop_privileges(&d) < 0)
 		goto out;
+	/* The cluster's quarantines as the state folder kept them, before
+	 * the first verdict: NATS may not answer for a while. */
+	shared_open(&d);
+	shared_apply(&d);
 	for (unsigned i = 0; i < d.nworkers; i++)
 		if (worker_start(&d.workers[i]) < 0) {
 			log_warn("verdict thread %u", i);
@@ -547,6 +568,8 @@ out:
 	 * it): a start that fails earlier has none to stop. */
 	for (unsigned i = 0; d.workers && i < d.nworkers; i++)
 		worker_stop(&d.workers[i]);
+	/* Its queue and revision saved; no verdict thread calls it now. */
+	shared_close(&d);
 	if (d.stats) {
 		struct timespec ts;
 
@@ -576,5 +599,6 @@ out:
 	generation_free(atomic_load(&d.generation));
 	generation_totals_free(&d.retired);
 	generation_totals_free(&d.kq_totals);
+	cluster_library_close();
 	return ret;
 }

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "filter/cluster.h"
 #include "filter/daemon.h"
 #include "filter/metrics.h"
 
@@ -139,6 +140,7 @@ void metrics_text(struct daemon *d, struct strbuf *o)
 	generation_metrics(atomic_load(&d->generation), &d->retired, o);
 	kernel_quarantine_metric(d, o);
 	pthread_mutex_unlock(&d->generation_lock);
+	shared_metrics(d, o);
 	daemon_totals(d, &t);
 	strbuf_printf(o, "# HELP portcullis_not_judged_total Packets "
 		      "accepted without a decision, by why.\n# TYPE "

@@ -36,5 +36,6 @@ void policy_free(struct policy *p)
 	free(p->subex);
 	free(p->subex_ix);
 	free(p->log_blocks);
+	policy_cluster_free(p->cluster);
 	free(p);
 }

@@ -57,7 +57,10 @@ struct policy {
 	struct policy_detection detection;
 	struct policy_log log;
 	char *log_blocks;		/* owns log.blocks */
+	struct policy_cluster *cluster;	/* NULL: no cluster: section */
 };
+
+void policy_cluster_free(struct policy_cluster *c);
 
 /* The live exception by subscriber id for id[0 .. len), or -1. */
 int32_t subex_find(const struct policy *p, const char *id, size_t len);

@@ -78,10 +78,11 @@ static void walk_version(struct walk *w, const yaml_node_t *root,
 
 static void walk_root(struct walk *w, yaml_node_t *root)
 {
-	enum { VERSION, MODE, PROFILES, SUBSCRIBERS, RELAYS, DETECTION, LOG };
+	enum { VERSION, MODE, PROFILES, SUBSCRIBERS, RELAYS, DETECTION, LOG,
+	       CLUSTER };
 	static const char *const keys[] = { "version", "mode", "profiles",
 					    "subscribers", "relays",
-					    "detection", "log" };
+					    "detection", "log", "cluster" };
 	struct policy *p = w->l->p;
 	struct fields f;
 	char buf[80];
@@ -91,7 +92,7 @@ static void walk_root(struct walk *w, yaml_node_t *root)
 			   "mapping that starts with version: 1");
 		return;
 	}
-	if (!node_fields(w, root, "the policy", keys, 7, &f))
+	if (!node_fields(w, root, "the policy", keys, 8, &f))
 		return;
 	walk_version(w, root, f.val[VERSION]);
 	if (f.val[MODE] && node_want_scalar(w, f.val[MODE], "mode")) {
@@ -113,6 +114,8 @@ static void walk_root(struct walk *w, yaml_node_t *root)
 		walk_detection(w, f.val[DETECTION]);
 	if (f.val[LOG])
 		walk_log(w, f.val[LOG]);
+	if (f.val[CLUSTER])
+		walk_cluster(w, f.val[CLUSTER]);
 }
 
 static void policy_defaults(struct policy *p)

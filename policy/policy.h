@@ -98,6 +98,21 @@ struct policy_log {
 	unsigned per_subscriber_s;	/* ... per this many seconds; 0 = unlimited */
 };
 
+/* The cluster: section (DESIGN.md "Many gateways"). */
+#define POLICY_CLUSTER_SERVERS_MAX 16
+struct policy_cluster {
+	bool enabled;			/* the section is present */
+	const char *servers[POLICY_CLUSTER_SERVERS_MAX];	/* URLs as written */
+	unsigned nservers;
+	const char *gateway;		/* as written, else the host name */
+	const char *bucket;		/* as written, else "portcullis" */
+	const char *credentials;	/* resolved against the policy's folder
+					 * (absolute stays), NULL when none */
+	const char *ca;			/* tls://: the CA bundle to trust,
+					 * resolved the same way; NULL: the
+					 * system's */
+};
+
 /* The errors of one load, each "file:line:col: message". */
 struct policy_errors {
 	char **msg;
@@ -253,6 +268,8 @@ enum policy_mode policy_mode(const struct policy *p);
 const char *policy_path(const struct policy *p);
 const struct policy_detection *policy_detection(const struct policy *p);
 const struct policy_log *policy_log_config(const struct policy *p);
+/* The cluster: section; ->enabled is false when there is none. */
+const struct policy_cluster *policy_cluster(const struct policy *p);
 
 /* Counts for summaries. */
 size_t policy_entry_count(const struct policy *p, int family);

@@ -25,4 +25,7 @@ void walk_detection(struct walk *w, yaml_node_t *m);
 /* log: into p->log. */
 void walk_log(struct walk *w, yaml_node_t *m);
 
+/* cluster: into p->cluster. */
+void walk_cluster(struct walk *w, yaml_node_t *m);
+
 #endif

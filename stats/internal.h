@@ -210,6 +210,9 @@ struct stats {
 	uint64_t v6mask;
 	uint64_t seed;
 	struct blocklog *bl;
+	/* Told of each quarantine this gateway's detection begins. */
+	void (*on_quarantine)(void *ctx, const struct blocklog_event *ev);
+	void *hook_ctx;
 	pthread_mutex_t house;		/* tick and release: one producer */
 	struct blocklog_event *house_ev;	/* EVBUF_HOUSE, under house */
 	size_t cap, windows, memory;

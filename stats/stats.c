@@ -139,6 +139,8 @@ struct stats *stats_open(const struct stats_config *cfg, struct blocklog *bl)
 	st->v6mask = ~0ULL << (64 - v6len);
 	st->seed = cfg->seed ? cfg->seed : random_seed();
 	st->bl = bl;
+	st->on_quarantine = cfg->on_quarantine;
+	st->hook_ctx = cfg->hook_ctx;
 	st->cap = cap;
 	st->windows = windows;
 	st->nshards = nshards;
@@ -208,10 +210,15 @@ unsigned stats_port_slot(const struct stats *st, uint16_t port)
 
 void stats_push(struct stats *st, unsigned producer, const struct evbuf *eb)
 {
-	if (!st->bl)
-		return;
-	for (unsigned i = 0; i < eb->n; i++)
-		blocklog_push(st->bl, producer, &eb->ev[i]);
+	for (unsigned i = 0; i < eb->n; i++) {
+		const struct blocklog_event *ev = &eb->ev[i];
+
+		if (ev->kind == BLOCKLOG_QUARANTINE && !ev->gateway[0] &&
+		    st->on_quarantine)
+			st->on_quarantine(st->hook_ctx, ev);
+		if (st->bl)
+			blocklog_push(st->bl, producer, ev);
+	}
 }
 
 /* Prefixes fit (at most 43 bytes); a long profile name is cut. */
@@ -450,6 +457,135 @@ static int release_key(struct stats *st, uint64_t key, uint32_t kind,
 		stats_rec_put(sh, r);
 	else if (r && (r->flags & REC_QUAR)) {
 		stats_release_rec(st, sh, r, now, true, &eb);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&sh->lock);
+	stats_push(st, st->threads, &eb);
+	pthread_mutex_unlock(&st->house);
+	if (ret < 0)
+		errno = ENOENT;
+	return ret;
+}
+
+static void imposed_key(const struct stats *st, const struct stats_imposed *q,
+			uint64_t *key, uint32_t *kind)
+{
+	if (q->by_subscriber) {
+		*key = q->key;
+		*kind = SUB_ID;
+	} else {
+		stats_key(st, &q->addr, key, kind);
+	}
+}
+
+/* The line of an imposed change: who, from where. */
+static void imposed_line(struct blocklog_event *ev, const struct rec *r,
+			 const struct stats_imposed *q)
+{
+	if (q->by_subscriber) {
+		static const struct addr none;
+
+		snprintf(ev->subscriber, sizeof(ev->subscriber), "%s",
+			 q->id ? q->id : "");
+		ev->src = memcmp(&r->last, &none, sizeof(none)) ? r->last :
+								  q->addr;
+	}
+	snprintf(ev->gateway, sizeof(ev->gateway), "%s",
+		 q->gateway && q->gateway[0] ? q->gateway : "?");
+}
+
+int stats_quarantine_impose(struct stats *st, const struct stats_imposed *q,
+			    int64_t now)
+{
+	struct evbuf eb = { 0, EVBUF_HOUSE, st->house_ev };
+	uint64_t key, h;
+	uint32_t kind, si;
+	struct shard *sh;
+	struct rec *r = NULL;
+	int ret = -1;
+
+	imposed_key(st, q, &key, &kind);
+	h = stats_key_hash(st, key, kind);
+	sh = stats_shard(st, h);
+	pthread_mutex_lock(&st->house);
+	pthread_mutex_lock(&sh->lock);
+	si = stats_sub_get(st, sh, key, kind, h, now, &eb);
+	if (si != NIL) {
+		r = stats_sub_rec(sh, si);
+		if (r)
+			stats_rec_roll(st, sh, r, now, &eb);
+		r = stats_rec_get(st, sh, si, now, &eb);
+	}
+	if (r) {
+		struct blocklog_event *ev;
+		uint32_t ri = (uint32_t)(r - sh->recs);
+		bool was = r->flags & REC_QUAR;
+
+		if (q->by_subscriber && !r->id[0] && q->id)
+			snprintf(r->id, sizeof(r->id), "%s", q->id);
+		if (!was) {
+			dl_unlink(&sh->active, sh->recs, sizeof(*sh->recs), ri);
+			dl_push_head(&sh->quar, sh->recs, sizeof(*sh->recs),
+				     ri);
+			r->flags |= REC_QUAR;
+			r->q_kernel = 0;
+			sh->c.quarantines++;
+		}
+		if (!was || r->until != q->until_ms) {
+			r->until = q->until_ms;
+			r->q_syns = q->syns;
+			r->q_distinct = q->distinct;
+			ev = eb.n < eb.max ? &eb.ev[eb.n++] : NULL;
+			if (ev) {
+				memset(ev, 0, sizeof(*ev));
+				ev->kind = BLOCKLOG_QUARANTINE;
+				ev->ts_ms = now;
+				stats_key_addr(key, kind, &ev->src);
+				ev->count = q->syns;
+				ev->distinct = q->distinct;
+				ev->until = q->until_ms / 1000;
+				ev->window_s = (uint32_t)(st->tun.window_ms /
+							  1000);
+				imposed_line(ev, r, q);
+			}
+		}
+		ret = 0;
+	}
+	pthread_mutex_unlock(&sh->lock);
+	stats_push(st, st->threads, &eb);
+	pthread_mutex_unlock(&st->house);
+	if (ret < 0)
+		errno = ENOSPC;
+	return ret;
+}
+
+int stats_release_imposed(struct stats *st, const struct stats_imposed *q,
+			  int64_t now)
+{
+	struct evbuf eb = { 0, EVBUF_HOUSE, st->house_ev };
+	uint64_t key, h;
+	uint32_t kind, si;
+	struct shard *sh;
+	struct rec *r;
+	int ret = -1;
+
+	imposed_key(st, q, &key, &kind);
+	h = stats_key_hash(st, key, kind);
+	sh = stats_shard(st, h);
+	pthread_mutex_lock(&st->house);
+	pthread_mutex_lock(&sh->lock);
+	si = stats_sub_find(st, sh, key, kind, h);
+	r = si == NIL ? NULL : stats_sub_rec(sh, si);
+	if (r && stats_rec_roll(st, sh, r, now, &eb)) {
+		stats_rec_put(sh, r);
+	} else if (r && (r->flags & REC_QUAR)) {
+		unsigned at = eb.n;
+
+		stats_release_rec(st, sh, r, now, true, &eb);
+		if (eb.n > at) {
+			eb.ev[at].reason = BLOCKLOG_RELEASE_CLUSTER;
+			imposed_line(&eb.ev[at], r, q);
+		}
 		ret = 0;
 	}
 	pthread_mutex_unlock(&sh->lock);

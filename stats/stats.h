@@ -54,6 +54,11 @@ struct stats_config {
 	unsigned log_per_subscriber;	/* block lines per subscriber ... */
 	unsigned log_per_subscriber_s;	/* ... per window; 0: no limit */
 	uint64_t seed;			/* hash seed; 0: random */
+	/* Called with each quarantine line detection makes (not those of
+	 * stats_quarantine_impose), on the verdict thread that made it: it
+	 * must not block (filter/cluster.c queues it for publishing). */
+	void (*on_quarantine)(void *ctx, const struct blocklog_event *ev);
+	void *hook_ctx;
 	int64_t now_ms;			/* start time; 0: the clock */
 };
 
@@ -125,6 +130,32 @@ int stats_release_id(struct stats *st, uint64_t key, int64_t now);
 
 /* SYNs the kernel's quarantine rule blocked for one source since the
  * last read of its counters. */
+/*
+ * A quarantine another gateway began or ended (DESIGN.md "Many
+ * gateways"): of a subscriber id (by_subscriber: key is
+ * identity_id_key(id)), whatever addresses it holds now or later, or of
+ * an address (IPv6: its prefix, as counted).
+ */
+struct stats_imposed {
+	bool by_subscriber;
+	uint64_t key;
+	const char *id;
+	struct addr addr;		/* by_subscriber: an address it holds
+					 * here, for the lines (zero: none) */
+	int64_t until_ms;		/* begun: until */
+	uint32_t syns, distinct;	/* the window that caught it there */
+	const char *gateway;		/* the gateway that made it */
+};
+/* Begin it, or move its end: a quarantine line naming the gateway (none
+ * when it was already quarantined until then). Returns 0, or -1 with
+ * errno ENOSPC when no record is free. From the tick's thread. */
+int stats_quarantine_impose(struct stats *st, const struct stats_imposed *q,
+			    int64_t now_ms);
+/* End it: a release line, reason cluster, naming the gateway. Returns 0,
+ * or -1 with errno ENOENT when it is not quarantined. */
+int stats_release_imposed(struct stats *st, const struct stats_imposed *q,
+			  int64_t now_ms);
+
 struct stats_kernel_count {
 	struct addr src;		/* the quarantined address or prefix */
 	uint64_t subscriber_key;	/* its holder's id key, when the

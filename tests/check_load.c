@@ -420,7 +420,7 @@ START_TEST(test_unknown_key_is_named_with_the_allowed_ones)
 	expect_errors("version: 1\nmdoe: monitor\n",
 		      "policy.yaml:2:1: unknown key \"mdoe\" in the policy; "
 		      "expected one of: version, mode, profiles, subscribers, "
-		      "relays, detection, log", NULL);
+		      "relays, detection, log, cluster", NULL);
 	expect_errors("version: 1\ndetection: { sins: 3 }\n",
 		      "policy.yaml:2:14: unknown key \"sins\" in detection; "
 		      "expected one of: ports, window, syns, "
@@ -1441,6 +1441,97 @@ START_TEST(test_every_bad_policy_file_belongs_to_a_policy)
 }
 END_TEST
 
+#define CLUSTER_BASE "version: 1\nprofiles:\n  r:\n    ports: { 25: reject }\n" \
+	"subscribers:\n  - { prefix: 100.64.0.0/10, profile: r }\n"
+
+START_TEST(test_cluster_section)
+{
+	struct policy_errors errs = { 0 };
+	const struct policy_cluster *c;
+	struct policy *p;
+	char host[256] = "", yaml[4096], want[300];
+	size_t used;
+
+	/* None: not enabled, and never NULL. */
+	p = load(CLUSTER_BASE, &errs);
+	ck_assert_ptr_nonnull(p);
+	ck_assert(!policy_cluster(p)->enabled);
+	policy_free(p);
+
+	p = load(CLUSTER_BASE "cluster:\n  nats: [nats://192.0.2.10:4222, "
+		 "nats://192.0.2.11, 'tls://[2001:db8::12]:4222', "
+		 "tls://nats-3.example.net:4443]\n  gateway: gw-north_1.a\n"
+		 "  bucket: pc_prod-1\n  credentials: nats.creds\n", &errs);
+	ck_assert_msg(p, "%s", errs.count ? errs.msg[0] : "");
+	c = policy_cluster(p);
+	ck_assert(c->enabled);
+	ck_assert_uint_eq(c->nservers, 4);
+	ck_assert_str_eq(c->servers[0], "nats://192.0.2.10:4222");
+	ck_assert_str_eq(c->servers[2], "tls://[2001:db8::12]:4222");
+	ck_assert_str_eq(c->gateway, "gw-north_1.a");
+	ck_assert_str_eq(c->bucket, "pc_prod-1");
+	/* Relative to the policy's folder, as file: lists are. */
+	snprintf(want, sizeof(want), "%s/nats.creds", tmpdir);
+	ck_assert_str_eq(c->credentials, tmpdir[0] ? want : "nats.creds");
+	policy_free(p);
+	/* The CA of tls:// servers, resolved the same way. */
+	p = load(CLUSTER_BASE "cluster:\n  nats: [tls://192.0.2.10]\n"
+		 "  ca: /etc/portcullis/isp-ca.pem\n", &errs);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(policy_cluster(p)->ca, "/etc/portcullis/isp-ca.pem");
+	policy_free(p);
+	expect_errors(CLUSTER_BASE "cluster:\n  nats: [tls://192.0.2.10]\n"
+		      "  ca: ''\n", "policy.yaml:9:7: cluster.ca: expected the "
+		      "path of a PEM CA bundle, found nothing", NULL);
+
+	/* Defaults: the bucket's name, the host's name; one server as a
+	 * string; an absolute credentials path stays. */
+	p = load(CLUSTER_BASE "cluster:\n  nats: nats://192.0.2.10\n"
+		 "  credentials: /etc/portcullis/nats.creds\n", &errs);
+	ck_assert_ptr_null(policy_cluster(p)->ca);
+	ck_assert_ptr_nonnull(p);
+	c = policy_cluster(p);
+	ck_assert_uint_eq(c->nservers, 1);
+	ck_assert_str_eq(c->bucket, "portcullis");
+	ck_assert_str_eq(c->credentials, "/etc/portcullis/nats.creds");
+	gethostname(host, sizeof(host) - 1);
+	host[strcspn(host, " ")] = '\0';
+	if (host[0] && strlen(host) <= 63 &&
+	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		   "0123456789._-") == strlen(host))
+		ck_assert_str_eq(c->gateway, host);
+	ck_assert_ptr_null(c->credentials[0] ? NULL : c->credentials);
+	policy_free(p);
+
+	/* At most 16 servers. */
+	used = (size_t)snprintf(yaml, sizeof(yaml), CLUSTER_BASE
+				"cluster:\n  nats:\n");
+	for (int i = 0; i < 17; i++)
+		used += (size_t)snprintf(yaml + used, sizeof(yaml) - used,
+					 "    - nats://192.0.2.%d:4222\n", i + 1);
+	expect_errors(yaml, "policy.yaml:9:5: cluster.nats must list from 1 "
+		      "to 16 NATS servers, found 17", NULL);
+	expect_errors(CLUSTER_BASE "cluster:\n  nats: [nats://:4222, "
+		      "nats://192.0.2.1:42x, 'nats://[]:1', nats://a_b]\n",
+		      "policy.yaml:8:10: cluster.nats: no host, found "
+		      "\"nats://:4222\"",
+		      "policy.yaml:8:24: cluster.nats: the port must be 1 to "
+		      "65535, found \"nats://192.0.2.1:42x\"",
+		      "policy.yaml:8:46: cluster.nats: an IPv6 host goes in "
+		      "brackets: [2001:db8::1], found \"nats://[]:1\"",
+		      "policy.yaml:8:61: cluster.nats: a host name is letters, "
+		      "digits, '-' and '.', found \"nats://a_b\"", NULL);
+	used = (size_t)snprintf(yaml, sizeof(yaml), CLUSTER_BASE
+				"cluster:\n  nats: nats://192.0.2.1\n"
+				"  gateway: %064d\n", 7);
+	expect_errors(yaml, "policy.yaml:9:12: cluster.gateway must be 1 to "
+		      "63 letters, digits, '.', '_' or '-', found "
+		      "\"0000000000000000000000000000000000000000000000000000"
+		      "00000000...\"", NULL);
+	(void)used;
+}
+END_TEST
+
 Suite *load_suite(void);
 
 Suite *load_suite(void)
@@ -1507,6 +1598,7 @@ Suite *load_suite(void)
 	tcase_add_test(tc, test_prefix_length_with_leading_zero_is_refused);
 	tcase_add_test(tc, test_v4_mapped_prefixes_are_refused);
 	tcase_add_test(tc, test_syslog_facility_by_name);
+	tcase_add_test(tc, test_cluster_section);
 	tcase_add_test(tc,
 		test_most_profiles_allowed_load_and_repeats_are_found);
 	suite_add_tcase(s, tc);

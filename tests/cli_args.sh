@@ -104,10 +104,11 @@ top;y;-;-;top 5 x;top 5 --json
 quarantine;y;-;-;quarantine x;quarantine
 release;y;release;SRC|ID;release 100.64.0.5 x;release 100.64.0.5
 reload;y;-;-;reload x;reload
-except;y;except;add|del|list;-;-
+except;y;except;add|del|list|history;-;-
 except add;y;except add;PREFIX or --subscriber ID;except add 100.64.0.0/29 --profile business x;except add 100.64.0.0/29 --profile business --note ticket
 except del;y;except del;PREFIX or --subscriber ID;except del 100.64.0.0/29 x;except del 100.64.0.0/29
 except list;y;-;-;except list --json x;except list --json
+except history;y;-;-;except history a b;except history cust-1 --json
 session;y;session;start|stop|list;-;-
 session start;y;session start;ID ADDRESS;session start c1 100.64.0.5 2001:db8::/56 2001:db8:1::/56 x;session start c1 100.64.0.5 --for 1h --source kea
 session stop;y;session stop;ID|ADDRESS;session stop c1 x;session stop c1

@@ -11,7 +11,7 @@ for p in build-essential pkg-config libnetfilter-queue-dev libmnl-dev \
 	 zlib1g-dev check iptables nftables iproute2 procps python3 curl gzip \
 	 systemd groff-base logrotate strace valgrind clang libclang-rt-dev \
 	 ipset python3-scapy kea-dhcp4-server freeradius freeradius-utils \
-	 udhcpc; do
+	 udhcpc libnats-dev nats-server openssl; do
 	have_pkg "$p" || need="$need $p"
 done
 [ -z "$need" ] && exit 0

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* cluster/'s parts: the ledger (what each key last was), the state file. */
+#ifndef PORTCULLIS_CLUSTER_INTERNAL_H
+#define PORTCULLIS_CLUSTER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cluster/cluster.h"
+
+/*
+ * The ledger: per key, the newest revision seen and how many local
+ * changes to it wait to be published; and the live quarantine records
+ * (the state a restart must hold before NATS answers). Not locked: the
+ * client holds its lock around every call.
+ */
+struct ledger_entry {
+	char *key;
+	uint64_t rev;
+	uint32_t pending;
+	struct cluster_record *quarantine;	/* the live one, or NULL */
+};
+
+struct ledger {
+	struct ledger_entry *e;
+	size_t cap, n;			/* cap a power of two, n < 70% */
+	size_t live;			/* entries with a quarantine */
+};
+
+void ledger_free(struct ledger *l);
+/* The entry of key, made when missing (NULL: out of memory). */
+struct ledger_entry *ledger_get(struct ledger *l, const char *key);
+/* Whether a record of the bucket at rev for key is to be applied: not
+ * while a local change waits, not older than the last seen. Notes rev. */
+bool ledger_take(struct ledger *l, const char *key, uint64_t rev);
+/* A local change to key queued (+1) or done with (-1, at rev, 0 when
+ * it was dropped). */
+void ledger_pending(struct ledger *l, const char *key, int delta,
+		    uint64_t rev);
+/* Keep r as key's live quarantine (r a quarantine begun), or forget it
+ * (anything else). */
+void ledger_note(struct ledger *l, const char *key,
+		 const struct cluster_record *r);
+/* Forget the quarantines expired at now (UNIX s). */
+void ledger_expire(struct ledger *l, int64_t now);
+
+/* The state file: STATE/cluster.BUCKET. */
+struct cluster_state {
+	uint64_t revision;
+	struct cluster_record *quarantines;	/* live at save time */
+	size_t nquarantines;
+	struct cluster_record *queued;		/* not yet published */
+	size_t nqueued;
+};
+/* Read path into s (a missing file is an empty state). Returns 0, or -1
+ * with the reason in err. */
+int cluster_state_load(const char *path, struct cluster_state *s,
+		       char *err, size_t esize);
+/* Write s to path atomically. Returns 0, or -1 with errno. */
+int cluster_state_save(const char *path, const struct cluster_state *s);
+void cluster_state_free(struct cluster_state *s);
+
+#endif
