@@ -387,8 +387,6 @@ bench-sessions: deps
 # the cluster lab; a quarantine's way from one gateway's block log to
 # another's kernel set, and a new gateway loading 100,000 records
 # (written by bench/kvfill, libnats).
-$(B)/bench/kvfill: DEP_CFLAGS += $(shell $(PKG_CONFIG) --cflags libnats 2>/dev/null)
-$(B)/bench/kvfill: DEP_LIBS += $(shell $(PKG_CONFIG) --libs libnats 2>/dev/null)
 bench-cluster: deps
 	$(Q)$(MAKE) --no-print-directory all $(B)/bench/kvfill
 	$(Q)bash bench/cluster.sh

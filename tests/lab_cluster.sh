@@ -172,6 +172,17 @@ cl_nats_ready() {
 	cl_nats_leader >/dev/null
 }
 
+# cl_nats_healthy: every running node's full /healthz ok: JetStream on,
+# and its streams (the bucket's) current, as NATS itself judges ready.
+cl_nats_healthy() {
+	local i
+	for i in 0 1 2; do
+		[ -n "${CL_NATS_PID[$i]}" ] || continue
+		ip netns exec "$NS_NATS" curl -sf --max-time 1 \
+			"http://${CL_NATS_IP[$i]}:8222/healthz" >/dev/null || return 1
+	done
+}
+
 # cl_nats_stream_leader STREAM: the index (0-2) of the node leading
 # STREAM, as any running node reports it; fails when none does.
 cl_nats_stream_leader() {
