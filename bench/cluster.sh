@@ -97,7 +97,7 @@ fi
 
 # 2. A new gateway loading the bucket.
 cl_gw_stop b TERM
-out=$(ip netns exec "$NS_RTA" timeout 300 "$TOP/build/bench/kvfill" -s "$URLS" -b pcctest -n "$RECORDS") ||
+out=$(ip netns exec "$NS_RTA" timeout 300 "$TOP/build/bench/kvfill" -s "$URLS" -b pcctest -n "$RECORDS" 2>&1) ||
 	die "kvfill: $out"
 last=$(sed -n 's/.*last_revision \([0-9]*\).*/\1/p' <<<"$out")
 say ""

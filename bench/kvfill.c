@@ -97,6 +97,9 @@ int main(int argc, char **argv)
 	}
 	jsOptions_Init(&jo);
 	jo.PublishAsync.MaxPending = 4096;
+	/* A full window waits for acks (the default 200 ms gives up while
+	 * the stream's leader syncs its followers under load). */
+	jo.PublishAsync.StallWait = 30000;
 	jo.PublishAsync.ErrHandler = on_error;
 	s = natsConnection_JetStream(&js, nc, &jo);
 	if (s == NATS_OK)

@@ -214,7 +214,10 @@ section() { echo "e2e-cluster: $* (at $((($(cl_now_ms) - T_START) / 1000)) s)"; 
 [ "$(id -u)" -eq 0 ] || { echo "e2e-cluster: needs root for network namespaces"; echo "e2e-cluster: 0 passed, 1 failed"; exit 1; }
 command -v nats-server >/dev/null || bail "nats-server is not installed"
 # The whole run is bounded: a wedged wait ends it as a failure.
-( sleep 240; echo "e2e-cluster: over 240 s, stopped" >&2; kill -TERM $$ ) &
+# (Its sleep goes with it when cleanup stops it first.)
+( trap 'kill $sl 2>/dev/null; exit 0' TERM
+  sleep 240 & sl=$!
+  wait $sl && { echo "e2e-cluster: over 240 s, stopped" >&2; kill -TERM $$; } ) &
 WATCHDOG=$!
 
 section "the lab (two gateways, three NATS nodes, limit $LIMIT_MS ms)"
