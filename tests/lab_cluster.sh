@@ -142,12 +142,11 @@ cl_nats_stop() {
 	CL_NATS_PID[$i]=""
 }
 
-# cl_nats_leader [I...]: the JetStream meta leader's name, as the nodes
-# I (default all running) see it; fails while any of them has none or
-# they disagree.
+# cl_nats_leader: the JetStream meta leader's name, as the running nodes
+# see it; fails while any of them has none or they disagree.
 cl_nats_leader() {
-	local i l seen="" ids=${*:-0 1 2}
-	for i in $ids; do
+	local i l seen=""
+	for i in 0 1 2; do
 		[ -n "${CL_NATS_PID[$i]}" ] || continue
 		# /jsz's one "leader" is meta_cluster's.
 		l=$(ip netns exec "$NS_NATS" curl -s --max-time 1 \
@@ -209,6 +208,7 @@ cl_nats_stream_has_leader() {
 
 # cl_wait SECONDS COMMAND...: until COMMAND succeeds, every 50 ms, at
 # most SECONDS; the time it took in CL_WAITED_MS.
+# shellcheck disable=SC2034 # CL_WAITED_MS is the callers'
 cl_wait() {
 	local t0 n i
 	t0=$(cl_now_ms)
