@@ -300,6 +300,9 @@ ok = (all(w in seen for w in want) and add and add[0].get("profile") == "busines
       and sorted(revs) == revs)
 sys.exit(0 if ok else 1)' "$out"
 [ "$fail" -eq "$f0" ] || sed 's/^/    /' <<<"$out"
+out=$(cl_pc a except history 2>&1)
+check "except history (every key): the same four records ($(wc -l <<<"$out") lines)" \
+	test "$(grep -c cust-1 <<<"$out")" -ge 4
 
 section "one NATS node killed"
 # The node that leads the bucket's stream, else the first.
