@@ -30,6 +30,7 @@
 #define TICK_MS 100
 #define JS_WAIT_MS 2000
 #define RETRY_MS 200
+#define INBOX_MAX 16384
 #define SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
 
 struct cluster {
@@ -44,6 +45,7 @@ struct cluster {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	pthread_cond_t drained;		/* the inbox has room again */
 	bool stop;
 	int efd;
 
@@ -175,6 +177,10 @@ static void on_record(natsConnection *nc, natsSubscription *sub,
 	r.stored_ms = meta->Timestamp / 1000000;
 
 	pthread_mutex_lock(&c->mu);
+	/* A bucket read whole waits for the main thread rather than pile
+	 * up in memory (the server holds the rest: flow control). */
+	while (c->in_n >= INBOX_MAX && !c->stop)
+		pthread_cond_wait(&c->drained, &c->mu);
 	if (r.revision > c->delivered)
 		c->delivered = r.revision;
 	c->st.pending = meta->NumPending;
@@ -667,6 +673,7 @@ struct cluster *cluster_open(const struct cluster_config *cfg, char *err,
 	c->efd = -1;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
+	pthread_cond_init(&c->drained, NULL);
 	pthread_rwlock_init(&c->use, NULL);
 	c->servers = calloc(cfg->nservers + 1, sizeof(*c->servers));
 	c->server_list = calloc(cfg->nservers + 1, sizeof(*c->server_list));
@@ -726,6 +733,7 @@ void cluster_close(struct cluster *c)
 		pthread_mutex_lock(&c->mu);
 		c->stop = true;
 		pthread_cond_signal(&c->cv);
+		pthread_cond_broadcast(&c->drained);
 		pthread_mutex_unlock(&c->mu);
 		pthread_join(c->thread, NULL);
 		if (c->sub)
@@ -758,6 +766,7 @@ void cluster_close(struct cluster *c)
 		close(c->efd);
 	pthread_rwlock_destroy(&c->use);
 	pthread_cond_destroy(&c->cv);
+	pthread_cond_destroy(&c->drained);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 }
@@ -826,6 +835,7 @@ size_t cluster_poll(struct cluster *c, struct cluster_record *out,
 		memcpy(out, c->in, n * sizeof(*out));
 		memmove(c->in, c->in + n, (c->in_n - n) * sizeof(*c->in));
 		c->in_n -= n;
+		pthread_cond_broadcast(&c->drained);
 	}
 	if (!c->in_n) {
 		c->committed = c->delivered;
