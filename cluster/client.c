@@ -28,8 +28,12 @@
 #include "common/log.h"
 
 #define TICK_MS 100
-#define JS_WAIT_MS 2000
-#define RETRY_MS 200
+/* JetStream's answers: a publish's ack, the bucket's info. No answer in
+ * this time is tried again (a stream electing its leader answers none). */
+#define JS_WAIT_MS 500
+#define WAIT_MAX_MS 2000
+#define RETRY_MS 100
+#define SETUP_WAIT_MS 250
 #define INBOX_MAX 16384
 #define SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
 
@@ -69,6 +73,7 @@ struct cluster {
 	pthread_rwlock_t use;		/* kv for cluster_history */
 	_Atomic bool up;		/* the connection is up */
 	_Atomic bool ready;		/* ... and bucket and watch too */
+	int64_t setup_wait_ms;		/* the watch's requests' wait */
 };
 
 static int64_t wall_ms(void)
@@ -82,10 +87,12 @@ static int64_t wall_ms(void)
 static void set_error(struct cluster *c, const char *what, natsStatus s)
 {
 	char msg[sizeof(c->st.error)];
-	const char *last = nats_GetLastError(NULL);
+	natsStatus ls = NATS_OK;
+	const char *last = nats_GetLastError(&ls);
 
+	/* The thread's last error says more, when it is this one's. */
 	snprintf(msg, sizeof(msg), "%s: %s", what,
-		 last && *last ? last : natsStatus_GetText(s));
+		 last && *last && ls == s ? last : natsStatus_GetText(s));
 	pthread_mutex_lock(&c->mu);
 	if (strcmp(c->st.error, msg))
 		log_warnx("cluster: %s", msg);
@@ -191,11 +198,13 @@ static void on_record(natsConnection *nc, natsSubscription *sub,
 		snprintf(c->st.error, sizeof(c->st.error),
 			 "revision %" PRIu64 " (%.60s): %s", r.revision, key,
 			 why);
-	} else if (!(given = file_record(c, key, &r)) &&
-		   strcmp(r.gateway, c->gateway)) {
-		/* Not another gateway's newest: counted (this gateway's own,
-		 * coming back, is not). */
-		c->st.ignored++;
+	} else if (!(given = file_record(c, key, &r))) {
+		/* Not another gateway's newest: counted apart from this
+		 * gateway's own, coming back. */
+		if (strcmp(r.gateway, c->gateway))
+			c->st.ignored++;
+		else
+			c->st.own++;
 	}
 	/* Nothing waits for the main thread: all up to here is done. */
 	if (!c->in_n)
@@ -341,12 +350,17 @@ static natsStatus subscribe(struct cluster *c)
 {
 	jsStreamInfo *si = NULL;
 	jsSubOptions so;
+	jsOptions jo;
 	char stream[100];
 	uint64_t from;
 	natsStatus s;
 
 	snprintf(stream, sizeof(stream), "KV_%s", c->bucket);
-	s = js_GetStreamInfo(&si, c->js, stream, NULL, NULL);
+	/* A request sent while the stream has no leader gets no answer:
+	 * asked again soon (RETRY_MS) rather than waited on long. */
+	jsOptions_Init(&jo);
+	jo.Wait = c->setup_wait_ms;
+	s = js_GetStreamInfo(&si, c->js, stream, &jo, NULL);
 	if (s != NATS_OK)
 		return s;
 	pthread_mutex_lock(&c->mu);
@@ -379,13 +393,13 @@ static natsStatus subscribe(struct cluster *c)
 		/* A gateway new to the bucket: its current state. */
 		so.Config.DeliverPolicy = js_DeliverLastPerSubject;
 	}
-	return js_Subscribe(&c->sub, c->js, c->subjects, on_record, c, NULL,
+	return js_Subscribe(&c->sub, c->js, c->subjects, on_record, c, &jo,
 			    &so, NULL);
 }
 
-/* Connected: the JetStream context, the bucket, the watch. Returns
- * whether all three are there. */
-static bool setup(struct cluster *c)
+/* Connected: the JetStream context and the bucket. Returns whether both
+ * are there. */
+static bool setup_bucket(struct cluster *c)
 {
 	jsOptions jo;
 	natsStatus s = NATS_OK;
@@ -407,11 +421,23 @@ static bool setup(struct cluster *c)
 		set_error(c, "the bucket", s);
 		return false;
 	}
-	s = subscribe(c);
+	return true;
+}
+
+/* The watch, made (again). Returns whether it is there. */
+static bool setup_watch(struct cluster *c)
+{
+	natsStatus s = subscribe(c);
+
 	if (s != NATS_OK) {
+		/* No answer: the stream is electing its leader, or the
+		 * cluster is slow; the next try waits twice as long. */
+		if (s == NATS_TIMEOUT && c->setup_wait_ms < WAIT_MAX_MS)
+			c->setup_wait_ms *= 2;
 		set_error(c, "the watch", s);
 		return false;
 	}
+	c->setup_wait_ms = SETUP_WAIT_MS;
 	pthread_mutex_lock(&c->mu);
 	c->resubscribe = false;
 	c->st.error[0] = '\0';
@@ -435,6 +461,13 @@ static bool watch_alive(struct cluster *c)
 	jsOptions_Init(&jo);
 	jo.Wait = 1000;
 	s = natsSubscription_GetConsumerInfo(&ci, c->sub, &jo, &jerr);
+	if (s == NATS_OK && ci) {
+		/* The server's own count of what is still to come: a
+		 * record's metadata said it only as of that record. */
+		pthread_mutex_lock(&c->mu);
+		c->st.pending = ci->NumPending + c->in_n;
+		pthread_mutex_unlock(&c->mu);
+	}
 	jsConsumerInfo_Destroy(ci);
 	/* Only a consumer the cluster says is gone is made again: a slow
 	 * answer (a leader being elected) is no reason. */
@@ -582,8 +615,8 @@ static void *run(void *arg)
 		}
 		/* Work to do now: a watch to make, changes to publish; but
 		 * not sooner than the last failure's back-off allows. */
-		busy = now >= retry_at &&
-		       ((c->out_n && atomic_load(&c->ready)) || c->resubscribe);
+		busy = now >= retry_at && atomic_load(&c->up) &&
+		       (c->out_n || c->resubscribe || !atomic_load(&c->ready));
 		if (!busy) {
 			int64_t wait = TICK_MS;
 
@@ -600,14 +633,14 @@ static void *run(void *arg)
 		resub = c->resubscribe;
 		pthread_mutex_unlock(&c->mu);
 
-		if (wall_ms() >= retry_at) {
-			bool ok = true;
+		if (wall_ms() >= retry_at && c->nc && atomic_load(&c->up)) {
+			/* The bucket, then what waits to be published (the
+			 * other gateways wait for it, not for this one's
+			 * watch), then the watch. */
+			bool ok = setup_bucket(c) && publish_queued(c);
 
-			if (c->nc && atomic_load(&c->up) &&
-			    (resub || !atomic_load(&c->ready)))
-				ok = setup(c);
-			if (ok && atomic_load(&c->ready))
-				ok = publish_queued(c);
+			if (ok && (resub || !atomic_load(&c->ready)))
+				ok = setup_watch(c);
 			/* A cluster electing its leaders answers "no
 			 * responders" at once: tried again soon, not in a
 			 * loop. */
@@ -671,6 +704,7 @@ struct cluster *cluster_open(const struct cluster_config *cfg, char *err,
 		return NULL;
 	}
 	c->efd = -1;
+	c->setup_wait_ms = SETUP_WAIT_MS;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	pthread_cond_init(&c->drained, NULL);

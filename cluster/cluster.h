@@ -135,6 +135,7 @@ struct cluster_status {
 	uint64_t published;
 	uint64_t received;		/* records of the bucket given */
 	uint64_t ignored;		/* ... not: older, or expired, or bad */
+	uint64_t own;			/* ... not: this gateway's own echo */
 	uint64_t reconnects;
 	char error[200];		/* the last failure, "" none */
 };

@@ -412,11 +412,12 @@ void shared_stats_text(struct daemon *d, struct strbuf *o)
 	strbuf_printf(o, "cluster: %s%s, bucket %s as gateway %s; revision "
 		      "%" PRIu64 ", %" PRIu64 " behind; %" PRIu64 " queued, %"
 		      PRIu64 " dropped, %" PRIu64 " published, %" PRIu64
-		      " received (%" PRIu64 " not applied)%s%s\n",
+		      " received (%" PRIu64 " not applied, %" PRIu64
+		      " its own)%s%s\n",
 		      s.connected ? "connected to " : "not connected",
 		      s.server, pc->bucket, pc->gateway, s.revision, s.pending,
 		      s.queued, s.dropped, s.published, s.received, s.ignored,
-		      s.error[0] ? "; last error: " : "", s.error);
+		      s.own, s.error[0] ? "; last error: " : "", s.error);
 }
 
 void shared_stats_json(struct daemon *d, struct json_object *j)
@@ -439,8 +440,9 @@ void shared_stats_json(struct daemon *d, struct json_object *j)
 	reply_json_u64(v, "queued", s.queued);
 	reply_json_u64(v, "dropped", s.dropped);
 	reply_json_u64(v, "published", s.published);
-	reply_json_u64(v, "applied", s.received - s.ignored);
+	reply_json_u64(v, "applied", s.received - s.ignored - s.own);
 	reply_json_u64(v, "received", s.received);
+	reply_json_u64(v, "own", s.own);
 	reply_json_u64(v, "ignored", s.ignored);
 	reply_json_u64(v, "reconnects", s.reconnects);
 	reply_json_str(v, "error", s.error[0] ? s.error : NULL);
@@ -490,7 +492,7 @@ void shared_metrics(struct daemon *d, struct strbuf *o)
 		"# TYPE portcullis_cluster_reconnects_total counter\n"
 		"portcullis_cluster_reconnects_total %" PRIu64 "\n",
 		s.connected ? 1 : 0, s.revision, s.pending, s.queued,
-		s.dropped, s.published, s.received - s.ignored,
+		s.dropped, s.published, s.received - s.ignored - s.own,
 		s.reconnects);
 }
 
