@@ -135,6 +135,19 @@ static bool file_record(struct cluster *c, const char *key,
 	return true;
 }
 
+bool cluster_file(struct cluster *c, const char *key,
+		  const struct cluster_record *r)
+{
+	bool given;
+
+	pthread_mutex_lock(&c->mu);
+	given = file_record(c, key, r);
+	pthread_mutex_unlock(&c->mu);
+	if (given)
+		wake_main(c);
+	return given;
+}
+
 /* A record of the bucket, on libnats's thread. */
 static void on_record(natsConnection *nc, natsSubscription *sub,
 		      natsMsg *msg, void *closure)
@@ -435,20 +448,35 @@ static bool publish_queued(struct cluster *c)
 			set_error(c, "publishing", s);
 			return false;
 		}
-		pthread_mutex_lock(&c->mu);
-		c->out_head = (c->out_head + 1) % c->out_cap;
-		c->out_n--;
-		ledger_pending(&c->ledger, key, -1, rev);
-		if (s == NATS_OK) {
-			r.revision = rev;
-			ledger_note(&c->ledger, key, &r);
-			c->st.published++;
-		} else {
-			c->st.dropped++;
-		}
-		c->dirty = true;
-		pthread_mutex_unlock(&c->mu);
+		cluster_published(c, s == NATS_OK ? rev : 0);
 	}
+}
+
+void cluster_published(struct cluster *c, uint64_t rev)
+{
+	char key[CLUSTER_KEY_MAX + 1];
+	struct cluster_record r;
+
+	pthread_mutex_lock(&c->mu);
+	if (!c->out_n) {
+		pthread_mutex_unlock(&c->mu);
+		return;
+	}
+	r = c->out[c->out_head];
+	c->out_head = (c->out_head + 1) % c->out_cap;
+	c->out_n--;
+	if (cluster_record_key(&r, key, sizeof(key)) < 0)
+		key[0] = '\0';
+	ledger_pending(&c->ledger, key, -1, rev);
+	if (rev) {
+		r.revision = rev;
+		ledger_note(&c->ledger, key, &r);
+		c->st.published++;
+	} else {
+		c->st.dropped++;
+	}
+	c->dirty = true;
+	pthread_mutex_unlock(&c->mu);
 }
 
 /* What the state file says, copied under the lock. */

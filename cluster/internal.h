@@ -61,4 +61,13 @@ int cluster_state_load(const char *path, struct cluster_state *s,
 int cluster_state_save(const char *path, const struct cluster_state *s);
 void cluster_state_free(struct cluster_state *s);
 
+/* The watch's and the publisher's bookkeeping, without NATS (on_record
+ * and publish_queued call them; so do the tests). cluster_file: a record
+ * of the bucket under key at r->revision; returns whether it went to the
+ * inbox. cluster_published: the oldest queued change stored at rev (0:
+ * not publishable, dropped). */
+bool cluster_file(struct cluster *c, const char *key,
+		  const struct cluster_record *r);
+void cluster_published(struct cluster *c, uint64_t rev);
+
 #endif
