@@ -117,14 +117,12 @@ static void inbox_push(struct cluster *c, const struct cluster_record *r)
 	c->in[c->in_n++] = *r;
 }
 
-/* Under mu: whether r is to be given to the main thread now. */
-static bool file_record(struct cluster *c, const char *key,
-			const struct cluster_record *r)
+/* Under mu: r, newer than all of key's so far, to the main thread. */
+static bool give(struct cluster *c, const char *key,
+		 const struct cluster_record *r)
 {
 	int64_t now = wall_ms() / 1000;
 
-	if (!ledger_take(&c->ledger, key, r->revision))
-		return false;
 	ledger_note(&c->ledger, key, r);
 	c->dirty = true;
 	/* Expired records are ignored whatever the bucket still holds. */
@@ -133,6 +131,19 @@ static bool file_record(struct cluster *c, const char *key,
 		return false;
 	inbox_push(c, r);
 	return true;
+}
+
+/* Under mu: whether r is to be given to the main thread now. */
+static bool file_record(struct cluster *c, const char *key,
+			const struct cluster_record *r)
+{
+	if (!ledger_take(&c->ledger, key, r->revision)) {
+		/* A local change waits: this record may yet be the newer
+		 * (stored after it, before the put's answer came). */
+		ledger_hold(&c->ledger, key, r);
+		return false;
+	}
+	return give(c, key, r);
 }
 
 bool cluster_file(struct cluster *c, const char *key,
@@ -456,6 +467,7 @@ void cluster_published(struct cluster *c, uint64_t rev)
 {
 	char key[CLUSTER_KEY_MAX + 1];
 	struct cluster_record r;
+	bool given = false;
 
 	pthread_mutex_lock(&c->mu);
 	if (!c->out_n) {
@@ -475,8 +487,18 @@ void cluster_published(struct cluster *c, uint64_t rev)
 	} else {
 		c->st.dropped++;
 	}
+	/* Another gateway's record the bucket stored after this one: it
+	 * is what every other gateway holds, so it wins here too. */
+	if (ledger_unhold(&c->ledger, key, &r) && give(c, key, &r)) {
+		given = true;
+		/* on_record counted it as not given. */
+		if (c->st.ignored)
+			c->st.ignored--;
+	}
 	c->dirty = true;
 	pthread_mutex_unlock(&c->mu);
+	if (given)
+		wake_main(c);
 }
 
 /* What the state file says, copied under the lock. */
