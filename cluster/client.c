@@ -481,8 +481,14 @@ void cluster_published(struct cluster *c, uint64_t rev)
 		key[0] = '\0';
 	ledger_pending(&c->ledger, key, -1, rev);
 	if (rev) {
+		struct ledger_entry *e = ledger_get(&c->ledger, key);
+
 		r.revision = rev;
-		ledger_note(&c->ledger, key, &r);
+		/* A later change to key still queued is what this gateway
+		 * holds (cluster_publish noted it): a quarantine published
+		 * before its queued release must not become live again. */
+		if (e && !e->pending)
+			ledger_note(&c->ledger, key, &r);
 		c->st.published++;
 	} else {
 		c->st.dropped++;
