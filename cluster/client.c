@@ -125,10 +125,17 @@ static bool give(struct cluster *c, const char *key,
 
 	ledger_note(&c->ledger, key, r);
 	c->dirty = true;
-	/* Expired records are ignored whatever the bucket still holds. */
+	/* Expired: what it began is over, but it still ends what an older
+	 * record of its key began (an exception for ever replaced by one
+	 * of an hour, read two hours later), so it is given as the end. */
 	if ((r->op == CLUSTER_ADD || r->op == CLUSTER_QUARANTINED) &&
-	    r->until && r->until <= now)
-		return false;
+	    r->until && r->until <= now) {
+		struct cluster_record end = *r;
+
+		end.op = r->op == CLUSTER_ADD ? CLUSTER_DEL : CLUSTER_RELEASED;
+		inbox_push(c, &end);
+		return true;
+	}
 	inbox_push(c, r);
 	return true;
 }
