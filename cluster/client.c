@@ -30,6 +30,7 @@
 #define TICK_MS 100
 #define JS_WAIT_MS 2000
 #define RETRY_MS 200
+#define CLOSE_WAIT_MS 5000
 
 struct cluster {
 	/* What it runs with (cluster_same). */
@@ -56,6 +57,10 @@ struct cluster {
 	uint64_t committed;		/* ... and the main thread took */
 	bool dirty;			/* the state file is behind */
 	bool resubscribe;		/* the connection came back */
+	/* libnats calls back on threads of its own, after Close too:
+	 * cluster_close waits for these before it frees. */
+	unsigned subs_live;		/* watches whose handler may run */
+	bool nc_closed;			/* the closed callback has run */
 	struct cluster_status st;
 
 	/* The thread's own. */
@@ -268,6 +273,30 @@ static void on_disconnected(natsConnection *nc, void *closure)
 		  "queued");
 }
 
+/* The last connection callback: libnats runs them in order on one
+ * thread, so none of c's runs after this. */
+static void on_closed(natsConnection *nc, void *closure)
+{
+	struct cluster *c = closure;
+
+	(void)nc;
+	pthread_mutex_lock(&c->mu);
+	c->nc_closed = true;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* A watch closed and its handler (on_record) returned for good. */
+static void on_sub_done(void *closure)
+{
+	struct cluster *c = closure;
+
+	pthread_mutex_lock(&c->mu);
+	c->subs_live--;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
 static natsOptions *options(struct cluster *c)
 {
 	natsOptions *o = NULL;
@@ -304,6 +333,8 @@ static natsOptions *options(struct cluster *c)
 		s = natsOptions_SetReconnectedCB(o, on_reconnected, c);
 	if (s == NATS_OK)
 		s = natsOptions_SetDisconnectedCB(o, on_disconnected, c);
+	if (s == NATS_OK)
+		s = natsOptions_SetClosedCB(o, on_closed, c);
 	if (s == NATS_OK && c->credentials)
 		s = natsOptions_SetUserCredentialsFromFiles(o, c->credentials,
 							    NULL);
@@ -396,8 +427,16 @@ static natsStatus subscribe(struct cluster *c)
 		/* A gateway new to the bucket: its current state. */
 		so.Config.DeliverPolicy = js_DeliverLastPerSubject;
 	}
-	return js_Subscribe(&c->sub, c->js, c->subjects, on_record, c, NULL,
-			    &so, NULL);
+	s = js_Subscribe(&c->sub, c->js, c->subjects, on_record, c, NULL, &so,
+			 NULL);
+	if (s == NATS_OK &&
+	    natsSubscription_SetOnCompleteCB(c->sub, on_sub_done, c) ==
+	    NATS_OK) {
+		pthread_mutex_lock(&c->mu);
+		c->subs_live++;
+		pthread_mutex_unlock(&c->mu);
+	}
+	return s;
 }
 
 /* Connected: the JetStream context, the bucket, the watch. Returns
@@ -740,6 +779,24 @@ struct cluster *cluster_open(const struct cluster_config *cfg, char *err,
 	return c;
 }
 
+/* Whether libnats is done calling back into c (within CLOSE_WAIT_MS). */
+static bool wait_callbacks(struct cluster *c)
+{
+	struct timespec ts;
+	bool done;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += CLOSE_WAIT_MS / 1000;
+	pthread_mutex_lock(&c->mu);
+	while (!(done = (!c->nc || c->nc_closed) && !c->subs_live))
+		if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT) {
+			done = (!c->nc || c->nc_closed) && !c->subs_live;
+			break;
+		}
+	pthread_mutex_unlock(&c->mu);
+	return done;
+}
+
 void cluster_close(struct cluster *c)
 {
 	if (!c)
@@ -750,12 +807,23 @@ void cluster_close(struct cluster *c)
 		pthread_cond_signal(&c->cv);
 		pthread_mutex_unlock(&c->mu);
 		pthread_join(c->thread, NULL);
-		if (c->sub)
+		if (c->sub) {
+			natsSubscription_Unsubscribe(c->sub);
 			natsSubscription_Destroy(c->sub);
+		}
 		c->sub = NULL;
-		/* Closed first: no callback runs after this. */
 		if (c->nc)
 			natsConnection_Close(c->nc);
+		/* Close returns with callbacks still to come (the
+		 * disconnected one, a last on_record): c is freed only
+		 * once libnats says none will. */
+		if (!wait_callbacks(c)) {
+			log_warnx("cluster: libnats did not finish its "
+				  "callbacks in %d ms; its memory is kept",
+				  CLOSE_WAIT_MS);
+			save_state(c);
+			return;
+		}
 		pthread_mutex_lock(&c->mu);
 		c->dirty = true;
 		pthread_mutex_unlock(&c->mu);
