@@ -13,8 +13,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blocklog/blocklog.h"
 #include "cluster/cluster.h"
 #include "cluster/internal.h"
+#include "common/strbuf.h"
+#include "filter/daemon.h"
+#include "filter/except.h"
+#include "filter/generation.h"
+#include "stats/stats.h"
 #include "tests/suites.h"
 
 Suite *cluster_review_suite(void);
@@ -177,6 +183,68 @@ START_TEST(test_a_newer_record_that_expired_still_ends_the_older_one)
 }
 END_TEST
 
+/*
+ * Another gateway's exception names a profile this policy does not
+ * have (a fleet whose policies differ, or a hostile writer): it is not
+ * applied, the rest of its batch is, and this policy is not loaded
+ * again for it (each load reads the policy file and its lists whole,
+ * on the main thread; a failed one counts as a failed reload).
+ */
+START_TEST(test_an_exception_of_a_profile_this_policy_lacks_costs_no_load)
+{
+	static struct daemon d;
+	char dir[] = "/tmp/check-cluster-review-XXXXXX", path[160];
+	struct blocklog_config bc = { .producers = 2, .ring_slots = 64,
+				      .no_writer_thread = true };
+	struct except_change ch[3];
+	struct strbuf errs = { 0 };
+	struct policy *p;
+
+	memset(&d, 0, sizeof(d));
+	memset(ch, 0, sizeof(ch));
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	pthread_mutex_init(&d.generation_lock, NULL);
+	d.opts.policy_path = "tests/fixtures/example_without_expiry.yaml";
+	d.opts.state_dir = dir;
+	d.blocklog = blocklog_open(&bc);
+	ck_assert_ptr_nonnull(d.blocklog);
+	p = daemon_load(d.opts.policy_path, NULL, 0, &errs);
+	ck_assert_msg(p, "%s", errs.s ? errs.s : "");
+	ck_assert_int_eq(daemon_swap(&d, p), 0);
+	{
+		struct stats_config sc = { 0 };
+
+		stats_config_from_policy(&sc, p);
+		sc.threads = 1;
+		d.stats = stats_open(&sc, d.blocklog);
+		ck_assert_ptr_nonnull(d.stats);
+	}
+	for (int i = 0; i < 3; i++) {
+		snprintf(ch[i].e.prefix, sizeof(ch[i].e.prefix),
+			 "100.64.%d.0/24", i + 1);
+		snprintf(ch[i].e.profile, sizeof(ch[i].e.profile), "%s",
+			 i == 1 ? "nosuch" : "business");
+		snprintf(ch[i].gateway, sizeof(ch[i].gateway), "gw-a");
+	}
+	except_apply(&d, ch, 3);
+	ck_assert_uint_eq(d.nex, 2);
+	ck_assert_str_eq(d.ex[0].prefix, "100.64.1.0/24");
+	ck_assert_str_eq(d.ex[1].prefix, "100.64.3.0/24");
+	ck_assert_uint_eq(atomic_load(&d.load_failures), 0);
+	ck_assert_uint_eq(atomic_load(&d.loads), 1);
+
+	stats_close(d.stats);
+	generation_free(atomic_load(&d.generation));
+	free(d.ex);
+	blocklog_close(d.blocklog);
+	pthread_mutex_destroy(&d.generation_lock);
+	strbuf_free(&errs);
+	snprintf(path, sizeof(path), "%s/exceptions.yaml", dir);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 Suite *cluster_review_suite(void)
 {
 	Suite *s = suite_create("cluster_review");
@@ -188,6 +256,8 @@ Suite *cluster_review_suite(void)
 		test_a_release_still_queued_is_not_undone_by_its_quarantine);
 	tcase_add_test(tc,
 		test_a_newer_record_that_expired_still_ends_the_older_one);
+	tcase_add_test(tc,
+		test_an_exception_of_a_profile_this_policy_lacks_costs_no_load);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
