@@ -36,6 +36,7 @@
 #define SETUP_WAIT_MS 250
 #define INBOX_MAX 16384
 #define SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
+#define CLOSE_WAIT_MS 5000
 
 struct cluster {
 	/* What it runs with (cluster_same). */
@@ -63,6 +64,10 @@ struct cluster {
 	uint64_t committed;		/* ... and the main thread took */
 	bool dirty;			/* the state file is behind */
 	bool resubscribe;		/* the connection came back */
+	/* libnats calls back on threads of its own, after Close too:
+	 * cluster_close waits for these before it frees. */
+	unsigned subs_live;		/* watches whose handler may run */
+	bool nc_closed;			/* the closed callback has run */
 	struct cluster_status st;
 
 	/* The thread's own. */
@@ -127,22 +132,53 @@ static void inbox_push(struct cluster *c, const struct cluster_record *r)
 	c->in[c->in_n++] = *r;
 }
 
+/* Under mu: r, newer than all of key's so far, to the main thread. */
+static bool give(struct cluster *c, const char *key,
+		 const struct cluster_record *r)
+{
+	int64_t now = wall_ms() / 1000;
+
+	ledger_note(&c->ledger, key, r);
+	c->dirty = true;
+	/* Expired: what it began is over, but it still ends what an older
+	 * record of its key began (an exception for ever replaced by one
+	 * of an hour, read two hours later), so it is given as the end. */
+	if ((r->op == CLUSTER_ADD || r->op == CLUSTER_QUARANTINED) &&
+	    r->until && r->until <= now) {
+		struct cluster_record end = *r;
+
+		end.op = r->op == CLUSTER_ADD ? CLUSTER_DEL : CLUSTER_RELEASED;
+		inbox_push(c, &end);
+		return true;
+	}
+	inbox_push(c, r);
+	return true;
+}
+
 /* Under mu: whether r is to be given to the main thread now. */
 static bool file_record(struct cluster *c, const char *key,
 			const struct cluster_record *r)
 {
-	int64_t now = wall_ms() / 1000;
+	if (!ledger_take(&c->ledger, key, r->revision)) {
+		/* A local change waits: this record may yet be the newer
+		 * (stored after it, before the put's answer came). */
+		ledger_hold(&c->ledger, key, r);
+		return false;
+	}
+	return give(c, key, r);
+}
 
-	if (!ledger_take(&c->ledger, key, r->revision))
-		return false;
-	ledger_note(&c->ledger, key, r);
-	c->dirty = true;
-	/* Expired records are ignored whatever the bucket still holds. */
-	if ((r->op == CLUSTER_ADD || r->op == CLUSTER_QUARANTINED) &&
-	    r->until && r->until <= now)
-		return false;
-	inbox_push(c, r);
-	return true;
+bool cluster_file(struct cluster *c, const char *key,
+		  const struct cluster_record *r)
+{
+	bool given;
+
+	pthread_mutex_lock(&c->mu);
+	given = file_record(c, key, r);
+	pthread_mutex_unlock(&c->mu);
+	if (given)
+		wake_main(c);
+	return given;
 }
 
 /* A record of the bucket, on libnats's thread. */
@@ -256,6 +292,30 @@ static void on_disconnected(natsConnection *nc, void *closure)
 		  "queued");
 }
 
+/* The last connection callback: libnats runs them in order on one
+ * thread, so none of c's runs after this. */
+static void on_closed(natsConnection *nc, void *closure)
+{
+	struct cluster *c = closure;
+
+	(void)nc;
+	pthread_mutex_lock(&c->mu);
+	c->nc_closed = true;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* A watch closed and its handler (on_record) returned for good. */
+static void on_sub_done(void *closure)
+{
+	struct cluster *c = closure;
+
+	pthread_mutex_lock(&c->mu);
+	c->subs_live--;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
 static natsOptions *options(struct cluster *c)
 {
 	natsOptions *o = NULL;
@@ -289,6 +349,8 @@ static natsOptions *options(struct cluster *c)
 		s = natsOptions_SetReconnectedCB(o, on_reconnected, c);
 	if (s == NATS_OK)
 		s = natsOptions_SetDisconnectedCB(o, on_disconnected, c);
+	if (s == NATS_OK)
+		s = natsOptions_SetClosedCB(o, on_closed, c);
 	if (s == NATS_OK && c->credentials)
 		s = natsOptions_SetUserCredentialsFromFiles(o, c->credentials,
 							    NULL);
@@ -393,8 +455,16 @@ static natsStatus subscribe(struct cluster *c)
 		/* A gateway new to the bucket: its current state. */
 		so.Config.DeliverPolicy = js_DeliverLastPerSubject;
 	}
-	return js_Subscribe(&c->sub, c->js, c->subjects, on_record, c, &jo,
-			    &so, NULL);
+	s = js_Subscribe(&c->sub, c->js, c->subjects, on_record, c, &jo, &so,
+			 NULL);
+	if (s == NATS_OK &&
+	    natsSubscription_SetOnCompleteCB(c->sub, on_sub_done, c) ==
+	    NATS_OK) {
+		pthread_mutex_lock(&c->mu);
+		c->subs_live++;
+		pthread_mutex_unlock(&c->mu);
+	}
+	return s;
 }
 
 /* Connected: the JetStream context and the bucket. Returns whether both
@@ -502,20 +572,52 @@ static bool publish_queued(struct cluster *c)
 			set_error(c, "publishing", s);
 			return false;
 		}
-		pthread_mutex_lock(&c->mu);
-		c->out_head = (c->out_head + 1) % c->out_cap;
-		c->out_n--;
-		ledger_pending(&c->ledger, key, -1, rev);
-		if (s == NATS_OK) {
-			r.revision = rev;
-			ledger_note(&c->ledger, key, &r);
-			c->st.published++;
-		} else {
-			c->st.dropped++;
-		}
-		c->dirty = true;
-		pthread_mutex_unlock(&c->mu);
+		cluster_published(c, s == NATS_OK ? rev : 0);
 	}
+}
+
+void cluster_published(struct cluster *c, uint64_t rev)
+{
+	char key[CLUSTER_KEY_MAX + 1];
+	struct cluster_record r;
+	bool given = false;
+
+	pthread_mutex_lock(&c->mu);
+	if (!c->out_n) {
+		pthread_mutex_unlock(&c->mu);
+		return;
+	}
+	r = c->out[c->out_head];
+	c->out_head = (c->out_head + 1) % c->out_cap;
+	c->out_n--;
+	if (cluster_record_key(&r, key, sizeof(key)) < 0)
+		key[0] = '\0';
+	ledger_pending(&c->ledger, key, -1, rev);
+	if (rev) {
+		struct ledger_entry *e = ledger_get(&c->ledger, key);
+
+		r.revision = rev;
+		/* A later change to key still queued is what this gateway
+		 * holds (cluster_publish noted it): a quarantine published
+		 * before its queued release must not become live again. */
+		if (e && !e->pending)
+			ledger_note(&c->ledger, key, &r);
+		c->st.published++;
+	} else {
+		c->st.dropped++;
+	}
+	/* Another gateway's record the bucket stored after this one: it
+	 * is what every other gateway holds, so it wins here too. */
+	if (ledger_unhold(&c->ledger, key, &r) && give(c, key, &r)) {
+		given = true;
+		/* on_record counted it as not given. */
+		if (c->st.ignored)
+			c->st.ignored--;
+	}
+	c->dirty = true;
+	pthread_mutex_unlock(&c->mu);
+	if (given)
+		wake_main(c);
 }
 
 /* What the state file says, copied under the lock. */
@@ -759,6 +861,24 @@ struct cluster *cluster_open(const struct cluster_config *cfg, char *err,
 	return c;
 }
 
+/* Whether libnats is done calling back into c (within CLOSE_WAIT_MS). */
+static bool wait_callbacks(struct cluster *c)
+{
+	struct timespec ts;
+	bool done;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += CLOSE_WAIT_MS / 1000;
+	pthread_mutex_lock(&c->mu);
+	while (!(done = (!c->nc || c->nc_closed) && !c->subs_live))
+		if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT) {
+			done = (!c->nc || c->nc_closed) && !c->subs_live;
+			break;
+		}
+	pthread_mutex_unlock(&c->mu);
+	return done;
+}
+
 void cluster_close(struct cluster *c)
 {
 	if (!c)
@@ -770,12 +890,23 @@ void cluster_close(struct cluster *c)
 		pthread_cond_broadcast(&c->drained);
 		pthread_mutex_unlock(&c->mu);
 		pthread_join(c->thread, NULL);
-		if (c->sub)
+		if (c->sub) {
+			natsSubscription_Unsubscribe(c->sub);
 			natsSubscription_Destroy(c->sub);
+		}
 		c->sub = NULL;
-		/* Closed first: no callback runs after this. */
 		if (c->nc)
 			natsConnection_Close(c->nc);
+		/* Close returns with callbacks still to come (the
+		 * disconnected one, a last on_record): c is freed only
+		 * once libnats says none will. */
+		if (!wait_callbacks(c)) {
+			log_warnx("cluster: libnats did not finish its "
+				  "callbacks in %d ms; its memory is kept",
+				  CLOSE_WAIT_MS);
+			save_state(c);
+			return;
+		}
 		pthread_mutex_lock(&c->mu);
 		c->dirty = true;
 		pthread_mutex_unlock(&c->mu);
