@@ -329,6 +329,7 @@ e2e: all $(B)/bench/syngen $(B)/bench/leakcount
 	$(Q)bash tests/e2e.sh
 	$(Q)bash tests/e2e_kea.sh
 	$(Q)bash tests/e2e_radius.sh
+	$(Q)bash tests/e2e_cluster.sh
 	$(Q)bash tests/e2e_cluster_tls.sh
 
 # The daemon as portcullis.service runs it: unprivileged, CAP_NET_ADMIN
@@ -381,6 +382,15 @@ bench: deps
 bench-sessions: deps
 	$(Q)$(MAKE) --no-print-directory all $(B)/bench/sessload $(B)/bench/tcplat
 	$(Q)bash bench/sessions.sh
+
+# Many gateways over a NATS JetStream cluster (bench/cluster.sh): root,
+# the cluster lab; a quarantine's way from one gateway's block log to
+# another's kernel set, and a new gateway loading 100,000 records
+# (written by bench/kvfill, libnats).
+bench-cluster: deps
+	$(Q)$(MAKE) --no-print-directory all $(B)/bench/kvfill
+	$(Q)bash bench/cluster.sh
+.PHONY: bench-cluster
 
 # Where a SYN's time goes (perf, every core) while queues are drained.
 bench-profile: deps
