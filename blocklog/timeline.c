@@ -164,6 +164,8 @@ const char *blocklog_line_format(const struct blocklog_line *l, char *buf,
 	if (w < len && l->subscriber[0] && l->kind != BLOCKLOG_SESSION)
 		w += (size_t)snprintf(buf + w, len - w, "  subscriber %s",
 				      l->subscriber);
+	if (w < len && l->gateway[0])
+		w += (size_t)snprintf(buf + w, len - w, "  by %s", l->gateway);
 	if (w < len && l->lost)
 		snprintf(buf + w, len - w, "  [%llu lines lost before this]",
 			 (unsigned long long)l->lost);

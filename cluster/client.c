@@ -28,9 +28,15 @@
 #include "common/log.h"
 
 #define TICK_MS 100
-#define JS_WAIT_MS 2000
-#define RETRY_MS 200
+/* JetStream's answers: a publish's ack, the bucket's info. No answer in
+ * this time is tried again (a stream electing its leader answers none). */
+#define JS_WAIT_MS 500
+#define WAIT_MAX_MS 1000
+#define RETRY_MS 100
+#define SETUP_WAIT_MS 250
+#define INBOX_MAX 16384
 #define SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
+#define CLOSE_WAIT_MS 5000
 
 struct cluster {
 	/* What it runs with (cluster_same). */
@@ -44,6 +50,7 @@ struct cluster {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	pthread_cond_t drained;		/* the inbox has room again */
 	bool stop;
 	int efd;
 
@@ -57,6 +64,10 @@ struct cluster {
 	uint64_t committed;		/* ... and the main thread took */
 	bool dirty;			/* the state file is behind */
 	bool resubscribe;		/* the connection came back */
+	/* libnats calls back on threads of its own, after Close too:
+	 * cluster_close waits for these before it frees. */
+	unsigned subs_live;		/* watches whose handler may run */
+	bool nc_closed;			/* the closed callback has run */
 	struct cluster_status st;
 
 	/* The thread's own. */
@@ -67,6 +78,7 @@ struct cluster {
 	pthread_rwlock_t use;		/* kv for cluster_history */
 	_Atomic bool up;		/* the connection is up */
 	_Atomic bool ready;		/* ... and bucket and watch too */
+	int64_t setup_wait_ms;		/* the watch's requests' wait */
 };
 
 static int64_t wall_ms(void)
@@ -80,10 +92,12 @@ static int64_t wall_ms(void)
 static void set_error(struct cluster *c, const char *what, natsStatus s)
 {
 	char msg[sizeof(c->st.error)];
-	const char *last = nats_GetLastError(NULL);
+	natsStatus ls = NATS_OK;
+	const char *last = nats_GetLastError(&ls);
 
+	/* The thread's last error says more, when it is this one's. */
 	snprintf(msg, sizeof(msg), "%s: %s", what,
-		 last && *last ? last : natsStatus_GetText(s));
+		 last && *last && ls == s ? last : natsStatus_GetText(s));
 	pthread_mutex_lock(&c->mu);
 	if (strcmp(c->st.error, msg))
 		log_warnx("cluster: %s", msg);
@@ -118,22 +132,53 @@ static void inbox_push(struct cluster *c, const struct cluster_record *r)
 	c->in[c->in_n++] = *r;
 }
 
+/* Under mu: r, newer than all of key's so far, to the main thread. */
+static bool give(struct cluster *c, const char *key,
+		 const struct cluster_record *r)
+{
+	int64_t now = wall_ms() / 1000;
+
+	ledger_note(&c->ledger, key, r);
+	c->dirty = true;
+	/* Expired: what it began is over, but it still ends what an older
+	 * record of its key began (an exception for ever replaced by one
+	 * of an hour, read two hours later), so it is given as the end. */
+	if ((r->op == CLUSTER_ADD || r->op == CLUSTER_QUARANTINED) &&
+	    r->until && r->until <= now) {
+		struct cluster_record end = *r;
+
+		end.op = r->op == CLUSTER_ADD ? CLUSTER_DEL : CLUSTER_RELEASED;
+		inbox_push(c, &end);
+		return true;
+	}
+	inbox_push(c, r);
+	return true;
+}
+
 /* Under mu: whether r is to be given to the main thread now. */
 static bool file_record(struct cluster *c, const char *key,
 			const struct cluster_record *r)
 {
-	int64_t now = wall_ms() / 1000;
+	if (!ledger_take(&c->ledger, key, r->revision)) {
+		/* A local change waits: this record may yet be the newer
+		 * (stored after it, before the put's answer came). */
+		ledger_hold(&c->ledger, key, r);
+		return false;
+	}
+	return give(c, key, r);
+}
 
-	if (!ledger_take(&c->ledger, key, r->revision))
-		return false;
-	ledger_note(&c->ledger, key, r);
-	c->dirty = true;
-	/* Expired records are ignored whatever the bucket still holds. */
-	if ((r->op == CLUSTER_ADD || r->op == CLUSTER_QUARANTINED) &&
-	    r->until && r->until <= now)
-		return false;
-	inbox_push(c, r);
-	return true;
+bool cluster_file(struct cluster *c, const char *key,
+		  const struct cluster_record *r)
+{
+	bool given;
+
+	pthread_mutex_lock(&c->mu);
+	given = file_record(c, key, r);
+	pthread_mutex_unlock(&c->mu);
+	if (given)
+		wake_main(c);
+	return given;
 }
 
 /* A record of the bucket, on libnats's thread. */
@@ -175,6 +220,10 @@ static void on_record(natsConnection *nc, natsSubscription *sub,
 	r.stored_ms = meta->Timestamp / 1000000;
 
 	pthread_mutex_lock(&c->mu);
+	/* A bucket read whole waits for the main thread rather than pile
+	 * up in memory (the server holds the rest: flow control). */
+	while (c->in_n >= INBOX_MAX && !c->stop)
+		pthread_cond_wait(&c->drained, &c->mu);
 	if (r.revision > c->delivered)
 		c->delivered = r.revision;
 	c->st.pending = meta->NumPending;
@@ -185,11 +234,13 @@ static void on_record(natsConnection *nc, natsSubscription *sub,
 		snprintf(c->st.error, sizeof(c->st.error),
 			 "revision %" PRIu64 " (%.60s): %s", r.revision, key,
 			 why);
-	} else if (!(given = file_record(c, key, &r)) &&
-		   strcmp(r.gateway, c->gateway)) {
-		/* Not another gateway's newest: counted (this gateway's own,
-		 * coming back, is not). */
-		c->st.ignored++;
+	} else if (!(given = file_record(c, key, &r))) {
+		/* Not another gateway's newest: counted apart from this
+		 * gateway's own, coming back. */
+		if (strcmp(r.gateway, c->gateway))
+			c->st.ignored++;
+		else
+			c->st.own++;
 	}
 	/* Nothing waits for the main thread: all up to here is done. */
 	if (!c->in_n)
@@ -241,6 +292,30 @@ static void on_disconnected(natsConnection *nc, void *closure)
 		  "queued");
 }
 
+/* The last connection callback: libnats runs them in order on one
+ * thread, so none of c's runs after this. */
+static void on_closed(natsConnection *nc, void *closure)
+{
+	struct cluster *c = closure;
+
+	(void)nc;
+	pthread_mutex_lock(&c->mu);
+	c->nc_closed = true;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* A watch closed and its handler (on_record) returned for good. */
+static void on_sub_done(void *closure)
+{
+	struct cluster *c = closure;
+
+	pthread_mutex_lock(&c->mu);
+	c->subs_live--;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
 static natsOptions *options(struct cluster *c)
 {
 	natsOptions *o = NULL;
@@ -274,6 +349,8 @@ static natsOptions *options(struct cluster *c)
 		s = natsOptions_SetReconnectedCB(o, on_reconnected, c);
 	if (s == NATS_OK)
 		s = natsOptions_SetDisconnectedCB(o, on_disconnected, c);
+	if (s == NATS_OK)
+		s = natsOptions_SetClosedCB(o, on_closed, c);
 	if (s == NATS_OK && c->credentials)
 		s = natsOptions_SetUserCredentialsFromFiles(o, c->credentials,
 							    NULL);
@@ -335,12 +412,17 @@ static natsStatus subscribe(struct cluster *c)
 {
 	jsStreamInfo *si = NULL;
 	jsSubOptions so;
+	jsOptions jo;
 	char stream[100];
 	uint64_t from;
 	natsStatus s;
 
 	snprintf(stream, sizeof(stream), "KV_%s", c->bucket);
-	s = js_GetStreamInfo(&si, c->js, stream, NULL, NULL);
+	/* A request sent while the stream has no leader gets no answer:
+	 * asked again soon (RETRY_MS) rather than waited on long. */
+	jsOptions_Init(&jo);
+	jo.Wait = c->setup_wait_ms;
+	s = js_GetStreamInfo(&si, c->js, stream, &jo, NULL);
 	if (s != NATS_OK)
 		return s;
 	pthread_mutex_lock(&c->mu);
@@ -373,13 +455,21 @@ static natsStatus subscribe(struct cluster *c)
 		/* A gateway new to the bucket: its current state. */
 		so.Config.DeliverPolicy = js_DeliverLastPerSubject;
 	}
-	return js_Subscribe(&c->sub, c->js, c->subjects, on_record, c, NULL,
-			    &so, NULL);
+	s = js_Subscribe(&c->sub, c->js, c->subjects, on_record, c, &jo, &so,
+			 NULL);
+	if (s == NATS_OK &&
+	    natsSubscription_SetOnCompleteCB(c->sub, on_sub_done, c) ==
+	    NATS_OK) {
+		pthread_mutex_lock(&c->mu);
+		c->subs_live++;
+		pthread_mutex_unlock(&c->mu);
+	}
+	return s;
 }
 
-/* Connected: the JetStream context, the bucket, the watch. Returns
- * whether all three are there. */
-static bool setup(struct cluster *c)
+/* Connected: the JetStream context and the bucket. Returns whether both
+ * are there. */
+static bool setup_bucket(struct cluster *c)
 {
 	jsOptions jo;
 	natsStatus s = NATS_OK;
@@ -401,11 +491,23 @@ static bool setup(struct cluster *c)
 		set_error(c, "the bucket", s);
 		return false;
 	}
-	s = subscribe(c);
+	return true;
+}
+
+/* The watch, made (again). Returns whether it is there. */
+static bool setup_watch(struct cluster *c)
+{
+	natsStatus s = subscribe(c);
+
 	if (s != NATS_OK) {
+		/* No answer: the stream is electing its leader, or the
+		 * cluster is slow; the next try waits twice as long. */
+		if (s == NATS_TIMEOUT && c->setup_wait_ms < WAIT_MAX_MS)
+			c->setup_wait_ms *= 2;
 		set_error(c, "the watch", s);
 		return false;
 	}
+	c->setup_wait_ms = SETUP_WAIT_MS;
 	pthread_mutex_lock(&c->mu);
 	c->resubscribe = false;
 	c->st.error[0] = '\0';
@@ -429,6 +531,13 @@ static bool watch_alive(struct cluster *c)
 	jsOptions_Init(&jo);
 	jo.Wait = 1000;
 	s = natsSubscription_GetConsumerInfo(&ci, c->sub, &jo, &jerr);
+	if (s == NATS_OK && ci) {
+		/* The server's own count of what is still to come: a
+		 * record's metadata said it only as of that record. */
+		pthread_mutex_lock(&c->mu);
+		c->st.pending = ci->NumPending + c->in_n;
+		pthread_mutex_unlock(&c->mu);
+	}
 	jsConsumerInfo_Destroy(ci);
 	/* Only a consumer the cluster says is gone is made again: a slow
 	 * answer (a leader being elected) is no reason. */
@@ -463,20 +572,52 @@ static bool publish_queued(struct cluster *c)
 			set_error(c, "publishing", s);
 			return false;
 		}
-		pthread_mutex_lock(&c->mu);
-		c->out_head = (c->out_head + 1) % c->out_cap;
-		c->out_n--;
-		ledger_pending(&c->ledger, key, -1, rev);
-		if (s == NATS_OK) {
-			r.revision = rev;
-			ledger_note(&c->ledger, key, &r);
-			c->st.published++;
-		} else {
-			c->st.dropped++;
-		}
-		c->dirty = true;
-		pthread_mutex_unlock(&c->mu);
+		cluster_published(c, s == NATS_OK ? rev : 0);
 	}
+}
+
+void cluster_published(struct cluster *c, uint64_t rev)
+{
+	char key[CLUSTER_KEY_MAX + 1];
+	struct cluster_record r;
+	bool given = false;
+
+	pthread_mutex_lock(&c->mu);
+	if (!c->out_n) {
+		pthread_mutex_unlock(&c->mu);
+		return;
+	}
+	r = c->out[c->out_head];
+	c->out_head = (c->out_head + 1) % c->out_cap;
+	c->out_n--;
+	if (cluster_record_key(&r, key, sizeof(key)) < 0)
+		key[0] = '\0';
+	ledger_pending(&c->ledger, key, -1, rev);
+	if (rev) {
+		struct ledger_entry *e = ledger_get(&c->ledger, key);
+
+		r.revision = rev;
+		/* A later change to key still queued is what this gateway
+		 * holds (cluster_publish noted it): a quarantine published
+		 * before its queued release must not become live again. */
+		if (e && !e->pending)
+			ledger_note(&c->ledger, key, &r);
+		c->st.published++;
+	} else {
+		c->st.dropped++;
+	}
+	/* Another gateway's record the bucket stored after this one: it
+	 * is what every other gateway holds, so it wins here too. */
+	if (ledger_unhold(&c->ledger, key, &r) && give(c, key, &r)) {
+		given = true;
+		/* on_record counted it as not given. */
+		if (c->st.ignored)
+			c->st.ignored--;
+	}
+	c->dirty = true;
+	pthread_mutex_unlock(&c->mu);
+	if (given)
+		wake_main(c);
 }
 
 /* What the state file says, copied under the lock. */
@@ -576,8 +717,8 @@ static void *run(void *arg)
 		}
 		/* Work to do now: a watch to make, changes to publish; but
 		 * not sooner than the last failure's back-off allows. */
-		busy = now >= retry_at &&
-		       ((c->out_n && atomic_load(&c->ready)) || c->resubscribe);
+		busy = now >= retry_at && atomic_load(&c->up) &&
+		       (c->out_n || c->resubscribe || !atomic_load(&c->ready));
 		if (!busy) {
 			int64_t wait = TICK_MS;
 
@@ -594,14 +735,14 @@ static void *run(void *arg)
 		resub = c->resubscribe;
 		pthread_mutex_unlock(&c->mu);
 
-		if (wall_ms() >= retry_at) {
-			bool ok = true;
+		if (wall_ms() >= retry_at && c->nc && atomic_load(&c->up)) {
+			/* The bucket, then what waits to be published (the
+			 * other gateways wait for it, not for this one's
+			 * watch), then the watch. */
+			bool ok = setup_bucket(c) && publish_queued(c);
 
-			if (c->nc && atomic_load(&c->up) &&
-			    (resub || !atomic_load(&c->ready)))
-				ok = setup(c);
-			if (ok && atomic_load(&c->ready))
-				ok = publish_queued(c);
+			if (ok && (resub || !atomic_load(&c->ready)))
+				ok = setup_watch(c);
 			/* A cluster electing its leaders answers "no
 			 * responders" at once: tried again soon, not in a
 			 * loop. */
@@ -665,8 +806,10 @@ struct cluster *cluster_open(const struct cluster_config *cfg, char *err,
 		return NULL;
 	}
 	c->efd = -1;
+	c->setup_wait_ms = SETUP_WAIT_MS;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
+	pthread_cond_init(&c->drained, NULL);
 	pthread_rwlock_init(&c->use, NULL);
 	c->servers = calloc(cfg->nservers + 1, sizeof(*c->servers));
 	c->server_list = calloc(cfg->nservers + 1, sizeof(*c->server_list));
@@ -718,6 +861,24 @@ struct cluster *cluster_open(const struct cluster_config *cfg, char *err,
 	return c;
 }
 
+/* Whether libnats is done calling back into c (within CLOSE_WAIT_MS). */
+static bool wait_callbacks(struct cluster *c)
+{
+	struct timespec ts;
+	bool done;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += CLOSE_WAIT_MS / 1000;
+	pthread_mutex_lock(&c->mu);
+	while (!(done = (!c->nc || c->nc_closed) && !c->subs_live))
+		if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT) {
+			done = (!c->nc || c->nc_closed) && !c->subs_live;
+			break;
+		}
+	pthread_mutex_unlock(&c->mu);
+	return done;
+}
+
 void cluster_close(struct cluster *c)
 {
 	if (!c)
@@ -726,14 +887,26 @@ void cluster_close(struct cluster *c)
 		pthread_mutex_lock(&c->mu);
 		c->stop = true;
 		pthread_cond_signal(&c->cv);
+		pthread_cond_broadcast(&c->drained);
 		pthread_mutex_unlock(&c->mu);
 		pthread_join(c->thread, NULL);
-		if (c->sub)
+		if (c->sub) {
+			natsSubscription_Unsubscribe(c->sub);
 			natsSubscription_Destroy(c->sub);
+		}
 		c->sub = NULL;
-		/* Closed first: no callback runs after this. */
 		if (c->nc)
 			natsConnection_Close(c->nc);
+		/* Close returns with callbacks still to come (the
+		 * disconnected one, a last on_record): c is freed only
+		 * once libnats says none will. */
+		if (!wait_callbacks(c)) {
+			log_warnx("cluster: libnats did not finish its "
+				  "callbacks in %d ms; its memory is kept",
+				  CLOSE_WAIT_MS);
+			save_state(c);
+			return;
+		}
 		pthread_mutex_lock(&c->mu);
 		c->dirty = true;
 		pthread_mutex_unlock(&c->mu);
@@ -758,6 +931,7 @@ void cluster_close(struct cluster *c)
 		close(c->efd);
 	pthread_rwlock_destroy(&c->use);
 	pthread_cond_destroy(&c->cv);
+	pthread_cond_destroy(&c->drained);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 }
@@ -826,6 +1000,7 @@ size_t cluster_poll(struct cluster *c, struct cluster_record *out,
 		memcpy(out, c->in, n * sizeof(*out));
 		memmove(c->in, c->in + n, (c->in_n - n) * sizeof(*c->in));
 		c->in_n -= n;
+		pthread_cond_broadcast(&c->drained);
 	}
 	if (!c->in_n) {
 		c->committed = c->delivered;

@@ -134,7 +134,9 @@ struct cluster_status {
 	uint64_t dropped;		/* ... not kept: the queue was full */
 	uint64_t published;
 	uint64_t received;		/* records of the bucket given */
-	uint64_t ignored;		/* ... not: older, or expired, or bad */
+	uint64_t ignored;		/* ... not: older, or bad (an expired one
+					 * is given as the end it is) */
+	uint64_t own;			/* ... not: this gateway's own echo */
 	uint64_t reconnects;
 	char error[200];		/* the last failure, "" none */
 };

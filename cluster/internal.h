@@ -20,6 +20,9 @@ struct ledger_entry {
 	uint64_t rev;
 	uint32_t pending;
 	struct cluster_record *quarantine;	/* the live one, or NULL */
+	/* The newest record of the bucket refused while a local change
+	 * waited: the bucket may have stored it after that change. */
+	struct cluster_record *held;
 };
 
 struct ledger {
@@ -38,6 +41,15 @@ bool ledger_take(struct ledger *l, const char *key, uint64_t rev);
  * it was dropped). */
 void ledger_pending(struct ledger *l, const char *key, int delta,
 		    uint64_t rev);
+/* r, which ledger_take refused for key while a local change waited:
+ * kept when newer than what is known (the newest only). */
+void ledger_hold(struct ledger *l, const char *key,
+		 const struct cluster_record *r);
+/* After the last waiting change to key was done with: the record held
+ * meanwhile if the bucket stored it after that change (its revision is
+ * then key's), into *r. Returns whether there was one. */
+bool ledger_unhold(struct ledger *l, const char *key,
+		   struct cluster_record *r);
 /* Keep r as key's live quarantine (r a quarantine begun), or forget it
  * (anything else). */
 void ledger_note(struct ledger *l, const char *key,
@@ -60,5 +72,14 @@ int cluster_state_load(const char *path, struct cluster_state *s,
 /* Write s to path atomically. Returns 0, or -1 with errno. */
 int cluster_state_save(const char *path, const struct cluster_state *s);
 void cluster_state_free(struct cluster_state *s);
+
+/* The watch's and the publisher's bookkeeping, without NATS (on_record
+ * and publish_queued call them; so do the tests). cluster_file: a record
+ * of the bucket under key at r->revision; returns whether it went to the
+ * inbox. cluster_published: the oldest queued change stored at rev (0:
+ * not publishable, dropped). */
+bool cluster_file(struct cluster *c, const char *key,
+		  const struct cluster_record *r);
+void cluster_published(struct cluster *c, uint64_t rev);
 
 #endif

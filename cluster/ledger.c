@@ -30,6 +30,7 @@ void ledger_free(struct ledger *l)
 	for (size_t i = 0; i < l->cap; i++) {
 		free(l->e[i].key);
 		free(l->e[i].quarantine);
+		free(l->e[i].held);
 	}
 	free(l->e);
 	memset(l, 0, sizeof(*l));
@@ -140,4 +141,38 @@ void ledger_expire(struct ledger *l, int64_t now)
 			l->live--;
 		}
 	}
+}
+
+void ledger_hold(struct ledger *l, const char *key,
+		 const struct cluster_record *r)
+{
+	struct ledger_entry *e = ledger_get(l, key);
+
+	if (!e || !e->pending || r->revision <= e->rev ||
+	    (e->held && r->revision <= e->held->revision))
+		return;
+	if (!e->held) {
+		e->held = malloc(sizeof(*e->held));
+		if (!e->held)
+			return;
+	}
+	*e->held = *r;
+}
+
+bool ledger_unhold(struct ledger *l, const char *key,
+		   struct cluster_record *r)
+{
+	struct ledger_entry *e = ledger_get(l, key);
+	bool newer;
+
+	if (!e || e->pending || !e->held)
+		return false;
+	newer = e->held->revision > e->rev;
+	if (newer) {
+		*r = *e->held;
+		e->rev = r->revision;
+	}
+	free(e->held);
+	e->held = NULL;
+	return newer;
 }

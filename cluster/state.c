@@ -138,40 +138,19 @@ static int write_records(FILE *f, const char *word,
 int cluster_state_save(const char *path, const struct cluster_state *s)
 {
 	char tmp[4200];
-	FILE *f;
-	int fd, err;
+	FILE *f = statefile_begin(path, tmp, sizeof(tmp));
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
+	if (!f)
 		return -1;
-	}
-	fd = statefile_open_new(tmp);
-	if (fd < 0)
-		return -1;
-	f = fdopen(fd, "w");
-	if (!f) {
-		err = errno;
-		close(fd);
-		unlink(tmp);
-		errno = err;
-		return -1;
-	}
 	if (fprintf(f, "portcullis-cluster 1 %" PRIu64 "\n", s->revision) < 0 ||
 	    write_records(f, "live", s->quarantines, s->nquarantines) < 0 ||
-	    write_records(f, "queued", s->queued, s->nqueued) < 0 ||
-	    fflush(f) != 0 || fsync(fd) != 0) {
-		err = errno;
+	    write_records(f, "queued", s->queued, s->nqueued) < 0) {
+		int err = errno;
+
 		fclose(f);
 		unlink(tmp);
 		errno = err;
 		return -1;
 	}
-	if (fclose(f) != 0 || rename(tmp, path) < 0) {
-		err = errno;
-		unlink(tmp);
-		errno = err;
-		return -1;
-	}
-	statefile_fsync_dir(path);
-	return 0;
+	return statefile_commit(f, tmp, path);
 }

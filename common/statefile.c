@@ -38,3 +38,45 @@ void statefile_fsync_dir(const char *path)
 		close(dfd);
 	}
 }
+
+FILE *statefile_begin(const char *path, char *tmp, size_t size)
+{
+	FILE *f;
+	int fd, err;
+
+	if ((size_t)snprintf(tmp, size, "%s.tmp", path) >= size) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	fd = statefile_open_new(tmp);
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "w");
+	if (!f) {
+		err = errno;
+		close(fd);
+		unlink(tmp);
+		errno = err;
+	}
+	return f;
+}
+
+int statefile_commit(FILE *f, const char *tmp, const char *path)
+{
+	int err = 0;
+
+	if (ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0)
+		err = errno ? errno : EIO;
+	if (fclose(f) != 0 && !err)
+		err = errno;
+	if (!err && rename(tmp, path) < 0)
+		err = errno;
+	if (err) {
+		unlink(tmp);
+		errno = err;
+		return -1;
+	}
+	/* The rename itself must reach the disk too. */
+	statefile_fsync_dir(path);
+	return 0;
+}

@@ -20,4 +20,15 @@ int statefile_open_new(const char *tmp);
  * disk too. Best effort. */
 void statefile_fsync_dir(const char *path);
 
+/*
+ * The whole of a write: statefile_begin opens path's temporary (path.tmp,
+ * its name into tmp) as a stream, or returns NULL with errno;
+ * statefile_commit flushes it to the disk, closes it, renames it over
+ * path and syncs the folder. On a failure the temporary is removed; the
+ * stream is closed either way. Returns 0, or -1 with errno.
+ */
+#include <stdio.h>
+FILE *statefile_begin(const char *path, char *tmp, size_t size);
+int statefile_commit(FILE *f, const char *tmp, const char *path);
+
 #endif

@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -33,6 +35,7 @@
 #define APPLY_BATCH 512
 #define APPLY_ROUNDS 16
 #define HISTORY_MAX 100000
+#define HOOK_MAX 4096
 #define HISTORY_TIMEOUT_MS 3000
 
 static int64_t wall_ms(void)
@@ -64,6 +67,9 @@ static void set_cluster(struct daemon *d, struct cluster *c)
 	old = d->cluster;
 	d->cluster = c;
 	pthread_mutex_unlock(&d->cluster_lock);
+	pthread_mutex_lock(&d->hook.mu);
+	d->hook.on = c != NULL;
+	pthread_mutex_unlock(&d->hook.mu);
 	cluster_close(old);
 }
 
@@ -259,6 +265,9 @@ void shared_tick(struct daemon *d)
 	if (!d->cluster)
 		return;
 	cluster_status(d->cluster, &s);
+	pthread_mutex_lock(&d->hook.mu);
+	s.dropped += d->hook.dropped;
+	pthread_mutex_unlock(&d->hook.mu);
 	if (s.dropped > d->cluster_dropped_said) {
 		log_warnx("cluster: %" PRIu64 " local changes not published: "
 			  "the queue (%d) was full", s.dropped -
@@ -308,27 +317,88 @@ void shared_release(struct daemon *d, bool by_subscriber, const char *subject)
 void shared_quarantined(void *ctx, const struct blocklog_event *ev)
 {
 	struct daemon *d = ctx;
-	struct cluster_record r = {
-		.kind = CLUSTER_QUARANTINE,
-		.op = CLUSTER_QUARANTINED,
-		.by_subscriber = ev->subscriber[0] != '\0',
-		.until = ev->until,
-		.time = ev->ts_ms / 1000,
-		.syns = ev->count > UINT32_MAX ? UINT32_MAX :
-						 (uint32_t)ev->count,
-		.distinct = ev->distinct > UINT32_MAX ? UINT32_MAX :
-							(uint32_t)ev->distinct,
-	};
+	struct shared_hook *h = &d->hook;
+	struct cluster_record *r;
+	uint64_t one = 1;
 
-	if (r.by_subscriber)
-		snprintf(r.subject, sizeof(r.subject), "%s", ev->subscriber);
+	/* A verdict thread's: the record waits here, under a lock only this
+	 * and the main thread's copy take, and the main thread publishes. */
+	pthread_mutex_lock(&h->mu);
+	if (!h->on || !h->q || h->n == h->cap) {
+		h->dropped += h->on;
+		pthread_mutex_unlock(&h->mu);
+		return;
+	}
+	r = &h->q[h->n++];
+	memset(r, 0, sizeof(*r));
+	r->kind = CLUSTER_QUARANTINE;
+	r->op = CLUSTER_QUARANTINED;
+	r->by_subscriber = ev->subscriber[0] != '\0';
+	r->until = ev->until;
+	r->time = ev->ts_ms / 1000;
+	r->syns = ev->count > UINT32_MAX ? UINT32_MAX : (uint32_t)ev->count;
+	r->distinct = ev->distinct > UINT32_MAX ? UINT32_MAX :
+						  (uint32_t)ev->distinct;
+	if (r->by_subscriber)
+		snprintf(r->subject, sizeof(r->subject), "%s", ev->subscriber);
 	else
-		addr_format(&ev->src, r.subject, sizeof(r.subject));
-	/* A verdict thread's: the main thread may be swapping the cluster
-	 * at a reload (quarantines are rare: the lock costs nothing). */
-	pthread_mutex_lock(&d->cluster_lock);
-	publish(d, &r);
-	pthread_mutex_unlock(&d->cluster_lock);
+		addr_format(&ev->src, r->subject, sizeof(r->subject));
+	pthread_mutex_unlock(&h->mu);
+	if (write(h->fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return;
+}
+
+int shared_hook_fd(const struct daemon *d)
+{
+	return d->cluster ? d->hook.fd : -1;
+}
+
+void shared_hook_drain(struct daemon *d)
+{
+	static struct cluster_record q[HOOK_MAX];
+	struct shared_hook *h = &d->hook;
+	uint64_t v;
+	unsigned n;
+
+	if (h->fd < 0)
+		return;
+	if (read(h->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("cluster: eventfd");
+	pthread_mutex_lock(&h->mu);
+	n = h->n;
+	memcpy(q, h->q, n * sizeof(*q));
+	h->n = 0;
+	pthread_mutex_unlock(&h->mu);
+	for (unsigned i = 0; i < n; i++)
+		publish(d, &q[i]);
+}
+
+int shared_hook_init(struct daemon *d)
+{
+	struct shared_hook *h = &d->hook;
+
+	pthread_mutex_init(&h->mu, NULL);
+	h->cap = HOOK_MAX;
+	h->q = calloc(h->cap, sizeof(*h->q));
+	h->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!h->q || h->fd < 0) {
+		free(h->q);
+		h->q = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void shared_hook_free(struct daemon *d)
+{
+	struct shared_hook *h = &d->hook;
+
+	if (h->fd >= 0)
+		close(h->fd);
+	h->fd = -1;
+	free(h->q);
+	h->q = NULL;
+	pthread_mutex_destroy(&h->mu);
 }
 
 void shared_stats_text(struct daemon *d, struct strbuf *o)
@@ -342,11 +412,12 @@ void shared_stats_text(struct daemon *d, struct strbuf *o)
 	strbuf_printf(o, "cluster: %s%s, bucket %s as gateway %s; revision "
 		      "%" PRIu64 ", %" PRIu64 " behind; %" PRIu64 " queued, %"
 		      PRIu64 " dropped, %" PRIu64 " published, %" PRIu64
-		      " received (%" PRIu64 " not applied)%s%s\n",
+		      " received (%" PRIu64 " not applied, %" PRIu64
+		      " its own)%s%s\n",
 		      s.connected ? "connected to " : "not connected",
 		      s.server, pc->bucket, pc->gateway, s.revision, s.pending,
 		      s.queued, s.dropped, s.published, s.received, s.ignored,
-		      s.error[0] ? "; last error: " : "", s.error);
+		      s.own, s.error[0] ? "; last error: " : "", s.error);
 }
 
 void shared_stats_json(struct daemon *d, struct json_object *j)
@@ -369,8 +440,9 @@ void shared_stats_json(struct daemon *d, struct json_object *j)
 	reply_json_u64(v, "queued", s.queued);
 	reply_json_u64(v, "dropped", s.dropped);
 	reply_json_u64(v, "published", s.published);
-	reply_json_u64(v, "applied", s.received - s.ignored);
+	reply_json_u64(v, "applied", s.received - s.ignored - s.own);
 	reply_json_u64(v, "received", s.received);
+	reply_json_u64(v, "own", s.own);
 	reply_json_u64(v, "ignored", s.ignored);
 	reply_json_u64(v, "reconnects", s.reconnects);
 	reply_json_str(v, "error", s.error[0] ? s.error : NULL);
@@ -420,7 +492,7 @@ void shared_metrics(struct daemon *d, struct strbuf *o)
 		"# TYPE portcullis_cluster_reconnects_total counter\n"
 		"portcullis_cluster_reconnects_total %" PRIu64 "\n",
 		s.connected ? 1 : 0, s.revision, s.pending, s.queued,
-		s.dropped, s.published, s.received - s.ignored,
+		s.dropped, s.published, s.received - s.ignored - s.own,
 		s.reconnects);
 }
 

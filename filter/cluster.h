@@ -33,9 +33,15 @@ void shared_except(struct daemon *d, bool del,
 void shared_release(struct daemon *d, bool by_subscriber,
 		    const char *subject);
 
-/* The stats' hook: a quarantine detection began, any verdict thread. */
+/* The stats' hook: a quarantine detection began, any verdict thread;
+ * held for the main thread, which shared_hook_drain()s it when
+ * shared_hook_fd() is readable. init before the stats, free after. */
 struct blocklog_event;
 void shared_quarantined(void *ctx, const struct blocklog_event *ev);
+int shared_hook_init(struct daemon *d);
+int shared_hook_fd(const struct daemon *d);
+void shared_hook_drain(struct daemon *d);
+void shared_hook_free(struct daemon *d);
 
 /* stats: the text line and the JSON object ("cluster"). */
 void shared_stats_text(struct daemon *d, struct strbuf *out);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "blocklog/blocklog.h"
+#include "cluster/cluster.h"
 #include "common/strbuf.h"
 #include "filter/generation.h"
 #include "filter/parse.h"
@@ -163,10 +164,21 @@ struct daemon {
 
 	/* Many gateways (filter/cluster.c): NULL without a cluster:
 	 * section. Swapped by the main thread under cluster_lock, which the
-	 * metrics thread and a quarantining verdict thread take to use it. */
+	 * metrics thread takes to use it. */
 	struct cluster *cluster;
 	pthread_mutex_t cluster_lock;
 	uint64_t cluster_dropped_said;	/* drops already logged */
+	/* Quarantines detection began, from the verdict threads: held here
+	 * (a short lock nothing else holds long) for the main thread to
+	 * publish, woken by fd. */
+	struct shared_hook {
+		pthread_mutex_t mu;
+		struct cluster_record *q;
+		unsigned n, cap;
+		uint64_t dropped;
+		bool on;		/* a cluster runs */
+		int fd;
+	} hook;
 
 	int control_fd;
 	int64_t started;		/* UNIX seconds */

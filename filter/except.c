@@ -491,6 +491,18 @@ static bool change_one(struct policy_exception *ex, size_t *n,
 	return true;
 }
 
+/* Whether the running policy has a profile of that name. */
+static bool has_profile(struct daemon *d, const char *name)
+{
+	const struct policy *p = daemon_policy(d);
+	unsigned n = policy_profile_count(p);
+
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(policy_profile_name(p, (int)i), name))
+			return true;
+	return false;
+}
+
 void except_apply(struct daemon *d, const struct except_change *c, size_t n)
 {
 	struct policy_exception *ex = calloc(d->nex + n + 1, sizeof(*ex));
@@ -508,8 +520,19 @@ void except_apply(struct daemon *d, const struct except_change *c, size_t n)
 	}
 	if (nex)
 		memcpy(ex, d->ex, nex * sizeof(*ex));
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		/* Refused before the load, not by it: a failed load is a
+		 * whole policy read for nothing, for each record of the
+		 * batch (and counted as a failed reload). */
+		if (!c[i].del && !has_profile(d, c[i].e.profile)) {
+			log_warnx("cluster: exception for %s from %s not "
+				  "applied: this policy has no profile %s",
+				  ex_name(&c[i].e, name, sizeof(name)),
+				  c[i].gateway, c[i].e.profile);
+			continue;
+		}
 		any |= did[i] = change_one(ex, &nex, &c[i]);
+	}
 	if (!any)
 		goto out;
 	if (commit(d, ex, nex, &err) < 0) {

@@ -318,7 +318,7 @@ static void run(struct daemon *d)
 	uint64_t watchdog_ms = notify_watchdog_ms();
 	int64_t period = watchdog_ms && watchdog_ms / 3 < 1000 ?
 			 (int64_t)watchdog_ms / 3 : 1000;
-	struct pollfd pfd[CONTROL_POLLFDS + 1];
+	struct pollfd pfd[CONTROL_POLLFDS + 2];
 	struct control *ctl = control_open(d, d->control_fd);
 	int64_t next = daemon_mono_ms() + period;
 	sigset_t none;
@@ -338,13 +338,19 @@ static void run(struct daemon *d)
 
 		/* The other gateways' records: applied as they come. */
 		pfd[CONTROL_POLLFDS].fd = shared_fd(d);
-		pfd[CONTROL_POLLFDS].events = POLLIN;
-		pfd[CONTROL_POLLFDS].revents = 0;
+		pfd[CONTROL_POLLFDS + 1].fd = shared_hook_fd(d);
+		for (int i = CONTROL_POLLFDS; i < CONTROL_POLLFDS + 2; i++) {
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+		}
 		/* Signals are blocked everywhere but here, so they wake us. */
-		if (ppoll(pfd, CONTROL_POLLFDS + 1, &timeout, &none) >= 0) {
+		if (ppoll(pfd, CONTROL_POLLFDS + 2, &timeout, &none) >= 0) {
 			control_dispatch(ctl, pfd, daemon_mono_ms());
 			if (pfd[CONTROL_POLLFDS].revents & POLLIN)
 				shared_apply(d);
+			/* This gateway's own quarantines, to publish. */
+			if (pfd[CONTROL_POLLFDS + 1].revents & POLLIN)
+				shared_hook_drain(d);
 		}
 		if (daemon_mono_ms() >= next) {
 			tick(d, watchdog_ms);
@@ -463,6 +469,9 @@ int main(int argc, char **argv)
 	}
 	pthread_mutex_init(&d.generation_lock, NULL);
 	pthread_mutex_init(&d.cluster_lock, NULL);
+	d.hook.fd = -1;
+	if (shared_hook_init(&d) < 0)
+		fatal("the cluster's hook");
 	d.nworkers = 2 * d.opts.queues;
 	if (daemon_swap(&d, p) < 0)
 		fatal("policy");
@@ -569,6 +578,7 @@ out:
 	for (unsigned i = 0; d.workers && i < d.nworkers; i++)
 		worker_stop(&d.workers[i]);
 	/* Its queue and revision saved; no verdict thread calls it now. */
+	shared_hook_drain(&d);
 	shared_close(&d);
 	if (d.stats) {
 		struct timespec ts;
@@ -599,6 +609,7 @@ out:
 	generation_free(atomic_load(&d.generation));
 	generation_totals_free(&d.retired);
 	generation_totals_free(&d.kq_totals);
+	shared_hook_free(&d);
 	cluster_library_close();
 	return ret;
 }

@@ -60,22 +60,10 @@ int policy_exceptions_save(const char *path,
 			   const struct policy_exception *ex, size_t nex)
 {
 	char tmp[4096], when[32];
-	FILE *f;
-	int fd, err;
+	FILE *f = statefile_begin(path, tmp, sizeof(tmp));
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-		errno = ENAMETOOLONG;
+	if (!f)
 		return -1;
-	}
-	fd = statefile_open_new(tmp);
-	if (fd < 0)
-		return -1;
-	f = fdopen(fd, "w");
-	if (!f) {
-		err = errno;
-		close(fd);
-		goto fail;
-	}
 	fprintf(f, "# portcullis live exceptions, written by portcullisd.\n"
 		   "# Change them with `portcullis except`, not here.\n");
 	if (!nex)
@@ -102,26 +90,7 @@ int policy_exceptions_save(const char *path,
 		}
 		fprintf(f, "\n");
 	}
-	if (fflush(f) != 0 || fsync(fd) != 0) {
-		err = errno;
-		fclose(f);
-		goto fail;
-	}
-	if (fclose(f) != 0) {
-		err = errno;
-		goto fail;
-	}
-	if (rename(tmp, path) < 0) {
-		err = errno;
-		goto fail;
-	}
-	/* The rename itself must reach the disk too. */
-	statefile_fsync_dir(path);
-	return 0;
-fail:
-	unlink(tmp);
-	errno = err;
-	return -1;
+	return statefile_commit(f, tmp, path);
 }
 
 /* The state file is the daemon's; a hand-edited one is read as strictly. */

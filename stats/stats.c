@@ -436,36 +436,6 @@ void stats_flush(struct stats *st, int64_t now)
 	pthread_mutex_unlock(&st->house);
 }
 
-static int release_key(struct stats *st, uint64_t key, uint32_t kind,
-		       int64_t now)
-{
-	struct evbuf eb = { 0, EVBUF_HOUSE, st->house_ev };
-	uint64_t h;
-	struct shard *sh;
-	struct rec *r;
-	uint32_t si;
-	int ret = -1;
-
-	h = stats_key_hash(st, key, kind);
-	sh = stats_shard(st, h);
-	pthread_mutex_lock(&st->house);
-	pthread_mutex_lock(&sh->lock);
-	si = stats_sub_find(st, sh, key, kind, h);
-	r = si == NIL ? NULL : stats_sub_rec(sh, si);
-	/* An expired quarantine is released as expired, not by hand. */
-	if (r && stats_rec_roll(st, sh, r, now, &eb))
-		stats_rec_put(sh, r);
-	else if (r && (r->flags & REC_QUAR)) {
-		stats_release_rec(st, sh, r, now, true, &eb);
-		ret = 0;
-	}
-	pthread_mutex_unlock(&sh->lock);
-	stats_push(st, st->threads, &eb);
-	pthread_mutex_unlock(&st->house);
-	if (ret < 0)
-		errno = ENOENT;
-	return ret;
-}
 
 static void imposed_key(const struct stats *st, const struct stats_imposed *q,
 			uint64_t *key, uint32_t *kind)
@@ -492,6 +462,45 @@ static void imposed_line(struct blocklog_event *ev, const struct rec *r,
 	}
 	snprintf(ev->gateway, sizeof(ev->gateway), "%s",
 		 q->gateway && q->gateway[0] ? q->gateway : "?");
+}
+
+/* End key's quarantine by hand: here (q NULL), or as another gateway
+ * said (q: the release line names it, reason cluster). */
+static int release_key(struct stats *st, uint64_t key, uint32_t kind,
+		       int64_t now, const struct stats_imposed *q)
+{
+	struct evbuf eb = { 0, EVBUF_HOUSE, st->house_ev };
+	uint64_t h;
+	struct shard *sh;
+	struct rec *r;
+	uint32_t si;
+	int ret = -1;
+
+	h = stats_key_hash(st, key, kind);
+	sh = stats_shard(st, h);
+	pthread_mutex_lock(&st->house);
+	pthread_mutex_lock(&sh->lock);
+	si = stats_sub_find(st, sh, key, kind, h);
+	r = si == NIL ? NULL : stats_sub_rec(sh, si);
+	/* An expired quarantine is released as expired, not by hand. */
+	if (r && stats_rec_roll(st, sh, r, now, &eb)) {
+		stats_rec_put(sh, r);
+	} else if (r && (r->flags & REC_QUAR)) {
+		unsigned at = eb.n;
+
+		stats_release_rec(st, sh, r, now, true, &eb);
+		if (q && eb.n > at) {
+			eb.ev[at].reason = BLOCKLOG_RELEASE_CLUSTER;
+			imposed_line(&eb.ev[at], r, q);
+		}
+		ret = 0;
+	}
+	pthread_mutex_unlock(&sh->lock);
+	stats_push(st, st->threads, &eb);
+	pthread_mutex_unlock(&st->house);
+	if (ret < 0)
+		errno = ENOENT;
+	return ret;
 }
 
 int stats_quarantine_impose(struct stats *st, const struct stats_imposed *q,
@@ -562,38 +571,11 @@ int stats_quarantine_impose(struct stats *st, const struct stats_imposed *q,
 int stats_release_imposed(struct stats *st, const struct stats_imposed *q,
 			  int64_t now)
 {
-	struct evbuf eb = { 0, EVBUF_HOUSE, st->house_ev };
-	uint64_t key, h;
-	uint32_t kind, si;
-	struct shard *sh;
-	struct rec *r;
-	int ret = -1;
+	uint64_t key;
+	uint32_t kind;
 
 	imposed_key(st, q, &key, &kind);
-	h = stats_key_hash(st, key, kind);
-	sh = stats_shard(st, h);
-	pthread_mutex_lock(&st->house);
-	pthread_mutex_lock(&sh->lock);
-	si = stats_sub_find(st, sh, key, kind, h);
-	r = si == NIL ? NULL : stats_sub_rec(sh, si);
-	if (r && stats_rec_roll(st, sh, r, now, &eb)) {
-		stats_rec_put(sh, r);
-	} else if (r && (r->flags & REC_QUAR)) {
-		unsigned at = eb.n;
-
-		stats_release_rec(st, sh, r, now, true, &eb);
-		if (eb.n > at) {
-			eb.ev[at].reason = BLOCKLOG_RELEASE_CLUSTER;
-			imposed_line(&eb.ev[at], r, q);
-		}
-		ret = 0;
-	}
-	pthread_mutex_unlock(&sh->lock);
-	stats_push(st, st->threads, &eb);
-	pthread_mutex_unlock(&st->house);
-	if (ret < 0)
-		errno = ENOENT;
-	return ret;
+	return release_key(st, key, kind, now, q);
 }
 
 int stats_release(struct stats *st, const struct addr *src, int64_t now)
@@ -602,10 +584,10 @@ int stats_release(struct stats *st, const struct addr *src, int64_t now)
 	uint32_t kind;
 
 	stats_key(st, src, &key, &kind);
-	return release_key(st, key, kind, now);
+	return release_key(st, key, kind, now, NULL);
 }
 
 int stats_release_id(struct stats *st, uint64_t key, int64_t now)
 {
-	return release_key(st, key, SUB_ID, now);
+	return release_key(st, key, SUB_ID, now, NULL);
 }

@@ -531,6 +531,68 @@ START_TEST(test_except_line_for_a_subscriber_names_it)
 }
 END_TEST
 
+/* Many gateways: a change names the gateway that made it — the event's
+ * own, else this gateway's (settable at a reload); block lines never. */
+START_TEST(test_changes_name_their_gateway)
+{
+	char path[] = "/tmp/portcullis-blocklog-XXXXXX";
+	struct blocklog_config cfg = { .producers = 1, .ring_slots = 64,
+				       .no_writer_thread = true,
+				       .gateway = "gw-self" };
+	struct blocklog_event q = { .kind = BLOCKLOG_QUARANTINE,
+				    .ts_ms = 1795829025123LL },
+		r = q, blk = block_event(), exc = except_event();
+	struct blocklog *bl;
+	char *text;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	addr_parse("100.64.3.7", &q.src);
+	r.kind = BLOCKLOG_RELEASE;
+	r.reason = BLOCKLOG_RELEASE_CLUSTER;
+	r.src = q.src;
+	strcpy(r.gateway, "gw-a");
+	cfg.path = path;
+	bl = blocklog_open(&cfg);
+	ck_assert_ptr_nonnull(bl);
+	ck_assert_int_eq(blocklog_push(bl, 0, &q), 0);
+	ck_assert_int_eq(blocklog_push(bl, 0, &r), 0);
+	ck_assert_int_eq(blocklog_push(bl, 0, &blk), 0);
+	ck_assert_int_eq(blocklog_push(bl, 0, &exc), 0);
+	ck_assert_uint_eq(blocklog_drain(bl), 4);
+	/* The name as the writer finds it when it writes the line. */
+	blocklog_set_gateway(bl, "gw-renamed");
+	ck_assert_int_eq(blocklog_push(bl, 0, &q), 0);
+	ck_assert_uint_eq(blocklog_drain(bl), 1);
+	blocklog_set_gateway(bl, "not a name");
+	ck_assert_int_eq(blocklog_push(bl, 0, &q), 0);
+	ck_assert_uint_eq(blocklog_drain(bl), 1);
+	blocklog_close(bl);
+	text = slurp(path);
+	ck_assert_msg(strstr(text, "\"distinct_destinations\":0,\"gateway\":"
+			     "\"gw-self\"}\n"), "%s", text);
+	ck_assert_msg(strstr(text, "\"reason\":\"cluster\",\"gateway\":"
+			     "\"gw-a\"}\n"), "%s", text);
+	ck_assert_msg(strstr(text, "\"gateway\":\"gw-renamed\"}"), "%s", text);
+	/* One quarantine line without: the bad name is no name. */
+	ck_assert_int_eq(strstr(strstr(text, "gw-renamed"), "\"gateway\"") ==
+			 NULL, 1);
+	{
+		/* The block line names none; the except line this one. */
+		char *blkl = strstr(text, "\"event\":\"block\"");
+		char *end = strchr(blkl, '\n');
+
+		*end = '\0';
+		ck_assert_ptr_null(strstr(blkl, "gateway"));
+		ck_assert_msg(strstr(end + 1, "\"gateway\":\"gw-self\""), "%s",
+			      end + 1);
+	}
+	free(text);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(test_long_except_line_after_full_buffer_is_written)
 {
 	char path[] = "/tmp/portcullis-blocklog-XXXXXX";
@@ -743,6 +805,7 @@ Suite *blocklog_suite(void)
 	tcase_add_test(tc, test_unknown_producer_is_refused_not_wrapped);
 	tcase_add_test(tc, test_unwritable_path_costs_lines_not_the_start);
 	tcase_add_test(tc, test_writer_thread_writes_every_line_at_close);
+	tcase_add_test(tc, test_changes_name_their_gateway);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -328,6 +328,35 @@ START_TEST(test_non_utf8_string_is_malformed_writer_output_is_not)
 }
 END_TEST
 
+START_TEST(test_gateway_reads_back_and_is_checked)
+{
+	struct blocklog_event ev = event(BLOCKLOG_RELEASE);
+	struct blocklog_line l;
+
+	ev.reason = BLOCKLOG_RELEASE_CLUSTER;
+	strcpy(ev.gateway, "gw-north-1.example");
+	roundtrip(&ev, 0, &l);
+	ck_assert_str_eq(l.gateway, "gw-north-1.example");
+	ck_assert(l.has_reason);
+	ck_assert_int_eq(l.reason, BLOCKLOG_RELEASE_CLUSTER);
+	ev = event(BLOCKLOG_QUARANTINE);
+	roundtrip(&ev, 0, &l);
+	ck_assert_str_eq(l.gateway, "");
+	ck_assert_int_eq(parse("{\"ts\":\"2026-12-02T12:00:00Z\",\"event\":"
+			       "\"release\",\"src\":\"100.64.3.7\","
+			       "\"gateway\":\"gw a\"}", &l), -1);
+	ck_assert_int_eq(parse("{\"ts\":\"2026-12-02T12:00:00Z\",\"event\":"
+			       "\"except\",\"op\":\"add\",\"prefix\":"
+			       "\"100.64.0.0/24\",\"profile\":\"b\","
+			       "\"gateway\":7}", &l), -1);
+	ck_assert_int_eq(parse("{\"ts\":\"2026-12-02T12:00:00Z\",\"event\":"
+			       "\"except\",\"op\":\"add\",\"prefix\":"
+			       "\"100.64.0.0/24\",\"profile\":\"b\","
+			       "\"gateway\":\"gw-b\"}", &l), 0);
+	ck_assert_str_eq(l.gateway, "gw-b");
+}
+END_TEST
+
 START_TEST(test_fallback_line_reads_back)
 {
 	struct blocklog_event ev = event(BLOCKLOG_FALLBACK);
@@ -1522,6 +1551,7 @@ Suite *blocklog_read_suite(void)
 	tcase_add_test(tc, test_malformed_lines_are_refused);
 	tcase_add_test(tc, test_non_utf8_string_is_malformed_writer_output_is_not);
 	tcase_add_test(tc, test_fallback_line_reads_back);
+	tcase_add_test(tc, test_gateway_reads_back_and_is_checked);
 	tcase_add_test(tc, test_nul_in_line_or_string_is_malformed);
 	tcase_add_test(tc, test_time_parse_relative_and_rfc3339);
 	tcase_add_test(tc, test_since_is_inclusive_until_exclusive);
