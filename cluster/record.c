@@ -295,6 +295,13 @@ static int decode(struct json_object *o, const char *key,
 		snprintf(why, wsize, "an exception without a profile");
 		return -1;
 	}
+	/* Detection always gives one; held until 0, stats would release
+	 * it at once, its line dated 1970. */
+	if (r->kind == CLUSTER_QUARANTINE && r->op == CLUSTER_QUARANTINED &&
+	    r->until <= 0) {
+		snprintf(why, wsize, "a quarantine without \"until\"");
+		return -1;
+	}
 	if (key && (cluster_record_key(r, mine, sizeof(mine)) < 0 ||
 		    strcmp(mine, key))) {
 		snprintf(why, wsize, "its key should be %s", mine);

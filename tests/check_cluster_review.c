@@ -245,6 +245,25 @@ START_TEST(test_an_exception_of_a_profile_this_policy_lacks_costs_no_load)
 }
 END_TEST
 
+/*
+ * A quarantine without an end (a hostile or broken writer): stats would
+ * hold it until 0, that is release it at the next tick with a release
+ * line dated 1970. Detection always gives one: the value is refused.
+ */
+START_TEST(test_a_quarantine_without_an_end_is_refused)
+{
+	static const char v[] = "{\"v\":1,\"kind\":\"quarantine\","
+		"\"op\":\"quarantine\",\"subscriber\":\"cust-4\","
+		"\"gateway\":\"gw-a\",\"time\":\"2026-12-01T00:00:00Z\"}";
+	struct cluster_record r;
+	char why[160] = "";
+
+	ck_assert_int_eq(cluster_record_decode(v, strlen(v), "q.sub.cust-4",
+					       &r, why, sizeof(why)), -1);
+	ck_assert_msg(strstr(why, "until"), "%s", why);
+}
+END_TEST
+
 Suite *cluster_review_suite(void)
 {
 	Suite *s = suite_create("cluster_review");
@@ -258,6 +277,7 @@ Suite *cluster_review_suite(void)
 		test_a_newer_record_that_expired_still_ends_the_older_one);
 	tcase_add_test(tc,
 		test_an_exception_of_a_profile_this_policy_lacks_costs_no_load);
+	tcase_add_test(tc, test_a_quarantine_without_an_end_is_refused);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
