@@ -264,6 +264,25 @@ START_TEST(test_a_quarantine_without_an_end_is_refused)
 }
 END_TEST
 
+/*
+ * One subject, one key: "_39" is how no gateway writes '9', so a key
+ * spelling it so (a delete marker anyone with write access to the
+ * bucket can leave) is not that subject's (its ledger entry, its newest
+ * revision, would be another's). Found by fuzz_cluster_record.
+ */
+START_TEST(test_a_key_escaping_what_needs_no_escape_is_none_of_ours)
+{
+	struct cluster_record r;
+
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(cluster_key_parse("x.sub.a_39b", &r), -1);
+	ck_assert_int_eq(cluster_key_parse("q.sub._2D", &r), -1);
+	ck_assert_int_eq(cluster_key_parse("x.sub.a_2Eb", &r), 0);
+	ck_assert_str_eq(r.subject, "a.b");
+	ck_assert_int_eq(cluster_key_parse("x.sub._C3_A9", &r), 0);
+}
+END_TEST
+
 Suite *cluster_review_suite(void)
 {
 	Suite *s = suite_create("cluster_review");
@@ -278,6 +297,8 @@ Suite *cluster_review_suite(void)
 	tcase_add_test(tc,
 		test_an_exception_of_a_profile_this_policy_lacks_costs_no_load);
 	tcase_add_test(tc, test_a_quarantine_without_an_end_is_refused);
+	tcase_add_test(tc,
+		test_a_key_escaping_what_needs_no_escape_is_none_of_ours);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
