@@ -50,8 +50,8 @@ struct cluster {
 	/* Under mu. */
 	struct cluster_record *out;	/* ring of local changes */
 	size_t out_cap, out_head, out_n;
-	struct cluster_record *in;	/* the inbox */
-	size_t in_n, in_cap;
+	struct cluster_record *in;	/* the inbox: in[in_head .. in_n) */
+	size_t in_head, in_n, in_cap;
 	struct ledger ledger;
 	uint64_t delivered;		/* last revision the watch gave */
 	uint64_t committed;		/* ... and the main thread took */
@@ -106,6 +106,13 @@ static void wake_main(struct cluster *c)
 /* Under mu: r into the inbox. */
 static void inbox_push(struct cluster *c, const struct cluster_record *r)
 {
+	if (c->in_n == c->in_cap && c->in_head >= c->in_cap / 2) {
+		/* Moved once when full, not at every take. */
+		memmove(c->in, c->in + c->in_head,
+			(c->in_n - c->in_head) * sizeof(*c->in));
+		c->in_n -= c->in_head;
+		c->in_head = 0;
+	}
 	if (c->in_n == c->in_cap) {
 		size_t cap = c->in_cap ? c->in_cap * 2 : 256;
 		struct cluster_record *v = realloc(c->in, cap * sizeof(*v));
@@ -909,10 +916,19 @@ size_t cluster_poll(struct cluster *c, struct cluster_record *out,
 	size_t n;
 
 	pthread_mutex_lock(&c->mu);
-	n = c->in_n < max ? c->in_n : max;
-	memcpy(out, c->in, n * sizeof(*out));
-	memmove(c->in, c->in + n, (c->in_n - n) * sizeof(*c->in));
-	c->in_n -= n;
+	n = c->in_n - c->in_head < max ? c->in_n - c->in_head : max;
+	if (n)
+		memcpy(out, c->in + c->in_head, n * sizeof(*out));
+	c->in_head += n;
+	if (c->in_head == c->in_n) {
+		c->in_head = c->in_n = 0;
+		/* A bucket read whole does not keep its size for ever. */
+		if (c->in_cap > 4096) {
+			free(c->in);
+			c->in = NULL;
+			c->in_cap = 0;
+		}
+	}
 	if (!c->in_n) {
 		c->committed = c->delivered;
 		if (read(c->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)

@@ -283,6 +283,51 @@ START_TEST(test_a_key_escaping_what_needs_no_escape_is_none_of_ours)
 }
 END_TEST
 
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * A gateway new to a large bucket reads it whole into the inbox; the
+ * main thread takes it 512 at a time. Each take must not move the rest
+ * (the lock is held meanwhile: the watch and the verdict threads'
+ * quarantines wait on it): taking all is linear, not quadratic.
+ */
+START_TEST(test_taking_a_large_inbox_is_linear)
+{
+	enum { N = 200000 };
+	char dir[] = "/tmp/check-cluster-review-XXXXXX";
+	char key[CLUSTER_KEY_MAX + 1];
+	static struct cluster_record got[512];
+	struct cluster_record x = rec(CLUSTER_EXCEPTION, CLUSTER_ADD, true,
+				      "", "gw-a");
+	struct cluster *c;
+	size_t n, total = 0;
+	double t0, took;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	c = offline(dir);
+	for (int i = 0; i < N; i++) {
+		snprintf(x.subject, sizeof(x.subject), "cust-%d", i);
+		x.revision = (uint64_t)i + 1;
+		ck_assert_int_eq(cluster_record_key(&x, key, sizeof(key)), 0);
+		ck_assert(cluster_file(c, key, &x));
+	}
+	t0 = mono_s();
+	while ((n = cluster_poll(c, got, 512)))
+		total += n;
+	took = mono_s() - t0;
+	ck_assert_uint_eq(total, N);
+	ck_assert_msg(took < 1.0, "taking %d records took %.2f s", N, took);
+	cluster_close(c);
+	cleanup(dir);
+}
+END_TEST
+
 Suite *cluster_review_suite(void)
 {
 	Suite *s = suite_create("cluster_review");
@@ -299,6 +344,7 @@ Suite *cluster_review_suite(void)
 	tcase_add_test(tc, test_a_quarantine_without_an_end_is_refused);
 	tcase_add_test(tc,
 		test_a_key_escaping_what_needs_no_escape_is_none_of_ours);
+	tcase_add_test(tc, test_taking_a_large_inbox_is_linear);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
