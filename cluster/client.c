@@ -413,7 +413,10 @@ static natsStatus subscribe(struct cluster *c)
 			  "anew; reading it whole", c->bucket,
 			  si->State.LastSeq, c->delivered);
 		c->delivered = c->committed = 0;
-		ledger_free(&c->ledger);
+		/* Not ledger_free: the changes queued here must still win
+		 * over the records read now, and the quarantines held here
+		 * stay in the state file. */
+		ledger_forget_revisions(&c->ledger);
 	}
 	from = c->delivered;
 	pthread_mutex_unlock(&c->mu);

@@ -328,6 +328,31 @@ START_TEST(test_taking_a_large_inbox_is_linear)
 }
 END_TEST
 
+/*
+ * A bucket made anew (its last revision below the one seen): the watch
+ * reads it from its start, so every key's revision is forgotten; but a
+ * change queued here still waits and must still win over what is read
+ * meanwhile, and the quarantines held here stay held.
+ */
+START_TEST(test_a_bucket_made_anew_keeps_what_waits_here)
+{
+	struct ledger l = { 0 };
+	struct cluster_record q = rec(CLUSTER_QUARANTINE, CLUSTER_QUARANTINED,
+				      true, "cust-5", "gw-t");
+
+	q.until = time(NULL) + 3600;
+	ck_assert(ledger_take(&l, "q.sub.cust-5", 90));
+	ledger_note(&l, "q.sub.cust-5", &q);
+	ledger_pending(&l, "x.sub.cust-6", 1, 0);
+	ck_assert(ledger_take(&l, "x.sub.cust-7", 95));
+	ledger_forget_revisions(&l);
+	ck_assert(ledger_take(&l, "x.sub.cust-7", 2));
+	ck_assert(!ledger_take(&l, "x.sub.cust-6", 3));
+	ck_assert_uint_eq(l.live, 1);
+	ledger_free(&l);
+}
+END_TEST
+
 Suite *cluster_review_suite(void)
 {
 	Suite *s = suite_create("cluster_review");
@@ -345,6 +370,7 @@ Suite *cluster_review_suite(void)
 	tcase_add_test(tc,
 		test_a_key_escaping_what_needs_no_escape_is_none_of_ours);
 	tcase_add_test(tc, test_taking_a_large_inbox_is_linear);
+	tcase_add_test(tc, test_a_bucket_made_anew_keeps_what_waits_here);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
