@@ -17,10 +17,12 @@
 #include "cluster/cluster.h"
 #include "cluster/internal.h"
 #include "common/strbuf.h"
+#include "filter/cluster.h"
 #include "filter/daemon.h"
 #include "filter/except.h"
 #include "filter/generation.h"
 #include "stats/stats.h"
+#include "tests/helpers.h"
 #include "tests/suites.h"
 
 Suite *cluster_review_suite(void);
@@ -353,6 +355,59 @@ START_TEST(test_a_bucket_made_anew_keeps_what_waits_here)
 }
 END_TEST
 
+/*
+ * Another gateway's exception for a prefix not written as this one
+ * writes it ("100.64.3.7" for 100.64.3.7/32): refused, with a line that
+ * says why, not the canonical form alone.
+ */
+START_TEST(test_a_prefix_not_normalised_is_refused_saying_why)
+{
+	static struct daemon d;
+	char dir[] = "/tmp/check-cluster-review-XXXXXX", out[] =
+		"/tmp/check-cluster-review-log-XXXXXX";
+	struct cluster_record x = rec(CLUSTER_EXCEPTION, CLUSTER_ADD, false,
+				      "100.64.3.7", "gw-a");
+	char key[CLUSTER_KEY_MAX + 1], *text;
+	struct strbuf errs = { 0 };
+	int fd, saved;
+
+	memset(&d, 0, sizeof(d));
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	pthread_mutex_init(&d.generation_lock, NULL);
+	pthread_mutex_init(&d.cluster_lock, NULL);
+	d.opts.policy_path = "tests/fixtures/example_without_expiry.yaml";
+	d.opts.state_dir = dir;
+	ck_assert_int_eq(daemon_swap(&d, daemon_load(d.opts.policy_path, NULL,
+						     0, &errs)), 0);
+	d.cluster = offline(dir);
+	ck_assert_int_eq(cluster_record_key(&x, key, sizeof(key)), 0);
+	x.revision = 3;
+	ck_assert(cluster_file(d.cluster, key, &x));
+
+	fd = mkstemp(out);
+	ck_assert_int_ge(fd, 0);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	shared_apply(&d);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	text = tests_slurp(out, NULL);
+	ck_assert_msg(strstr(text, "100.64.3.7/32") &&
+		      strstr(text, "not written as"), "%s", text);
+	ck_assert_uint_eq(d.nex, 0);
+	free(text);
+	unlink(out);
+
+	shared_close(&d);
+	generation_free(atomic_load(&d.generation));
+	strbuf_free(&errs);
+	cleanup(dir);
+}
+END_TEST
+
 Suite *cluster_review_suite(void)
 {
 	Suite *s = suite_create("cluster_review");
@@ -371,6 +426,7 @@ Suite *cluster_review_suite(void)
 		test_a_key_escaping_what_needs_no_escape_is_none_of_ours);
 	tcase_add_test(tc, test_taking_a_large_inbox_is_linear);
 	tcase_add_test(tc, test_a_bucket_made_anew_keeps_what_waits_here);
+	tcase_add_test(tc, test_a_prefix_not_normalised_is_refused_saying_why);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
