@@ -150,10 +150,13 @@ static int check(const struct cluster_record *r, char *why, size_t size)
 		if (subid_check(r->subject, strlen(r->subject), why, size) < 0)
 			return -1;
 	} else if (policy_prefix_normalize(r->subject, canon,
-					   sizeof(canon)) < 0 ||
-		   (r->kind == CLUSTER_EXCEPTION &&
-		    strcmp(canon, r->subject))) {
+					   sizeof(canon)) < 0) {
 		snprintf(why, size, "%.190s", canon);
+		return -1;
+	} else if (r->kind == CLUSTER_EXCEPTION && strcmp(canon, r->subject)) {
+		/* canon alone read as if it were the fault. */
+		snprintf(why, size, "the prefix is not written as a gateway "
+			 "writes it (%.64s)", canon);
 		return -1;
 	}
 	if (r->note[0] &&
