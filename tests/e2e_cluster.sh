@@ -374,7 +374,11 @@ same_rev() {
 	ra=$(cl_cstat a revision) rb=$(cl_cstat b revision)
 	[ -n "$ra" ] && [ "$ra" = "$rb" ] && [ "$(cl_cstat b pending)" = 0 ]
 }
-prop "B restarted: its revision is A's, nothing pending" "$t0" same_rev
+# Caught up: eventually, not within a second (the issue bounds the
+# propagation, not a restart; pending is the server's count, read once a
+# second).
+cl_wait 10 same_rev
+check "B restarted: its revision is A's, nothing pending ($(($(cl_now_ms) - t0)) ms)" same_rev
 check "revisions: A $(cl_cstat a revision), B $(cl_cstat b revision)" same_rev
 
 for g in a b; do
