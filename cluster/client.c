@@ -57,8 +57,8 @@ struct cluster {
 	/* Under mu. */
 	struct cluster_record *out;	/* ring of local changes */
 	size_t out_cap, out_head, out_n;
-	struct cluster_record *in;	/* the inbox */
-	size_t in_n, in_cap;
+	struct cluster_record *in;	/* the inbox: in[in_head .. in_n) */
+	size_t in_head, in_n, in_cap;
 	struct ledger ledger;
 	uint64_t delivered;		/* last revision the watch gave */
 	uint64_t committed;		/* ... and the main thread took */
@@ -116,6 +116,13 @@ static void wake_main(struct cluster *c)
 /* Under mu: r into the inbox. */
 static void inbox_push(struct cluster *c, const struct cluster_record *r)
 {
+	if (c->in_n == c->in_cap && c->in_head >= c->in_cap / 2) {
+		/* Moved once when full, not at every take. */
+		memmove(c->in, c->in + c->in_head,
+			(c->in_n - c->in_head) * sizeof(*c->in));
+		c->in_n -= c->in_head;
+		c->in_head = 0;
+	}
 	if (c->in_n == c->in_cap) {
 		size_t cap = c->in_cap ? c->in_cap * 2 : 256;
 		struct cluster_record *v = realloc(c->in, cap * sizeof(*v));
@@ -222,7 +229,7 @@ static void on_record(natsConnection *nc, natsSubscription *sub,
 	pthread_mutex_lock(&c->mu);
 	/* A bucket read whole waits for the main thread rather than pile
 	 * up in memory (the server holds the rest: flow control). */
-	while (c->in_n >= INBOX_MAX && !c->stop)
+	while (c->in_n - c->in_head >= INBOX_MAX && !c->stop)
 		pthread_cond_wait(&c->drained, &c->mu);
 	if (r.revision > c->delivered)
 		c->delivered = r.revision;
@@ -432,7 +439,10 @@ static natsStatus subscribe(struct cluster *c)
 			  "anew; reading it whole", c->bucket,
 			  si->State.LastSeq, c->delivered);
 		c->delivered = c->committed = 0;
-		ledger_free(&c->ledger);
+		/* Not ledger_free: the changes queued here must still win
+		 * over the records read now, and the quarantines held here
+		 * stay in the state file. */
+		ledger_forget_revisions(&c->ledger);
 	}
 	from = c->delivered;
 	pthread_mutex_unlock(&c->mu);
@@ -535,7 +545,7 @@ static bool watch_alive(struct cluster *c)
 		/* The server's own count of what is still to come: a
 		 * record's metadata said it only as of that record. */
 		pthread_mutex_lock(&c->mu);
-		c->st.pending = ci->NumPending + c->in_n;
+		c->st.pending = ci->NumPending + (c->in_n - c->in_head);
 		pthread_mutex_unlock(&c->mu);
 	}
 	jsConsumerInfo_Destroy(ci);
@@ -995,12 +1005,20 @@ size_t cluster_poll(struct cluster *c, struct cluster_record *out,
 	size_t n;
 
 	pthread_mutex_lock(&c->mu);
-	n = c->in_n < max ? c->in_n : max;
-	if (n) {
-		memcpy(out, c->in, n * sizeof(*out));
-		memmove(c->in, c->in + n, (c->in_n - n) * sizeof(*c->in));
-		c->in_n -= n;
+	n = c->in_n - c->in_head < max ? c->in_n - c->in_head : max;
+	if (n)
+		memcpy(out, c->in + c->in_head, n * sizeof(*out));
+	c->in_head += n;
+	if (n)
 		pthread_cond_broadcast(&c->drained);
+	if (c->in_head == c->in_n) {
+		c->in_head = c->in_n = 0;
+		/* A bucket read whole does not keep its size for ever. */
+		if (c->in_cap > 4096) {
+			free(c->in);
+			c->in = NULL;
+			c->in_cap = 0;
+		}
 	}
 	if (!c->in_n) {
 		c->committed = c->delivered;

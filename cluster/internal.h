@@ -54,6 +54,10 @@ bool ledger_unhold(struct ledger *l, const char *key,
  * (anything else). */
 void ledger_note(struct ledger *l, const char *key,
 		 const struct cluster_record *r);
+/* A bucket made anew: every key's revision forgotten (and what was
+ * held against one), not the local changes waiting nor the live
+ * quarantines. */
+void ledger_forget_revisions(struct ledger *l);
 /* Forget the quarantines expired at now (UNIX s). */
 void ledger_expire(struct ledger *l, int64_t now);
 

@@ -176,3 +176,12 @@ bool ledger_unhold(struct ledger *l, const char *key,
 	e->held = NULL;
 	return newer;
 }
+
+void ledger_forget_revisions(struct ledger *l)
+{
+	for (size_t i = 0; i < l->cap; i++) {
+		l->e[i].rev = 0;
+		free(l->e[i].held);
+		l->e[i].held = NULL;
+	}
+}

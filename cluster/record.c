@@ -113,7 +113,9 @@ int cluster_key_parse(const char *key, struct cluster_record *r)
 		}
 		hi = hexval(s[1]);
 		lo = hi < 0 ? -1 : hexval(s[2]);
-		if (lo < 0 || !(hi << 4 | lo))
+		/* Only what escape() escapes: one subject, one key. */
+		if (lo < 0 || !(hi << 4 | lo) ||
+		    (hi < 8 && (isalnum(hi << 4 | lo) || (hi << 4 | lo) == '-')))
 			return -1;
 		r->subject[o++] = (char)(hi << 4 | lo);
 		s += 3;
@@ -281,6 +283,9 @@ static int decode(struct json_object *o, const char *key,
 		snprintf(why, wsize, "a count is not a 32-bit number");
 		return -1;
 	}
+	/* A quarantine begun's own (encode writes them for it only). */
+	if (r->kind != CLUSTER_QUARANTINE || r->op != CLUSTER_QUARANTINED)
+		r->syns = r->distinct = 0;
 	if (!r->subject[0]) {
 		snprintf(why, wsize, "an empty %s",
 			 r->by_subscriber ? "subscriber" : "prefix");
@@ -293,6 +298,13 @@ static int decode(struct json_object *o, const char *key,
 	if (r->kind == CLUSTER_EXCEPTION && r->op == CLUSTER_ADD &&
 	    !r->profile[0]) {
 		snprintf(why, wsize, "an exception without a profile");
+		return -1;
+	}
+	/* Detection always gives one; held until 0, stats would release
+	 * it at once, its line dated 1970. */
+	if (r->kind == CLUSTER_QUARANTINE && r->op == CLUSTER_QUARANTINED &&
+	    r->until <= 0) {
+		snprintf(why, wsize, "a quarantine without \"until\"");
 		return -1;
 	}
 	if (key && (cluster_record_key(r, mine, sizeof(mine)) < 0 ||

@@ -59,6 +59,15 @@ static void config_of(const struct daemon *d, const struct policy_cluster *pc,
 	cfg->state_dir = d->opts.state_dir;
 }
 
+/* Whether the verdict threads' quarantines are kept for publishing: on
+ * through a reload's reconnection (they are published to the new one). */
+static void hook_on(struct daemon *d, bool on)
+{
+	pthread_mutex_lock(&d->hook.mu);
+	d->hook.on = on;
+	pthread_mutex_unlock(&d->hook.mu);
+}
+
 static void set_cluster(struct daemon *d, struct cluster *c)
 {
 	struct cluster *old;
@@ -67,9 +76,6 @@ static void set_cluster(struct daemon *d, struct cluster *c)
 	old = d->cluster;
 	d->cluster = c;
 	pthread_mutex_unlock(&d->cluster_lock);
-	pthread_mutex_lock(&d->hook.mu);
-	d->hook.on = c != NULL;
-	pthread_mutex_unlock(&d->hook.mu);
 	cluster_close(old);
 }
 
@@ -94,6 +100,7 @@ void shared_open(struct daemon *d)
 	log_info("cluster: bucket %s as gateway %s, %u NATS servers",
 		 pc->bucket, pc->gateway, pc->nservers);
 	set_cluster(d, c);
+	hook_on(d, true);
 }
 
 void shared_reconfigure(struct daemon *d)
@@ -111,13 +118,18 @@ void shared_reconfigure(struct daemon *d)
 			 pc->enabled ? "connecting anew" : "sharing ends");
 		/* What the old one held is applied before it goes. */
 		shared_apply(d);
+		if (!pc->enabled)
+			hook_on(d, false);
 		set_cluster(d, NULL);
 	}
 	shared_open(d);
+	/* What detection began meanwhile goes to the new one. */
+	shared_hook_drain(d);
 }
 
 void shared_close(struct daemon *d)
 {
+	hook_on(d, false);
 	set_cluster(d, NULL);
 }
 
@@ -150,10 +162,13 @@ static int check(const struct cluster_record *r, char *why, size_t size)
 		if (subid_check(r->subject, strlen(r->subject), why, size) < 0)
 			return -1;
 	} else if (policy_prefix_normalize(r->subject, canon,
-					   sizeof(canon)) < 0 ||
-		   (r->kind == CLUSTER_EXCEPTION &&
-		    strcmp(canon, r->subject))) {
+					   sizeof(canon)) < 0) {
 		snprintf(why, size, "%.190s", canon);
+		return -1;
+	} else if (r->kind == CLUSTER_EXCEPTION && strcmp(canon, r->subject)) {
+		/* canon alone read as if it were the fault. */
+		snprintf(why, size, "the prefix is not written as a gateway "
+			 "writes it (%.64s)", canon);
 		return -1;
 	}
 	if (r->note[0] &&
@@ -175,13 +190,25 @@ static int imposed_of(struct daemon *d, const struct cluster_record *r,
 	q->syns = r->syns;
 	q->distinct = r->distinct;
 	if (!r->by_subscriber) {
-		char canon[256], *slash;
+		char canon[256], mine[64], *slash;
+		unsigned len = 0;
 
+		/* An address (IPv6: the network of what a subscriber is
+		 * counted per here), never a wider prefix: a quarantine of
+		 * 100.64.0.0/10 is no quarantine of 100.64.0.0. */
 		snprintf(canon, sizeof(canon), "%s", r->subject);
 		slash = strchr(canon, '/');
-		if (slash)
+		if (slash) {
 			*slash = '\0';
-		return addr_parse(canon, &q->addr);
+			len = (unsigned)atoi(slash + 1);
+		}
+		if (addr_parse(canon, &q->addr) < 0)
+			return -1;
+		if (slash && len != (addr_is_v4(&q->addr) ? 32u : 128u) &&
+		    (addr_is_v4(&q->addr) || len < 64))
+			return -1;
+		shared_addr_subject(d, &q->addr, mine, sizeof(mine));
+		return addr_parse(mine, &q->addr);
 	}
 	if (!d->ident)
 		return -1;
@@ -192,14 +219,35 @@ static int imposed_of(struct daemon *d, const struct cluster_record *r,
 	return 0;
 }
 
+void shared_addr_subject(struct daemon *d, const struct addr *a, char *out,
+			 size_t size)
+{
+	const struct policy_detection *det = policy_detection(daemon_policy(d));
+	unsigned len = det->ipv6_prefix_len ? det->ipv6_prefix_len : 64;
+	struct addr m = *a;
+
+	if (!addr_is_v4(&m)) {
+		if (len > 64)
+			len = 64;
+		for (unsigned i = 0; i < 16; i++) {
+			unsigned keep = len > i * 8 ? len - i * 8 : 0;
+
+			m.b[i] &= keep >= 8 ? 0xff :
+				  (uint8_t)(0xff00u >> keep);
+		}
+	}
+	addr_format(&m, out, size);
+}
+
 static void apply_quarantine(struct daemon *d, const struct cluster_record *r,
 			     bool *sync)
 {
 	struct stats_imposed q;
 
 	if (imposed_of(d, r, &q) < 0) {
-		log_warnx("cluster: %s of %s by %s: not an address this "
-			  "gateway can hold", cluster_op_name(r->op),
+		log_warnx("cluster: %s of %s by %s: not applied; a "
+			  "quarantine is of a subscriber id or of one address "
+			  "(IPv6: a /64 or longer)", cluster_op_name(r->op),
 			  r->subject, r->gateway);
 		return;
 	}
@@ -587,8 +635,11 @@ int shared_history_command(struct daemon *d, int argc, char **argv,
 		if (policy_prefix_normalize(key, canon, sizeof(canon)) == 0) {
 			struct addr a;
 
+			/* An address: as the quarantine records name it
+			 * (IPv6: its prefix's network). */
 			if (addr_parse(key, &a) == 0)
-				snprintf(canon, sizeof(canon), "%s", key);
+				shared_addr_subject(d, &a, canon,
+						    sizeof(canon));
 			cluster_subject_pattern(canon, false, pattern,
 						sizeof(pattern));
 		} else if (cluster_subject_pattern(key, true, pattern,

@@ -8,6 +8,7 @@
 #define PORTCULLIS_FILTER_CLUSTER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/strbuf.h"
@@ -42,6 +43,12 @@ int shared_hook_init(struct daemon *d);
 int shared_hook_fd(const struct daemon *d);
 void shared_hook_drain(struct daemon *d);
 void shared_hook_free(struct daemon *d);
+
+/* An address as the quarantine records name it (IPv6: the network of
+ * the prefix its subscriber is counted per), into out. */
+struct addr;
+void shared_addr_subject(struct daemon *d, const struct addr *a, char *out,
+			 size_t size);
 
 /* stats: the text line and the JSON object ("cluster"). */
 void shared_stats_text(struct daemon *d, struct strbuf *out);

@@ -416,28 +416,6 @@ static int cmd_quarantine(struct daemon *d, int argc, char **argv,
 	return 0;
 }
 
-/* An address as the quarantine records name it: IPv6 by the prefix its
- * subscriber is counted per (its network address). */
-static void release_subject(struct daemon *d, const struct addr *a,
-			    char *out, size_t size)
-{
-	const struct policy_detection *det = policy_detection(daemon_policy(d));
-	unsigned len = det->ipv6_prefix_len ? det->ipv6_prefix_len : 64;
-	struct addr m = *a;
-
-	if (!addr_is_v4(&m)) {
-		if (len > 64)
-			len = 64;
-		for (unsigned i = 0; i < 16; i++) {
-			unsigned keep = len > i * 8 ? len - i * 8 : 0;
-
-			m.b[i] &= keep >= 8 ? 0xff :
-				  (uint8_t)(0xff00u >> keep);
-		}
-	}
-	addr_format(&m, out, size);
-}
-
 static int cmd_release(struct daemon *d, int argc, char **argv,
 		       struct strbuf *o)
 {
@@ -464,7 +442,7 @@ static int cmd_release(struct daemon *d, int argc, char **argv,
 			by_id = true;
 		} else {
 			r = stats_release(d->stats, &a, now_ms());
-			release_subject(d, &a, subject, sizeof(subject));
+			shared_addr_subject(d, &a, subject, sizeof(subject));
 		}
 	} else if (d->ident) {
 		by_id = true;

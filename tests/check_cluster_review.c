@@ -17,10 +17,12 @@
 #include "cluster/cluster.h"
 #include "cluster/internal.h"
 #include "common/strbuf.h"
+#include "filter/cluster.h"
 #include "filter/daemon.h"
 #include "filter/except.h"
 #include "filter/generation.h"
 #include "stats/stats.h"
+#include "tests/helpers.h"
 #include "tests/suites.h"
 
 Suite *cluster_review_suite(void);
@@ -245,6 +247,167 @@ START_TEST(test_an_exception_of_a_profile_this_policy_lacks_costs_no_load)
 }
 END_TEST
 
+/*
+ * A quarantine without an end (a hostile or broken writer): stats would
+ * hold it until 0, that is release it at the next tick with a release
+ * line dated 1970. Detection always gives one: the value is refused.
+ */
+START_TEST(test_a_quarantine_without_an_end_is_refused)
+{
+	static const char v[] = "{\"v\":1,\"kind\":\"quarantine\","
+		"\"op\":\"quarantine\",\"subscriber\":\"cust-4\","
+		"\"gateway\":\"gw-a\",\"time\":\"2026-12-01T00:00:00Z\"}";
+	struct cluster_record r;
+	char why[160] = "";
+
+	ck_assert_int_eq(cluster_record_decode(v, strlen(v), "q.sub.cust-4",
+					       &r, why, sizeof(why)), -1);
+	ck_assert_msg(strstr(why, "until"), "%s", why);
+}
+END_TEST
+
+/*
+ * One subject, one key: "_39" is how no gateway writes '9', so a key
+ * spelling it so (a delete marker anyone with write access to the
+ * bucket can leave) is not that subject's (its ledger entry, its newest
+ * revision, would be another's). Found by fuzz_cluster_record.
+ */
+START_TEST(test_a_key_escaping_what_needs_no_escape_is_none_of_ours)
+{
+	struct cluster_record r;
+
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(cluster_key_parse("x.sub.a_39b", &r), -1);
+	ck_assert_int_eq(cluster_key_parse("q.sub._2D", &r), -1);
+	ck_assert_int_eq(cluster_key_parse("x.sub.a_2Eb", &r), 0);
+	ck_assert_str_eq(r.subject, "a.b");
+	ck_assert_int_eq(cluster_key_parse("x.sub._C3_A9", &r), 0);
+}
+END_TEST
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * A gateway new to a large bucket reads it whole into the inbox; the
+ * main thread takes it 512 at a time. Each take must not move the rest
+ * (the lock is held meanwhile: the watch and the verdict threads'
+ * quarantines wait on it): taking all is linear, not quadratic.
+ */
+START_TEST(test_taking_a_large_inbox_is_linear)
+{
+	enum { N = 200000 };
+	char dir[] = "/tmp/check-cluster-review-XXXXXX";
+	char key[CLUSTER_KEY_MAX + 1];
+	static struct cluster_record got[512];
+	struct cluster_record x = rec(CLUSTER_EXCEPTION, CLUSTER_ADD, true,
+				      "", "gw-a");
+	struct cluster *c;
+	size_t n, total = 0;
+	double t0, took;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	c = offline(dir);
+	for (int i = 0; i < N; i++) {
+		snprintf(x.subject, sizeof(x.subject), "cust-%d", i);
+		x.revision = (uint64_t)i + 1;
+		ck_assert_int_eq(cluster_record_key(&x, key, sizeof(key)), 0);
+		ck_assert(cluster_file(c, key, &x));
+	}
+	t0 = mono_s();
+	while ((n = cluster_poll(c, got, 512)))
+		total += n;
+	took = mono_s() - t0;
+	ck_assert_uint_eq(total, N);
+	ck_assert_msg(took < 1.0, "taking %d records took %.2f s", N, took);
+	cluster_close(c);
+	cleanup(dir);
+}
+END_TEST
+
+/*
+ * A bucket made anew (its last revision below the one seen): the watch
+ * reads it from its start, so every key's revision is forgotten; but a
+ * change queued here still waits and must still win over what is read
+ * meanwhile, and the quarantines held here stay held.
+ */
+START_TEST(test_a_bucket_made_anew_keeps_what_waits_here)
+{
+	struct ledger l = { 0 };
+	struct cluster_record q = rec(CLUSTER_QUARANTINE, CLUSTER_QUARANTINED,
+				      true, "cust-5", "gw-t");
+
+	q.until = time(NULL) + 3600;
+	ck_assert(ledger_take(&l, "q.sub.cust-5", 90));
+	ledger_note(&l, "q.sub.cust-5", &q);
+	ledger_pending(&l, "x.sub.cust-6", 1, 0);
+	ck_assert(ledger_take(&l, "x.sub.cust-7", 95));
+	ledger_forget_revisions(&l);
+	ck_assert(ledger_take(&l, "x.sub.cust-7", 2));
+	ck_assert(!ledger_take(&l, "x.sub.cust-6", 3));
+	ck_assert_uint_eq(l.live, 1);
+	ledger_free(&l);
+}
+END_TEST
+
+/*
+ * Another gateway's exception for a prefix not written as this one
+ * writes it ("100.64.3.7" for 100.64.3.7/32): refused, with a line that
+ * says why, not the canonical form alone.
+ */
+START_TEST(test_a_prefix_not_normalised_is_refused_saying_why)
+{
+	static struct daemon d;
+	char dir[] = "/tmp/check-cluster-review-XXXXXX", out[] =
+		"/tmp/check-cluster-review-log-XXXXXX";
+	struct cluster_record x = rec(CLUSTER_EXCEPTION, CLUSTER_ADD, false,
+				      "100.64.3.7", "gw-a");
+	char key[CLUSTER_KEY_MAX + 1], *text;
+	struct strbuf errs = { 0 };
+	int fd, saved;
+
+	memset(&d, 0, sizeof(d));
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	pthread_mutex_init(&d.generation_lock, NULL);
+	pthread_mutex_init(&d.cluster_lock, NULL);
+	d.opts.policy_path = "tests/fixtures/example_without_expiry.yaml";
+	d.opts.state_dir = dir;
+	ck_assert_int_eq(daemon_swap(&d, daemon_load(d.opts.policy_path, NULL,
+						     0, &errs)), 0);
+	d.cluster = offline(dir);
+	ck_assert_int_eq(cluster_record_key(&x, key, sizeof(key)), 0);
+	x.revision = 3;
+	ck_assert(cluster_file(d.cluster, key, &x));
+
+	fd = mkstemp(out);
+	ck_assert_int_ge(fd, 0);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	shared_apply(&d);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	text = tests_slurp(out, NULL);
+	ck_assert_msg(strstr(text, "100.64.3.7/32") &&
+		      strstr(text, "not written as"), "%s", text);
+	ck_assert_uint_eq(d.nex, 0);
+	free(text);
+	unlink(out);
+
+	shared_close(&d);
+	generation_free(atomic_load(&d.generation));
+	strbuf_free(&errs);
+	cleanup(dir);
+}
+END_TEST
+
 Suite *cluster_review_suite(void)
 {
 	Suite *s = suite_create("cluster_review");
@@ -258,6 +421,12 @@ Suite *cluster_review_suite(void)
 		test_a_newer_record_that_expired_still_ends_the_older_one);
 	tcase_add_test(tc,
 		test_an_exception_of_a_profile_this_policy_lacks_costs_no_load);
+	tcase_add_test(tc, test_a_quarantine_without_an_end_is_refused);
+	tcase_add_test(tc,
+		test_a_key_escaping_what_needs_no_escape_is_none_of_ours);
+	tcase_add_test(tc, test_taking_a_large_inbox_is_linear);
+	tcase_add_test(tc, test_a_bucket_made_anew_keeps_what_waits_here);
+	tcase_add_test(tc, test_a_prefix_not_normalised_is_refused_saying_why);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

@@ -309,10 +309,10 @@ section "one NATS node killed"
 victim=$(cl_nats_stream_leader KV_pcctest)
 cl_nats_stop "${victim:-0}" KILL
 t0=$(cl_now_ms)
-cl_wait 15 cl_nats_stream_has_leader KV_pcctest
+cl_wait 45 cl_nats_stream_has_leader KV_pcctest
 check "NATS: the bucket has a leader again after pcc-n${victim:-0} was killed ($CL_WAITED_MS ms)" \
 	cl_nats_stream_has_leader KV_pcctest
-cl_wait 10 both_connected
+cl_wait 30 both_connected
 check "both gateways connected again ($(($(cl_now_ms) - t0)) ms)" both_connected
 quarantine_on_a
 quarantine_reaches_b "node killed: quarantine"
@@ -341,12 +341,12 @@ q=$(cl_cstat a queued)
 check "no cluster: A's changes wait, queued ($q)" test "${q:-0}" -ge 2
 check "no cluster: B still holds cust-1, not having heard" cl_quarantined b cust-1
 for i in 0 1 2; do cl_nats_start $i; done
-cl_wait 30 cl_nats_ready
+cl_wait 60 cl_nats_ready
 t_up=$(cl_now_ms)
 check "NATS: the three nodes are back, same stores, a meta leader ($CL_WAITED_MS ms)" cl_nats_ready
 # Measured from the nodes' ready as NATS says it (/healthz: their streams,
 # the bucket's, current); how long after the meta leader that was, said.
-cl_wait 20 cl_nats_healthy
+cl_wait 60 cl_nats_healthy
 t0=$(cl_now_ms)
 check "NATS: every node's /healthz ok ($((t0 - t_up)) ms after; bucket leader pcc-n$(cl_nats_stream_leader KV_pcctest))" cl_nats_healthy
 race "$t0" "free|cl_not_quarantined b cust-1" "kq|cl_kq_out b '$SUB1B . 25'" \
@@ -377,10 +377,12 @@ same_rev() {
 	ra=$(cl_cstat a revision) rb=$(cl_cstat b revision)
 	[ -n "$ra" ] && [ "$ra" = "$rb" ] && [ "$(cl_cstat b pending)" = 0 ]
 }
-# Not a change to enforce but the bookkeeping after it: waited for, its
-# time said, not held to the second.
-cl_wait "$LATE_S" same_rev
-check "B restarted: its revision is A's, nothing pending ($(($(cl_now_ms) - t0)) ms after ready; A $(cl_cstat a revision), B $(cl_cstat b revision))" same_rev
+# Caught up: eventually, not within a second (the issue bounds the
+# propagation, not a restart; pending is the server's count, read once a
+# second).
+cl_wait 10 same_rev
+check "B restarted: its revision is A's, nothing pending ($(($(cl_now_ms) - t0)) ms)" same_rev
+check "revisions: A $(cl_cstat a revision), B $(cl_cstat b revision)" same_rev
 
 for g in a b; do
 	t0=$(cl_now_ms)

@@ -41,8 +41,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(!strcmp(again, key));
 	}
 	if (nl) {
+		/* Past the whole first line, not the key it was cut to. */
+		size -= (size_t)(nl - data) + 1;
 		data = nl + 1;
-		size -= klen + 1;
 	}
 	if (cluster_record_decode((const char *)data, size,
 				  nl ? key : NULL, &r, why, sizeof(why)) < 0)
