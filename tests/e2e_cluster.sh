@@ -216,8 +216,8 @@ command -v nats-server >/dev/null || bail "nats-server is not installed"
 # The whole run is bounded: a wedged wait ends it as a failure.
 # (Its sleep goes with it when cleanup stops it first.)
 ( trap 'kill $sl 2>/dev/null; exit 0' TERM
-  sleep 240 & sl=$!
-  wait $sl && { echo "e2e-cluster: over 240 s, stopped" >&2; kill -TERM $$; } ) &
+  sleep 300 & sl=$!
+  wait $sl && { echo "e2e-cluster: over 300 s, stopped" >&2; kill -TERM $$; } ) &
 WATCHDOG=$!
 
 section "the lab (two gateways, three NATS nodes, limit $LIMIT_MS ms)"
