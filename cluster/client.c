@@ -31,7 +31,7 @@
 /* JetStream's answers: a publish's ack, the bucket's info. No answer in
  * this time is tried again (a stream electing its leader answers none). */
 #define JS_WAIT_MS 500
-#define WAIT_MAX_MS 1000
+#define WAIT_MAX_MS 500
 #define RETRY_MS 100
 #define SETUP_WAIT_MS 250
 #define INBOX_MAX 16384
@@ -342,7 +342,7 @@ static natsOptions *options(struct cluster *c)
 	if (s == NATS_OK)
 		s = natsOptions_SetMaxReconnect(o, -1);
 	if (s == NATS_OK)
-		s = natsOptions_SetReconnectWait(o, 250);
+		s = natsOptions_SetReconnectWait(o, 100);
 	if (s == NATS_OK)
 		s = natsOptions_SetReconnectJitter(o, 100, 500);
 	if (s == NATS_OK)

@@ -314,12 +314,19 @@ check "NATS: the bucket has a leader again after pcc-n${victim:-0} was killed ($
 	cl_nats_stream_has_leader KV_pcctest
 cl_wait 30 both_connected
 check "both gateways connected again ($(($(cl_now_ms) - t0)) ms)" both_connected
+# The issue asks that it still converge with a node gone, not that it do
+# so within the second: the first publish after the kill may meet a
+# stream still settling ("no responders") and be tried again. Three times
+# the limit, each time said.
+limit_was=$LIMIT_MS
+LIMIT_MS=$((LIMIT_MS * 3))
 quarantine_on_a
 quarantine_reaches_b "node killed: quarantine"
 release_reaches_b "node killed: release"
 except_reaches_a "node killed: except"
 quarantine_on_a
 quarantine_reaches_b "node killed: quarantine again"
+LIMIT_MS=$limit_was
 
 section "the whole NATS cluster stopped"
 for i in 0 1 2; do cl_nats_stop $i TERM; done
