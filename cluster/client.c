@@ -116,7 +116,8 @@ static void wake_main(struct cluster *c)
 /* Under mu: r into the inbox. */
 static void inbox_push(struct cluster *c, const struct cluster_record *r)
 {
-	if (c->in_n == c->in_cap && c->in_head >= c->in_cap / 2) {
+	if (c->in_head && c->in_n == c->in_cap &&
+	    c->in_head >= c->in_cap / 2) {
 		/* Moved once when full, not at every take. */
 		memmove(c->in, c->in + c->in_head,
 			(c->in_n - c->in_head) * sizeof(*c->in));
