@@ -302,6 +302,8 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory all $(B)/tests/check
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory check-cli
+	$(Q)$(MAKE) --no-print-directory check-report
+	$(Q)$(MAKE) --no-print-directory check-prometheus
 	$(Q)$(MAKE) --no-print-directory e2e
 	$(Q)$(MAKE) --no-print-directory check-sandbox
 	$(Q)$(MAKE) --no-print-directory check-install
@@ -324,6 +326,15 @@ VALGRIND = CK_FORK=no valgrind -q --error-exitcode=1 --leak-check=full \
 
 check-cli: portcullis
 	$(Q)sh tests/cli.sh
+
+# portcullis report loaded in headless Chromium (tests/browser.py); the
+# screenshots stay in build/report/.
+check-report: portcullis
+	$(Q)bash tests/report.sh
+
+# The example Prometheus rules: promtool check rules and test rules.
+check-prometheus:
+	$(Q)sh tests/promtool.sh
 
 e2e: all $(B)/bench/syngen $(B)/bench/leakcount
 	$(Q)bash tests/e2e.sh
@@ -400,7 +411,7 @@ bench-profile: deps
 clean:
 	rm -rf $(B) portcullisd portcullis
 
-.PHONY: all deps unit check check-cli e2e check-sandbox check-install demo \
+.PHONY: all deps unit check check-cli check-report check-prometheus e2e check-sandbox check-install demo \
 	bench bench-profile bench-sessions bench-policy bench-stats bench-log bench-qcount bench-fallback install uninstall clean FORCE \
 	fuzz fuzz-build fuzz-check valgrind
 

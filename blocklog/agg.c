@@ -16,6 +16,12 @@
  * million for a million IPv6 destinations).
  * Summary lines add to blocked only: they carry a count of lines not
  * written, not the destinations.
+ *
+ * Sparklines, when asked for (the report's), are BLOCKLOG_SPARK counts a
+ * row on one grid for all: when a line falls outside it, the grid's width
+ * doubles toward that side and every row's counts merge in pairs, so the
+ * grid always covers the lines counted, at most about 60 doublings over
+ * any span the parser accepts, and a row costs 128 bytes more.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -53,6 +59,8 @@ struct blocklog_agg {
 	struct blocklog_sub *result;	/* sorted copy for the caller */
 	size_t nresult;
 	struct ids *ids;		/* the newest chunk first */
+	uint32_t (*spark)[BLOCKLOG_SPARK];	/* subs_cap of them, or NULL */
+	struct blocklog_grid grid;
 };
 
 static void addr_words(const struct addr *a, uint64_t *hi,
@@ -148,6 +156,7 @@ void blocklog_agg_free(struct blocklog_agg *a)
 	free(a->pairs4);
 	free(a->pairs6);
 	free(a->result);
+	free(a->spark);
 	while (a->ids) {
 		struct ids *next = a->ids->next;
 
@@ -183,6 +192,112 @@ static int index_grow(struct blocklog_agg *a)
 	return 0;
 }
 
+/* Room for twice the rows (and their sparklines). */
+static int subs_grow(struct blocklog_agg *a)
+{
+	size_t cap = a->subs_cap ? a->subs_cap * 2 : 1024;
+	struct blocklog_sub *n = realloc(a->subs, cap * sizeof(*n));
+
+	if (!n)
+		return -1;
+	a->subs = n;
+	if (a->spark) {
+		void *sp = realloc(a->spark, cap * sizeof(*a->spark));
+
+		if (!sp)
+			return -1;
+		a->spark = sp;
+	}
+	a->subs_cap = cap;
+	return 0;
+}
+
+int blocklog_agg_spark(struct blocklog_agg *a)
+{
+	size_t cap = a->subs_cap ? a->subs_cap : 1024;
+
+	if (a->spark)
+		return 0;
+	a->spark = calloc(cap, sizeof(*a->spark));
+	if (!a->spark) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (!a->subs_cap) {
+		struct blocklog_sub *n = malloc(cap * sizeof(*n));
+
+		if (!n) {
+			free(a->spark);
+			a->spark = NULL;
+			errno = ENOMEM;
+			return -1;
+		}
+		a->subs = n;
+		a->subs_cap = cap;
+	}
+	return 0;
+}
+
+struct blocklog_grid blocklog_agg_grid(const struct blocklog_agg *a)
+{
+	return a->grid;
+}
+
+const struct blocklog_sub *blocklog_agg_row(const struct blocklog_agg *a,
+					    uint32_t row)
+{
+	return row < a->nsubs ? &a->subs[row] : NULL;
+}
+
+const uint32_t *blocklog_agg_spark_of(const struct blocklog_agg *a,
+				      uint32_t row)
+{
+	return a->spark && row < a->nsubs ? a->spark[row] : NULL;
+}
+
+static uint32_t sat_add(uint32_t x, uint64_t y)
+{
+	return y >= UINT32_MAX - x ? UINT32_MAX : x + (uint32_t)y;
+}
+
+/* Merge every row's slots in pairs into one half of them; the other half
+ * starts empty (left: the new slots are before the old). */
+static void spark_fold(struct blocklog_agg *a, bool left)
+{
+	const unsigned half = BLOCKLOG_SPARK / 2;
+
+	for (size_t r = 0; r < a->nsubs; r++) {
+		uint32_t *s = a->spark[r], m[BLOCKLOG_SPARK / 2];
+
+		for (unsigned i = 0; i < half; i++)
+			m[i] = sat_add(s[2 * i], s[2 * i + 1]);
+		memset(s, 0, sizeof(a->spark[r]));
+		memcpy(s + (left ? half : 0), m, sizeof(m));
+	}
+	if (left)
+		a->grid.t0_ms -= BLOCKLOG_SPARK * a->grid.width_ms;
+	a->grid.width_ms *= 2;
+}
+
+/* Count n blocked SYNs at ts_ms in row id's sparkline. */
+static void spark_add(struct blocklog_agg *a, uint32_t id, int64_t ts_ms,
+		      uint64_t n)
+{
+	struct blocklog_grid *g = &a->grid;
+	int64_t slot;
+
+	if (!g->width_ms) {
+		g->width_ms = 60000;
+		g->t0_ms = ts_ms - (ts_ms % 60000 + 60000) % 60000;
+	}
+	while (ts_ms < g->t0_ms)
+		spark_fold(a, true);
+	while ((ts_ms - g->t0_ms) / g->width_ms >= BLOCKLOG_SPARK)
+		spark_fold(a, false);
+	slot = (ts_ms - g->t0_ms) / g->width_ms;
+	a->spark[id][slot] = sat_add(a->spark[id][slot], n);
+}
+
 /* The row of subscriber id name, or (name NULL) of address key, added
  * if new. NULL with errno ENOMEM. */
 static struct blocklog_sub *sub_get(struct blocklog_agg *a, const char *name,
@@ -205,15 +320,8 @@ static struct blocklog_sub *sub_get(struct blocklog_agg *a, const char *name,
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (a->nsubs == a->subs_cap) {
-		size_t cap = a->subs_cap ? a->subs_cap * 2 : 1024;
-		struct blocklog_sub *n = realloc(a->subs, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		a->subs = n;
-		a->subs_cap = cap;
-	}
+	if (a->nsubs == a->subs_cap && subs_grow(a) < 0)
+		return NULL;
 	/* Keep the index at most half full: probes stay short. */
 	if ((a->nsubs + 1) * 2 > a->index_slots) {
 		if (index_grow(a) < 0)
@@ -232,6 +340,9 @@ static struct blocklog_sub *sub_get(struct blocklog_agg *a, const char *name,
 	sub = &a->subs[a->nsubs++];
 	memset(sub, 0, sizeof(*sub));
 	sub->subscriber = kept;
+	sub->row = *id;
+	if (a->spark)
+		memset(a->spark[*id], 0, sizeof(a->spark[*id]));
 	sub->addr = *key;
 	sub->first_ms = INT64_MAX;
 	sub->last_ms = INT64_MIN;
@@ -350,11 +461,20 @@ static int pair_add(struct blocklog_agg *a, uint32_t id,
 
 int blocklog_agg_add(struct blocklog_agg *a, const struct blocklog_line *l)
 {
+	uint32_t row;
+
+	return blocklog_agg_add_row(a, l, &row);
+}
+
+int blocklog_agg_add_row(struct blocklog_agg *a, const struct blocklog_line *l,
+			 uint32_t *row)
+{
 	struct addr key;
 	struct blocklog_sub *sub;
 	uint32_t id;
 	int r;
 
+	*row = UINT32_MAX;
 	/* Session lines say who holds what, not what was blocked: every
 	 * subscriber of the ISP would be a row. */
 	if (!l->has_src || l->kind == BLOCKLOG_SESSION)
@@ -366,6 +486,7 @@ int blocklog_agg_add(struct blocklog_agg *a, const struct blocklog_line *l)
 	sub = sub_get(a, l->subscriber[0] ? l->subscriber : NULL, &key, &id);
 	if (!sub)
 		return -1;
+	*row = id;
 	if (l->ts_ms < sub->first_ms)
 		sub->first_ms = l->ts_ms;
 	if (l->ts_ms >= sub->last_ms) {
@@ -382,11 +503,15 @@ int blocklog_agg_add(struct blocklog_agg *a, const struct blocklog_line *l)
 		sub->blocked++;
 		sub->block_lines++;
 		sub->monitor_lines += l->monitor;
+		if (a->spark)
+			spark_add(a, id, l->ts_ms, 1);
 		break;
 	case BLOCKLOG_SUMMARY:
 		sub->blocked += l->count;
 		sub->summarized += l->count;
 		sub->kernel += l->kernel;
+		if (a->spark && l->count)
+			spark_add(a, id, l->ts_ms, l->count);
 		break;
 	case BLOCKLOG_DETECTION:
 		sub->detections++;
@@ -456,6 +581,7 @@ const struct blocklog_sub *blocklog_agg_result(struct blocklog_agg *a,
 		s->quarantined = s->quarantines &&
 				 s->quarantine_ms > s->release_ms &&
 				 s->quarantine_until > at_s;
+		s->spark = a->spark ? a->spark[i] : NULL;
 		order[i] = s;
 	}
 	qsort(order, a->nsubs, sizeof(*order), cmp_sub);

@@ -340,6 +340,22 @@ struct blocklog_sub {
 	int64_t quarantine_until;	/* its until (UNIX s) */
 	int64_t release_ms;		/* latest release line, 0 none */
 	bool quarantined;		/* set by blocklog_agg_result */
+	uint32_t row;			/* its index in the aggregate */
+	/* With blocklog_agg_spark: its blocked SYNs on the aggregate's grid
+	 * (BLOCKLOG_SPARK counts), else NULL. It belongs to the aggregate
+	 * and is valid until a line is added. */
+	const uint32_t *spark;
+};
+
+/* A sparkline's points. */
+#define BLOCKLOG_SPARK 32
+
+/* The times a sparkline covers: BLOCKLOG_SPARK slots of width_ms from
+ * t0_ms. It grows to cover every line counted: its width doubles, the
+ * slots merging in pairs, toward the side a line fell out of. */
+struct blocklog_grid {
+	int64_t t0_ms;
+	int64_t width_ms;		/* 0: no line yet */
 };
 
 struct blocklog_agg;
@@ -351,6 +367,28 @@ struct blocklog_agg *blocklog_agg_new(void);
  * its address. Lines without src, and session lines, are ignored.
  * Returns 0, or -1 with errno ENOMEM (the aggregate stays usable). */
 int blocklog_agg_add(struct blocklog_agg *a, const struct blocklog_line *l);
+
+/* As blocklog_agg_add, and *row is the line's row (UINT32_MAX: a line
+ * not counted). */
+int blocklog_agg_add_row(struct blocklog_agg *a, const struct blocklog_line *l,
+			 uint32_t *row);
+
+/* Keep, from now on, each row's blocked SYNs over time (->spark): 128
+ * bytes a row more. Returns 0, or -1 with errno ENOMEM. */
+int blocklog_agg_spark(struct blocklog_agg *a);
+
+/* The grid the sparklines are on (width_ms 0: none yet). */
+struct blocklog_grid blocklog_agg_grid(const struct blocklog_agg *a);
+
+/* Row `row`'s sparkline (BLOCKLOG_SPARK counts), NULL without
+ * sparklines or such a row. Valid until a line is added. */
+const uint32_t *blocklog_agg_spark_of(const struct blocklog_agg *a,
+				      uint32_t row);
+
+/* Row `row` as it is now (quarantined as of the last result), NULL if
+ * there is none such. Valid until a line is added. */
+const struct blocklog_sub *blocklog_agg_row(const struct blocklog_agg *a,
+					    uint32_t row);
 
 /*
  * The first limit subscribers, sorted by blocked SYNs (descending; then
@@ -376,6 +414,118 @@ void blocklog_agg_free(struct blocklog_agg *a);
  * "2001:db8:1:2::/64". */
 const char *blocklog_sub_name(const struct blocklog_sub *s, char *buf,
 			      size_t len);
+
+/* ---- the report: what portcullis report draws ---------------------------- */
+
+/* What a blocked SYN was, in the report's time series. */
+enum blocklog_series {
+	BLOCKLOG_S_REJECT = 0,		/* block lines, action reject */
+	BLOCKLOG_S_DROP,		/* block lines, action drop */
+	BLOCKLOG_S_MONITOR,		/* block lines in monitor mode (passed) */
+	BLOCKLOG_S_SUMMARY,		/* summaries' blocked, less the kernel's */
+	BLOCKLOG_S_KERNEL,		/* summaries' kernel: the quarantine
+					 * rule's drops */
+	BLOCKLOG_S_N,
+};
+
+/* One slot of the time series: a minute, or an hour when the lines span
+ * more than 12 hours. */
+struct blocklog_bucket {
+	int64_t start_ms;
+	uint64_t syns[BLOCKLOG_S_N];
+	uint32_t quarantines, releases;
+};
+
+/* Blocked SYNs of the block lines by what they got: reject, drop,
+ * monitor (logged, passed). */
+struct blocklog_port_count {
+	uint16_t port;
+	uint64_t n[3];
+};
+
+struct blocklog_profile_count {
+	char name[64];			/* "" for lines that name more
+					 * profiles than the report keeps */
+	uint64_t n[3];
+};
+
+/* A quarantine line, and how it ended as the later lines tell. */
+struct blocklog_report_quarantine {
+	int64_t ts_ms;
+	int64_t until;			/* UNIX s */
+	uint64_t syns, distinct;
+	uint32_t window_s;		/* of the subscriber's latest detection
+					 * line before it; 0: none read */
+	uint32_t row;			/* its subscriber, in the aggregate */
+	char gateway[64];		/* "" this gateway */
+	bool released;			/* a release line of the subscriber
+					 * came after it */
+	int64_t release_ms;
+	bool has_reason;
+	enum blocklog_release reason;
+	char release_gateway[64];
+};
+
+struct blocklog_report_fallback {
+	int64_t ts_ms;			/* the line's */
+	int64_t since, until;		/* UNIX s */
+	uint64_t syns[3];		/* by enum policy_action */
+};
+
+/* The report's figures, valid until the report is freed or a line
+ * added. Arrays are in the order they are drawn: buckets by time, ports
+ * and profiles by SYNs (most first), quarantines and fallbacks by time. */
+struct blocklog_report_view {
+	int64_t first_ms, last_ms;	/* of the lines counted; first_ms >
+					 * last_ms: none */
+	uint64_t lines;			/* lines counted */
+	uint64_t by_kind[8];		/* by enum blocklog_kind */
+	uint64_t syns[BLOCKLOG_S_N];	/* the series' totals */
+	int64_t width_ms;		/* the buckets': 60,000 or 3,600,000 */
+	const struct blocklog_bucket *buckets;
+	size_t nbuckets;
+	const struct blocklog_port_count *ports;
+	size_t nports;
+	const struct blocklog_profile_count *profiles;
+	size_t nprofiles;
+	const struct blocklog_report_quarantine *quarantines;
+	size_t nquarantines;		/* the latest kept, at most
+					 * BLOCKLOG_REPORT_QUARANTINES */
+	uint64_t quarantines_total;
+	const struct blocklog_report_fallback *fallbacks;
+	size_t nfallbacks;		/* the latest, at most
+					 * BLOCKLOG_REPORT_FALLBACKS */
+	uint64_t fallbacks_total;
+};
+
+#define BLOCKLOG_REPORT_QUARANTINES 4096
+#define BLOCKLOG_REPORT_FALLBACKS 1024
+#define BLOCKLOG_REPORT_PROFILES 256
+
+struct blocklog_report;
+
+/* Returns an empty report (its aggregate keeps sparklines), or NULL with
+ * errno ENOMEM. */
+struct blocklog_report *blocklog_report_new(void);
+
+/* Count a line that passed the filters: in the aggregate (as
+ * blocklog_agg_add), the time series, ports, profiles, quarantines and
+ * fallbacks. Memory follows the aggregate's, plus at most a slot per
+ * minute of a span of 12 hours, one per hour, and the bounds above.
+ * Returns 0, or -1 with errno ENOMEM (the report stays usable). */
+int blocklog_report_add(struct blocklog_report *r,
+			const struct blocklog_line *l);
+
+/* The aggregate: the top subscribers, as portcullis log --top ranks
+ * them, with their sparklines. */
+struct blocklog_agg *blocklog_report_agg(struct blocklog_report *r);
+
+/* Fill v. Returns 0, or -1 with errno ENOMEM. */
+int blocklog_report_view(struct blocklog_report *r,
+			 struct blocklog_report_view *v);
+
+/* NULL-safe. */
+void blocklog_report_free(struct blocklog_report *r);
 
 /* ---- who held an address: the session lines ------------------------------ */
 

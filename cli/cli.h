@@ -34,7 +34,7 @@ struct cli_cmd {
 	 * the usage of each of subs. */
 	const char *synopsis;
 	const char *help;	/* for --help, after the usage: what and how */
-	const char *shortopts;	/* getopt's, without ':' or 'h' */
+	const char *shortopts;	/* getopt's, without 'h' ("o:": -o takes a value) */
 	/* { 0 }-ended, at most CLI_OPTS_MAX; NULL: none. --help and -h are
 	 * added (val 'h' is theirs). */
 	const struct option *opts;
@@ -112,6 +112,7 @@ struct policy *cli_load_policy_ex(const char *path, const char *state);
 
 extern const struct cli_cmd cli_cmd_check, cli_cmd_explain, cli_cmd_rules,
 	cli_cmd_log, cli_cmd_stats, cli_cmd_top, cli_cmd_quarantine,
-	cli_cmd_release, cli_cmd_reload, cli_cmd_except, cli_cmd_session;
+	cli_cmd_release, cli_cmd_reload, cli_cmd_except, cli_cmd_session,
+	cli_cmd_report;
 
 #endif

@@ -14,10 +14,10 @@
 
 #include "blocklog/blocklog.h"
 #include "cli/cli.h"
+#include "cli/logread.h"
 #include "common/duration.h"
 #include "common/rfc3339.h"
 
-#define LOG_DEFAULT "/var/log/portcullis/blocks.jsonl"
 #define TOP_MAX 1000000
 
 struct log_opts {
@@ -32,83 +32,34 @@ struct log_opts {
 
 /* Where the lines of the files go: one of these is set. */
 struct log_sink {
+	const struct log_opts *o;
 	struct blocklog_agg *agg;
 	struct blocklog_timeline *tl;
 	struct blocklog_held *held;
 };
 
-/* What one file held. */
-struct file_counts {
-	uint64_t lines, matched, malformed, first_malformed, lost;
-	bool nomem;			/* stop: memory ran out */
-};
-
-/* Feed each line of path to the sink. Returns 0, or -1 after saying why
- * on stderr (lines read before an error count). */
-static int read_file(const char *path, const struct log_opts *o,
-		     struct blocklog_parser *parser, const struct log_sink *k,
-		     struct file_counts *c)
+/* One line to the sink: 1 if it matched, 0 if not, -1 out of memory. */
+static int sink_line(void *ctx, const struct blocklog_line *l,
+		     const char *line, size_t len)
 {
-	struct blocklog_reader *r = blocklog_reader_open(path);
-	struct blocklog_line l;
-	const char *line;
+	const struct log_sink *k = ctx;
 	char text[1024];
-	size_t len;
-	bool too_long;
-	int got, ret = -1;
 
-	if (!r) {
-		fprintf(stderr, "portcullis log: %s: %s\n", path,
-			strerror(errno));
-		return -1;
+	if (k->held)
+		/* It keeps the session lines covering --src. */
+		return blocklog_held_add(k->held, l) < 0 ? -1 : 0;
+	if (!blocklog_filter_match(&k->o->filter, l))
+		return 0;
+	if (k->agg)
+		return blocklog_agg_add(k->agg, l) < 0 ? -1 : 1;
+	if (!k->o->json) {
+		blocklog_line_format(l, text, sizeof(text));
+		line = text;
+		len = strlen(text);
 	}
-	while ((got = blocklog_reader_next(r, &line, &len, &too_long)) > 0) {
-		c->lines++;
-		if (too_long ||
-		    blocklog_line_parse(parser, line, len, &l) < 0) {
-			if (!c->malformed++)
-				c->first_malformed = c->lines;
-			continue;
-		}
-		c->lost += l.lost;
-		if (k->held) {
-			/* It keeps the session lines covering --src. */
-			if (blocklog_held_add(k->held, &l) < 0)
-				goto nomem;
-			continue;
-		}
-		if (!blocklog_filter_match(&o->filter, &l))
-			continue;
-		c->matched++;
-		if (k->agg) {
-			if (blocklog_agg_add(k->agg, &l) < 0)
-				goto nomem;
-			continue;
-		}
-		if (!o->json) {
-			blocklog_line_format(&l, text, sizeof(text));
-			line = text;
-			len = strlen(text);
-		}
-		while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
-			len--;
-		if (blocklog_timeline_add(k->tl, l.ts_ms, line, len) < 0)
-			goto nomem;
-	}
-	if (got < 0)
-		fprintf(stderr, "portcullis log: %s: %s (after line %llu)\n",
-			path, blocklog_reader_error(r),
-			(unsigned long long)c->lines);
-	else
-		ret = 0;
-	blocklog_reader_close(r);
-	return ret;
-nomem:
-	fprintf(stderr, "portcullis log: %s: out of memory at line %llu\n",
-		path, (unsigned long long)c->lines);
-	c->nomem = true;
-	blocklog_reader_close(r);
-	return -1;
+	while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
+		len--;
+	return blocklog_timeline_add(k->tl, l->ts_ms, line, len) < 0 ? -1 : 1;
 }
 
 static void time_short(int64_t ms, char *buf, size_t len)
@@ -203,10 +154,7 @@ static void print_top_json(const struct blocklog_sub *s, size_t shown)
 }
 
 static const struct option log_opts[] = {
-	{ "since", required_argument, NULL, 's' },
-	{ "until", required_argument, NULL, 'u' },
-	{ "src", required_argument, NULL, 'S' },
-	{ "subscriber", required_argument, NULL, 'b' },
+	CLI_LOG_FILTER_OPTS,
 	{ "at", required_argument, NULL, 'a' },
 	{ "top", required_argument, NULL, 't' },
 	{ "json", no_argument, NULL, 'j' },
@@ -238,37 +186,23 @@ static int check_at(const struct cli_cmd *c, const struct log_opts *o)
 static int parse_opts(struct cli_args *a, struct log_opts *o)
 {
 	const struct cli_cmd *c = a->cmd;
-	char err[160], *end;
+	char *end;
 	int opt;
 
 	while ((opt = cli_args_next(a)) > 0) {
 		switch (opt) {
 		case 's':
 		case 'u':
-			if (blocklog_time_parse(a->arg, o->now, opt == 's' ?
-					        &o->filter.since_ms :
-					        &o->filter.until_ms) < 0)
-				return cli_fail(c, "--%s: '%s' is neither an "
-						"RFC 3339 time such as "
-						"2026-11-28T01:00:00Z nor a "
-						"duration " DURATION_EXAMPLES,
-						opt == 's' ? "since" : "until",
-						a->arg);
-			if (opt == 's')
-				o->filter.has_since = true;
-			else
-				o->filter.has_until = true;
+		case 'b':
+			if (cli_log_filter_opt(c, opt, a->arg, o->now,
+					       &o->filter))
+				return 2;
 			break;
 		case 'S':
-			if (blocklog_filter_src(&o->filter, a->arg, err,
-					        sizeof(err)) < 0)
-				return cli_fail(c, "--src: %s", err);
+			if (cli_log_filter_opt(c, opt, a->arg, o->now,
+					       &o->filter))
+				return 2;
 			o->src = a->arg;
-			break;
-		case 'b':
-			if (blocklog_filter_subscriber(&o->filter, a->arg, err,
-						       sizeof(err)) < 0)
-				return cli_fail(c, "--subscriber: %s", err);
 			break;
 		case 'a':
 			if (blocklog_time_parse(a->arg, o->now, &o->at_ms) < 0)
@@ -296,29 +230,6 @@ static int parse_opts(struct cli_args *a, struct log_opts *o)
 	if (opt < 0)
 		return a->exit;
 	return check_at(c, o);
-}
-
-/* The files named (default: the daemon's log and its rotations). */
-static int collect_files(int argc, char **argv, struct blocklog_files *files)
-{
-	int ret = 0;
-
-	if (!argc) {
-		if (blocklog_files_expand(LOG_DEFAULT, true, files) < 0) {
-			fprintf(stderr, "portcullis log: %s: %s\n",
-				LOG_DEFAULT, strerror(errno));
-			ret = -1;
-		}
-		return ret;
-	}
-	for (int i = 0; i < argc; i++) {
-		if (blocklog_files_expand(argv[i], false, files) < 0) {
-			fprintf(stderr, "portcullis log: %s: %s\n", argv[i],
-				strerror(errno));
-			ret = -1;
-		}
-	}
-	return ret;
 }
 
 /* A session's address or prefix: "100.64.3.7", "2001:db8:1:100::/56". */
@@ -499,25 +410,6 @@ static int print_top(const struct log_opts *o, struct blocklog_agg *agg,
 	return 0;
 }
 
-static void report_counts(const struct blocklog_files *files,
-			  const struct file_counts *counts)
-{
-	for (size_t i = 0; i < files->count; i++) {
-		if (counts[i].malformed)
-			fprintf(stderr, "%llu malformed line%s skipped in %s "
-				"(first: line %llu)\n",
-				(unsigned long long)counts[i].malformed,
-				counts[i].malformed == 1 ? "" : "s",
-				files->path[i],
-				(unsigned long long)counts[i].first_malformed);
-		if (counts[i].lost)
-			fprintf(stderr, "%s: the daemon lost %llu lines before "
-				"writing them (its \"lost\" fields)\n",
-				files->path[i],
-				(unsigned long long)counts[i].lost);
-	}
-}
-
 /* The sink o asks for. Returns 0, or -1 out of memory. */
 static int sink_open(const struct log_opts *o, struct log_sink *k)
 {
@@ -545,8 +437,8 @@ static int run_log(const struct cli_cmd *c, const struct cli_req *r,
 	struct cli_args a;
 	struct blocklog_files files = { 0 };
 	struct blocklog_parser *parser = NULL;
-	struct log_sink k = { 0 };
-	struct file_counts *counts = NULL;
+	struct log_sink k = { .o = &o };
+	struct cli_log_counts *counts = NULL;
 	uint64_t matched = 0;
 	bool failed = false;
 	int ret;
@@ -557,7 +449,7 @@ static int run_log(const struct cli_cmd *c, const struct cli_req *r,
 	if (ret >= 0)
 		return ret;
 	ret = 1;
-	if (collect_files(a.noperands, a.operands, &files) < 0) {
+	if (cli_log_files("log", a.noperands, a.operands, &files) < 0) {
 		if (!files.count)
 			goto out;
 		failed = true;
@@ -569,7 +461,8 @@ static int run_log(const struct cli_cmd *c, const struct cli_req *r,
 		goto out;
 	}
 	for (size_t i = 0; i < files.count; i++) {
-		if (read_file(files.path[i], &o, parser, &k, &counts[i]) < 0)
+		if (cli_log_read("log", files.path[i], parser, sink_line, &k,
+				 &counts[i]) < 0)
 			failed = true;
 		if (counts[i].nomem)
 			goto out;
@@ -585,7 +478,7 @@ static int run_log(const struct cli_cmd *c, const struct cli_req *r,
 	if (failed)
 		ret = 1;
 	fflush(stdout);
-	report_counts(&files, counts);
+	cli_log_report_counts(&files, counts);
 out:
 	sink_close(&k);
 	blocklog_parser_free(parser);
@@ -600,7 +493,7 @@ const struct cli_cmd cli_cmd_log = {
 		    "[--subscriber ID] [--top N] [--json]\n"
 		    "[FILE…] --src ADDRESS --at T [--json]",
 	.help = "Review block logs, without the daemon: by default\n"
-		LOG_DEFAULT " and its rotations, oldest first;\na folder "
+		CLI_LOG_DEFAULT " and its rotations, oldest first;\na folder "
 		"stands for each *.jsonl in it with its rotations. The "
 		"matching lines\nin time order, or with --top the subscribers "
 		"with the most blocked SYNs.\n\n"

@@ -99,6 +99,7 @@ check;n;check;POLICY;check $P x;check $P
 explain;n;explain $P 100.64.0.5;DST PORT;explain $P 100.64.0.5 203.0.113.9 25 x;explain $P 100.64.0.5 203.0.113.9 25
 rules;n;rules;POLICY;rules $P x;rules $P
 log;n;-;-;-;log --top 3 /nonexistent/blocks.jsonl
+report;n;-;-;-;report -o /nonexistent/r.html /nonexistent/blocks.jsonl
 stats;y;-;-;stats x;stats --json
 top;y;-;-;top 5 x;top 5 --json
 quarantine;y;-;-;quarantine x;quarantine
@@ -134,6 +135,12 @@ args_case "log" n 2 "portcullis: log: ambiguous option '--s' (--since, --src, --
 	log --s 1h
 args_case "log" n 2 "portcullis: log: option '--json' takes no value" \
 	log --json=yes
+args_case "report" n 2 "portcullis: report: -o FILE.html is needed: where to write the report (- for stdout)" \
+	report /nonexistent/blocks.jsonl
+args_case "report" n 2 "portcullis: report: option '-o' needs a value" \
+	report /nonexistent/blocks.jsonl -o
+args_case "report" n 2 "portcullis: report: --top: N must be a number from 1 to 10000, found '0'" \
+	report --top 0 -o x.html
 args_case "top" y 2 "portcullis: top: N must be a number from 1 to 10000, found '-5x'" \
 	top -- -5x
 args_case "top" y 2 "portcullis: top: unknown option '-5'" top -5

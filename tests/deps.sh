@@ -11,7 +11,8 @@ for p in build-essential pkg-config libnetfilter-queue-dev libmnl-dev \
 	 zlib1g-dev check iptables nftables iproute2 procps python3 curl gzip \
 	 systemd groff-base logrotate strace valgrind clang libclang-rt-dev \
 	 ipset python3-scapy kea-dhcp4-server freeradius freeradius-utils \
-	 udhcpc libnats-dev nats-server openssl; do
+	 udhcpc libnats-dev nats-server openssl chromium chromium-driver \
+	 prometheus; do
 	have_pkg "$p" || need="$need $p"
 done
 [ -z "$need" ] && exit 0
@@ -26,9 +27,10 @@ apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $need
 # The session feeds' tests run kea-dhcp4 and freeradius of their own in
-# the lab: the system services the packages just brought stay off.
+# the lab, and only promtool of prometheus is used: the system services
+# the packages just brought stay off.
 if [ -d /run/systemd/system ]; then
-	for s in kea-dhcp4-server freeradius; do
+	for s in kea-dhcp4-server freeradius prometheus; do
 		case " $need " in
 		*" $s "*) systemctl disable --now "$s" >/dev/null 2>&1 || true ;;
 		esac

@@ -1,0 +1,223 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# portcullis report as the abuse desk meets it: a block log of every kind
+# of line (tests/report_log.py, with a rotation in gzip and a profile whose
+# name is HTML) made into a report, loaded in real headless Chromium
+# (tests/browser.py): no console message, no request to any URL, the one
+# script allowed by its hash and working (a header click sorts), and the
+# figures in the DOM equal to portcullis log --top N --json on the same
+# lines, with and without filters. The screenshot is kept in
+# build/report/ for a person to look at. Then what can go wrong: a full
+# disk (the old report stays whole), a folder that is not there.
+set -u
+cd "$(dirname "$0")/.."
+PC=./portcullis
+OUT=build/report
+pass=0
+fail=0
+mkdir -p "$OUT"
+tmp=$(mktemp -d)
+cleanup() {
+	mountpoint -q "$tmp/full" 2>/dev/null && umount "$tmp/full"
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+check() {
+	local name=$1
+	shift
+	if "$@" >"$tmp/check.out" 2>&1; then ok; else
+		bad "$name"; sed 's/^/    /' "$tmp/check.out"
+	fi
+}
+
+for t in python3 chromium chromedriver; do
+	command -v "$t" >/dev/null || {
+		echo "report: $t is missing (sh tests/deps.sh installs it)" >&2
+		exit 1
+	}
+done
+
+python3 tests/report_log.py "$tmp/log" --hours 3 || exit 1
+python3 tests/report_log.py "$tmp/week" --hours 170 --seed 11 || exit 1
+
+# The figures of the top table as the browser sees them, and what the
+# page is: its scripts, the hostile profile's text, a sort by a click.
+cat >"$tmp/dom.js" <<'JS'
+var rows = function () {
+	return Array.from(document.querySelectorAll('#top-table tbody tr'))
+		.map(function (r) {
+			var c = r.cells;
+			return { name: c[1].textContent, addr: c[2].textContent,
+				 blocked: c[3].textContent,
+				 blocked_v: c[3].dataset.v,
+				 distinct: c[4].textContent,
+				 first: c[5].textContent, last: c[6].textContent,
+				 quarantined: c[7].textContent,
+				 quarantines: c[8].textContent,
+				 spark: c[9].querySelectorAll('rect').length };
+		});
+};
+var before = rows();
+// The first click sorts descending (the page's order), the second
+// ascending: a script the CSP refused would leave it as it is.
+var th = document.querySelectorAll('#top-table th')[3];
+th.click();
+th.click();
+var after = rows();
+var cards = {};
+document.querySelectorAll('.card').forEach(function (c) {
+	cards[c.id] = c.dataset.v;
+});
+return {
+	rows: before,
+	sorted: after.map(function (r) { return Number(r.blocked_v); }),
+	cards: cards,
+	scripts: document.scripts.length,
+	profiles: Array.from(document.querySelectorAll('#profile-table tbody td:first-child'))
+		.map(function (c) { return c.textContent; }),
+	bars: document.querySelectorAll('#chart-time rect').length,
+	sections: document.querySelectorAll('article').length,
+	fallbacks: document.querySelectorAll('#fallback-table tbody tr').length,
+	title: document.title
+};
+JS
+
+# compare BROWSER.json TOP.json: the browser's figures equal log --top's.
+compare() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))
+top = json.load(open(sys.argv[2]))
+res = b['result']
+errs = []
+if b['console']:
+    errs.append('console: %r' % b['console'])
+if b['requests'] or b['data_urls']:
+    errs.append('requests: %r, data: URLs: %d' % (b['requests'], b['data_urls']))
+if res is None:
+    errs.append('no result: %r' % b.get('eval_error'))
+    res = {'rows': []}
+rows = res['rows']
+if len(rows) != len(top):
+    errs.append('%d rows, log --top has %d' % (len(rows), len(top)))
+for i, (r, t) in enumerate(zip(rows, top)):
+    want = {
+        'name': t.get('subscriber', t['src']),
+        'addr': t['src'] if 'subscriber' in t else '',
+        'blocked': '{:,}'.format(t['blocked']),
+        'blocked_v': str(t['blocked']),
+        'distinct': '{:,}'.format(t['distinct_destinations']),
+        'first': t['first_seen'], 'last': t['last_seen'],
+        'quarantined': ('until ' + t['quarantined_until']) if t['quarantined'] else 'no',
+        'quarantines': str(t['quarantines']),
+    }
+    for k, v in want.items():
+        if r[k] != v:
+            errs.append('row %d %s: page %r, log --top %r' % (i + 1, k, r[k], v))
+    if not r['spark']:
+        errs.append('row %d: no sparkline' % (i + 1))
+if res.get('scripts', 1) != 1:
+    errs.append('%d scripts in the page' % res['scripts'])
+s = res.get('sorted', [])
+if s != sorted(s):
+    errs.append('two clicks on "blocked" did not sort it ascending: %r' % s[:5])
+if errs:
+    print('\n'.join(errs))
+    sys.exit(1)
+PY
+}
+
+# report_case NAME TOP FILTER...: report and log --top on the same lines
+# and filters, then the page in the browser.
+report_case() {
+	local name=$1 top=$2 log=$3
+	shift 3
+	check "$name: report writes the page" \
+		$PC report "$log" --top "$top" "$@" -o "$tmp/$name.html"
+	$PC log "$log" --top "$top" --json "$@" >"$tmp/$name.top.json" 2>/dev/null
+	if ! python3 tests/browser.py --html "$tmp/$name.html" \
+	     --screenshot "$OUT/$name.png" --eval "$tmp/dom.js" \
+	     >"$tmp/$name.browser.json" 2>"$tmp/$name.browser.err"; then
+		bad "$name: the browser did not run: $(cat "$tmp/$name.browser.err")"
+		return
+	fi
+	check "$name: the page in Chromium equals log --top $top --json" \
+		compare "$tmp/$name.browser.json" "$tmp/$name.top.json"
+	cp "$tmp/$name.html" "$OUT/$name.html"
+}
+
+report_case all 20 "$tmp/log"
+report_case subscriber 20 "$tmp/log" --subscriber cust-1003
+report_case window 10 "$tmp/log" --since 2026-11-27T00:30:00Z \
+	--until 2026-11-27T02:00:00Z
+report_case v6 20 "$tmp/log" --src 2001:db8:1::/48
+report_case week 30 "$tmp/week"
+
+# The page itself: every kind of figure there, the hostile profile as
+# text, the CSP naming the script's own hash and allowing nothing else.
+check "all: the page holds every section's figures" python3 - \
+	"$tmp/all.browser.json" "$tmp/all.html" <<'PY'
+import base64, hashlib, json, re, sys
+b = json.load(open(sys.argv[1]))['result']
+page = open(sys.argv[2]).read()
+errs = []
+def want(cond, what):
+    if not cond:
+        errs.append(what)
+want('<script>alert(1)</script>' in b['profiles'],
+     'the HTML profile is not shown as text: %r' % b['profiles'])
+want(b['sections'] == 6, '%d quarantine sections, 6 in the log' % b['sections'])
+want(b['fallbacks'] == 3, '%d fallback rows, 3 in the log' % b['fallbacks'])
+want(b['bars'] > 100, 'only %d rects in the time chart' % b['bars'])
+want(b['cards'].get('total-lost') == '12', 'lines lost: %r' % b['cards'])
+want(b['cards'].get('total-malformed') == '1', 'malformed: %r' % b['cards'])
+want(b['cards'].get('total-quarantines') == '6', 'quarantines: %r' % b['cards'])
+want('One bar a minute' in page, 'a 3-hour log is not drawn by the minute')
+for how in ('released by hand (portcullis release)', 'expired at',
+            'released by another gateway', 'in force</span> where the lines end',
+            '(gw-south-2)', 'gateway gw-north-1',
+            'within its detection window of 60 s'):
+    want(how in page, 'no quarantine says %r' % how)
+m = re.search(r"<script>(.*?)</script>", page, re.S)
+h = base64.b64encode(hashlib.sha256(m.group(1).encode()).digest()).decode()
+csp = re.search(r'Content-Security-Policy content="([^"]*)"', page).group(1)
+want("default-src 'none'" in csp, 'the CSP lets things load: ' + csp)
+want("'sha256-%s'" % h in csp,
+     "the CSP does not name the script's hash %s (report_script_sha256 "
+     "in cli/report_html.c): %s" % (h, csp))
+want('http://' not in page and 'https://' not in page, 'the page names a URL')
+if errs:
+    print('\n'.join(errs)); sys.exit(1)
+PY
+check "week: a 7-day log is drawn by the hour" \
+	grep -q 'One bar a hour' "$tmp/week.html"
+
+# A full disk: the report fails, says so, and the old one stays whole.
+mkdir -p "$tmp/full"
+if mount -t tmpfs -o size=64k tmpfs "$tmp/full" 2>/dev/null; then
+	echo "the report of yesterday" >"$tmp/full/r.html"
+	$PC report "$tmp/week" --top 10000 -o "$tmp/full/r.html" \
+		>"$tmp/full.out" 2>&1
+	code=$?
+	check "full disk: exit 1" test "$code" -eq 1
+	check "full disk: says why" grep -q "No space left on device" "$tmp/full.out"
+	check "full disk: the old report is whole" \
+		grep -qx "the report of yesterday" "$tmp/full/r.html"
+	check "full disk: no temporary file left" \
+		test "$(ls "$tmp/full")" = r.html
+	umount "$tmp/full"
+else
+	bad "full disk: cannot mount a tmpfs (root is needed)"
+fi
+$PC report "$tmp/log" -o "$tmp/nofolder/r.html" >"$tmp/nf.out" 2>&1
+code=$?
+check "no such folder: exit 1 and the name" \
+	bash -c "[ $code -eq 1 ] && grep -q 'nofolder/r.html: No such file or directory' '$tmp/nf.out'"
+$PC report "$tmp/log" -o - 2>/dev/null | tail -c 200 >"$tmp/stdout.tail"
+check "-o - writes the page to stdout" grep -q '</html>' "$tmp/stdout.tail"
+
+echo "report: $pass passed, $fail failed (screenshots in $OUT/)"
+[ "$fail" -eq 0 ]
