@@ -72,6 +72,7 @@ unit := $(B)/systemd/portcullis.service
 man8 := doc/portcullisd.8 doc/portcullis.8
 man5 := doc/portcullis-policy.5
 examples := examples/policy.yaml examples/business.list
+prom_rules := examples/prometheus/portcullis-rules.yml
 # The session feeds: scripts to PKGLIBDIR, FreeRADIUS's configuration to
 # DATADIR/portcullis, each with the installed paths written in.
 integ_bin := integrations/kea/portcullis-kea-hook \
@@ -154,7 +155,7 @@ install: all
 	  '$(DESTDIR)$(SYSTEMDUNITDIR)' '$(DESTDIR)$(SYSUSERSDIR)' \
 	  '$(DESTDIR)$(TMPFILESDIR)' '$(DESTDIR)$(MANDIR)/man8' \
 	  '$(DESTDIR)$(MANDIR)/man5' '$(DESTDIR)$(DOCDIR)/examples' \
-	  '$(DESTDIR)$(PKGLIBDIR)' \
+	  '$(DESTDIR)$(DOCDIR)/examples/prometheus' '$(DESTDIR)$(PKGLIBDIR)' \
 	  '$(DESTDIR)$(DATADIR)/portcullis/freeradius/mods-available' \
 	  '$(DESTDIR)$(DATADIR)/portcullis/freeradius/sites-available'
 	$(Q)$(INSTALL) -m 0755 portcullisd '$(DESTDIR)$(SBINDIR)/portcullisd'
@@ -164,6 +165,8 @@ install: all
 	  if [ -e "$$t" ]; then echo "  KEEP    $$t"; \
 	  else $(INSTALL) -m 0644 examples/$$f "$$t"; fi; done
 	$(Q)$(INSTALL) -m 0644 $(examples) '$(DESTDIR)$(DOCDIR)/examples/'
+	$(Q)$(INSTALL) -m 0644 $(prom_rules) \
+	  '$(DESTDIR)$(DOCDIR)/examples/prometheus/'
 	$(Q)$(INSTALL) -m 0644 README.md '$(DESTDIR)$(DOCDIR)/README.md'
 	$(Q)$(INSTALL) -m 0644 $(unit) '$(DESTDIR)$(SYSTEMDUNITDIR)/portcullis.service'
 	$(Q)$(INSTALL) -m 0644 systemd/portcullis.sysusers \
@@ -190,10 +193,12 @@ uninstall:
 	  $(foreach m,$(man8),'$(DESTDIR)$(MANDIR)/man8/$(notdir $(m))') \
 	  $(foreach m,$(man5),'$(DESTDIR)$(MANDIR)/man5/$(notdir $(m))') \
 	  $(foreach e,$(examples),'$(DESTDIR)$(DOCDIR)/examples/$(notdir $(e))') \
+	  $(foreach e,$(prom_rules),'$(DESTDIR)$(DOCDIR)/examples/prometheus/$(notdir $(e))') \
 	  '$(DESTDIR)$(DOCDIR)/README.md' \
 	  $(foreach f,$(integ_bin),'$(DESTDIR)$(PKGLIBDIR)/$(notdir $(f))') \
 	  $(foreach f,$(integ_conf),'$(DESTDIR)$(DATADIR)/portcullis/$(f:integrations/%=%)')
-	$(Q)rmdir '$(DESTDIR)$(DOCDIR)/examples' '$(DESTDIR)$(DOCDIR)' 2>/dev/null || true
+	$(Q)rmdir '$(DESTDIR)$(DOCDIR)/examples/prometheus' \
+	  '$(DESTDIR)$(DOCDIR)/examples' '$(DESTDIR)$(DOCDIR)' 2>/dev/null || true
 	$(Q)rmdir '$(DESTDIR)$(PKGLIBDIR)' \
 	  '$(DESTDIR)$(DATADIR)/portcullis/freeradius/mods-available' \
 	  '$(DESTDIR)$(DATADIR)/portcullis/freeradius/sites-available' \

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * bench_log: time `portcullis log --top 20` over a generated block log and
- * measure its peak memory (the child's ru_maxrss).
+ * bench_log: time `portcullis log --top 20` and `portcullis report --top
+ * 20` over a generated block log, one after the other REPS times (3), and
+ * measure their peak memory (the children's ru_maxrss): the medians and
+ * the report's ratio to log.
  *
- *   bench_log [-n LINES] [-s SUBSCRIBERS] [-k] [PORTCULLIS]
+ *   bench_log [-n LINES] [-s SUBSCRIBERS] [-r REPS] [-k] [PORTCULLIS]
  *
  * The log is written by the daemon's own formatter (blocklog_format()),
  * so its lines are the daemon's: 10 million by default over one week,
@@ -214,55 +216,124 @@ static double since(const struct timespec *t0)
 }
 
 /* Run pc log --top 20 path; print its output, time and peak RSS. */
-static int measure(const char *pc, const char *path, const char *outpath)
+struct run {
+	double wall, user, sys;
+	long rss_kib;
+};
+
+/* Run argv with stdout to outpath; its times and peak RSS in *r.
+ * Returns 0 when it exited 0. */
+static int run_one(char *const argv[], const char *outpath, struct run *r)
 {
 	struct timespec t0;
 	struct rusage ru;
 	int status;
 	pid_t pid;
-	char line[512];
-	FILE *out;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pid = fork();
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		if (!freopen(outpath, "w", stdout))
+		if (!freopen(outpath, "w", stdout) ||
+		    !freopen("/dev/null", "w", stderr))
 			_exit(127);
-		execl(pc, pc, "log", "--top", "20", path, (char *)NULL);
-		perror(pc);
+		execv(argv[0], argv);
+		perror(argv[0]);
 		_exit(127);
 	}
 	if (wait4(pid, &status, 0, &ru) < 0)
 		return -1;
-	printf("command:   %s log --top 20 %s\n", pc, path);
-	printf("seconds:   %.2f wall, %.2f user, %.2f system\n", since(&t0),
-	       (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
-	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
-	printf("peak RSS:  %.1f MiB (ru_maxrss %ld KiB)\n",
-	       (double)ru.ru_maxrss / 1024, ru.ru_maxrss);
-	printf("exit:      %d\n\n", WIFEXITED(status) ? WEXITSTATUS(status)
-						       : -1);
+	r->wall = since(&t0);
+	r->user = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+	r->sys = (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	r->rss_kib = ru.ru_maxrss;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+static double median(const struct run *r, unsigned n, int what)
+{
+	double v[16];
+
+	for (unsigned i = 0; i < n; i++)
+		v[i] = what == 0 ? r[i].wall : what == 1 ? r[i].user :
+		       (double)r[i].rss_kib / 1024;
+	qsort(v, n, sizeof(v[0]), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* log --top 20 and report --top 20, one after the other, reps times
+ * (side by side in one run: the host's noise falls on both); their
+ * medians and the ratio. */
+static int measure(const char *pc, const char *path, const char *outpath,
+		   const char *htmlpath, unsigned reps)
+{
+	char pcb[300], pathb[300], htmlb[300], w_log[] = "log",
+	     w_report[] = "report", w_top[] = "--top", w_20[] = "20",
+	     w_o[] = "-o";
+	char *logv[] = { pcb, w_log, w_top, w_20, pathb, NULL };
+	char *repv[] = { pcb, w_report, w_top, w_20, w_o, htmlb, pathb,
+			 NULL };
+	struct run lr[16], rr[16];
+	char line[512];
+	FILE *out;
+	struct stat st;
+
+	snprintf(pcb, sizeof(pcb), "%s", pc);
+	snprintf(pathb, sizeof(pathb), "%s", path);
+	snprintf(htmlb, sizeof(htmlb), "%s", htmlpath);
+	for (unsigned i = 0; i < reps; i++) {
+		if (run_one(logv, outpath, &lr[i]) < 0 ||
+		    run_one(repv, "/dev/null", &rr[i]) < 0) {
+			fprintf(stderr, "bench_log: a run failed\n");
+			return -1;
+		}
+		printf("run %u: log --top 20 %.2f s wall, %.1f MiB; report "
+		       "%.2f s wall, %.1f MiB\n", i + 1, lr[i].wall,
+		       (double)lr[i].rss_kib / 1024, rr[i].wall,
+		       (double)rr[i].rss_kib / 1024);
+		fflush(stdout);
+	}
+	printf("\ncommands:  %s log --top 20 %s\n           %s report "
+	       "--top 20 -o %s %s\n", pc, path, pc, htmlpath, path);
+	printf("medians of %u, side by side:\n", reps);
+	printf("  log --top 20: %.2f s wall, %.2f s user, peak RSS %.1f MiB\n",
+	       median(lr, reps, 0), median(lr, reps, 1), median(lr, reps, 2));
+	printf("  report:       %.2f s wall, %.2f s user, peak RSS %.1f MiB\n",
+	       median(rr, reps, 0), median(rr, reps, 1), median(rr, reps, 2));
+	printf("  report / log: %.2fx wall, %.2fx peak RSS (the issue's bound: "
+	       "2x the time)\n", median(rr, reps, 0) / median(lr, reps, 0),
+	       median(rr, reps, 2) / median(lr, reps, 2));
+	if (stat(htmlpath, &st) == 0)
+		printf("  the page:     %.1f KiB\n", (double)st.st_size / 1024);
+	printf("\n");
 	out = fopen(outpath, "r");
 	while (out && fgets(line, sizeof(line), out))
 		fputs(line, stdout);
 	if (out)
 		fclose(out);
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	unsigned long lines = DEFAULT_LINES, nsubs = DEFAULT_SUBS;
 	const char *pc = "./portcullis", *tmp = getenv("TMPDIR");
-	char dir[256], path[300], outpath[300];
+	char dir[256], path[300], outpath[300], htmlpath[300];
+	unsigned reps = 3;
 	struct timespec t0;
 	struct stat st;
 	bool keep = false;
 	int c, ret = 1;
 
-	while ((c = getopt(argc, argv, "n:s:k")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:r:k")) != -1) {
 		switch (c) {
 		case 'n':
 			lines = strtoul(optarg, NULL, 10);
@@ -270,19 +341,23 @@ int main(int argc, char **argv)
 		case 's':
 			nsubs = strtoul(optarg, NULL, 10);
 			break;
+		case 'r':
+			reps = (unsigned)strtoul(optarg, NULL, 10);
+			break;
 		case 'k':
 			keep = true;
 			break;
 		default:
 			fprintf(stderr, "usage: bench_log [-n LINES] "
-				"[-s SUBSCRIBERS] [-k] [PORTCULLIS]\n");
+				"[-s SUBSCRIBERS] [-r REPS] [-k] [PORTCULLIS]\n");
 			return 2;
 		}
 	}
 	if (optind < argc)
 		pc = argv[optind];
-	if (!lines || !nsubs) {
-		fprintf(stderr, "bench_log: -n and -s must be at least 1\n");
+	if (!lines || !nsubs || !reps || reps > 16) {
+		fprintf(stderr, "bench_log: -n and -s must be at least 1, -r "
+			"from 1 to 16\n");
 		return 2;
 	}
 	snprintf(dir, sizeof(dir), "%s/portcullis-bench-log-XXXXXX",
@@ -293,6 +368,7 @@ int main(int argc, char **argv)
 	}
 	snprintf(path, sizeof(path), "%s/blocks.jsonl", dir);
 	snprintf(outpath, sizeof(outpath), "%s/top.txt", dir);
+	snprintf(htmlpath, sizeof(htmlpath), "%s/report.html", dir);
 	printf("generating %lu lines from %lu subscribers in %s …\n", lines,
 	       nsubs, path);
 	fflush(stdout);
@@ -306,12 +382,13 @@ int main(int argc, char **argv)
 	 * page cache (as one does right after logrotate) and competes with
 	 * no writeback. */
 	sync();
-	if (measure(pc, path, outpath) == 0)
+	if (measure(pc, path, outpath, htmlpath, reps) == 0)
 		ret = 0;
 out:
 	if (!keep) {
 		unlink(path);
 		unlink(outpath);
+		unlink(htmlpath);
 		rmdir(dir);
 	} else {
 		printf("kept %s\n", dir);

@@ -92,13 +92,15 @@ static void kernel_queues(struct strbuf *o)
 		      "portcullis_kernel_queue_length gauge\n%s",
 		      len.s ? len.s : "");
 	strbuf_printf(o, "# HELP portcullis_kernel_queue_dropped_total "
-		      "Packets the kernel dropped (or, fail-open, accepted "
-		      "unjudged) because the queue was full.\n# TYPE "
+		      "Packets the kernel dropped because the queue was full "
+		      "(a fail-open queue accepts them unjudged, and the "
+		      "kernel counts none).\n# TYPE "
 		      "portcullis_kernel_queue_dropped_total counter\n%s",
 		      drop.s ? drop.s : "");
 	strbuf_printf(o, "# HELP portcullis_kernel_queue_user_dropped_total "
 		      "Packets the kernel could not hand to portcullisd "
-		      "(socket buffer full).\n# TYPE "
+		      "(socket buffer full) and dropped (fail-open: accepted, "
+		      "not counted).\n# TYPE "
 		      "portcullis_kernel_queue_user_dropped_total counter\n%s",
 		      udrop.s ? udrop.s : "");
 	strbuf_free(&len);

@@ -102,6 +102,9 @@ if daemon_start "$WORK/policy.yaml"; then
 	check "metrics: rejects by profile and port" grep -qxF 'portcullis_verdicts_total{action="reject",profile="residential",port="25"} 3' <<<"$m"
 	check "metrics: accepts on submission" grep -qxF 'portcullis_verdicts_total{action="accept",profile="residential",port="587"} 2' <<<"$m"
 	check "metrics: the kernel's queue counters" grep -qE '^portcullis_kernel_queue_dropped_total\{queue="0"\} 0$' <<<"$m"
+	printf '%s\n' "$m" >"$WORK/live.metrics"
+	check "metrics: promtool check metrics takes the live /metrics" \
+		bash -c "promtool check metrics <'$WORK/live.metrics'"
 	check "metrics: only loopback by default" bash -c "! ip netns exec $NS_RT curl -s --max-time 2 http://198.51.100.1:9638/metrics >/dev/null"
 	check "metrics: 404 elsewhere" test "$(in_rt curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9638/)" = 404
 	out=$($PC reload 2>&1)

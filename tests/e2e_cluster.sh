@@ -253,6 +253,8 @@ for n in portcullis_cluster_connected portcullis_cluster_revision \
 	grep -qE "^$n(\{| )" <<<"$1" || { echo "    missing $n" >&2; exit 1; }
 done' _ "$m"
 check "metrics: portcullis_cluster_connected 1" grep -qx 'portcullis_cluster_connected 1' <<<"$m"
+check "metrics: promtool check metrics takes a gateway's /metrics" \
+	bash -c 'promtool check metrics <<<"$1"' _ "$m"
 
 out=$(cl_pc a session start cust-1 $SUB1A --for 1h 2>&1)
 check "A: cust-1's session ($out)" grep -q "^started cust-1: $SUB1A" <<<"$out"

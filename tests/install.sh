@@ -54,6 +54,7 @@ sort >"$tmp/expected" <<EOF
 0644 /usr/share/doc/portcullis/README.md
 0644 /usr/share/doc/portcullis/examples/business.list
 0644 /usr/share/doc/portcullis/examples/policy.yaml
+0644 /usr/share/doc/portcullis/examples/prometheus/portcullis-rules.yml
 0644 /usr/share/man/man5/portcullis-policy.5
 0644 /usr/share/man/man8/portcullis.8
 0644 /usr/share/man/man8/portcullisd.8
