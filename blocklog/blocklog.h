@@ -444,8 +444,9 @@ struct blocklog_port_count {
 };
 
 struct blocklog_profile_count {
-	char name[64];			/* "" for lines that name more
-					 * profiles than the report keeps */
+	char name[64];
+	bool others;			/* the profiles past the report's
+					 * bound, together (name "") */
 	uint64_t n[3];
 };
 

@@ -257,7 +257,8 @@ static int add_block(struct blocklog_report *r, const struct blocklog_line *l)
 
 	r->ports[l->dport].n[what]++;
 	for (size_t i = 0; i < r->nprofiles; i++) {
-		if (!strcmp(r->profiles[i].name, l->profile)) {
+		if (!r->profiles[i].others &&
+		    !strcmp(r->profiles[i].name, l->profile)) {
 			pc = &r->profiles[i];
 			break;
 		}
@@ -271,6 +272,7 @@ static int add_block(struct blocklog_report *r, const struct blocklog_line *l)
 		} else {
 			pc = &r->profiles[BLOCKLOG_REPORT_PROFILES - 1];
 			pc->name[0] = '\0';
+			pc->others = true;
 			r->nprofiles = BLOCKLOG_REPORT_PROFILES;
 		}
 	}

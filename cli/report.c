@@ -117,6 +117,7 @@ static int report_line(void *ctx, const struct blocklog_line *l,
 static FILE *out_open(const struct report_opts *o, char *tmp, size_t len)
 {
 	FILE *f;
+	mode_t mask;
 	int fd;
 
 	if (!strcmp(o->out, "-"))
@@ -132,8 +133,11 @@ static FILE *out_open(const struct report_opts *o, char *tmp, size_t len)
 			strerror(errno));
 		return NULL;
 	}
-	/* mkostemp's 0600; a report is to be read by the desk. */
-	if (fchmod(fd, 0644) < 0 || !(f = fdopen(fd, "w"))) {
+	/* mkostemp's 0600 becomes what creating the file would give: 0666
+	 * less the umask (a report names subscribers: the umask decides). */
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) < 0 || !(f = fdopen(fd, "w"))) {
 		fprintf(stderr, "portcullis report: %s: %s\n", tmp,
 			strerror(errno));
 		close(fd);

@@ -722,8 +722,9 @@ static void ports(FILE *f, const struct blocklog_report_view *v)
 	fputs("</tr></thead><tbody>", f);
 	for (size_t i = 0; i < v->nprofiles; i++) {
 		fputs("<tr><td>", f);
-		esc(f, v->profiles[i].name[0] ? v->profiles[i].name :
-		    "(the profiles past the report's 255)");
+		esc(f, v->profiles[i].others ? "(the profiles past the "
+		    "report's 255)" : v->profiles[i].name[0] ?
+		    v->profiles[i].name : "(none)");
 		fputs("</td>", f);
 		by_what(f, v->profiles[i].n);
 		fputs("</tr>", f);

@@ -301,11 +301,15 @@ START_TEST(test_ports_and_profiles_bounded)
 	add(r, &l);
 	ck_assert_int_eq(blocklog_report_view(r, &v), 0);
 	ck_assert_uint_eq(v.nports, 3);
+	for (size_t i = 1; i < v.nprofiles; i++)
+		ck_assert(!v.profiles[i].others);
 	ck_assert_uint_eq(v.ports[0].port, 25);
 	ck_assert_uint_eq(v.ports[1].port, 587);
 	ck_assert_uint_eq(v.ports[2].port, 65535);
 	ck_assert_uint_eq(v.nprofiles, BLOCKLOG_REPORT_PROFILES);
-	/* The last: every profile past the bound, under "". */
+	/* The last: every profile past the bound, together; a profile
+	 * named "" is not it. */
+	ck_assert(v.profiles[0].others);
 	ck_assert_str_eq(v.profiles[0].name, "");
 	ck_assert_uint_eq(v.profiles[0].n[0], 22);
 	for (size_t i = 0; i < v.nprofiles; i++)

@@ -216,6 +216,9 @@ $PC report "$tmp/log" -o "$tmp/nofolder/r.html" >"$tmp/nf.out" 2>&1
 code=$?
 check "no such folder: exit 1 and the name" \
 	bash -c "[ $code -eq 1 ] && grep -q 'nofolder/r.html: No such file or directory' '$tmp/nf.out'"
+(umask 027 && $PC report "$tmp/log" -o "$tmp/mode.html" 2>/dev/null)
+check "the page's mode follows the umask (027: 640)" \
+	test "$(stat -c %a "$tmp/mode.html")" = 640
 $PC report "$tmp/log" -o - 2>/dev/null | tail -c 200 >"$tmp/stdout.tail"
 check "-o - writes the page to stdout" grep -q '</html>' "$tmp/stdout.tail"
 
