@@ -435,12 +435,9 @@ static int run_log(const struct cli_cmd *c, const struct cli_req *r,
 {
 	struct log_opts o = { .now = time(NULL) };
 	struct cli_args a;
-	struct blocklog_files files = { 0 };
-	struct blocklog_parser *parser = NULL;
 	struct log_sink k = { .o = &o };
-	struct cli_log_counts *counts = NULL;
+	struct cli_log_run run = { 0 };
 	uint64_t matched = 0;
-	bool failed = false;
 	int ret;
 
 	(void)r;
@@ -449,25 +446,15 @@ static int run_log(const struct cli_cmd *c, const struct cli_req *r,
 	if (ret >= 0)
 		return ret;
 	ret = 1;
-	if (cli_log_files("log", a.noperands, a.operands, &files) < 0) {
-		if (!files.count)
-			goto out;
-		failed = true;
-	}
-	parser = blocklog_parser_new();
-	counts = calloc(files.count, sizeof(*counts));
-	if (!parser || !counts || sink_open(&o, &k) < 0) {
+	if (sink_open(&o, &k) < 0) {
 		fprintf(stderr, "portcullis log: out of memory\n");
 		goto out;
 	}
-	for (size_t i = 0; i < files.count; i++) {
-		if (cli_log_read("log", files.path[i], parser, sink_line, &k,
-				 &counts[i]) < 0)
-			failed = true;
-		if (counts[i].nomem)
-			goto out;
-		matched += counts[i].matched;
-	}
+	if (cli_log_run("log", a.noperands, a.operands, sink_line, &k,
+			&run) < 0)
+		goto out;
+	for (size_t i = 0; i < run.files.count; i++)
+		matched += run.counts[i].matched;
 	ret = 0;
 	if (k.held)
 		ret = print_held(&o, k.held);
@@ -475,15 +462,13 @@ static int run_log(const struct cli_cmd *c, const struct cli_req *r,
 		ret = print_top(&o, k.agg, matched);
 	else if (!blocklog_timeline_print(k.tl, stdout))
 		fprintf(stderr, "portcullis log: no matching lines\n");
-	if (failed)
+	if (run.failed)
 		ret = 1;
 	fflush(stdout);
-	cli_log_report_counts(&files, counts);
+	cli_log_report_counts(&run.files, run.counts);
 out:
 	sink_close(&k);
-	blocklog_parser_free(parser);
-	free(counts);
-	blocklog_files_free(&files);
+	cli_log_run_free(&run);
 	return ret;
 }
 

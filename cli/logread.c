@@ -2,6 +2,7 @@
 /* Reading block logs for portcullis log and portcullis report. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/logread.h"
@@ -102,6 +103,45 @@ int cli_log_files(const char *cmd, int argc, char **argv,
 		}
 	}
 	return ret;
+}
+
+int cli_log_run(const char *cmd, int argc, char **argv, cli_log_line_fn fn,
+		void *ctx, struct cli_log_run *run)
+{
+	struct blocklog_parser *parser;
+	int ret = 0;
+
+	memset(run, 0, sizeof(*run));
+	if (cli_log_files(cmd, argc, argv, &run->files) < 0) {
+		if (!run->files.count)
+			return -1;
+		run->failed = true;
+	}
+	parser = blocklog_parser_new();
+	run->counts = calloc(run->files.count, sizeof(*run->counts));
+	if (!parser || !run->counts) {
+		fprintf(stderr, "portcullis %s: out of memory\n", cmd);
+		blocklog_parser_free(parser);
+		return -1;
+	}
+	for (size_t i = 0; i < run->files.count; i++) {
+		if (cli_log_read(cmd, run->files.path[i], parser, fn, ctx,
+				 &run->counts[i]) < 0)
+			run->failed = true;
+		if (run->counts[i].nomem) {
+			ret = -1;
+			break;
+		}
+	}
+	blocklog_parser_free(parser);
+	return ret;
+}
+
+void cli_log_run_free(struct cli_log_run *run)
+{
+	free(run->counts);
+	run->counts = NULL;
+	blocklog_files_free(&run->files);
 }
 
 void cli_log_report_counts(const struct blocklog_files *files,

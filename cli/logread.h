@@ -53,6 +53,22 @@ int cli_log_read(const char *cmd, const char *path,
 int cli_log_files(const char *cmd, int argc, char **argv,
 		  struct blocklog_files *files);
 
+/* What reading every file gave. */
+struct cli_log_run {
+	struct blocklog_files files;
+	struct cli_log_counts *counts;	/* one per file */
+	bool failed;			/* a file could not be read (the
+					 * others were) */
+};
+
+/* The files argv names (cli_log_files), each line of each fed to fn.
+ * Returns 0 (run->failed says whether some file failed), or -1 when there
+ * is nothing to go on: no file found, or memory ran out (said on stderr).
+ * Either way cli_log_run_free(run) after. */
+int cli_log_run(const char *cmd, int argc, char **argv, cli_log_line_fn fn,
+		void *ctx, struct cli_log_run *run);
+void cli_log_run_free(struct cli_log_run *run);
+
 /* On stderr: each file's malformed lines and the lines the daemon lost
  * before writing it (its "lost" fields). */
 void cli_log_report_counts(const struct blocklog_files *files,

@@ -214,11 +214,8 @@ static int run_report(const struct cli_cmd *c, const struct cli_req *req,
 {
 	struct report_opts o = { .now = time(NULL), .top = TOP_DEFAULT };
 	struct cli_args a;
-	struct blocklog_files files = { 0 };
-	struct blocklog_parser *parser = NULL;
 	struct report_sink k = { .o = &o };
-	struct cli_log_counts *counts = NULL;
-	bool failed = false;
+	struct cli_log_run run = { 0 };
 	int ret;
 
 	(void)req;
@@ -227,34 +224,21 @@ static int run_report(const struct cli_cmd *c, const struct cli_req *req,
 	if (ret >= 0)
 		return ret;
 	ret = 1;
-	if (cli_log_files("report", a.noperands, a.operands, &files) < 0) {
-		if (!files.count)
-			goto out;
-		failed = true;
-	}
-	parser = blocklog_parser_new();
-	counts = calloc(files.count, sizeof(*counts));
 	k.r = blocklog_report_new();
-	if (!parser || !counts || !k.r) {
+	if (!k.r) {
 		fprintf(stderr, "portcullis report: out of memory\n");
 		goto out;
 	}
-	for (size_t i = 0; i < files.count; i++) {
-		if (cli_log_read("report", files.path[i], parser, report_line,
-				 &k, &counts[i]) < 0)
-			failed = true;
-		if (counts[i].nomem)
-			goto out;
-	}
-	ret = write_report(&o, k.r, &files, counts);
-	if (failed)
+	if (cli_log_run("report", a.noperands, a.operands, report_line, &k,
+			&run) < 0)
+		goto out;
+	ret = write_report(&o, k.r, &run.files, run.counts);
+	if (run.failed)
 		ret = 1;
-	cli_log_report_counts(&files, counts);
+	cli_log_report_counts(&run.files, run.counts);
 out:
 	blocklog_report_free(k.r);
-	blocklog_parser_free(parser);
-	free(counts);
-	blocklog_files_free(&files);
+	cli_log_run_free(&run);
 	return ret;
 }
 
