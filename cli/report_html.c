@@ -735,7 +735,7 @@ static void ports(FILE *f, const struct blocklog_report_view *v)
 static void health(FILE *f, const struct report_meta *m,
 		   const struct blocklog_report_view *v)
 {
-	char a[40], b[40];
+	char a[40], b[40], d[40];
 
 	fputs("<h2 id=health>Lines lost, fallback periods</h2>"
 	      "<h3>Lines lost</h3><p class=meta>What the daemon counted as "
@@ -778,7 +778,7 @@ static void health(FILE *f, const struct report_meta *m,
 		fprintf(f, "<tr><td>%s</td><td>%s</td><td data-v=\"%" PRId64
 			"\">%s</td>", ts_s(fb->since, a, sizeof(a)),
 			ts_s(fb->until, b, sizeof(b)), fb->until - fb->since,
-			span((fb->until - fb->since) * 1000, a, sizeof(a)));
+			span((fb->until - fb->since) * 1000, d, sizeof(d)));
 		td_num(f, fb->syns[POLICY_REJECT]);
 		td_num(f, fb->syns[POLICY_DROP]);
 		td_num(f, fb->syns[POLICY_ACCEPT]);
@@ -790,7 +790,7 @@ static void health(FILE *f, const struct report_meta *m,
 static void made(FILE *f, const struct report_meta *m,
 		 const struct blocklog_report_view *v)
 {
-	char a[40];
+	char a[40], b[40];
 
 	fputs("<h2 id=made>How it was made</h2><dl><dt>filters</dt><dd>", f);
 	esc(f, m->filters[0] ? m->filters : "none: every line");
@@ -799,7 +799,7 @@ static void made(FILE *f, const struct report_meta *m,
 		num(v->lines, a, sizeof(a)));
 	fprintf(f, "<dt>quarantined</dt><dd>as of %s (the end of the period "
 		"read)</dd><dt>made</dt><dd>%s by portcullis report</dd></dl>",
-		ts_s(m->at_s, a, sizeof(a)), ts_s(m->made_s, a, sizeof(a)));
+		ts_s(m->at_s, a, sizeof(a)), ts_s(m->made_s, b, sizeof(b)));
 }
 
 int report_html(FILE *f, const struct report_meta *m,

@@ -222,5 +222,25 @@ check "the page's mode follows the umask (027: 640)" \
 $PC report "$tmp/log" -o - 2>/dev/null | tail -c 200 >"$tmp/stdout.tail"
 check "-o - writes the page to stdout" grep -q '</html>' "$tmp/stdout.tail"
 
+# Review: a report of the past (--until) says when it was made, not the
+# period's end; a fallback period's length is a length; -o - on a full
+# disk fails as -o FILE does.
+cat >"$tmp/rv.jsonl" <<'LOG'
+{"ts":"2026-11-27T00:00:00.000Z","event":"block","src":"100.64.0.1","dst":"198.51.100.1","dport":25,"action":"reject","profile":"x","prefix":"100.64.0.0/10"}
+{"ts":"2026-11-27T00:02:00.000Z","event":"fallback","since":"2026-11-26T23:00:00Z","until":"2026-11-27T00:00:00Z","rejected":1,"dropped":2,"accepted":3}
+LOG
+$PC report "$tmp/rv.jsonl" --until 2026-11-27T00:30:00Z -o "$tmp/rv.html" 2>/dev/null
+check "review: made is now, not the --until" bash -c \
+	"grep -q '<dt>made</dt><dd>$(date -u +%Y)-' '$tmp/rv.html' &&
+	 ! grep -q '<dt>made</dt><dd>2026-11-27T00:30:00Z' '$tmp/rv.html'"
+check "review: a fallback's length is a span, not its since" \
+	grep -q '<td data-v="3600">60 min</td>' "$tmp/rv.html"
+if [ -w /dev/full ]; then
+	$PC report "$tmp/rv.jsonl" -o - >/dev/full 2>"$tmp/rvfull.out"
+	code=$?
+	check "review: -o - on a full disk: exit 1, says why" bash -c \
+		"[ $code -eq 1 ] && grep -q 'No space left' '$tmp/rvfull.out'"
+fi
+
 echo "report: $pass passed, $fail failed (screenshots in $OUT/)"
 [ "$fail" -eq 0 ]
