@@ -154,8 +154,18 @@ static int out_close(const struct report_opts *o, FILE *f, const char *tmp,
 {
 	int err = 0;
 
-	if (f == stdout)
-		return fflush(stdout) == EOF ? -1 : 0;
+	/* A page report_html could not write whole is a failure on stdout
+	 * too: the flush after its error may well succeed. */
+	if (f == stdout) {
+		if (failed)
+			return -1;
+		if (fflush(stdout) == EOF) {
+			fprintf(stderr, "portcullis report: -: %s\n",
+				strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
 	if (!failed && (fflush(f) == EOF || fsync(fileno(f)) < 0))
 		err = errno;
 	if (fclose(f) == EOF && !err)
