@@ -65,6 +65,13 @@ struct blocklog_report {
 	uint64_t syns[BLOCKLOG_S_N];
 };
 
+/* x + y, UINT64_MAX past it: a summary's count may be as large as the
+ * parser takes, and a total of them must not wrap to a small one. */
+static uint64_t sat_add64(uint64_t x, uint64_t y)
+{
+	return y > UINT64_MAX - x ? UINT64_MAX : x + y;
+}
+
 static void series_free(struct series *s)
 {
 	free(s->b);
@@ -235,7 +242,7 @@ static int series_add(struct blocklog_report *r, int64_t ts_ms,
 			return -1;
 		}
 		if (series < BLOCKLOG_S_N)
-			b->syns[series] += syns;
+			b->syns[series] = sat_add64(b->syns[series], syns);
 		b->quarantines += quarantine;
 		b->releases += release;
 	}
@@ -286,8 +293,10 @@ static int add_summary(struct blocklog_report *r,
 {
 	uint64_t kernel = l->kernel < l->count ? l->kernel : l->count;
 
-	r->syns[BLOCKLOG_S_SUMMARY] += l->count - kernel;
-	r->syns[BLOCKLOG_S_KERNEL] += kernel;
+	r->syns[BLOCKLOG_S_SUMMARY] = sat_add64(r->syns[BLOCKLOG_S_SUMMARY],
+						l->count - kernel);
+	r->syns[BLOCKLOG_S_KERNEL] = sat_add64(r->syns[BLOCKLOG_S_KERNEL],
+					       kernel);
 	if (series_add(r, l->ts_ms, BLOCKLOG_S_SUMMARY, l->count - kernel,
 		       false, false) < 0)
 		return -1;

@@ -192,12 +192,19 @@ struct bar {
 	uint64_t quarantines, releases;
 };
 
+/* x + y, UINT64_MAX past it: the counts may be as large as the parser
+ * takes, and a sum of them must not wrap to a small one. */
+static uint64_t sat_add64(uint64_t x, uint64_t y)
+{
+	return y > UINT64_MAX - x ? UINT64_MAX : x + y;
+}
+
 static uint64_t bar_total(const struct bar *b)
 {
 	uint64_t t = 0;
 
 	for (unsigned s = 0; s < BLOCKLOG_S_N; s++)
-		t += b->syns[s];
+		t = sat_add64(t, b->syns[s]);
 	return t;
 }
 
@@ -265,7 +272,8 @@ static size_t fold_bars(const struct blocklog_report_view *v, int64_t t0,
 		if (k >= nbars)
 			k = nbars - 1;
 		for (unsigned s = 0; s < BLOCKLOG_S_N; s++)
-			bars[k].syns[s] += b->syns[s];
+			bars[k].syns[s] = sat_add64(bars[k].syns[s],
+						    b->syns[s]);
 		bars[k].quarantines += b->quarantines;
 		bars[k].releases += b->releases;
 	}
@@ -332,7 +340,9 @@ static int chart_time(FILE *f, const struct blocklog_report_view *v)
 		if (bar_total(&bars[i]) > max)
 			max = bar_total(&bars[i]);
 	step = nice_step(max);
-	max = (max + step - 1) / step * step;
+	/* Up to a whole step, unless that is past UINT64_MAX. */
+	if (max % step && max / step < UINT64_MAX / step)
+		max = (max / step + 1) * step;
 	scale = (double)(CHART_H - CHART_T - CHART_B) / (double)(max ? max : 1);
 	bw = (double)(CHART_W - CHART_L) / (double)nbars;
 	fprintf(f, "<p class=meta>One bar a %s, %zu bars. The marks above "
@@ -454,7 +464,7 @@ static uint64_t total_syns(const struct blocklog_report_view *v)
 	uint64_t t = 0;
 
 	for (unsigned s = 0; s < BLOCKLOG_S_N; s++)
-		t += v->syns[s];
+		t = sat_add64(t, v->syns[s]);
 	return t;
 }
 

@@ -242,5 +242,32 @@ if [ -w /dev/full ]; then
 		"[ $code -eq 1 ] && grep -q 'No space left' '$tmp/rvfull.out'"
 fi
 
+# Review: a summary's count may be UINT64_MAX (the parser's bound): the
+# totals do not wrap to a small number and the chart's bars stay in it.
+cat >"$tmp/rvbig.jsonl" <<'LOG'
+{"ts":"2026-11-27T00:00:00.000Z","event":"block","src":"100.64.0.1","dst":"198.51.100.1","dport":25,"action":"reject","profile":"x","prefix":"100.64.0.0/10"}
+{"ts":"2026-11-27T00:01:00.000Z","event":"summary","src":"100.64.0.2","blocked":18446744073709551615,"distinct_destinations":1,"window_s":60}
+LOG
+$PC report "$tmp/rvbig.jsonl" -o "$tmp/rvbig.html" 2>/dev/null
+check "review: UINT64_MAX blocked: the totals saturate, the bars fit" \
+	python3 - "$tmp/rvbig.html" <<'PY'
+import re, sys
+page = open(sys.argv[1]).read()
+errs = []
+m = re.search(r'id="total-blocked" data-v="(\d+)"', page)
+if not m or m.group(1) != str(2**64 - 1):
+    errs.append('total-blocked: %r' % (m and m.group(1)))
+chart = re.search(r'<svg id=chart-time.*?</svg>', page, re.S).group(0)
+for r in re.findall(r'<rect [^>]*>', chart):
+    y = float(re.search(r' y="([-0-9.]+)"', r).group(1))
+    h = float(re.search(r' height="([-0-9.]+)"', r).group(1))
+    if y < 0 or y + h > 240:
+        errs.append('a bar out of the chart: ' + r)
+if len(re.findall(r'text-anchor="end">[0-9,]+</text>', chart)) < 2:
+    errs.append('the y axis has one tick only')
+if errs:
+    print('\n'.join(errs)); sys.exit(1)
+PY
+
 echo "report: $pass passed, $fail failed (screenshots in $OUT/)"
 [ "$fail" -eq 0 ]
