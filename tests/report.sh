@@ -269,5 +269,26 @@ if errs:
     print('\n'.join(errs)); sys.exit(1)
 PY
 
+# Review: -o a FIFO or a device writes into it, as a shell's > does, and
+# never renames a file over it (-o /dev/null as root made /dev/null a
+# file; a FIFO's reader got nothing).
+mkfifo "$tmp/rv.fifo"
+cat "$tmp/rv.fifo" >"$tmp/rv.fifo.out" &
+reader=$!
+timeout 20 $PC report "$tmp/rv.jsonl" -o "$tmp/rv.fifo" 2>/dev/null
+code=$?
+kill "$reader" 2>/dev/null
+wait "$reader" 2>/dev/null
+check "review: -o FIFO: exit 0, the page through it, still a FIFO" bash -c \
+	"[ $code -eq 0 ] && [ -p '$tmp/rv.fifo' ] &&
+	 grep -q '</html>' '$tmp/rv.fifo.out'"
+if mknod "$tmp/rv.null" c 1 3 2>/dev/null; then
+	$PC report "$tmp/rv.jsonl" -o "$tmp/rv.null" 2>/dev/null
+	code=$?
+	check "review: -o a device (/dev/null's): exit 0, still the device" \
+		bash -c "[ $code -eq 0 ] && [ -c '$tmp/rv.null' ] &&
+			 [ \$(ls '$tmp' | grep -c '^rv.null') -eq 1 ]"
+fi
+
 echo "report: $pass passed, $fail failed (screenshots in $OUT/)"
 [ "$fail" -eq 0 ]
