@@ -303,7 +303,9 @@ static void chart_axes(FILE *f, uint64_t max, uint64_t step, double scale,
 		double x = CHART_L + (double)(CHART_W - CHART_L) * i / 4;
 
 		blocklog_ts_format(t, b, sizeof(b));
-		b[16] = '\0';	/* to the minute */
+		/* To the minute, whatever the year's width: the bars' edges
+		 * may pass 9999 or go before 0000. */
+		*strrchr(b, ':') = '\0';
 		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"%s\">"
 			"%sZ</text>", x, CHART_H - 8,
 			i == 0 ? "start" : i == 4 ? "end" : "middle", b);

@@ -290,5 +290,23 @@ if mknod "$tmp/rv.null" c 1 3 2>/dev/null; then
 			 [ \$(ls '$tmp' | grep -c '^rv.null') -eq 1 ]"
 fi
 
+# Review: times at the parser's ends (year 0000 +23:59, 9999 -23:59): the
+# time axis' labels are whole minutes however wide the year is.
+cat >"$tmp/rvfar.jsonl" <<'LOG'
+{"ts":"0000-01-01T00:00:00.000+23:59","event":"block","src":"100.64.0.1","dst":"198.51.100.1","dport":25,"action":"reject","profile":"x","prefix":"100.64.0.0/10"}
+{"ts":"9999-12-31T23:59:59.999-23:59","event":"block","src":"100.64.0.1","dst":"198.51.100.1","dport":25,"action":"reject","profile":"x","prefix":"100.64.0.0/10"}
+LOG
+$PC report "$tmp/rvfar.jsonl" -o "$tmp/rvfar.html" 2>/dev/null
+check "review: far times: the axis labels are whole minutes" \
+	python3 - "$tmp/rvfar.html" <<'PY'
+import re, sys
+page = open(sys.argv[1]).read()
+chart = re.search(r'<svg id=chart-time.*?</svg>', page, re.S).group(0)
+labels = re.findall(r'text-anchor="(?:start|middle|end)">([^<]*Z)</text>', chart)
+bad = [l for l in labels if not re.fullmatch(r'-?\d{3,5}-\d\d-\d\dT\d\d:\d\dZ', l)]
+if len(labels) != 5 or bad:
+    print('labels: %r' % labels); sys.exit(1)
+PY
+
 echo "report: $pass passed, $fail failed (screenshots in $OUT/)"
 [ "$fail" -eq 0 ]
