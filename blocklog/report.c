@@ -304,12 +304,33 @@ static int add_summary(struct blocklog_report *r,
 			  false);
 }
 
+/* The subscriber's latest quarantine if the ring still holds it, else
+ * NULL. */
+static struct blocklog_report_quarantine *
+latest_quarantine(struct blocklog_report *r, const struct row_info *ri)
+{
+	uint64_t n = ri->quarantine;
+
+	if (!n || n + BLOCKLOG_REPORT_QUARANTINES <= r->nquar)
+		return NULL;
+	return &r->quar[(n - 1) % BLOCKLOG_REPORT_QUARANTINES];
+}
+
 static int add_quarantine(struct blocklog_report *r, struct row_info *ri,
 			  const struct blocklog_line *l, uint32_t row)
 {
-	struct blocklog_report_quarantine *q =
-		&r->quar[r->nquar % BLOCKLOG_REPORT_QUARANTINES];
+	struct blocklog_report_quarantine *q = latest_quarantine(r, ri);
 
+	/* A quarantine line while one is in force (not released, before
+	 * its until) is the daemon extending it (a peer's new until): the
+	 * earlier one ends here, and the release that follows ends this
+	 * one. */
+	if (q && !q->released && !q->superseded && l->ts_ms >= q->ts_ms &&
+	    l->ts_ms < q->until * 1000) {
+		q->superseded = true;
+		q->release_ms = l->ts_ms;
+	}
+	q = &r->quar[r->nquar % BLOCKLOG_REPORT_QUARANTINES];
 	memset(q, 0, sizeof(*q));
 	q->ts_ms = l->ts_ms;
 	q->until = l->until;
@@ -327,20 +348,15 @@ static int add_quarantine(struct blocklog_report *r, struct row_info *ri,
 static int add_release(struct blocklog_report *r, const struct row_info *ri,
 		       const struct blocklog_line *l)
 {
-	uint64_t n = ri->quarantine;
+	struct blocklog_report_quarantine *q = latest_quarantine(r, ri);
 
-	if (n && n + BLOCKLOG_REPORT_QUARANTINES > r->nquar) {
-		struct blocklog_report_quarantine *q =
-			&r->quar[(n - 1) % BLOCKLOG_REPORT_QUARANTINES];
-
-		if (!q->released && l->ts_ms >= q->ts_ms) {
-			q->released = true;
-			q->release_ms = l->ts_ms;
-			q->has_reason = l->has_reason;
-			q->reason = l->reason;
-			memcpy(q->release_gateway, l->gateway,
-			       sizeof(q->release_gateway));
-		}
+	if (q && !q->released && l->ts_ms >= q->ts_ms) {
+		q->released = true;
+		q->release_ms = l->ts_ms;
+		q->has_reason = l->has_reason;
+		q->reason = l->reason;
+		memcpy(q->release_gateway, l->gateway,
+		       sizeof(q->release_gateway));
 	}
 	return series_add(r, l->ts_ms, BLOCKLOG_S_N, 0, false, true);
 }

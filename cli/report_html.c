@@ -576,6 +576,9 @@ static void ended(FILE *f, const struct blocklog_report_quarantine *q,
 			esc(f, q->release_gateway);
 			fputs(")", f);
 		}
+	} else if (q->superseded) {
+		fprintf(f, "extended at %s (a later quarantine line)",
+			ts_ms(q->release_ms, t, sizeof(t)));
 	} else if (q->until > at_s) {
 		fputs("<span class=q>in force</span> where the lines end", f);
 	} else {
@@ -602,7 +605,8 @@ static void q_section(FILE *f, struct blocklog_report *r,
 	struct blocklog_agg *agg = blocklog_report_agg(r);
 	const struct blocklog_sub *s = blocklog_agg_row(agg, q->row);
 	char name[160], t[40], b[40], c[40];
-	int64_t end = q->released ? q->release_ms : q->until * 1000;
+	int64_t end = q->released || q->superseded ? q->release_ms :
+		      q->until * 1000;
 
 	fprintf(f, "<article id=\"q-%zu\"><h3>", n);
 	esc(f, q_name(r, q, name, sizeof(name)));

@@ -163,6 +163,50 @@ START_TEST(test_sparkline_folds_match_the_lines)
 }
 END_TEST
 
+/* A quarantine line while the subscriber is quarantined is the daemon
+ * extending it (stats.c writes one when a peer's until changes): the
+ * earlier one ends there, not "in force" nor "at its until", and the
+ * release after ends the latest. */
+START_TEST(test_extended_quarantine_ends_the_earlier)
+{
+	struct blocklog_report *r = blocklog_report_new();
+	struct blocklog_report_view v;
+	struct blocklog_line l;
+
+	ck_assert_ptr_nonnull(r);
+	l = line(BLOCKLOG_QUARANTINE, T0, "100.64.0.1");
+	l.until = T0 / 1000 + 3600;
+	ck_assert_int_eq(blocklog_report_add(r, &l), 0);
+	l.ts_ms = T0 + MIN;
+	l.until = T0 / 1000 + 7200;
+	ck_assert_int_eq(blocklog_report_add(r, &l), 0);
+	l = line(BLOCKLOG_RELEASE, T0 + 2 * MIN, "100.64.0.1");
+	ck_assert_int_eq(blocklog_report_add(r, &l), 0);
+	ck_assert_int_eq(blocklog_report_view(r, &v), 0);
+	ck_assert_uint_eq(v.nquarantines, 2);
+	ck_assert(v.quarantines[0].superseded);
+	ck_assert(!v.quarantines[0].released);
+	ck_assert_int_eq(v.quarantines[0].release_ms, T0 + MIN);
+	ck_assert(!v.quarantines[1].superseded);
+	ck_assert(v.quarantines[1].released);
+	ck_assert_int_eq(v.quarantines[1].release_ms, T0 + 2 * MIN);
+
+	/* After one's until, with no release line read, a new quarantine
+	 * is no extension: the earlier ended at its until. */
+	l = line(BLOCKLOG_QUARANTINE, T0 + 3 * MIN, "100.64.0.2");
+	l.until = T0 / 1000 + 240;
+	ck_assert_int_eq(blocklog_report_add(r, &l), 0);
+	l.ts_ms = T0 + 5 * MIN;
+	l.until = T0 / 1000 + 3600;
+	ck_assert_int_eq(blocklog_report_add(r, &l), 0);
+	ck_assert_int_eq(blocklog_report_view(r, &v), 0);
+	ck_assert_uint_eq(v.nquarantines, 4);
+	ck_assert(!v.quarantines[2].superseded);
+	ck_assert(!v.quarantines[2].released);
+	blocklog_report_free(r);
+}
+END_TEST
+
 Suite *report_review_suite(void)
 {
 	Suite *s = suite_create("report_review");
@@ -170,6 +214,7 @@ Suite *report_review_suite(void)
 
 	tcase_add_test(tc, test_huge_summaries_saturate_not_wrap);
 	tcase_add_test(tc, test_sparkline_folds_match_the_lines);
+	tcase_add_test(tc, test_extended_quarantine_ends_the_earlier);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -308,5 +308,18 @@ if len(labels) != 5 or bad:
     print('labels: %r' % labels); sys.exit(1)
 PY
 
+# Review: a quarantine extended (a second quarantine line while in force,
+# as a peer's new until writes) and then released: the earlier one says
+# it was extended, not that it is in force.
+cat >"$tmp/rvext.jsonl" <<'LOG'
+{"ts":"2026-11-27T00:00:00.000Z","event":"quarantine","src":"100.64.0.1","until":"2036-11-27T00:00:00Z","syns":5,"distinct_destinations":3}
+{"ts":"2026-11-27T00:01:00.000Z","event":"quarantine","src":"100.64.0.1","until":"2036-11-28T00:00:00Z","syns":5,"distinct_destinations":3,"gateway":"gw-2"}
+{"ts":"2026-11-27T00:02:00.000Z","event":"release","src":"100.64.0.1","reason":"manual"}
+LOG
+$PC report "$tmp/rvext.jsonl" -o "$tmp/rvext.html" 2>/dev/null
+check "review: an extended quarantine is not 'in force' after the release" \
+	bash -c "! grep -q 'in force' '$tmp/rvext.html' &&
+		 grep -q 'extended at 2026-11-27T00:01:00.000Z' '$tmp/rvext.html'"
+
 echo "report: $pass passed, $fail failed (screenshots in $OUT/)"
 [ "$fail" -eq 0 ]
