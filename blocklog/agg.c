@@ -260,6 +260,14 @@ static uint32_t sat_add(uint32_t x, uint64_t y)
 	return y >= UINT32_MAX - x ? UINT32_MAX : x + (uint32_t)y;
 }
 
+/* x + y, UINT64_MAX past it: a summary's count may be as large as the
+ * parser takes, and a subscriber's total must not wrap to a small one
+ * (ranked last). */
+static uint64_t sat_add64(uint64_t x, uint64_t y)
+{
+	return y > UINT64_MAX - x ? UINT64_MAX : x + y;
+}
+
 /* Merge every row's slots in pairs into one half of them; the other half
  * starts empty (left: the new slots are before the old). */
 static void spark_fold(struct blocklog_agg *a, bool left)
@@ -500,16 +508,16 @@ int blocklog_agg_add_row(struct blocklog_agg *a, const struct blocklog_line *l,
 		if (r < 0)
 			return -1;
 		sub->distinct += (uint64_t)r;
-		sub->blocked++;
+		sub->blocked = sat_add64(sub->blocked, 1);
 		sub->block_lines++;
 		sub->monitor_lines += l->monitor;
 		if (a->spark)
 			spark_add(a, id, l->ts_ms, 1);
 		break;
 	case BLOCKLOG_SUMMARY:
-		sub->blocked += l->count;
-		sub->summarized += l->count;
-		sub->kernel += l->kernel;
+		sub->blocked = sat_add64(sub->blocked, l->count);
+		sub->summarized = sat_add64(sub->summarized, l->count);
+		sub->kernel = sat_add64(sub->kernel, l->kernel);
 		if (a->spark && l->count)
 			spark_add(a, id, l->ts_ms, l->count);
 		break;

@@ -461,6 +461,10 @@ struct blocklog_report_quarantine {
 	char gateway[64];		/* "" this gateway */
 	bool released;			/* a release line of the subscriber
 					 * came after it */
+	bool superseded;		/* a later quarantine line of the
+					 * subscriber (an extension) came
+					 * before any release: it ended
+					 * there, at release_ms */
 	int64_t release_ms;
 	bool has_reason;
 	enum blocklog_release reason;

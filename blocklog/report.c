@@ -65,6 +65,13 @@ struct blocklog_report {
 	uint64_t syns[BLOCKLOG_S_N];
 };
 
+/* x + y, UINT64_MAX past it: a summary's count may be as large as the
+ * parser takes, and a total of them must not wrap to a small one. */
+static uint64_t sat_add64(uint64_t x, uint64_t y)
+{
+	return y > UINT64_MAX - x ? UINT64_MAX : x + y;
+}
+
 static void series_free(struct series *s)
 {
 	free(s->b);
@@ -235,7 +242,7 @@ static int series_add(struct blocklog_report *r, int64_t ts_ms,
 			return -1;
 		}
 		if (series < BLOCKLOG_S_N)
-			b->syns[series] += syns;
+			b->syns[series] = sat_add64(b->syns[series], syns);
 		b->quarantines += quarantine;
 		b->releases += release;
 	}
@@ -286,8 +293,10 @@ static int add_summary(struct blocklog_report *r,
 {
 	uint64_t kernel = l->kernel < l->count ? l->kernel : l->count;
 
-	r->syns[BLOCKLOG_S_SUMMARY] += l->count - kernel;
-	r->syns[BLOCKLOG_S_KERNEL] += kernel;
+	r->syns[BLOCKLOG_S_SUMMARY] = sat_add64(r->syns[BLOCKLOG_S_SUMMARY],
+						l->count - kernel);
+	r->syns[BLOCKLOG_S_KERNEL] = sat_add64(r->syns[BLOCKLOG_S_KERNEL],
+					       kernel);
 	if (series_add(r, l->ts_ms, BLOCKLOG_S_SUMMARY, l->count - kernel,
 		       false, false) < 0)
 		return -1;
@@ -295,12 +304,33 @@ static int add_summary(struct blocklog_report *r,
 			  false);
 }
 
+/* The subscriber's latest quarantine if the ring still holds it, else
+ * NULL. */
+static struct blocklog_report_quarantine *
+latest_quarantine(struct blocklog_report *r, const struct row_info *ri)
+{
+	uint64_t n = ri->quarantine;
+
+	if (!n || n + BLOCKLOG_REPORT_QUARANTINES <= r->nquar)
+		return NULL;
+	return &r->quar[(n - 1) % BLOCKLOG_REPORT_QUARANTINES];
+}
+
 static int add_quarantine(struct blocklog_report *r, struct row_info *ri,
 			  const struct blocklog_line *l, uint32_t row)
 {
-	struct blocklog_report_quarantine *q =
-		&r->quar[r->nquar % BLOCKLOG_REPORT_QUARANTINES];
+	struct blocklog_report_quarantine *q = latest_quarantine(r, ri);
 
+	/* A quarantine line while one is in force (not released, before
+	 * its until) is the daemon extending it (a peer's new until): the
+	 * earlier one ends here, and the release that follows ends this
+	 * one. */
+	if (q && !q->released && !q->superseded && l->ts_ms >= q->ts_ms &&
+	    l->ts_ms < q->until * 1000) {
+		q->superseded = true;
+		q->release_ms = l->ts_ms;
+	}
+	q = &r->quar[r->nquar % BLOCKLOG_REPORT_QUARANTINES];
 	memset(q, 0, sizeof(*q));
 	q->ts_ms = l->ts_ms;
 	q->until = l->until;
@@ -318,20 +348,15 @@ static int add_quarantine(struct blocklog_report *r, struct row_info *ri,
 static int add_release(struct blocklog_report *r, const struct row_info *ri,
 		       const struct blocklog_line *l)
 {
-	uint64_t n = ri->quarantine;
+	struct blocklog_report_quarantine *q = latest_quarantine(r, ri);
 
-	if (n && n + BLOCKLOG_REPORT_QUARANTINES > r->nquar) {
-		struct blocklog_report_quarantine *q =
-			&r->quar[(n - 1) % BLOCKLOG_REPORT_QUARANTINES];
-
-		if (!q->released && l->ts_ms >= q->ts_ms) {
-			q->released = true;
-			q->release_ms = l->ts_ms;
-			q->has_reason = l->has_reason;
-			q->reason = l->reason;
-			memcpy(q->release_gateway, l->gateway,
-			       sizeof(q->release_gateway));
-		}
+	if (q && !q->released && l->ts_ms >= q->ts_ms) {
+		q->released = true;
+		q->release_ms = l->ts_ms;
+		q->has_reason = l->has_reason;
+		q->reason = l->reason;
+		memcpy(q->release_gateway, l->gateway,
+		       sizeof(q->release_gateway));
 	}
 	return series_add(r, l->ts_ms, BLOCKLOG_S_N, 0, false, true);
 }

@@ -113,15 +113,31 @@ static int report_line(void *ctx, const struct blocklog_line *l,
 }
 
 /* Where the page goes: a temporary file beside o->out (renamed over it
- * by out_close), or stdout. NULL after saying why. */
+ * by out_close), stdout, or o->out itself (tmp "") when that is a FIFO
+ * or a device: renamed over, /dev/null would become a file, and a
+ * reader of the FIFO would get nothing. NULL after saying why. */
 static FILE *out_open(const struct report_opts *o, char *tmp, size_t len)
 {
+	struct stat st;
 	FILE *f;
 	mode_t mask;
 	int fd;
 
+	tmp[0] = '\0';
 	if (!strcmp(o->out, "-"))
 		return stdout;
+	if (stat(o->out, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISDIR(st.st_mode)) {
+		fd = open(o->out, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0 || !(f = fdopen(fd, "w"))) {
+			fprintf(stderr, "portcullis report: %s: %s\n", o->out,
+				strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return NULL;
+		}
+		return f;
+	}
 	if ((size_t)snprintf(tmp, len, "%s.XXXXXX", o->out) >= len) {
 		fprintf(stderr, "portcullis report: %s: the name is too long\n",
 			o->out);
@@ -154,8 +170,28 @@ static int out_close(const struct report_opts *o, FILE *f, const char *tmp,
 {
 	int err = 0;
 
-	if (f == stdout)
-		return fflush(stdout) == EOF ? -1 : 0;
+	/* A page report_html could not write whole is a failure on stdout
+	 * too: the flush after its error may well succeed. */
+	if (f == stdout) {
+		if (failed)
+			return -1;
+		if (fflush(stdout) == EOF) {
+			fprintf(stderr, "portcullis report: -: %s\n",
+				strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (!tmp[0]) {
+		if (fflush(f) == EOF && !failed)
+			err = errno;
+		if (fclose(f) == EOF && !failed && !err)
+			err = errno;
+		if (err)
+			fprintf(stderr, "portcullis report: %s: %s\n", o->out,
+				strerror(err));
+		return failed || err ? -1 : 0;
+	}
 	if (!failed && (fflush(f) == EOF || fsync(fileno(f)) < 0))
 		err = errno;
 	if (fclose(f) == EOF && !err)

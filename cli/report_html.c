@@ -192,12 +192,19 @@ struct bar {
 	uint64_t quarantines, releases;
 };
 
+/* x + y, UINT64_MAX past it: the counts may be as large as the parser
+ * takes, and a sum of them must not wrap to a small one. */
+static uint64_t sat_add64(uint64_t x, uint64_t y)
+{
+	return y > UINT64_MAX - x ? UINT64_MAX : x + y;
+}
+
 static uint64_t bar_total(const struct bar *b)
 {
 	uint64_t t = 0;
 
 	for (unsigned s = 0; s < BLOCKLOG_S_N; s++)
-		t += b->syns[s];
+		t = sat_add64(t, b->syns[s]);
 	return t;
 }
 
@@ -265,7 +272,8 @@ static size_t fold_bars(const struct blocklog_report_view *v, int64_t t0,
 		if (k >= nbars)
 			k = nbars - 1;
 		for (unsigned s = 0; s < BLOCKLOG_S_N; s++)
-			bars[k].syns[s] += b->syns[s];
+			bars[k].syns[s] = sat_add64(bars[k].syns[s],
+						    b->syns[s]);
 		bars[k].quarantines += b->quarantines;
 		bars[k].releases += b->releases;
 	}
@@ -295,7 +303,9 @@ static void chart_axes(FILE *f, uint64_t max, uint64_t step, double scale,
 		double x = CHART_L + (double)(CHART_W - CHART_L) * i / 4;
 
 		blocklog_ts_format(t, b, sizeof(b));
-		b[16] = '\0';	/* to the minute */
+		/* To the minute, whatever the year's width: the bars' edges
+		 * may pass 9999 or go before 0000. */
+		*strrchr(b, ':') = '\0';
 		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"%s\">"
 			"%sZ</text>", x, CHART_H - 8,
 			i == 0 ? "start" : i == 4 ? "end" : "middle", b);
@@ -332,7 +342,9 @@ static int chart_time(FILE *f, const struct blocklog_report_view *v)
 		if (bar_total(&bars[i]) > max)
 			max = bar_total(&bars[i]);
 	step = nice_step(max);
-	max = (max + step - 1) / step * step;
+	/* Up to a whole step, unless that is past UINT64_MAX. */
+	if (max % step && max / step < UINT64_MAX / step)
+		max = (max / step + 1) * step;
 	scale = (double)(CHART_H - CHART_T - CHART_B) / (double)(max ? max : 1);
 	bw = (double)(CHART_W - CHART_L) / (double)nbars;
 	fprintf(f, "<p class=meta>One bar a %s, %zu bars. The marks above "
@@ -454,7 +466,7 @@ static uint64_t total_syns(const struct blocklog_report_view *v)
 	uint64_t t = 0;
 
 	for (unsigned s = 0; s < BLOCKLOG_S_N; s++)
-		t += v->syns[s];
+		t = sat_add64(t, v->syns[s]);
 	return t;
 }
 
@@ -564,6 +576,9 @@ static void ended(FILE *f, const struct blocklog_report_quarantine *q,
 			esc(f, q->release_gateway);
 			fputs(")", f);
 		}
+	} else if (q->superseded) {
+		fprintf(f, "extended at %s (a later quarantine line)",
+			ts_ms(q->release_ms, t, sizeof(t)));
 	} else if (q->until > at_s) {
 		fputs("<span class=q>in force</span> where the lines end", f);
 	} else {
@@ -590,7 +605,8 @@ static void q_section(FILE *f, struct blocklog_report *r,
 	struct blocklog_agg *agg = blocklog_report_agg(r);
 	const struct blocklog_sub *s = blocklog_agg_row(agg, q->row);
 	char name[160], t[40], b[40], c[40];
-	int64_t end = q->released ? q->release_ms : q->until * 1000;
+	int64_t end = q->released || q->superseded ? q->release_ms :
+		      q->until * 1000;
 
 	fprintf(f, "<article id=\"q-%zu\"><h3>", n);
 	esc(f, q_name(r, q, name, sizeof(name)));
@@ -735,7 +751,7 @@ static void ports(FILE *f, const struct blocklog_report_view *v)
 static void health(FILE *f, const struct report_meta *m,
 		   const struct blocklog_report_view *v)
 {
-	char a[40], b[40];
+	char a[40], b[40], d[40];
 
 	fputs("<h2 id=health>Lines lost, fallback periods</h2>"
 	      "<h3>Lines lost</h3><p class=meta>What the daemon counted as "
@@ -778,7 +794,7 @@ static void health(FILE *f, const struct report_meta *m,
 		fprintf(f, "<tr><td>%s</td><td>%s</td><td data-v=\"%" PRId64
 			"\">%s</td>", ts_s(fb->since, a, sizeof(a)),
 			ts_s(fb->until, b, sizeof(b)), fb->until - fb->since,
-			span((fb->until - fb->since) * 1000, a, sizeof(a)));
+			span((fb->until - fb->since) * 1000, d, sizeof(d)));
 		td_num(f, fb->syns[POLICY_REJECT]);
 		td_num(f, fb->syns[POLICY_DROP]);
 		td_num(f, fb->syns[POLICY_ACCEPT]);
@@ -790,7 +806,7 @@ static void health(FILE *f, const struct report_meta *m,
 static void made(FILE *f, const struct report_meta *m,
 		 const struct blocklog_report_view *v)
 {
-	char a[40];
+	char a[40], b[40];
 
 	fputs("<h2 id=made>How it was made</h2><dl><dt>filters</dt><dd>", f);
 	esc(f, m->filters[0] ? m->filters : "none: every line");
@@ -799,7 +815,7 @@ static void made(FILE *f, const struct report_meta *m,
 		num(v->lines, a, sizeof(a)));
 	fprintf(f, "<dt>quarantined</dt><dd>as of %s (the end of the period "
 		"read)</dd><dt>made</dt><dd>%s by portcullis report</dd></dl>",
-		ts_s(m->at_s, a, sizeof(a)), ts_s(m->made_s, a, sizeof(a)));
+		ts_s(m->at_s, a, sizeof(a)), ts_s(m->made_s, b, sizeof(b)));
 }
 
 int report_html(FILE *f, const struct report_meta *m,

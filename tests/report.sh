@@ -222,5 +222,104 @@ check "the page's mode follows the umask (027: 640)" \
 $PC report "$tmp/log" -o - 2>/dev/null | tail -c 200 >"$tmp/stdout.tail"
 check "-o - writes the page to stdout" grep -q '</html>' "$tmp/stdout.tail"
 
+# Review: a report of the past (--until) says when it was made, not the
+# period's end; a fallback period's length is a length; -o - on a full
+# disk fails as -o FILE does.
+cat >"$tmp/rv.jsonl" <<'LOG'
+{"ts":"2026-11-27T00:00:00.000Z","event":"block","src":"100.64.0.1","dst":"198.51.100.1","dport":25,"action":"reject","profile":"x","prefix":"100.64.0.0/10"}
+{"ts":"2026-11-27T00:02:00.000Z","event":"fallback","since":"2026-11-26T23:00:00Z","until":"2026-11-27T00:00:00Z","rejected":1,"dropped":2,"accepted":3}
+LOG
+$PC report "$tmp/rv.jsonl" --until 2026-11-27T00:30:00Z -o "$tmp/rv.html" 2>/dev/null
+check "review: made is now, not the --until" bash -c \
+	"grep -q '<dt>made</dt><dd>$(date -u +%Y)-' '$tmp/rv.html' &&
+	 ! grep -q '<dt>made</dt><dd>2026-11-27T00:30:00Z' '$tmp/rv.html'"
+check "review: a fallback's length is a span, not its since" \
+	grep -q '<td data-v="3600">60 min</td>' "$tmp/rv.html"
+if [ -w /dev/full ]; then
+	$PC report "$tmp/rv.jsonl" -o - >/dev/full 2>"$tmp/rvfull.out"
+	code=$?
+	check "review: -o - on a full disk: exit 1, says why" bash -c \
+		"[ $code -eq 1 ] && grep -q 'No space left' '$tmp/rvfull.out'"
+fi
+
+# Review: a summary's count may be UINT64_MAX (the parser's bound): the
+# totals do not wrap to a small number and the chart's bars stay in it.
+cat >"$tmp/rvbig.jsonl" <<'LOG'
+{"ts":"2026-11-27T00:00:00.000Z","event":"block","src":"100.64.0.1","dst":"198.51.100.1","dport":25,"action":"reject","profile":"x","prefix":"100.64.0.0/10"}
+{"ts":"2026-11-27T00:01:00.000Z","event":"summary","src":"100.64.0.2","blocked":18446744073709551615,"distinct_destinations":1,"window_s":60}
+LOG
+$PC report "$tmp/rvbig.jsonl" -o "$tmp/rvbig.html" 2>/dev/null
+check "review: UINT64_MAX blocked: the totals saturate, the bars fit" \
+	python3 - "$tmp/rvbig.html" <<'PY'
+import re, sys
+page = open(sys.argv[1]).read()
+errs = []
+m = re.search(r'id="total-blocked" data-v="(\d+)"', page)
+if not m or m.group(1) != str(2**64 - 1):
+    errs.append('total-blocked: %r' % (m and m.group(1)))
+chart = re.search(r'<svg id=chart-time.*?</svg>', page, re.S).group(0)
+for r in re.findall(r'<rect [^>]*>', chart):
+    y = float(re.search(r' y="([-0-9.]+)"', r).group(1))
+    h = float(re.search(r' height="([-0-9.]+)"', r).group(1))
+    if y < 0 or y + h > 240:
+        errs.append('a bar out of the chart: ' + r)
+if len(re.findall(r'text-anchor="end">[0-9,]+</text>', chart)) < 2:
+    errs.append('the y axis has one tick only')
+if errs:
+    print('\n'.join(errs)); sys.exit(1)
+PY
+
+# Review: -o a FIFO or a device writes into it, as a shell's > does, and
+# never renames a file over it (-o /dev/null as root made /dev/null a
+# file; a FIFO's reader got nothing).
+mkfifo "$tmp/rv.fifo"
+cat "$tmp/rv.fifo" >"$tmp/rv.fifo.out" &
+reader=$!
+timeout 20 $PC report "$tmp/rv.jsonl" -o "$tmp/rv.fifo" 2>/dev/null
+code=$?
+kill "$reader" 2>/dev/null
+wait "$reader" 2>/dev/null
+check "review: -o FIFO: exit 0, the page through it, still a FIFO" bash -c \
+	"[ $code -eq 0 ] && [ -p '$tmp/rv.fifo' ] &&
+	 grep -q '</html>' '$tmp/rv.fifo.out'"
+if mknod "$tmp/rv.null" c 1 3 2>/dev/null; then
+	$PC report "$tmp/rv.jsonl" -o "$tmp/rv.null" 2>/dev/null
+	code=$?
+	check "review: -o a device (/dev/null's): exit 0, still the device" \
+		bash -c "[ $code -eq 0 ] && [ -c '$tmp/rv.null' ] &&
+			 [ \$(ls '$tmp' | grep -c '^rv.null') -eq 1 ]"
+fi
+
+# Review: times at the parser's ends (year 0000 +23:59, 9999 -23:59): the
+# time axis' labels are whole minutes however wide the year is.
+cat >"$tmp/rvfar.jsonl" <<'LOG'
+{"ts":"0000-01-01T00:00:00.000+23:59","event":"block","src":"100.64.0.1","dst":"198.51.100.1","dport":25,"action":"reject","profile":"x","prefix":"100.64.0.0/10"}
+{"ts":"9999-12-31T23:59:59.999-23:59","event":"block","src":"100.64.0.1","dst":"198.51.100.1","dport":25,"action":"reject","profile":"x","prefix":"100.64.0.0/10"}
+LOG
+$PC report "$tmp/rvfar.jsonl" -o "$tmp/rvfar.html" 2>/dev/null
+check "review: far times: the axis labels are whole minutes" \
+	python3 - "$tmp/rvfar.html" <<'PY'
+import re, sys
+page = open(sys.argv[1]).read()
+chart = re.search(r'<svg id=chart-time.*?</svg>', page, re.S).group(0)
+labels = re.findall(r'text-anchor="(?:start|middle|end)">([^<]*Z)</text>', chart)
+bad = [l for l in labels if not re.fullmatch(r'-?\d{3,5}-\d\d-\d\dT\d\d:\d\dZ', l)]
+if len(labels) != 5 or bad:
+    print('labels: %r' % labels); sys.exit(1)
+PY
+
+# Review: a quarantine extended (a second quarantine line while in force,
+# as a peer's new until writes) and then released: the earlier one says
+# it was extended, not that it is in force.
+cat >"$tmp/rvext.jsonl" <<'LOG'
+{"ts":"2026-11-27T00:00:00.000Z","event":"quarantine","src":"100.64.0.1","until":"2036-11-27T00:00:00Z","syns":5,"distinct_destinations":3}
+{"ts":"2026-11-27T00:01:00.000Z","event":"quarantine","src":"100.64.0.1","until":"2036-11-28T00:00:00Z","syns":5,"distinct_destinations":3,"gateway":"gw-2"}
+{"ts":"2026-11-27T00:02:00.000Z","event":"release","src":"100.64.0.1","reason":"manual"}
+LOG
+$PC report "$tmp/rvext.jsonl" -o "$tmp/rvext.html" 2>/dev/null
+check "review: an extended quarantine is not 'in force' after the release" \
+	bash -c "! grep -q 'in force' '$tmp/rvext.html' &&
+		 grep -q 'extended at 2026-11-27T00:01:00.000Z' '$tmp/rvext.html'"
+
 echo "report: $pass passed, $fail failed (screenshots in $OUT/)"
 [ "$fail" -eq 0 ]
