@@ -305,6 +305,54 @@ unsigned policy_ports(const struct policy *p, struct policy_port *ports,
 size_t policy_expiring(const struct policy *p, int64_t now, int64_t within,
 		       int32_t *ids, size_t max);
 
+/* ---- what changes between two policies (portcullis diff) ---------------- */
+
+enum policy_diff_kind {
+	POLICY_DIFF_MODE,		/* old_text → new_text */
+	POLICY_DIFF_PROFILE_ADDED,	/* name */
+	POLICY_DIFF_PROFILE_REMOVED,	/* name */
+	POLICY_DIFF_PROFILE_PORT,	/* name, port (-1: its default),
+					 * old_action → new_action */
+	POLICY_DIFF_RELAY_ADDED,	/* name: the address */
+	POLICY_DIFF_RELAY_REMOVED,
+	POLICY_DIFF_DETECTION,		/* name: the field; old_text, new_text */
+	POLICY_DIFF_ENTRY_ADDED,	/* name: the prefix; new_e */
+	POLICY_DIFF_ENTRY_REMOVED,	/* old_e */
+	POLICY_DIFF_ENTRY_CHANGED,	/* old_e, new_e: profile, note or
+					 * expiry differ */
+	POLICY_DIFF_RANGE,		/* name: a prefix; port (-1: the ports
+					 * no profile names), old_action →
+					 * new_action, why */
+};
+
+/* One change. The entries' strings point into the policies. */
+struct policy_diff_item {
+	enum policy_diff_kind kind;
+	char name[64];
+	int port;
+	int old_action, new_action;	/* enum policy_action */
+	char old_text[64], new_text[64];
+	bool has_old, has_new;
+	struct policy_entry_info old_e, new_e;
+	char why[1024];
+};
+
+/* Called for each change; returns 0 to go on, -1 to stop. */
+typedef int (*policy_diff_fn)(void *ctx, const struct policy_diff_item *it);
+
+/*
+ * What changes from a to b, entries live at now: the mode, profiles
+ * (added, removed, each port whose action moved and the default),
+ * relays, detection's fields, entries matched by prefix (added, removed,
+ * changed), then every source range whose decision changes on a port
+ * any profile names, or on the others, as the fewest prefixes, with why
+ * (the entries deciding it on each side). In that order, each in address
+ * or name order. Returns the number of changes, or -1 with errno (ENOMEM,
+ * or fn stopped it: errno as fn left it).
+ */
+long policy_diff(const struct policy *a, const struct policy *b, int64_t now,
+		 policy_diff_fn fn, void *ctx);
+
 /* Helpers shared by every module that prints or parses addresses. */
 const char *policy_action_name(enum policy_action a);
 const char *policy_reason_name(enum policy_reason r);

@@ -387,6 +387,37 @@ expect "log --help names the new options" 0 \
 	-- $PC log --help
 # ---- end of portcullis log and sessions ----------------------------------
 
+# ---- portcullis diff -----------------------------------------------------
+ddir=$tmp/diff
+mkdir -p "$ddir"
+cp examples/policy.yaml examples/business.list "$ddir/"
+sed -e 's/587: accept }$/587: reject }/' \
+    -e 's/expires: 2027-03-01T00:00:00Z/expires: 2027-04-01T00:00:00Z/' \
+    -e 's/file: business.list/file: new.list/' \
+    "$ddir/policy.yaml" >"$ddir/new.yaml"
+grep -v 'Wide World' "$ddir/business.list" >"$ddir/new.list"
+expect "diff: the same policy, nothing printed, exit 0" 0 \
+	-- $PC diff "$ddir/policy.yaml" "$ddir/policy.yaml"
+[ -s "$tmp/out" ] && bad "diff of the same policy printed: $(head -3 "$tmp/out")"
+expect "diff: each change, file and line, exit 1" 1 \
+	"profile residential port 587: accept → reject" \
+	"entry 100.64.0.16/28: expires 2027-03-01T00:00:00Z → 2027-04-01T00:00:00Z (old $ddir/policy.yaml:27, new $ddir/new.yaml:27)" \
+	"entry 2001:db8:1020::/48: removed, was profile business (old $ddir/business.list)" \
+	"2001:db8:1020::/48 port 25: accept → reject (now decided by 2001:db8:1000::/36 (residential, new $ddir/new.yaml:24), was 2001:db8:1020::/48 (business, old $ddir/business.list))" \
+	"100.112.0.0/12 port 587: accept → reject (profile residential changed)" \
+	-- $PC diff "$ddir/policy.yaml" "$ddir/new.yaml"
+expect "diff --json: one array, exit 1" 1 \
+	'[{"kind":"profile_port","profile":"residential","port":587,"old":"accept","new":"reject"},' \
+	'{"kind":"range","range":"2001:db8:1020::/48","port":25,"old":"accept","new":"reject","why":' \
+	-- $PC diff "$ddir/policy.yaml" "$ddir/new.yaml" --json
+$PC diff "$ddir/policy.yaml" "$ddir/new.yaml" --json | python3 -c 'import json,sys; json.load(sys.stdin)' ||
+	bad "diff --json: not one JSON document"
+printf 'version: 1\nprofiles: { a: { ports: { 25: bogus } } }\n' >"$ddir/bad.yaml"
+expect "diff: a policy that does not load, its errors, exit 2" 2 \
+	"bad.yaml:2:" \
+	-- $PC diff "$ddir/policy.yaml" "$ddir/bad.yaml"
+# ---- end of portcullis diff ----------------------------------------------
+
 . tests/cli_args.sh
 
 echo "cli: $pass passed, $fail failed"

@@ -100,6 +100,7 @@ explain;n;explain $P 100.64.0.5;DST PORT;explain $P 100.64.0.5 203.0.113.9 25 x;
 rules;n;rules;POLICY;rules $P x;rules $P
 log;n;-;-;-;log --top 3 /nonexistent/blocks.jsonl
 report;n;-;-;-;report -o /nonexistent/r.html /nonexistent/blocks.jsonl
+diff;n;diff $P;NEW;diff $P $P x;diff $P $P
 stats;y;-;-;stats x;stats --json
 top;y;-;-;top 5 x;top 5 --json
 quarantine;y;-;-;quarantine x;quarantine
