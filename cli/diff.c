@@ -20,15 +20,6 @@ struct diff_out {
 	size_t ranges, entries;
 };
 
-static const char *port_name(int port, char *buf, size_t len)
-{
-	if (port < 0)
-		snprintf(buf, len, "other ports");
-	else
-		snprintf(buf, len, "port %d", port);
-	return buf;
-}
-
 static const char *where(const struct policy_entry_info *e, char *buf,
 			 size_t len)
 {
@@ -44,100 +35,6 @@ static const char *where(const struct policy_entry_info *e, char *buf,
 static const char *expiry(int64_t t, char *buf, size_t len)
 {
 	return t ? rfc3339_format(t, buf, len) : "never";
-}
-
-/* "profile P, note "N", expires T" of an entry. */
-static void entry_text(const struct policy_entry_info *e, char *buf,
-		       size_t len)
-{
-	char t[32];
-	int n = snprintf(buf, len, "profile %s", e->profile);
-
-	if (e->note && n >= 0 && (size_t)n < len)
-		n += snprintf(buf + n, len - (size_t)n, ", note \"%s\"",
-			      e->note);
-	if (e->expires && n >= 0 && (size_t)n < len)
-		snprintf(buf + n, len - (size_t)n, ", expires %s",
-			 expiry(e->expires, t, sizeof(t)));
-}
-
-static void print_changed(const struct policy_diff_item *it)
-{
-	const struct policy_entry_info *x = &it->old_e, *y = &it->new_e;
-	char a[32], b[32], wa[300], wb[300];
-	const char *sep = "";
-
-	printf("entry %s:", it->name);
-	if (strcmp(x->profile, y->profile)) {
-		printf(" profile %s → %s", x->profile, y->profile);
-		sep = ";";
-	}
-	if ((x->note == NULL) != (y->note == NULL) ||
-	    (x->note && strcmp(x->note, y->note))) {
-		printf("%s note \"%s\" → \"%s\"", sep, x->note ? x->note : "",
-		       y->note ? y->note : "");
-		sep = ";";
-	}
-	if (x->expires != y->expires)
-		printf("%s expires %s → %s", sep,
-		       expiry(x->expires, a, sizeof(a)),
-		       expiry(y->expires, b, sizeof(b)));
-	printf(" (old %s, new %s)\n", where(x, wa, sizeof(wa)),
-	       where(y, wb, sizeof(wb)));
-}
-
-static void print_text(const struct policy_diff_item *it)
-{
-	char p[32], e[400], w[300];
-
-	switch (it->kind) {
-	case POLICY_DIFF_MODE:
-		printf("mode: %s → %s\n", it->old_text, it->new_text);
-		break;
-	case POLICY_DIFF_PROFILE_ADDED:
-	case POLICY_DIFF_PROFILE_REMOVED:
-		printf("profile %s: %s\n", it->name,
-		       it->kind == POLICY_DIFF_PROFILE_ADDED ? "added" :
-		       "removed");
-		break;
-	case POLICY_DIFF_PROFILE_PORT:
-		printf("profile %s %s: %s → %s\n", it->name,
-		       it->port < 0 ? "default" : port_name(it->port, p,
-							    sizeof(p)),
-		       policy_action_name(it->old_action),
-		       policy_action_name(it->new_action));
-		break;
-	case POLICY_DIFF_RELAY_ADDED:
-	case POLICY_DIFF_RELAY_REMOVED:
-		printf("relay %s: %s\n", it->name,
-		       it->kind == POLICY_DIFF_RELAY_ADDED ? "added" :
-		       "removed");
-		break;
-	case POLICY_DIFF_DETECTION:
-		printf("detection %s: %s → %s\n", it->name,
-		       it->old_text[0] ? it->old_text : "none",
-		       it->new_text[0] ? it->new_text : "none");
-		break;
-	case POLICY_DIFF_ENTRY_ADDED:
-		entry_text(&it->new_e, e, sizeof(e));
-		printf("entry %s: added, %s (new %s)\n", it->name, e,
-		       where(&it->new_e, w, sizeof(w)));
-		break;
-	case POLICY_DIFF_ENTRY_REMOVED:
-		entry_text(&it->old_e, e, sizeof(e));
-		printf("entry %s: removed, was %s (old %s)\n", it->name, e,
-		       where(&it->old_e, w, sizeof(w)));
-		break;
-	case POLICY_DIFF_ENTRY_CHANGED:
-		print_changed(it);
-		break;
-	case POLICY_DIFF_RANGE:
-		printf("%s %s: %s → %s (%s)\n", it->name,
-		       port_name(it->port, p, sizeof(p)),
-		       policy_action_name(it->old_action),
-		       policy_action_name(it->new_action), it->why);
-		break;
-	}
 }
 
 static const char *const kind_name[] = {
@@ -231,10 +128,14 @@ static int on_change(void *ctx, const struct policy_diff_item *it)
 {
 	struct diff_out *out = ctx;
 
-	if (out->json)
+	char line[2048];
+
+	if (out->json) {
 		print_json(it, out->n);
-	else
-		print_text(it);
+	} else {
+		policy_diff_format(it, line, sizeof(line));
+		printf("%s\n", line);
+	}
 	out->n++;
 	out->ranges += it->kind == POLICY_DIFF_RANGE;
 	out->entries += it->kind >= POLICY_DIFF_ENTRY_ADDED &&

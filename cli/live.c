@@ -88,12 +88,24 @@ const struct cli_cmd cli_cmd_release = {
 	.run = cli_remote_run,
 };
 
+static const struct option reload_opts[] = {
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ NULL, 0, NULL, 0 },
+};
+
 const struct cli_cmd cli_cmd_reload = {
 	.name = "reload",
-	.synopsis = "",
+	.synopsis = "[--dry-run]",
 	.help = "Make the daemon load its policy file again, as SIGHUP does, "
 		"and wait for the\noutcome: on failure every error, exit 1, "
-		"and the running policy stays.\n",
+		"and the running policy stays.\n\n"
+		"  --dry-run  change nothing: load the file as reload would "
+		"(with the live\n"
+		"             exceptions) and show what it would change from "
+		"the running\n"
+		"             policy, as portcullis diff does (at most 10,000 "
+		"lines)\n",
+	.opts = reload_opts,
 	.remote = true,
 	.run = cli_remote_run,
 };

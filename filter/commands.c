@@ -465,6 +465,64 @@ static int cmd_release(struct daemon *d, int argc, char **argv,
 	return 0;
 }
 
+/* The changes a dry run shows at most; the rest are counted. A 1M-prefix
+ * change can be millions of lines: portcullis diff shows them all. */
+#define DRY_RUN_LINES 10000
+
+struct dry_run {
+	struct strbuf *out;
+	size_t shown;
+};
+
+static int dry_run_line(void *ctx, const struct policy_diff_item *it)
+{
+	struct dry_run *r = ctx;
+	char line[2048];
+
+	if (r->shown++ < DRY_RUN_LINES)
+		strbuf_printf(r->out, "%s\n",
+			      policy_diff_format(it, line, sizeof(line)));
+	return 0;
+}
+
+/* reload --dry-run: the policy file loaded as reload would load it (with
+ * the live exceptions), and what it would change from the running one;
+ * nothing is swapped, installed or published. On the main loop: a 1M-
+ * prefix policy's load and diff hold it a few seconds, as a reload's
+ * load does; the verdict threads go on. */
+static int reload_dry_run(struct daemon *d, struct strbuf *out)
+{
+	struct generation *g = atomic_load(&d->generation);
+	struct dry_run r = { .out = out };
+	struct policy *p;
+	long n;
+
+	p = daemon_load(d->opts.policy_path, d->ex, d->nex, out);
+	if (!p) {
+		strbuf_printf(out, "%s does not load; reload would fail and "
+			      "the running policy stay\n",
+			      d->opts.policy_path);
+		return 1;
+	}
+	n = policy_diff(g->p, p, time(NULL), dry_run_line, &r);
+	policy_free(p);
+	if (n < 0) {
+		strbuf_printf(out, "dry run: out of memory\n");
+		return 1;
+	}
+	if (r.shown > DRY_RUN_LINES)
+		strbuf_printf(out, "… and %zu more (portcullis diff shows "
+			      "them all)\n", r.shown - DRY_RUN_LINES);
+	if (!n)
+		strbuf_printf(out, "%s: reload would change nothing\n",
+			      d->opts.policy_path);
+	else
+		strbuf_printf(out, "%ld change%s: nothing changed yet; "
+			      "portcullis reload applies %s\n", n,
+			      n == 1 ? "" : "s", n == 1 ? "it" : "them");
+	return 0;
+}
+
 int control_command(struct daemon *d, int argc, char **argv,
 		    struct strbuf *out)
 {
@@ -480,6 +538,8 @@ int control_command(struct daemon *d, int argc, char **argv,
 		return 0;
 	}
 	if (!strcmp(cmd, "reload")) {
+		if (argc == 2 && !strcmp(argv[1], "--dry-run"))
+			return reload_dry_run(d, out);
 		if (parse(argc, argv, NULL, 0, 0, "", out) < 0)
 			return 1;
 		if (daemon_reload(d, out) < 0) {

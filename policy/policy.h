@@ -353,6 +353,12 @@ typedef int (*policy_diff_fn)(void *ctx, const struct policy_diff_item *it);
 long policy_diff(const struct policy *a, const struct policy *b, int64_t now,
 		 policy_diff_fn fn, void *ctx);
 
+/* The change as one line for a person, without '\n' (cut to len):
+ * "100.64.12.0/28 port 25: accept → reject (entry 100.64.12.0/28
+ * removed, old policy.yaml:27)". Returns buf. */
+const char *policy_diff_format(const struct policy_diff_item *it, char *buf,
+			       size_t len);
+
 /* Helpers shared by every module that prints or parses addresses. */
 const char *policy_action_name(enum policy_action a);
 const char *policy_reason_name(enum policy_reason r);

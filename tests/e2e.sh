@@ -119,8 +119,28 @@ if daemon_start "$WORK/policy.yaml"; then
 	check "broken reload: says the running policy stays" grep -q "running policy stays" <<<"$out"
 	conn "broken reload: old policy still rejects 25" $LAB_RES4 $LAB_DST4 25 refused 100
 	conn "broken reload: old policy still passes business" $LAB_BIZ4 $LAB_DST4 25 connected
+	out=$($PC reload --dry-run 2>&1)
+	rc=$?
+	check "dry run of a broken file: exit 1, its errors" \
+		bash -c "[ $rc -eq 1 ] && grep -qF 'unknown action \"rejekt\"' <<<'$out'"
 	cp "$WORK/policy.good" "$WORK/policy.yaml"
 	check "stats: counts the failed load" grep -q "(3 loads, 1 failed)\|(2 loads, 1 failed)" <<<"$($PC stats)"
+	# A dry run after editing the file: what reload would change, and
+	# nothing changed.
+	loads=$($PC stats | sed -n 's/.*(\([0-9]*\) loads.*/\1/p')
+	sed -e 's/25: reject, 465: accept, 587: accept }/25: reject, 465: accept, 587: reject }/' \
+		"$WORK/policy.good" >"$WORK/policy.yaml"
+	out=$($PC reload --dry-run 2>&1)
+	rc=$?
+	check "reload --dry-run: exit 0" test $rc -eq 0
+	check "reload --dry-run: the profile's port" grep -qxF "profile residential port 587: accept → reject" <<<"$out"
+	check "reload --dry-run: the lab's range" grep -qxF "100.64.0.0/28 port 587: accept → reject (profile residential changed)" <<<"$out"
+	check "reload --dry-run: says nothing changed yet" grep -q "changes: nothing changed yet; portcullis reload applies them$" <<<"$out"
+	conn "reload --dry-run: 587 still connects" $LAB_RES4 $LAB_DST4 587 connected
+	check "reload --dry-run: no load counted" grep -qF "($loads loads," <<<"$($PC stats)"
+	cp "$WORK/policy.good" "$WORK/policy.yaml"
+	check "reload --dry-run: the file as running: nothing to change" \
+		grep -q "reload would change nothing" <<<"$($PC reload --dry-run 2>&1)"
 	out=$($PC frobnicate 2>&1)
 	check "control: unknown command is refused" grep -q "unknown command" <<<"$out"
 	# Raw requests, as any client of the socket may send: refused, not run.
