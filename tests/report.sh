@@ -277,6 +277,10 @@ cat "$tmp/rv.fifo" >"$tmp/rv.fifo.out" &
 reader=$!
 timeout 20 $PC report "$tmp/rv.jsonl" -o "$tmp/rv.fifo" 2>/dev/null
 code=$?
+# The reader ends at the writer's close, once it has copied the rest: wait
+# for it (10 s at most: a report that never opened the FIFO leaves it
+# blocked), not kill it at once.
+for _ in $(seq 100); do kill -0 "$reader" 2>/dev/null || break; sleep 0.1; done
 kill "$reader" 2>/dev/null
 wait "$reader" 2>/dev/null
 check "review: -o FIFO: exit 0, the page through it, still a FIFO" bash -c \
