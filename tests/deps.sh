@@ -12,7 +12,7 @@ for p in build-essential pkg-config libnetfilter-queue-dev libmnl-dev \
 	 systemd groff-base logrotate strace valgrind clang libclang-rt-dev \
 	 ipset python3-scapy kea-dhcp4-server freeradius freeradius-utils \
 	 udhcpc libnats-dev nats-server openssl chromium chromium-driver \
-	 prometheus; do
+	 fonts-dejavu-core prometheus; do
 	have_pkg "$p" || need="$need $p"
 done
 [ -z "$need" ] && exit 0
