@@ -542,6 +542,40 @@ START_TEST(test_v6_default_route_leaves_v4_alone)
 }
 END_TEST
 
+static int first_lines(void *ctx, const struct policy_diff_item *it)
+{
+	char line[2048];
+
+	policy_diff_format(it, line, sizeof(line));
+	ck_assert_msg(!strchr(line, '\n') && !strchr(line, '\r'),
+		      "a change on more than one line: %s", line);
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* One line per change, whatever bytes a note or a file name brought. */
+START_TEST(test_text_is_one_line_per_change)
+{
+	static const char a[] = "version: 1\nprofiles:\n"
+		"  r: { ports: { 25: reject } }\n"
+		"subscribers:\n"
+		"  - { prefix: 100.64.0.0/24, profile: r, "
+		"note: \"ACME\\nentry 1.2.3.4/32: added\" }\n"
+		"  - { prefix: 100.64.1.0/24, profile: r }\n";
+	static const char b[] = "version: 1\nprofiles:\n"
+		"  r: { ports: { 25: reject } }\n"
+		"subscribers:\n"
+		"  - { prefix: 100.64.0.0/24, profile: r, note: \"x\\r\" }\n";
+	struct policy *pa = load("old\nfake.yaml", a), *pb = load("new.yaml", b);
+	int n = 0;
+
+	ck_assert_int_ge(policy_diff(pa, pb, NOW, first_lines, &n), 2);
+	ck_assert_int_ge(n, 2);
+	policy_free(pa);
+	policy_free(pb);
+}
+END_TEST
+
 Suite *diff_review_suite(void)
 {
 	Suite *s = suite_create("diff_review");
@@ -550,6 +584,7 @@ Suite *diff_review_suite(void)
 	tcase_add_loop_test(tc, test_random_pairs_match_brute_force, 0, 8);
 	tcase_add_test(tc, test_identical_and_empty);
 	tcase_add_test(tc, test_v6_default_route_leaves_v4_alone);
+	tcase_add_test(tc, test_text_is_one_line_per_change);
 	suite_add_tcase(s, tc);
 	return s;
 }
