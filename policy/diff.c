@@ -432,8 +432,8 @@ struct run {
 	u128 lo, last;
 	int32_t ia, ib;			/* the deciding entries (of the first
 					 * interval) */
-	int64_t key;			/* what runs merge by: the entries,
-					 * or only their profiles when it is
+	bool by_profile;		/* what runs merge by: the entries, */
+	uint64_t key;			/* or only their profiles when it is
 					 * the profile that changed */
 	unsigned n;
 	int port[PORTS_MAX + 1];
@@ -491,7 +491,8 @@ static int run_flush(struct policy_diff *d, struct run *r)
 
 static bool run_same(const struct run *r, const struct run *c)
 {
-	if (r->n != c->n || r->key != c->key)
+	if (r->n != c->n || r->by_profile != c->by_profile ||
+	    r->key != c->key)
 		return false;
 	for (unsigned i = 0; i < r->n; i++)
 		if (r->port[i] != c->port[i] || r->old[i] != c->old[i] ||
@@ -532,11 +533,12 @@ static void interval(struct policy_diff *d, u128 lo, struct run *c,
 		return;
 	/* The same entry with the same profile on both sides: what changed
 	 * is the profile, for every entry of it alike. */
-	c->key = ((int64_t)(uint32_t)c->ia << 32) | (uint32_t)c->ib;
-	if (pa >= 0 && pb >= 0 && same_entry(d, c->ia, c->ib) &&
-	    !strcmp(d->a->profiles[pa].name, d->b->profiles[pb].name))
-		c->key = -1 - (int64_t)((size_t)pa * d->b->nprofiles +
-					(size_t)pb);
+	c->by_profile = pa >= 0 && pb >= 0 && same_entry(d, c->ia, c->ib) &&
+			!strcmp(d->a->profiles[pa].name, d->b->profiles[pb].name);
+	/* Unsigned: an id of -1 (no entry) shifted is no overflow. */
+	c->key = c->by_profile ?
+		 (uint64_t)pa * d->b->nprofiles + (uint64_t)pb :
+		 (uint64_t)(uint32_t)c->ia << 32 | (uint32_t)c->ib;
 	for (unsigned i = 0; i <= d->nports; i++) {
 		int port = i < d->nports ? d->ports[i] : -1;
 		int x = range_action(d->a, pa, port, unnamed);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "common/rfc3339.h"
 #include "policy/policy.h"
 
@@ -33,6 +34,26 @@ static void put(struct line *l, const char *fmt, ...)
 			   l->len - l->used - 1;
 }
 
+/* s with quotes, backslashes and controls escaped as in JSON: a note,
+ * a file name or a why cannot break the line or fake another. */
+static void put_esc(struct line *l, const char *s)
+{
+	size_t n = strlen(s);
+
+	while (n) {
+		char esc[8];
+		size_t elen, k = json_char((const unsigned char *)s, n, esc,
+					   &elen);
+
+		if (elen)
+			put(l, "%.*s", (int)elen, esc);
+		else
+			put(l, "%.*s", (int)k, s);
+		s += k;
+		n -= k;
+	}
+}
+
 static const char *port_name(int port, char *buf, size_t len)
 {
 	if (port < 0)
@@ -46,10 +67,11 @@ static void where(struct line *l, const struct policy_entry_info *e)
 {
 	if (!e->file)
 		put(l, "a live exception");
-	else if (!e->line)
-		put(l, "%s", e->file);
-	else
-		put(l, "%s:%u", e->file, e->line);
+	else {
+		put_esc(l, e->file);
+		if (e->line)
+			put(l, ":%u", e->line);
+	}
 }
 
 static const char *expiry(int64_t t, char *buf, size_t len)
@@ -63,8 +85,11 @@ static void entry_text(struct line *l, const struct policy_entry_info *e)
 	char t[32];
 
 	put(l, "profile %s", e->profile);
-	if (e->note)
-		put(l, ", note \"%s\"", e->note);
+	if (e->note) {
+		put(l, ", note \"");
+		put_esc(l, e->note);
+		put(l, "\"");
+	}
 	if (e->expires)
 		put(l, ", expires %s", expiry(e->expires, t, sizeof(t)));
 }
@@ -82,8 +107,11 @@ static void changed(struct line *l, const struct policy_diff_item *it)
 	}
 	if ((x->note == NULL) != (y->note == NULL) ||
 	    (x->note && strcmp(x->note, y->note))) {
-		put(l, "%s note \"%s\" → \"%s\"", sep, x->note ? x->note : "",
-		    y->note ? y->note : "");
+		put(l, "%s note \"", sep);
+		put_esc(l, x->note ? x->note : "");
+		put(l, "\" → \"");
+		put_esc(l, y->note ? y->note : "");
+		put(l, "\"");
 		sep = ";";
 	}
 	if (x->expires != y->expires)
@@ -149,10 +177,12 @@ const char *policy_diff_format(const struct policy_diff_item *it, char *buf,
 		changed(&l, it);
 		break;
 	case POLICY_DIFF_RANGE:
-		put(&l, "%s %s: %s → %s (%s)", it->name,
+		put(&l, "%s %s: %s → %s (", it->name,
 		    port_name(it->port, p, sizeof(p)),
 		    policy_action_name(it->old_action),
-		    policy_action_name(it->new_action), it->why);
+		    policy_action_name(it->new_action));
+		put_esc(&l, it->why);
+		put(&l, ")");
 		break;
 	}
 	return buf;
