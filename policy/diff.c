@@ -29,7 +29,6 @@ typedef unsigned __int128 u128;
 #define U128_MAX (~(u128)0)
 #define MAPPED_LO (((u128)0xffff) << 32)	/* ::ffff:0.0.0.0 */
 #define MAPPED_HI (MAPPED_LO | 0xffffffffu)	/* ::ffff:255.255.255.255 */
-#define PORTS_MAX 1024
 
 static u128 addr_u128(const struct addr *a)
 {
@@ -76,7 +75,8 @@ static int profile_find_name(const struct policy *p, const char *name)
 	return -1;
 }
 
-/* The ports either policy's profiles or detection name, ascending. */
+/* The ports either policy's profiles name, ascending: up to 65,536 (a
+ * detection's ports decide nothing by themselves). */
 static unsigned named_ports(const struct policy *a, const struct policy *b,
 			    uint16_t *ports)
 {
@@ -94,7 +94,7 @@ static unsigned named_ports(const struct policy *a, const struct policy *b,
 				seen[port / 8] |= (uint8_t)(1u << (port % 8));
 			}
 	}
-	for (unsigned port = 0; port < 65536 && n < PORTS_MAX; port++)
+	for (unsigned port = 0; port < 65536; port++)
 		if (seen[port / 8] & (1u << (port % 8)))
 			ports[n++] = (uint16_t)port;
 	return n;
@@ -436,9 +436,33 @@ struct run {
 	uint64_t key;			/* or only their profiles when it is
 					 * the profile that changed */
 	unsigned n;
-	int port[PORTS_MAX + 1];
-	int old[PORTS_MAX + 1], new_[PORTS_MAX + 1];
+	int *port, *old, *new_;		/* n of them; room for every named
+					 * port and the others */
 };
+
+/* Room in r for nports + 1 changes. Returns 0, or -1 (ENOMEM). */
+static int run_alloc(struct run *r, unsigned nports)
+{
+	r->port = calloc(3 * ((size_t)nports + 1), sizeof(int));
+	if (!r->port)
+		return -1;
+	r->old = r->port + nports + 1;
+	r->new_ = r->old + nports + 1;
+	return 0;
+}
+
+/* c into r, its changes copied. */
+static void run_copy(struct run *r, const struct run *c)
+{
+	memcpy(r->port, c->port, c->n * sizeof(int));
+	memcpy(r->old, c->old, c->n * sizeof(int));
+	memcpy(r->new_, c->new_, c->n * sizeof(int));
+	r->ia = c->ia;
+	r->ib = c->ib;
+	r->by_profile = c->by_profile;
+	r->key = c->key;
+	r->n = c->n;
+}
 
 /* Trailing zero bits of v (128 for 0). */
 static unsigned ctz128(u128 v)
@@ -539,7 +563,8 @@ static void interval(struct policy_diff *d, u128 lo, struct run *c,
 	c->key = c->by_profile ?
 		 (uint64_t)pa * d->b->nprofiles + (uint64_t)pb :
 		 (uint64_t)(uint32_t)c->ia << 32 | (uint32_t)c->ib;
-	for (unsigned i = 0; i <= d->nports; i++) {
+	/* The named ports, then the others (if any port is left unnamed). */
+	for (unsigned i = 0; i < d->nports + (d->nports < 65536); i++) {
 		int port = i < d->nports ? d->ports[i] : -1;
 		int x = range_action(d->a, pa, port, unnamed);
 		int y = range_action(d->b, pb, port, unnamed);
@@ -562,7 +587,8 @@ static int diff_ranges(struct policy_diff *d)
 	uint16_t unnamed = 0;
 	int ret = -1;
 
-	if (!b || !r)
+	if (!b || !r || run_alloc(&r[0], d->nports) < 0 ||
+	    run_alloc(&r[1], d->nports) < 0)
 		goto out;
 	c = &r[1];
 	/* A port no profile names, to ask the defaults with. */
@@ -588,7 +614,7 @@ static int diff_ranges(struct policy_diff *d)
 		if (run_flush(d, r) < 0)
 			goto out;
 		if (c->n) {
-			*r = *c;
+			run_copy(r, c);
 			r->open = true;
 			r->lo = b[i];
 			r->last = last;
@@ -599,6 +625,10 @@ out:
 	if (ret < 0 && !errno)
 		errno = ENOMEM;
 	free(b);
+	if (r) {
+		free(r[0].port);
+		free(r[1].port);
+	}
 	free(r);
 	return ret;
 }
@@ -609,7 +639,7 @@ long policy_diff(const struct policy *a, const struct policy *b, int64_t now,
 	struct policy_diff d = { .a = a, .b = b, .now = now, .fn = fn,
 				 .ctx = ctx };
 
-	d.ports = malloc(PORTS_MAX * sizeof(*d.ports));
+	d.ports = malloc(65536 * sizeof(*d.ports));
 	if (!d.ports) {
 		errno = ENOMEM;
 		return -1;

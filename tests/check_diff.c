@@ -373,6 +373,33 @@ START_TEST(test_profile_renamed)
 }
 END_TEST
 
+/* A profile that names more than a thousand ports: the last one's
+ * change is seen (the reviewer's: 1,024 were, silently). */
+START_TEST(test_many_ports_all_compared)
+{
+	static char a[40000], b[40000];
+	size_t n;
+	struct got g;
+
+	for (int k = 0; k < 2; k++) {
+		char *y = k ? b : a;
+
+		n = (size_t)snprintf(y, sizeof(a), "version: 1\nprofiles:\n"
+				     "  r:\n    ports: {");
+		for (int port = 1; port < 1100; port++)
+			n += (size_t)snprintf(y + n, sizeof(a) - n, "%s %d: %s",
+					      port > 1 ? "," : "", port,
+					      port == 1099 && k ? "accept" :
+					      "reject");
+		snprintf(y + n, sizeof(a) - n, " }\nsubscribers:\n"
+			 "  - { prefix: 100.64.0.0/24, profile: r }\n");
+	}
+	ck_assert_int_eq(diff(a, b, &g), 2);
+	ck_assert_int_eq(find(&g, POLICY_DIFF_PROFILE_PORT)->port, 1099);
+	ck_assert(has_range(&g, "100.64.0.0/24 1099 reject accept"));
+}
+END_TEST
+
 Suite *diff_suite(void)
 {
 	Suite *s = suite_create("diff");
@@ -388,6 +415,7 @@ Suite *diff_suite(void)
 	tcase_add_test(tc, test_list_lost_lines);
 	tcase_add_test(tc, test_mode_relays_detection_defaults);
 	tcase_add_test(tc, test_profile_renamed);
+	tcase_add_test(tc, test_many_ports_all_compared);
 	suite_add_tcase(s, tc);
 	return s;
 }
