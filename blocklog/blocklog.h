@@ -48,7 +48,19 @@ enum blocklog_kind {
 	BLOCKLOG_FALLBACK,		/* what the kernel judged alone */
 	BLOCKLOG_SESSION,		/* a subscriber's session started or
 					 * stopped */
+	BLOCKLOG_SHADOW,		/* the shadow policy decided otherwise */
+	BLOCKLOG_SHADOW_SUMMARY,	/* shadow lines held back by the rate */
 };
+#define BLOCKLOG_KINDS (BLOCKLOG_SHADOW_SUMMARY + 1)
+
+/* Which way a shadow policy's decision differs from the running one's
+ * (DESIGN.md "Commands": shadow). */
+enum blocklog_shadow_dir {
+	BLOCKLOG_SHADOW_BLOCK = 0,	/* running accepts, candidate blocks */
+	BLOCKLOG_SHADOW_PASS,		/* running blocks, candidate accepts */
+	BLOCKLOG_SHADOW_CHANGE,		/* both block, one drops, one rejects */
+};
+#define BLOCKLOG_SHADOW_DIRS (BLOCKLOG_SHADOW_CHANGE + 1)
 
 /* The "op" of an except line. */
 enum blocklog_except_op {
@@ -89,6 +101,10 @@ const char *blocklog_session_state_name(enum blocklog_session_state s);
 /* "stopped", "expired", "moved"; a value out of range is named as
  * stopped. */
 const char *blocklog_session_end_name(enum blocklog_session_end e);
+/* "would_block", "would_pass", "would_change" (the shadow_summary
+ * line's fields and the metrics' direction label); out of range: as
+ * would_block. */
+const char *blocklog_shadow_dir_name(enum blocklog_shadow_dir d);
 
 /* Whether s (NUL-terminated) is a subscriber id as defined above: the
  * writer's lines carry only those, the reader accepts only those. */
@@ -148,6 +164,17 @@ struct blocklog_event {
 	 * (DESIGN.md "Many gateways"); "" this one, named by the writer's
 	 * default (blocklog_set_gateway), if it has one. */
 	char gateway[64];
+	/* Shadow: action, profile (may be "") and prefix_addr/prefix_len
+	 * (when prefix_set) are the running policy's decision; these the
+	 * candidate's (shadow_prefix_set: it has an entry). */
+	uint8_t shadow_action;		/* enum policy_action */
+	bool shadow_prefix_set;
+	uint8_t shadow_prefix_len;
+	struct addr shadow_prefix_addr;
+	char shadow_profile[64];	/* "": none */
+	/* Shadow summary: the disagreements held back in the window, by
+	 * enum blocklog_shadow_dir (window_s: the window). */
+	uint64_t shadow[BLOCKLOG_SHADOW_DIRS];
 };
 
 struct blocklog_config {
@@ -257,6 +284,14 @@ struct blocklog_line {
 	enum blocklog_session_end end;	/* session stop: its "reason" (a
 					 * stop line needs one; has_reason
 					 * and reason stay release's) */
+	/* Shadow: action, profile and prefix above are the running
+	 * policy's ("" none); these the candidate's. */
+	enum policy_action shadow_action;
+	char shadow_profile[64];	/* "" none */
+	char shadow_prefix[64];		/* "" none */
+	/* Shadow summary: held back, by enum blocklog_shadow_dir; and
+	 * window_s. */
+	uint64_t shadow[BLOCKLOG_SHADOW_DIRS];
 };
 
 /* The parser keeps a JSON tokener to reuse between lines; it is owned by
