@@ -484,8 +484,10 @@ int blocklog_agg_add_row(struct blocklog_agg *a, const struct blocklog_line *l,
 
 	*row = UINT32_MAX;
 	/* Session lines say who holds what, not what was blocked: every
-	 * subscriber of the ISP would be a row. */
-	if (!l->has_src || l->kind == BLOCKLOG_SESSION)
+	 * subscriber of the ISP would be a row. Shadow lines say what a
+	 * candidate would have done: nothing was blocked by them. */
+	if (!l->has_src || l->kind == BLOCKLOG_SESSION ||
+	    l->kind == BLOCKLOG_SHADOW || l->kind == BLOCKLOG_SHADOW_SUMMARY)
 		return 0;
 	key = l->src;
 	/* The daemon counts an IPv6 subscriber by its /64. */

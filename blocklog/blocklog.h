@@ -519,7 +519,7 @@ struct blocklog_report_view {
 	int64_t first_ms, last_ms;	/* of the lines counted; first_ms >
 					 * last_ms: none */
 	uint64_t lines;			/* lines counted */
-	uint64_t by_kind[8];		/* by enum blocklog_kind */
+	uint64_t by_kind[BLOCKLOG_KINDS];		/* by enum blocklog_kind */
 	uint64_t syns[BLOCKLOG_S_N];	/* the series' totals */
 	int64_t width_ms;		/* the buckets': 60,000 or 3,600,000 */
 	const struct blocklog_bucket *buckets;

@@ -296,6 +296,48 @@ static int parse_session(struct json_object *o, struct blocklog_line *l)
 	return 0;
 }
 
+/* dst, dport, action[, profile][, prefix], shadow_action
+ * [, shadow_profile][, shadow_prefix]. */
+static int parse_shadow(struct json_object *o, struct blocklog_line *l)
+{
+	char action[16];
+	uint64_t port;
+
+	if (parse_addr(o, BLOCKLOG_F_DST, &l->dst) < 0 ||
+	    need_uint(o, BLOCKLOG_F_DPORT, 65535, &port) < 0 ||
+	    need_str(o, BLOCKLOG_F_ACTION, action, sizeof(action)) < 0 ||
+	    parse_action(action, &l->action) < 0 ||
+	    need_str(o, BLOCKLOG_F_SHADOW_ACTION, action,
+		     sizeof(action)) < 0 ||
+	    parse_action(action, &l->shadow_action) < 0 ||
+	    get_str(o, BLOCKLOG_F_PROFILE, l->profile,
+		    sizeof(l->profile)) < 0 ||
+	    get_str(o, BLOCKLOG_F_PREFIX, l->prefix, sizeof(l->prefix)) < 0 ||
+	    get_str(o, BLOCKLOG_F_SHADOW_PROFILE, l->shadow_profile,
+		    sizeof(l->shadow_profile)) < 0 ||
+	    get_str(o, BLOCKLOG_F_SHADOW_PREFIX, l->shadow_prefix,
+		    sizeof(l->shadow_prefix)) < 0)
+		return -1;
+	l->dport = (uint16_t)port;
+	return 0;
+}
+
+/* The held-back disagreements by direction, and window_s. */
+static int parse_shadow_summary(struct json_object *o,
+				struct blocklog_line *l)
+{
+	uint64_t w;
+
+	for (int d = 0; d < BLOCKLOG_SHADOW_DIRS; d++)
+		if (need_uint(o, blocklog_shadow_dir_name(d), UINT64_MAX,
+			      &l->shadow[d]) < 0)
+			return -1;
+	if (need_uint(o, BLOCKLOG_F_WINDOW, UINT32_MAX, &w) < 0)
+		return -1;
+	l->window_s = (uint32_t)w;
+	return 0;
+}
+
 static int parse_object(struct json_object *o, struct blocklog_line *l)
 {
 	char buf[64];
@@ -339,6 +381,10 @@ static int parse_object(struct json_object *o, struct blocklog_line *l)
 		if (parse_gateway(o, l) < 0)
 			return -1;
 		return parse_release(o, l);
+	case BLOCKLOG_SHADOW:
+		return parse_shadow(o, l);
+	case BLOCKLOG_SHADOW_SUMMARY:
+		return parse_shadow_summary(o, l);
 	default:
 		return -1;
 	}

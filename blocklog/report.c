@@ -61,7 +61,7 @@ struct blocklog_report {
 	struct blocklog_bucket *bucket_view;
 	int64_t first_ms, last_ms;
 	uint64_t lines;
-	uint64_t by_kind[8];
+	uint64_t by_kind[BLOCKLOG_KINDS];
 	uint64_t syns[BLOCKLOG_S_N];
 };
 
@@ -384,7 +384,7 @@ int blocklog_report_add(struct blocklog_report *r,
 	if (row != UINT32_MAX && !(ri = row_info(r, row)))
 		return -1;
 	r->lines++;
-	if ((unsigned)l->kind < 8)
+	if ((unsigned)l->kind < BLOCKLOG_KINDS)
 		r->by_kind[l->kind]++;
 	if (l->ts_ms < r->first_ms)
 		r->first_ms = l->ts_ms;

@@ -19,6 +19,14 @@ static const char *const kind_names[] = {
 	[BLOCKLOG_EXCEPT] = "except",
 	[BLOCKLOG_FALLBACK] = "fallback",
 	[BLOCKLOG_SESSION] = "session",
+	[BLOCKLOG_SHADOW] = "shadow",
+	[BLOCKLOG_SHADOW_SUMMARY] = "shadow_summary",
+};
+
+static const char *const dir_names[] = {
+	[BLOCKLOG_SHADOW_BLOCK] = "would_block",
+	[BLOCKLOG_SHADOW_PASS] = "would_pass",
+	[BLOCKLOG_SHADOW_CHANGE] = "would_change",
 };
 
 static const char *const op_names[] = {
@@ -44,8 +52,10 @@ static const char *const end_names[] = {
 	[BLOCKLOG_SESSION_MOVED] = "moved",
 };
 
-_Static_assert(COUNT(kind_names) == BLOCKLOG_SESSION + 1,
+_Static_assert(COUNT(kind_names) == BLOCKLOG_KINDS,
 	       "every event kind has its name");
+_Static_assert(COUNT(dir_names) == BLOCKLOG_SHADOW_DIRS,
+	       "every shadow direction has its name");
 _Static_assert(COUNT(op_names) == BLOCKLOG_EXCEPT_EXPIRE + 1,
 	       "every except op has its name");
 _Static_assert(COUNT(release_names) == BLOCKLOG_RELEASE_CLUSTER + 1,
@@ -87,6 +97,11 @@ const char *blocklog_session_state_name(enum blocklog_session_state s)
 const char *blocklog_session_end_name(enum blocklog_session_end e)
 {
 	return end_names[(unsigned)e < COUNT(end_names) ? e : 0];
+}
+
+const char *blocklog_shadow_dir_name(enum blocklog_shadow_dir d)
+{
+	return dir_names[(unsigned)d < COUNT(dir_names) ? d : 0];
 }
 
 bool blocklog_subscriber_valid(const char *s)

@@ -56,6 +56,13 @@
 #define BLOCKLOG_F_SOURCE	"source"
 /* quarantine, release, except: the gateway that made the change */
 #define BLOCKLOG_F_GATEWAY	"gateway"
+/* shadow: also src, dst, dport, action, profile and prefix (the running
+ * policy's; profile and prefix when it has them), subscriber */
+#define BLOCKLOG_F_SHADOW_ACTION	"shadow_action"
+#define BLOCKLOG_F_SHADOW_PROFILE	"shadow_profile"
+#define BLOCKLOG_F_SHADOW_PREFIX	"shadow_prefix"
+/* shadow_summary: also src, window_s, subscriber; the counts by
+ * direction are blocklog_shadow_dir_name()'s names */
 
 /* The value s names in its enum's table (schema.c): 0 with *out, or -1
  * when it names none. */

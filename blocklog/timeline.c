@@ -160,6 +160,37 @@ const char *blocklog_line_format(const struct blocklog_line *l, char *buf,
 	case BLOCKLOG_SESSION:
 		w += format_session(l, src, buf + w, len - w);
 		break;
+	case BLOCKLOG_SHADOW:
+		addr_format(&l->dst, dst, sizeof(dst));
+		w += (size_t)snprintf(buf + w, len - w,
+				      addr_is_v4(&l->dst) ?
+				      "%s → %s:%u  %s (%s%s%s), shadow %s "
+				      "(%s%s%s)" :
+				      "%s → [%s]:%u  %s (%s%s%s), shadow %s "
+				      "(%s%s%s)", src, dst, l->dport,
+				      policy_action_name(l->action),
+				      l->profile[0] ? l->profile : "none",
+				      l->prefix[0] ? " " : "", l->prefix,
+				      policy_action_name(l->shadow_action),
+				      l->shadow_profile[0] ?
+				      l->shadow_profile : "none",
+				      l->shadow_prefix[0] ? " " : "",
+				      l->shadow_prefix);
+		break;
+	case BLOCKLOG_SHADOW_SUMMARY:
+		w += (size_t)snprintf(buf + w, len - w,
+				      "%s  %llu more disagreements in %us "
+				      "(not logged one by one): %llu would "
+				      "block, %llu would pass, %llu would "
+				      "change", src,
+				      (unsigned long long)(l->shadow[0] +
+							   l->shadow[1] +
+							   l->shadow[2]),
+				      l->window_s,
+				      (unsigned long long)l->shadow[0],
+				      (unsigned long long)l->shadow[1],
+				      (unsigned long long)l->shadow[2]);
+		break;
 	}
 	if (w < len && l->subscriber[0] && l->kind != BLOCKLOG_SESSION)
 		w += (size_t)snprintf(buf + w, len - w, "  subscriber %s",

@@ -404,6 +404,59 @@ static void put_block(struct line *l, const struct blocklog_event *ev)
 			BLOCKLOG_MODE_MONITOR "\"");
 }
 
+/* After src: dst, dport, action[, profile][, prefix], shadow_action
+ * [, shadow_profile][, shadow_prefix]: the running policy's decision,
+ * then the candidate's. */
+static void put_shadow(struct line *l, const struct blocklog_event *ev)
+{
+	PUT_LIT(l, FIELD_STR(BLOCKLOG_F_DST));
+	put_addr(l, &ev->dst);
+	PUT_LIT(l, "\"" FIELD(BLOCKLOG_F_DPORT));
+	put_u64(l, ev->dport);
+	PUT_LIT(l, FIELD_STR(BLOCKLOG_F_ACTION));
+	put_str(l, policy_action_name(ev->action));
+	PUT_LIT(l, "\"");
+	if (ev->profile[0]) {
+		PUT_LIT(l, FIELD_STR(BLOCKLOG_F_PROFILE));
+		put_json(l, ev->profile, sizeof(ev->profile));
+		PUT_LIT(l, "\"");
+	}
+	if (ev->prefix[0] || ev->prefix_set) {
+		PUT_LIT(l, FIELD_STR(BLOCKLOG_F_PREFIX));
+		put_prefix(l, ev);
+		PUT_LIT(l, "\"");
+	}
+	PUT_LIT(l, FIELD_STR(BLOCKLOG_F_SHADOW_ACTION));
+	put_str(l, policy_action_name(ev->shadow_action));
+	PUT_LIT(l, "\"");
+	if (ev->shadow_profile[0]) {
+		PUT_LIT(l, FIELD_STR(BLOCKLOG_F_SHADOW_PROFILE));
+		put_json(l, ev->shadow_profile, sizeof(ev->shadow_profile));
+		PUT_LIT(l, "\"");
+	}
+	if (ev->shadow_prefix_set) {
+		PUT_LIT(l, FIELD_STR(BLOCKLOG_F_SHADOW_PREFIX));
+		put_addr(l, &ev->shadow_prefix_addr);
+		PUT_LIT(l, "/");
+		put_u64(l, ev->shadow_prefix_len);
+		PUT_LIT(l, "\"");
+	}
+}
+
+/* After src: the held-back disagreements by direction, window_s. */
+static void put_shadow_summary(struct line *l,
+			       const struct blocklog_event *ev)
+{
+	for (int d = 0; d < BLOCKLOG_SHADOW_DIRS; d++) {
+		PUT_LIT(l, ",\"");
+		put_str(l, blocklog_shadow_dir_name(d));
+		PUT_LIT(l, "\":");
+		put_u64(l, ev->shadow[d]);
+	}
+	PUT_LIT(l, FIELD(BLOCKLOG_F_WINDOW));
+	put_u64(l, ev->window_s);
+}
+
 /* summary: blocked[,kernel]; detection: syns; then both distinct and
  * window_s. */
 static void put_window(struct line *l, const struct blocklog_event *ev)
@@ -503,6 +556,12 @@ int blocklog_format(const struct blocklog_event *ev, uint64_t lost,
 		break;
 	case BLOCKLOG_SESSION:
 		put_session(&l, ev);
+		break;
+	case BLOCKLOG_SHADOW:
+		put_shadow(&l, ev);
+		break;
+	case BLOCKLOG_SHADOW_SUMMARY:
+		put_shadow_summary(&l, ev);
 		break;
 	default:
 		break;

@@ -113,6 +113,6 @@ struct policy *cli_load_policy_ex(const char *path, const char *state);
 extern const struct cli_cmd cli_cmd_check, cli_cmd_explain, cli_cmd_rules,
 	cli_cmd_log, cli_cmd_stats, cli_cmd_top, cli_cmd_quarantine,
 	cli_cmd_release, cli_cmd_reload, cli_cmd_except, cli_cmd_session,
-	cli_cmd_report, cli_cmd_diff;
+	cli_cmd_report, cli_cmd_diff, cli_cmd_shadow;
 
 #endif

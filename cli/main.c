@@ -7,7 +7,7 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_check, &cli_cmd_explain, &cli_cmd_rules, &cli_cmd_log,
 	&cli_cmd_stats, &cli_cmd_top, &cli_cmd_quarantine, &cli_cmd_release,
 	&cli_cmd_reload, &cli_cmd_except, &cli_cmd_session, &cli_cmd_report,
-	&cli_cmd_diff, NULL,
+	&cli_cmd_diff, &cli_cmd_shadow, NULL,
 };
 
 static const struct option top_opts[] = {

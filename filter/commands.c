@@ -125,6 +125,23 @@ static void stats_text(struct daemon *d, struct strbuf *o)
 			      "by it\n", kq_state(d),
 			      (unsigned long long)sc.kernel);
 		strbuf_printf(o, "live exceptions: %zu\n", d->nex);
+		{
+			struct shadow *sh = atomic_load(&d->shadow);
+			struct shadow_sum ss;
+
+			if (sh) {
+				shadow_sum(sh->st, &ss);
+				strbuf_printf(o, "shadow:       %s: %llu SYNs "
+					      "judged, %llu decided otherwise "
+					      "(portcullis shadow status)\n",
+					      sh->st->path,
+					      (unsigned long long)ss.judged,
+					      (unsigned long long)(ss.dir[0] +
+					      ss.dir[1] + ss.dir[2]));
+			} else {
+				strbuf_printf(o, "shadow:       none\n");
+			}
+		}
 		if (d->ident) {
 			struct identity_counters ic;
 
@@ -560,6 +577,8 @@ int control_command(struct daemon *d, int argc, char **argv,
 		return cmd_release(d, argc, argv, out);
 	if (!strcmp(cmd, "session"))
 		return session_command(d, argc, argv, out);
+	if (!strcmp(cmd, "shadow"))
+		return shadow_command(d, argc, argv, out);
 	strbuf_printf(out, "unknown command '%s'\n", cmd);
 	return 1;
 }

@@ -18,6 +18,7 @@
 #include "common/strbuf.h"
 #include "filter/generation.h"
 #include "filter/parse.h"
+#include "filter/shadow.h"
 #include "identity/identity.h"
 #include "netlink/queue.h"
 #include "netlink/rules.h"
@@ -31,6 +32,7 @@ struct daemon;
 struct worker_slot {
 	struct parse_syn syn;
 	struct policy_decision dec;
+	struct policy_decision sdec;	/* the shadow's, when one runs */
 	enum parse_status st;
 };
 
@@ -53,6 +55,10 @@ struct worker {
 	_Atomic(struct generation *) in_use;
 	struct generation *generation;	/* this burst's generation */
 	const struct policy *cur;	/* and its policy */
+	/* The shadow policy this burst decides beside cur (NULL: none),
+	 * published as generations are. */
+	_Atomic(struct shadow *) shadow_in_use;
+	struct shadow *shadow;
 	int64_t now_ms;			/* this burst's clock */
 
 	/* The burst as the look-ahead parsed and judged it (the first
@@ -62,6 +68,7 @@ struct worker {
 	struct worker_slot slot[WORKER_LOOK];
 	const struct policy_flow *flows[WORKER_LOOK];
 	struct policy_decision *decs[WORKER_LOOK];
+	struct policy_decision *sdecs[WORKER_LOOK];	/* the shadow's */
 	const struct addr *srcs[WORKER_LOOK];	/* the flows' sources */
 	struct identity_hit hits[WORKER_LOOK];	/* their sessions */
 	bool found[WORKER_LOOK];
@@ -107,6 +114,12 @@ struct daemon {
 	 * generation. */
 	pthread_mutex_t generation_lock;
 	struct generation_totals retired; /* counts of retired generations */
+	/* The shadow policy (filter/shadow.h, shadow_cmd.c): NULL when none
+	 * runs. The main thread alone swaps it and frees what it replaced,
+	 * under generation_lock, which the metrics thread takes to read it;
+	 * the counts of ended shadows are kept in shadow_retired. */
+	_Atomic(struct shadow *) shadow;
+	struct shadow_totals shadow_retired;
 	struct blocklog *blocklog;
 	struct stats *stats;		/* per subscriber: counts, detection,
 					 * quarantine, block lines */
@@ -228,6 +241,18 @@ static inline const struct policy *daemon_policy(struct daemon *d)
  * swapped in, the old one folded and freed once no thread holds it.
  * Returns 0, or -1 with ENOMEM (p is then freed). */
 int daemon_swap(struct daemon *d, struct policy *p);
+
+/* The shadow command (filter/shadow_cmd.c): start POLICY, status, stop. */
+int shadow_command(struct daemon *d, int argc, char **argv,
+		   struct strbuf *out);
+/* The live exceptions became ex[0 .. nex): a running shadow is loaded
+ * again with them (on failure it keeps its old ones, logged). */
+void shadow_exceptions(struct daemon *d, const struct policy_exception *ex,
+		       size_t nex);
+/* Once a second: the summaries of ended shadow windows. */
+void shadow_daemon_tick(struct daemon *d, int64_t now_ms);
+/* At a stop, after the verdict threads: its summaries said, freed. */
+void shadow_daemon_stop(struct daemon *d, int64_t now_ms);
 
 /* CLOCK_MONOTONIC in ms. */
 int64_t daemon_mono_ms(void);

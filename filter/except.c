@@ -92,9 +92,13 @@ static int commit(struct daemon *d, struct policy_exception *ex, size_t nex,
 			      strerror(err));
 		log_warnx("%s: %s", path, strerror(err));
 		/* Back to what the state file still says. */
-		daemon_rebuild(d, d->ex, d->nex, NULL);
+		if (daemon_rebuild(d, d->ex, d->nex, NULL) == 0)
+			shadow_exceptions(d, d->ex, d->nex);
 		return -1;
 	}
+	/* The shadow decides with the same live exceptions: they are no
+	 * disagreement. */
+	shadow_exceptions(d, ex, nex);
 	free(d->ex);
 	d->ex = ex;
 	d->nex = nex;

@@ -310,6 +310,8 @@ static void tick(struct daemon *d, uint64_t watchdog_ms)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		stats_tick(d->stats, (int64_t)ts.tv_sec * 1000 +
 				     ts.tv_nsec / 1000000);
+		shadow_daemon_tick(d, (int64_t)ts.tv_sec * 1000 +
+				   ts.tv_nsec / 1000000);
 	}
 }
 
@@ -587,6 +589,14 @@ out:
 		clock_gettime(CLOCK_REALTIME, &ts);
 		stats_flush(d.stats, (int64_t)ts.tv_sec * 1000 +
 				     ts.tv_nsec / 1000000);
+	}
+	{
+		struct timespec ts;
+
+		/* What the shadow's windows held back is said too. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		shadow_daemon_stop(&d, (int64_t)ts.tv_sec * 1000 +
+				   ts.tv_nsec / 1000000);
 	}
 	metrics_stop(d.metrics);
 	session_flush(&d);

@@ -141,6 +141,11 @@ void metrics_text(struct daemon *d, struct strbuf *o)
 	pthread_mutex_lock(&d->generation_lock);
 	generation_metrics(atomic_load(&d->generation), &d->retired, o);
 	kernel_quarantine_metric(d, o);
+	{
+		struct shadow *sh = atomic_load(&d->shadow);
+
+		shadow_metrics(sh ? sh->st : NULL, &d->shadow_retired, o);
+	}
 	pthread_mutex_unlock(&d->generation_lock);
 	shared_metrics(d, o);
 	daemon_totals(d, &t);

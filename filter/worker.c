@@ -36,6 +36,15 @@ static void burst_begin(struct worker *w)
 	} while (g != atomic_load(&w->d->generation));
 	w->generation = g;
 	w->cur = g->p;
+	{
+		struct shadow *sh;
+
+		do {
+			sh = atomic_load(&w->d->shadow);
+			atomic_store(&w->shadow_in_use, sh);
+		} while (sh != atomic_load(&w->d->shadow));
+		w->shadow = sh;
+	}
 	w->now_ms = clock_ms();
 	/* Published before the first look-up (a seq_cst store): what the
 	 * session table's writer retires from now on waits for us. */
@@ -58,7 +67,9 @@ static void burst_end(struct worker *w)
 	w->next = 0;
 	w->cur = NULL;
 	w->generation = NULL;
+	w->shadow = NULL;
 	atomic_store(&w->in_use, NULL);
+	atomic_store(&w->shadow_in_use, NULL);
 	atomic_store_explicit(&w->id_epoch, 0, memory_order_release);
 }
 
@@ -133,6 +144,7 @@ static void look_ahead(struct queue *q, const struct queue_packet *pkts,
 		w->flows[k] = &s->syn.flow;
 		w->srcs[k] = &s->syn.flow.src;
 		w->at[k] = i;
+		w->sdecs[k] = &s->sdec;
 		w->decs[k++] = &s->dec;
 	}
 	/* Who holds each source, before the policy: rule 4 (an exception
@@ -149,6 +161,9 @@ static void look_ahead(struct queue *q, const struct queue_packet *pkts,
 		}
 	}
 	policy_decide_many(w->cur, w->flows, k, w->now_ms / 1000, w->decs);
+	if (w->shadow)
+		policy_decide_many(w->shadow->p, w->flows, k, w->now_ms / 1000,
+				   w->sdecs);
 	for (i = 0; i < k; i++) {
 		if (w->decs[i]->entry < 0)
 			continue;
@@ -165,7 +180,7 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 		      void *arg)
 {
 	struct worker *w = arg;
-	struct policy_decision dec;
+	struct policy_decision dec, sdec;
 	struct parse_syn syn;
 	enum parse_status st;
 	enum queue_verdict v = QUEUE_ACCEPT;
@@ -180,12 +195,16 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 		st = s->st;
 		syn = s->syn;
 		dec = s->dec;
+		sdec = s->sdec;
 	} else {
 		st = parse_syn(pkt->payload, pkt->len, &syn);
 		if (st == PARSE_SYN) {
 			who(w, &syn.flow);
 			policy_decide(w->cur, &syn.flow, w->now_ms / 1000,
 				      false, &dec);
+			if (w->shadow)
+				policy_decide(w->shadow->p, &syn.flow,
+					      w->now_ms / 1000, false, &sdec);
 		}
 	}
 	generation_counter_bump(&w->parse[st]);
@@ -213,6 +232,11 @@ static void on_packet(struct queue *q, const struct queue_packet *pkt,
 		queue_verdict(q, pkt->id, QUEUE_ACCEPT, 0);
 		return;
 	}
+	/* Before account(): both as the policies decide, a quarantine
+	 * (the daemon's state, not a policy's) left out. */
+	if (w->shadow)
+		shadow_syn(w->shadow, w->index, w->cur, &syn.flow, &dec, &sdec,
+			   w->now_ms, w->d->blocklog);
 	account(w, &syn.flow, &dec);
 	switch (dec.verdict) {
 	case POLICY_ACCEPT:

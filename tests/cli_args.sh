@@ -115,6 +115,10 @@ session;y;session;start|stop|list;-;-
 session start;y;session start;ID ADDRESS;session start c1 100.64.0.5 2001:db8::/56 2001:db8:1::/56 x;session start c1 100.64.0.5 --for 1h --source kea
 session stop;y;session stop;ID|ADDRESS;session stop c1 x;session stop c1
 session list;y;-;-;session list c1 x;session list --json
+shadow;y;shadow;start|status|stop;-;-
+shadow start;y;shadow start;POLICY;shadow start $P x;shadow start $P
+shadow status;y;-;-;shadow status x;shadow status --json
+shadow stop;y;-;-;shadow stop x;shadow stop
 TABLE
 set +f
 
@@ -127,6 +131,8 @@ args_case "" n 2 "portcullis: unknown command 'frobnicate'" frobnicate
 args_case "" n 2 "portcullis: option '--control' needs a value" --control
 args_case "except" y 2 "portcullis: except: unknown command 'bogus'" \
 	except bogus
+args_case "shadow" y 2 "portcullis: shadow: unknown command 'bogus'" \
+	shadow bogus
 
 # What else a usage error names: values, the rest of the rules.
 args_case "check" n 2 "portcullis: check: unknown option '-x'" check -x $P
