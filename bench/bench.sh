@@ -9,6 +9,12 @@
 #             verdicts, what any batching consumer pays the kernel
 #   pcd-q1    portcullisd --queues 1 (example policy + 1M prefixes, block log)
 #   pcd-q2    portcullisd --queues 2
+#   shadow-q1 pcd-q1 with a shadow policy running (portcullis shadow
+#             start): the same policy but 587 rejected for one /24 the
+#             traffic never comes from, so every SYN is decided twice and
+#             the two agree (what a shadow costs every SYN)
+#   shadowall-q1  a shadow that drops what the policy rejects: every SYN
+#             disagrees, is counted, and is a line or held for a summary
 #
 # and prints the table (median, min-max; ratios taken within each
 # repetition), once with the example policy's reject verdict and once
@@ -54,9 +60,9 @@ done
 VERDICT=${VERDICTS%% *}
 default_configs() {
 	if [ "$1" = reject ]; then
-		echo "kernel kernel-reject minimal batched pcd-q1 pcd-q2"
+		echo "kernel kernel-reject minimal batched pcd-q1 shadow-q1 pcd-q2"
 	else
-		echo "kernel minimal batched pcd-q1 pcd-q2"
+		echo "kernel minimal batched pcd-q1 shadow-q1 pcd-q2"
 	fi
 }
 CONFIGS=${BENCH_CONFIGS:-$(default_configs "$VERDICT")}
@@ -119,6 +125,15 @@ make_policy() {
 	fi
 	"$TOP/portcullis" check "$WORK/policy.yaml" >"$WORK/check.txt" || {
 		cat "$WORK/check.txt" >&2; die "the bench policy does not load"; }
+	# The shadow configurations' candidates (start_config).
+	sed -e 's|^subscribers:|  strict:\n    ports: { 25: reject, 465: accept, 587: reject }\nsubscribers:\n  - { prefix: 100.64.0.0/24, profile: strict }|' \
+		"$WORK/policy.yaml" >"$WORK/shadow.yaml"
+	# Residential 25 turned over: reject ↔ drop.
+	sed -e 's/^    ports: { 25: reject, 465: accept, 587: accept }/    ports: { 25: X, 465: accept, 587: accept }/' \
+	    -e 's/^    ports: { 25: drop, 465: accept, 587: accept }/    ports: { 25: reject, 465: accept, 587: accept }/' \
+	    -e 's/^    ports: { 25: X, 465: accept, 587: accept }/    ports: { 25: drop, 465: accept, 587: accept }/' \
+		"$WORK/policy.yaml" >"$WORK/shadowall.yaml"
+	! cmp -s "$WORK/policy.yaml" "$WORK/shadowall.yaml" || die "policy: no residential 25 line to turn over"
 }
 
 # --- the lab, with routes so that the generated addresses live behind one
@@ -209,6 +224,11 @@ start_config() {
 			sleep 0.05
 		done
 		grep -q ready "$WORK/minimal.log" || die "minimal_consumer: $(cat "$WORK/minimal.log")" ;;
+	shadow-q[0-9]*|shadowall-q[0-9]*)
+		pcd_start "pcd-q${1##*-q}" || die "portcullisd ($1) did not start: $(cat "$WORK/daemon.log")"
+		"$TOP/portcullis" --control "$WORK/control.sock" shadow start "$WORK/${1%-q*}.yaml" >"$WORK/shadow.txt" 2>&1 ||
+			die "shadow start ($1): $(cat "$WORK/shadow.txt")"
+		CONSUMER_PID=$DAEMON_PID ;;
 	*-q[0-9]*)
 		pcd_start "$1" || die "portcullisd ($1) did not start: $(cat "$WORK/daemon.log")"
 		CONSUMER_PID=$DAEMON_PID ;;

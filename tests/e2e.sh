@@ -12,6 +12,7 @@ WORK=$(mktemp -d /tmp/portcullis-e2e.XXXXXX)
 . "$TOP/tests/e2e_control.sh"
 . "$TOP/tests/e2e_kquar.sh"
 . "$TOP/tests/e2e_session.sh"
+. "$TOP/tests/e2e_shadow.sh"
 
 # Built with SANITIZE=1, the daemon and the CLI write any ASan, LSan or
 # UBSan report to $WORK/sanitizer.PID (a report from a process whose exit
@@ -348,6 +349,7 @@ fi
 
 e2e_kernel_quarantine
 e2e_sessions
+e2e_shadow
 
 echo "e2e: overload: a SYN flood on 25 beyond what the daemon judges"
 if daemon_start "$WORK/policy.yaml"; then
