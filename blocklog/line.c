@@ -124,21 +124,32 @@ static int parse_action(const char *s, enum policy_action *out)
 	return -1;
 }
 
-static int parse_block(struct json_object *o, struct blocklog_line *l)
+/* A block or shadow line's SYN: dst, dport, and the running policy's
+ * action. */
+static int parse_syn(struct json_object *o, struct blocklog_line *l)
 {
-	char action[16], mode[16];
+	char action[16];
 	uint64_t port;
-	int r;
 
 	if (parse_addr(o, BLOCKLOG_F_DST, &l->dst) < 0 ||
 	    need_uint(o, BLOCKLOG_F_DPORT, 65535, &port) < 0 ||
 	    need_str(o, BLOCKLOG_F_ACTION, action, sizeof(action)) < 0 ||
-	    parse_action(action, &l->action) < 0 ||
+	    parse_action(action, &l->action) < 0)
+		return -1;
+	l->dport = (uint16_t)port;
+	return 0;
+}
+
+static int parse_block(struct json_object *o, struct blocklog_line *l)
+{
+	char mode[16];
+	int r;
+
+	if (parse_syn(o, l) < 0 ||
 	    need_str(o, BLOCKLOG_F_PROFILE, l->profile,
 		     sizeof(l->profile)) < 0 ||
 	    need_str(o, BLOCKLOG_F_PREFIX, l->prefix, sizeof(l->prefix)) < 0)
 		return -1;
-	l->dport = (uint16_t)port;
 	r = get_str(o, BLOCKLOG_F_MODE, mode, sizeof(mode));
 	if (r < 0)
 		return -1;
@@ -301,12 +312,8 @@ static int parse_session(struct json_object *o, struct blocklog_line *l)
 static int parse_shadow(struct json_object *o, struct blocklog_line *l)
 {
 	char action[16];
-	uint64_t port;
 
-	if (parse_addr(o, BLOCKLOG_F_DST, &l->dst) < 0 ||
-	    need_uint(o, BLOCKLOG_F_DPORT, 65535, &port) < 0 ||
-	    need_str(o, BLOCKLOG_F_ACTION, action, sizeof(action)) < 0 ||
-	    parse_action(action, &l->action) < 0 ||
+	if (parse_syn(o, l) < 0 ||
 	    need_str(o, BLOCKLOG_F_SHADOW_ACTION, action,
 		     sizeof(action)) < 0 ||
 	    parse_action(action, &l->shadow_action) < 0 ||
@@ -318,7 +325,6 @@ static int parse_shadow(struct json_object *o, struct blocklog_line *l)
 	    get_str(o, BLOCKLOG_F_SHADOW_PREFIX, l->shadow_prefix,
 		    sizeof(l->shadow_prefix)) < 0)
 		return -1;
-	l->dport = (uint16_t)port;
 	return 0;
 }
 

@@ -386,7 +386,9 @@ static void put_subscriber(struct line *l, const struct blocklog_event *ev)
 	PUT_LIT(l, "\"");
 }
 
-static void put_block(struct line *l, const struct blocklog_event *ev)
+/* ,"dst":…,"dport":…,"action":"…": a block or shadow line's SYN and
+ * the running policy's action. */
+static void put_syn(struct line *l, const struct blocklog_event *ev)
 {
 	PUT_LIT(l, FIELD_STR(BLOCKLOG_F_DST));
 	put_addr(l, &ev->dst);
@@ -394,7 +396,13 @@ static void put_block(struct line *l, const struct blocklog_event *ev)
 	put_u64(l, ev->dport);
 	PUT_LIT(l, FIELD_STR(BLOCKLOG_F_ACTION));
 	put_str(l, policy_action_name(ev->action));
-	PUT_LIT(l, "\"" FIELD_STR(BLOCKLOG_F_PROFILE));
+	PUT_LIT(l, "\"");
+}
+
+static void put_block(struct line *l, const struct blocklog_event *ev)
+{
+	put_syn(l, ev);
+	PUT_LIT(l, FIELD_STR(BLOCKLOG_F_PROFILE));
 	put_json(l, ev->profile, sizeof(ev->profile));
 	PUT_LIT(l, "\"" FIELD_STR(BLOCKLOG_F_PREFIX));
 	put_prefix(l, ev);
@@ -409,13 +417,7 @@ static void put_block(struct line *l, const struct blocklog_event *ev)
  * then the candidate's. */
 static void put_shadow(struct line *l, const struct blocklog_event *ev)
 {
-	PUT_LIT(l, FIELD_STR(BLOCKLOG_F_DST));
-	put_addr(l, &ev->dst);
-	PUT_LIT(l, "\"" FIELD(BLOCKLOG_F_DPORT));
-	put_u64(l, ev->dport);
-	PUT_LIT(l, FIELD_STR(BLOCKLOG_F_ACTION));
-	put_str(l, policy_action_name(ev->action));
-	PUT_LIT(l, "\"");
+	put_syn(l, ev);
 	if (ev->profile[0]) {
 		PUT_LIT(l, FIELD_STR(BLOCKLOG_F_PROFILE));
 		put_json(l, ev->profile, sizeof(ev->profile));
