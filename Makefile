@@ -378,6 +378,10 @@ bench-policy: $(B)/bench/bench_policy $(B)/bench/bench_identity
 	$(Q)./$(B)/bench/bench_policy $(BENCH_ARGS)
 	$(Q)./$(B)/bench/bench_identity $(BENCH_IDENTITY_ARGS)
 
+# What a shadow policy adds to a SYN's decision (bench/shadow.sh).
+bench-shadow: $(B)/bench/bench_shadow
+	$(Q)bash bench/shadow.sh
+
 bench-stats: $(B)/bench/bench_stats
 	$(Q)./$(B)/bench/bench_stats $(BENCH_ARGS)
 
@@ -429,7 +433,7 @@ clean:
 	rm -rf $(B) portcullisd portcullis
 
 .PHONY: all deps unit check check-cli check-report check-prometheus e2e check-sandbox check-install demo \
-	bench bench-profile bench-sessions bench-policy bench-stats bench-log bench-qcount bench-fallback install uninstall clean FORCE \
+	bench bench-profile bench-sessions bench-policy bench-shadow bench-stats bench-log bench-qcount bench-fallback install uninstall clean FORCE \
 	fuzz fuzz-build fuzz-check valgrind
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
