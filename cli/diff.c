@@ -20,18 +20,6 @@ struct diff_out {
 	size_t ranges, entries;
 };
 
-static const char *where(const struct policy_entry_info *e, char *buf,
-			 size_t len)
-{
-	if (!e->file)
-		snprintf(buf, len, "a live exception");
-	else if (!e->line)
-		snprintf(buf, len, "%s", e->file);
-	else
-		snprintf(buf, len, "%s:%u", e->file, e->line);
-	return buf;
-}
-
 static const char *expiry(int64_t t, char *buf, size_t len)
 {
 	return t ? rfc3339_format(t, buf, len) : "never";
@@ -66,7 +54,7 @@ static json_object *entry_json(const struct policy_entry_info *e)
 	add_str(o, "note", e->note);
 	add_str(o, "expires", e->expires ? expiry(e->expires, t, sizeof(t)) :
 		NULL);
-	add_str(o, "where", where(e, w, sizeof(w)));
+	add_str(o, "where", policy_entry_where(e, w, sizeof(w)));
 	return o;
 }
 

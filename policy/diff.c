@@ -386,7 +386,8 @@ static int range_action(const struct policy *p, int prof, int port,
 					  (uint16_t)port, NULL);
 }
 
-static void where(const struct policy_entry_info *e, char *buf, size_t len)
+const char *policy_entry_where(const struct policy_entry_info *e, char *buf,
+			       size_t len)
 {
 	if (!e->file)
 		snprintf(buf, len, "a live exception");
@@ -394,6 +395,7 @@ static void where(const struct policy_entry_info *e, char *buf, size_t len)
 		snprintf(buf, len, "%s", e->file);
 	else
 		snprintf(buf, len, "%s:%u", e->file, e->line);
+	return buf;
 }
 
 /* Why the decision moves between entry ia of a and ib of b. */
@@ -408,9 +410,9 @@ static void range_why(struct policy_diff *d, int32_t ia, int32_t ib,
 	if (ib >= 0)
 		policy_entry_info(d->b, ib, &y);
 	if (ia >= 0)
-		where(&x, wx, sizeof(wx));
+		policy_entry_where(&x, wx, sizeof(wx));
 	if (ib >= 0)
-		where(&y, wy, sizeof(wy));
+		policy_entry_where(&y, wy, sizeof(wy));
 	if (ia < 0)
 		snprintf(why, len, "entry %s added, new %s", y.prefix, wy);
 	else if (ib < 0)

@@ -63,15 +63,12 @@ static const char *port_name(int port, char *buf, size_t len)
 	return buf;
 }
 
+/* The file named as policy text is: escaped. */
 static void where(struct line *l, const struct policy_entry_info *e)
 {
-	if (!e->file)
-		put(l, "a live exception");
-	else {
-		put_esc(l, e->file);
-		if (e->line)
-			put(l, ":%u", e->line);
-	}
+	char w[4200];
+
+	put_esc(l, policy_entry_where(e, w, sizeof(w)));
 }
 
 static const char *expiry(int64_t t, char *buf, size_t len)

@@ -243,6 +243,12 @@ int32_t policy_lookup(const struct policy *p, const struct addr *src,
 int policy_entry_info(const struct policy *p, int32_t id,
 		      struct policy_entry_info *info);
 
+/* Where entry e was written, for people: "policy.yaml:27", a list's
+ * "business.list" (its lines are not kept), or "a live exception".
+ * Returns buf. */
+const char *policy_entry_where(const struct policy_entry_info *e, char *buf,
+			       size_t len);
+
 /* Start loading entry id's record (policy_entry_prefix will read it). */
 void policy_entry_prefetch(const struct policy *p, int32_t id);
 
