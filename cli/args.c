@@ -4,8 +4,10 @@
  * command's options with --help added, then its operands counted. A
  * mistake is one line naming it, the usage, exit 2.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -189,4 +191,19 @@ int cli_group_run(const struct cli_cmd *group, const struct cli_req *r,
 	if (o < 0)
 		return a.exit;
 	return cli_dispatch(group, r, a.noperands, a.operands);
+}
+
+int cli_count(const struct cli_cmd *c, const char *what, const char *s,
+	      unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno || *end || s[0] < '0' || s[0] > '9' || *out < 1 ||
+	    *out > max)
+		return cli_fail(c, "%s%sN must be a number from 1 to %lu, "
+				"found '%s'", what ? what : "",
+				what ? ": " : "", max, s);
+	return 0;
 }

@@ -82,6 +82,12 @@ int cli_args_next(struct cli_args *a);
 int cli_fail(const struct cli_cmd *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* A count N from 1 to max in s (decimal digits only) into *out: 0, or
+ * the usage error "WHAT: N must be a number from 1 to MAX, found 'S'"
+ * (what NULL: no "WHAT: ") and its exit code, 2. */
+int cli_count(const struct cli_cmd *c, const char *what, const char *s,
+	      unsigned long max, unsigned long *out);
+
 /* c's usage lines ("usage: portcullis …") to f. */
 void cli_usage(const struct cli_cmd *c, FILE *f);
 

@@ -33,7 +33,6 @@ static int run_top(const struct cli_cmd *c, const struct cli_req *r,
 {
 	struct cli_args a;
 	unsigned long n;
-	char *end;
 	int o;
 
 	cli_args_init(&a, c, argc, argv);
@@ -41,14 +40,8 @@ static int run_top(const struct cli_cmd *c, const struct cli_req *r,
 		;
 	if (o < 0)
 		return a.exit;
-	if (a.noperands) {
-		errno = 0;
-		n = strtoul(a.operands[0], &end, 10);
-		if (errno || *end || a.operands[0][0] < '0' ||
-		    a.operands[0][0] > '9' || n < 1 || n > TOP_MAX)
-			return cli_fail(c, "N must be a number from 1 to %d, "
-					"found '%s'", TOP_MAX, a.operands[0]);
-	}
+	if (a.noperands && cli_count(c, NULL, a.operands[0], TOP_MAX, &n))
+		return 2;
 	return cli_remote(r);
 }
 

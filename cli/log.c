@@ -186,7 +186,6 @@ static int check_at(const struct cli_cmd *c, const struct log_opts *o)
 static int parse_opts(struct cli_args *a, struct log_opts *o)
 {
 	const struct cli_cmd *c = a->cmd;
-	char *end;
 	int opt;
 
 	while ((opt = cli_args_next(a)) > 0) {
@@ -214,13 +213,9 @@ static int parse_opts(struct cli_args *a, struct log_opts *o)
 			o->has_at = true;
 			break;
 		case 't':
-			errno = 0;
-			o->top = strtoul(a->arg, &end, 10);
-			if (errno || *end || a->arg[0] < '0' ||
-			    a->arg[0] > '9' || o->top < 1 || o->top > TOP_MAX)
-				return cli_fail(c, "--top: N must be a number "
-						"from 1 to %d, found '%s'",
-						TOP_MAX, a->arg);
+			if (cli_count(c, "--top", a->arg, TOP_MAX,
+				      &o->top))
+				return 2;
 			break;
 		case 'j':
 			o->json = true;

@@ -54,7 +54,6 @@ static int parse_opts(struct cli_args *a, struct report_opts *o)
 {
 	const struct cli_cmd *c = a->cmd;
 	const struct option *opt_of;
-	char *end;
 	int opt;
 
 	while ((opt = cli_args_next(a)) > 0) {
@@ -71,13 +70,9 @@ static int parse_opts(struct cli_args *a, struct report_opts *o)
 			note_filter(o, opt_of->name, a->arg);
 			break;
 		case 't':
-			errno = 0;
-			o->top = strtoul(a->arg, &end, 10);
-			if (errno || *end || a->arg[0] < '0' ||
-			    a->arg[0] > '9' || o->top < 1 || o->top > TOP_MAX)
-				return cli_fail(c, "--top: N must be a number "
-						"from 1 to %d, found '%s'",
-						TOP_MAX, a->arg);
+			if (cli_count(c, "--top", a->arg, TOP_MAX,
+				      &o->top))
+				return 2;
 			break;
 		case 'o':
 			if (!a->arg[0])
