@@ -25,6 +25,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "blocklog/blocklog.h"
 #include "common/strbuf.h"
@@ -77,6 +79,14 @@ struct shadow_state {
 	/* What the running rules do not queue, as found at start: the
 	 * candidate's SYNs there are not seen. */
 	char unseen[512];
+	/* The candidate's file as it was loaded at start: loaded again
+	 * (new live exceptions) only while it is the same, so that an edit
+	 * never slips a different candidate in under the same name. */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	char stale[256];		/* why it was not loaded again */
 };
 
 struct shadow {
@@ -109,6 +119,9 @@ struct shadow_totals {
  */
 struct shadow *shadow_new(struct policy *p, const struct policy *running,
 			  const char *path, unsigned nthreads, int64_t now);
+
+/* Whether st's file is no longer the one loaded at start (or gone). */
+bool shadow_file_changed(const struct shadow_state *st);
 
 /* A new policy for s's state (live exceptions changed): a struct shadow
  * to swap in; s is freed with shadow_free_policy once unused. */

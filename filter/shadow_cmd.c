@@ -95,6 +95,8 @@ static void status_text(struct daemon *d, const struct shadow *s,
 		strbuf_printf(o, "not seen:     %s: the running rules do not "
 			      "queue these SYNs, so the shadow cannot judge "
 			      "them\n", st->unseen);
+	if (st->stale[0])
+		strbuf_printf(o, "stale:        %s\n", st->stale);
 	if (st->reloads || st->reload_failures)
 		strbuf_printf(o, "exceptions:   loaded again %u times with "
 			      "the live exceptions, %u failed (it keeps the "
@@ -145,6 +147,7 @@ static int status_json(const struct shadow *s, struct strbuf *o)
 	reply_json_str(j, "not_seen", st->unseen);
 	reply_json_u64(j, "reloads", st->reloads);
 	reply_json_u64(j, "reload_failures", st->reload_failures);
+	reply_json_str(j, "stale", st->stale);
 	return reply_json_write(o, j) < 0;
 }
 
@@ -201,17 +204,22 @@ static int cmd_start(struct daemon *d, const char *path, struct strbuf *out)
  * frees it. */
 static struct shadow *take(struct daemon *d, int64_t now_ms)
 {
-	struct shadow *s = atomic_exchange(&d->shadow, NULL);
+	struct shadow *s;
 
-	if (!s)
-		return NULL;
-	wait_unused(d, s);
-	shadow_tick(s, now_ms, d->blocklog, d->nworkers, true);
+	/* Out and folded under the lock the metrics take: a scrape sees it
+	 * running or its counts in the totals, never neither (a counter
+	 * must not go back). The wait is a burst's. */
 	pthread_mutex_lock(&d->generation_lock);
-	if (shadow_fold(s->st, &d->shadow_retired) < 0)
-		log_warnx("metrics: out of memory; the shadow policy's "
-			  "counts by port are lost");
+	s = atomic_exchange(&d->shadow, NULL);
+	if (s) {
+		wait_unused(d, s);
+		if (shadow_fold(s->st, &d->shadow_retired) < 0)
+			log_warnx("metrics: out of memory; the shadow "
+				  "policy's counts by port are lost");
+	}
 	pthread_mutex_unlock(&d->generation_lock);
+	if (s)
+		shadow_tick(s, now_ms, d->blocklog, d->nworkers, true);
 	return s;
 }
 
@@ -240,6 +248,8 @@ int shadow_command(struct daemon *d, int argc, char **argv,
 	};
 	const char *sub = argc > 1 ? argv[1] : "";
 	bool status = !strcmp(sub, "status"), json = false;
+	const char *name = status ? "shadow status" :
+			   !strcmp(sub, "start") ? "shadow start" : "shadow stop";
 	int c;
 
 	if (strcmp(sub, "start") && !status && strcmp(sub, "stop")) {
@@ -257,18 +267,16 @@ int shadow_command(struct daemon *d, int argc, char **argv,
 			json = true;
 			continue;
 		}
-		cmdargs_bad_option(out, status ? "shadow status" : argv[0], c,
-				   argv);
+		cmdargs_bad_option(out, name, c, argv);
 		return 1;
 	}
 	if (!strcmp(sub, "start")) {
-		if (cmdargs_operands(argc, argv, 1, 1, "shadow start",
-				     "POLICY", out) < 0)
+		if (cmdargs_operands(argc, argv, 1, 1, name, "POLICY",
+				     out) < 0)
 			return 1;
 		return cmd_start(d, argv[optind], out);
 	}
-	if (cmdargs_operands(argc, argv, 0, 0, status ? "shadow status" :
-			     "shadow stop", "", out) < 0)
+	if (cmdargs_operands(argc, argv, 0, 0, name, "", out) < 0)
 		return 1;
 	if (!status)
 		return cmd_stop(d, out);
@@ -299,6 +307,15 @@ void shadow_exceptions(struct daemon *d, const struct policy_exception *ex,
 
 	if (!s)
 		return;
+	if (shadow_file_changed(s->st)) {
+		s->st->reload_failures++;
+		snprintf(s->st->stale, sizeof(s->st->stale), "its file changed "
+			 "since shadow start: the live exceptions of %lld are "
+			 "not in it; shadow stop and start to take the new "
+			 "file", (long long)time(NULL));
+		log_warnx("shadow policy %s: %s", s->st->path, s->st->stale);
+		return;
+	}
 	p = daemon_load(s->st->path, ex, nex, NULL);
 	n = p ? shadow_renew(s, p) : NULL;
 	if (!n) {

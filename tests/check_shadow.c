@@ -424,6 +424,28 @@ START_TEST(test_renew)
 }
 END_TEST
 
+/* An edited candidate is not loaded again under the same name. */
+START_TEST(test_file_changed)
+{
+	struct policy *run = tests_policy(RUNNING);
+	struct tests_dir dir;
+	const char *path;
+	struct shadow *s;
+
+	tests_dir_open(&dir, "shadowfile");
+	path = tests_dir_put(&dir, "candidate.yaml", CANDIDATE);
+	s = shadow_new(tests_policy(CANDIDATE), run, path, 1, T0 / 1000);
+	ck_assert_ptr_nonnull(s);
+	ck_assert(!shadow_file_changed(s->st));
+	tests_dir_put(&dir, "candidate.yaml", CANDIDATE "# edited\n");
+	ck_assert(shadow_file_changed(s->st));
+	tests_dir_close(&dir);
+	ck_assert(shadow_file_changed(s->st));
+	shadow_free(s);
+	policy_free(run);
+}
+END_TEST
+
 Suite *shadow_suite(void)
 {
 	Suite *s = suite_create("shadow");
@@ -439,6 +461,7 @@ Suite *shadow_suite(void)
 	tcase_add_test(tc, test_unseen);
 	tcase_add_test(tc, test_metrics);
 	tcase_add_test(tc, test_renew);
+	tcase_add_test(tc, test_file_changed);
 	suite_add_tcase(s, tc);
 	return s;
 }

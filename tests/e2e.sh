@@ -147,7 +147,10 @@ if daemon_start "$WORK/policy.yaml"; then
 	# Raw requests, as any client of the socket may send: refused, not run.
 	loads=$($PC stats | sed -n 's/.*(\([0-9]*\) loads.*/\1/p')
 	for req in 'reload\n--bogus\n\n' 'reload\n--help\n\n' 'reload\nextra\n\n' \
-		   'stats\n--bogus\n\n' 'release\n\n' 'top\n-5\n\n'; do
+		   'stats\n--bogus\n\n' 'release\n\n' 'top\n-5\n\n' \
+		   'shadow\n\n' 'shadow\nbogus\n\n' 'shadow\nstart\n\n' \
+		   'shadow\nstart\na\nb\n\n' 'shadow\nstop\n--json\n\n' \
+		   'shadow\nstatus\nx\n\n' 'shadow\nstart\nrelative.yaml\n\n'; do
 		out=$(python3 -c 'import socket,sys
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
